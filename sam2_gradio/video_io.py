@@ -1,0 +1,448 @@
+"""Read, iterate and write videos through the ffmpeg binary shipped with imageio-ffmpeg.
+
+Frames are RGB ``uint8`` arrays of shape ``(H, W, 3)`` at the displayed size (ffmpeg applies the
+rotation metadata of phone videos). Frames are counted and indexed in decoding order, one index per
+decoded frame (``-fps_mode passthrough``), so ``probe_video(p).num_frames`` always equals the number of
+frames ``iter_frames(p)`` yields. The time of frame ``i`` is taken as ``i / fps``; seeking is frame-exact
+for constant-frame-rate videos.
+
+A truncated or partly corrupt video is read up to where it stops decoding: ``num_frames`` counts the
+frames that decode, and reading stops after them.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import re
+import subprocess
+import tempfile
+import uuid
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+from types import TracebackType
+from typing import IO
+
+import imageio_ffmpeg
+import numpy as np
+
+from sam2_gradio import config
+
+# Starting frames closer to the beginning than this are reached by decoding from the start (exact and
+# cheap); later ones by an input-side seek to half a frame before the wanted frame.
+_DECODE_FROM_START_BELOW_SECONDS = 2.0
+# Containers the writer produces; all take H.264 + AAC and ``-movflags +faststart``.
+_WRITABLE_SUFFIXES = (".mp4", ".m4v", ".mov")
+_IMAGE_FORMATS = re.compile(r"(_pipe|^image2)$")
+_STDERR_TAIL_CHARS = 600
+
+
+class VideoReadError(ValueError):
+    """A file that cannot be read as a video; the message names the file."""
+
+
+class VideoWriteError(RuntimeError):
+    """ffmpeg failed while encoding; the message names the output file and ffmpeg's complaint."""
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    """What is known about a video after probing it; width and height are the displayed size."""
+
+    path: str
+    num_frames: int
+    fps: float
+    width: int
+    height: int
+    duration: float  # num_frames / fps, in seconds
+    has_audio: bool
+
+
+@dataclass(frozen=True)
+class _Header:
+    """What ffmpeg prints about an input before decoding it."""
+
+    container: str
+    has_video: bool
+    has_audio: bool
+    fps: float
+    width: int
+    height: int
+
+
+def ffmpeg_exe() -> str:
+    """Path of the ffmpeg binary used for all decoding and encoding."""
+    return imageio_ffmpeg.get_ffmpeg_exe()
+
+
+def probe_video(path: str | os.PathLike) -> VideoInfo:
+    """Probe a video, counting its frames exactly by decoding them.
+
+    Results are cached per file path, size and modification time.
+
+    Raises:
+        VideoReadError: the file is missing, is not a video (text, a still image), has no video
+            stream, or has no frame that decodes.
+    """
+    file = _existing_file(path)
+    stat = file.stat()
+    return _probe_cached(str(file), stat.st_size, stat.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=64)
+def _probe_cached(path: str, size: int, mtime_ns: int) -> VideoInfo:
+    header = _read_header(path)
+    num_frames = _count_decoded_frames(path)
+    if num_frames == 0:
+        raise VideoReadError(f"{path} has a video stream but none of its frames decode.")
+    return VideoInfo(
+        path=path,
+        num_frames=num_frames,
+        fps=header.fps,
+        width=header.width,
+        height=header.height,
+        duration=num_frames / header.fps,
+        has_audio=header.has_audio,
+    )
+
+
+def has_audio_stream(path: str | os.PathLike) -> bool:
+    """Whether a media file (video or audio-only) has an audio stream; reads only its header."""
+    return _read_header(str(_existing_file(path)), require_video=False).has_audio
+
+
+def iter_frames(path: str | os.PathLike, *, start: int = 0, stop: int | None = None) -> Iterator[np.ndarray]:
+    """Yield the RGB ``uint8`` frames ``start <= i < stop`` of a video, each of shape ``(H, W, 3)``.
+
+    ``stop`` defaults to the end; indices past the end are clipped (nothing is yielded when ``start`` is
+    past the end). Late starts use a fast input-side seek that still lands on exactly frame ``start``.
+
+    Raises:
+        ValueError: a negative ``start`` or ``stop < start``.
+        VideoReadError: see ``probe_video``.
+    """
+    if start < 0:
+        raise ValueError(f"start must be >= 0, got {start}")
+    if stop is not None and stop < start:
+        raise ValueError(f"stop must be >= start ({start}), got {stop}")
+    info = probe_video(path)
+    stop = info.num_frames if stop is None else min(stop, info.num_frames)
+    if start >= stop:
+        return
+    yield from _decode(info, start, stop - start)
+
+
+def read_frame(path: str | os.PathLike, index: int) -> np.ndarray:
+    """Return frame ``index`` of a video as an RGB ``uint8`` array of shape ``(H, W, 3)``.
+
+    Raises:
+        ValueError: ``index`` is outside the video.
+        VideoReadError: see ``probe_video``.
+    """
+    info = probe_video(path)
+    if not 0 <= index < info.num_frames:
+        raise ValueError(f"frame index {index} is outside {info.path} ({info.num_frames} frames)")
+    for frame in iter_frames(path, start=index, stop=index + 1):
+        return frame
+    raise VideoReadError(f"frame {index} of {info.path} does not decode.")
+
+
+class VideoWriter:
+    """Encode RGB frames to an H.264 (libx264, yuv420p, faststart) video that browsers play.
+
+    Use as a context manager. Frames go to a temporary file in the output's folder, renamed to ``path``
+    only when the block ends without an exception; otherwise nothing is left behind. Odd sizes are padded
+    by one black row or column to even (never rescaled). With ``audio_from``, that file's first audio
+    track is encoded to AAC and cut to the video's length, padded with silence when shorter, or repeated
+    when ``loop_audio`` is set.
+
+    Example::
+
+        with VideoWriter("out.mp4", fps=30, audio_from="in.mp4") as writer:
+            for frame in frames:
+                writer.write(frame)
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike,
+        *,
+        fps: float,
+        audio_from: str | os.PathLike | None = None,
+        loop_audio: bool = False,
+        preset: str = config.X264_PRESET,
+        crf: int = config.X264_CRF,
+    ) -> None:
+        self.path = Path(path)
+        if self.path.suffix.lower() not in _WRITABLE_SUFFIXES:
+            raise ValueError(f"output {self.path} must end with one of {', '.join(_WRITABLE_SUFFIXES)}")
+        if not self.path.parent.is_dir():
+            raise ValueError(f"output folder {self.path.parent} does not exist")
+        if not fps > 0:
+            raise ValueError(f"fps must be > 0, got {fps}")
+        self.fps = fps
+        self.audio_from = Path(audio_from) if audio_from is not None else None
+        self.loop_audio = loop_audio
+        self.preset = preset
+        self.crf = crf
+        self.frames_written = 0
+        self._temp_path = self.path.with_name(
+            f".{self.path.stem}.{uuid.uuid4().hex[:8]}.partial{self.path.suffix}"
+        )
+        self._size: tuple[int, int] | None = None  # (height, width) fixed by the first frame
+        self._process: subprocess.Popen | None = None
+        self._stderr: IO[bytes] | None = None
+        self._closed = False
+
+    def __enter__(self) -> VideoWriter:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self.abort()
+
+    def write(self, frame: np.ndarray) -> None:
+        """Append one RGB ``uint8`` frame of shape ``(H, W, 3)``; every frame must have the first's size."""
+        if self._closed:
+            raise RuntimeError(f"writer for {self.path} is closed; open a new VideoWriter")
+        _check_rgb_frame(frame)
+        if self._process is None:
+            self._size = frame.shape[:2]
+            self._start(width=frame.shape[1], height=frame.shape[0])
+        elif frame.shape[:2] != self._size:
+            raise ValueError(f"frame size {frame.shape[:2]} differs from the first frame's {self._size}")
+        try:
+            self._process.stdin.write(np.ascontiguousarray(frame).data)
+        except OSError as error:  # BrokenPipeError: ffmpeg exited
+            self._process.wait()
+            message = self._stderr_tail()
+            self.abort()
+            raise VideoWriteError(f"ffmpeg stopped while writing {self.path}: {message}") from error
+        self.frames_written += 1
+
+    def close(self) -> Path:
+        """Finish encoding and move the video into place; returns its path.
+
+        Raises:
+            ValueError: no frame was written (no file is produced).
+            VideoWriteError: ffmpeg failed (no file is produced).
+        """
+        if self._closed:
+            return self.path
+        if self._process is None:
+            self._closed = True
+            raise ValueError(f"no frames were written to {self.path}")
+        self._process.stdin.close()
+        return_code = self._process.wait()
+        self._closed = True
+        if return_code != 0:
+            message = self._stderr_tail()
+            self._cleanup()
+            raise VideoWriteError(f"ffmpeg failed to write {self.path}: {message}")
+        self._stderr.close()
+        os.replace(self._temp_path, self.path)
+        return self.path
+
+    def abort(self) -> None:
+        """Stop encoding and delete the partial file; ``path`` is left untouched."""
+        self._closed = True
+        if self._process is not None and self._process.poll() is None:
+            self._process.kill()
+            self._process.wait()
+        self._cleanup()
+
+    def _start(self, *, width: int, height: int) -> None:
+        self._stderr = tempfile.TemporaryFile()  # noqa: SIM115 (lives as long as the writer; closed by close/abort)
+        self._process = subprocess.Popen(
+            self._command(width, height),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            stderr=self._stderr,
+        )
+
+    def _command(self, width: int, height: int) -> list[str]:
+        video_input = [
+            "-f",
+            "rawvideo",
+            "-pix_fmt",
+            "rgb24",
+            "-s",
+            f"{width}x{height}",
+            "-r",
+            _rate_text(self.fps),
+        ]
+        command = [
+            ffmpeg_exe(),
+            "-hide_banner",
+            "-nostats",
+            "-v",
+            "error",
+            "-y",
+            *video_input,
+            "-i",
+            "pipe:0",
+        ]
+        mapping = ["-map", "0:v:0"]
+        if self.audio_from is not None and has_audio_stream(self.audio_from):
+            if self.loop_audio:
+                command += ["-stream_loop", "-1"]
+            command += ["-i", str(self.audio_from)]
+            mapping += ["-map", "1:a:0", "-c:a", "aac", "-b:a", config.AAC_BITRATE, "-shortest"]
+            if not self.loop_audio:
+                mapping += ["-af", "apad"]
+        encoding = ["-c:v", "libx264", "-preset", self.preset, "-crf", str(self.crf), "-pix_fmt", "yuv420p"]
+        if width % 2 or height % 2:
+            encoding += ["-vf", "pad=ceil(iw/2)*2:ceil(ih/2)*2"]
+        return command + mapping + encoding + ["-movflags", "+faststart", str(self._temp_path)]
+
+    def _stderr_tail(self) -> str:
+        return _read_tail(self._stderr) if self._stderr is not None else ""
+
+    def _cleanup(self) -> None:
+        if self._stderr is not None:
+            self._stderr.close()
+        self._temp_path.unlink(missing_ok=True)
+
+
+def write_video(
+    path: str | os.PathLike,
+    frames: Iterable[np.ndarray],
+    *,
+    fps: float,
+    audio_from: str | os.PathLike | None = None,
+    loop_audio: bool = False,
+) -> Path:
+    """Encode RGB ``uint8`` frames of shape ``(H, W, 3)`` to ``path``; see ``VideoWriter`` for the format."""
+    with VideoWriter(path, fps=fps, audio_from=audio_from, loop_audio=loop_audio) as writer:
+        for frame in frames:
+            writer.write(frame)
+    return writer.path
+
+
+# --- decoding -------------------------------------------------------------------------------------
+
+
+def _existing_file(path: str | os.PathLike) -> Path:
+    file = Path(path)
+    if not file.is_file():
+        raise VideoReadError(f"video file not found: {file}")
+    return file
+
+
+def _read_header(path: str, *, require_video: bool = True) -> _Header:
+    result = subprocess.run([ffmpeg_exe(), "-hide_banner", "-i", path], capture_output=True)
+    text = result.stderr.decode("utf-8", errors="replace")
+    container = re.search(r"^Input #0, (.+?), from", text, re.MULTILINE)
+    if container is None:
+        raise VideoReadError(f"{path} is not a readable video ({_last_line(text)}).")
+    header = _parse_header(container.group(1), text)
+    if _IMAGE_FORMATS.search(header.container) and require_video:
+        raise VideoReadError(f"{path} is a still image, not a video.")
+    if require_video and not header.has_video:
+        raise VideoReadError(f"{path} has no video stream.")
+    return header
+
+
+def _parse_header(container: str, text: str) -> _Header:
+    video = re.search(r"Stream #0:\d+.*?: Video: .*?, (\d+)x(\d+)[ ,].*", text)
+    has_audio = re.search(r"Stream #0:\d+.*?: Audio: ", text) is not None
+    if video is None:
+        return _Header(container, has_video=False, has_audio=has_audio, fps=0.0, width=0, height=0)
+    width, height = int(video.group(1)), int(video.group(2))
+    if _rotation_degrees(text) % 180 == 90:
+        width, height = height, width
+    rate = re.search(r"([\d.]+)(k?) fps", video.group(0)) or re.search(r"([\d.]+)(k?) tbr", video.group(0))
+    fps = _exact_frame_rate(float(rate.group(1)) * (1000 if rate.group(2) else 1)) if rate else 25.0
+    return _Header(container, has_video=True, has_audio=has_audio, fps=fps, width=width, height=height)
+
+
+def _rotation_degrees(text: str) -> int:
+    matrix = re.search(r"display ?matrix: rotation of (-?[\d.]+) degrees", text, re.IGNORECASE)
+    if matrix:
+        return round(float(matrix.group(1))) % 360
+    tag = re.search(r"^\s*rotate\s*: (-?\d+)", text, re.MULTILINE)
+    return int(tag.group(1)) % 360 if tag else 0
+
+
+def _exact_frame_rate(printed: float) -> float:
+    """ffmpeg prints rates rounded (29.97); restore the NTSC rates n * 1000 / 1001 they stand for."""
+    ntsc = round(printed * 1.001) * 1000 / 1001
+    return ntsc if abs(ntsc - printed) < 0.006 and abs(printed - round(printed)) > 0.006 else printed
+
+
+def _count_decoded_frames(path: str) -> int:
+    command = [ffmpeg_exe(), "-hide_banner", "-nostats", "-v", "error", "-i", path, "-map", "0:v:0"]
+    command += ["-fps_mode", "passthrough", "-f", "null", "-progress", "pipe:1", "-"]
+    result = subprocess.run(command, capture_output=True)
+    counts = re.findall(rb"^frame=(\d+)", result.stdout, re.MULTILINE)
+    return int(counts[-1]) if counts else 0
+
+
+@functools.lru_cache(maxsize=64)
+def _first_frame_time(path: str, size: int, mtime_ns: int) -> float:
+    """Seconds from the file's start to its first video frame (non-zero when the video starts late)."""
+    command = [ffmpeg_exe(), "-hide_banner", "-nostats", "-i", path, "-map", "0:v:0", "-frames:v", "1"]
+    result = subprocess.run(command + ["-vf", "showinfo", "-f", "null", "-"], capture_output=True)
+    match = re.search(rb"pts_time:\s*(-?[\d.]+)", result.stderr)
+    return float(match.group(1)) if match else 0.0
+
+
+def _decode(info: VideoInfo, start: int, count: int) -> Iterator[np.ndarray]:
+    input_options, filters = _seek_arguments(info, start)
+    command = [ffmpeg_exe(), "-hide_banner", "-nostats", "-v", "error", *input_options, "-i", info.path]
+    command += ["-map", "0:v:0", "-fps_mode", "passthrough", *filters, "-frames:v", str(count)]
+    command += ["-f", "rawvideo", "-pix_fmt", "rgb24", "pipe:1"]
+    with tempfile.TemporaryFile() as stderr:
+        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=stderr, bufsize=1 << 20)
+        try:
+            yield from _read_raw_frames(process.stdout, info.height, info.width, count)
+        finally:
+            process.kill()
+            process.stdout.close()
+            process.wait()
+
+
+def _seek_arguments(info: VideoInfo, start: int) -> tuple[list[str], list[str]]:
+    if start < _DECODE_FROM_START_BELOW_SECONDS * info.fps:
+        return [], (["-vf", f"trim=start_frame={start}"] if start else [])
+    stat = os.stat(info.path)
+    offset = _first_frame_time(info.path, stat.st_size, stat.st_mtime_ns)
+    return ["-ss", f"{offset + (start - 0.5) / info.fps:.6f}"], []
+
+
+def _read_raw_frames(stream: IO[bytes], height: int, width: int, count: int) -> Iterator[np.ndarray]:
+    for _ in range(count):
+        frame = np.empty((height, width, 3), dtype=np.uint8)
+        if stream.readinto(memoryview(frame).cast("B")) != frame.nbytes:
+            return
+        yield frame
+
+
+def _check_rgb_frame(frame: np.ndarray) -> None:
+    if not isinstance(frame, np.ndarray) or frame.dtype != np.uint8 or frame.ndim != 3 or frame.shape[2] != 3:
+        shape = getattr(frame, "shape", None)
+        raise ValueError(
+            f"frames must be uint8 arrays of shape (H, W, 3), got {getattr(frame, 'dtype', None)} {shape}"
+        )
+
+
+def _rate_text(fps: float) -> str:
+    """A frame rate as the exact fraction ffmpeg expects, e.g. 29.97002997 -> "30000/1001"."""
+    rate = Fraction(fps).limit_denominator(1001)
+    return f"{rate.numerator}/{rate.denominator}"
+
+
+def _read_tail(stream: IO[bytes]) -> str:
+    stream.seek(0)
+    return stream.read().decode("utf-8", errors="replace").strip()[-_STDERR_TAIL_CHARS:]
+
+
+def _last_line(text: str) -> str:
+    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    return lines[-1] if lines else "ffmpeg printed nothing"
