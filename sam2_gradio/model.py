@@ -1,0 +1,151 @@
+"""The one SAM 2 video model of a process: built in one factory, shared by every session and the CLIs.
+
+`ModelSettings` says which model to build; `build_predictor` builds it (real weights or seeded random
+weights); `SharedModel` owns the built predictor, the device, the autocast context and the lock that keeps
+two jobs from using the model at once. `get_shared_model` returns the process-wide instance.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from sam2_gradio import checkpoints, config
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ModelSettings:
+    """Which SAM 2 model to build and where to run it."""
+
+    model_size: str = config.DEFAULT_MODEL_SIZE  # tiny, small, base+ or large
+    checkpoint: str | None = None  # explicit weights file; None resolves checkpoints/ or the hub
+    image_size: int = config.DEFAULT_IMAGE_SIZE  # encoder input size (hydra ++model.image_size)
+    device: str | None = None  # "cuda", "mps" or "cpu"; None picks the best available
+    random_weights: bool = False  # seeded random weights: the real architecture, no download
+    vos_optimized: bool = False  # SAM 2's torch.compile'd SAM2VideoPredictorVOS (CUDA only)
+
+
+def choose_device(preferred: str | None = None) -> torch.device:
+    """Return `preferred` if given, else the first available of cuda, mps and cpu."""
+    if preferred:
+        device = torch.device(preferred)
+        if device.type == "cuda" and not torch.cuda.is_available():
+            raise ValueError(f"device {preferred!r} was asked for but CUDA is not available")
+        return device
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    if torch.backends.mps.is_available():
+        return torch.device("mps")
+    return torch.device("cpu")
+
+
+def _hydra_overrides(image_size: int) -> list[str]:
+    if image_size % 16:
+        raise ValueError(f"image_size must be a multiple of 16, got {image_size}")
+    return [f"++model.image_size={image_size}"]
+
+
+def _load_weights(model: torch.nn.Module, checkpoint: Path, model_size: str) -> None:
+    """Load a SAM 2 checkpoint into `model`, failing loudly when it does not fit."""
+    try:
+        state = torch.load(checkpoint, map_location="cpu", weights_only=True)["model"]
+    except Exception as error:  # torch raises many types for a file that is not a checkpoint
+        raise RuntimeError(f"{checkpoint} is not a SAM 2 checkpoint ({error})") from error
+    missing, unexpected = model.load_state_dict(state, strict=False)
+    if missing or unexpected:
+        raise RuntimeError(
+            f"{checkpoint} does not fit the SAM 2.1 {model_size} model: {len(missing)} missing and "
+            f"{len(unexpected)} unexpected weights; pass the checkpoint of the right --model-size"
+        )
+
+
+def build_predictor(settings: ModelSettings):
+    """Build a `SAM2VideoPredictor` (or its VOS-optimised subclass) as `settings` describe.
+
+    Weights come from `checkpoints.resolve_checkpoint` (explicit path, checkpoints/, then the hub),
+    or are seeded random ones when `settings.random_weights` is set. Raises
+    `checkpoints.CheckpointUnavailable` when no weights can be found.
+    """
+    from sam2.build_sam import build_sam2_video_predictor
+
+    spec = checkpoints.model_spec(settings.model_size)
+    weights = (
+        None
+        if settings.random_weights
+        else checkpoints.resolve_checkpoint(settings.model_size, path=settings.checkpoint)
+    )
+    device = choose_device(settings.device)
+    torch.manual_seed(config.RANDOM_WEIGHTS_SEED)
+    predictor = build_sam2_video_predictor(
+        spec.config_name,
+        ckpt_path=None,
+        device="cpu",
+        hydra_overrides_extra=_hydra_overrides(settings.image_size),
+        vos_optimized=settings.vos_optimized,
+    )
+    if weights is not None:
+        _load_weights(predictor, Path(weights), settings.model_size)
+    logger.info(
+        "SAM 2.1 %s on %s at %d px (%s)",
+        settings.model_size,
+        device,
+        settings.image_size,
+        "random weights" if weights is None else weights,
+    )
+    return predictor.to(device).eval()
+
+
+class SharedModel:
+    """A built predictor plus the lock and numeric context every use of it must go through."""
+
+    def __init__(self, predictor, settings: ModelSettings) -> None:
+        self.predictor = predictor  # SAM2VideoPredictor, shared by every session
+        self.settings = settings  # how it was built (shown in the UI and logs)
+        self.device: torch.device = predictor.device
+        self._lock = threading.Lock()  # one job at a time on the model
+        if self.device.type == "cuda":
+            torch.backends.cuda.matmul.allow_tf32 = True
+            torch.backends.cudnn.allow_tf32 = True
+
+    @contextlib.contextmanager
+    def use(self) -> Iterator[object]:
+        """Hold the model exclusively, in inference mode and bf16 autocast on CUDA and CPU.
+
+        SAM 2 stores its memory features in bf16, so its video predictor only runs under autocast.
+        """
+        autocast = (
+            torch.autocast(self.device.type, dtype=torch.bfloat16)
+            if self.device.type in ("cuda", "cpu")
+            else contextlib.nullcontext()
+        )
+        with self._lock, torch.inference_mode(), autocast:
+            yield self.predictor
+
+    @property
+    def description(self) -> str:
+        """One line saying which model runs where, e.g. for the UI header."""
+        weights = "random weights (no checkpoint)" if self.settings.random_weights else "SAM 2.1 weights"
+        return (
+            f"SAM 2.1 {self.settings.model_size} at {self.settings.image_size} px on "
+            f"{self.device.type}, {weights}"
+        )
+
+
+_shared: dict[ModelSettings, SharedModel] = {}
+_shared_lock = threading.Lock()
+
+
+def get_shared_model(settings: ModelSettings) -> SharedModel:
+    """Return the process-wide model for `settings`, building it on first use."""
+    with _shared_lock:
+        if settings not in _shared:
+            _shared[settings] = SharedModel(build_predictor(settings), settings)
+        return _shared[settings]

@@ -1,0 +1,229 @@
+"""Streaming SAM 2 propagation: the official predictor's masks with memory that stays flat.
+
+SAM 2's `init_state` decodes the whole video and its state keeps every frame's memory for ever. Yet on
+any frame the model only attends to the conditioning (prompted) frames, the last `num_maskmem - 1`
+frames' memories and the object pointers of the last `max_obj_ptrs_in_encoder - 1` frames. This module
+runs the official `SAM2VideoPredictor` code on a state whose frames are decoded batch by batch
+(`ModelFrames`) and whose per-frame outputs are dropped once no later frame can attend to them, so the
+masks equal the official run over the whole video while memory does not grow with its length.
+
+Semantics are those of the official predictor given all the clicks before propagating: the clicks of
+each object on each frame are added in one call, every prompted frame is a conditioning frame, and
+`num_frames` is the true frame count (it shapes the object-pointer position encoding).
+"""
+
+from __future__ import annotations
+
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+import torch
+
+from sam2_gradio.frames import FrameSource
+from sam2_gradio.model import SharedModel
+from sam2_gradio.model_frames import ModelFrames
+from sam2_gradio.prompts import PromptState
+
+Direction = Literal["forward", "backward", "both"]
+DIRECTIONS: tuple[str, ...] = ("forward", "backward", "both")
+
+
+class Cancelled(RuntimeError):
+    """The job was cancelled by its caller; nothing it was writing is kept."""
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Where a long job stands, reported once per batch of frames."""
+
+    frames_done: int  # frames finished so far
+    total: int  # frames the job will finish
+    batch_seconds: float  # wall time of the last batch
+    fps: float  # frames per second over the last batch
+
+
+ProgressCallback = Callable[[Progress], None]
+FrameMasks = tuple[int, list[int], np.ndarray]  # (frame, object ids, bool masks (objects, H, W))
+
+
+def new_inference_state(predictor: Any, images: ModelFrames) -> dict[str, Any]:
+    """An inference state like `SAM2VideoPredictor.init_state`'s, over lazily decoded `images`."""
+    meta = images.source.meta
+    return {
+        "images": images,  # list-like frames; only a batch of them is ever decoded
+        "num_frames": meta.num_frames,  # the true frame count (object-pointer position encoding)
+        "offload_video_to_cpu": False,  # frames live in ModelFrames, not in the state
+        "offload_state_to_cpu": False,  # outputs stay on the model's device
+        "video_height": meta.height,  # masks are returned at the video's resolution
+        "video_width": meta.width,
+        "device": predictor.device,  # where the model runs
+        "storage_device": predictor.device,  # where per-frame outputs are kept
+        "point_inputs_per_obj": {},  # obj_idx -> {frame: clicks}
+        "mask_inputs_per_obj": {},  # obj_idx -> {frame: mask prompt}
+        "cached_features": {},  # {frame: (image, backbone features)} of the last encoded frame
+        "constants": {},  # values shared by every frame (mask memory position encoding)
+        "obj_id_to_idx": OrderedDict(),  # client object id -> model slot
+        "obj_idx_to_id": OrderedDict(),  # model slot -> client object id
+        "obj_ids": [],  # client object ids in slot order
+        "output_dict_per_obj": {},  # obj_idx -> {"cond_frame_outputs", "non_cond_frame_outputs"}
+        "temp_output_dict_per_obj": {},  # outputs of clicks not yet encoded into memory
+        "frames_tracked_per_obj": {},  # obj_idx -> {frame: {"reverse": bool}}
+    }
+
+
+def add_prompts(
+    predictor: Any, state: dict[str, Any], prompts: PromptState, frame: int | None = None
+) -> None:
+    """Add the clicks of every object on every prompted frame (or only on `frame`) to `state`."""
+    frames = prompts.prompted_frames() if frame is None else [frame]
+    for index in frames:
+        for obj_id, clicks in sorted(prompts.clicks_on(index).items()):
+            predictor.add_new_points_or_box(
+                state,
+                frame_idx=index,
+                obj_id=obj_id,
+                points=np.asarray(clicks.points, dtype=np.float32),
+                labels=np.asarray(clicks.labels, dtype=np.int32),
+            )
+
+
+def memory_reach(predictor: Any) -> int:
+    """How many frames back (in tracking order) a frame's memory or object pointers can reach."""
+    stride = predictor.memory_temporal_stride_for_eval
+    return max(1 + (predictor.num_maskmem - 2) * stride, predictor.max_obj_ptrs_in_encoder - 1)
+
+
+def _passes(direction: str, prompts: PromptState) -> list[tuple[int, bool]]:
+    """The (start frame, reverse) passes of the official predictor for `direction`."""
+    frames = prompts.prompted_frames()
+    if direction == "forward":
+        return [(frames[0], False)]
+    if direction == "backward":
+        return [(frames[-1], True)]
+    if direction == "both":
+        return [(frames[0], False), (frames[0], True)]
+    raise ValueError(f"direction must be one of {', '.join(DIRECTIONS)}, got {direction!r}")
+
+
+def frames_to_track(direction: str, prompts: PromptState, num_frames: int) -> int:
+    """How many frames a propagation in `direction` yields."""
+    total = 0
+    for start, reverse in _passes(direction, prompts):
+        total += start + 1 if reverse else num_frames - start
+    return total - (1 if direction == "both" else 0) if total else 0
+
+
+def _forget_old_outputs(state: dict[str, Any], frame: int, reverse: bool, reach: int, keep: range) -> None:
+    """Drop the non-conditioning outputs no frame after `frame` (in tracking order) can attend to."""
+    stale = frame + reach + 1 if reverse else frame - reach - 1
+    if stale in keep or not 0 <= stale < state["num_frames"]:
+        return
+    for outputs in state["output_dict_per_obj"].values():
+        outputs["non_cond_frame_outputs"].pop(stale, None)
+    for tracked in state["frames_tracked_per_obj"].values():
+        tracked.pop(stale, None)
+
+
+def _check_ready(prompts: PromptState, source: FrameSource) -> None:
+    if not prompts.prompted_frames():
+        raise RuntimeError("no clicks yet: add a click on an object first")
+    last = prompts.prompted_frames()[-1]
+    if last >= source.meta.num_frames:
+        raise ValueError(f"clicks on frame {last}, but the video has {source.meta.num_frames} frames")
+
+
+def propagate(
+    model: SharedModel,
+    source: FrameSource,
+    prompts: PromptState,
+    *,
+    direction: str = "forward",
+    batch_size: int = 32,
+    progress: ProgressCallback | None = None,
+    cancel: Any = None,
+) -> Iterator[FrameMasks]:
+    """Track every prompted object through `source`, yielding `(frame, obj_ids, masks)` per frame.
+
+    Frames are decoded `batch_size` at a time; `progress` is called after each batch and `cancel` (an
+    object with `is_set()`, e.g. `threading.Event`) is checked between frames, raising `Cancelled`.
+    Holds the model for the whole run.
+    """
+    _check_ready(prompts, source)
+    passes = _passes(direction, prompts)
+    total = frames_to_track(direction, prompts, source.meta.num_frames)
+    meter = _BatchMeter(total, batch_size, progress)
+    with model.use() as predictor:
+        images = ModelFrames(source, predictor.image_size, predictor.device, batch_size=batch_size)
+        try:
+            state = new_inference_state(predictor, images)
+            images.pin(prompts.prompted_frames())
+            add_prompts(predictor, state, prompts)
+            predictor.propagate_in_video_preflight(state)  # encodes the prompted frames' memory
+            images.unpin()
+            reach = memory_reach(predictor)
+            for start, reverse in passes:
+                images.reverse = reverse
+                keep = range(start, start + reach + 1) if direction == "both" and not reverse else range(0)
+                for frame, obj_ids, logits in _official_pass(predictor, state, start, reverse):
+                    if cancel is not None and cancel.is_set():
+                        raise Cancelled("propagation was cancelled")
+                    _forget_old_outputs(state, frame, reverse, reach, keep)
+                    if direction == "both" and reverse and frame == start:
+                        continue  # the forward pass already gave this frame
+                    yield frame, list(obj_ids), (logits[:, 0] > 0).cpu().numpy()
+                    meter.frame_done()
+        finally:
+            images.close()
+
+
+def _official_pass(predictor: Any, state: dict[str, Any], start: int, reverse: bool) -> Iterator[Any]:
+    """`propagate_in_video` from `start`; a reverse pass from frame 0 gives frame 0 (SAM 2 gives none)."""
+    if reverse and start == 0:
+        return predictor.propagate_in_video(state, start_frame_idx=0, max_frame_num_to_track=0)
+    return predictor.propagate_in_video(state, start_frame_idx=start, reverse=reverse)
+
+
+class _BatchMeter:
+    """Counts finished frames and reports `Progress` once per batch."""
+
+    def __init__(self, total: int, batch_size: int, progress: ProgressCallback | None) -> None:
+        self.total = total
+        self.batch_size = batch_size
+        self.progress = progress
+        self.done = 0
+        self.batch_started = time.perf_counter()
+
+    def frame_done(self) -> None:
+        self.done += 1
+        if self.progress is None or (self.done % self.batch_size and self.done != self.total):
+            return
+        now = time.perf_counter()
+        seconds = now - self.batch_started
+        frames = (self.done - 1) % self.batch_size + 1
+        self.progress(Progress(self.done, self.total, seconds, frames / seconds if seconds > 0 else 0.0))
+        self.batch_started = now
+
+
+@torch.inference_mode()
+def predict_prompted_frame(
+    predictor: Any, images: ModelFrames, prompts: PromptState, frame: int
+) -> dict[int, np.ndarray]:
+    """Masks of every object clicked on `frame`, as the frame's conditioning output will be.
+
+    Runs SAM 2 on that frame alone (no memory), exactly as propagation treats a prompted frame.
+    Returns obj_id -> bool (H, W) mask.
+    """
+    state = new_inference_state(predictor, images)
+    add_prompts(predictor, state, prompts, frame)
+    if not state["obj_ids"]:
+        return {}
+    consolidated = predictor._consolidate_temp_output_across_obj(
+        state, frame, is_cond=True, consolidate_at_video_res=True
+    )
+    _, logits = predictor._get_orig_video_res_output(state, consolidated["pred_masks_video_res"])
+    masks = (logits[:, 0] > 0).cpu().numpy()
+    return dict(zip(state["obj_ids"], masks, strict=False))
