@@ -24,6 +24,8 @@ def _env_float(name: str, default: float) -> float:
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 # Where model weights are looked for and downloaded to (SAM2_GRADIO_CHECKPOINT_DIR overrides).
 CHECKPOINT_DIR = Path(os.environ.get("SAM2_GRADIO_CHECKPOINT_DIR", PROJECT_ROOT / "checkpoints"))
+# Name of the variable that points at one weight file, overriding the lookup by model size.
+CHECKPOINT_ENV = "SAM2_CHECKPOINT"
 EXAMPLES_DIR = PROJECT_ROOT / "examples"
 
 # --- Model -------------------------------------------------------------------------------------
@@ -57,6 +59,10 @@ MAX_VIDEO_SIDE = _env_int("SAM2_GRADIO_MAX_VIDEO_SIDE", 3840)
 # Total uncompressed size and entry count accepted from a masks zip (zip bomb guard).
 MAX_ZIP_UNCOMPRESSED_MB = _env_int("SAM2_GRADIO_MAX_ZIP_MB", 2048)
 MAX_ZIP_ENTRIES = _env_int("SAM2_GRADIO_MAX_ZIP_ENTRIES", 200_000)
+
+# --- Setup ------------------------------------------------------------------------------------
+# sam2_gradio/bootstrap.py runs before .venv exists, so it keeps its own settings; it reads
+# SAM2_GRADIO_SKIP_BOOTSTRAP=1 (app.py then runs in the current interpreter as it is).
 
 # --- App ---------------------------------------------------------------------------------------
 DEFAULT_HOST = os.environ.get("SAM2_GRADIO_HOST", "127.0.0.1")

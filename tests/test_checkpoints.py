@@ -1,0 +1,151 @@
+"""Checkpoint resolution: explicit path, env var, checkpoint folder, hub download; no network."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from sam2_gradio import checkpoints, config
+
+
+@pytest.fixture
+def checkpoint_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An empty checkpoint folder, no SAM2_CHECKPOINT, and a hub that is offline."""
+    folder = tmp_path / "checkpoints"
+    folder.mkdir()
+    monkeypatch.setattr(config, "CHECKPOINT_DIR", folder)
+    monkeypatch.delenv(config.CHECKPOINT_ENV, raising=False)
+
+    def offline_download(*args: object, **kwargs: object) -> str:
+        raise OSError("network is unreachable")
+
+    monkeypatch.setattr("huggingface_hub.hf_hub_download", offline_download)
+    return folder
+
+
+def write_weights(path: Path) -> Path:
+    """A stand-in weight file (content is never read)."""
+    path.write_bytes(b"weights")
+    return path
+
+
+def test_explicit_path_wins(checkpoint_dir: Path, tmp_path: Path) -> None:
+    weights = write_weights(tmp_path / "mine.pt")
+    write_weights(checkpoint_dir / "sam2.1_hiera_tiny.pt")
+    assert checkpoints.resolve_checkpoint("tiny", path=weights) == weights
+
+
+def test_env_var_path(checkpoint_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    weights = write_weights(tmp_path / "from_env.pt")
+    monkeypatch.setenv(config.CHECKPOINT_ENV, str(weights))
+    assert checkpoints.resolve_checkpoint("large") == weights
+
+
+def test_found_in_checkpoint_dir(checkpoint_dir: Path) -> None:
+    weights = write_weights(checkpoint_dir / "sam2.1_hiera_base_plus.pt")
+    assert checkpoints.resolve_checkpoint("b+") == weights
+
+
+def test_downloads_into_checkpoint_dir(checkpoint_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    calls = []
+
+    def fake_download(repo_id: str, filename: str, *, local_dir: Path) -> str:
+        calls.append((repo_id, filename, local_dir))
+        return str(write_weights(Path(local_dir) / filename))
+
+    monkeypatch.setattr("huggingface_hub.hf_hub_download", fake_download)
+    assert checkpoints.resolve_checkpoint("small") == checkpoint_dir / "sam2.1_hiera_small.pt"
+    assert calls == [("facebook/sam2.1-hiera-small", "sam2.1_hiera_small.pt", checkpoint_dir)]
+
+
+def test_missing_and_offline_names_fetch_command(checkpoint_dir: Path) -> None:
+    with pytest.raises(checkpoints.CheckpointUnavailable) as raised:
+        checkpoints.resolve_checkpoint("tiny")
+    message = str(raised.value)
+    assert "python -m sam2_gradio.checkpoints --model-size tiny" in message
+    assert "sam2.1_hiera_tiny.pt" in message
+    assert isinstance(raised.value, RuntimeError)
+
+
+def test_download_not_allowed(checkpoint_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def must_not_download(*args: object, **kwargs: object) -> str:
+        raise AssertionError("download attempted")
+
+    monkeypatch.setattr("huggingface_hub.hf_hub_download", must_not_download)
+    with pytest.raises(checkpoints.CheckpointUnavailable, match="--model-size large"):
+        checkpoints.resolve_checkpoint("l", allow_download=False)
+
+
+@pytest.mark.parametrize("from_env", [False, True])
+def test_explicit_missing_path_raises_without_download(
+    checkpoint_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, from_env: bool
+) -> None:
+    missing = tmp_path / "nope.pt"
+    monkeypatch.setattr("huggingface_hub.hf_hub_download", pytest.fail)
+    if from_env:
+        monkeypatch.setenv(config.CHECKPOINT_ENV, str(missing))
+    with pytest.raises(FileNotFoundError, match="nope.pt"):
+        checkpoints.resolve_checkpoint("tiny", path=None if from_env else missing)
+
+
+def test_size_table() -> None:
+    assert list(checkpoints.MODELS) == ["tiny", "small", "base+", "large"]
+    tiny = checkpoints.MODELS["tiny"]
+    assert tiny.config_name == "configs/sam2.1/sam2.1_hiera_t.yaml"
+    assert tiny.file_name == "sam2.1_hiera_tiny.pt"
+    assert tiny.repo_id == "facebook/sam2.1-hiera-tiny"
+    sizes_mb = [spec.approx_mb for spec in checkpoints.MODELS.values()]
+    assert sizes_mb == sorted(sizes_mb)
+
+
+@pytest.mark.parametrize(
+    ("alias", "size"),
+    [
+        ("t", "tiny"),
+        ("s", "small"),
+        ("b+", "base+"),
+        ("base_plus", "base+"),
+        ("l", "large"),
+        ("Large", "large"),
+    ],
+)
+def test_aliases(alias: str, size: str) -> None:
+    assert checkpoints.model_spec(alias).size == size
+
+
+def test_bad_size_names_value_and_choices() -> None:
+    with pytest.raises(ValueError, match="'huge'.*tiny, small, base\\+, large"):
+        checkpoints.model_spec("huge")
+
+
+@pytest.mark.parametrize("size", ["tiny", "small", "base+", "large"])
+def test_config_maps_back_to_size(size: str) -> None:
+    config_name = checkpoints.MODELS[size].config_name
+    assert checkpoints.size_from_config(config_name) == size
+    assert checkpoints.size_from_config(Path(config_name).name) == size
+
+
+def test_unknown_config_raises() -> None:
+    with pytest.raises(ValueError, match="sam2_hiera_t.yaml"):
+        checkpoints.size_from_config("configs/sam2/sam2_hiera_t.yaml")
+
+
+def test_default_size_is_known() -> None:
+    assert checkpoints.model_spec(config.DEFAULT_MODEL_SIZE)
+
+
+def test_cli_offline_exits_with_fetch_command(
+    checkpoint_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as raised:
+        checkpoints.main(["--model-size", "s"])
+    assert raised.value.code == 1
+    assert "--model-size small" in capsys.readouterr().err
+
+
+def test_does_not_import_torch() -> None:
+    code = "import sys, sam2_gradio.checkpoints; sys.exit('torch' in sys.modules or 'sam2' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
