@@ -14,16 +14,15 @@ each object on each frame are added in one call, every prompted frame is a condi
 
 from __future__ import annotations
 
-import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator
 from typing import Any, Literal
 
 import numpy as np
 import torch
 
 from sam2_gradio.frames import FrameSource
+from sam2_gradio.jobs import CancelFlag, ProgressCallback, ProgressMeter, raise_if_cancelled
 from sam2_gradio.model import SharedModel
 from sam2_gradio.model_frames import ModelFrames
 from sam2_gradio.prompts import PromptState
@@ -32,21 +31,6 @@ Direction = Literal["forward", "backward", "both"]
 DIRECTIONS: tuple[str, ...] = ("forward", "backward", "both")
 
 
-class Cancelled(RuntimeError):
-    """The job was cancelled by its caller; nothing it was writing is kept."""
-
-
-@dataclass(frozen=True)
-class Progress:
-    """Where a long job stands, reported once per batch of frames."""
-
-    frames_done: int  # frames finished so far
-    total: int  # frames the job will finish
-    batch_seconds: float  # wall time of the last batch
-    fps: float  # frames per second over the last batch
-
-
-ProgressCallback = Callable[[Progress], None]
 FrameMasks = tuple[int, list[int], np.ndarray]  # (frame, object ids, bool masks (objects, H, W))
 
 
@@ -144,18 +128,18 @@ def propagate(
     direction: str = "forward",
     batch_size: int = 32,
     progress: ProgressCallback | None = None,
-    cancel: Any = None,
+    cancel: CancelFlag | None = None,
 ) -> Iterator[FrameMasks]:
     """Track every prompted object through `source`, yielding `(frame, obj_ids, masks)` per frame.
 
     Frames are decoded `batch_size` at a time; `progress` is called after each batch and `cancel` (an
-    object with `is_set()`, e.g. `threading.Event`) is checked between frames, raising `Cancelled`.
+    object with `is_set()`, e.g. `threading.Event`) is checked between frames, raising `jobs.Cancelled`.
     Holds the model for the whole run.
     """
     _check_ready(prompts, source)
     passes = _passes(direction, prompts)
     total = frames_to_track(direction, prompts, source.meta.num_frames)
-    meter = _BatchMeter(total, batch_size, progress)
+    meter = ProgressMeter(total, batch_size, progress)
     with model.use() as predictor:
         images = ModelFrames(source, predictor.image_size, predictor.device, batch_size=batch_size)
         try:
@@ -169,8 +153,7 @@ def propagate(
                 images.reverse = reverse
                 keep = range(start, start + reach + 1) if direction == "both" and not reverse else range(0)
                 for frame, obj_ids, logits in _official_pass(predictor, state, start, reverse):
-                    if cancel is not None and cancel.is_set():
-                        raise Cancelled("propagation was cancelled")
+                    raise_if_cancelled(cancel, "propagation")
                     _forget_old_outputs(state, frame, reverse, reach, keep)
                     if direction == "both" and reverse and frame == start:
                         continue  # the forward pass already gave this frame
@@ -187,38 +170,22 @@ def _official_pass(predictor: Any, state: dict[str, Any], start: int, reverse: b
     return predictor.propagate_in_video(state, start_frame_idx=start, reverse=reverse)
 
 
-class _BatchMeter:
-    """Counts finished frames and reports `Progress` once per batch."""
-
-    def __init__(self, total: int, batch_size: int, progress: ProgressCallback | None) -> None:
-        self.total = total
-        self.batch_size = batch_size
-        self.progress = progress
-        self.done = 0
-        self.batch_started = time.perf_counter()
-
-    def frame_done(self) -> None:
-        self.done += 1
-        if self.progress is None or (self.done % self.batch_size and self.done != self.total):
-            return
-        now = time.perf_counter()
-        seconds = now - self.batch_started
-        frames = (self.done - 1) % self.batch_size + 1
-        self.progress(Progress(self.done, self.total, seconds, frames / seconds if seconds > 0 else 0.0))
-        self.batch_started = now
-
-
 @torch.inference_mode()
 def predict_prompted_frame(
-    predictor: Any, images: ModelFrames, prompts: PromptState, frame: int
+    predictor: Any, images: ModelFrames, prompts: PromptState, frame: int, features: Any = None
 ) -> dict[int, np.ndarray]:
     """Masks of every object clicked on `frame`, as the frame's conditioning output will be.
 
     Runs SAM 2 on that frame alone (no memory), exactly as propagation treats a prompted frame.
+    `features` (an `interactive.FeatureCache`) lends and keeps the frame's image features.
     Returns obj_id -> bool (H, W) mask.
     """
     state = new_inference_state(predictor, images)
+    if features is not None:
+        features.lend(state, frame)
     add_prompts(predictor, state, prompts, frame)
+    if features is not None:
+        features.keep(state)
     if not state["obj_ids"]:
         return {}
     consolidated = predictor._consolidate_temp_output_across_obj(
@@ -226,4 +193,4 @@ def predict_prompted_frame(
     )
     _, logits = predictor._get_orig_video_res_output(state, consolidated["pred_masks_video_res"])
     masks = (logits[:, 0] > 0).cpu().numpy()
-    return dict(zip(state["obj_ids"], masks, strict=False))
+    return dict(zip(state["obj_ids"], masks, strict=True))

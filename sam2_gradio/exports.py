@@ -1,0 +1,168 @@
+"""What propagation leaves behind: mask PNGs, a preview video and a zip, each written atomically.
+
+Layout of a mask folder (single-channel 0/255 PNGs at the video's resolution, one per frame):
+
+    <mask_dir>/per_object/mask_00012_obj_2.png   one object
+    <mask_dir>/combined/mask_00012.png           the union of all objects
+"""
+
+from __future__ import annotations
+
+import shutil
+import uuid
+import zipfile
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+
+from sam2_gradio import masks as mask_files
+from sam2_gradio.frames import FrameSource
+from sam2_gradio.jobs import CancelFlag, ProgressCallback, ProgressMeter, raise_if_cancelled
+from sam2_gradio.overlay import draw_masks
+from sam2_gradio.prompts import VideoMeta
+from sam2_gradio.video_io import VideoWriter
+
+PER_OBJECT_DIR = "per_object"
+COMBINED_DIR = "combined"
+PREVIEW_REPORT_EVERY = 10  # frames between progress reports of the preview
+MAX_QUEUED_FRAMES = 8  # frames of masks waiting for the PNG writer
+
+
+def _partial_sibling(path: Path) -> Path:
+    return path.with_name(f".{path.name}.partial-{uuid.uuid4().hex[:8]}")
+
+
+def replace_path(partial: Path, final: Path) -> None:
+    """Move `partial` (a file or folder) to `final`, replacing what was there."""
+    if final.is_dir():
+        trash = _partial_sibling(final)
+        final.rename(trash)
+        partial.rename(final)
+        shutil.rmtree(trash, ignore_errors=True)
+    else:
+        partial.replace(final)
+
+
+class MaskExporter:
+    """Writes per-object and union mask PNGs as frames arrive, in a background thread.
+
+    Files go to a hidden partial folder beside `mask_dir`; `finish()` writes empty masks for frames that
+    got none and moves the folder into place, `abort()` deletes it. Use as a context manager: leaving the
+    block with an exception aborts.
+    """
+
+    def __init__(self, mask_dir: str | Path, meta: VideoMeta, obj_ids: list[int]) -> None:
+        self.mask_dir = Path(mask_dir)  # where the finished folder ends up
+        self.meta = meta  # the video the masks belong to
+        self.obj_ids = list(obj_ids)  # every object that gets a mask per frame
+        self.mask_dir.parent.mkdir(parents=True, exist_ok=True)
+        self._partial = _partial_sibling(self.mask_dir)  # the folder being written
+        (self._partial / PER_OBJECT_DIR).mkdir(parents=True)
+        (self._partial / COMBINED_DIR).mkdir()
+        self._written = bytearray(meta.num_frames)  # 1 for each frame already written
+        self._writer = ThreadPoolExecutor(max_workers=1)  # PNG encoding overlaps the model
+        self._pending: list[Future[None]] = []
+
+    def __enter__(self) -> MaskExporter:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, *_: object) -> None:
+        if kind is not None:
+            self.abort()
+
+    def write(self, frame: int, obj_ids: list[int], masks: np.ndarray) -> None:
+        """Queue the masks (bool (objects, H, W), in `obj_ids` order) of `frame` for writing."""
+        if masks.shape[0] != len(obj_ids):
+            raise ValueError(f"{masks.shape[0]} masks for {len(obj_ids)} objects on frame {frame}")
+        self._written[frame] = 1
+        self._wait_for_backlog()
+        by_object = dict(zip(obj_ids, masks, strict=True))
+        self._pending.append(self._writer.submit(self._write_now, frame, by_object))
+
+    def _wait_for_backlog(self) -> None:
+        """Surface failed writes, and wait while too many frames are queued (memory stays bounded)."""
+        while self._pending and (self._pending[0].done() or len(self._pending) >= MAX_QUEUED_FRAMES):
+            self._pending.pop(0).result()
+
+    def _write_now(self, frame: int, by_object: dict[int, np.ndarray]) -> None:
+        empty = np.zeros((self.meta.height, self.meta.width), dtype=bool)
+        union = empty.copy()
+        for obj_id in self.obj_ids:
+            mask = by_object.get(obj_id, empty)
+            union |= mask
+            mask_files.save_mask_png(
+                self._partial / PER_OBJECT_DIR / mask_files.per_object_mask_name(frame, obj_id), mask
+            )
+        mask_files.save_mask_png(self._partial / COMBINED_DIR / mask_files.combined_mask_name(frame), union)
+
+    def finish(self) -> Path:
+        """Write empty masks for untouched frames, then move the folder to `mask_dir` and return it."""
+        for frame in range(self.meta.num_frames):
+            if not self._written[frame]:
+                self._pending.append(self._writer.submit(self._write_now, frame, {}))
+        self._writer.shutdown(wait=True)
+        for job in self._pending:
+            job.result()  # re-raises a failed write
+        replace_path(self._partial, self.mask_dir)
+        return self.mask_dir
+
+    def abort(self) -> None:
+        """Stop writing and delete the partial folder."""
+        self._writer.shutdown(wait=True, cancel_futures=True)
+        shutil.rmtree(self._partial, ignore_errors=True)
+
+
+def per_object_mask_path(mask_dir: str | Path, frame: int, obj_id: int) -> Path:
+    """Path of the mask of `obj_id` on `frame` inside a mask folder."""
+    return Path(mask_dir) / PER_OBJECT_DIR / mask_files.per_object_mask_name(frame, obj_id)
+
+
+def read_frame_masks(mask_dir: str | Path, frame: int, obj_ids: list[int]) -> dict[int, np.ndarray]:
+    """The exported masks of `obj_ids` on `frame` as bool arrays; objects without a file are left out."""
+    found = {}
+    for obj_id in obj_ids:
+        path = per_object_mask_path(mask_dir, frame, obj_id)
+        if path.is_file():
+            found[obj_id] = mask_files.load_mask_png(path) > 0
+    return found
+
+
+def render_preview(
+    source: FrameSource,
+    mask_dir: str | Path,
+    obj_ids: list[int],
+    out_path: str | Path,
+    *,
+    fps: float | None = None,
+    progress: ProgressCallback | None = None,
+    cancel: CancelFlag | None = None,
+) -> Path:
+    """Encode the frames of `source` with each object's mask drawn over it (H.264, browser-playable).
+
+    `fps` defaults to the source's. `progress` gets a `Progress` every 10 frames; `cancel` (anything
+    with `is_set()`) is checked per frame and leaves no output file.
+    """
+    total = source.meta.num_frames
+    meter = ProgressMeter(total, PREVIEW_REPORT_EVERY, progress)
+    with VideoWriter(out_path, fps=fps or source.meta.fps) as writer:
+        for frame_index, frame in enumerate(source.read(0, total)):
+            raise_if_cancelled(cancel, "preview rendering")
+            writer.write(draw_masks(frame, read_frame_masks(mask_dir, frame_index, obj_ids)))
+            meter.frame_done()
+    return Path(out_path)
+
+
+def zip_masks(mask_dir: str | Path, zip_path: str | Path) -> Path:
+    """Pack the `per_object/` and `combined/` folders of `mask_dir` into `zip_path` (atomically)."""
+    mask_dir, zip_path = Path(mask_dir), Path(zip_path)
+    partial = _partial_sibling(zip_path)
+    try:
+        with zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_STORED) as archive:
+            for folder in (PER_OBJECT_DIR, COMBINED_DIR):
+                for path in sorted((mask_dir / folder).glob("*.png")):
+                    archive.write(path, f"{folder}/{path.name}")
+        partial.replace(zip_path)
+    finally:
+        partial.unlink(missing_ok=True)
+    return zip_path

@@ -1,0 +1,135 @@
+"""Clicking on a video: a prompt state plus instant masks of the shown frame.
+
+`InteractiveSession` is what the Segment tab holds per browser session and what a script can drive:
+every edit (click, undo, clear, remove object) updates the `PromptState` and returns the masks of the
+affected frame, computed by SAM 2 on that frame alone, exactly as propagation will treat it. The image
+features of recently clicked frames are cached, so further clicks on a frame only run the mask decoder.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from sam2_gradio import config
+from sam2_gradio.exports import read_frame_masks
+from sam2_gradio.frames import FrameSource, read_frame
+from sam2_gradio.model import SharedModel
+from sam2_gradio.model_frames import ModelFrames
+from sam2_gradio.overlay import draw_clicks, draw_masks
+from sam2_gradio.prompts import PromptState
+from sam2_gradio.propagation import predict_prompted_frame
+
+Masks = dict[int, np.ndarray]  # obj_id -> bool (H, W)
+
+
+class FeatureCache:
+    """The image features of the last few frames SAM 2 encoded (least recently used dropped first)."""
+
+    def __init__(self, capacity: int = config.FEATURE_CACHE_FRAMES) -> None:
+        self.capacity = capacity  # frames kept
+        self._entries: OrderedDict[int, Any] = OrderedDict()  # frame -> (image, backbone output)
+
+    def lend(self, state: dict[str, Any], frame: int) -> None:
+        """Put the cached features of `frame`, if any, into a SAM 2 inference state."""
+        if frame in self._entries:
+            self._entries.move_to_end(frame)
+            state["cached_features"] = {frame: self._entries[frame]}
+
+    def keep(self, state: dict[str, Any]) -> None:
+        """Remember the features a SAM 2 inference state computed."""
+        for frame, entry in state["cached_features"].items():
+            self._entries[frame] = entry
+            self._entries.move_to_end(frame)
+        while len(self._entries) > self.capacity:
+            self._entries.popitem(last=False)
+
+    def __contains__(self, frame: int) -> bool:
+        return frame in self._entries
+
+
+class InteractiveSession:
+    """One video being segmented: its frames, its clicks, and (after propagation) its mask folder."""
+
+    def __init__(self, model: SharedModel, source: FrameSource, prompts: PromptState | None = None) -> None:
+        self.model = model  # the shared SAM 2 model
+        self.source = source  # the video's frames
+        self.prompts = prompts or PromptState(video=source.meta)  # every click so far
+        if self.prompts.video is None:
+            self.prompts.video = source.meta
+        self.mask_dir: Path | None = None  # exported masks of the last propagation
+        self._features = FeatureCache()  # image features of recently clicked frames
+        self._predicted: dict[int, Masks] = {}  # frame -> masks of the objects clicked there
+
+    # --- frames and masks ----------------------------------------------------------------------
+    def frame(self, index: int) -> np.ndarray:
+        """Frame `index` as RGB uint8 (H, W, 3)."""
+        return read_frame(self.source, index)
+
+    def masks_on(self, frame: int) -> Masks:
+        """Every known mask on `frame`: propagated ones, replaced by live predictions where clicked."""
+        masks = read_frame_masks(self.mask_dir, frame, self.prompts.object_ids) if self.mask_dir else {}
+        if frame in self.prompts.clicks and frame not in self._predicted:
+            self._predicted[frame] = self._predict(frame)
+        masks.update(self._predicted.get(frame, {}))
+        return masks
+
+    def render(self, frame: int) -> np.ndarray:
+        """Frame `frame` with every mask and click drawn on it."""
+        image = draw_masks(self.frame(frame), self.masks_on(frame))
+        return draw_clicks(image, self.prompts.clicks_on(frame))
+
+    # --- edits ---------------------------------------------------------------------------------
+    def click(self, frame: int, obj_id: int, x: float, y: float, positive: bool = True) -> Masks:
+        """Add a click and return the masks of `frame` (raises `PromptStateError` for a bad click)."""
+        self.prompts.add_click(frame, obj_id, x, y, 1 if positive else 0)
+        return self._refresh(frame)
+
+    def undo(self) -> int | None:
+        """Undo the last click anywhere; return the frame it was on, or None when there was none."""
+        undone = self.prompts.undo_last_click()
+        if undone is None:
+            return None
+        self._refresh(undone[0])
+        return undone[0]
+
+    def clear(self, frame: int, obj_id: int) -> Masks:
+        """Remove the clicks of `obj_id` on `frame` and return the frame's masks."""
+        self.prompts.clear_clicks(frame, obj_id)
+        return self._refresh(frame)
+
+    def new_object(self) -> int:
+        """Create an object and return its id."""
+        return self.prompts.add_object()
+
+    def remove_object(self, obj_id: int) -> None:
+        """Remove an object with all its clicks."""
+        clicked_frames = [frame for frame, objects in self.prompts.clicks.items() if obj_id in objects]
+        self.prompts.remove_object(obj_id)
+        for frame in clicked_frames:
+            self._refresh(frame)
+
+    def reset(self) -> None:
+        """Remove every object, click and propagated mask."""
+        self.prompts.reset()
+        self._predicted.clear()
+        self.mask_dir = None
+
+    def replace_prompts(self, prompts: PromptState) -> None:
+        """Use a loaded prompt state instead of the current one (masks are recomputed lazily)."""
+        prompts.video = self.source.meta
+        self.prompts = prompts
+        self._predicted.clear()
+        self.mask_dir = None
+
+    def _refresh(self, frame: int) -> Masks:
+        self._predicted[frame] = self._predict(frame) if frame in self.prompts.clicks else {}
+        return self.masks_on(frame)
+
+    def _predict(self, frame: int) -> Masks:
+        with self.model.use() as predictor:
+            images = ModelFrames(self.source, predictor.image_size, predictor.device, prefetch=False)
+            return predict_prompted_frame(predictor, images, self.prompts, frame, self._features)

@@ -1,0 +1,149 @@
+"""Headless segmentation: propagate the clicks of a state file through a video, export masks and a preview.
+
+    python -m sam2_gradio.segment --video clip.mp4 --state-file interactive_state.json \\
+        --mask-dir masks --output preview.mp4
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from collections.abc import Sequence
+
+from sam2_gradio import config
+
+logger = logging.getLogger("sam2_gradio.segment")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The segment CLI's arguments (the original script's flags plus model options)."""
+    parser = argparse.ArgumentParser(
+        prog="sam2-gradio-segment",
+        description="Track the objects clicked in a state file through a video with SAM 2.",
+    )
+    parser.add_argument("--video", help="input video (mp4, mov, webm, avi); or omit and give --frame-dir")
+    parser.add_argument(
+        "--frame-dir",
+        help="folder of JPEG frames (00000.jpg, ...): written from --video when given, else read from",
+    )
+    parser.add_argument(
+        "--mask-dir", default="masks", help="output folder for per_object/ and combined/ PNGs"
+    )
+    parser.add_argument("--output", help="preview MP4 with the masks drawn over the frames (optional)")
+    parser.add_argument("--zip", help="also pack both mask folders into this zip file (optional)")
+    parser.add_argument("--state-file", required=True, help="prompt state JSON (interactive_state.json)")
+    parser.add_argument("--checkpoint", help="SAM 2.1 weights file (default: checkpoints/ or download)")
+    parser.add_argument("--config", help="SAM 2.1 config name, e.g. configs/sam2.1/sam2.1_hiera_t.yaml")
+    parser.add_argument(
+        "--model-size",
+        default=config.DEFAULT_MODEL_SIZE,
+        help="tiny, small, base+ or large (ignored when --config is given)",
+    )
+    parser.add_argument(
+        "--image-size",
+        type=int,
+        default=config.DEFAULT_IMAGE_SIZE,
+        help="model input size in pixels, a multiple of 16: smaller is faster and coarser",
+    )
+    parser.add_argument("--device", help="cuda, mps or cpu (default: the best available)")
+    parser.add_argument("--fps", type=float, help="frame rate of the preview (default: the video's)")
+    parser.add_argument(
+        "--batch-size", type=int, default=config.DEFAULT_BATCH_SIZE, help="frames decoded per batch"
+    )
+    parser.add_argument(
+        "--direction",
+        choices=("forward", "backward", "both"),
+        default="forward",
+        help="propagate forward from the first prompted frame, backward from the last, or both",
+    )
+    parser.add_argument(
+        "--random-weights",
+        action="store_true",
+        help="use seeded random weights instead of a checkpoint (for trying the pipeline offline)",
+    )
+    return parser
+
+
+def _log_progress(report) -> None:
+    logger.info(
+        "%s %d/%d frames | %.2f s | %.1f fps",
+        report.stage,
+        report.frames_done,
+        report.total,
+        report.seconds,
+        report.fps,
+    )
+
+
+def run(args: argparse.Namespace) -> None:
+    """Run a segmentation as `args` say (raises on bad input; `main` turns that into one line)."""
+    from sam2_gradio import checkpoints
+    from sam2_gradio.frames import extract_jpeg_frames, open_frames
+    from sam2_gradio.model import ModelSettings, get_shared_model
+    from sam2_gradio.prompts import load_prompt_state
+    from sam2_gradio.segmentation import segment_video
+
+    if not args.video and not args.frame_dir:
+        raise ValueError("give --video, or --frame-dir holding JPEG frames")
+    if args.batch_size < 1:
+        raise ValueError(f"--batch-size must be at least 1, got {args.batch_size}")
+    source = open_frames(args.video or args.frame_dir)
+    if args.video and args.frame_dir:
+        logger.info("writing JPEG frames to %s", args.frame_dir)
+        source = extract_jpeg_frames(source, args.frame_dir)
+    prompts = load_prompt_state(args.state_file, source.meta)
+    meta = source.meta
+    logger.info("video: %d frames, %dx%d, %.3f fps", meta.num_frames, meta.width, meta.height, meta.fps)
+    size = checkpoints.size_from_config(args.config) if args.config else args.model_size
+    settings = ModelSettings(
+        model_size=checkpoints.model_spec(size).size,
+        checkpoint=args.checkpoint,
+        image_size=args.image_size,
+        device=args.device,
+        random_weights=args.random_weights,
+    )
+    model = get_shared_model(settings)
+    logger.info("model: %s", model.description)
+    result = segment_video(
+        model,
+        source,
+        prompts,
+        args.mask_dir,
+        preview_path=args.output,
+        zip_path=args.zip,
+        fps=args.fps,
+        direction=args.direction,
+        batch_size=args.batch_size,
+        progress=_log_progress,
+    )
+    logger.info(
+        "done: %d frames, %d objects in %.1f s (%.2f fps); masks in %s%s",
+        result.frames_tracked,
+        len(result.obj_ids),
+        result.seconds,
+        result.fps,
+        result.mask_dir,
+        f"; preview {result.preview}" if result.preview else "",
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point: parse `argv`, run, and turn bad input into one line on stderr and exit code 2."""
+    args = build_parser().parse_args(argv)
+    os.environ.setdefault("TQDM_DISABLE", "1")  # SAM 2's own per-frame bar; we log per batch instead
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    try:
+        run(args)
+    except (ValueError, RuntimeError, OSError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,105 @@
+"""Segment a video in one call: propagate the clicks, export the masks, render the preview, zip.
+
+This is the whole segmentation flow without any UI, as the CLI, the app and scripts use it:
+
+    model = get_shared_model(ModelSettings(model_size="tiny"))
+    source = open_frames("clip.mp4")
+    prompts = load_prompt_state("interactive_state.json", source.meta)
+    result = segment_video(model, source, prompts, "masks/", preview_path="preview.mp4")
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from sam2_gradio import config
+from sam2_gradio.exports import MaskExporter, render_preview, zip_masks
+from sam2_gradio.frames import FrameSource
+from sam2_gradio.jobs import CancelFlag, Progress, ProgressCallback
+from sam2_gradio.model import SharedModel
+from sam2_gradio.prompts import PromptState
+from sam2_gradio.propagation import propagate
+
+
+@dataclass(frozen=True)
+class SegmentResult:
+    """What a segmentation run produced and how fast."""
+
+    mask_dir: Path  # per_object/ and combined/ mask PNGs
+    preview: Path | None  # masks drawn over the video, when asked for
+    masks_zip: Path | None  # both mask folders zipped, when asked for
+    obj_ids: list[int]  # the tracked objects
+    frames_tracked: int  # frames the model produced masks for
+    seconds: float  # wall time of the propagation
+    fps: float  # frames tracked per second
+
+
+def _staged(progress: ProgressCallback | None, stage: str) -> ProgressCallback | None:
+    if progress is None:
+        return None
+    return lambda report: progress(replace(report, stage=stage))
+
+
+def segment_video(
+    model: SharedModel,
+    source: FrameSource,
+    prompts: PromptState,
+    mask_dir: str | Path,
+    *,
+    preview_path: str | Path | None = None,
+    zip_path: str | Path | None = None,
+    fps: float | None = None,
+    direction: str = "forward",
+    batch_size: int = config.DEFAULT_BATCH_SIZE,
+    progress: ProgressCallback | None = None,
+    cancel: CancelFlag | None = None,
+) -> SegmentResult:
+    """Propagate `prompts` through `source` and write masks (and optionally a preview and a zip).
+
+    Masks are written while propagating, into a partial folder moved to `mask_dir` at the end; a
+    failed or cancelled run (`jobs.Cancelled`) leaves `mask_dir`, `preview_path` and `zip_path` as
+    they were. `progress` gets `Progress` reports with stage "propagate", then "preview".
+    """
+    obj_ids = prompts.prompted_objects()
+    started = time.perf_counter()
+    frames_tracked = 0
+    with MaskExporter(mask_dir, source.meta, obj_ids) as exporter:
+        for frame, frame_obj_ids, masks in propagate(
+            model,
+            source,
+            prompts,
+            direction=direction,
+            batch_size=batch_size,
+            progress=_staged(progress, "propagate"),
+            cancel=cancel,
+        ):
+            exporter.write(frame, frame_obj_ids, masks)
+            frames_tracked += 1
+        seconds = time.perf_counter() - started
+        mask_dir = exporter.finish()
+    preview = None
+    if preview_path is not None:
+        preview = render_preview(
+            source,
+            mask_dir,
+            obj_ids,
+            preview_path,
+            fps=fps,
+            progress=_staged(progress, "preview"),
+            cancel=cancel,
+        )
+    masks_zip = zip_masks(mask_dir, zip_path) if zip_path is not None else None
+    return SegmentResult(
+        mask_dir=Path(mask_dir),
+        preview=preview,
+        masks_zip=masks_zip,
+        obj_ids=obj_ids,
+        frames_tracked=frames_tracked,
+        seconds=seconds,
+        fps=frames_tracked / seconds if seconds > 0 else 0.0,
+    )
+
+
+__all__ = ["Progress", "SegmentResult", "segment_video"]
