@@ -89,3 +89,19 @@ def fixture_videos_dir() -> Path:
     if not FIXTURE_VIDEOS_DIR.is_dir():
         pytest.skip(f"fixture videos not found at {FIXTURE_VIDEOS_DIR}")
     return FIXTURE_VIDEOS_DIR
+
+
+@pytest.fixture(scope="session")
+def random_model():
+    """The SAM 2.1 tiny architecture, seeded random weights, 256 px, masks not empty (built once)."""
+    from sam2_support import build_random_model
+
+    return build_random_model()
+
+
+@pytest.fixture(scope="session")
+def scene_jpegs(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A 24-frame synthetic scene (160x120) as a folder of JPEG frames."""
+    from sam2_support import write_scene_jpegs
+
+    return write_scene_jpegs(tmp_path_factory.mktemp("scene") / "frames", 24)

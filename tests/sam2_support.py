@@ -1,0 +1,80 @@
+"""Helpers for tests that run the real SAM 2 architecture with seeded random weights on CPU."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+
+from sam2_gradio.model import ModelSettings, SharedModel, build_predictor
+from sam2_gradio.prompts import PromptState
+
+TEST_IMAGE_SIZE = 256
+SCENE_SIZE = (160, 120)  # width, height of the synthetic scene
+
+
+def build_random_model(image_size: int = TEST_IMAGE_SIZE) -> SharedModel:
+    """The SAM 2.1 tiny architecture with seeded random weights, its object-score head set to "present".
+
+    With random weights the head says "absent" and every mask comes out empty; a positive bias on its
+    last layer makes masks non-trivial, so comparisons between runs mean something.
+    """
+    settings = ModelSettings(random_weights=True, image_size=image_size, device="cpu")
+    predictor = build_predictor(settings)
+    head = predictor.sam_mask_decoder.pred_obj_score_head
+    last = head.layers[-1] if hasattr(head, "layers") else head
+    with torch.no_grad():
+        last.bias.fill_(5.0)
+    return SharedModel(predictor, settings)
+
+
+def scene_frame(index: int) -> np.ndarray:
+    """Frame `index` of a synthetic scene: a red disc moving right and a green box moving down."""
+    width, height = SCENE_SIZE
+    rng = np.random.default_rng(0)
+    frame = (rng.random((height, width, 3)) * 120).astype(np.uint8)
+    cv2.circle(frame, (30 + 2 * index, 60), 18, (255, 0, 0), -1)
+    cv2.rectangle(frame, (100, 20 + index), (140, 60 + index), (0, 255, 0), -1)
+    return frame
+
+
+def write_scene_jpegs(folder: Path, count: int) -> Path:
+    """Write `count` scene frames as `folder/00000.jpg, ...` (the layout SAM 2 reads)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for index in range(count):
+        cv2.imwrite(str(folder / f"{index:05d}.jpg"), cv2.cvtColor(scene_frame(index), cv2.COLOR_RGB2BGR))
+    return folder
+
+
+def official_masks(model: SharedModel, jpeg_folder: Path, prompts: PromptState, direction: str) -> dict:
+    """Masks of SAM 2's own `SAM2VideoPredictor` over the whole video: frame -> bool (objects, H, W).
+
+    All clicks are added before propagating, each object's clicks on a frame in one call; "both" runs
+    forward from the first prompted frame, then backward from it; "backward" starts at the last one.
+    """
+    frames = prompts.prompted_frames()
+    masks: dict[int, np.ndarray] = {}
+    os.environ.setdefault("TQDM_DISABLE", "1")
+    with model.use() as predictor:
+        state = predictor.init_state(str(jpeg_folder))
+        for frame in frames:
+            for obj_id, clicks in sorted(prompts.clicks_on(frame).items()):
+                predictor.add_new_points_or_box(
+                    state,
+                    frame,
+                    obj_id,
+                    points=np.array(clicks.points, np.float32),
+                    labels=np.array(clicks.labels, np.int32),
+                )
+        runs = {
+            "forward": [{}],
+            "backward": [{"start_frame_idx": frames[-1], "reverse": True}],
+            "both": [{}, {"reverse": True}],
+        }[direction]
+        for kwargs in runs:
+            for frame, _, logits in predictor.propagate_in_video(state, **kwargs):
+                masks.setdefault(frame, (logits[:, 0] > 0).cpu().numpy())
+    return masks

@@ -1,0 +1,134 @@
+"""Streaming propagation gives the official predictor's masks, whatever the batch size, in flat memory."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from sam2_support import official_masks
+
+from sam2_gradio import propagation
+from sam2_gradio.frames import JpegFolderFrames
+from sam2_gradio.jobs import Cancelled
+from sam2_gradio.prompts import PromptState
+
+pytestmark = pytest.mark.slow
+
+
+def _prompts(meta, clicks) -> PromptState:
+    state = PromptState(video=meta)
+    for frame, obj_id, x, y, label in clicks:
+        state.add_click(frame, obj_id, x, y, label)
+    return state
+
+
+TWO_OBJECTS_WITH_CORRECTION = [
+    (0, 1, 30, 60, 1),  # the disc
+    (0, 2, 120, 40, 1),  # the box
+    (0, 2, 20, 100, 0),
+    (12, 1, 60, 20, 0),  # a negative correction click on a later frame
+]
+
+
+def _ours(model, source, prompts, direction, batch_size) -> dict:
+    return {
+        frame: masks
+        for frame, _, masks in propagation.propagate(
+            model, source, prompts, direction=direction, batch_size=batch_size
+        )
+    }
+
+
+def _assert_same(ours: dict, reference: dict) -> None:
+    assert sorted(ours) == sorted(reference)
+    mismatched = [frame for frame in reference if not np.array_equal(ours[frame], reference[frame])]
+    assert mismatched == []
+    assert any(masks.any() for masks in ours.values()), "masks are all empty: the comparison is vacuous"
+
+
+@pytest.mark.parametrize("batch_size", [5, 7])
+def test_forward_matches_official_predictor_for_batches_smaller_than_the_clip(
+    random_model, scene_jpegs, batch_size
+):
+    source = JpegFolderFrames.open(scene_jpegs)
+    prompts = _prompts(source.meta, TWO_OBJECTS_WITH_CORRECTION)
+    reference = official_masks(random_model, scene_jpegs, prompts, "forward")
+    _assert_same(_ours(random_model, source, prompts, "forward", batch_size), reference)
+
+
+def test_object_first_prompted_later_matches_official(random_model, scene_jpegs):
+    source = JpegFolderFrames.open(scene_jpegs)
+    prompts = _prompts(source.meta, [(0, 1, 30, 60, 1), (9, 2, 120, 50, 1), (17, 2, 120, 70, 1)])
+    reference = official_masks(random_model, scene_jpegs, prompts, "forward")
+    ours = _ours(random_model, source, prompts, "forward", 4)
+    _assert_same(ours, reference)
+    assert list(ours) == list(range(24))
+
+
+@pytest.mark.parametrize("direction", ["backward", "both"])
+def test_backward_and_both_match_official(random_model, scene_jpegs, direction):
+    source = JpegFolderFrames.open(scene_jpegs)
+    prompts = _prompts(source.meta, [(10, 1, 50, 60, 1), (15, 2, 120, 70, 1)])
+    reference = official_masks(random_model, scene_jpegs, prompts, direction)
+    ours = _ours(random_model, source, prompts, direction, 6)
+    _assert_same(ours, reference)
+    expected_frames = range(16) if direction == "backward" else range(24)
+    assert sorted(ours) == list(expected_frames)
+
+
+def test_outputs_no_frame_can_attend_to_are_dropped(random_model, scene_jpegs, monkeypatch):
+    states = []
+    original = propagation.new_inference_state
+    monkeypatch.setattr(
+        propagation, "new_inference_state", lambda *a: states.append(original(*a)) or states[-1]
+    )
+    source = JpegFolderFrames.open(scene_jpegs)
+    prompts = _prompts(source.meta, [(0, 1, 30, 60, 1), (0, 2, 120, 40, 1)])
+    reach = propagation.memory_reach(random_model.predictor)
+    held = []
+    for frame, _, _ in propagation.propagate(random_model, source, prompts, batch_size=4):
+        outputs = states[0]["output_dict_per_obj"]
+        held.append(max(len(per_obj["non_cond_frame_outputs"]) for per_obj in outputs.values()))
+        assert all(
+            index >= frame - reach
+            for per_obj in outputs.values()
+            for index in per_obj["non_cond_frame_outputs"]
+        )
+    assert reach == 15  # 6 memory frames, 15 object pointers in the SAM 2.1 configs
+    assert max(held) == reach + 1 < len(held)
+
+
+def test_progress_is_reported_per_batch_and_cancel_stops(random_model, scene_jpegs):
+    source = JpegFolderFrames.open(scene_jpegs)
+    prompts = _prompts(source.meta, [(0, 1, 30, 60, 1)])
+    reports = []
+    list(propagation.propagate(random_model, source, prompts, batch_size=10, progress=reports.append))
+    assert [report.frames_done for report in reports] == [10, 20, 24]
+    assert all(report.total == 24 and report.fps > 0 for report in reports)
+
+    class CancelAfter:
+        def __init__(self, frames: int) -> None:
+            self.calls = 0
+            self.frames = frames
+
+        def is_set(self) -> bool:
+            self.calls += 1
+            return self.calls > self.frames
+
+    produced = []
+    with pytest.raises(Cancelled):
+        for frame, _, _ in propagation.propagate(random_model, source, prompts, cancel=CancelAfter(3)):
+            produced.append(frame)
+    assert produced == [0, 1, 2]
+
+
+def test_propagate_without_clicks_says_what_to_do(random_model, scene_jpegs):
+    source = JpegFolderFrames.open(scene_jpegs)
+    with pytest.raises(RuntimeError, match="add a click"):
+        next(propagation.propagate(random_model, source, PromptState(video=source.meta)))
+
+
+def test_unknown_direction_is_refused(random_model, scene_jpegs):
+    source = JpegFolderFrames.open(scene_jpegs)
+    prompts = _prompts(source.meta, [(0, 1, 30, 60, 1)])
+    with pytest.raises(ValueError, match="sideways"):
+        next(propagation.propagate(random_model, source, prompts, direction="sideways"))
