@@ -59,6 +59,7 @@ MAX_VIDEO_SIDE = _env_int("SAM2_GRADIO_MAX_VIDEO_SIDE", 3840)
 # Total uncompressed size and entry count accepted from a masks zip (zip bomb guard).
 MAX_ZIP_UNCOMPRESSED_MB = _env_int("SAM2_GRADIO_MAX_ZIP_MB", 2048)
 MAX_ZIP_ENTRIES = _env_int("SAM2_GRADIO_MAX_ZIP_ENTRIES", 200_000)
+MAX_MASK_PNG_MB = _env_int("SAM2_GRADIO_MAX_MASK_PNG_MB", 64)  # larger single entries in a masks zip are refused
 
 # --- Setup ------------------------------------------------------------------------------------
 # sam2_gradio/bootstrap.py runs before .venv exists, so it keeps its own settings; it reads
