@@ -10,11 +10,15 @@ from __future__ import annotations
 
 import argparse
 import os
+import socket
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlparse
 
 from sam2_gradio import config
+
+HUB_HOST = urlparse(os.environ.get("HF_ENDPOINT", "https://huggingface.co")).hostname or "huggingface.co"
 
 
 @dataclass(frozen=True)
@@ -114,6 +118,17 @@ def explicit_checkpoint(path: str | os.PathLike[str] | None) -> Path | None:
     return checkpoint
 
 
+def hub_reachable(timeout: float = 3.0) -> bool:
+    """Whether the Hugging Face hub answers on port 443 (huggingface_hub itself retries for ~20 s)."""
+    if os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes"):
+        return False
+    try:
+        socket.create_connection((HUB_HOST, 443), timeout=timeout).close()
+    except OSError:
+        return False
+    return True
+
+
 def download_checkpoint(size: str) -> Path:
     """Download the weights of `size` from the Hugging Face hub into ``config.CHECKPOINT_DIR``.
 
@@ -123,6 +138,8 @@ def download_checkpoint(size: str) -> Path:
     try:
         from huggingface_hub import hf_hub_download
 
+        if not hub_reachable():
+            raise OSError(f"{HUB_HOST} cannot be reached (offline?)")
         downloaded = hf_hub_download(spec.repo_id, spec.file_name, local_dir=config.CHECKPOINT_DIR)
     except Exception as error:  # offline, hub error, disk full: all end in the same advice
         raise CheckpointUnavailable(

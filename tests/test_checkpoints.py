@@ -57,6 +57,7 @@ def test_downloads_into_checkpoint_dir(checkpoint_dir: Path, monkeypatch: pytest
         return str(write_weights(Path(local_dir) / filename))
 
     monkeypatch.setattr("huggingface_hub.hf_hub_download", fake_download)
+    monkeypatch.setattr(checkpoints, "hub_reachable", lambda: True)
     assert checkpoints.resolve_checkpoint("small") == checkpoint_dir / "sam2.1_hiera_small.pt"
     assert calls == [("facebook/sam2.1-hiera-small", "sam2.1_hiera_small.pt", checkpoint_dir)]
 
@@ -68,6 +69,15 @@ def test_missing_and_offline_names_fetch_command(checkpoint_dir: Path) -> None:
     assert "python -m sam2_gradio.checkpoints --model-size tiny" in message
     assert "sam2.1_hiera_tiny.pt" in message
     assert isinstance(raised.value, RuntimeError)
+
+
+def test_unreachable_hub_fails_fast_without_calling_the_downloader(
+    checkpoint_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("huggingface_hub.hf_hub_download", pytest.fail)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(checkpoints.CheckpointUnavailable, match="cannot be reached"):
+        checkpoints.resolve_checkpoint("tiny")
 
 
 def test_download_not_allowed(checkpoint_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
