@@ -1,0 +1,185 @@
+"""Segmenting a whole video: mask layout and names, union, preview, zip, atomic outputs, the CLI."""
+
+from __future__ import annotations
+
+import json
+import threading
+import zipfile
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from sam2_gradio import segment
+from sam2_gradio.frames import JpegFolderFrames
+from sam2_gradio.jobs import Cancelled
+from sam2_gradio.prompts import PromptState
+from sam2_gradio.segmentation import segment_video
+from sam2_gradio.video_io import probe_video
+
+pytestmark = pytest.mark.slow
+
+
+def _prompts(meta) -> PromptState:
+    prompts = PromptState(video=meta)
+    prompts.add_click(4, 1, 40, 60, 1)
+    prompts.add_click(4, 3, 120, 50, 1)
+    return prompts
+
+
+@pytest.fixture(scope="module")
+def segmented(random_model, scene_jpegs, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("segmented")
+    source = JpegFolderFrames.open(scene_jpegs, fps=12.0)
+    result = segment_video(
+        random_model,
+        source,
+        _prompts(source.meta),
+        folder / "masks",
+        preview_path=folder / "preview.mp4",
+        zip_path=folder / "masks.zip",
+        batch_size=8,
+    )
+    return source, result
+
+
+def _read(path: Path) -> np.ndarray:
+    image = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+    assert image is not None, path
+    return image
+
+
+def test_masks_are_single_channel_0_255_pngs_named_per_frame_and_object(segmented):
+    source, result = segmented
+    per_object = sorted(path.name for path in (result.mask_dir / "per_object").iterdir())
+    combined = sorted(path.name for path in (result.mask_dir / "combined").iterdir())
+    assert per_object == sorted(f"mask_{f:05d}_obj_{o}.png" for f in range(24) for o in (1, 3))
+    assert combined == [f"mask_{f:05d}.png" for f in range(24)]
+    mask = _read(result.mask_dir / "per_object" / "mask_00012_obj_3.png")
+    assert mask.shape == (120, 160) and mask.dtype == np.uint8
+    assert set(np.unique(mask)) <= {0, 255}
+    assert result.obj_ids == [1, 3] and result.frames_tracked == 20
+
+
+def test_combined_is_the_union_and_frames_before_the_first_click_are_empty(segmented):
+    _, result = segmented
+    non_empty = 0
+    for frame in range(24):
+        objects = [_read(result.mask_dir / "per_object" / f"mask_{frame:05d}_obj_{o}.png") for o in (1, 3)]
+        union = _read(result.mask_dir / "combined" / f"mask_{frame:05d}.png")
+        np.testing.assert_array_equal(union, np.maximum(*objects))
+        if frame < 4:
+            assert not union.any()
+        non_empty += bool(union.any())
+    assert non_empty == 20
+
+
+def test_preview_is_a_browser_playable_video_of_every_frame(segmented):
+    source, result = segmented
+    info = probe_video(result.preview)
+    assert (info.num_frames, info.width, info.height) == (24, 160, 120)
+    assert info.fps == pytest.approx(12.0)
+
+
+def test_zip_holds_both_mask_folders(segmented):
+    _, result = segmented
+    with zipfile.ZipFile(result.masks_zip) as archive:
+        names = set(archive.namelist())
+    assert "per_object/mask_00012_obj_3.png" in names and "combined/mask_00023.png" in names
+    assert len(names) == 24 * 3
+
+
+def test_cancelled_run_keeps_the_previous_masks_and_leaves_nothing_half_written(
+    random_model, scene_jpegs, tmp_path
+):
+    source = JpegFolderFrames.open(scene_jpegs)
+    mask_dir = tmp_path / "masks"
+    (mask_dir / "combined").mkdir(parents=True)
+    (mask_dir / "combined" / "keep.txt").write_text("previous run")
+    cancel = threading.Event()
+
+    def cancel_after_first_batch(report) -> None:
+        cancel.set()
+
+    with pytest.raises(Cancelled):
+        segment_video(
+            random_model,
+            source,
+            _prompts(source.meta),
+            mask_dir,
+            preview_path=tmp_path / "p.mp4",
+            batch_size=4,
+            progress=cancel_after_first_batch,
+            cancel=cancel,
+        )
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["masks"]
+    assert (mask_dir / "combined" / "keep.txt").read_text() == "previous run"
+
+
+def test_segment_cli_runs_headless_from_a_state_file(scene_jpegs, tmp_path, capsys):
+    state = tmp_path / "interactive_state.json"
+    state.write_text(
+        json.dumps({"version": 1, "clicks": {"2": {"5": {"points": [[30, 60]], "labels": [1]}}}})
+    )
+    code = segment.main(
+        [
+            "--frame-dir",
+            str(scene_jpegs),
+            "--state-file",
+            str(state),
+            "--mask-dir",
+            str(tmp_path / "m"),
+            "--output",
+            str(tmp_path / "preview.mp4"),
+            "--random-weights",
+            "--image-size",
+            "256",
+            "--batch-size",
+            "10",
+            "--fps",
+            "8",
+        ]
+    )
+    assert code == 0
+    assert len(list((tmp_path / "m" / "per_object").glob("mask_*_obj_5.png"))) == 24
+    assert probe_video(tmp_path / "preview.mp4").fps == pytest.approx(8.0)
+
+
+@pytest.mark.parametrize(
+    ("make_args", "message"),
+    [
+        (lambda d: ["--video", str(d / "missing.mp4")], "missing.mp4"),
+        (lambda d: ["--video", str(d / "state.json")], "not a readable video"),
+        (
+            lambda d: ["--frame-dir", str(d / "frames"), "--config", "configs/sam2.1/nope.yaml"],
+            "unknown SAM 2.1 config",
+        ),
+        (
+            lambda d: ["--frame-dir", str(d / "frames"), "--batch-size", "0"],
+            "--batch-size must be at least 1",
+        ),
+    ],
+)
+def test_segment_cli_bad_input_is_one_line_and_exit_2(scene_jpegs, tmp_path, capsys, make_args, message):
+    (tmp_path / "frames").symlink_to(scene_jpegs)
+    state = tmp_path / "state.json"
+    state.write_text(json.dumps({"version": 1, "clicks": {"0": {"1": {"points": [[3, 3]], "labels": [1]}}}}))
+    code = segment.main([*make_args(tmp_path), "--state-file", str(state), "--random-weights"])
+    error = capsys.readouterr().err.strip()
+    assert code == 2
+    assert message in error and len(error.splitlines()) == 1 and "Traceback" not in error
+
+
+def test_segment_cli_without_weights_names_the_fetch_command(scene_jpegs, tmp_path, capsys, monkeypatch):
+    from sam2_gradio import config
+
+    monkeypatch.setattr(config, "CHECKPOINT_DIR", tmp_path)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    state = tmp_path / "state.json"
+    state.write_text(json.dumps({"version": 1, "clicks": {"0": {"1": {"points": [[3, 3]], "labels": [1]}}}}))
+    code = segment.main(
+        ["--frame-dir", str(scene_jpegs), "--state-file", str(state), "--model-size", "small"]
+    )
+    assert code == 2
+    assert "python -m sam2_gradio.checkpoints --model-size small" in capsys.readouterr().err
