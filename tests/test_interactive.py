@@ -1,0 +1,86 @@
+"""Clicking on frames: instant masks that equal what propagation will use, feature cache, edits."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from sam2_gradio.frames import JpegFolderFrames
+from sam2_gradio.interactive import InteractiveSession
+from sam2_gradio.overlay import object_color
+from sam2_gradio.prompts import PromptStateError
+from sam2_gradio.propagation import propagate
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def session(random_model, scene_jpegs) -> InteractiveSession:
+    return InteractiveSession(random_model, JpegFolderFrames.open(scene_jpegs))
+
+
+def _count_image_encodings(model, monkeypatch) -> list[int]:
+    calls = []
+    original = model.predictor.forward_image
+    monkeypatch.setattr(model.predictor, "forward_image", lambda image: calls.append(1) or original(image))
+    return calls
+
+
+def test_click_returns_the_mask_propagation_gives_on_that_frame(session, random_model):
+    masks = session.click(6, 1, 42, 60)
+    other = session.click(6, 2, 120, 50)
+    assert set(masks) == {1} and set(other) == {1, 2}
+    assert masks[1].shape == (120, 160) and masks[1].any()
+    propagated = {
+        frame: (ids, m) for frame, ids, m in propagate(random_model, session.source, session.prompts)
+    }
+    ids, frame_masks = propagated[6]
+    for obj_id, mask in zip(ids, frame_masks, strict=True):
+        np.testing.assert_array_equal(other[obj_id], mask)
+
+
+def test_further_clicks_on_a_frame_reuse_its_image_features(session, random_model, monkeypatch):
+    encodings = _count_image_encodings(random_model, monkeypatch)
+    session.click(3, 1, 40, 60)
+    session.click(3, 1, 50, 70, positive=False)
+    session.click(3, 2, 120, 50)
+    assert len(encodings) == 1
+    session.click(9, 1, 40, 60)
+    session.click(3, 1, 45, 60)
+    assert len(encodings) == 2
+
+
+def test_undo_clear_and_remove_update_the_masks(session):
+    first = session.click(2, 1, 40, 60)[1]
+    session.click(2, 1, 60, 40, positive=False)
+    assert session.undo() == 2
+    np.testing.assert_array_equal(session.masks_on(2)[1], first)
+    session.click(2, 2, 120, 50)
+    assert set(session.clear(2, 1)) == {2}
+    session.remove_object(2)
+    assert session.masks_on(2) == {} and session.prompts.object_ids == [1]
+    assert session.undo() is None
+
+
+def test_bad_click_is_refused_and_the_state_survives(session):
+    session.click(0, 1, 40, 60)
+    before = session.prompts.to_dict()
+    with pytest.raises(PromptStateError, match=r"\(400, 60\) is outside"):
+        session.click(0, 1, 400, 60)
+    assert session.prompts.to_dict() == before
+
+
+def test_render_draws_each_object_in_its_colour_and_marks_clicks(session):
+    session.click(5, 1, 40, 60)
+    session.click(5, 2, 120, 50)
+    plain, drawn = session.frame(5), session.render(5)
+    assert drawn.shape == plain.shape and drawn.dtype == np.uint8
+    changed = np.any(drawn != plain, axis=2)
+    mask_1 = session.masks_on(5)[1] & ~session.masks_on(5)[2]
+    assert changed[mask_1].mean() > 0.9
+    red = np.array(object_color(1), dtype=float)
+    tinted = drawn[mask_1].astype(float)
+    assert (
+        np.linalg.norm(tinted - red, axis=1).mean()
+        < np.linalg.norm(plain[mask_1].astype(float) - red, axis=1).mean()
+    )

@@ -1,0 +1,82 @@
+"""The model factory: device choice, image size, loud failure on wrong or missing weights."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+import torch
+
+from sam2_gradio import checkpoints, config
+from sam2_gradio.model import ModelSettings, SharedModel, build_predictor, choose_device
+
+
+def test_device_choice():
+    assert choose_device("cpu") == torch.device("cpu")
+    if not torch.cuda.is_available():
+        assert choose_device(None).type in ("cpu", "mps")
+        with pytest.raises(ValueError, match="CUDA is not available"):
+            choose_device("cuda")
+
+
+def test_image_size_must_be_a_multiple_of_16():
+    with pytest.raises(ValueError, match="multiple of 16, got 250"):
+        build_predictor(ModelSettings(random_weights=True, image_size=250, device="cpu"))
+
+
+@pytest.mark.slow
+def test_image_size_override_reaches_the_model(random_model):
+    assert random_model.predictor.image_size == 256
+    assert random_model.description == "SAM 2.1 tiny at 256 px on cpu, random weights (no checkpoint)"
+
+
+def test_missing_weights_offline_raise_with_the_fetch_command(tmp_path, monkeypatch):
+    monkeypatch.setattr(config, "CHECKPOINT_DIR", tmp_path)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(checkpoints.CheckpointUnavailable, match="--model-size base\\+"):
+        build_predictor(ModelSettings(model_size="b+", image_size=256, device="cpu"))
+
+
+@pytest.mark.slow
+def test_weights_that_do_not_fit_fail_loudly(tmp_path):
+    wrong = tmp_path / "wrong.pt"
+    torch.save({"model": {"image_encoder.bogus": torch.zeros(1)}}, wrong)
+    with pytest.raises(
+        RuntimeError, match=r"does not fit the SAM 2.1 tiny model: \d+ missing and 1 unexpected"
+    ):
+        build_predictor(ModelSettings(checkpoint=str(wrong), image_size=256, device="cpu"))
+    not_a_checkpoint = tmp_path / "notes.pt"
+    not_a_checkpoint.write_text("hello")
+    with pytest.raises(RuntimeError, match="is not a SAM 2 checkpoint"):
+        build_predictor(ModelSettings(checkpoint=str(not_a_checkpoint), image_size=256, device="cpu"))
+
+
+@pytest.mark.slow
+def test_real_checkpoint_round_trip_loads(random_model, tmp_path):
+    saved = tmp_path / "sam2.1_hiera_tiny.pt"
+    torch.save({"model": random_model.predictor.state_dict()}, saved)
+    loaded = build_predictor(ModelSettings(checkpoint=str(saved), image_size=256, device="cpu"))
+    bias = loaded.sam_mask_decoder.pred_obj_score_head.layers[-1].bias
+    assert torch.all(bias == 5.0)
+
+
+def test_shared_model_lets_one_job_at_a_time_use_the_predictor():
+    class StandInPredictor:
+        device = torch.device("cpu")
+
+    model = SharedModel(StandInPredictor(), ModelSettings(device="cpu"))
+    inside, overlaps = [], []
+
+    def job() -> None:
+        with model.use():
+            inside.append(1)
+            overlaps.append(len(inside))
+            threading.Event().wait(0.02)
+            inside.pop()
+
+    threads = [threading.Thread(target=job) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert overlaps == [1, 1, 1, 1]
