@@ -7,6 +7,7 @@ limits without code changes. The CLIs and the app take their defaults from here.
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 
@@ -70,3 +71,16 @@ DEFAULT_HOST = os.environ.get("SAM2_GRADIO_HOST", "127.0.0.1")
 DEFAULT_PORT = _env_int("SAM2_GRADIO_PORT", 7860)
 # Session folders untouched for this long are deleted at start-up.
 STALE_SESSION_HOURS = _env_float("SAM2_GRADIO_STALE_SESSION_HOURS", 24.0)
+# Root of the per-browser-session working folders. Keep it inside the system temp dir or the working
+# directory (where gradio may take results from) and never in launch(allowed_paths=...), so no URL reaches it.
+SESSION_DIR = Path(
+    os.environ.get("SAM2_GRADIO_SESSION_DIR", Path(tempfile.gettempdir()) / "sam2_gradio_sessions")
+)
+# Finished job folders (propagations, renders, snapshots) kept per session and kind; older ones are deleted.
+JOBS_KEPT_PER_KIND = 3
+# Compose renders that run at once, beside the one SAM 2 job at a time (segment events share one slot).
+COMPOSE_CONCURRENCY = _env_int("SAM2_GRADIO_COMPOSE_CONCURRENCY", 2)
+# Quick events (frame browsing, compose previews) that run at once.
+PREVIEW_CONCURRENCY = _env_int("SAM2_GRADIO_PREVIEW_CONCURRENCY", 4)
+# GPU seconds a Hugging Face ZeroGPU Space grants one segment call (`spaces.GPU(duration=...)`).
+SPACES_GPU_SECONDS = _env_int("SAM2_GRADIO_SPACES_GPU_SECONDS", 120)
