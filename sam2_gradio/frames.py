@@ -21,7 +21,11 @@ from sam2_gradio import video_io
 from sam2_gradio.prompts import VideoMeta
 
 JPEG_SUFFIXES = (".jpg", ".jpeg", ".JPG", ".JPEG")
-JPEG_QUALITY = 95
+# Quality 95 without chroma subsampling: the frames SAM 2 sees stay close to the decoded video.
+JPEG_OPTIONS = [
+    cv2.IMWRITE_JPEG_QUALITY, 95,
+    cv2.IMWRITE_JPEG_SAMPLING_FACTOR, cv2.IMWRITE_JPEG_SAMPLING_FACTOR_444,
+]  # fmt: skip
 
 
 class FrameSource(Protocol):
@@ -119,9 +123,7 @@ def extract_jpeg_frames(
     written = 0
     for index, frame in enumerate(source.read(0, total)):
         path = folder / f"{index:05d}.jpg"
-        cv2.imwrite(
-            str(path), cv2.cvtColor(frame, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY]
-        )
+        cv2.imwrite(str(path), cv2.cvtColor(frame, cv2.COLOR_RGB2BGR), JPEG_OPTIONS)
         written = index + 1
         if progress and (written % 10 == 0 or written == total):
             progress(written, total)
