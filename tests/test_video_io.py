@@ -176,7 +176,7 @@ def test_failed_write_leaves_no_file(tmp_path):
         writer.write(np.zeros((48, 64, 3), np.uint8))
         raise KeyboardInterrupt
     assert list(tmp_path.iterdir()) == []
-    with pytest.raises(ValueError, match="size"), VideoWriter(output, fps=10) as writer:
+    with pytest.raises(ValueError, match="differs from the first"), VideoWriter(output, fps=10) as writer:
         writer.write(np.zeros((48, 64, 3), np.uint8))
         writer.write(np.zeros((48, 66, 3), np.uint8))
     assert list(tmp_path.iterdir()) == []
@@ -231,3 +231,33 @@ def _png_bytes() -> bytes:
     ok, encoded = cv2.imencode(".png", np.zeros((8, 8, 3), np.uint8))
     assert ok
     return encoded.tobytes()
+
+
+def test_packet_count_matches_decoded_count_on_intact_video(make_video):
+    path = make_video("clip.mp4", 17)
+    assert probe_video(path, exact=False).num_frames == probe_video(path).num_frames == 17
+
+
+def test_yuv420p_frames_are_i420_padded_to_even(make_video, numbered_frames):
+    import cv2
+
+    expected = [frame[:47, :63] for frame in numbered_frames(3)]
+    path = make_video("odd.mp4", expected)
+    frames = list(iter_frames(path, pixel_format="yuv420p"))
+    assert len(frames) == 3 and frames[0].shape == (48 * 3 // 2, 64)
+    rgb = cv2.cvtColor(frames[1], cv2.COLOR_YUV2RGB_I420)
+    assert np.abs(rgb[:47, :63].astype(int) - expected[1]).mean() < 3
+    assert rgb[:, 63].max() < 20 and rgb[47].max() < 20  # black padding
+
+
+def test_writer_takes_i420_frames(tmp_path, numbered_frames):
+    import cv2
+
+    expected = numbered_frames(4)
+    i420 = [cv2.cvtColor(frame, cv2.COLOR_RGB2YUV_I420) for frame in expected]
+    path = write_video(tmp_path / "out.mp4", i420, fps=10, pixel_format="yuv420p")
+    decoded = list(iter_frames(path))
+    assert len(decoded) == 4
+    assert np.abs(decoded[2].astype(int) - expected[2]).mean() < 3
+    with pytest.raises(ValueError, match="even W and H"):
+        write_video(tmp_path / "bad.mp4", [np.zeros((47, 64), np.uint8)], fps=10, pixel_format="yuv420p")
