@@ -183,7 +183,8 @@ class VideoWriter:
     exception; otherwise nothing is left behind. Odd sizes are padded
     by one black row or column to even (never rescaled). With ``audio_from``, that file's first audio
     track is encoded to AAC and cut to the video's length, padded with silence when shorter, or repeated
-    when ``loop_audio`` is set.
+    when ``loop_audio`` is set; it is muxed in a second, stream-copying pass once the frame count is known,
+    so the cut is exact however fast the frames arrived.
 
     Example::
 
@@ -277,6 +278,8 @@ class VideoWriter:
             self._cleanup()
             raise VideoWriteError(f"ffmpeg failed to write {self.path}: {message}")
         self._stderr.close()
+        if self.audio_from is not None and has_audio_stream(self.audio_from):
+            self._add_audio()
         os.replace(self._temp_path, self.path)
         return self.path
 
@@ -301,18 +304,33 @@ class VideoWriter:
         command = [ffmpeg_exe(), "-hide_banner", "-nostats", "-v", "error", "-y", "-f", "rawvideo"]
         command += ["-pix_fmt", self.pixel_format, "-s", f"{width}x{height}", "-r", _rate_text(self.fps)]
         command += ["-i", "pipe:0"]
-        mapping = ["-map", "0:v:0"]
-        if self.audio_from is not None and has_audio_stream(self.audio_from):
-            if self.loop_audio:
-                command += ["-stream_loop", "-1"]
-            command += ["-i", str(self.audio_from)]
-            mapping += ["-map", "1:a:0", "-c:a", "aac", "-b:a", config.AAC_BITRATE, "-shortest"]
-            if not self.loop_audio:
-                mapping += ["-af", "apad"]
         encoding = ["-c:v", "libx264", "-preset", self.preset, "-crf", str(self.crf), "-pix_fmt", "yuv420p"]
         if width % 2 or height % 2:
             encoding += ["-vf", _EVEN_PAD_FILTER]
-        return command + mapping + encoding + ["-movflags", "+faststart", str(self._temp_path)]
+        return command + encoding + ["-movflags", "+faststart", str(self._temp_path)]
+
+    def _add_audio(self) -> None:
+        """Replace the finished silent video by one with ``audio_from``'s audio cut to its exact length."""
+        silent = self._temp_path.with_name(f"{self._temp_path.stem}.silent{self._temp_path.suffix}")
+        os.replace(self._temp_path, silent)
+        command = [ffmpeg_exe(), "-hide_banner", "-nostats", "-v", "error", "-y", "-i", str(silent)]
+        if self.loop_audio:
+            command += ["-stream_loop", "-1"]
+        command += ["-i", str(self.audio_from), "-map", "0:v:0", "-map", "1:a:0", "-c:v", "copy"]
+        command += ["-c:a", "aac", "-b:a", config.AAC_BITRATE]
+        if not self.loop_audio:
+            command += ["-af", "apad"]
+        command += ["-t", f"{self.frames_written / self.fps:.6f}", "-movflags", "+faststart"]
+        try:
+            result = subprocess.run([*command, str(self._temp_path)], capture_output=True)
+        finally:
+            silent.unlink(missing_ok=True)
+        if result.returncode != 0:
+            self._cleanup()
+            message = _last_line(result.stderr.decode("utf-8", "replace"))
+            raise VideoWriteError(
+                f"ffmpeg failed to add the audio of {self.audio_from} to {self.path}: {message}"
+            )
 
     def _stderr_tail(self) -> str:
         return _read_tail(self._stderr) if self._stderr is not None else ""
