@@ -60,15 +60,17 @@ MAX_VIDEO_SIDE = _env_int("SAM2_GRADIO_MAX_VIDEO_SIDE", 3840)
 # Total uncompressed size and entry count accepted from a masks zip (zip bomb guard).
 MAX_ZIP_UNCOMPRESSED_MB = _env_int("SAM2_GRADIO_MAX_ZIP_MB", 2048)
 MAX_ZIP_ENTRIES = _env_int("SAM2_GRADIO_MAX_ZIP_ENTRIES", 200_000)
-MAX_MASK_PNG_MB = _env_int("SAM2_GRADIO_MAX_MASK_PNG_MB", 64)  # larger single entries in a masks zip are refused
+# Larger single entries of a masks zip are refused.
+MAX_MASK_PNG_MB = _env_int("SAM2_GRADIO_MAX_MASK_PNG_MB", 64)
 
 # --- Setup ------------------------------------------------------------------------------------
 # sam2_gradio/bootstrap.py runs before .venv exists, so it keeps its own settings; it reads
 # SAM2_GRADIO_SKIP_BOOTSTRAP=1 (app.py then runs in the current interpreter as it is).
 
 # --- App ---------------------------------------------------------------------------------------
-DEFAULT_HOST = os.environ.get("SAM2_GRADIO_HOST", "127.0.0.1")
-DEFAULT_PORT = _env_int("SAM2_GRADIO_PORT", 7860)
+# Address and port the app serves on; gradio's own variables (set by Hugging Face Spaces) are honoured too.
+DEFAULT_HOST = os.environ.get("SAM2_GRADIO_HOST") or os.environ.get("GRADIO_SERVER_NAME") or "127.0.0.1"
+DEFAULT_PORT = _env_int("SAM2_GRADIO_PORT", _env_int("GRADIO_SERVER_PORT", 7860))
 # Session folders untouched for this long are deleted at start-up.
 STALE_SESSION_HOURS = _env_float("SAM2_GRADIO_STALE_SESSION_HOURS", 24.0)
 # Root of the per-browser-session working folders. Keep it inside the system temp dir or the working

@@ -24,6 +24,7 @@ from sam2_gradio.prompts import PromptState
 from sam2_gradio.propagation import predict_prompted_frame
 
 Masks = dict[int, np.ndarray]  # obj_id -> bool (H, W)
+DECODED_FRAMES_KEPT = 8  # recently shown frames kept decoded, so clicks and browsing back are instant
 
 
 class FeatureCache:
@@ -63,11 +64,19 @@ class InteractiveSession:
         self.mask_dir: Path | None = None  # exported masks of the last propagation
         self._features = FeatureCache()  # image features of recently clicked frames
         self._predicted: dict[int, Masks] = {}  # frame -> masks of the objects clicked there
+        self._decoded: OrderedDict[int, np.ndarray] = OrderedDict()  # recently shown frames
 
     # --- frames and masks ----------------------------------------------------------------------
     def frame(self, index: int) -> np.ndarray:
-        """Frame `index` as RGB uint8 (H, W, 3)."""
-        return read_frame(self.source, index)
+        """Frame `index` as RGB uint8 (H, W, 3), read-only (the last few are kept decoded)."""
+        if index not in self._decoded:
+            image = read_frame(self.source, index)
+            image.setflags(write=False)
+            self._decoded[index] = image
+            while len(self._decoded) > DECODED_FRAMES_KEPT:
+                self._decoded.popitem(last=False)
+        self._decoded.move_to_end(index)
+        return self._decoded[index]
 
     def masks_on(self, frame: int) -> Masks:
         """Every known mask on `frame`: propagated ones, replaced by live predictions where clicked."""
@@ -84,9 +93,17 @@ class InteractiveSession:
 
     # --- edits ---------------------------------------------------------------------------------
     def click(self, frame: int, obj_id: int, x: float, y: float, positive: bool = True) -> Masks:
-        """Add a click and return the masks of `frame` (raises `PromptStateError` for a bad click)."""
+        """Add a click and return the masks of `frame` (raises `PromptStateError` for a bad click).
+
+        When the model cannot run (no weights, say) the click is taken back before the error is raised.
+        """
         self.prompts.add_click(frame, obj_id, x, y, 1 if positive else 0)
-        return self._refresh(frame)
+        try:
+            return self._refresh(frame)
+        except BaseException:
+            self.prompts.undo_last_click()
+            self._predicted.pop(frame, None)
+            raise
 
     def undo(self) -> int | None:
         """Undo the last click anywhere; return the frame it was on, or None when there was none."""

@@ -82,16 +82,20 @@ def load_mask_png(path: str | os.PathLike) -> np.ndarray:
     Raises:
         ValueError: the file is not a readable PNG.
     """
+    return read_coverage(path).astype(np.float32) * np.float32(1 / 255)
+
+
+def read_coverage(path: str | os.PathLike) -> np.ndarray:
+    """Read a mask PNG as ``uint8`` (H, W) coverage in 0..255, as ``load_mask_png`` interprets it."""
     image = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
     if image is None:
         raise ValueError(f"{path} is not a readable PNG mask")
-    full_scale = 65535.0 if image.dtype == np.uint16 else 255.0
     coverage = _coverage_channel(image)
-    if coverage.dtype == bool:
-        return coverage.astype(np.float32)
-    if coverage.max(initial=0) <= 1:
-        full_scale = 1.0
-    return coverage.astype(np.float32) / full_scale
+    if coverage.dtype == bool or coverage.max(initial=0) <= 1:
+        return coverage.astype(np.uint8) * 255
+    if coverage.dtype == np.uint16:
+        return np.round(coverage / 257).astype(np.uint8)
+    return coverage
 
 
 def _coverage_channel(image: np.ndarray) -> np.ndarray:
@@ -115,18 +119,34 @@ class ObjectMask:
 
 
 def tight_mask(mask: np.ndarray, *, min_area: int = config.MIN_MASK_AREA) -> ObjectMask | None:
-    """Crop a ``float32`` (H, W) [0, 1] mask to the box of its foreground (values >= 0.5).
+    """Crop a mask to the box of its foreground (coverage of at least one half).
 
-    Returns None when fewer than ``min_area`` pixels are foreground.
+    Args:
+        mask: (H, W) coverage, ``uint8`` in 0..255 or ``float32`` in [0, 1].
+        min_area: fewer foreground pixels than this count as no mask.
+
+    Returns:
+        The cropped mask with ``float32`` alpha, or None.
     """
     if mask.ndim != 2:
         raise ValueError(f"mask must have shape (H, W), got {mask.shape}")
-    foreground = mask >= 0.5
-    if np.count_nonzero(foreground) < min_area:
+    coverage = mask if mask.dtype == np.uint8 else np.round(np.clip(mask, 0, 1) * 255).astype(np.uint8)
+    if _foreground_area(coverage) < min_area:
         return None
-    x, y, width, height = cv2.boundingRect(foreground.astype(np.uint8))
-    box = Box(x, y, x + width, y + height)
-    return ObjectMask(alpha=mask[box.y0 : box.y1, box.x0 : box.x1], box=box)
+    x, y, width, height = cv2.boundingRect(_foreground(coverage))
+    crop = coverage[y : y + height, x : x + width]
+    return ObjectMask(
+        alpha=crop.astype(np.float32) * np.float32(1 / 255), box=Box(x, y, x + width, y + height)
+    )
+
+
+def _foreground(coverage: np.ndarray) -> np.ndarray:
+    """``uint8`` 0/255 image of the pixels with coverage >= 128."""
+    return cv2.threshold(coverage, 127, 255, cv2.THRESH_BINARY)[1]
+
+
+def _foreground_area(coverage: np.ndarray) -> int:
+    return cv2.countNonZero(_foreground(coverage))
 
 
 @dataclass(frozen=True)
@@ -165,7 +185,7 @@ class MaskSet:
             if obj_id not in wanted:
                 continue
             mask = _load_resized(path, size)
-            if np.count_nonzero(mask >= 0.5) < config.MIN_MASK_AREA:
+            if _foreground_area(mask) < config.MIN_MASK_AREA:
                 continue
             union = mask if union is None else np.maximum(union, mask)
         return None if union is None else tight_mask(union)
@@ -178,7 +198,7 @@ class MaskSet:
 
 @lru_cache(maxsize=_LOADED_MASKS_CACHED)
 def _load_resized(path: Path, size: tuple[int, int]) -> np.ndarray:
-    mask = load_mask_png(path)
+    mask = read_coverage(path)
     if (mask.shape[1], mask.shape[0]) != tuple(size):
         mask = cv2.resize(mask, tuple(size), interpolation=cv2.INTER_NEAREST)
     mask.setflags(write=False)  # shared by every caller through the cache
