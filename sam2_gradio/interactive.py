@@ -97,11 +97,14 @@ class InteractiveSession:
 
         When the model cannot run (no weights, say) the click is taken back before the error is raised.
         """
+        created_object = obj_id not in self.prompts.object_ids
         self.prompts.add_click(frame, obj_id, x, y, 1 if positive else 0)
         try:
             return self._refresh(frame)
         except BaseException:
             self.prompts.undo_last_click()
+            if created_object:
+                self.prompts.object_ids.remove(obj_id)
             self._predicted.pop(frame, None)
             raise
 

@@ -205,17 +205,18 @@ def _load_resized(path: Path, size: tuple[int, int]) -> np.ndarray:
     return mask
 
 
-def load_mask_set(source: str | os.PathLike) -> MaskSet:
+def load_mask_set(source: str | os.PathLike, *, extract_to: str | os.PathLike | None = None) -> MaskSet:
     """Index a folder or ``.zip`` of mask PNGs (see the module docstring for the names accepted).
 
-    Zips are checked before anything is extracted (see ``extract_mask_zip``).
+    Zips are checked before anything is extracted (see ``extract_mask_zip``) into a fresh folder inside
+    ``extract_to`` (default: the system temp folder), deleted by ``MaskSet.close``.
 
     Raises:
         ValueError: the source is missing, holds no PNG, or no PNG is named as a mask.
     """
     source = Path(source)
     if source.is_file() and zipfile.is_zipfile(source):
-        extracted = tempfile.TemporaryDirectory(prefix="sam2-gradio-masks-")
+        extracted = tempfile.TemporaryDirectory(prefix="sam2-gradio-masks-", dir=extract_to)
         try:
             files = extract_mask_zip(source, Path(extracted.name))
             return _index(str(source), files, extracted)

@@ -1,0 +1,86 @@
+"""The app's handle on the shared SAM 2 model: built once, or a plain message saying what is missing.
+
+The app starts whether or not weights are available: Compose never needs the model, and Segment shows
+`AppModel.status` (which weights run where, or which file is missing and the exact command that fetches
+it). Everything that runs the model goes through `AppModel.use()`, which behaves like
+`SharedModel.use()` and raises `ModelUnavailable` with that message when there is no model.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from sam2_gradio.model import ModelSettings, SharedModel
+
+logger = logging.getLogger(__name__)
+
+
+class ModelUnavailable(RuntimeError):
+    """No SAM 2 model can be built (missing weights); the message names the fix."""
+
+
+class AppModel:
+    """The shared model of the app, built on first use (or by `load()` at start-up)."""
+
+    def __init__(self, settings: ModelSettings, *, model: SharedModel | None = None) -> None:
+        self.settings = settings  # which model to build
+        self._model = model  # the built model (given directly by tests)
+        self._error: str | None = None  # why the model cannot be built, once known
+        self._lock = threading.Lock()  # one build at a time
+
+    def load(self) -> SharedModel:
+        """The shared model, built on the first call; raises `ModelUnavailable` when weights are missing."""
+        with self._lock:
+            if self._model is None and self._error is None:
+                self._build()
+            if self._model is None:
+                raise ModelUnavailable(self._error)
+            return self._model
+
+    def _build(self) -> None:
+        from sam2_gradio.checkpoints import CheckpointUnavailable, fetch_command
+        from sam2_gradio.model import get_shared_model
+
+        try:
+            self._model = get_shared_model(self.settings)
+        except CheckpointUnavailable as error:
+            self._error = str(error)
+        except FileNotFoundError as error:  # an explicit checkpoint path that names no file
+            fetch = fetch_command(self.settings.model_size)
+            self._error = f"{error}; give an existing file, or fetch the weights with `{fetch}`."
+        if self._error is not None:
+            logger.warning("Segmentation is unavailable: %s", self._error)
+
+    @contextlib.contextmanager
+    def use(self) -> Iterator[object]:
+        """Hold the model exclusively (see `SharedModel.use`)."""
+        with self.load().use() as predictor:
+            yield predictor
+
+    @property
+    def status(self) -> str:
+        """One line for the Segment tab: the model in use, or what is missing and how to fetch it."""
+        try:
+            model = self.load()
+        except ModelUnavailable as error:
+            return f"Segmentation is unavailable: {error}"
+        if self.settings.random_weights:
+            return (
+                f"{model.description}. Random weights: masks are meaningless; this mode is for "
+                "trying the app offline."
+            )
+        return model.description
+
+    @property
+    def available(self) -> bool:
+        """Whether a model is built (or can be)."""
+        try:
+            self.load()
+        except ModelUnavailable:
+            return False
+        return True

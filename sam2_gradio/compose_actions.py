@@ -1,0 +1,150 @@
+"""What each control of the Compose tab does, without Gradio: the app's handlers call these.
+
+The inputs are three files: the object video, its masks (a zip or folder of PNGs, as the Segment tab or
+the segment CLI writes them) and the background video. Each function checks them first and raises
+`MissingInput` or a `ValueError` of one sentence; results go into the session's own job folders.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from sam2_gradio import compositor
+from sam2_gradio.compose_preview import preview_frame
+from sam2_gradio.compositor import ComposeOptions, RenderProgress, RenderResult, plan_timeline
+from sam2_gradio.masks import MaskSet, load_mask_set
+from sam2_gradio.sessions import BrowserSession, check_video_upload
+from sam2_gradio.video_io import VideoInfo
+
+
+class MissingInput(RuntimeError):
+    """A Compose action was asked for before its three files were given."""
+
+
+@dataclass(frozen=True)
+class ComposeInputs:
+    """The three files of a composite."""
+
+    obj_video: str | Path | None  # the video the objects are cut from
+    masks: str | Path | None  # their masks: a zip or folder of PNGs
+    bg_video: str | Path | None  # the video they are pasted into
+
+
+@dataclass(frozen=True)
+class CheckedInputs:
+    """Inputs that exist and are readable, with what their probes and index say."""
+
+    obj: VideoInfo
+    background: VideoInfo
+    mask_set: MaskSet
+
+
+@dataclass(frozen=True)
+class ComposePreview:
+    """One output frame and what the Compose tab says around it."""
+
+    image: np.ndarray  # RGB uint8, the background's size
+    num_frames: int  # frames the rendered video will have
+    note: str | None  # why the placement was forced to "original", if it was
+
+
+def make_options(
+    *,
+    placement: str,
+    pos: str,
+    size: float,
+    offset_x: float,
+    offset_y: float,
+    blend_mode: str,
+    brightness_match: bool,
+    loop: bool,
+    feather: float,
+    objects: Sequence[int | str] | None = None,
+) -> ComposeOptions:
+    """`ComposeOptions` from the values of the tab's controls (numbers may arrive as floats)."""
+    return ComposeOptions(
+        placement=placement,
+        pos=pos,
+        size=int(size),
+        offset_x=int(offset_x),
+        offset_y=int(offset_y),
+        blend_mode=blend_mode,
+        brightness_match=bool(brightness_match),
+        loop=bool(loop),
+        feather=int(feather),
+        objects=tuple(int(obj_id) for obj_id in objects) if objects else None,
+    )
+
+
+def check_inputs(session: BrowserSession, inputs: ComposeInputs) -> CheckedInputs:
+    """Probe both videos (against the upload limits) and index the masks, loaded once per session."""
+    for value, what in (
+        (inputs.obj_video, "an object video"),
+        (inputs.masks, "its masks (a zip)"),
+        (inputs.bg_video, "a background video"),
+    ):
+        if not value:
+            raise MissingInput(f"Give {what} first.")
+    obj = check_video_upload(inputs.obj_video, "object video")
+    background = check_video_upload(inputs.bg_video, "background video")
+    return CheckedInputs(obj, background, session.mask_set(inputs.masks))
+
+
+def mask_objects(session: BrowserSession, masks: str | Path) -> tuple[int, ...]:
+    """The object ids a mask set holds."""
+    return session.mask_set(masks).object_ids
+
+
+def preview(
+    session: BrowserSession, inputs: ComposeInputs, index: int, options: ComposeOptions
+) -> ComposePreview:
+    """Output frame `index` (clamped to the output) as the render would make it."""
+    checked = check_inputs(session, inputs)
+    total = plan_timeline(checked.background, checked.obj, loop=options.loop).num_frames
+    index = min(max(int(index), 0), total - 1)
+    image = preview_frame(checked.background.path, checked.obj.path, checked.mask_set, index, options)
+    return ComposePreview(image, total, compositor.placement_note(checked.mask_set, options))
+
+
+def snapshot(session: BrowserSession, inputs: ComposeInputs, index: int, options: ComposeOptions) -> Path:
+    """Output frame `index` as a PNG in a fresh job folder."""
+    checked = check_inputs(session, inputs)
+    with session.job("snapshot") as folder:
+        return compositor.snapshot(
+            checked.background.path,
+            checked.obj.path,
+            checked.mask_set,
+            int(index),
+            options,
+            folder / f"composite_{int(index):05d}.png",
+        )
+
+
+def render(
+    session: BrowserSession,
+    inputs: ComposeInputs,
+    options: ComposeOptions,
+    *,
+    progress: RenderProgress | None = None,
+) -> RenderResult:
+    """Render the whole composite into a fresh job folder; the "compose" cancel flag stops it."""
+    checked = check_inputs(session, inputs)
+    with session.job("compose") as folder:
+        # Its own copy of the masks (the cached set may be replaced while this runs), extracted in the job.
+        mask_set = load_mask_set(inputs.masks, extract_to=folder)
+        try:
+            return compositor.render(
+                checked.background.path,
+                checked.obj.path,
+                mask_set,
+                folder / "composite.mp4",
+                options,
+                progress=progress,
+                cancel=session.cancel_flag("compose"),
+            )
+        finally:
+            mask_set.close()

@@ -1,0 +1,224 @@
+"""What each control of the Segment tab does, without Gradio: the app's handlers call these.
+
+Every function takes the caller's `BrowserSession` first. Functions that need a video raise
+`NoVideo` until one is opened; bad input raises `ValueError` (or `PromptStateError`) with one sentence,
+and leaves the session as it was. Frames come back as RGB uint8 images with every mask and click drawn.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from sam2_gradio import config
+from sam2_gradio.app_model import AppModel
+from sam2_gradio.frames import VideoFileFrames
+from sam2_gradio.interactive import InteractiveSession
+from sam2_gradio.jobs import ProgressCallback
+from sam2_gradio.prompts import PromptState, load_prompt_state
+from sam2_gradio.segmentation import SegmentResult, segment_video
+from sam2_gradio.sessions import BrowserSession, check_video_upload
+from sam2_gradio.video_io import probe_video
+
+DIRECTIONS = ("forward", "backward", "both")
+STATE_FILE_NAME = "interactive_state.json"
+
+
+class NoVideo(RuntimeError):
+    """A Segment action was asked for before a video was opened."""
+
+
+@dataclass(frozen=True)
+class OpenedVideo:
+    """What the Segment tab shows about a freshly opened video."""
+
+    num_frames: int  # frames that decode
+    fps: float
+    width: int
+    height: int
+    duration: float  # seconds
+    undecodable_frames: int  # frames the file announces that do not decode (0 for intact files)
+
+    @property
+    def summary(self) -> str:
+        """One line, e.g. ``90 frames · 30 fps · 640×360 · 3.0 s``."""
+        line = (
+            f"{self.num_frames} frames · {self.fps:g} fps · {self.width}×{self.height} · "
+            f"{self.duration:.1f} s"
+        )
+        if self.undecodable_frames:
+            line += (
+                f" · the file is damaged: {self.undecodable_frames} more frames do not decode; "
+                f"using the {self.num_frames} that do"
+            )
+        return line
+
+
+def open_video(session: BrowserSession, path: str | Path, model: AppModel) -> OpenedVideo:
+    """Make `path` the session's video (checked against the upload limits); its clicks start empty.
+
+    Raises `sessions.UploadRejected` for a file that is not a video or is over the limits; the session's
+    previous video and clicks are then kept.
+    """
+    info = check_video_upload(path)
+    announced = probe_video(path, exact=False).num_frames
+    source = VideoFileFrames.open(path)
+    with session.lock:
+        session.segment = InteractiveSession(model, source)
+        session.video_path = Path(path)
+        session.segment_result = None
+    return OpenedVideo(
+        info.num_frames,
+        info.fps,
+        info.width,
+        info.height,
+        info.duration,
+        max(0, announced - info.num_frames),
+    )
+
+
+def segment_of(session: BrowserSession) -> InteractiveSession:
+    """The session's `InteractiveSession`, or `NoVideo` when no video is open."""
+    if session.segment is None:
+        raise NoVideo("Upload a video (or pick an example) first.")
+    return session.segment
+
+
+def show_frame(session: BrowserSession, frame: int) -> np.ndarray:
+    """Frame `frame` with every known mask and click drawn on it."""
+    with session.lock:
+        return segment_of(session).render(_checked_frame(session, frame))
+
+
+def add_click(
+    session: BrowserSession, frame: int, obj_id: int, x: float, y: float, *, positive: bool
+) -> np.ndarray:
+    """Add a click for `obj_id` at video pixel (x, y) of `frame`; returns the frame redrawn."""
+    with session.lock:
+        segment = segment_of(session)
+        segment.click(_checked_frame(session, frame), obj_id, x, y, positive=positive)
+        return segment.render(frame)
+
+
+def undo_click(session: BrowserSession, shown_frame: int) -> tuple[int, np.ndarray]:
+    """Undo the last click anywhere; returns the frame it was on (or `shown_frame`) and that frame drawn."""
+    with session.lock:
+        segment = segment_of(session)
+        frame = segment.undo()
+        frame = shown_frame if frame is None else frame
+        return frame, segment.render(frame)
+
+
+def clear_frame(session: BrowserSession, frame: int, obj_id: int) -> np.ndarray:
+    """Remove the clicks of `obj_id` on `frame`; returns the frame redrawn."""
+    with session.lock:
+        segment = segment_of(session)
+        segment.clear(_checked_frame(session, frame), obj_id)
+        return segment.render(frame)
+
+
+def new_object(session: BrowserSession) -> int:
+    """Create an object and return its id."""
+    with session.lock:
+        return segment_of(session).new_object()
+
+
+def remove_object(session: BrowserSession, obj_id: int) -> None:
+    """Remove an object with all its clicks."""
+    with session.lock:
+        segment_of(session).remove_object(obj_id)
+
+
+def reset(session: BrowserSession) -> None:
+    """Remove every object, click and propagated mask of the session's video."""
+    with session.lock:
+        segment_of(session).reset()
+        session.segment_result = None
+
+
+def object_ids(session: BrowserSession) -> list[int]:
+    """The session's objects, at least one: a video with no object gets object 1."""
+    with session.lock:
+        prompts = segment_of(session).prompts
+        if not prompts.object_ids:
+            prompts.add_object()
+        return list(prompts.object_ids)
+
+
+def save_state(session: BrowserSession) -> Path:
+    """Write the clicks as `interactive_state.json` in a fresh job folder; returns the file."""
+    with session.lock:
+        state = copy.deepcopy(segment_of(session).prompts)
+    with session.job("state") as folder:
+        return state.save(folder / STATE_FILE_NAME)
+
+
+def load_state(session: BrowserSession, path: str | Path) -> PromptState:
+    """Replace the clicks with those of a state file, checked against the video first.
+
+    Raises `PromptStateError` naming the offending entry; the current clicks are then kept.
+    """
+    with session.lock:
+        segment = segment_of(session)
+        prompts = load_prompt_state(path, segment.source.meta)
+        segment.replace_prompts(prompts)
+        session.segment_result = None
+        return prompts
+
+
+def propagate(
+    session: BrowserSession,
+    *,
+    direction: str = "forward",
+    batch_size: int = config.DEFAULT_BATCH_SIZE,
+    progress: ProgressCallback | None = None,
+) -> SegmentResult:
+    """Track the clicked objects through the whole video; writes masks, a preview MP4 and a zip.
+
+    The clicks are copied first, so the video can be browsed and clicked meanwhile. The session's
+    "segment" cancel flag stops the run (`jobs.Cancelled`), leaving the previous results in place.
+    """
+    if direction not in DIRECTIONS:
+        raise ValueError(f"direction must be one of {', '.join(DIRECTIONS)}, got {direction!r}")
+    if batch_size < 1:
+        raise ValueError(f"batch size must be at least 1, got {batch_size}")
+    with session.lock:
+        segment = segment_of(session)
+        prompts = copy.deepcopy(segment.prompts)
+    if not prompts.prompted_objects():
+        raise RuntimeError("Click on an object first, then propagate.")
+    with session.job("segment") as folder:
+        result = segment_video(
+            segment.model,
+            segment.source,
+            prompts,
+            folder / "masks",
+            preview_path=folder / "preview.mp4",
+            zip_path=folder / "masks.zip",
+            direction=direction,
+            batch_size=batch_size,
+            progress=progress,
+            cancel=session.cancel_flag("segment"),
+        )
+        prompts.save(folder / STATE_FILE_NAME)
+    with session.lock:
+        if session.segment is segment:
+            segment.mask_dir = result.mask_dir
+            session.segment_result = result
+    return result
+
+
+def state_file_of(result: SegmentResult) -> Path:
+    """The clicks a propagation ran with, saved beside its masks."""
+    return result.mask_dir.parent / STATE_FILE_NAME
+
+
+def _checked_frame(session: BrowserSession, frame: int) -> int:
+    total = segment_of(session).source.meta.num_frames
+    frame = int(frame)
+    if not 0 <= frame < total:
+        raise ValueError(f"frame {frame} is outside the video (0 to {total - 1})")
+    return frame
