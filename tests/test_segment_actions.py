@@ -1,0 +1,326 @@
+"""The Segment tab's actions without Gradio: open, click, edit, save / load state, propagate, cancel."""
+
+from __future__ import annotations
+
+import json
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from sam2_gradio import config, interactive
+from sam2_gradio import segment_actions as actions
+from sam2_gradio.app_model import AppModel, ModelUnavailable
+from sam2_gradio.jobs import Cancelled, Progress
+from sam2_gradio.masks import combined_mask_name, per_object_mask_name
+from sam2_gradio.model import ModelSettings
+from sam2_gradio.prompts import PromptStateError
+from sam2_gradio.segmentation import SegmentResult
+from sam2_gradio.sessions import BrowserSession, SessionStore, UploadRejected
+from sam2_gradio.video_io import probe_video, read_frame, write_video
+
+pytestmark = pytest.mark.slow
+
+NUM_FRAMES, WIDTH, HEIGHT, FPS = 4, 64, 48, 10
+
+
+@pytest.fixture
+def app_model(random_model) -> AppModel:
+    return AppModel(random_model.settings, model=random_model)
+
+
+@pytest.fixture
+def session(tmp_path) -> BrowserSession:
+    return SessionStore(tmp_path / "sessions").get("browser-tab")
+
+
+@pytest.fixture
+def clip(make_video) -> Path:
+    return make_video("clip.mp4", NUM_FRAMES, fps=FPS)
+
+
+@pytest.fixture
+def opened(session, clip, app_model) -> BrowserSession:
+    actions.open_video(session, clip, app_model)
+    return session
+
+
+def _clicks(session: BrowserSession) -> dict:
+    return session.segment.prompts.to_dict()
+
+
+def _job_folders(session: BrowserSession, kind: str) -> list[Path]:
+    return sorted(session.folder.glob(f"{kind}-*"))
+
+
+def _write_state(folder: Path, content: object, name: str = "state.json") -> Path:
+    path = folder / name
+    path.write_text(content if isinstance(content, str) else json.dumps(content))
+    return path
+
+
+def _load_clicks(session: BrowserSession, folder: Path, clicks: dict) -> dict:
+    """Give the session `clicks` through a state file (no model run: masks are computed when shown)."""
+    actions.load_state(session, _write_state(folder, {"version": 1, "clicks": clicks}, "setup.json"))
+    return _clicks(session)
+
+
+ONE_CLICK = {"2": {"1": {"points": [[20, 20]], "labels": [1]}}}
+
+
+def test_actions_before_a_video_is_opened_ask_for_one(session):
+    for action in (
+        lambda: actions.show_frame(session, 0),
+        lambda: actions.add_click(session, 0, 1, 5, 5, positive=True),
+        lambda: actions.undo_click(session, 0),
+        lambda: actions.new_object(session),
+        lambda: actions.save_state(session),
+        lambda: actions.propagate(session),
+    ):
+        with pytest.raises(actions.NoVideo, match="Upload a video"):
+            action()
+
+
+def test_opening_a_video_reports_its_counts(session, clip, app_model):
+    opened = actions.open_video(session, clip, app_model)
+    assert (opened.num_frames, opened.fps, opened.width, opened.height) == (NUM_FRAMES, FPS, WIDTH, HEIGHT)
+    assert opened.duration == pytest.approx(NUM_FRAMES / FPS)
+    assert opened.undecodable_frames == 0
+    assert opened.summary == "4 frames · 10 fps · 64×48 · 0.4 s"
+    assert actions.object_ids(session) == [1]
+
+
+def test_an_unclicked_frame_is_shown_as_it_is(opened, clip):
+    np.testing.assert_array_equal(actions.show_frame(opened, 3), read_frame(clip, 3))
+    with pytest.raises(ValueError, match=r"frame 4 is outside the video \(0 to 3\)"):
+        actions.show_frame(opened, NUM_FRAMES)
+
+
+def test_browsing_frames_back_and_forth_shows_each_frame_and_hands_out_copies(opened, clip, monkeypatch):
+    monkeypatch.setattr(interactive, "DECODED_FRAMES_KEPT", 2)
+    for frame in [0, 1, 2, 3, 0, 3, 1]:
+        shown = actions.show_frame(opened, frame)
+        np.testing.assert_array_equal(shown, read_frame(clip, frame))
+        shown[:] = 0  # the caller's own copy: the kept frames are not touched
+    np.testing.assert_array_equal(actions.show_frame(opened, 1), read_frame(clip, 1))
+
+
+def test_a_click_adds_a_mask_that_shows_on_the_frame(opened, clip):
+    plain = read_frame(clip, 2)
+    drawn = actions.add_click(opened, 2, 1, 30, 24, positive=True)
+    assert drawn.shape == plain.shape and drawn.dtype == np.uint8
+    mask = opened.segment.masks_on(2)[1]
+    assert mask.shape == (HEIGHT, WIDTH) and mask.any()
+    changed = np.any(drawn != plain, axis=2)
+    assert changed[mask].mean() > 0.9
+    assert _clicks(opened)["clicks"] == {"2": {"1": {"points": [[30, 24]], "labels": [1]}}}
+
+
+@pytest.mark.parametrize(
+    ("frame", "x", "y", "error", "message"),
+    [
+        (2, 64, 10, PromptStateError, r"\(64, 10\) is outside the 64x48 frame"),
+        (2, 5, -1, PromptStateError, r"\(5, -1\) is outside the 64x48 frame"),
+        (NUM_FRAMES, 5, 5, ValueError, r"frame 4 is outside the video \(0 to 3\)"),
+    ],
+    ids=["right-of-frame", "above-frame", "past-last-frame"],
+)
+def test_a_click_outside_the_video_is_refused_and_the_clicks_stay(
+    opened, tmp_path, frame, x, y, error, message
+):
+    before = _load_clicks(opened, tmp_path, ONE_CLICK)
+    with pytest.raises(error, match=message):
+        actions.add_click(opened, frame, 1, x, y, positive=True)
+    assert _clicks(opened) == before
+
+
+def test_undo_takes_back_the_last_click_anywhere(opened, clip, tmp_path):
+    _load_clicks(opened, tmp_path, ONE_CLICK)
+    actions.add_click(opened, 3, 1, 40, 30, positive=False)
+    frame, image = actions.undo_click(opened, shown_frame=2)
+    assert frame == 3
+    np.testing.assert_array_equal(image, read_frame(clip, 3))  # no click left there: the plain frame
+    assert _clicks(opened)["clicks"] == ONE_CLICK
+    assert actions.undo_click(opened, shown_frame=0)[0] == 2
+    assert _clicks(opened)["clicks"] == {}
+    frame, image = actions.undo_click(opened, shown_frame=1)  # nothing left to undo: the shown frame
+    assert frame == 1
+    np.testing.assert_array_equal(image, read_frame(clip, 1))
+
+
+def test_clear_new_remove_and_reset_edit_the_objects(opened, clip):
+    actions.add_click(opened, 1, 1, 20, 20, positive=True)
+    second = actions.new_object(opened)
+    assert second == 2 and actions.object_ids(opened) == [1, 2]
+    actions.add_click(opened, 1, second, 50, 30, positive=True)
+    assert set(opened.segment.masks_on(1)) == {1, 2}
+
+    actions.clear_frame(opened, 1, second)
+    assert set(opened.segment.masks_on(1)) == {1}
+    assert actions.object_ids(opened) == [1, 2]  # clearing keeps the object
+
+    actions.add_click(opened, 1, second, 50, 30, positive=True)
+    actions.remove_object(opened, second)
+    assert actions.object_ids(opened) == [1]
+    assert _clicks(opened)["clicks"] == {"1": {"1": {"points": [[20, 20]], "labels": [1]}}}
+    assert set(opened.segment.masks_on(1)) == {1}
+
+    actions.reset(opened)
+    assert _clicks(opened)["clicks"] == {}
+    assert actions.object_ids(opened) == [1]
+    np.testing.assert_array_equal(actions.show_frame(opened, 1), read_frame(clip, 1))
+
+
+def test_saved_state_loads_back_to_the_same_clicks(opened):
+    actions.add_click(opened, 0, 1, 12, 8, positive=True)
+    actions.add_click(opened, 0, 1, 30, 30, positive=False)
+    actions.add_click(opened, 0, actions.new_object(opened), 50, 40, positive=True)
+    before = _clicks(opened)
+    path = actions.save_state(opened)
+    assert path.name == "interactive_state.json" and path.is_relative_to(opened.folder)
+    saved = json.loads(path.read_text())
+    assert saved["version"] == 1
+    assert saved["video"] == {"num_frames": NUM_FRAMES, "width": WIDTH, "height": HEIGHT, "fps": FPS}
+    assert saved["clicks"]["0"] == {
+        "1": {"points": [[12, 8], [30, 30]], "labels": [1, 0]},
+        "2": {"points": [[50, 40]], "labels": [1]},
+    }
+
+    actions.reset(opened)
+    actions.load_state(opened, path)
+    assert _clicks(opened) == before
+    assert set(opened.segment.masks_on(0)) == {1, 2}  # masks are recomputed for the loaded clicks
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ('{"version": 1, "clicks": {', r"not valid JSON"),
+        ({"version": 2, "clicks": {}}, r"unsupported prompt state version 2"),
+        (
+            {"version": 1, "video": {"num_frames": 99, "width": 64, "height": 48, "fps": 10}, "clicks": {}},
+            r"saved for another video: its num_frames is 99, this video's is 4",
+        ),
+        (
+            {"version": 1, "clicks": {"0": {"1": {"points": [[500, 5]], "labels": [1]}}}},
+            r"\(500, 5\) is outside the 64x48 frame",
+        ),
+        ({"version": 1, "clicks": {"9": {"1": {"points": [[5, 5]], "labels": [1]}}}}, r"frame 9 is outside"),
+    ],
+    ids=["malformed", "other-version", "other-video", "click-outside", "frame-outside"],
+)
+def test_a_bad_state_file_is_refused_and_the_clicks_stay(opened, tmp_path, content, message):
+    before = _load_clicks(opened, tmp_path, ONE_CLICK)
+    with pytest.raises(PromptStateError, match=message):
+        actions.load_state(opened, _write_state(tmp_path, content))
+    assert _clicks(opened) == before
+
+
+@pytest.mark.parametrize("bad_file", ["notes.mp4", "missing.mp4"])
+def test_opening_a_non_video_keeps_the_previous_video_and_clicks(opened, clip, app_model, tmp_path, bad_file):
+    before = _load_clicks(opened, tmp_path, ONE_CLICK)
+    if bad_file == "notes.mp4":
+        (tmp_path / bad_file).write_text("not a video\n")
+    with pytest.raises(UploadRejected, match=r"^The video .*\.$"):
+        actions.open_video(opened, tmp_path / bad_file, app_model)
+    assert opened.video_path == clip
+    assert _clicks(opened) == before
+    np.testing.assert_array_equal(actions.show_frame(opened, 1), read_frame(clip, 1))
+
+
+def test_propagate_without_clicks_asks_for_one(opened):
+    actions.new_object(opened)
+    with pytest.raises(RuntimeError, match="Click on an object first"):
+        actions.propagate(opened)
+    with pytest.raises(ValueError, match="direction must be one of forward, backward, both, got 'sideways'"):
+        actions.propagate(opened, direction="sideways")
+    with pytest.raises(ValueError, match="batch size must be at least 1, got 0"):
+        actions.propagate(opened, batch_size=0)
+    assert _job_folders(opened, "segment") == []
+
+
+@pytest.fixture(scope="module")
+def propagated(random_model, tmp_path_factory) -> tuple[BrowserSession, SegmentResult, list[Progress], Path]:
+    """A session whose two objects, clicked on frame 0, were propagated once (shared: the model is slow)."""
+    folder = tmp_path_factory.mktemp("propagated")
+    clip = write_video(folder / "clip.mp4", _distinct_frames(), fps=FPS)
+    session = SessionStore(folder / "sessions").get("browser-tab")
+    actions.open_video(session, clip, AppModel(random_model.settings, model=random_model))
+    actions.add_click(session, 0, 1, 20, 20, positive=True)
+    actions.add_click(session, 0, actions.new_object(session), 50, 30, positive=True)
+    reports: list[Progress] = []
+    result = actions.propagate(session, batch_size=2, progress=reports.append)
+    return session, result, reports, clip
+
+
+def _distinct_frames() -> list[np.ndarray]:
+    """NUM_FRAMES frames of flat grey levels 40, 80, ... with a white square moving right."""
+    frames = []
+    for index in range(NUM_FRAMES):
+        frame = np.full((HEIGHT, WIDTH, 3), 40 * (index + 1), dtype=np.uint8)
+        frame[10:26, 8 * index : 8 * index + 16] = 255
+        frames.append(frame)
+    return frames
+
+
+def test_propagate_writes_masks_preview_and_zip_in_the_session_folder(propagated):
+    session, result, reports, clip = propagated
+    assert result.obj_ids == [1, 2] and result.frames_tracked == NUM_FRAMES
+    assert session.segment_result is result
+    assert result.mask_dir.is_relative_to(session.folder)
+    per_object = sorted(path.name for path in (result.mask_dir / "per_object").iterdir())
+    combined = sorted(path.name for path in (result.mask_dir / "combined").iterdir())
+    expected_per_object = sorted(
+        per_object_mask_name(frame, obj_id) for frame in range(NUM_FRAMES) for obj_id in (1, 2)
+    )
+    assert per_object == expected_per_object
+    assert combined == [combined_mask_name(frame) for frame in range(NUM_FRAMES)]
+
+    preview = probe_video(result.preview)
+    assert (preview.num_frames, preview.width, preview.height) == (NUM_FRAMES, WIDTH, HEIGHT)
+    assert result.preview.is_relative_to(session.folder)
+    with zipfile.ZipFile(result.masks_zip) as archive:
+        names = sorted(archive.namelist())
+    expected_names = [f"per_object/{name}" for name in per_object] + [f"combined/{name}" for name in combined]
+    assert names == sorted(expected_names)
+
+    assert json.loads(actions.state_file_of(result).read_text())["clicks"] == _clicks(session)["clicks"]
+    propagate_reports = [report for report in reports if report.stage == "propagate"]
+    assert [report.frames_done for report in propagate_reports] == [2, 4]
+    assert all(report.total == NUM_FRAMES for report in propagate_reports)
+    # A frame without clicks now shows its propagated masks.
+    last = NUM_FRAMES - 1
+    assert np.any(actions.show_frame(session, last) != read_frame(clip, last))
+
+
+def test_a_cancelled_propagate_leaves_no_job_folder_and_keeps_the_previous_result(propagated):
+    session, previous, _, _ = propagated
+    files_before = sorted(path.relative_to(session.folder) for path in session.folder.rglob("*"))
+    reports = []
+
+    def cancel_on_first_report(report: Progress) -> None:
+        reports.append(report)
+        session.cancel_flag("segment").set()
+
+    with pytest.raises(Cancelled):
+        actions.propagate(session, batch_size=1, progress=cancel_on_first_report)
+    assert len(reports) == 1
+    assert session.segment_result is previous
+    assert _job_folders(session, "segment") == [previous.mask_dir.parent]
+    assert sorted(path.relative_to(session.folder) for path in session.folder.rglob("*")) == files_before
+
+
+def test_a_click_the_model_cannot_answer_is_taken_back(session, clip, tmp_path, monkeypatch):
+    monkeypatch.setattr(config, "CHECKPOINT_DIR", tmp_path / "no-weights")
+    monkeypatch.delenv(config.CHECKPOINT_ENV, raising=False)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    actions.open_video(
+        session, clip, AppModel(ModelSettings(model_size="tiny", image_size=256, device="cpu"))
+    )
+    before = _clicks(session)
+    with pytest.raises(ModelUnavailable, match="python -m sam2_gradio.checkpoints --model-size tiny"):
+        actions.add_click(session, 1, 1, 20, 20, positive=True)
+    assert _clicks(session) == before
+    assert session.segment.prompts.history == []
+    np.testing.assert_array_equal(actions.show_frame(session, 1), read_frame(clip, 1))
