@@ -1,0 +1,174 @@
+"""The app's named endpoints through gradio_client, against the app launched in-process.
+
+The app runs with the random-weights model at 256 px (the `random_model` fixture), so masks are
+meaningless but real: these tests check shapes, frame counts, file layouts and error paths, not quality.
+"""
+
+from __future__ import annotations
+
+import json
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+from app_support import app_model_of, running_app
+from gradio_client import Client, handle_file
+from gradio_client.exceptions import AppError
+
+from sam2_gradio import config
+from sam2_gradio.app_model import AppModel
+from sam2_gradio.checkpoints import fetch_command
+from sam2_gradio.masks import combined_mask_name, per_object_mask_name, save_mask_png
+from sam2_gradio.model import ModelSettings
+from sam2_gradio.sessions import SessionStore
+from sam2_gradio.ui import create_app
+from sam2_gradio.video_io import probe_video, read_frame
+
+OBJECT_SIZE = (64, 48)  # width, height of the object video
+BACKGROUND_SIZE = (96, 72)
+OBJECT_COLOR = (30, 200, 40)
+BACKGROUND_COLOR = (190, 40, 200)
+MASK_BOX = (8, 8, 40, 32)  # x0, y0, x1, y1 of the object's mask on every frame
+COLOR_TOLERANCE = 12  # x264 at CRF 18 keeps flat colours within a few levels
+
+
+@pytest.fixture(scope="module")
+def client(random_model, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Client]:
+    """A gradio_client session against the app with the random-weights model."""
+    with running_app(app_model_of(random_model), tmp_path_factory.mktemp("sessions")) as url:
+        yield Client(url, verbose=False, download_files=tmp_path_factory.mktemp("downloads"))
+
+
+def flat_frames(count: int, size: tuple[int, int], color: tuple[int, int, int]) -> list[np.ndarray]:
+    width, height = size
+    return [np.full((height, width, 3), color, dtype=np.uint8) for _ in range(count)]
+
+
+def write_masks_zip(path: Path, num_frames: int, size: tuple[int, int]) -> Path:
+    """A masks zip in the segment layout: object 1 covers MASK_BOX on every frame."""
+    width, height = size
+    x0, y0, x1, y1 = MASK_BOX
+    mask = np.zeros((height, width), dtype=bool)
+    mask[y0:y1, x0:x1] = True
+    folder = path.parent / "masks"
+    with zipfile.ZipFile(path, "w") as archive:
+        for frame in range(num_frames):
+            for name in (
+                f"per_object/{per_object_mask_name(frame, 1)}",
+                f"combined/{combined_mask_name(frame)}",
+            ):
+                save_mask_png(folder / name, mask)
+                archive.write(folder / name, name)
+    return path
+
+
+def write_state(path: Path, clicks: dict) -> Path:
+    path.write_text(json.dumps({"version": 1, "clicks": clicks}))
+    return path
+
+
+def compose_files(make_video, tmp_path: Path) -> dict[str, object]:
+    """The three files of a composite: a 12-frame object video, its masks, a 10-frame background."""
+    obj = make_video("object.mp4", flat_frames(12, OBJECT_SIZE, OBJECT_COLOR), fps=10)
+    background = make_video("background.mp4", flat_frames(10, BACKGROUND_SIZE, BACKGROUND_COLOR), fps=10)
+    masks = write_masks_zip(tmp_path / "masks.zip", 12, OBJECT_SIZE)
+    return {"obj_video": handle_file(obj), "masks": handle_file(masks), "bg_video": handle_file(background)}
+
+
+def assert_composited(video: Path) -> None:
+    """The output has the background's size and frames; MASK_BOX shows the object, the rest the background."""
+    info = probe_video(video)
+    assert (info.width, info.height) == BACKGROUND_SIZE
+    assert info.num_frames == 10  # neither video loops: the shorter one (10 frames at 10 fps) sets the length
+    frame = read_frame(video, 9).astype(int)
+    x0, y0, x1, y1 = MASK_BOX
+    inside = frame[y0 + 2 : y1 - 2, x0 + 2 : x1 - 2].reshape(-1, 3)
+    outside = frame[y1 + 4 :, x1 + 4 :].reshape(-1, 3)
+    assert np.abs(inside - OBJECT_COLOR).max() <= COLOR_TOLERANCE
+    assert np.abs(outside - BACKGROUND_COLOR).max() <= COLOR_TOLERANCE
+
+
+def test_compose_returns_background_sized_video_with_object_pasted(client, make_video, tmp_path):
+    files = compose_files(make_video, tmp_path)
+    result = client.predict(**files, placement="original", feather=0, api_name="/compose")
+    assert Path(result).suffix == ".mp4"
+    assert_composited(Path(result))
+
+
+def test_propagate_returns_preview_and_masks_for_every_frame(client, make_video, tmp_path):
+    num_frames = 6
+    video = make_video("clip.mp4", num_frames)
+    clicks = {"2": {"1": {"points": [[20.0, 8.0]], "labels": [1]}}}
+    state = write_state(tmp_path / "state.json", clicks)
+    preview, masks_zip, state_out = client.predict(
+        video=handle_file(video), state_file=handle_file(state), direction="both", api_name="/propagate"
+    )
+    info = probe_video(preview)
+    assert (info.width, info.height, info.num_frames) == (64, 48, num_frames)
+    with zipfile.ZipFile(masks_zip) as archive:
+        names = set(archive.namelist())
+    expected = {f"per_object/{per_object_mask_name(frame, 1)}" for frame in range(num_frames)}
+    expected |= {f"combined/{combined_mask_name(frame)}" for frame in range(num_frames)}
+    assert expected <= names
+    assert json.loads(Path(state_out).read_text())["clicks"] == clicks
+
+
+def test_segment_result_is_offered_to_compose_in_its_own_session_only(client, make_video, tmp_path):
+    video = make_video("clip.mp4", 3)
+    state = write_state(tmp_path / "state.json", {"0": {"1": {"points": [[20, 8]], "labels": [1]}}})
+    _, masks_zip, _ = client.predict(
+        video=handle_file(video), state_file=handle_file(state), api_name="/propagate"
+    )
+    obj_video, offered_masks = client.predict(api_name="/use_segment_result")
+    assert Path(obj_video).read_bytes() == video.read_bytes()
+    assert Path(offered_masks).read_bytes() == Path(masks_zip).read_bytes()
+    stranger = Client(client.src, verbose=False, download_files=tmp_path / "stranger")
+    with pytest.raises(AppError, match="Propagate in the Segment tab first"):
+        stranger.predict(api_name="/use_segment_result")
+
+
+def test_bad_inputs_give_one_sentence_errors_and_the_session_keeps_working(client, make_video, tmp_path):
+    not_a_video = tmp_path / "notes.mp4"
+    not_a_video.write_text("these are not frames")
+    video = make_video("clip.mp4", 4)
+    outside = write_state(tmp_path / "outside.json", {"0": {"1": {"points": [[500, 8]], "labels": [1]}}})
+    good = write_state(tmp_path / "good.json", {"0": {"1": {"points": [[20, 8]], "labels": [1]}}})
+
+    with pytest.raises(AppError, match="could not be read as a video") as bad_video:
+        client.predict(video=handle_file(not_a_video), state_file=handle_file(good), api_name="/propagate")
+    assert "Traceback" not in str(bad_video.value)
+    with pytest.raises(AppError, match=r"point \(500, 8\) is outside the 64x48 frame"):
+        client.predict(video=handle_file(video), state_file=handle_file(outside), api_name="/propagate")
+
+    preview, _, _ = client.predict(
+        video=handle_file(video), state_file=handle_file(good), api_name="/propagate"
+    )
+    assert probe_video(preview).num_frames == 4
+
+
+def test_app_without_weights_composes_and_names_the_fetch_command(make_video, tmp_path, monkeypatch):
+    monkeypatch.setattr(config, "CHECKPOINT_DIR", tmp_path / "no_weights")
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    model = AppModel(ModelSettings(model_size="tiny", image_size=256, device="cpu"))
+    assert not model.available
+    files = compose_files(make_video, tmp_path)
+    video = make_video("clip.mp4", 4)
+    state = write_state(tmp_path / "state.json", {"0": {"1": {"points": [[20, 8]], "labels": [1]}}})
+    with running_app(model, tmp_path / "sessions") as url:
+        client = Client(url, verbose=False, download_files=tmp_path / "downloads")
+        result = client.predict(**files, placement="original", feather=0, api_name="/compose")
+        assert_composited(Path(result))
+        with pytest.raises(AppError) as unavailable:
+            client.predict(video=handle_file(video), state_file=handle_file(state), api_name="/propagate")
+    assert fetch_command("tiny") in str(unavailable.value)
+
+
+def test_model_events_share_one_queue_slot_and_renders_run_beside_them(random_model, tmp_path):
+    demo = create_app(app_model_of(random_model), sessions=SessionStore(tmp_path))
+    slots = {fn.api_name: (fn.concurrency_id, fn.concurrency_limit) for fn in demo.fns.values()}
+    for runs_sam2 in ("add_click", "undo", "clear_frame", "remove_object", "load_state", "propagate"):
+        assert slots[runs_sam2] == ("gpu", 1)
+    assert slots["compose"] == ("compose", config.COMPOSE_CONCURRENCY)
+    assert slots["compose_preview"] == ("preview", config.PREVIEW_CONCURRENCY)
