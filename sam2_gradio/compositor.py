@@ -7,7 +7,9 @@ different frame rates stay in sync. Without ``loop`` the output ends when either
 carried over, cut (or repeated, with ``loop``) to the output's length.
 
 A render overlaps its work: two reader threads decode the background and the object (plus its masks)
-while the main thread composites and an ffmpeg process encodes.
+while the main thread composites and an ffmpeg process encodes. Frames travel as I420 (the videos' own
+YUV 4:2:0), and only the object's box is converted to RGB and back (OpenCV, BT.601), so the background
+goes from decoder to encoder untouched and no whole frame is ever colour-converted.
 
 Example::
 
@@ -37,7 +39,7 @@ from sam2_gradio.blend import BLEND_MODES, composite, feather_alpha, match_brigh
 from sam2_gradio.jobs import CancelFlag, Cancelled, raise_if_cancelled
 from sam2_gradio.masks import MaskSet, ObjectMask, load_mask_set
 from sam2_gradio.placement import ANCHORS, PLACEMENTS, Box, clip_box, grow_box, relocate
-from sam2_gradio.video_io import VideoInfo, VideoReadError, VideoWriter, iter_frames, probe_video, read_frame
+from sam2_gradio.video_io import VideoInfo, VideoWriter, iter_frames, probe_video, read_frame
 
 __all__ = [
     "Cancelled",
@@ -166,10 +168,10 @@ def compose_frame(
     _check_frame("obj_frame", obj_frame)
     selected = _selected_objects(masks, options)
     mask = masks.mask_for(frame_index, selected, (obj_frame.shape[1], obj_frame.shape[0]))
-    canvas = bg_frame.copy()
+    canvas = _RgbFrame(bg_frame.copy())
     if mask is not None:
-        _paste(canvas, obj_frame, mask, options, effective_placement(masks, options))
-    return canvas
+        _paste(canvas, _RgbFrame(obj_frame), mask, options, effective_placement(masks, options))
+    return canvas.pixels
 
 
 def snapshot(
@@ -185,7 +187,7 @@ def snapshot(
     Raises:
         ValueError: ``frame_index`` is outside the output, or an input is unreadable.
     """
-    background, obj = probe_video(bg_path), probe_video(obj_path)
+    background, obj = probe_video(bg_path, exact=False), probe_video(obj_path, exact=False)
     timeline = plan_timeline(background, obj, loop=options.loop)
     if not 0 <= frame_index < timeline.num_frames:
         raise ValueError(f"snapshot frame {frame_index} is outside the output ({timeline.num_frames} frames)")
@@ -216,13 +218,15 @@ def render(
 
     ``progress(frames_done, total, fps)`` is called after every frame; ``cancel.is_set()`` is checked
     between frames and a set flag raises ``Cancelled``. A failed or cancelled render leaves no file.
+    Inputs are probed by counting packets (``probe_video(exact=False)``); should a damaged input stop
+    decoding earlier than that, the output ends there (``RenderResult.num_frames`` says where).
 
     Raises:
         ValueError: an unreadable input, unknown object ids, or a bad output path.
         Cancelled: ``cancel`` was set.
     """
     started = time.perf_counter()
-    background, obj = probe_video(bg_path), probe_video(obj_path)
+    background, obj = probe_video(bg_path, exact=False), probe_video(obj_path, exact=False)
     timeline = plan_timeline(background, obj, loop=options.loop)
     with ExitStack() as cleanup:
         mask_set = _as_mask_set(masks, cleanup)
@@ -231,13 +235,20 @@ def render(
         objects = cleanup.enter_context(_Prefetch(_object_frames(obj, mask_set, options, timeline)))
         audio = bg_path if background.has_audio else None
         writer = cleanup.enter_context(
-            VideoWriter(out_path, fps=background.fps, audio_from=audio, loop_audio=options.loop)
+            VideoWriter(
+                out_path,
+                fps=background.fps,
+                audio_from=audio,
+                loop_audio=options.loop,
+                pixel_format="yuv420p",
+            )
         )
-        for done, (canvas, (obj_frame, mask)) in enumerate(zip(backgrounds, objects, strict=True), start=1):
+        pairs = zip(backgrounds, objects, strict=False)  # ends when either input stops decoding
+        for done, (canvas, (obj_frame, mask)) in enumerate(pairs, start=1):
             raise_if_cancelled(cancel, "rendering")
             if mask is not None:
                 _paste(canvas, obj_frame, mask, options, placement)
-            writer.write(canvas)
+            writer.write(canvas.data)
             if progress is not None:
                 progress(done, timeline.num_frames, done / (time.perf_counter() - started))
         note = placement_note(mask_set, options)
@@ -250,41 +261,39 @@ def render(
 
 
 def _paste(
-    canvas: np.ndarray, obj_frame: np.ndarray, mask: ObjectMask, options: ComposeOptions, placement: str
+    canvas: _Frame, obj_frame: _Frame, mask: ObjectMask, options: ComposeOptions, placement: str
 ) -> None:
     """Composite ``obj_frame`` through ``mask`` into ``canvas`` in place; touches only the target box."""
-    canvas_size = (canvas.shape[1], canvas.shape[0])
     if placement == "original":
         target = mask.box
     else:
         target = relocate(
             mask.box,
-            canvas_size,
+            canvas.size,
             size=options.size,
             pos=options.pos,
             offset_x=options.offset_x,
             offset_y=options.offset_y,
         )
-    visible = clip_box(target, canvas_size)
+    visible = clip_box(target, canvas.size)
     if visible is None:
         return
-    patch, alpha = _scaled_patch(obj_frame, mask, target)
+    patch, alpha = _scaled_patch(obj_frame.rgb(mask.box), mask, target)
     alpha = feather_alpha(alpha, options.feather)
     inside = (
         slice(visible.y0 - target.y0, visible.y1 - target.y0),
         slice(visible.x0 - target.x0, visible.x1 - target.x0),
     )
     patch, alpha = patch[inside], np.ascontiguousarray(alpha[inside])
-    region = canvas[visible.y0 : visible.y1, visible.x0 : visible.x1]
+    region = np.ascontiguousarray(canvas.rgb(visible))
     if options.brightness_match:
-        patch = match_brightness(patch, alpha, _surroundings(canvas, visible))
-    region[...] = composite(region, np.ascontiguousarray(patch), alpha, options.blend_mode)
+        patch = match_brightness(patch, alpha, canvas.rgb(_surroundings(visible, canvas.size)))
+    canvas.put(visible, composite(region, np.ascontiguousarray(patch), alpha, options.blend_mode))
 
 
-def _scaled_patch(obj_frame: np.ndarray, mask: ObjectMask, target: Box) -> tuple[np.ndarray, np.ndarray]:
-    """The object's pixels and mask inside ``mask.box``, resized to the size of ``target``."""
+def _scaled_patch(patch: np.ndarray, mask: ObjectMask, target: Box) -> tuple[np.ndarray, np.ndarray]:
+    """The object's pixels ``patch`` and alpha inside ``mask.box``, resized to the size of ``target``."""
     box = mask.box
-    patch = obj_frame[box.y0 : box.y1, box.x0 : box.x1]
     size = (target.width, target.height)
     if size == (box.width, box.height):
         return patch, mask.alpha
@@ -295,47 +304,140 @@ def _scaled_patch(obj_frame: np.ndarray, mask: ObjectMask, target: Box) -> tuple
     )
 
 
-def _surroundings(canvas: np.ndarray, box: Box) -> np.ndarray:
+def _surroundings(box: Box, frame_size: tuple[int, int]) -> Box:
     """The background around ``box``: the box grown by half its longer side on every side."""
-    region = grow_box(box, max(box.width, box.height) // 2, (canvas.shape[1], canvas.shape[0]))
-    return canvas[region.y0 : region.y1, region.x0 : region.x1]
+    return grow_box(box, max(box.width, box.height) // 2, frame_size)
+
+
+class _RgbFrame:
+    """An RGB ``uint8`` (H, W, 3) frame, read and written one box at a time."""
+
+    def __init__(self, pixels: np.ndarray) -> None:
+        self.pixels = pixels
+        self.size = (pixels.shape[1], pixels.shape[0])  # (width, height)
+
+    def rgb(self, box: Box) -> np.ndarray:
+        """The pixels of ``box`` (a view)."""
+        return self.pixels[box.y0 : box.y1, box.x0 : box.x1]
+
+    def put(self, box: Box, rgb: np.ndarray) -> None:
+        """Overwrite the pixels of ``box`` with ``rgb``."""
+        self.pixels[box.y0 : box.y1, box.x0 : box.x1] = rgb
+
+
+class _I420Frame:
+    """An I420 frame as ``video_io`` decodes it, read and written in RGB one box at a time.
+
+    Only the box, widened to even coordinates, is converted (OpenCV's BT.601 conversions); every other
+    pixel stays as decoded.
+    """
+
+    def __init__(self, data: np.ndarray, size: tuple[int, int]) -> None:
+        self.data = data  # uint8 (H' * 3 // 2, W'), the even-padded I420 buffer
+        self.size = size  # (width, height) of the picture, without the padding
+        width, height = data.shape[1], data.shape[0] * 2 // 3
+        flat = data.reshape(-1)
+        luma, chroma = width * height, width * height // 4
+        self._planes = (  # views of the Y, U and V planes
+            flat[:luma].reshape(height, width),
+            flat[luma : luma + chroma].reshape(height // 2, width // 2),
+            flat[luma + chroma :].reshape(height // 2, width // 2),
+        )
+
+    def rgb(self, box: Box) -> np.ndarray:
+        """The pixels of ``box`` as RGB ``uint8`` (h, w, 3) (a new array)."""
+        outer = _even_box(box)
+        return self._outer_rgb(outer)[_inner_slices(box, outer)]
+
+    def put(self, box: Box, rgb: np.ndarray) -> None:
+        """Overwrite the pixels of ``box`` with RGB ``rgb`` (h, w, 3)."""
+        outer = _even_box(box)
+        if outer == box:
+            pixels = np.ascontiguousarray(rgb)
+        else:
+            pixels = self._outer_rgb(outer)
+            pixels[_inner_slices(box, outer)] = rgb
+        i420 = cv2.cvtColor(pixels, cv2.COLOR_RGB2YUV_I420).reshape(-1)
+        for plane, values in zip(self._planes, self._split(i420, outer), strict=True):
+            plane[_plane_slices(plane, self._planes[0], outer)] = values
+
+    def _outer_rgb(self, outer: Box) -> np.ndarray:
+        planes = [plane[_plane_slices(plane, self._planes[0], outer)] for plane in self._planes]
+        i420 = np.concatenate([plane.reshape(-1) for plane in planes])
+        return cv2.cvtColor(i420.reshape(outer.height * 3 // 2, outer.width), cv2.COLOR_YUV2RGB_I420)
+
+    @staticmethod
+    def _split(i420: np.ndarray, outer: Box) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        width, height = outer.width, outer.height
+        luma, chroma = width * height, width * height // 4
+        return (
+            i420[:luma].reshape(height, width),
+            i420[luma : luma + chroma].reshape(height // 2, width // 2),
+            i420[luma + chroma :].reshape(height // 2, width // 2),
+        )
+
+
+_Frame = _RgbFrame | _I420Frame
+
+
+def _even_box(box: Box) -> Box:
+    """``box`` widened to even coordinates, so that it covers whole 2x2 chroma blocks."""
+    return Box(box.x0 - box.x0 % 2, box.y0 - box.y0 % 2, box.x1 + box.x1 % 2, box.y1 + box.y1 % 2)
+
+
+def _inner_slices(box: Box, outer: Box) -> tuple[slice, slice]:
+    """Where ``box`` lies inside an array covering ``outer``."""
+    return (
+        slice(box.y0 - outer.y0, box.y1 - outer.y0),
+        slice(box.x0 - outer.x0, box.x1 - outer.x0),
+    )
+
+
+def _plane_slices(plane: np.ndarray, luma: np.ndarray, box: Box) -> tuple[slice, slice]:
+    """Where the even ``box`` of the picture lies in ``plane`` (full size for Y, halved for U and V)."""
+    step = luma.shape[0] // plane.shape[0]
+    return slice(box.y0 // step, box.y1 // step), slice(box.x0 // step, box.x1 // step)
 
 
 # --- reading -------------------------------------------------------------------------------------
 
 
-def _background_frames(background: VideoInfo, timeline: Timeline) -> Iterator[np.ndarray]:
-    """The background frames of every output frame, restarting the video when it loops."""
+def _background_frames(background: VideoInfo, timeline: Timeline) -> Iterator[_I420Frame]:
+    """The background frames of every output frame, restarting the video when it loops; ends early when
+    the video stops decoding before its probed length (and never loops an undecodable video)."""
+    size = (background.width, background.height)
     remaining = timeline.num_frames
     while remaining > 0:
         decoded = 0
-        for frame in iter_frames(background.path, stop=remaining):
-            yield frame
+        for frame in iter_frames(background.path, stop=remaining, pixel_format="yuv420p"):
+            yield _I420Frame(frame, size)
             decoded += 1
         remaining -= decoded
-        if remaining and (decoded == 0 or not timeline.loop):
-            raise VideoReadError(f"{background.path} stopped decoding before frame {timeline.num_frames}")
+        if decoded == 0 or not timeline.loop:
+            return
 
 
 def _object_frames(
     obj: VideoInfo, mask_set: MaskSet, options: ComposeOptions, timeline: Timeline
-) -> Iterator[tuple[np.ndarray, ObjectMask | None]]:
-    """(object frame, its selected masks) for every output frame, in output order."""
+) -> Iterator[tuple[_I420Frame, ObjectMask | None]]:
+    """(object frame, its selected masks) for every output frame, in output order; ends early when the
+    video stops decoding before its probed length."""
     selected = _selected_objects(mask_set, options)
+    size = (obj.width, obj.height)
     decoder: Iterator[np.ndarray] | None = None
     position = -1  # index of ``current`` in the object video
-    current: tuple[np.ndarray, ObjectMask | None] | None = None
+    current: tuple[_I420Frame, ObjectMask | None] | None = None
     for index in range(timeline.num_frames):
         wanted = timeline.object_index(index)
         if decoder is None or wanted < position:  # first frame, or the object video restarts (loop)
-            decoder, position = iter_frames(obj.path, start=wanted), wanted - 1
+            decoder, position = iter_frames(obj.path, start=wanted, pixel_format="yuv420p"), wanted - 1
         while position < wanted:
             frame = next(decoder, None)
             if frame is None:
-                raise VideoReadError(f"{obj.path} stopped decoding before frame {wanted}")
+                return
             position += 1
             if position == wanted:
-                current = (frame, mask_set.mask_for(wanted, selected, (obj.width, obj.height)))
+                current = (_I420Frame(frame, size), mask_set.mask_for(wanted, selected, size))
         yield current
 
 
