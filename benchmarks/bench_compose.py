@@ -1,0 +1,248 @@
+"""Benchmark the compose CLI against ffmpeg's own filters doing the same job, end to end, in the same run.
+
+Both sides read the same background, object video and mask PNGs and write H.264 (libx264 veryfast, crf 18,
+yuv420p) with the background's audio in AAC:
+
+- ours: ``python -m sam2_gradio.compose --bg ... --obj ... --mask ... --size S --pos center`` (a fresh
+  process, so start-up, probing and mask loading are counted; default feather and normal blend);
+- ffmpeg: one ffmpeg process, ``alphamerge`` (object + mask) -> ``crop`` to the mask's box (which moves
+  one pixel per frame, so the crop follows it with an expression of ``n``) -> ``scale`` -> ``overlay``.
+
+Inputs are the first ``--frames`` frames of /work/shared/fixtures/videos/02_cups.mp4 (background) and
+01_dog.mp4 (object) when present, else synthetic ffmpeg test patterns; 1080p inputs are the 720p ones
+upscaled. The mask is an ellipse moving right one pixel per frame. Runs alternate (ours, ffmpeg, ours, ...)
+so background load hits both alike; the table shows the median of ``--repeats`` runs, in wall seconds
+and in CPU seconds (user + system of all processes involved, which load from other processes barely
+changes).
+
+    .venv/bin/python benchmarks/bench_compose.py                    # 240 frames, 720p and 1080p
+    .venv/bin/python benchmarks/bench_compose.py --frames 150 --repeats 3 --profile
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import os
+import pstats
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(PROJECT_ROOT))
+
+from sam2_gradio import config  # noqa: E402 (after the path is set)
+from sam2_gradio.masks import combined_mask_name, save_mask_png  # noqa: E402
+from sam2_gradio.placement import scaled_size  # noqa: E402
+from sam2_gradio.video_io import ffmpeg_exe, probe_video  # noqa: E402
+
+FIXTURES = PROJECT_ROOT.parent / "shared" / "fixtures" / "videos"
+RESOLUTIONS = {"720p": (1280, 720), "1080p": (1920, 1080)}
+ENCODE = [
+    "-c:v",
+    "libx264",
+    "-preset",
+    config.X264_PRESET,
+    "-crf",
+    str(config.X264_CRF),
+    "-pix_fmt",
+    "yuv420p",
+]
+AUDIO = ["-c:a", "aac", "-b:a", config.AAC_BITRATE]
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """One benchmark case: the two videos, the mask folder and the ellipse that the masks hold."""
+
+    name: str  # "720p" or "1080p"
+    background: Path
+    obj: Path
+    masks: Path
+    frames: int
+    fps: float
+    box: tuple[int, int, int, int]  # (x, y, width, height) of the mask on frame 0; x grows by 1 per frame
+
+
+def ffmpeg(*arguments: str) -> None:
+    """Run the ffmpeg binary the project uses, failing loudly."""
+    subprocess.run([ffmpeg_exe(), "-hide_banner", "-v", "error", "-y", *arguments], check=True)
+
+
+def make_720p_sources(workdir: Path, frames: int) -> tuple[Path, Path, str]:
+    """(background, object) 720p clips of ``frames`` frames, and where they came from."""
+    background, obj = workdir / "bg_720p.mp4", workdir / "obj_720p.mp4"
+    if (FIXTURES / "02_cups.mp4").is_file() and (FIXTURES / "01_dog.mp4").is_file():
+        for source, target in ((FIXTURES / "02_cups.mp4", background), (FIXTURES / "01_dog.mp4", obj)):
+            ffmpeg("-i", str(source), "-frames:v", str(frames), *ENCODE, *AUDIO, "-shortest", str(target))
+        return background, obj, "fixture clips 02_cups (bg) and 01_dog (obj)"
+    seconds = frames / 30
+    pattern = "testsrc2=size=1280x720:rate=30"
+    ffmpeg("-f", "lavfi", "-i", pattern, "-f", "lavfi", "-i", "sine=frequency=440", "-t", f"{seconds}",
+           *ENCODE, *AUDIO, str(background))  # fmt: skip
+    ffmpeg("-f", "lavfi", "-i", "mandelbrot=size=1280x720:rate=30", "-t", f"{seconds}", *ENCODE, str(obj))
+    return background, obj, "synthetic ffmpeg patterns (testsrc2 bg, mandelbrot obj)"
+
+
+def upscale(source: Path, target: Path, size: tuple[int, int]) -> Path:
+    ffmpeg("-i", str(source), "-vf", f"scale={size[0]}:{size[1]}", *ENCODE, *AUDIO, str(target))
+    return target
+
+
+def write_masks(folder: Path, size: tuple[int, int], frames: int) -> tuple[int, int, int, int]:
+    """An ellipse moving right one pixel per frame; returns its box on frame 0 as (x, y, width, height)."""
+    import cv2
+    import numpy as np
+
+    width, height = size
+    axes = (width // 8, height // 4)
+    centre_x, centre_y = width // 4, height // 2
+    for frame in range(frames):
+        mask = np.zeros((height, width), np.uint8)
+        cv2.ellipse(mask, (centre_x + frame, centre_y), axes, 0, 0, 360, 255, -1)
+        save_mask_png(folder / combined_mask_name(frame), mask)
+    return centre_x - axes[0], centre_y - axes[1], 2 * axes[0] + 1, 2 * axes[1] + 1
+
+
+def prepare(workdir: Path, frames: int) -> tuple[list[Inputs], str]:
+    background, obj, origin = make_720p_sources(workdir, frames)
+    cases = []
+    for name, size in RESOLUTIONS.items():
+        if name != "720p":
+            background = upscale(workdir / "bg_720p.mp4", workdir / f"bg_{name}.mp4", size)
+            obj = upscale(workdir / "obj_720p.mp4", workdir / f"obj_{name}.mp4", size)
+        info = probe_video(background)
+        count = min(info.num_frames, probe_video(obj).num_frames)
+        box = write_masks(workdir / f"masks_{name}", size, count)
+        cases.append(Inputs(name, background, obj, workdir / f"masks_{name}", count, info.fps, box))
+    return cases, origin
+
+
+def ours_command(case: Inputs, out: Path, object_size: int) -> list[str]:
+    flags = {"--bg": case.background, "--obj": case.obj, "--mask": case.masks, "--out": out}
+    arguments = [item for flag, value in flags.items() for item in (flag, str(value))]
+    return [
+        sys.executable,
+        "-m",
+        "sam2_gradio.compose",
+        *arguments,
+        "--size",
+        str(object_size),
+        "--pos",
+        "center",
+    ]
+
+
+def ffmpeg_command(case: Inputs, out: Path, object_size: int) -> list[str]:
+    """ffmpeg doing what ours does: mask as alpha, crop to the moving box, rescale, overlay at the centre."""
+    x, y, width, height = case.box
+    scaled_width, scaled_height = scaled_size(width, height, object_size)
+    bg_width, bg_height = RESOLUTIONS[case.name]
+    graph = (
+        "[2:v]format=gray[mask];[1:v][mask]alphamerge,"
+        f"crop=w={width}:h={height}:x='{x}+n':y={y}:exact=1,scale={scaled_width}:{scaled_height}[object];"
+        f"[0:v][object]overlay=x={(bg_width - scaled_width) // 2}:y={(bg_height - scaled_height) // 2}"
+        ":shortest=1[video]"
+    )
+    inputs = ["-i", str(case.background), "-i", str(case.obj)]
+    inputs += ["-framerate", f"{case.fps}", "-i", str(case.masks / "mask_%05d.png")]
+    outputs = ["-map", "[video]", "-map", "0:a", *ENCODE, *AUDIO, "-frames:v", str(case.frames)]
+    outputs += ["-t", f"{case.frames / case.fps:.6f}", "-movflags", "+faststart", str(out)]
+    return [ffmpeg_exe(), "-hide_banner", "-v", "error", "-y", *inputs, "-filter_complex", graph, *outputs]
+
+
+@dataclass(frozen=True)
+class Timing:
+    """Wall time and CPU time (user + system, of the process and every process it waited for) of one run."""
+
+    wall_s: float
+    cpu_s: float
+
+
+def timed(command: list[str]) -> Timing:
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.perf_counter()
+    subprocess.run(command, check=True, cwd=PROJECT_ROOT, capture_output=True)
+    wall = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return Timing(wall, after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
+
+
+def check_output(path: Path, case: Inputs) -> int:
+    """Frames in an output, after checking it has the background's size."""
+    info = probe_video(path)
+    if (info.width, info.height) != RESOLUTIONS[case.name]:
+        raise RuntimeError(f"{path} is {info.width}x{info.height}, expected {RESOLUTIONS[case.name]}")
+    return info.num_frames
+
+
+def profile_ours(case: Inputs, out: Path, object_size: int) -> None:
+    """Run our render in this process under cProfile and print the 25 most expensive functions."""
+    from sam2_gradio.compose import main
+
+    profiler = cProfile.Profile()
+    profiler.enable()
+    main(ours_command(case, out, object_size)[3:])
+    profiler.disable()
+    print(f"\n### cProfile of ours, {case.name} (main thread only; readers run in threads)\n")
+    pstats.Stats(profiler).sort_stats("cumulative").print_stats(25)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--frames", type=int, default=240, help="frames per clip")
+    parser.add_argument("--repeats", type=int, default=1, help="runs of each side per input (median shown)")
+    parser.add_argument("--object-size", type=int, default=400, help="--size of the relocated object")
+    parser.add_argument("--profile", action="store_true", help="also cProfile one run of ours per input")
+    parser.add_argument("--workdir", help="folder for inputs and outputs (default: a temp folder, deleted)")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="bench-compose-") as temp:
+        workdir = Path(args.workdir or temp)
+        workdir.mkdir(parents=True, exist_ok=True)
+        cases, origin = prepare(workdir, args.frames)
+        rows = []
+        for case in cases:
+            times: dict[str, list[Timing]] = {"ours": [], "ffmpeg": []}
+            outputs = {
+                "ours": workdir / f"ours_{case.name}.mp4",
+                "ffmpeg": workdir / f"ffmpeg_{case.name}.mp4",
+            }
+            for _ in range(args.repeats):
+                times["ours"].append(timed(ours_command(case, outputs["ours"], args.object_size)))
+                times["ffmpeg"].append(timed(ffmpeg_command(case, outputs["ffmpeg"], args.object_size)))
+            frames = {side: check_output(path, case) for side, path in outputs.items()}
+            if frames["ours"] != frames["ffmpeg"]:
+                raise RuntimeError(
+                    f"{case.name}: ours wrote {frames['ours']} frames, ffmpeg {frames['ffmpeg']}"
+                )
+            rows.append(table_row(case.name, frames["ours"], times))
+            if args.profile:
+                profile_ours(case, workdir / f"profiled_{case.name}.mp4", args.object_size)
+    print(f"\nInputs: {origin}; {os.cpu_count()} CPU cores; median of {args.repeats} run(s) each.\n")
+    print("| input | frames | ours s | ffmpeg s | ours / ffmpeg | ours CPU s | ffmpeg CPU s | CPU ratio |")
+    print("|---|---|---|---|---|---|---|---|")
+    print("\n".join(rows))
+
+
+def table_row(name: str, frames: int, times: dict[str, list[Timing]]) -> str:
+    """One markdown row: median wall and CPU seconds of each side and their ratios."""
+    wall = {side: statistics.median(run.wall_s for run in runs) for side, runs in times.items()}
+    cpu = {side: statistics.median(run.cpu_s for run in runs) for side, runs in times.items()}
+    cells = [name, str(frames)]
+    for seconds in (wall, cpu):
+        cells += [
+            f"{seconds['ours']:.2f}",
+            f"{seconds['ffmpeg']:.2f}",
+            f"{seconds['ours'] / seconds['ffmpeg']:.2f}",
+        ]
+    return "| " + " | ".join(cells) + " |"
+
+
+if __name__ == "__main__":
+    main()
