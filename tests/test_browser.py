@@ -1,0 +1,202 @@
+"""The app in a real browser: Debian Chromium driven by Playwright, on the random-weights model at 256 px.
+
+One walk through both tabs as a user would do it: upload a clip, click two objects, step a frame with the
+keyboard, propagate, take the result into Compose, add a background, preview and render. A screenshot of
+every step is kept in `test-artifacts/browser/` (look at them when the test fails, or after UI changes).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+import re
+import shutil
+import zipfile
+from pathlib import Path
+
+import imageio_ffmpeg
+import numpy as np
+import pytest
+from browser_support import AppPage, browser_missing_reason, chromium_page, cut_clip
+from PIL import Image
+
+from sam2_gradio.app_model import AppModel
+
+MISSING = browser_missing_reason()
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.slow,
+    pytest.mark.skipif(MISSING is not None, reason=f"cannot drive a browser: {MISSING}"),
+]
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+ARTIFACTS = PROJECT_ROOT / "test-artifacts" / "browser"
+EXAMPLES = PROJECT_ROOT / "examples"
+CLIP_SECONDS = 1.5  # CPU propagation at 256 px costs about 0.25 s a frame and object
+CLIP_WIDTH = 320
+CLIP_FPS = 30
+BACKGROUND = EXAMPLES / "background.mp4"
+BACKGROUND_FRAMES, BACKGROUND_FPS, BACKGROUND_SHAPE = 90, 30, (360, 640, 3)  # see examples/README.md
+PROPAGATION_TIMEOUT_MS = 150_000
+RENDER_TIMEOUT_MS = 60_000
+
+# Where to click, as fractions of the frame: (first object, second object) of each clip.
+CLICKS = {
+    "01_dog.mp4": ((0.47, 0.64), (0.28, 0.50)),  # the dog, the woman
+    "toy_car.mp4": ((0.14, 0.56), (0.79, 0.83)),  # the ball, the car
+}
+
+
+@pytest.fixture
+def clip(request: pytest.FixtureRequest, tmp_path: Path) -> Path:
+    """The first 1.5 s of a real fixture clip (the example clip when the fixtures are absent), 320 px wide."""
+    try:
+        source = request.getfixturevalue("fixture_videos_dir") / "01_dog.mp4"
+    except pytest.skip.Exception:
+        source = EXAMPLES / "toy_car.mp4"
+    return cut_clip(source, tmp_path / source.name, seconds=CLIP_SECONDS, width=CLIP_WIDTH, fps=CLIP_FPS)
+
+
+@pytest.fixture
+def app_url(random_model, tmp_path: Path):
+    """URL of the app serving the random-weights model, with its sessions under `tmp_path`."""
+    from app_support import running_app
+
+    with running_app(AppModel(random_model.settings, model=random_model), tmp_path / "sessions") as url:
+        yield url
+
+
+def fetch(app: AppPage, url: str) -> bytes:
+    """The body of a file the page links to."""
+    response = app.page.request.get(url)
+    assert response.ok, f"{url} answered {response.status}"
+    return response.body()
+
+
+def pixels(app: AppPage, url: str) -> np.ndarray:
+    """The RGB pixels of an image the page shows."""
+    return np.asarray(Image.open(io.BytesIO(fetch(app, url))).convert("RGB"))
+
+
+def frame_count(app: AppPage, url: str, folder: Path) -> int:
+    """Frames of a video the page links to, counted by decoding it with ffmpeg."""
+    path = folder / "downloaded.mp4"
+    path.write_bytes(fetch(app, url))
+    return imageio_ffmpeg.count_frames_and_secs(str(path))[0]
+
+
+def click_and_expect_change(app: AppPage, point: tuple[float, float]) -> None:
+    """Click the Segment frame at `point` and wait until the frame shown has other pixels."""
+    before_src = app.image_src("seg-frame")
+    before = pixels(app, before_src)
+    app.click_image("seg-frame", *point)
+    after = pixels(app, app.wait_image_src("seg-frame", other_than=before_src))
+    assert after.shape == before.shape
+    changed = np.any(after != before, axis=2).mean()
+    assert changed > 0.001, f"only {changed:.4%} of the frame changed after a click"
+
+
+def open_clip(app: AppPage, clip: Path) -> int:
+    """Upload `clip` in the Segment tab and check what the tab says about it; returns its frame count."""
+    clip_frames = imageio_ffmpeg.count_frames_and_secs(str(clip))[0]
+    app.upload("seg-video", clip)
+    app.wait_image_src("seg-frame", other_than=None)
+    app.page.wait_for_function(
+        "id => document.getElementById(id).innerText.includes('frames')", arg="seg-info"
+    )
+    assert re.search(rf"\b{clip_frames} frames", app.text("seg-info")), app.text("seg-info")
+    assert app.number("seg-frame-slider") == 0
+    app.screenshot("uploaded")
+    return clip_frames
+
+
+def click_two_objects(app: AppPage, clicks: tuple[tuple[float, float], ...]) -> None:
+    """Click the first object, add a second and click it; each click redraws the frame."""
+    click_and_expect_change(app, clicks[0])
+    app.screenshot("first_object_clicked")
+    app.press("seg-new-object")
+    app.wait_checked("seg-object", "Object 2")
+    click_and_expect_change(app, clicks[1])
+    app.screenshot("second_object_clicked")
+
+
+def step_with_arrow_keys(app: AppPage) -> None:
+    """→ shows the next frame, ← goes back (the page's keyboard shortcuts)."""
+    shown = app.image_src("seg-frame")
+    app.page.keyboard.press("ArrowRight")
+    app.wait_number("seg-frame-slider", 1)
+    app.wait_image_src("seg-frame", other_than=shown)
+    app.page.keyboard.press("ArrowLeft")
+    app.wait_number("seg-frame-slider", 0)
+    app.screenshot("after_arrow_keys")
+
+
+def propagate_and_check(
+    app: AppPage, clip_frames: int, clicks: tuple[tuple[float, float], ...], folder: Path
+) -> None:
+    """Propagate; the preview has every frame, the zip a mask per frame and object, the state the clicks."""
+    app.press("seg-propagate")
+    preview = app.wait_video("seg-preview", timeout_ms=PROPAGATION_TIMEOUT_MS)
+    app.screenshot("propagated")
+    assert frame_count(app, preview, folder) == clip_frames
+    masks_zip = zipfile.ZipFile(io.BytesIO(fetch(app, app.file_link("seg-masks"))))
+    per_object = [name for name in masks_zip.namelist() if name.startswith("per_object/")]
+    objects = {re.search(r"_obj_(\d+)\.png$", name).group(1) for name in per_object}
+    assert len(objects) == 2 and len(per_object) == 2 * clip_frames
+    state = json.loads(fetch(app, app.file_link("seg-state-file")))
+    assert list(state["clicks"]) == ["0"], "both clicks were made on the first frame"
+    clip_size = np.array([CLIP_WIDTH, CLIP_WIDTH * 9 / 16])  # both source clips are 16:9
+    first_frame = state["clicks"]["0"]
+    for obj_id, expected in zip(sorted(first_frame, key=int), clicks, strict=True):
+        (point,) = first_frame[obj_id]["points"]
+        assert np.abs(np.array(point) - np.array(expected) * clip_size).max() <= 2, (obj_id, point)
+        assert first_frame[obj_id]["labels"] == [1]
+
+
+def compose_and_check(app: AppPage, clip_frames: int, folder: Path) -> None:
+    """Take the Segment result over the example background: note, object choice, preview and render."""
+    app.open_tab("Compose")
+    app.press("cmp-render")
+    assert "object video" in app.wait_error(), "rendering without inputs names the missing one"
+    app.press("cmp-use-segment")
+    app.upload("cmp-bg", BACKGROUND)
+    shown = app.wait_image_src("cmp-preview", other_than=None)
+    assert pixels(app, shown).shape == BACKGROUND_SHAPE
+    app.page.wait_for_function("id => /original/.test(document.getElementById(id).innerText)", arg="cmp-note")
+    app.screenshot("compose_two_objects")
+
+    app.component("cmp-objects").get_by_label("Object 1", exact=True).uncheck()
+    app.wait_image_src("cmp-preview", other_than=shown)
+    app.page.wait_for_function(
+        "id => !/original/.test(document.getElementById(id).innerText)", arg="cmp-note"
+    )
+    app.screenshot("compose_one_object")
+
+    app.press("cmp-render")
+    output = app.wait_video("cmp-output", timeout_ms=RENDER_TIMEOUT_MS)
+    app.screenshot("rendered")
+    # The composite lasts as long as the shorter video (no loop), at the background's frame rate.
+    expected_frames = min(BACKGROUND_FRAMES, math.ceil(clip_frames / CLIP_FPS * BACKGROUND_FPS))
+    assert frame_count(app, output, folder) == expected_frames
+
+
+def test_segment_then_compose_in_the_browser(app_url: str, clip: Path, tmp_path: Path) -> None:
+    clicks = CLICKS[clip.name]
+    shutil.rmtree(ARTIFACTS, ignore_errors=True)  # keep only this run's screenshots
+    with chromium_page(app_url) as page:
+        app = AppPage(page, ARTIFACTS)
+        try:
+            assert "random weights" in app.text("seg-model-status").lower()
+            clip_frames = open_clip(app, clip)
+            click_two_objects(app, clicks)
+            step_with_arrow_keys(app)
+            propagate_and_check(app, clip_frames, clicks, tmp_path)
+            compose_and_check(app, clip_frames, tmp_path)
+        except Exception as failure:
+            app.screenshot("failed")
+            messages = app.take_errors()
+            (ARTIFACTS / "failure.txt").write_text(f"{failure!r}\nerror messages shown: {messages}\n")
+            print("error messages shown:", messages)
+            raise
+        assert app.take_errors() == []
