@@ -246,7 +246,9 @@ def extract_mask_zip(zip_path: Path, destination: Path) -> dict[str, Path]:
             entries = [
                 entry for entry in _checked_entries(zip_path, archive.infolist()) if _is_png_entry(entry)
             ]
-            return {entry.filename: _copy_entry(zip_path, archive, entry, destination) for entry in entries}
+            return {
+                _entry_name(entry): _copy_entry(zip_path, archive, entry, destination) for entry in entries
+            }
     except (zipfile.BadZipFile, RuntimeError, NotImplementedError) as error:  # corrupt, encrypted, odd codec
         raise ValueError(f"cannot read masks zip {zip_path.name}: {error}") from error
 
@@ -267,8 +269,13 @@ def _checked_entries(zip_path: Path, entries: list[zipfile.ZipInfo]) -> list[zip
     return entries
 
 
+def _entry_name(entry: zipfile.ZipInfo) -> str:
+    """The entry's path with "/" separators (zips made on Windows may use backslashes)."""
+    return entry.filename.replace("\\", "/")
+
+
 def _check_entry(zip_path: Path, entry: zipfile.ZipInfo) -> None:
-    name = entry.filename.replace("\\", "/")
+    name = _entry_name(entry)
     parts = PurePosixPath(name).parts
     if name.startswith("/") or re.match(r"^[A-Za-z]:", name) or ".." in parts:
         raise ValueError(f"masks zip {zip_path.name} has an unsafe entry path: {entry.filename!r}")
@@ -281,7 +288,7 @@ def _check_entry(zip_path: Path, entry: zipfile.ZipInfo) -> None:
 
 
 def _is_png_entry(entry: zipfile.ZipInfo) -> bool:
-    parts = PurePosixPath(entry.filename.replace("\\", "/")).parts
+    parts = PurePosixPath(_entry_name(entry)).parts
     return not entry.is_dir() and "__MACOSX" not in parts and _is_png_name(parts[-1])
 
 

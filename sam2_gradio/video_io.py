@@ -307,22 +307,22 @@ class VideoWriter:
         encoding = ["-c:v", "libx264", "-preset", self.preset, "-crf", str(self.crf), "-pix_fmt", "yuv420p"]
         if width % 2 or height % 2:
             encoding += ["-vf", _EVEN_PAD_FILTER]
-        return command + encoding + ["-movflags", "+faststart", str(self._temp_path)]
+        return command + encoding + ["-movflags", "+faststart", _ffmpeg_path(self._temp_path)]
 
     def _add_audio(self) -> None:
         """Replace the finished silent video by one with ``audio_from``'s audio cut to its exact length."""
         silent = self._temp_path.with_name(f"{self._temp_path.stem}.silent{self._temp_path.suffix}")
         os.replace(self._temp_path, silent)
-        command = [ffmpeg_exe(), "-hide_banner", "-nostats", "-v", "error", "-y", "-i", str(silent)]
+        command = [ffmpeg_exe(), "-hide_banner", "-nostats", "-v", "error", "-y", "-i", _ffmpeg_path(silent)]
         if self.loop_audio:
             command += ["-stream_loop", "-1"]
-        command += ["-i", str(self.audio_from), "-map", "0:v:0", "-map", "1:a:0", "-c:v", "copy"]
+        command += ["-i", _ffmpeg_path(self.audio_from), "-map", "0:v:0", "-map", "1:a:0", "-c:v", "copy"]
         command += ["-c:a", "aac", "-b:a", config.AAC_BITRATE]
         if not self.loop_audio:
             command += ["-af", "apad"]
         command += ["-t", f"{self.frames_written / self.fps:.6f}", "-movflags", "+faststart"]
         try:
-            result = subprocess.run([*command, str(self._temp_path)], capture_output=True)
+            result = subprocess.run([*command, _ffmpeg_path(self._temp_path)], capture_output=True)
         finally:
             silent.unlink(missing_ok=True)
         if result.returncode != 0:
@@ -363,6 +363,12 @@ def write_video(
 # --- decoding -------------------------------------------------------------------------------------
 
 
+def _ffmpeg_path(path: str | os.PathLike) -> str:
+    """``path`` as ffmpeg must be given it: absolute, so that a name with a colon ("take:2.mp4") is not read
+    as a protocol and one with a leading dash is not read as an option."""
+    return os.path.abspath(path)
+
+
 def _existing_file(path: str | os.PathLike) -> Path:
     file = Path(path)
     if not file.is_file():
@@ -371,7 +377,7 @@ def _existing_file(path: str | os.PathLike) -> Path:
 
 
 def _read_header(path: str, *, require_video: bool = True) -> _Header:
-    result = subprocess.run([ffmpeg_exe(), "-hide_banner", "-i", path], capture_output=True)
+    result = subprocess.run([ffmpeg_exe(), "-hide_banner", "-i", _ffmpeg_path(path)], capture_output=True)
     text = result.stderr.decode("utf-8", errors="replace")
     container = re.search(r"^Input #0, (.+?), from", text, re.MULTILINE)
     if container is None:
@@ -412,7 +418,8 @@ def _exact_frame_rate(printed: float) -> float:
 
 
 def _count_frames(path: str, *, decode: bool) -> int:
-    command = [ffmpeg_exe(), "-hide_banner", "-nostats", "-v", "error", "-i", path, "-map", "0:v:0"]
+    command = [ffmpeg_exe(), "-hide_banner", "-nostats", "-v", "error", "-i", _ffmpeg_path(path)]
+    command += ["-map", "0:v:0"]
     command += ["-fps_mode", "passthrough"] if decode else ["-c", "copy"]
     command += ["-f", "null", "-progress", "pipe:1", "-"]
     result = subprocess.run(command, capture_output=True)
@@ -423,7 +430,8 @@ def _count_frames(path: str, *, decode: bool) -> int:
 @functools.lru_cache(maxsize=64)
 def _first_frame_time(path: str, size: int, mtime_ns: int) -> float:
     """Seconds from the file's start to its first video frame (non-zero when the video starts late)."""
-    command = [ffmpeg_exe(), "-hide_banner", "-nostats", "-i", path, "-map", "0:v:0", "-frames:v", "1"]
+    command = [ffmpeg_exe(), "-hide_banner", "-nostats", "-i", _ffmpeg_path(path)]
+    command += ["-map", "0:v:0", "-frames:v", "1"]
     result = subprocess.run(command + ["-vf", "showinfo", "-f", "null", "-"], capture_output=True)
     match = re.search(rb"pts_time:\s*(-?[\d.]+)", result.stderr)
     return float(match.group(1)) if match else 0.0
@@ -433,7 +441,8 @@ def _decode(info: VideoInfo, start: int, count: int, pixel_format: str) -> Itera
     input_options, filters = _seek_arguments(info, start)
     if pixel_format == "yuv420p" and (info.width % 2 or info.height % 2):
         filters.append(_EVEN_PAD_FILTER)
-    command = [ffmpeg_exe(), "-hide_banner", "-nostats", "-v", "error", *input_options, "-i", info.path]
+    command = [ffmpeg_exe(), "-hide_banner", "-nostats", "-v", "error", *input_options]
+    command += ["-i", _ffmpeg_path(info.path)]
     command += ["-map", "0:v:0", "-fps_mode", "passthrough", *(["-vf", ",".join(filters)] if filters else [])]
     command += ["-frames:v", str(count), "-f", "rawvideo", "-pix_fmt", pixel_format, "pipe:1"]
     with tempfile.TemporaryFile() as stderr:
