@@ -23,6 +23,7 @@ from sam2_gradio.placement import ANCHORS, PLACEMENTS
 if TYPE_CHECKING:  # imported for real after the arguments are parsed
     from sam2_gradio.compositor import ComposeOptions
     from sam2_gradio.masks import MaskSet
+    from sam2_gradio.video_io import VideoInfo
 
 logger = logging.getLogger("sam2_gradio.compose")
 LOG_EVERY_FRAMES = 30  # frames between progress lines
@@ -133,12 +134,16 @@ def _log_progress(frames_done: int, total: int, fps: float) -> None:
 
 def run(args: argparse.Namespace) -> None:
     """Compose as ``args`` say (raises on bad input; ``main`` turns that into one line)."""
+    from sam2_gradio.compositor import plan_timeline
     from sam2_gradio.masks import load_mask_set
+    from sam2_gradio.video_io import probe_video
 
     options = compose_options(args)
-    num_frames = _probe_inputs(args, options)
-    mask_set = load_mask_set(args.mask)
+    background, obj = probe_video(args.bg, exact=False), probe_video(args.obj, exact=False)
+    mask_set = load_mask_set(args.mask)  # every input is checked before anything is logged
+    num_frames = plan_timeline(background, obj, loop=options.loop).num_frames
     try:
+        _log_inputs(background, obj)
         _log_masks(mask_set, options)
         if args.preview or args.snapshot is not None:
             _save_snapshots(args, mask_set, options, num_frames)
@@ -166,12 +171,8 @@ def compose_options(args: argparse.Namespace) -> ComposeOptions:
     )
 
 
-def _probe_inputs(args: argparse.Namespace, options: ComposeOptions) -> int:
-    """Log what the two videos hold; return the number of output frames."""
-    from sam2_gradio.compositor import plan_timeline
-    from sam2_gradio.video_io import probe_video
-
-    background, obj = probe_video(args.bg, exact=False), probe_video(args.obj, exact=False)
+def _log_inputs(background: VideoInfo, obj: VideoInfo) -> None:
+    """Log what the two videos hold."""
     for name, info in (("background", background), ("object", obj)):
         audio = ", audio" if info.has_audio else ""
         logger.info(
@@ -183,7 +184,6 @@ def _probe_inputs(args: argparse.Namespace, options: ComposeOptions) -> int:
             info.fps,
             audio,
         )
-    return plan_timeline(background, obj, loop=options.loop).num_frames
 
 
 def _log_masks(mask_set: MaskSet, options: ComposeOptions) -> None:

@@ -27,6 +27,8 @@ PER_OBJECT_DIR = "per_object"
 COMBINED_DIR = "combined"
 PREVIEW_REPORT_EVERY = 10  # frames between progress reports of the preview
 MAX_QUEUED_FRAMES = 8  # frames of masks waiting for the PNG writer
+# Every zip entry gets this date, so the same masks always give the same zip (and one cached download).
+_ZIP_ENTRY_DATE = (1980, 1, 1, 0, 0, 0)
 
 
 def _partial_sibling(path: Path) -> Path:
@@ -161,7 +163,8 @@ def zip_masks(mask_dir: str | Path, zip_path: str | Path) -> Path:
         with zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_STORED) as archive:
             for folder in (PER_OBJECT_DIR, COMBINED_DIR):
                 for path in sorted((mask_dir / folder).glob("*.png")):
-                    archive.write(path, f"{folder}/{path.name}")
+                    entry = zipfile.ZipInfo(f"{folder}/{path.name}", date_time=_ZIP_ENTRY_DATE)
+                    archive.writestr(entry, path.read_bytes())
         partial.replace(zip_path)
     finally:
         partial.unlink(missing_ok=True)

@@ -40,7 +40,7 @@ class OpenedVideo:
     width: int
     height: int
     duration: float  # seconds
-    undecodable_frames: int  # frames the file announces that do not decode (0 for intact files)
+    undecodable_frames: int  # frames the container indexes that do not decode (a lower bound; 0 if intact)
 
     @property
     def summary(self) -> str:
@@ -51,7 +51,8 @@ class OpenedVideo:
         )
         if self.undecodable_frames:
             line += (
-                f" · the file is damaged: {self.undecodable_frames} more frames do not decode; "
+                f" · the file is damaged: at least {self.undecodable_frames} more "
+                f"{'frame does' if self.undecodable_frames == 1 else 'frames do'} not decode; "
                 f"using the {self.num_frames} that do"
             )
         return line

@@ -22,7 +22,7 @@ SHORTCUTS_HELP = "Keys: ←/→ previous/next frame · N new object · R reset �
 
 # Keeps the clickable frame and the composite preview within the window; lays out the object legend.
 CSS = """
-#seg-frame img, #cmp-preview img { object-fit: contain; max-height: 62vh; }
+#seg-frame img, #cmp-preview img { object-fit: contain; width: 100%; max-height: 62vh; }
 #seg-frame img { cursor: crosshair; }
 .object-legend { display: flex; flex-wrap: wrap; gap: 0.3em 1.2em; padding: 0.2em 0; }
 .object-legend .dot { font-size: 1.4em; line-height: 1; vertical-align: middle; }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import threading
 import zipfile
 from pathlib import Path
@@ -12,6 +13,7 @@ import numpy as np
 import pytest
 
 from sam2_gradio import segment
+from sam2_gradio.exports import zip_masks
 from sam2_gradio.frames import JpegFolderFrames
 from sam2_gradio.jobs import Cancelled
 from sam2_gradio.prompts import PromptState
@@ -88,6 +90,15 @@ def test_zip_holds_both_mask_folders(segmented):
         names = set(archive.namelist())
     assert "per_object/mask_00012_obj_3.png" in names and "combined/mask_00023.png" in names
     assert len(names) == 24 * 3
+
+
+def test_zipping_the_same_masks_again_gives_the_same_bytes(segmented, tmp_path):
+    _, result = segmented
+    first = zip_masks(result.mask_dir, tmp_path / "first.zip")
+    for path in result.mask_dir.rglob("*.png"):  # newer modification times must not show in the zip
+        os.utime(path, (path.stat().st_atime + 3600, path.stat().st_mtime + 3600))
+    second = zip_masks(result.mask_dir, tmp_path / "second.zip")
+    assert first.read_bytes() == second.read_bytes()
 
 
 def test_cancelled_run_keeps_the_previous_masks_and_leaves_nothing_half_written(
