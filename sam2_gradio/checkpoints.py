@@ -177,6 +177,33 @@ def resolve_checkpoint(
     return download_checkpoint(spec.size)
 
 
+def add_model_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the model flags shared by the app and the segment CLI: which weights, at what size, where."""
+    parser.add_argument("--checkpoint", help="SAM 2.1 weights file (default: checkpoints/ or download)")
+    parser.add_argument(
+        "--model-size",
+        default=config.DEFAULT_MODEL_SIZE,
+        help="tiny, small, base+ or large (the segment CLI's --config overrides it)",
+    )
+    parser.add_argument(
+        "--image-size",
+        type=int,
+        default=config.DEFAULT_IMAGE_SIZE,
+        help="model input size in pixels, a multiple of 16: smaller is faster and coarser",
+    )
+    parser.add_argument("--device", help="cuda, mps or cpu (default: the best available)")
+    parser.add_argument(
+        "--vos-optimized",
+        action="store_true",
+        help="use SAM 2's torch.compile'd video predictor (CUDA only; slow first frames, faster after)",
+    )
+    parser.add_argument(
+        "--random-weights",
+        action="store_true",
+        help="seeded random weights instead of a checkpoint: the real architecture, meaningless masks",
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     """Command line: download (or locate) the weights of one model size and print their path."""
     parser = argparse.ArgumentParser(description="Download SAM 2.1 weights into the checkpoint folder.")

@@ -12,7 +12,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from sam2_gradio import config
+from sam2_gradio import checkpoints, config
 
 logger = logging.getLogger("sam2_gradio.segment")
 
@@ -34,20 +34,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--output", help="preview MP4 with the masks drawn over the frames (optional)")
     parser.add_argument("--zip", help="also pack both mask folders into this zip file (optional)")
     parser.add_argument("--state-file", required=True, help="prompt state JSON (interactive_state.json)")
-    parser.add_argument("--checkpoint", help="SAM 2.1 weights file (default: checkpoints/ or download)")
     parser.add_argument("--config", help="SAM 2.1 config name, e.g. configs/sam2.1/sam2.1_hiera_t.yaml")
-    parser.add_argument(
-        "--model-size",
-        default=config.DEFAULT_MODEL_SIZE,
-        help="tiny, small, base+ or large (ignored when --config is given)",
-    )
-    parser.add_argument(
-        "--image-size",
-        type=int,
-        default=config.DEFAULT_IMAGE_SIZE,
-        help="model input size in pixels, a multiple of 16: smaller is faster and coarser",
-    )
-    parser.add_argument("--device", help="cuda, mps or cpu (default: the best available)")
+    checkpoints.add_model_arguments(parser)
     parser.add_argument("--fps", type=float, help="frame rate of the preview (default: the video's)")
     parser.add_argument(
         "--batch-size", type=int, default=config.DEFAULT_BATCH_SIZE, help="frames decoded per batch"
@@ -57,11 +45,6 @@ def build_parser() -> argparse.ArgumentParser:
         choices=("forward", "backward", "both"),
         default="forward",
         help="propagate forward from the first prompted frame, backward from the last, or both",
-    )
-    parser.add_argument(
-        "--random-weights",
-        action="store_true",
-        help="use seeded random weights instead of a checkpoint (for trying the pipeline offline)",
     )
     return parser
 
@@ -79,7 +62,6 @@ def _log_progress(report) -> None:
 
 def run(args: argparse.Namespace) -> None:
     """Run a segmentation as `args` say (raises on bad input; `main` turns that into one line)."""
-    from sam2_gradio import checkpoints
     from sam2_gradio.frames import extract_jpeg_frames, open_frames
     from sam2_gradio.model import ModelSettings, get_shared_model
     from sam2_gradio.prompts import load_prompt_state
@@ -103,6 +85,7 @@ def run(args: argparse.Namespace) -> None:
         image_size=args.image_size,
         device=args.device,
         random_weights=args.random_weights,
+        vos_optimized=args.vos_optimized,
     )
     model = get_shared_model(settings)
     logger.info("model: %s", model.description)

@@ -27,6 +27,7 @@ import gradio as gr
 from sam2_gradio import compose_actions, config, segment_actions, ui_assets
 from sam2_gradio.app_model import AppModel
 from sam2_gradio.blend import BLEND_MODES
+from sam2_gradio.checkpoints import add_model_arguments, model_spec
 from sam2_gradio.compositor import ComposeOptions, RenderProgress
 from sam2_gradio.jobs import Cancelled, Progress, ProgressCallback
 from sam2_gradio.overlay import color_hex
@@ -757,20 +758,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--port", type=int, default=config.DEFAULT_PORT, help="port to serve on")
     parser.add_argument("--share", action="store_true", help="also serve through a public gradio.live link")
-    parser.add_argument("--model-size", default=config.DEFAULT_MODEL_SIZE, help="tiny, small, base+ or large")
-    parser.add_argument("--checkpoint", help="SAM 2.1 weights file (default: checkpoints/ or download)")
-    parser.add_argument(
-        "--image-size",
-        type=int,
-        default=config.DEFAULT_IMAGE_SIZE,
-        help="model input size in pixels, a multiple of 16: smaller is faster and coarser",
-    )
-    parser.add_argument("--device", help="cuda, mps or cpu (default: the best available)")
-    parser.add_argument(
-        "--random-weights",
-        action="store_true",
-        help="use seeded random weights instead of a checkpoint (for trying the app offline)",
-    )
+    add_model_arguments(parser)
     return parser
 
 
@@ -781,7 +769,6 @@ def main(argv: Sequence[str] | None = None) -> None:
     os.environ.setdefault("TQDM_DISABLE", "1")  # SAM 2's per-frame bar; the app shows its own progress
     logging.basicConfig(level=logging.INFO, format="%(message)s")
 
-    from sam2_gradio.checkpoints import model_spec
     from sam2_gradio.model import ModelSettings
 
     try:
@@ -791,6 +778,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             image_size=args.image_size,
             device=args.device,
             random_weights=args.random_weights,
+            vos_optimized=args.vos_optimized,
         )
         model = AppModel(settings)
         if model.available:  # builds it now; a missing checkpoint is logged once by AppModel

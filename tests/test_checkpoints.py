@@ -159,3 +159,22 @@ def test_cli_offline_exits_with_fetch_command(
 def test_does_not_import_torch() -> None:
     code = "import sys, sam2_gradio.checkpoints; sys.exit('torch' in sys.modules or 'sam2' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
+
+
+def test_the_app_and_the_segment_cli_take_the_same_model_flags():
+    from sam2_gradio import segment, ui
+
+    argv = ["--model-size", "small", "--image-size", "512", "--device", "cpu", "--checkpoint", "w.pt"]
+    argv += ["--vos-optimized", "--random-weights"]
+    app_args = ui.build_parser().parse_args(argv)
+    cli_args = segment.build_parser().parse_args([*argv, "--state-file", "state.json"])
+    expected = {
+        "model_size": "small",
+        "image_size": 512,
+        "device": "cpu",
+        "checkpoint": "w.pt",
+        "vos_optimized": True,
+        "random_weights": True,
+    }
+    for name, value in expected.items():
+        assert getattr(app_args, name) == getattr(cli_args, name) == value, name
