@@ -14,10 +14,11 @@ import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING
 
 from sam2_gradio import config
 from sam2_gradio.blend import BLEND_MODES
+from sam2_gradio.cli import OneLineParser, run_cli
 from sam2_gradio.placement import ANCHORS, PLACEMENTS
 
 if TYPE_CHECKING:  # imported for real after the arguments are parsed
@@ -29,16 +30,9 @@ logger = logging.getLogger("sam2_gradio.compose")
 LOG_EVERY_FRAMES = 30  # frames between progress lines
 
 
-class _OneLineParser(argparse.ArgumentParser):
-    """An ArgumentParser whose usage errors are one line on stderr (exit code 2), like every other error."""
-
-    def error(self, message: str) -> NoReturn:
-        self.exit(2, f"error: {message} (see --help)\n")
-
-
 def build_parser() -> argparse.ArgumentParser:
     """The compose CLI's arguments (the original script's flags plus feather, objects and snapshot)."""
-    parser = _OneLineParser(
+    parser = OneLineParser(
         prog="sam2-gradio-compose",
         description="Composite the masked objects of one video into a background video.",
     )
@@ -225,20 +219,7 @@ def _render(args: argparse.Namespace, mask_set: MaskSet, options: ComposeOptions
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point: parse ``argv``, run, and turn bad input into one line on stderr and exit code 2."""
-    try:
-        args = build_parser().parse_args(argv)
-    except SystemExit as stop:  # --help (0), or a usage error already printed as one line (2)
-        return int(stop.code or 0)
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
-    try:
-        run(args)
-    except (ValueError, RuntimeError, OSError) as error:
-        print(f"error: {' '.join(str(error).split())}", file=sys.stderr)  # ffmpeg's complaints span lines
-        return 2
-    except KeyboardInterrupt:
-        print("error: interrupted; no output was written", file=sys.stderr)
-        return 130
-    return 0
+    return run_cli(build_parser(), run, argv)
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ two jobs from using the model at once. `get_shared_model` returns the process-wi
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import logging
 import threading
@@ -31,6 +32,21 @@ class ModelSettings:
     device: str | None = None  # "cuda", "mps" or "cpu"; None picks the best available
     random_weights: bool = False  # seeded random weights: the real architecture, no download
     vos_optimized: bool = False  # SAM 2's torch.compile'd SAM2VideoPredictorVOS (CUDA only)
+
+
+def settings_from_args(args: argparse.Namespace, *, model_size: str | None = None) -> ModelSettings:
+    """`ModelSettings` from the flags of `checkpoints.add_model_arguments` (`model_size` overrides its own).
+
+    Raises ValueError for an unknown model size.
+    """
+    return ModelSettings(
+        model_size=checkpoints.model_spec(model_size or args.model_size).size,
+        checkpoint=args.checkpoint,
+        image_size=args.image_size,
+        device=args.device,
+        random_weights=args.random_weights,
+        vos_optimized=args.vos_optimized,
+    )
 
 
 def choose_device(preferred: str | None = None) -> torch.device:

@@ -13,13 +13,14 @@ import sys
 from collections.abc import Sequence
 
 from sam2_gradio import checkpoints, config
+from sam2_gradio.cli import OneLineParser, run_cli
 
 logger = logging.getLogger("sam2_gradio.segment")
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The segment CLI's arguments (the original script's flags plus model options)."""
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="sam2-gradio-segment",
         description="Track the objects clicked in a state file through a video with SAM 2.",
     )
@@ -63,7 +64,7 @@ def _log_progress(report) -> None:
 def run(args: argparse.Namespace) -> None:
     """Run a segmentation as `args` say (raises on bad input; `main` turns that into one line)."""
     from sam2_gradio.frames import extract_jpeg_frames, open_frames
-    from sam2_gradio.model import ModelSettings, get_shared_model
+    from sam2_gradio.model import get_shared_model, settings_from_args
     from sam2_gradio.prompts import load_prompt_state
     from sam2_gradio.segmentation import segment_video
 
@@ -78,16 +79,8 @@ def run(args: argparse.Namespace) -> None:
     prompts = load_prompt_state(args.state_file, source.meta)
     meta = source.meta
     logger.info("video: %d frames, %dx%d, %.3f fps", meta.num_frames, meta.width, meta.height, meta.fps)
-    size = checkpoints.size_from_config(args.config) if args.config else args.model_size
-    settings = ModelSettings(
-        model_size=checkpoints.model_spec(size).size,
-        checkpoint=args.checkpoint,
-        image_size=args.image_size,
-        device=args.device,
-        random_weights=args.random_weights,
-        vos_optimized=args.vos_optimized,
-    )
-    model = get_shared_model(settings)
+    size = checkpoints.size_from_config(args.config) if args.config else None
+    model = get_shared_model(settings_from_args(args, model_size=size))
     logger.info("model: %s", model.description)
     result = segment_video(
         model,
@@ -114,18 +107,8 @@ def run(args: argparse.Namespace) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point: parse `argv`, run, and turn bad input into one line on stderr and exit code 2."""
-    args = build_parser().parse_args(argv)
     os.environ.setdefault("TQDM_DISABLE", "1")  # SAM 2's own per-frame bar; we log per batch instead
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
-    try:
-        run(args)
-    except (ValueError, RuntimeError, OSError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("error: interrupted", file=sys.stderr)
-        return 130
-    return 0
+    return run_cli(build_parser(), run, argv)
 
 
 if __name__ == "__main__":

@@ -27,7 +27,7 @@ import gradio as gr
 from sam2_gradio import compose_actions, config, segment_actions, ui_assets
 from sam2_gradio.app_model import AppModel
 from sam2_gradio.blend import BLEND_MODES
-from sam2_gradio.checkpoints import add_model_arguments, model_spec
+from sam2_gradio.checkpoints import add_model_arguments
 from sam2_gradio.compositor import ComposeOptions, RenderProgress
 from sam2_gradio.jobs import Cancelled, Progress, ProgressCallback
 from sam2_gradio.overlay import color_hex
@@ -769,18 +769,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     os.environ.setdefault("TQDM_DISABLE", "1")  # SAM 2's per-frame bar; the app shows its own progress
     logging.basicConfig(level=logging.INFO, format="%(message)s")
 
-    from sam2_gradio.model import ModelSettings
+    from sam2_gradio.model import settings_from_args
 
     try:
-        settings = ModelSettings(
-            model_size=model_spec(args.model_size).size,
-            checkpoint=args.checkpoint,
-            image_size=args.image_size,
-            device=args.device,
-            random_weights=args.random_weights,
-            vos_optimized=args.vos_optimized,
-        )
-        model = AppModel(settings)
+        model = AppModel(settings_from_args(args))
         if model.available:  # builds it now; a missing checkpoint is logged once by AppModel
             logger.info("%s", model.status)
     except (ValueError, RuntimeError) as error:

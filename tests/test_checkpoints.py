@@ -163,6 +163,7 @@ def test_does_not_import_torch() -> None:
 
 def test_the_app_and_the_segment_cli_take_the_same_model_flags():
     from sam2_gradio import segment, ui
+    from sam2_gradio.model import settings_from_args
 
     argv = ["--model-size", "small", "--image-size", "512", "--device", "cpu", "--checkpoint", "w.pt"]
     argv += ["--vos-optimized", "--random-weights"]
@@ -178,3 +179,6 @@ def test_the_app_and_the_segment_cli_take_the_same_model_flags():
     }
     for name, value in expected.items():
         assert getattr(app_args, name) == getattr(cli_args, name) == value, name
+    settings = settings_from_args(app_args)
+    assert (settings.model_size, settings.image_size, settings.vos_optimized) == ("small", 512, True)
+    assert settings_from_args(app_args, model_size="l").model_size == "large"
