@@ -42,7 +42,6 @@ COMPOSE_QUEUE = {"concurrency_id": "compose", "concurrency_limit": config.COMPOS
 PREVIEW_QUEUE = {"concurrency_id": "preview", "concurrency_limit": config.PREVIEW_CONCURRENCY}
 POINT_LABELS = ("positive", "negative")
 FILE_HEIGHT = 110  # pixels of an empty file box
-FRAME_HEIGHT = 480  # pixels of the clickable frame: small videos are scaled up to it, large ones down
 EXAMPLE_VIDEO = config.EXAMPLES_DIR / "toy_car.mp4"
 EXAMPLE_BACKGROUND = config.EXAMPLES_DIR / "background.mp4"
 
@@ -358,7 +357,6 @@ def _segment_frame_column() -> dict[str, gr.components.Component]:
         type="numpy",
         format="jpeg",
         interactive=False,
-        height=FRAME_HEIGHT,
         elem_id="seg-frame",
     )
     with gr.Row():
