@@ -14,7 +14,6 @@ from pathlib import Path
 import numpy as np
 
 from sam2_gradio import compositor
-from sam2_gradio.compose_preview import preview_frame
 from sam2_gradio.compositor import ComposeOptions, RenderProgress, RenderResult, plan_timeline
 from sam2_gradio.masks import MaskSet, load_mask_set
 from sam2_gradio.sessions import BrowserSession, check_video_upload
@@ -106,7 +105,9 @@ def preview(
     checked = check_inputs(session, inputs)
     total = plan_timeline(checked.background, checked.obj, loop=options.loop).num_frames
     index = min(max(int(index), 0), total - 1)
-    image = preview_frame(checked.background.path, checked.obj.path, checked.mask_set, index, options)
+    image = compositor.output_frame(
+        checked.background.path, checked.obj.path, checked.mask_set, index, options
+    )
     return ComposePreview(image, total, compositor.placement_note(checked.mask_set, options))
 
 

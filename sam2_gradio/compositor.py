@@ -49,6 +49,7 @@ __all__ = [
     "Timeline",
     "compose_frame",
     "effective_placement",
+    "output_frame",
     "placement_note",
     "plan_timeline",
     "render",
@@ -174,6 +175,32 @@ def compose_frame(
     return canvas.pixels
 
 
+def output_frame(
+    bg_path: str | os.PathLike,
+    obj_path: str | os.PathLike,
+    masks: MaskSet,
+    frame_index: int,
+    options: ComposeOptions,
+) -> np.ndarray:
+    """Output frame ``frame_index`` of the composite ``render`` would make, ``uint8`` (H, W, 3) RGB.
+
+    Raises:
+        ValueError: ``frame_index`` is outside the output, or an input is unreadable.
+    """
+    background, obj = probe_video(bg_path, exact=False), probe_video(obj_path, exact=False)
+    timeline = plan_timeline(background, obj, loop=options.loop)
+    if not 0 <= frame_index < timeline.num_frames:
+        raise ValueError(f"frame {frame_index} is outside the output ({timeline.num_frames} frames)")
+    object_index = timeline.object_index(frame_index)
+    return compose_frame(
+        read_frame(bg_path, timeline.background_index(frame_index)),
+        read_frame(obj_path, object_index),
+        masks,
+        object_index,
+        options,
+    )
+
+
 def snapshot(
     bg_path: str | os.PathLike,
     obj_path: str | os.PathLike,
@@ -182,25 +209,9 @@ def snapshot(
     options: ComposeOptions,
     out_png: str | os.PathLike,
 ) -> Path:
-    """Write output frame ``frame_index`` of the composite ``render`` would make as an RGB PNG.
-
-    Raises:
-        ValueError: ``frame_index`` is outside the output, or an input is unreadable.
-    """
-    background, obj = probe_video(bg_path, exact=False), probe_video(obj_path, exact=False)
-    timeline = plan_timeline(background, obj, loop=options.loop)
-    if not 0 <= frame_index < timeline.num_frames:
-        raise ValueError(f"snapshot frame {frame_index} is outside the output ({timeline.num_frames} frames)")
+    """Write ``output_frame(...)`` as an RGB PNG (atomically); ``masks`` may also be a folder or zip path."""
     with ExitStack() as cleanup:
-        mask_set = _as_mask_set(masks, cleanup)
-        object_index = timeline.object_index(frame_index)
-        composed = compose_frame(
-            read_frame(bg_path, timeline.background_index(frame_index)),
-            read_frame(obj_path, object_index),
-            mask_set,
-            object_index,
-            options,
-        )
+        composed = output_frame(bg_path, obj_path, _as_mask_set(masks, cleanup), frame_index, options)
     return _write_png(Path(out_png), composed)
 
 
