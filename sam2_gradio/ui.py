@@ -518,29 +518,13 @@ class ComposeHandlers:
         return gr.update(choices=choices, value=list(obj_ids), visible=len(obj_ids) > 1)
 
     @user_errors
-    def preview(
-        self,
-        frame: float,
-        obj_video: str | None,
-        masks: str | None,
-        bg_video: str | None,
-        placement: str,
-        pos: str,
-        size: float,
-        offset_x: float,
-        offset_y: float,
-        blend_mode: str,
-        brightness_match: bool,
-        loop: bool,
-        feather: float,
-        objects: Sequence[int] | None,
-        request: gr.Request,
-    ) -> tuple:
-        """Output frame `frame` as the render would make it, the frame range and the placement note."""
-        inputs, options = _inputs_and_options(
-            obj_video, masks, bg_video, placement, pos, size, offset_x, offset_y,
-            blend_mode, brightness_match, loop, feather, objects,
-        )  # fmt: skip
+    def preview(self, request: gr.Request, frame: float, *controls: Any) -> tuple:
+        """Output frame `frame` as the render would make it, the frame range and the placement note.
+
+        `controls` are the values of `ComposeControls.inputs`, in order (`request` comes first so that
+        gradio can pass them positionally).
+        """
+        inputs, options = _inputs_and_options(*controls)
         try:
             shown = compose_actions.preview(self._session(request), inputs, int(frame), options)
         except compose_actions.MissingInput as missing:
@@ -550,29 +534,9 @@ class ComposeHandlers:
         return shown.image, slider, f"**Note:** {shown.note}" if shown.note else ""
 
     @user_errors
-    def snapshot(
-        self,
-        frame: float,
-        obj_video: str | None,
-        masks: str | None,
-        bg_video: str | None,
-        placement: str,
-        pos: str,
-        size: float,
-        offset_x: float,
-        offset_y: float,
-        blend_mode: str,
-        brightness_match: bool,
-        loop: bool,
-        feather: float,
-        objects: Sequence[int] | None,
-        request: gr.Request,
-    ) -> str:
-        """Output frame `frame` as a PNG, for download."""
-        inputs, options = _inputs_and_options(
-            obj_video, masks, bg_video, placement, pos, size, offset_x, offset_y,
-            blend_mode, brightness_match, loop, feather, objects,
-        )  # fmt: skip
+    def snapshot(self, request: gr.Request, frame: float, *controls: Any) -> str:
+        """Output frame `frame` as a PNG, for download (arguments as for `preview`)."""
+        inputs, options = _inputs_and_options(*controls)
         return str(compose_actions.snapshot(self._session(request), inputs, int(frame), options))
 
     @user_errors

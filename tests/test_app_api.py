@@ -16,6 +16,7 @@ import pytest
 from app_support import app_model_of, running_app
 from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
+from PIL import Image
 
 from sam2_gradio import config
 from sam2_gradio.app_model import AppModel
@@ -95,6 +96,35 @@ def test_compose_returns_background_sized_video_with_object_pasted(client, make_
     result = client.predict(**files, placement="original", feather=0, api_name="/compose")
     assert Path(result).suffix == ".mp4"
     assert_composited(Path(result))
+
+
+def test_preview_and_snapshot_show_the_frame_the_render_makes(client, make_video, tmp_path):
+    files = compose_files(make_video, tmp_path)
+    controls = {
+        "obj_video": files["obj_video"],
+        "masks": files["masks"],
+        "bg_video": files["bg_video"],
+        "placement": "original",
+        "pos": "center",
+        "size": 256,
+        "offset_x": 0,
+        "offset_y": 0,
+        "blend_mode": "normal",
+        "brightness_match": False,
+        "loop": False,
+        "feather": 0,
+        "objects": [],
+    }
+    shown, _, note = client.predict(1, *controls.values(), api_name="/compose_preview")
+    snapshot = client.predict(1, *controls.values(), api_name="/snapshot")
+    for image_file in (shown, snapshot):
+        image = np.asarray(Image.open(image_file).convert("RGB")).astype(int)
+        assert image.shape == (BACKGROUND_SIZE[1], BACKGROUND_SIZE[0], 3)
+        x0, y0, x1, y1 = MASK_BOX
+        assert np.abs(image[y0 + 2 : y1 - 2, x0 + 2 : x1 - 2] - OBJECT_COLOR).max() <= COLOR_TOLERANCE
+        assert np.abs(image[y1 + 4 :, x1 + 4 :] - BACKGROUND_COLOR).max() <= COLOR_TOLERANCE
+    assert Path(snapshot).suffix == ".png"
+    assert note == ""
 
 
 def test_propagate_returns_preview_and_masks_for_every_frame(client, make_video, tmp_path):
