@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import threading
 
 import pytest
@@ -80,3 +81,22 @@ def test_shared_model_lets_one_job_at_a_time_use_the_predictor():
     for thread in threads:
         thread.join()
     assert overlaps == [1, 1, 1, 1]
+
+
+def test_the_model_and_the_app_never_import_torchvision(random_model, scene_jpegs, tmp_path):
+    """torchvision's wheels here are CUDA builds that fail beside CPU torch: nothing may need them."""
+    import sam2_gradio.compose  # noqa: F401
+    import sam2_gradio.segment  # noqa: F401
+    import sam2_gradio.ui  # noqa: F401
+    from sam2_gradio.frames import open_frames
+    from sam2_gradio.prompts import PromptState
+    from sam2_gradio.segmentation import segment_video
+
+    source = open_frames(scene_jpegs)
+    prompts = PromptState(source.meta)
+    prompts.add_click(0, 1, 30, 60, 1)
+    result = segment_video(
+        random_model, source, prompts, scene_jpegs.parent / "no_vision_masks", batch_size=8
+    )
+    assert result.frames_tracked == source.meta.num_frames
+    assert not [name for name in sys.modules if name.split(".")[0] == "torchvision"]
