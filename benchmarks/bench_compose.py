@@ -38,9 +38,9 @@ PROJECT_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(PROJECT_ROOT))
 
 from sam2_gradio import config  # noqa: E402 (after the path is set)
-from sam2_gradio.masks import combined_mask_name, save_mask_png  # noqa: E402
-from sam2_gradio.placement import scaled_size  # noqa: E402
-from sam2_gradio.video_io import ffmpeg_exe, probe_video  # noqa: E402
+from sam2_gradio.compositor.placement import scaled_size  # noqa: E402
+from sam2_gradio.media.mask_files import combined_mask_name, save_mask_png  # noqa: E402
+from sam2_gradio.media.video import ffmpeg_exe, probe_video  # noqa: E402
 
 FIXTURES = PROJECT_ROOT.parent / "shared" / "fixtures" / "videos"
 RESOLUTIONS = {"720p": (1280, 720), "1080p": (1920, 1080)}
@@ -130,7 +130,7 @@ def ours_command(case: Inputs, out: Path, object_size: int) -> list[str]:
     return [
         sys.executable,
         "-m",
-        "sam2_gradio.compose",
+        "sam2_gradio.cli.compose",
         *arguments,
         "--size",
         str(object_size),
@@ -184,7 +184,7 @@ def check_output(path: Path, case: Inputs) -> int:
 
 def profile_ours(case: Inputs, out: Path, object_size: int) -> None:
     """Run our render in this process under cProfile and print the 25 most expensive functions."""
-    from sam2_gradio.compose import main
+    from sam2_gradio.cli.compose import main
 
     profiler = cProfile.Profile()
     profiler.enable()

@@ -47,7 +47,7 @@ FEATURE_CACHE_FRAMES = _env_int("SAM2_GRADIO_FEATURE_CACHE_FRAMES", 4)
 DEFAULT_OBJECT_SIZE = 256  # longer side of the relocated object, pixels
 DEFAULT_FEATHER = 2  # mask edge feather, pixels
 MIN_MASK_AREA = 16  # masks with fewer foreground pixels are treated as empty
-# Brightness matching gain is clamped to this range (see sam2_gradio.blend.match_brightness).
+# Brightness matching gain is clamped to this range (see sam2_gradio.compositor.blend.match_brightness).
 BRIGHTNESS_GAIN_RANGE = (0.5, 2.0)
 X264_PRESET = "veryfast"
 X264_CRF = 18

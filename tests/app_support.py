@@ -8,10 +8,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from sam2_gradio import config
-from sam2_gradio.app_model import AppModel
-from sam2_gradio.model import SharedModel
-from sam2_gradio.sessions import SessionStore
-from sam2_gradio.ui import create_app
+from sam2_gradio.app.model_holder import AppModel
+from sam2_gradio.app.sessions import SessionStore
+from sam2_gradio.app.ui import create_app
+from sam2_gradio.engine.model import SharedModel
 
 HOST = "127.0.0.1"
 

@@ -19,13 +19,13 @@ from gradio_client.exceptions import AppError
 from PIL import Image
 
 from sam2_gradio import config
-from sam2_gradio.app_model import AppModel
-from sam2_gradio.checkpoints import fetch_command
-from sam2_gradio.masks import combined_mask_name, per_object_mask_name, save_mask_png
-from sam2_gradio.model import ModelSettings
-from sam2_gradio.sessions import SessionStore
-from sam2_gradio.ui import create_app
-from sam2_gradio.video_io import probe_video, read_frame
+from sam2_gradio.app.model_holder import AppModel
+from sam2_gradio.app.sessions import SessionStore
+from sam2_gradio.app.ui import create_app
+from sam2_gradio.engine.checkpoints import fetch_command
+from sam2_gradio.engine.model import ModelSettings
+from sam2_gradio.media.mask_files import combined_mask_name, per_object_mask_name, save_mask_png
+from sam2_gradio.media.video import probe_video, read_frame
 
 OBJECT_SIZE = (64, 48)  # width, height of the object video
 BACKGROUND_SIZE = (96, 72)

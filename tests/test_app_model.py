@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from sam2_gradio import config
-from sam2_gradio.app_model import AppModel, ModelUnavailable
-from sam2_gradio.model import ModelSettings
+from sam2_gradio.app.model_holder import AppModel, ModelUnavailable
+from sam2_gradio.engine.model import ModelSettings
 
 
 @pytest.fixture

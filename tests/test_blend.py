@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sam2_gradio.blend import (
+from sam2_gradio.compositor.blend import (
     BLEND_MODES,
     blend,
     brightness_gamma,

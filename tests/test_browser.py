@@ -21,7 +21,7 @@ import pytest
 from browser_support import AppPage, browser_missing_reason, chromium_page, cut_clip
 from PIL import Image
 
-from sam2_gradio.app_model import AppModel
+from sam2_gradio.app.model_holder import AppModel
 
 MISSING = browser_missing_reason()
 pytestmark = [

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from sam2_gradio import checkpoints, config
+from sam2_gradio import config
+from sam2_gradio.engine import checkpoints
 
 
 @pytest.fixture
@@ -157,13 +158,17 @@ def test_cli_offline_exits_with_fetch_command(
 
 
 def test_does_not_import_torch() -> None:
-    code = "import sys, sam2_gradio.checkpoints; sys.exit('torch' in sys.modules or 'sam2' in sys.modules)"
+    code = (
+        "import sys, sam2_gradio.engine.checkpoints; "
+        "sys.exit('torch' in sys.modules or 'sam2' in sys.modules)"
+    )
     assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
 
 
 def test_the_app_and_the_segment_cli_take_the_same_model_flags():
-    from sam2_gradio import segment, ui
-    from sam2_gradio.model import settings_from_args
+    from sam2_gradio.app import ui
+    from sam2_gradio.cli import segment
+    from sam2_gradio.engine.model import settings_from_args
 
     argv = ["--model-size", "small", "--image-size", "512", "--device", "cpu", "--checkpoint", "w.pt"]
     argv += ["--vos-optimized", "--random-weights"]

@@ -10,12 +10,12 @@ import cv2
 import numpy as np
 import pytest
 
-from sam2_gradio import compose_actions as actions
-from sam2_gradio.compositor import ComposeOptions
+from sam2_gradio.app import compose_actions as actions
+from sam2_gradio.app.sessions import BrowserSession, SessionStore, UploadRejected
+from sam2_gradio.compositor.render import ComposeOptions
 from sam2_gradio.jobs import Cancelled
-from sam2_gradio.masks import per_object_mask_name
-from sam2_gradio.sessions import BrowserSession, SessionStore, UploadRejected
-from sam2_gradio.video_io import probe_video
+from sam2_gradio.media.mask_files import per_object_mask_name
+from sam2_gradio.media.video import probe_video
 
 OBJ_SIZE, OBJ_FRAMES = (64, 48), 8  # (width, height), frames at FPS
 BG_SIZE, BG_FRAMES = (96, 72), 12

@@ -11,9 +11,9 @@ import cv2
 import numpy as np
 import pytest
 
-from sam2_gradio.compose import main
-from sam2_gradio.masks import combined_mask_name, per_object_mask_name, save_mask_png
-from sam2_gradio.video_io import has_audio_stream, probe_video
+from sam2_gradio.cli.compose import main
+from sam2_gradio.media.mask_files import combined_mask_name, per_object_mask_name, save_mask_png
+from sam2_gradio.media.video import has_audio_stream, probe_video
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 WIDTH, HEIGHT = 64, 48
@@ -69,7 +69,7 @@ def object_mean(frame: np.ndarray) -> float:
 
 
 def test_renders_video_and_logs_progress_and_summary(clips, caplog):
-    caplog.set_level(logging.INFO, logger="sam2_gradio.compose")
+    caplog.set_level(logging.INFO, logger="sam2_gradio.cli.compose")
     assert main(cli_args(clips, "--placement", "original")) == 0
     info = probe_video(clips["out"])
     assert (info.width, info.height, info.num_frames, info.fps) == (WIDTH, HEIGHT, 35, 10)
@@ -86,7 +86,7 @@ def test_several_objects_log_the_forced_placement(clips, caplog, tmp_path):
         write_mask(masks, per_object_mask_name(frame, 1), (2, 2, 12, 12))
         write_mask(masks, per_object_mask_name(frame, 4), (40, 30, 60, 44))
     clips["mask"] = masks
-    caplog.set_level(logging.INFO, logger="sam2_gradio.compose")
+    caplog.set_level(logging.INFO, logger="sam2_gradio.cli.compose")
     assert main(cli_args(clips, "--placement", "relocate", "--snapshot", "0")) == 0
     assert "several objects (1, 4)" in caplog.text and "'original'" in caplog.text
 
@@ -168,7 +168,10 @@ def test_help_lists_every_flag(capsys):
 def test_module_runs_as_a_script(clips):
     argv = cli_args(clips, "--size", "20")
     result = subprocess.run(
-        [sys.executable, "-m", "sam2_gradio.compose", *argv], cwd=PROJECT_ROOT, capture_output=True, text=True
+        [sys.executable, "-m", "sam2_gradio.compose", *argv],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
     )
     assert result.returncode == 0, result.stderr
     assert probe_video(clips["out"]).num_frames == 35
@@ -179,7 +182,7 @@ def test_compose_path_never_imports_torch(clips):
     argv = cli_args(clips, "--snapshot", "3")
     code = (
         "import sys\n"
-        "from sam2_gradio.compose import main\n"
+        "from sam2_gradio.cli.compose import main\n"
         f"assert main({argv!r}) == 0\n"
         "heavy = sorted(name for name in sys.modules if name.split('.')[0] in ('torch', 'sam2', 'gradio'))\n"
         "print(heavy)\n"

@@ -15,8 +15,8 @@ import cv2
 import numpy as np
 import pytest
 
-from sam2_gradio import compositor
-from sam2_gradio.compositor import (
+from sam2_gradio.compositor import render as compositor
+from sam2_gradio.compositor.render import (
     Cancelled,
     ComposeOptions,
     compose_frame,
@@ -25,8 +25,13 @@ from sam2_gradio.compositor import (
     render,
     snapshot,
 )
-from sam2_gradio.masks import combined_mask_name, load_mask_set, per_object_mask_name, save_mask_png
-from sam2_gradio.video_io import has_audio_stream, iter_frames, probe_video, read_frame
+from sam2_gradio.media.mask_files import (
+    combined_mask_name,
+    load_mask_set,
+    per_object_mask_name,
+    save_mask_png,
+)
+from sam2_gradio.media.video import has_audio_stream, iter_frames, probe_video, read_frame
 
 WIDTH, HEIGHT = 96, 64
 OBJECT_BOX = (30, 20, 60, 44)  # x0, y0, x1, y1 of the object's rectangle in the object video

@@ -10,9 +10,9 @@ import pytest
 import torch
 from PIL import Image
 
-from sam2_gradio.frames import JpegFolderFrames, extract_jpeg_frames, open_frames, read_frame
-from sam2_gradio.model_frames import ModelFrames, to_model_tensor
-from sam2_gradio.video_io import ffmpeg_exe
+from sam2_gradio.engine.model_frames import ModelFrames, to_model_tensor
+from sam2_gradio.media.frames import JpegFolderFrames, extract_jpeg_frames, open_frames, read_frame
+from sam2_gradio.media.video import ffmpeg_exe
 
 FORMATS = [
     ("clip.mp4", ["-c:v", "libx264", "-pix_fmt", "yuv420p"]),

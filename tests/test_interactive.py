@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sam2_gradio.frames import JpegFolderFrames
-from sam2_gradio.interactive import InteractiveSession
-from sam2_gradio.overlay import object_color
-from sam2_gradio.prompts import PromptStateError
-from sam2_gradio.propagation import propagate
+from sam2_gradio.engine.interactive import InteractiveSession
+from sam2_gradio.engine.overlay import object_color
+from sam2_gradio.engine.prompts import PromptStateError
+from sam2_gradio.engine.propagation import propagate
+from sam2_gradio.media.frames import JpegFolderFrames
 
 pytestmark = pytest.mark.slow
 

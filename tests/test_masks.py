@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from sam2_gradio import config
-from sam2_gradio.masks import (
+from sam2_gradio.media.mask_files import (
     Box,
     combined_mask_name,
     load_mask_png,

@@ -8,8 +8,9 @@ import threading
 import pytest
 import torch
 
-from sam2_gradio import checkpoints, config
-from sam2_gradio.model import ModelSettings, SharedModel, build_predictor, choose_device
+from sam2_gradio import config
+from sam2_gradio.engine import checkpoints
+from sam2_gradio.engine.model import ModelSettings, SharedModel, build_predictor, choose_device
 
 
 def test_device_choice():
@@ -85,12 +86,12 @@ def test_shared_model_lets_one_job_at_a_time_use_the_predictor():
 
 def test_the_model_and_the_app_never_import_torchvision(random_model, scene_jpegs, tmp_path):
     """torchvision's wheels here are CUDA builds that fail beside CPU torch: nothing may need them."""
-    import sam2_gradio.compose  # noqa: F401
-    import sam2_gradio.segment  # noqa: F401
-    import sam2_gradio.ui  # noqa: F401
-    from sam2_gradio.frames import open_frames
-    from sam2_gradio.prompts import PromptState
-    from sam2_gradio.segmentation import segment_video
+    import sam2_gradio.app.ui  # noqa: F401
+    import sam2_gradio.cli.compose  # noqa: F401
+    import sam2_gradio.cli.segment  # noqa: F401
+    from sam2_gradio.engine.pipeline import segment_video
+    from sam2_gradio.engine.prompts import PromptState
+    from sam2_gradio.media.frames import open_frames
 
     source = open_frames(scene_jpegs)
     prompts = PromptState(source.meta)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from sam2_gradio.placement import ANCHORS, Box, clip_box, grow_box, original, relocate, scaled_size
+from sam2_gradio.compositor.placement import ANCHORS, Box, clip_box, grow_box, original, relocate, scaled_size
 
 BACKGROUND = (200, 100)  # width, height
 OBJECT_BOX = Box(10, 20, 50, 40)  # 40 x 20 object: longer side horizontal

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from sam2_gradio.prompts import (
+from sam2_gradio.engine.prompts import (
     PromptState,
     PromptStateError,
     VideoMeta,

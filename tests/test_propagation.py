@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 from sam2_support import official_masks
 
-from sam2_gradio import propagation
-from sam2_gradio.frames import JpegFolderFrames
+from sam2_gradio.engine import propagation
+from sam2_gradio.engine.prompts import PromptState
 from sam2_gradio.jobs import Cancelled
-from sam2_gradio.prompts import PromptState
+from sam2_gradio.media.frames import JpegFolderFrames
 
 pytestmark = pytest.mark.slow
 

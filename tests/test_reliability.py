@@ -24,12 +24,19 @@ import imageio_ffmpeg
 import numpy as np
 import pytest
 
-from sam2_gradio import compose, config, segment, segment_actions
-from sam2_gradio import model as model_module
-from sam2_gradio.app_model import AppModel
-from sam2_gradio.masks import combined_mask_name, load_mask_set, per_object_mask_name, save_mask_png
-from sam2_gradio.sessions import SessionStore, UploadRejected
-from sam2_gradio.video_io import probe_video, read_frame, write_video
+from sam2_gradio import config
+from sam2_gradio.app import segment_actions
+from sam2_gradio.app.model_holder import AppModel
+from sam2_gradio.app.sessions import SessionStore, UploadRejected
+from sam2_gradio.cli import compose, segment
+from sam2_gradio.engine import model as model_module
+from sam2_gradio.media.mask_files import (
+    combined_mask_name,
+    load_mask_set,
+    per_object_mask_name,
+    save_mask_png,
+)
+from sam2_gradio.media.video import probe_video, read_frame, write_video
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 FFMPEG = imageio_ffmpeg.get_ffmpeg_exe()
@@ -210,7 +217,10 @@ def test_segment_cli_bad_input_exits_2_with_one_line_and_writes_nothing(segment_
 def test_segment_cli_process_prints_one_line_for_a_malformed_state(segment_files):
     argv = segment_args(segment_files, "--state-file", str(segment_files["malformed"]))
     result = subprocess.run(
-        [sys.executable, "-m", "sam2_gradio.segment", *argv], cwd=PROJECT_ROOT, capture_output=True, text=True
+        [sys.executable, "-m", "sam2_gradio.segment", *argv],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
     )
     assert result.returncode == 2
     assert "is not valid JSON" in one_line_error(result.stderr)
@@ -305,7 +315,10 @@ def test_compose_cli_process_prints_only_the_error_for_an_unreadable_background(
     not_a_video = _write(tmp_path / "notes.mp4", "not a video")
     argv = compose_args(compose_files, "--bg", str(not_a_video))
     result = subprocess.run(
-        [sys.executable, "-m", "sam2_gradio.compose", *argv], cwd=PROJECT_ROOT, capture_output=True, text=True
+        [sys.executable, "-m", "sam2_gradio.compose", *argv],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
     )
     assert result.returncode == 2
     assert "notes.mp4 is not a readable video" in one_line_error(result.stderr)
@@ -316,7 +329,10 @@ def test_compose_cli_process_ends_with_one_error_line_for_unusable_masks(compose
     (tmp_path / "wrong" / "frame1.png").write_bytes(png_bytes(box_mask()))
     argv = compose_args(compose_files, "--mask", str(tmp_path / "wrong"))
     result = subprocess.run(
-        [sys.executable, "-m", "sam2_gradio.compose", *argv], cwd=PROJECT_ROOT, capture_output=True, text=True
+        [sys.executable, "-m", "sam2_gradio.compose", *argv],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
     )
     assert result.returncode == 2 and "Traceback" not in result.stderr
     errors = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
@@ -337,7 +353,7 @@ def test_compose_cli_renders_the_frames_a_truncated_background_still_has(
 def test_segment_cli_tracks_the_frames_a_truncated_video_still_has(
     segment_files, truncated_video, shared_random_model, caplog
 ):
-    caplog.set_level("INFO", logger="sam2_gradio.segment")
+    caplog.set_level("INFO", logger="sam2_gradio.cli.segment")
     decoded = decoded_frame_count(truncated_video)
     argv = segment_args(segment_files, "--video", str(truncated_video), *shared_random_model)
     assert segment.main(argv) == 0

@@ -9,16 +9,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sam2_gradio import config, interactive
-from sam2_gradio import segment_actions as actions
-from sam2_gradio.app_model import AppModel, ModelUnavailable
+from sam2_gradio import config
+from sam2_gradio.app import segment_actions as actions
+from sam2_gradio.app.model_holder import AppModel, ModelUnavailable
+from sam2_gradio.app.sessions import BrowserSession, SessionStore, UploadRejected
+from sam2_gradio.engine import interactive
+from sam2_gradio.engine.model import ModelSettings
+from sam2_gradio.engine.pipeline import SegmentResult
+from sam2_gradio.engine.prompts import PromptStateError
 from sam2_gradio.jobs import Cancelled, Progress
-from sam2_gradio.masks import combined_mask_name, per_object_mask_name
-from sam2_gradio.model import ModelSettings
-from sam2_gradio.prompts import PromptStateError
-from sam2_gradio.segmentation import SegmentResult
-from sam2_gradio.sessions import BrowserSession, SessionStore, UploadRejected
-from sam2_gradio.video_io import probe_video, read_frame, write_video
+from sam2_gradio.media.mask_files import combined_mask_name, per_object_mask_name
+from sam2_gradio.media.video import probe_video, read_frame, write_video
 
 pytestmark = pytest.mark.slow
 

@@ -12,13 +12,13 @@ import cv2
 import numpy as np
 import pytest
 
-from sam2_gradio import segment
-from sam2_gradio.exports import zip_masks
-from sam2_gradio.frames import JpegFolderFrames
+from sam2_gradio.cli import segment
+from sam2_gradio.engine.exports import zip_masks
+from sam2_gradio.engine.pipeline import segment_video
+from sam2_gradio.engine.prompts import PromptState
 from sam2_gradio.jobs import Cancelled
-from sam2_gradio.prompts import PromptState
-from sam2_gradio.segmentation import segment_video
-from sam2_gradio.video_io import probe_video
+from sam2_gradio.media.frames import JpegFolderFrames
+from sam2_gradio.media.video import probe_video
 
 pytestmark = pytest.mark.slow
 

@@ -1,4 +1,4 @@
-"""Tests of sam2_gradio.video_io against ffmpeg-made synthetic videos and the real fixture clips."""
+"""Tests of sam2_gradio.media.video against ffmpeg-made synthetic videos and the real fixture clips."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import imageio_ffmpeg
 import numpy as np
 import pytest
 
-from sam2_gradio.video_io import (
+from sam2_gradio.media.video import (
     VideoReadError,
     VideoWriteError,
     VideoWriter,

@@ -15,13 +15,13 @@ from typing import Any
 import numpy as np
 
 from sam2_gradio import config
-from sam2_gradio.exports import read_frame_masks
-from sam2_gradio.frames import FrameSource, read_frame
-from sam2_gradio.model import SharedModel
-from sam2_gradio.model_frames import ModelFrames
-from sam2_gradio.overlay import draw_clicks, draw_masks
-from sam2_gradio.prompts import PromptState
-from sam2_gradio.propagation import predict_prompted_frame
+from sam2_gradio.engine.exports import read_frame_masks
+from sam2_gradio.engine.model import SharedModel
+from sam2_gradio.engine.model_frames import ModelFrames
+from sam2_gradio.engine.overlay import draw_clicks, draw_masks
+from sam2_gradio.engine.prompts import PromptState
+from sam2_gradio.engine.propagation import predict_prompted_frame
+from sam2_gradio.media.frames import FrameSource, read_frame
 
 Masks = dict[int, np.ndarray]  # obj_id -> bool (H, W)
 DECODED_FRAMES_KEPT = 8  # recently shown frames kept decoded, so clicks and browsing back are instant

@@ -16,12 +16,11 @@ from pathlib import Path
 
 import numpy as np
 
-from sam2_gradio import masks as mask_files
-from sam2_gradio.frames import FrameSource
+from sam2_gradio.engine.overlay import draw_masks
 from sam2_gradio.jobs import CancelFlag, ProgressCallback, ProgressMeter, raise_if_cancelled
-from sam2_gradio.overlay import draw_masks
-from sam2_gradio.prompts import VideoMeta
-from sam2_gradio.video_io import VideoWriter
+from sam2_gradio.media import mask_files
+from sam2_gradio.media.frames import FrameSource, VideoMeta
+from sam2_gradio.media.video import VideoWriter
 
 PER_OBJECT_DIR = "per_object"
 COMBINED_DIR = "combined"

@@ -13,7 +13,7 @@ goes from decoder to encoder untouched and no whole frame is ever colour-convert
 
 Example::
 
-    from sam2_gradio.compositor import ComposeOptions, render
+    from sam2_gradio.compositor.render import ComposeOptions, render
     render("beach.mp4", "dog.mp4", "dog_masks.zip", "out.mp4", ComposeOptions(pos="bottom-left", size=300))
 """
 
@@ -35,11 +35,11 @@ import cv2
 import numpy as np
 
 from sam2_gradio import config
-from sam2_gradio.blend import BLEND_MODES, composite, feather_alpha, match_brightness
+from sam2_gradio.compositor.blend import BLEND_MODES, composite, feather_alpha, match_brightness
+from sam2_gradio.compositor.placement import ANCHORS, PLACEMENTS, Box, clip_box, grow_box, relocate
 from sam2_gradio.jobs import CancelFlag, Cancelled, raise_if_cancelled
-from sam2_gradio.masks import MaskSet, ObjectMask, load_mask_set
-from sam2_gradio.placement import ANCHORS, PLACEMENTS, Box, clip_box, grow_box, relocate
-from sam2_gradio.video_io import VideoInfo, VideoWriter, iter_frames, probe_video, read_frame
+from sam2_gradio.media.mask_files import MaskSet, ObjectMask, load_mask_set
+from sam2_gradio.media.video import VideoInfo, VideoWriter, iter_frames, probe_video, read_frame
 
 __all__ = [
     "Cancelled",

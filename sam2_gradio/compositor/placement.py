@@ -6,7 +6,7 @@ Boxes are half-open ``[x0, x1) x [y0, y1)``. Target boxes may reach past the bac
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from sam2_gradio.media.mask_files import Box
 
 PLACEMENTS = ("relocate", "original")
 ANCHORS = (
@@ -20,23 +20,6 @@ ANCHORS = (
     "bottom-center",
     "bottom-right",
 )
-
-
-class Box(NamedTuple):
-    """Pixel rectangle ``[x0, x1) x [y0, y1)``."""
-
-    x0: int
-    y0: int
-    x1: int
-    y1: int
-
-    @property
-    def width(self) -> int:
-        return self.x1 - self.x0
-
-    @property
-    def height(self) -> int:
-        return self.y1 - self.y0
 
 
 def scaled_size(width: int, height: int, longer_side: int) -> tuple[int, int]:

@@ -14,14 +14,14 @@ from pathlib import Path
 import numpy as np
 
 from sam2_gradio import config
-from sam2_gradio.app_model import AppModel
-from sam2_gradio.frames import VideoFileFrames
-from sam2_gradio.interactive import InteractiveSession
+from sam2_gradio.app.model_holder import AppModel
+from sam2_gradio.app.sessions import BrowserSession, check_video_upload
+from sam2_gradio.engine.interactive import InteractiveSession
+from sam2_gradio.engine.pipeline import SegmentResult, segment_video
+from sam2_gradio.engine.prompts import PromptState, load_prompt_state
 from sam2_gradio.jobs import ProgressCallback
-from sam2_gradio.prompts import PromptState, load_prompt_state
-from sam2_gradio.segmentation import SegmentResult, segment_video
-from sam2_gradio.sessions import BrowserSession, check_video_upload
-from sam2_gradio.video_io import probe_video
+from sam2_gradio.media.frames import VideoFileFrames
+from sam2_gradio.media.video import probe_video
 
 DIRECTIONS = ("forward", "backward", "both")
 STATE_FILE_NAME = "interactive_state.json"

@@ -19,22 +19,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sam2_gradio.media.frames import VideoMeta
+
 SCHEMA_VERSION = 1
 POSITIVE, NEGATIVE = 1, 0
 
 
 class PromptStateError(ValueError):
     """A prompt state (JSON or click) that does not fit the schema or the video."""
-
-
-@dataclass(frozen=True)
-class VideoMeta:
-    """The facts about a video that a prompt state is tied to."""
-
-    num_frames: int
-    width: int
-    height: int
-    fps: float
 
 
 @dataclass

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 import cv2
 import numpy as np
 
-from sam2_gradio.prompts import ObjectClicks
+from sam2_gradio.engine.prompts import ObjectClicks
 
 # Distinct colours (RGB) for object ids 1, 2, 3, ...; ids past the end wrap around.
 PALETTE: tuple[tuple[int, int, int], ...] = (

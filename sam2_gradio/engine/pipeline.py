@@ -15,12 +15,12 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from sam2_gradio import config
-from sam2_gradio.exports import MaskExporter, render_preview, zip_masks
-from sam2_gradio.frames import FrameSource
+from sam2_gradio.engine.exports import MaskExporter, render_preview, zip_masks
+from sam2_gradio.engine.model import SharedModel
+from sam2_gradio.engine.prompts import PromptState
+from sam2_gradio.engine.propagation import propagate
 from sam2_gradio.jobs import CancelFlag, Progress, ProgressCallback
-from sam2_gradio.model import SharedModel
-from sam2_gradio.prompts import PromptState
-from sam2_gradio.propagation import propagate
+from sam2_gradio.media.frames import FrameSource
 
 
 @dataclass(frozen=True)

@@ -23,12 +23,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path, PurePosixPath
+from typing import NamedTuple
 
 import cv2
 import numpy as np
 
 from sam2_gradio import config
-from sam2_gradio.placement import Box
 
 PER_OBJECT_DIR = "per_object"
 COMBINED_DIR = "combined"
@@ -37,6 +37,23 @@ PER_OBJECT_PATTERN = re.compile(r"^mask_(\d+)_obj_(\d+)\.png$", re.IGNORECASE)
 COMBINED_PATTERN = re.compile(r"^mask_(\d+)\.png$", re.IGNORECASE)
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _LOADED_MASKS_CACHED = 16  # decoded PNGs kept, so frames that reuse an earlier mask decode it once
+
+
+class Box(NamedTuple):
+    """Pixel rectangle ``[x0, x1) x [y0, y1)``."""
+
+    x0: int
+    y0: int
+    x1: int
+    y1: int
+
+    @property
+    def width(self) -> int:
+        return self.x1 - self.x0
+
+    @property
+    def height(self) -> int:
+        return self.y1 - self.y0
 
 
 def per_object_mask_name(frame: int, obj_id: int) -> str:

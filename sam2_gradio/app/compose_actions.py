@@ -13,11 +13,11 @@ from pathlib import Path
 
 import numpy as np
 
-from sam2_gradio import compositor
-from sam2_gradio.compositor import ComposeOptions, RenderProgress, RenderResult, plan_timeline
-from sam2_gradio.masks import MaskSet, load_mask_set
-from sam2_gradio.sessions import BrowserSession, check_video_upload
-from sam2_gradio.video_io import VideoInfo
+from sam2_gradio.app.sessions import BrowserSession, check_video_upload
+from sam2_gradio.compositor import render as compositor
+from sam2_gradio.compositor.render import ComposeOptions, RenderProgress, RenderResult, plan_timeline
+from sam2_gradio.media.mask_files import MaskSet, load_mask_set
+from sam2_gradio.media.video import VideoInfo
 
 
 class MissingInput(RuntimeError):

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from sam2_gradio.model import ModelSettings, SharedModel
+    from sam2_gradio.engine.model import ModelSettings, SharedModel
 
 logger = logging.getLogger(__name__)
 
@@ -43,8 +43,8 @@ class AppModel:
             return self._model
 
     def _build(self) -> None:
-        from sam2_gradio.checkpoints import CheckpointUnavailable, fetch_command
-        from sam2_gradio.model import get_shared_model
+        from sam2_gradio.engine.checkpoints import CheckpointUnavailable, fetch_command
+        from sam2_gradio.engine.model import get_shared_model
 
         try:
             self._model = get_shared_model(self.settings)

@@ -21,11 +21,11 @@ from typing import Any, Literal
 import numpy as np
 import torch
 
-from sam2_gradio.frames import FrameSource
+from sam2_gradio.engine.model import SharedModel
+from sam2_gradio.engine.model_frames import ModelFrames
+from sam2_gradio.engine.prompts import PromptState
 from sam2_gradio.jobs import CancelFlag, ProgressCallback, ProgressMeter, raise_if_cancelled
-from sam2_gradio.model import SharedModel
-from sam2_gradio.model_frames import ModelFrames
-from sam2_gradio.prompts import PromptState
+from sam2_gradio.media.frames import FrameSource
 
 Direction = Literal["forward", "backward", "both"]
 DIRECTIONS: tuple[str, ...] = ("forward", "backward", "both")

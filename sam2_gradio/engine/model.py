@@ -17,7 +17,8 @@ from pathlib import Path
 
 import torch
 
-from sam2_gradio import checkpoints, config
+from sam2_gradio import config
+from sam2_gradio.engine import checkpoints
 
 logger = logging.getLogger(__name__)
 

@@ -24,15 +24,17 @@ from typing import Any
 
 import gradio as gr
 
-from sam2_gradio import compose_actions, config, segment_actions, ui_assets
-from sam2_gradio.app_model import AppModel
-from sam2_gradio.blend import BLEND_MODES
-from sam2_gradio.checkpoints import add_model_arguments
-from sam2_gradio.compositor import ComposeOptions, RenderProgress
+from sam2_gradio import config
+from sam2_gradio.app import assets as ui_assets
+from sam2_gradio.app import compose_actions, segment_actions
+from sam2_gradio.app.model_holder import AppModel
+from sam2_gradio.app.sessions import BrowserSession, SessionStore
+from sam2_gradio.compositor.blend import BLEND_MODES
+from sam2_gradio.compositor.placement import ANCHORS, PLACEMENTS
+from sam2_gradio.compositor.render import ComposeOptions, RenderProgress
+from sam2_gradio.engine.checkpoints import add_model_arguments
+from sam2_gradio.engine.overlay import color_hex
 from sam2_gradio.jobs import Cancelled, Progress, ProgressCallback
-from sam2_gradio.overlay import color_hex
-from sam2_gradio.placement import ANCHORS, PLACEMENTS
-from sam2_gradio.sessions import BrowserSession, SessionStore
 
 logger = logging.getLogger(__name__)
 
@@ -733,7 +735,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     os.environ.setdefault("TQDM_DISABLE", "1")  # SAM 2's per-frame bar; the app shows its own progress
     logging.basicConfig(level=logging.INFO, format="%(message)s")
 
-    from sam2_gradio.model import settings_from_args
+    from sam2_gradio.engine.model import settings_from_args
 
     try:
         model = AppModel(settings_from_args(args))

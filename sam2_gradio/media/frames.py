@@ -17,8 +17,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from sam2_gradio import video_io
-from sam2_gradio.prompts import VideoMeta
+from sam2_gradio.media import video as video_io
 
 JPEG_SUFFIXES = (".jpg", ".jpeg", ".JPG", ".JPEG")
 # Quality 95 without chroma subsampling: the frames SAM 2 sees stay close to the decoded video.
@@ -26,6 +25,16 @@ JPEG_OPTIONS = [
     cv2.IMWRITE_JPEG_QUALITY, 95,
     cv2.IMWRITE_JPEG_SAMPLING_FACTOR, cv2.IMWRITE_JPEG_SAMPLING_FACTOR_444,
 ]  # fmt: skip
+
+
+@dataclass(frozen=True)
+class VideoMeta:
+    """The facts about a video that a prompt state is tied to."""
+
+    num_frames: int
+    width: int
+    height: int
+    fps: float
 
 
 class FrameSource(Protocol):

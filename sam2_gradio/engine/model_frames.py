@@ -15,7 +15,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from sam2_gradio.frames import FrameSource
+from sam2_gradio.media.frames import FrameSource
 
 IMAGE_MEAN = (0.485, 0.456, 0.406)
 IMAGE_STD = (0.229, 0.224, 0.225)

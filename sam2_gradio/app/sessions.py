@@ -26,12 +26,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sam2_gradio import config
-from sam2_gradio.masks import MaskSet, load_mask_set
-from sam2_gradio.video_io import VideoInfo, VideoReadError, probe_video
+from sam2_gradio.media.mask_files import MaskSet, load_mask_set
+from sam2_gradio.media.video import VideoInfo, VideoReadError, probe_video
 
 if TYPE_CHECKING:
-    from sam2_gradio.interactive import InteractiveSession
-    from sam2_gradio.segmentation import SegmentResult
+    from sam2_gradio.engine.interactive import InteractiveSession
+    from sam2_gradio.engine.pipeline import SegmentResult
 
 
 class UploadRejected(ValueError):

@@ -1,0 +1,4 @@
+"""The command-line tools: `segment` (propagate a saved prompt state and export masks) and `compose` (paste
+masked objects into a background video), with the error contract they share (`common`). Each parses its
+flags before importing anything heavy. Importing this package imports none of its modules.
+"""

@@ -1,0 +1,226 @@
+"""Headless compositing: paste the masked objects of one video into another and encode the result.
+
+    python -m sam2_gradio.compose --bg beach.mp4 --obj dog.mp4 --mask dog_masks.zip --out out.mp4 \\
+        --pos bottom-left --size 300 --blend-mode normal --brightness-match
+
+``--preview`` writes no video: it saves snapshot PNGs of the first, middle and last output frames next to
+``--out``. ``--snapshot FRAME`` saves that one output frame as a PNG. Never imports torch or sam2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from sam2_gradio import config
+from sam2_gradio.cli.common import OneLineParser, run_cli
+from sam2_gradio.compositor.blend import BLEND_MODES
+from sam2_gradio.compositor.placement import ANCHORS, PLACEMENTS
+
+if TYPE_CHECKING:  # imported for real after the arguments are parsed
+    from sam2_gradio.compositor.render import ComposeOptions
+    from sam2_gradio.media.mask_files import MaskSet
+    from sam2_gradio.media.video import VideoInfo
+
+logger = logging.getLogger("sam2_gradio.cli.compose")
+LOG_EVERY_FRAMES = 30  # frames between progress lines
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The compose CLI's arguments (the original script's flags plus feather, objects and snapshot)."""
+    parser = OneLineParser(
+        prog="sam2-gradio-compose",
+        description="Composite the masked objects of one video into a background video.",
+    )
+    parser.add_argument(
+        "--bg", required=True, help="background video; the output has its size, fps and audio"
+    )
+    parser.add_argument("--obj", required=True, help="video the objects are cut from (the segmented video)")
+    parser.add_argument(
+        "--mask",
+        required=True,
+        help="folder or .zip of mask PNGs of --obj (mask_00012.png or mask_00012_obj_2.png)",
+    )
+    parser.add_argument(
+        "--out",
+        default="composite.mp4",
+        help="output video (.mp4, .m4v, .mov); also names the PNGs of --preview and --snapshot",
+    )
+    parser.add_argument(
+        "--placement",
+        choices=PLACEMENTS,
+        default="relocate",
+        help="relocate: crop, rescale and anchor the object; original: keep it where it was "
+        "(forced when several objects are pasted)",
+    )
+    parser.add_argument(
+        "--size",
+        type=int,
+        default=config.DEFAULT_OBJECT_SIZE,
+        help="longer side of the relocated object in pixels, aspect kept",
+    )
+    parser.add_argument("--pos", choices=ANCHORS, default="center", help="anchor of the relocated object")
+    parser.add_argument("--offset-x", type=int, default=0, help="pixels right of the anchor (negative: left)")
+    parser.add_argument("--offset-y", type=int, default=0, help="pixels below the anchor (negative: up)")
+    parser.add_argument(
+        "--blend-mode",
+        choices=BLEND_MODES,
+        default="normal",
+        help="W3C blend mode of the object (source) over the background (backdrop)",
+    )
+    parser.add_argument(
+        "--brightness-match",
+        action="store_true",
+        help="bring the object's mean luma toward the background's around it (clamped gain, gamma curve)",
+    )
+    parser.add_argument(
+        "--loop",
+        action="store_true",
+        help="restart the shorter video so the output lasts as long as the longer (default: the shorter)",
+    )
+    parser.add_argument(
+        "--feather",
+        type=int,
+        default=config.DEFAULT_FEATHER,
+        help="soften the mask edge inwards over this many pixels (0: hard edge)",
+    )
+    parser.add_argument(
+        "--objects",
+        type=int,
+        nargs="+",
+        metavar="ID",
+        help="object ids to paste (default: every object in the masks)",
+    )
+    shown = parser.add_mutually_exclusive_group()
+    shown.add_argument(
+        "--preview",
+        action="store_true",
+        help="write no video; save PNGs of the first, middle and last output frames as "
+        "<out name>_preview_<frame>.png next to --out",
+    )
+    shown.add_argument(
+        "--snapshot",
+        type=int,
+        metavar="FRAME",
+        help="write no video; save output frame FRAME as <out name>_frame_<FRAME>.png next to --out",
+    )
+    return parser
+
+
+def preview_frames(num_frames: int) -> list[int]:
+    """Output frames that ``--preview`` saves: the first, the middle and the last (without repeats)."""
+    return sorted({0, num_frames // 2, num_frames - 1})
+
+
+def png_path(out: Path, kind: str, frame: int) -> Path:
+    """Where ``--preview`` (kind "preview") and ``--snapshot`` (kind "frame") save output frame ``frame``."""
+    return out.with_name(f"{out.stem}_{kind}_{frame:05d}.png")
+
+
+def _log_progress(frames_done: int, total: int, fps: float) -> None:
+    if frames_done % LOG_EVERY_FRAMES == 0 or frames_done == total:
+        logger.info("render %d/%d frames | %.1f fps", frames_done, total, fps)
+
+
+def run(args: argparse.Namespace) -> None:
+    """Compose as ``args`` say (raises on bad input; ``main`` turns that into one line)."""
+    from sam2_gradio.compositor.render import plan_timeline
+    from sam2_gradio.media.mask_files import load_mask_set
+    from sam2_gradio.media.video import probe_video
+
+    options = compose_options(args)
+    background, obj = probe_video(args.bg, exact=False), probe_video(args.obj, exact=False)
+    mask_set = load_mask_set(args.mask)  # every input is checked before anything is logged
+    num_frames = plan_timeline(background, obj, loop=options.loop).num_frames
+    try:
+        _log_inputs(background, obj)
+        _log_masks(mask_set, options)
+        if args.preview or args.snapshot is not None:
+            _save_snapshots(args, mask_set, options, num_frames)
+        else:
+            _render(args, mask_set, options, num_frames)
+    finally:
+        mask_set.close()
+
+
+def compose_options(args: argparse.Namespace) -> ComposeOptions:
+    """The ``compositor.ComposeOptions`` the flags ask for (raises ValueError on a bad value)."""
+    from sam2_gradio.compositor.render import ComposeOptions
+
+    return ComposeOptions(
+        placement=args.placement,
+        pos=args.pos,
+        size=args.size,
+        offset_x=args.offset_x,
+        offset_y=args.offset_y,
+        blend_mode=args.blend_mode,
+        brightness_match=args.brightness_match,
+        loop=args.loop,
+        feather=args.feather,
+        objects=args.objects,
+    )
+
+
+def _log_inputs(background: VideoInfo, obj: VideoInfo) -> None:
+    """Log what the two videos hold."""
+    for name, info in (("background", background), ("object", obj)):
+        audio = ", audio" if info.has_audio else ""
+        logger.info(
+            "%s: %d frames, %dx%d, %.3f fps%s",
+            name,
+            info.num_frames,
+            info.width,
+            info.height,
+            info.fps,
+            audio,
+        )
+
+
+def _log_masks(mask_set: MaskSet, options: ComposeOptions) -> None:
+    from sam2_gradio.compositor.render import placement_note
+
+    first = mask_set.first_frame
+    logger.info("masks: objects %s, first mask on frame %d", list(mask_set.object_ids), first)
+    note = placement_note(mask_set, options)
+    if note:
+        logger.info("%s", note)
+
+
+def _save_snapshots(
+    args: argparse.Namespace, mask_set: MaskSet, options: ComposeOptions, num_frames: int
+) -> None:
+    from sam2_gradio.compositor.render import snapshot
+
+    frames = preview_frames(num_frames) if args.preview else [args.snapshot]
+    kind = "preview" if args.preview else "frame"
+    for frame in frames:
+        path = snapshot(args.bg, args.obj, mask_set, frame, options, png_path(Path(args.out), kind, frame))
+        logger.info("saved output frame %d/%d to %s", frame, num_frames, path)
+
+
+def _render(args: argparse.Namespace, mask_set: MaskSet, options: ComposeOptions, num_frames: int) -> None:
+    from sam2_gradio.compositor.render import render
+
+    logger.info("output: %d frames -> %s", num_frames, args.out)
+    result = render(args.bg, args.obj, mask_set, args.out, options, progress=_log_progress)
+    logger.info(
+        "done: %d frames at %.3f fps in %.1f s (%.1f frames/s); wrote %s",
+        result.num_frames,
+        result.fps,
+        result.seconds,
+        result.num_frames / result.seconds,
+        result.path,
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point: parse ``argv``, run, and turn bad input into one line on stderr and exit code 2."""
+    return run_cli(build_parser(), run, argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
