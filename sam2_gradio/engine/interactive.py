@@ -48,9 +48,6 @@ class FeatureCache:
         while len(self._entries) > self.capacity:
             self._entries.popitem(last=False)
 
-    def __contains__(self, frame: int) -> bool:
-        return frame in self._entries
-
 
 class InteractiveSession:
     """One video being segmented: its frames, its clicks, and (after propagation) its mask folder."""

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Iterator
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import torch
@@ -27,7 +27,6 @@ from sam2_gradio.engine.prompts import PromptState
 from sam2_gradio.jobs import CancelFlag, ProgressCallback, ProgressMeter, raise_if_cancelled
 from sam2_gradio.media.frames import FrameSource
 
-Direction = Literal["forward", "backward", "both"]
 DIRECTIONS: tuple[str, ...] = ("forward", "backward", "both")
 
 
