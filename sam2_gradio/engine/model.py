@@ -2,7 +2,8 @@
 
 `ModelSettings` says which model to build; `build_predictor` builds it (real weights or seeded random
 weights); `SharedModel` owns the built predictor, the device, the autocast context and the lock that keeps
-two jobs from using the model at once. `get_shared_model` returns the process-wide instance.
+two jobs from using the model at once. `get_shared_model` returns the process-wide instance. Code that
+runs the model takes any `PredictorLender` (`SharedModel`, or the app's `AppModel`).
 """
 
 from __future__ import annotations
@@ -12,15 +13,28 @@ import contextlib
 import logging
 import threading
 from collections.abc import Iterator
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
 
 import torch
 
 from sam2_gradio import config
 from sam2_gradio.engine import checkpoints
 
+if TYPE_CHECKING:
+    from sam2.sam2_video_predictor import SAM2VideoPredictor
+
 logger = logging.getLogger(__name__)
+
+
+class PredictorLender(Protocol):
+    """Anything that lends the SAM 2 predictor for one job, held exclusively: `SharedModel`, `AppModel`."""
+
+    def use(self) -> AbstractContextManager[SAM2VideoPredictor]:
+        """The predictor, for as long as the `with` block lasts."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -84,7 +98,7 @@ def _load_weights(model: torch.nn.Module, checkpoint: Path, model_size: str) -> 
         )
 
 
-def build_predictor(settings: ModelSettings):
+def build_predictor(settings: ModelSettings) -> SAM2VideoPredictor:
     """Build a `SAM2VideoPredictor` (or its VOS-optimised subclass) as `settings` describe.
 
     Weights come from `checkpoints.resolve_checkpoint` (explicit path, checkpoints/, then the hub),
@@ -162,8 +176,8 @@ class FairLock:
 class SharedModel:
     """A built predictor plus the lock and numeric context every use of it must go through."""
 
-    def __init__(self, predictor, settings: ModelSettings) -> None:
-        self.predictor = predictor  # SAM2VideoPredictor, shared by every session
+    def __init__(self, predictor: SAM2VideoPredictor, settings: ModelSettings) -> None:
+        self.predictor = predictor  # shared by every session
         self.settings = settings  # how it was built (shown in the UI and logs)
         self.device: torch.device = predictor.device
         self._lock = FairLock()  # one use at a time, in arrival order
@@ -172,7 +186,7 @@ class SharedModel:
             torch.backends.cudnn.allow_tf32 = True
 
     @contextlib.contextmanager
-    def use(self) -> Iterator[object]:
+    def use(self) -> Iterator[SAM2VideoPredictor]:
         """Hold the model exclusively, in inference mode and bf16 autocast on CUDA and CPU.
 
         Callers are served in arrival order (`FairLock`); long jobs take it per step, not per run.

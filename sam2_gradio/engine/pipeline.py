@@ -16,7 +16,7 @@ from pathlib import Path
 
 from sam2_gradio import config
 from sam2_gradio.engine.exports import MaskExporter, render_preview, zip_masks
-from sam2_gradio.engine.model import SharedModel
+from sam2_gradio.engine.model import PredictorLender
 from sam2_gradio.engine.prompts import PromptState
 from sam2_gradio.engine.propagation import propagate
 from sam2_gradio.jobs import CancelFlag, Progress, ProgressCallback
@@ -43,7 +43,7 @@ def _staged(progress: ProgressCallback | None, stage: str) -> ProgressCallback |
 
 
 def segment_video(
-    model: SharedModel,
+    model: PredictorLender,
     source: FrameSource,
     prompts: PromptState,
     mask_dir: str | Path,
