@@ -375,9 +375,8 @@ def test_unreadable_background_fails_and_leaves_no_file(single_object, tmp_path)
 
 def test_failure_in_the_middle_of_a_render_leaves_no_file(single_object, tmp_path):
     background, obj, masks = single_object
-    (masks / combined_mask_name(6)).write_bytes(
-        b"\x89PNG\r\n\x1a\n" + b"broken" * 10
-    )  # a PNG that won't decode
+    header = (masks / combined_mask_name(6)).read_bytes()[:33]  # signature and IHDR: indexing accepts it
+    (masks / combined_mask_name(6)).write_bytes(header + b"broken" * 10)  # a PNG that won't decode
     out_dir = tmp_path / "out"
     out_dir.mkdir()
     done = []
