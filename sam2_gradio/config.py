@@ -62,6 +62,9 @@ MAX_ZIP_UNCOMPRESSED_MB = _env_int("SAM2_GRADIO_MAX_ZIP_MB", 2048)
 MAX_ZIP_ENTRIES = _env_int("SAM2_GRADIO_MAX_ZIP_ENTRIES", 200_000)
 # Larger single entries of a masks zip are refused.
 MAX_MASK_PNG_MB = _env_int("SAM2_GRADIO_MAX_MASK_PNG_MB", 64)
+# Mask PNGs declaring a wider or taller image are refused from their header, before any decoding
+# (a decompression-bomb guard): no object video may be larger.
+MAX_MASK_SIDE = _env_int("SAM2_GRADIO_MAX_MASK_SIDE", MAX_VIDEO_SIDE)
 
 # --- Setup ------------------------------------------------------------------------------------
 # sam2_gradio/bootstrap.py runs before .venv exists, so it keeps its own settings; it reads

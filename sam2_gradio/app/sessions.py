@@ -104,13 +104,12 @@ class BrowserSession:
             shutil.rmtree(kept.popleft(), ignore_errors=True)
 
     def mask_set(self, source: str | Path) -> MaskSet:
-        """The mask set of a folder or zip, loaded once (a zip extracted into the session's folder) and
-        kept until another source is asked for."""
+        """The mask set of a folder or zip, indexed once (a zip is read in place) and kept until another
+        source is asked for. A replaced set is not closed: a preview still reading it finishes, and its
+        zip closes when the last user lets go of it."""
         with self.lock:
             if self._mask_set is None or self._mask_set.source != str(source):
-                loaded = load_mask_set(source, extract_to=self.folder)
-                self.close_mask_set()
-                self._mask_set = loaded
+                self._mask_set = load_mask_set(source)
             return self._mask_set
 
     def close_mask_set(self) -> None:

@@ -484,7 +484,7 @@ def _frame_size(frame: np.ndarray, pixel_format: str) -> tuple[int, int]:
         if frame.ndim != 3 or frame.shape[2] != 3:
             raise ValueError(f"rgb24 frames must have shape (H, W, 3), got {frame.shape}")
         return frame.shape[1], frame.shape[0]
-    if frame.ndim != 2 or frame.shape[0] % 6 or frame.shape[1] % 2:
+    if frame.ndim != 2 or frame.shape[0] % 3 or frame.shape[1] % 2:  # (H * 3 // 2) rows, H even
         raise ValueError(
             f"yuv420p frames must have shape (H * 3 // 2, W) with even W and H, got {frame.shape}"
         )

@@ -1,0 +1,138 @@
+"""Hardening (issue 12): hostile and unlucky inputs, each refused in one sentence with bounded memory and
+disk, or handled.
+
+Memory and disk figures (peak RSS growth of the PNG-bomb cases, bytes on disk of a session) are printed
+(run with ``pytest -s`` to see them), not asserted as timings; the assertions bound them loosely.
+"""
+
+from __future__ import annotations
+
+import struct
+import subprocess
+import sys
+import zipfile
+import zlib
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from sam2_gradio import config
+from sam2_gradio.media.mask_files import (
+    combined_mask_name,
+    load_mask_set,
+    per_object_mask_name,
+    png_size,
+    read_coverage,
+)
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+RSS_GROWTH_LIMIT_MB = 300  # any full-size decode of the bombs below would take gigabytes
+
+
+# --- 1. PNG decompression bombs ------------------------------------------------------------------------
+def _chunk(kind: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+
+def bomb_png(width: int, height: int, *, rows: int | None = None) -> bytes:
+    """A grey 8-bit PNG declaring `width` x `height`, all black; only `rows` rows of pixel data when given
+    (a decoder still allocates the full declared size), else every row (a real bomb: tiny once deflated)."""
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    compressor = zlib.compressobj(9)
+    row = b"\0" * (width + 1)  # filter byte + pixels
+    data = b"".join(compressor.compress(row) for _ in range(height if rows is None else rows))
+    data += compressor.flush()
+    return b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", header) + _chunk(b"IDAT", data) + _chunk(b"IEND", b"")
+
+
+def bomb_zip(path: Path, png: bytes) -> Path:
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr(f"per_object/{per_object_mask_name(0, 1)}", png)
+    return path
+
+
+def peak_rss_growth_mb(code: str) -> tuple[float, str]:
+    """Run `code` in a fresh interpreter after importing the mask reader; (peak RSS growth MB, its stdout).
+
+    The peak is Linux's VmHWM, reset just before `code` runs, minus the RSS at that point."""
+    script = (
+        "import re\n"
+        "from pathlib import Path\n"
+        "from sam2_gradio.media import mask_files\n"
+        "def kb(field):\n"
+        "    return int(re.search(field + r':\\s+(\\d+)', Path('/proc/self/status').read_text()).group(1))\n"
+        "Path('/proc/self/clear_refs').write_text('5')  # the peak (VmHWM) restarts from the current RSS\n"
+        "before = kb('VmRSS')\n"
+        f"{code}\n"
+        "print('RSS_GROWTH_KB', kb('VmHWM') - before)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], cwd=PROJECT_ROOT, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    growth = int(result.stdout.split("RSS_GROWTH_KB")[-1]) / 1024
+    return growth, result.stdout
+
+
+def test_png_size_is_read_from_the_header():
+    ok, png = cv2.imencode(".png", np.zeros((7, 13), np.uint8))
+    assert ok and png_size(png.tobytes()[:24]) == (13, 7)
+    assert png_size(b"GIF89a" + b"\0" * 30) is None
+
+
+@pytest.mark.parametrize(("side", "rows"), [(8000, None), (32000, 64), (50000, 16)])
+def test_a_png_bomb_in_a_masks_zip_is_refused_from_its_header_with_bounded_memory(tmp_path, side, rows):
+    zipped = bomb_zip(tmp_path / "masks.zip", bomb_png(side, side, rows=rows))
+    print(f"\nbomb {side}x{side}: zip of {zipped.stat().st_size} bytes")
+    code = (
+        "try:\n"
+        f"    mask_files.load_mask_set({str(zipped)!r})\n"
+        "except ValueError as error:\n"
+        "    print('REFUSED', error)\n"
+    )
+    growth, output = peak_rss_growth_mb(code)
+    print(f"bomb {side}x{side}: peak RSS growth {growth:.1f} MB")
+    assert f"REFUSED mask {per_object_mask_name(0, 1)} in masks.zip is {side}x{side} pixels" in output
+    assert f"at most {config.MAX_MASK_SIDE} pixels" in output and str(tmp_path) not in output
+    assert growth < RSS_GROWTH_LIMIT_MB
+
+
+def test_the_compose_cli_refuses_a_png_bomb_in_one_line(tmp_path, make_video):
+    video = make_video("v.mp4", 2)
+    zipped = bomb_zip(tmp_path / "masks.zip", bomb_png(50000, 50000, rows=16))
+    code = (
+        f"code = compose.main(['--bg', {str(video)!r}, '--obj', {str(video)!r}, '--mask', {str(zipped)!r},"
+        f" '--out', {str(tmp_path / 'out.mp4')!r}])\n"
+        "print('EXIT', code)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", f"from sam2_gradio.cli import compose\n{code}"],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+    )
+    assert "EXIT 2" in result.stdout
+    assert result.stderr.strip().count("\n") == 0 and "50000x50000 pixels" in result.stderr
+    assert not (tmp_path / "out.mp4").exists()
+
+
+def test_a_png_bomb_in_a_folder_and_a_16_bit_mask_are_read_without_a_full_size_float_copy(tmp_path):
+    (tmp_path / "bomb").mkdir()
+    (tmp_path / "bomb" / combined_mask_name(0)).write_bytes(bomb_png(40000, 40000, rows=8))
+    with pytest.raises(ValueError, match=r"40000x40000 pixels"):
+        load_mask_set(tmp_path / "bomb")
+    with pytest.raises(ValueError, match=r"40000x40000 pixels"):
+        read_coverage(tmp_path / "bomb" / combined_mask_name(0))
+    side = 3000  # 16-bit at the largest side: the float64 path of old took 72 MB on top of the decode
+    deep = np.zeros((side, side), np.uint16)
+    deep[:, : side // 2] = 65535
+    deep[0, -1] = 257 * 100 + 128  # 100.498 -> 100
+    path = tmp_path / "deep.png"
+    cv2.imwrite(str(path), deep)
+    growth, _ = peak_rss_growth_mb(f"mask_files.read_coverage({str(path)!r})")
+    decode_mb = deep.nbytes / 2**20
+    print(f"\n16-bit {side}x{side} mask: peak RSS growth {growth:.1f} MB (decode alone: {decode_mb:.0f} MB)")
+    coverage = read_coverage(path)
+    assert coverage.dtype == np.uint8 and coverage[0, 0] == 255 and coverage[0, -2] == 0
+    assert coverage[0, -1] == 100
+    assert growth < decode_mb * 2.5
