@@ -62,6 +62,8 @@ MAX_ZIP_UNCOMPRESSED_MB = _env_int("SAM2_GRADIO_MAX_ZIP_MB", 2048)
 MAX_ZIP_ENTRIES = _env_int("SAM2_GRADIO_MAX_ZIP_ENTRIES", 200_000)
 # Larger single entries of a masks zip are refused.
 MAX_MASK_PNG_MB = _env_int("SAM2_GRADIO_MAX_MASK_PNG_MB", 64)
+# Longest object name ("dog") a prompt state accepts, in characters.
+MAX_OBJECT_NAME_LENGTH = 40
 
 # --- Setup ------------------------------------------------------------------------------------
 # sam2_gradio/bootstrap.py runs before .venv exists, so it keeps its own settings; it reads
