@@ -101,7 +101,7 @@ class InteractiveSession:
         try:
             return self._refresh(frame)
         except BaseException:
-            self.prompts.undo_last_click()
+            self.prompts.undo_last_edit()
             if created_object:
                 self.prompts.object_ids.remove(obj_id)
             self._predicted.pop(frame, None)
@@ -109,7 +109,7 @@ class InteractiveSession:
 
     def undo(self) -> int | None:
         """Undo the last click anywhere; return the frame it was on, or None when there was none."""
-        undone = self.prompts.undo_last_click()
+        undone = self.prompts.undo_last_edit()
         if undone is None:
             return None
         self._refresh(undone[0])
