@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from sam2_gradio import config
+from sam2_gradio.engine.export_formats import ExportedFiles, ExportFormats, TrackedMasks, write_exports
 from sam2_gradio.engine.exports import MaskExporter, render_preview, zip_masks
 from sam2_gradio.engine.model import PredictorLender
 from sam2_gradio.engine.prompts import PromptState
@@ -34,6 +35,7 @@ class SegmentResult:
     frames_tracked: int  # frames the model produced masks for
     seconds: float  # wall time of the propagation
     fps: float  # frames tracked per second
+    exported: ExportedFiles = ExportedFiles()  # COCO JSON, DAVIS PNGs, alpha video, when asked for
 
 
 def _staged(progress: ProgressCallback | None, stage: str) -> ProgressCallback | None:
@@ -55,17 +57,24 @@ def segment_video(
     batch_size: int = config.DEFAULT_BATCH_SIZE,
     progress: ProgressCallback | None = None,
     cancel: CancelFlag | None = None,
+    exports: ExportFormats | None = None,
 ) -> SegmentResult:
-    """Propagate `prompts` through `source` and write masks (and optionally a preview and a zip).
+    """Propagate `prompts` through `source` and write masks (and optionally a preview, a zip, `exports`).
 
     Masks are written while propagating, into a partial folder moved to `mask_dir` at the end; a
     failed or cancelled run (`jobs.Cancelled`) leaves `mask_dir`, `preview_path` and `zip_path` as
-    they were. `progress` gets `Progress` reports with stage "propagate", then "preview".
+    they were. `exports` (COCO JSON, DAVIS PNGs, alpha video) are checked before propagating and
+    written from the masks kept as RLE, with the objects' names. `progress` gets `Progress` reports with
+    stage "propagate", then "preview", then "alpha video".
     """
     obj_ids = prompts.prompted_objects()
+    exports = exports or ExportFormats()
+    exports.check(obj_ids)
+    tracked = TrackedMasks(source.meta, obj_ids) if exports.wanted else None
     started = time.perf_counter()
     frames_tracked = 0
-    with MaskExporter(mask_dir, source.meta, obj_ids) as exporter:
+    on_frame = tracked.add if tracked is not None else None
+    with MaskExporter(mask_dir, source.meta, obj_ids, on_frame=on_frame) as exporter:
         for frame, frame_obj_ids, masks in propagate(
             model,
             source,
@@ -91,6 +100,16 @@ def segment_video(
             cancel=cancel,
         )
     masks_zip = zip_masks(mask_dir, zip_path) if zip_path is not None else None
+    exported = ExportedFiles()
+    if tracked is not None:
+        exported = write_exports(
+            exports,
+            source,
+            tracked,
+            names=prompts.names,
+            progress=_staged(progress, "alpha video"),
+            cancel=cancel,
+        )
     return SegmentResult(
         mask_dir=Path(mask_dir),
         preview=preview,
@@ -99,6 +118,7 @@ def segment_video(
         frames_tracked=frames_tracked,
         seconds=seconds,
         fps=frames_tracked / seconds if seconds > 0 else 0.0,
+        exported=exported,
     )
 
 
