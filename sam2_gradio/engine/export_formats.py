@@ -49,16 +49,15 @@ class TrackedMasks:
         self._lock = threading.Lock()
 
     def add(self, frame: int, by_object: dict[int, np.ndarray]) -> None:
-        """Keep the bool (H, W) masks of `frame`; objects left out have an empty mask there."""
-        encoded = {obj_id: CompressedRle.from_mask(mask) for obj_id, mask in by_object.items()}
+        """Keep the bool (H, W) masks of `frame`; objects left out or empty have no mask there."""
+        encoded = {obj_id: CompressedRle.from_mask(mask) for obj_id, mask in by_object.items() if mask.any()}
         with self._lock:
             self._frames[frame] = encoded
 
     def rle(self, frame: int, obj_id: int) -> CompressedRle | None:
-        """The mask of `obj_id` on `frame`, or None when it has none (or an empty one)."""
+        """The mask of `obj_id` on `frame`, or None when it has none."""
         with self._lock:
-            rle = self._frames.get(frame, {}).get(obj_id)
-        return rle if rle is not None and rle.area() > 0 else None
+            return self._frames.get(frame, {}).get(obj_id)
 
     def mask(self, frame: int, obj_id: int) -> np.ndarray:
         """The bool (H, W) mask of `obj_id` on `frame` (all False when it has none)."""
