@@ -9,6 +9,7 @@ features of recently clicked frames are cached, so further clicks on a frame onl
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,7 @@ from sam2_gradio.engine.exports import read_frame_masks
 from sam2_gradio.engine.model import PredictorLender
 from sam2_gradio.engine.model_frames import ModelFrames
 from sam2_gradio.engine.overlay import draw_clicks, draw_masks
-from sam2_gradio.engine.prompts import PromptState
+from sam2_gradio.engine.prompts import BoxCorners, PromptState
 from sam2_gradio.engine.propagation import predict_prompted_frame
 from sam2_gradio.media.frames import FrameSource, read_frame
 
@@ -96,8 +97,21 @@ class InteractiveSession:
 
         When the model cannot run (no weights, say) the click is taken back before the error is raised.
         """
+        return self._edit(frame, obj_id, lambda: self.prompts.add_click(frame, obj_id, x, y, int(positive)))
+
+    def box(self, frame: int, obj_id: int, corners: BoxCorners) -> Masks:
+        """Give `obj_id` the box `(x0, y0, x1, y1)` on `frame`, used with its clicks there; as `click`."""
+        return self._edit(frame, obj_id, lambda: self.prompts.set_box(frame, obj_id, corners))
+
+    def paint(self, frame: int, obj_id: int, mask: np.ndarray) -> Masks:
+        """Give `obj_id` a painted bool (H, W) mask on `frame`; it replaces the object's clicks and box
+        there (as in SAM 2). Otherwise as `click`."""
+        return self._edit(frame, obj_id, lambda: self.prompts.set_mask(frame, obj_id, mask))
+
+    def _edit(self, frame: int, obj_id: int, edit: Callable[[], None]) -> Masks:
+        """Apply a prompt edit and predict `frame`; when the model cannot run, take the edit back."""
         created_object = obj_id not in self.prompts.object_ids
-        self.prompts.add_click(frame, obj_id, x, y, 1 if positive else 0)
+        edit()
         try:
             return self._refresh(frame)
         except BaseException:
@@ -108,7 +122,7 @@ class InteractiveSession:
             raise
 
     def undo(self) -> int | None:
-        """Undo the last click anywhere; return the frame it was on, or None when there was none."""
+        """Undo the last click, box or mask anywhere; return its frame, or None when there was none."""
         undone = self.prompts.undo_last_edit()
         if undone is None:
             return None

@@ -65,13 +65,18 @@ def draw_masks(
 def draw_clicks(
     frame: np.ndarray, clicks: Mapping[int, ObjectClicks], *, radius: int | None = None
 ) -> np.ndarray:
-    """Mark each click: a disc green for positive, red for negative, ringed in its object's colour.
+    """Mark each click: a disc green for positive, red for negative, ringed in its object's colour;
+    and each box as a rectangle in its object's colour.
 
     frame: RGB uint8 (H, W, 3); clicks: obj_id -> that object's clicks on this frame. Returns a new frame.
     """
     out = frame.copy()
     radius = radius or max(4, round(min(frame.shape[:2]) / 80))
     for obj_id, entry in clicks.items():
+        if entry.box is not None:
+            x0, y0, x1, y1 = (round(value) for value in entry.box)
+            thickness = max(1, radius // 3)
+            cv2.rectangle(out, (x0, y0), (x1 - 1, y1 - 1), object_color(obj_id), thickness, cv2.LINE_AA)
         for (x, y), label in zip(entry.points, entry.labels, strict=True):
             center = (round(x), round(y))
             cv2.circle(out, center, radius + 2, object_color(obj_id), -1, cv2.LINE_AA)
