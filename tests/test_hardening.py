@@ -7,6 +7,8 @@ Memory and disk figures (peak RSS growth of the PNG-bomb cases, bytes on disk of
 
 from __future__ import annotations
 
+import copy
+import json
 import struct
 import subprocess
 import sys
@@ -19,7 +21,14 @@ import numpy as np
 import pytest
 
 from sam2_gradio import config
+from sam2_gradio.app import compose_actions, segment_actions
+from sam2_gradio.app.model_holder import AppModel
+from sam2_gradio.app.sessions import SessionStore, UploadRejected, check_video_upload
+from sam2_gradio.engine.prompts import PromptState, PromptStateError, prompt_state_from_dict
+from sam2_gradio.media.frames import VideoMeta
 from sam2_gradio.media.mask_files import (
+    COMBINED_DIR,
+    PER_OBJECT_DIR,
     combined_mask_name,
     load_mask_set,
     per_object_mask_name,
@@ -136,3 +145,102 @@ def test_a_png_bomb_in_a_folder_and_a_16_bit_mask_are_read_without_a_full_size_f
     assert coverage.dtype == np.uint8 and coverage[0, 0] == 255 and coverage[0, -2] == 0
     assert coverage[0, -1] == 100
     assert growth < decode_mb * 2.5
+
+
+# --- 6 and 8. Job-size limits and bounded ids --------------------------------------------------------
+def _state(clicks: dict, **extra: object) -> dict:
+    return {"version": 1, "clicks": clicks, **extra}
+
+
+def test_objects_clicks_and_ids_are_limited_with_a_sentence():
+    state = PromptState(video=VideoMeta(10, 64, 48, 10.0))
+    for _ in range(config.MAX_OBJECTS):
+        state.add_object()
+    with pytest.raises(PromptStateError, match=f"at most {config.MAX_OBJECTS} objects"):
+        state.add_object()
+    with pytest.raises(PromptStateError, match=f"at most {config.MAX_OBJECTS} objects"):
+        state.add_click(0, config.MAX_OBJECTS + 1, 5, 5, 1)
+    assert state.object_ids == list(range(1, config.MAX_OBJECTS + 1)) and state.history == []
+    for index in range(config.MAX_CLICKS):
+        state.add_click(index % 10, 1, 5, 5, 1)
+    with pytest.raises(PromptStateError, match=f"at most {config.MAX_CLICKS} clicks"):
+        state.add_click(0, 2, 5, 5, 1)
+    assert len(state.history) == config.MAX_CLICKS
+    fresh = PromptState(video=VideoMeta(10, 64, 48, 10.0))
+    with pytest.raises(PromptStateError, match="is not an integer from 0 to"):
+        fresh.add_click(0, 2**64, 5, 5, 1)
+    assert fresh.object_ids == [] and fresh.history == []
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (_state({"0": {str(2**64): {"points": [[1, 1]], "labels": [1]}}}), "is not an integer from 0 to"),
+        (_state({}, object_ids=[2**64]), "is not an integer from 0 to"),
+        (_state({}, object_ids=list(range(1, config.MAX_OBJECTS + 2))), "at most"),
+        (
+            _state({"0": {"1": {"points": [[1, 1]] * (config.MAX_CLICKS + 1), "labels": [1] * 1001}}}),
+            "clicks",
+        ),
+        (
+            _state({str(i): {str(i % 300): {"points": [[1, 1]], "labels": [1]}} for i in range(300)}),
+            "objects",
+        ),
+    ],
+    ids=["click id 2^64", "listed id 2^64", "too many listed objects", "too many clicks", "too many objects"],
+)
+def test_a_state_over_the_limits_is_refused_naming_the_limit(data, message):
+    with pytest.raises(PromptStateError, match=message):
+        prompt_state_from_dict(data, VideoMeta(400, 64, 48, 10.0))
+
+
+def test_listed_object_ids_are_deduplicated():
+    ids = list(range(1, config.MAX_OBJECTS + 1))
+    state = prompt_state_from_dict(_state({}, object_ids=ids * 20_000), VideoMeta(4, 64, 48, 10.0))
+    assert state.object_ids == ids
+
+
+def test_a_state_file_with_a_huge_object_id_leaves_the_clicks_as_they_were(
+    tmp_path, random_model, make_video
+):
+    session = SessionStore(tmp_path / "sessions").get("tab")
+    segment_actions.open_video(
+        session, make_video("v.mp4", 4), AppModel(random_model.settings, model=random_model)
+    )
+    segment_actions.add_click(session, 1, 1, 10, 10, positive=True)
+    before = copy.deepcopy(session.segment.prompts.to_dict())
+    state_file = tmp_path / "state.json"
+    state_file.write_text(json.dumps(_state({"0": {str(2**64): {"points": [[1, 1]], "labels": [1]}}})))
+    with pytest.raises(PromptStateError, match="is not an integer"):
+        segment_actions.load_state(session, state_file)
+    assert session.segment.prompts.to_dict() == before
+
+
+def test_videos_over_the_frame_rate_or_frame_count_limit_are_refused(make_video, monkeypatch):
+    fast = make_video("fast.mp4", 12, fps=240)
+    with pytest.raises(UploadRejected, match=r"runs at 240 frames per second; the limit is 120\.$"):
+        check_video_upload(fast)
+    monkeypatch.setattr(config, "MAX_VIDEO_FRAMES", 10)
+    with pytest.raises(UploadRejected, match=r"has 12 frames; the limit is 10\.$"):
+        check_video_upload(make_video("long.mp4", 12))
+
+
+def test_the_masks_zip_of_the_longest_video_with_the_most_objects_is_accepted(tmp_path):
+    """600 s at 30 fps with `MAX_OBJECTS` objects, in the layout `zip_masks` writes (per_object/ and
+    combined/), passes every zip limit and the Compose tab lists its objects."""
+    frames = int(config.MAX_VIDEO_SECONDS * 30)
+    assert frames <= config.MAX_VIDEO_FRAMES
+    obj_ids = range(1, config.MAX_OBJECTS + 1)
+    empty = cv2.imencode(".png", np.zeros((36, 64), np.uint8))[1].tobytes()
+    zipped = tmp_path / "masks.zip"
+    with zipfile.ZipFile(zipped, "w", compression=zipfile.ZIP_STORED) as archive:
+        for frame in range(frames):
+            for obj_id in obj_ids:
+                archive.writestr(f"{PER_OBJECT_DIR}/{per_object_mask_name(frame, obj_id)}", empty)
+            archive.writestr(f"{COMBINED_DIR}/{combined_mask_name(frame)}", empty)
+    session = SessionStore(tmp_path / "sessions").get("tab")
+    assert compose_actions.mask_objects(session, zipped) == tuple(obj_ids)
+    mask_set = session.mask_set(zipped)
+    assert len(mask_set.frame_order) == frames and mask_set.mask_for(frames - 1, None, (64, 36)) is None
+    size_mb = zipped.stat().st_size / 2**20
+    print(f"\nlongest masks zip: {frames} frames x {len(obj_ids)} objects, {size_mb:.0f} MB")

@@ -8,7 +8,9 @@ Saved and loaded in exactly this schema (extra keys are ignored on load):
      "clicks": {"<frame>": {"<obj_id>": {"points": [[x, y], ...], "labels": [1, 0, ...]}}}}
 
 Coordinates are pixels of the original video; label 1 is positive, 0 negative. `video` is optional on
-load and checked against the video when both are known. Every validation error names its entry.
+load and checked against the video when both are known. Every validation error names its entry. A state
+holds at most `config.MAX_OBJECTS` objects and `config.MAX_CLICKS` clicks, with ids up to
+`config.MAX_OBJECT_ID`; anything more is refused.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sam2_gradio import config
 from sam2_gradio.media.frames import VideoMeta
 
 SCHEMA_VERSION = 1
@@ -68,16 +71,20 @@ class PromptState:
     def add_object(self) -> int:
         """Create a new, click-less object and return its id."""
         obj_id = self.next_object_id()
+        self._check_new_object(obj_id)
         self.object_ids.append(obj_id)
         return obj_id
 
     def add_click(self, frame: int, obj_id: int, x: float, y: float, label: int) -> None:
-        """Add a click after checking it against the video; unknown objects are created."""
+        """Add a click after checking it against the video and the limits; unknown objects are created."""
         self._check_frame(frame, f"click on frame {frame}")
         self._check_point(x, y, f"click ({x}, {y}) on frame {frame}")
         if label not in (POSITIVE, NEGATIVE):
             raise PromptStateError(f"click label must be 1 (positive) or 0 (negative), got {label!r}")
+        if len(self.history) >= config.MAX_CLICKS:
+            raise PromptStateError(f"a video may have at most {config.MAX_CLICKS} clicks")
         if obj_id not in self.object_ids:
+            self._check_new_object(obj_id)
             self.object_ids.append(obj_id)
         entry = self.clicks.setdefault(frame, {}).setdefault(obj_id, ObjectClicks())
         entry.points.append((float(x), float(y)))
@@ -122,6 +129,11 @@ class PromptState:
             self.clicks.pop(frame, None)
 
     # --- checks --------------------------------------------------------------------------------
+    def _check_new_object(self, obj_id: int) -> None:
+        check_object_id(obj_id)
+        if len(self.object_ids) >= config.MAX_OBJECTS:
+            raise PromptStateError(f"a video may have at most {config.MAX_OBJECTS} objects")
+
     def _check_frame(self, frame: int, where: str) -> None:
         if frame < 0 or (self.video is not None and frame >= self.video.num_frames):
             limit = f" (the video has {self.video.num_frames} frames)" if self.video else ""
@@ -163,6 +175,13 @@ class PromptState:
         path = Path(path)
         path.write_text(json.dumps(self.to_dict(), indent=2))
         return path
+
+
+def check_object_id(obj_id: int) -> int:
+    """`obj_id` when it is an integer from 0 to `config.MAX_OBJECT_ID`, else `PromptStateError`."""
+    if isinstance(obj_id, bool) or not isinstance(obj_id, int) or not 0 <= obj_id <= config.MAX_OBJECT_ID:
+        raise PromptStateError(f"object id {obj_id!r} is not an integer from 0 to {config.MAX_OBJECT_ID}")
+    return obj_id
 
 
 def _as_index(key: Any, what: str) -> int:
@@ -246,9 +265,15 @@ def prompt_state_from_dict(data: Any, video: VideoMeta | None = None) -> PromptS
                     raise PromptStateError(f"{where}: {error}") from None
     extra_ids = data.get("object_ids", [])
     if isinstance(extra_ids, list):
+        known = set(state.object_ids)  # a set: ids are deduplicated in linear time
         for obj_id in extra_ids:
-            if isinstance(obj_id, int) and obj_id >= 0 and obj_id not in state.object_ids:
+            if isinstance(obj_id, int) and not isinstance(obj_id, bool) and obj_id not in known:
+                try:
+                    state._check_new_object(obj_id)
+                except PromptStateError as error:
+                    raise PromptStateError(f"'object_ids': {error}") from None
                 state.object_ids.append(obj_id)
+                known.add(obj_id)
     return state
 
 
