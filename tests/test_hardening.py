@@ -12,8 +12,10 @@ import json
 import struct
 import subprocess
 import sys
+import tempfile
 import zipfile
 import zlib
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import cv2
@@ -23,7 +25,14 @@ import pytest
 from sam2_gradio import config
 from sam2_gradio.app import compose_actions, segment_actions
 from sam2_gradio.app.model_holder import AppModel
-from sam2_gradio.app.sessions import SessionStore, UploadRejected, check_video_upload
+from sam2_gradio.app.sessions import (
+    DiskLimitReached,
+    ServerBusy,
+    SessionStore,
+    UploadRejected,
+    check_video_upload,
+    folder_bytes,
+)
 from sam2_gradio.engine.prompts import PromptState, PromptStateError, prompt_state_from_dict
 from sam2_gradio.media.frames import VideoMeta
 from sam2_gradio.media.mask_files import (
@@ -244,3 +253,102 @@ def test_the_masks_zip_of_the_longest_video_with_the_most_objects_is_accepted(tm
     assert len(mask_set.frame_order) == frames and mask_set.mask_for(frames - 1, None, (64, 36)) is None
     size_mb = zipped.stat().st_size / 2**20
     print(f"\nlongest masks zip: {frames} frames x {len(obj_ids)} objects, {size_mb:.0f} MB")
+
+
+# --- 2, 9 and 12. Sessions: reclaimed, capped, shared mask sets, leftovers -----------------------------
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_idle_sessions_are_closed_and_the_longest_idle_makes_room(tmp_path):
+    clock = FakeClock()
+    store = SessionStore(tmp_path / "sessions", idle_minutes=10, max_sessions=3, clock=clock)
+    a, b, c = (store.get(name) for name in "abc")
+    clock.now += 60
+    store.get("a")  # a is used again: b is now the longest idle
+    busy = store.get("c")
+    with busy.job("segment"):
+        store.get("d")  # a fourth session closes b
+        assert len(store) == 3 and not b.folder.exists() and a.folder.exists()
+        clock.now += 11 * 60
+        store.get("e")  # a and d idle for 11 minutes: closed; c runs a job: kept
+        assert {s.session_id for s in store._sessions.values()} == {"c", "e"}
+        assert not a.folder.exists() and c.folder.exists()
+        store.get("f")
+        busy_e, busy_f = store.get("e").job("compose"), store.get("f").job("compose")
+        with busy_e, busy_f, pytest.raises(ServerBusy, match="the most it takes"):
+            store.get("g")
+
+
+def test_a_sessions_kept_jobs_are_capped_on_disk(tmp_path, monkeypatch):
+    monkeypatch.setattr(config, "MAX_SESSION_DISK_MB", 1)
+    session = SessionStore(tmp_path / "sessions").get("tab")
+    folders = []
+    for kind in ("segment", "compose", "snapshot"):
+        with session.job(kind) as folder:
+            (folder / "result.bin").write_bytes(b"x" * 400_000)
+        folders.append(folder)
+    assert not folders[0].exists() and folders[1].exists() and folders[2].exists()  # oldest went first
+    print(f"\nsession folder: {folder_bytes(session.folder) / 2**20:.2f} MB for a 1 MB cap")
+    assert folder_bytes(session.folder) <= 2**20
+    too_large = pytest.raises(DiskLimitReached, match="more than the 1 MB a session may keep")
+    with too_large, session.job("compose") as folder:
+        (folder / "huge.bin").write_bytes(b"x" * (2**20 + 1))
+    assert not folder.exists()
+
+
+def test_opening_one_masks_zip_after_another_adds_nothing_to_the_session_folder(tmp_path):
+    """A masks zip of 200 frames of zero-filled 640x360 PNGs: indexing and previewing costs no disk."""
+    zero = cv2.imencode(".png", np.zeros((360, 640), np.uint8))[1].tobytes()
+    zips = []
+    for name in ("a.zip", "b.zip"):
+        with zipfile.ZipFile(tmp_path / name, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+            for frame in range(200):
+                archive.writestr(per_object_mask_name(frame, 1), zero)
+        zips.append(tmp_path / name)
+    session = SessionStore(tmp_path / "sessions").get("tab")
+    for zipped in zips * 2:
+        assert compose_actions.mask_objects(session, zipped) == (1,)
+        assert session.mask_set(zipped).mask_for(199, None, (640, 360)) is None
+    print(f"\nsession folder after 4 mask sets: {folder_bytes(session.folder)} bytes")
+    assert folder_bytes(session.folder) == 0
+
+
+def test_concurrent_previews_alternating_two_zips_all_read_their_masks(tmp_path):
+    boxes = {"a.zip": (2, 2, 10, 10), "b.zip": (20, 10, 30, 20)}
+    for name, (x0, y0, x1, y1) in boxes.items():
+        mask = np.zeros((24, 32), np.uint8)
+        mask[y0:y1, x0:x1] = 255
+        with zipfile.ZipFile(tmp_path / name, "w") as archive:
+            for frame in range(8):
+                archive.writestr(per_object_mask_name(frame, 1), cv2.imencode(".png", mask)[1].tobytes())
+    session = SessionStore(tmp_path / "sessions").get("tab")
+
+    def preview(index: int) -> tuple[str, tuple[int, ...]]:
+        name = "ab"[index % 2] + ".zip"
+        return name, tuple(session.mask_set(tmp_path / name).mask_for(index % 8, None, (32, 24)).box)
+
+    with ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(preview, range(48)))
+    assert all(box == boxes[name] for name, box in results)
+
+
+def test_leftovers_of_a_killed_process_are_swept_at_start_up(tmp_path, monkeypatch):
+    root = tmp_path / "sessions"
+    job = root / "0123abcd" / "segment-1"
+    (job / ".masks.partial-1a2b3c4d" / "per_object").mkdir(parents=True)
+    (job / ".masks.partial-1a2b3c4d" / "per_object" / "mask_00000_obj_1.png").write_bytes(b"png")
+    (job / ".preview.partial-1a2b3c4d.mp4").write_bytes(b"mp4")
+    (job / ".composite.1a2b3c4d.partial.mp4").write_bytes(b"mp4")
+    (job / "masks.zip").write_bytes(b"a finished result")
+    temp = tmp_path / "temp"
+    (temp / "sam2-gradio-masks-x1y2").mkdir(parents=True)
+    (temp / "someone-else").mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(temp))
+    SessionStore(root)
+    assert sorted(path.name for path in job.iterdir()) == ["masks.zip"]
+    assert sorted(path.name for path in temp.iterdir()) == ["someone-else"]
