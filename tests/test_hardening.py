@@ -33,7 +33,12 @@ from sam2_gradio.app.sessions import (
     check_video_upload,
     folder_bytes,
 )
-from sam2_gradio.engine.prompts import PromptState, PromptStateError, prompt_state_from_dict
+from sam2_gradio.engine.prompts import (
+    PromptState,
+    PromptStateError,
+    load_prompt_state,
+    prompt_state_from_dict,
+)
 from sam2_gradio.media.frames import VideoMeta
 from sam2_gradio.media.mask_files import (
     COMBINED_DIR,
@@ -352,3 +357,38 @@ def test_leftovers_of_a_killed_process_are_swept_at_start_up(tmp_path, monkeypat
     SessionStore(root)
     assert sorted(path.name for path in job.iterdir()) == ["masks.zip"]
     assert sorted(path.name for path in temp.iterdir()) == ["someone-else"]
+
+
+# --- 10. Messages name the user's file, never a server folder -------------------------------------------
+def _message(action) -> str:
+    with pytest.raises(ValueError) as raised:
+        action()
+    return str(raised.value)
+
+
+def test_messages_for_bad_files_name_the_file_not_the_server_folder(tmp_path):
+    folder = tmp_path / "cache" / "d41d8cd98f"
+    folder.mkdir(parents=True)
+    utf16 = folder / "state.json"
+    utf16.write_text(json.dumps(_state({})), encoding="utf-16")
+    corrupt = folder / "masks.zip"
+    corrupt.write_bytes(b"PK\x03\x04" + b"\0" * 100)
+    broken = folder / "broken"
+    broken.mkdir()
+    (broken / combined_mask_name(0)).write_bytes(b"\x89PNG\r\n\x1a\n" + b"\0" * 40)
+    truncated = folder / "truncated.zip"
+    good = cv2.imencode(".png", np.zeros((8, 8), np.uint8))[1].tobytes()
+    with zipfile.ZipFile(truncated, "w") as archive:
+        archive.writestr(combined_mask_name(0), good[:40])
+    messages = {
+        "utf-16 state": _message(lambda: load_prompt_state(utf16)),
+        "missing state": _message(lambda: load_prompt_state(folder / "gone.json")),
+        "corrupt zip": _message(lambda: load_mask_set(corrupt)),
+        "missing masks": _message(lambda: load_mask_set(folder / "gone.zip")),
+        "unreadable png": _message(lambda: load_mask_set(broken)),
+        "undecodable png": _message(lambda: load_mask_set(truncated).mask_for(0, None, (8, 8))),
+    }
+    for case, message in messages.items():
+        assert str(tmp_path) not in message and "/cache" not in message, (case, message)
+    assert "state.json is not UTF-8 text" in messages["utf-16 state"]
+    assert "masks.zip" in messages["corrupt zip"] and "mask_00000.png" in messages["undecodable png"]

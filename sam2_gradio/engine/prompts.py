@@ -283,9 +283,12 @@ def load_prompt_state(path: str | Path, video: VideoMeta | None = None) -> Promp
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise PromptStateError(f"state file {path} does not exist") from None
-    except (OSError, UnicodeDecodeError) as error:
-        raise PromptStateError(f"state file {path} cannot be read as text ({error})") from None
+        raise PromptStateError(f"state file {path.name} does not exist") from None
+    except UnicodeDecodeError:
+        raise PromptStateError(f"state file {path.name} is not UTF-8 text") from None
+    except OSError as error:
+        reason = error.strerror or type(error).__name__
+        raise PromptStateError(f"state file {path.name} cannot be read ({reason})") from None
     try:
         data = json.loads(text)
     except json.JSONDecodeError as error:
