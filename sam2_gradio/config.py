@@ -73,6 +73,8 @@ MAX_MASK_PNG_MB = _env_int("SAM2_GRADIO_MAX_MASK_PNG_MB", 64)
 # Mask PNGs declaring a wider or taller image are refused from their header, before any decoding
 # (a decompression-bomb guard): no object video may be larger.
 MAX_MASK_SIDE = _env_int("SAM2_GRADIO_MAX_MASK_SIDE", MAX_VIDEO_SIDE)
+# Longest object name ("dog") a prompt state accepts, in characters.
+MAX_OBJECT_NAME_LENGTH = 40
 
 # --- Setup ------------------------------------------------------------------------------------
 # sam2_gradio/bootstrap.py runs before .venv exists, so it keeps its own settings; it reads

@@ -9,8 +9,8 @@ from pathlib import Path
 
 from sam2_gradio import config
 from sam2_gradio.app.model_holder import AppModel
+from sam2_gradio.app.server import create_app
 from sam2_gradio.app.sessions import SessionStore
-from sam2_gradio.app.ui import create_app
 from sam2_gradio.engine.model import SharedModel
 
 HOST = "127.0.0.1"

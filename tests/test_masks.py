@@ -113,7 +113,7 @@ def test_detects_per_object_naming_and_prefers_it_over_combined(tmp_path):
         },
     )
     masks = load_mask_set(folder)
-    assert masks.object_ids == (1, 3) and masks.is_multi_object
+    assert masks.object_ids == (1, 3)
     assert masks.mask_for(0, [3], (64, 48)).box == Box(20, 20, 30, 30)
     assert masks.mask_for(0, None, (64, 48)).box == Box(0, 0, 30, 30)  # union of both objects
 
@@ -121,7 +121,7 @@ def test_detects_per_object_naming_and_prefers_it_over_combined(tmp_path):
 def test_detects_single_object_naming(tmp_path):
     folder = write_masks(tmp_path / "flat", {"mask_00002.png": (4, 5, 14, 15)})
     masks = load_mask_set(folder)
-    assert masks.object_ids == (1,) and not masks.is_multi_object
+    assert masks.object_ids == (1,)
     assert masks.mask_for(2, None, (64, 48)).box == Box(4, 5, 14, 15)
 
 

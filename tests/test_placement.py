@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from sam2_gradio.compositor.placement import ANCHORS, Box, clip_box, grow_box, original, relocate, scaled_size
+from sam2_gradio.compositor.placement import ANCHORS, Box, clip_box, grow_box, relocate, scaled_size
 
 BACKGROUND = (200, 100)  # width, height
 OBJECT_BOX = Box(10, 20, 50, 40)  # 40 x 20 object: longer side horizontal
@@ -59,12 +59,6 @@ def test_box_past_the_edges_is_clipped_not_wrapped():
 def test_box_entirely_outside_clips_to_none():
     box = relocate(OBJECT_BOX, BACKGROUND, size=60, pos="center", offset_x=500)
     assert clip_box(box, BACKGROUND) is None
-
-
-def test_original_keeps_position_and_intersects_smaller_background():
-    assert original(OBJECT_BOX, BACKGROUND) == OBJECT_BOX
-    assert original(OBJECT_BOX, (30, 30)) == Box(10, 20, 30, 30)  # top-left aligned frames
-    assert original(Box(40, 40, 60, 60), (30, 30)) is None
 
 
 def test_grow_box_stays_inside_the_frame():

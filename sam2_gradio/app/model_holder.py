@@ -15,6 +15,8 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from sam2.sam2_video_predictor import SAM2VideoPredictor
+
     from sam2_gradio.engine.model import ModelSettings, SharedModel
 
 logger = logging.getLogger(__name__)
@@ -25,7 +27,7 @@ class ModelUnavailable(RuntimeError):
 
 
 class AppModel:
-    """The shared model of the app, built on first use (or by `load()` at start-up)."""
+    """The shared model of the app, built on first use (or by `load()` at start-up); a `PredictorLender`."""
 
     def __init__(self, settings: ModelSettings, *, model: SharedModel | None = None) -> None:
         self.settings = settings  # which model to build
@@ -57,7 +59,7 @@ class AppModel:
             logger.warning("Segmentation is unavailable: %s", self._error)
 
     @contextlib.contextmanager
-    def use(self) -> Iterator[object]:
+    def use(self) -> Iterator[SAM2VideoPredictor]:
         """Hold the model exclusively (see `SharedModel.use`)."""
         with self.load().use() as predictor:
             yield predictor

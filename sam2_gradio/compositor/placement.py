@@ -65,14 +65,6 @@ def _aligned_start(alignment: str, space: int, length: int) -> int:
     return (space - length) // 2
 
 
-def original(object_box: Box, background_size: tuple[int, int]) -> Box | None:
-    """Target box that keeps the object where it was: same coordinates, top-left aligned frames.
-
-    When the videos differ in size the part outside the background is dropped; None when nothing is left.
-    """
-    return clip_box(object_box, background_size)
-
-
 def clip_box(box: Box, frame_size: tuple[int, int]) -> Box | None:
     """Part of ``box`` inside a frame of ``frame_size`` = (width, height); None when it is all outside."""
     clipped = Box(max(box.x0, 0), max(box.y0, 0), min(box.x1, frame_size[0]), min(box.y1, frame_size[1]))

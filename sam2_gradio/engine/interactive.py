@@ -16,7 +16,7 @@ import numpy as np
 
 from sam2_gradio import config
 from sam2_gradio.engine.exports import read_frame_masks
-from sam2_gradio.engine.model import SharedModel
+from sam2_gradio.engine.model import PredictorLender
 from sam2_gradio.engine.model_frames import ModelFrames
 from sam2_gradio.engine.overlay import draw_clicks, draw_masks
 from sam2_gradio.engine.prompts import PromptState
@@ -48,15 +48,14 @@ class FeatureCache:
         while len(self._entries) > self.capacity:
             self._entries.popitem(last=False)
 
-    def __contains__(self, frame: int) -> bool:
-        return frame in self._entries
-
 
 class InteractiveSession:
     """One video being segmented: its frames, its clicks, and (after propagation) its mask folder."""
 
-    def __init__(self, model: SharedModel, source: FrameSource, prompts: PromptState | None = None) -> None:
-        self.model = model  # the shared SAM 2 model
+    def __init__(
+        self, model: PredictorLender, source: FrameSource, prompts: PromptState | None = None
+    ) -> None:
+        self.model = model  # lends the shared SAM 2 model
         self.source = source  # the video's frames
         self.prompts = prompts or PromptState(video=source.meta)  # every click so far
         if self.prompts.video is None:
@@ -102,7 +101,7 @@ class InteractiveSession:
         try:
             return self._refresh(frame)
         except BaseException:
-            self.prompts.undo_last_click()
+            self.prompts.undo_last_edit()
             if created_object:
                 self.prompts.object_ids.remove(obj_id)
             self._predicted.pop(frame, None)
@@ -110,7 +109,7 @@ class InteractiveSession:
 
     def undo(self) -> int | None:
         """Undo the last click anywhere; return the frame it was on, or None when there was none."""
-        undone = self.prompts.undo_last_click()
+        undone = self.prompts.undo_last_edit()
         if undone is None:
             return None
         self._refresh(undone[0])

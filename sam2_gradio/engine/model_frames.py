@@ -20,7 +20,7 @@ from sam2_gradio.media.frames import FrameSource
 IMAGE_MEAN = (0.485, 0.456, 0.406)
 IMAGE_STD = (0.229, 0.224, 0.225)
 
-Batch = dict[int, tuple[np.ndarray, np.ndarray]]  # frame -> (original RGB, resized RGB) uint8
+Batch = dict[int, np.ndarray]  # frame -> RGB uint8 resized to the model input
 
 
 def resize_for_model(frame: np.ndarray, image_size: int) -> np.ndarray:
@@ -70,11 +70,7 @@ class ModelFrames:
         return self.source.meta.num_frames
 
     def __getitem__(self, index: int) -> torch.Tensor:
-        return to_model_tensor(self._frame(index)[1], self.device)
-
-    def original(self, index: int) -> np.ndarray:
-        """The frame at its own resolution, RGB uint8 (H, W, 3)."""
-        return self._frame(index)[0]
+        return to_model_tensor(self._frame(index), self.device)
 
     def pin(self, indices: list[int]) -> None:
         """Decode `indices` now and keep them until `unpin` (used for the prompted frames)."""
@@ -94,7 +90,7 @@ class ModelFrames:
         if self._executor is not None:
             self._executor.shutdown(wait=True, cancel_futures=True)
 
-    def _frame(self, index: int) -> tuple[np.ndarray, np.ndarray]:
+    def _frame(self, index: int) -> np.ndarray:
         if not 0 <= index < len(self):
             raise IndexError(f"frame {index} is outside the video (0 to {len(self) - 1})")
         if index in self._pinned:
@@ -133,7 +129,7 @@ class ModelFrames:
 
     def _decode(self, start: int, frames: Iterator[np.ndarray]) -> Batch:
         return {
-            index: (frame, resize_for_model(frame, self.image_size))
+            index: resize_for_model(frame, self.image_size)
             for index, frame in enumerate(list(frames), start=start)
         }
 

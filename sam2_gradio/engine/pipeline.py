@@ -16,7 +16,7 @@ from pathlib import Path
 
 from sam2_gradio import config
 from sam2_gradio.engine.exports import MaskExporter, partial_file, render_preview, zip_masks
-from sam2_gradio.engine.model import SharedModel
+from sam2_gradio.engine.model import PredictorLender
 from sam2_gradio.engine.prompts import PromptState
 from sam2_gradio.engine.propagation import propagate
 from sam2_gradio.jobs import CancelFlag, Progress, ProgressCallback
@@ -75,7 +75,7 @@ def check_outputs(
 
 
 def segment_video(
-    model: SharedModel,
+    model: PredictorLender,
     source: FrameSource,
     prompts: PromptState,
     mask_dir: str | Path,

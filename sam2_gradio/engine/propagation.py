@@ -16,25 +16,29 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Iterator
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
 
-from sam2_gradio.engine.model import SharedModel
+from sam2_gradio.engine.model import PredictorLender
 from sam2_gradio.engine.model_frames import ModelFrames
 from sam2_gradio.engine.prompts import PromptState
 from sam2_gradio.jobs import CancelFlag, ProgressCallback, ProgressMeter, raise_if_cancelled
 from sam2_gradio.media.frames import FrameSource
 
-Direction = Literal["forward", "backward", "both"]
+if TYPE_CHECKING:
+    from sam2.sam2_video_predictor import SAM2VideoPredictor
+
+    from sam2_gradio.engine.interactive import FeatureCache
+
 DIRECTIONS: tuple[str, ...] = ("forward", "backward", "both")
 
 
 FrameMasks = tuple[int, list[int], np.ndarray]  # (frame, object ids, bool masks (objects, H, W))
 
 
-def new_inference_state(predictor: Any, images: ModelFrames) -> dict[str, Any]:
+def new_inference_state(predictor: SAM2VideoPredictor, images: ModelFrames) -> dict[str, Any]:
     """An inference state like `SAM2VideoPredictor.init_state`'s, over lazily decoded `images`."""
     meta = images.source.meta
     return {
@@ -60,7 +64,7 @@ def new_inference_state(predictor: Any, images: ModelFrames) -> dict[str, Any]:
 
 
 def add_prompts(
-    predictor: Any, state: dict[str, Any], prompts: PromptState, frame: int | None = None
+    predictor: SAM2VideoPredictor, state: dict[str, Any], prompts: PromptState, frame: int | None = None
 ) -> None:
     """Add the clicks of every object on every prompted frame (or only on `frame`) to `state`."""
     frames = prompts.prompted_frames() if frame is None else [frame]
@@ -75,7 +79,7 @@ def add_prompts(
             )
 
 
-def memory_reach(predictor: Any) -> int:
+def memory_reach(predictor: SAM2VideoPredictor) -> int:
     """How many frames back (in tracking order) a frame's memory or object pointers can reach."""
     stride = predictor.memory_temporal_stride_for_eval
     return max(1 + (predictor.num_maskmem - 2) * stride, predictor.max_obj_ptrs_in_encoder - 1)
@@ -121,7 +125,7 @@ def _check_ready(prompts: PromptState, source: FrameSource) -> None:
 
 
 def propagate(
-    model: SharedModel,
+    model: PredictorLender,
     source: FrameSource,
     prompts: PromptState,
     *,
@@ -163,7 +167,9 @@ def propagate(
             images.close()
 
 
-def _official_pass(predictor: Any, state: dict[str, Any], start: int, reverse: bool) -> Iterator[Any]:
+def _official_pass(
+    predictor: SAM2VideoPredictor, state: dict[str, Any], start: int, reverse: bool
+) -> Iterator[tuple[int, list[int], torch.Tensor]]:
     """`propagate_in_video` from `start`; a reverse pass from frame 0 gives frame 0 (SAM 2 gives none)."""
     if reverse and start == 0:
         return predictor.propagate_in_video(state, start_frame_idx=0, max_frame_num_to_track=0)
@@ -172,12 +178,16 @@ def _official_pass(predictor: Any, state: dict[str, Any], start: int, reverse: b
 
 @torch.inference_mode()
 def predict_prompted_frame(
-    predictor: Any, images: ModelFrames, prompts: PromptState, frame: int, features: Any = None
+    predictor: SAM2VideoPredictor,
+    images: ModelFrames,
+    prompts: PromptState,
+    frame: int,
+    features: FeatureCache | None = None,
 ) -> dict[int, np.ndarray]:
     """Masks of every object clicked on `frame`, as the frame's conditioning output will be.
 
     Runs SAM 2 on that frame alone (no memory), exactly as propagation treats a prompted frame.
-    `features` (an `interactive.FeatureCache`) lends and keeps the frame's image features.
+    `features` lends and keeps the frame's image features.
     Returns obj_id -> bool (H, W) mask.
     """
     state = new_inference_state(predictor, images)

@@ -276,7 +276,6 @@ class MaskSet:
     source: str  # the folder or zip the masks came from
     frames: dict[int, dict[int, MaskFile]]  # frames that have files -> their files by object id
     object_ids: tuple[int, ...]  # every object id seen, sorted
-    is_multi_object: bool  # more than one object id
     frame_order: tuple[int, ...] = field(default=(), repr=False)  # sorted keys of ``frames``
     _zip: _ZipReader | None = field(default=None, repr=False, compare=False)  # the open zip, if any
 
@@ -448,7 +447,7 @@ def _index(source: str, files: dict[str, MaskFile], archive: _ZipReader | None) 
     for (frame, obj_id), path in sorted(chosen.items()):
         frames.setdefault(frame, {})[obj_id] = path
     object_ids = tuple(sorted({obj_id for _, obj_id in chosen}))
-    return MaskSet(source, frames, object_ids, len(object_ids) > 1, tuple(sorted(frames)), archive)
+    return MaskSet(source, frames, object_ids, tuple(sorted(frames)), archive)
 
 
 def _match(files: dict[str, MaskFile], pattern: re.Pattern) -> dict[tuple[int, ...], MaskFile]:
