@@ -8,6 +8,7 @@ Memory and disk figures (peak RSS growth of the PNG-bomb cases, bytes on disk of
 from __future__ import annotations
 
 import copy
+import errno
 import json
 import struct
 import subprocess
@@ -19,12 +20,20 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import cv2
+import gradio as gr
+import httpx
 import numpy as np
 import pytest
+from app_support import running_app
+from gradio_client import Client, handle_file
+from gradio_client.exceptions import AppError
 
 from sam2_gradio import config
 from sam2_gradio.app import compose_actions, segment_actions
+from sam2_gradio.app.edge import user_errors
 from sam2_gradio.app.model_holder import AppModel
+from sam2_gradio.app.server import build_parser, parse_auth, protective_launch_options, session_dir_problem
+from sam2_gradio.app.server import main as server_main
 from sam2_gradio.app.sessions import (
     DiskLimitReached,
     ServerBusy,
@@ -33,6 +42,7 @@ from sam2_gradio.app.sessions import (
     check_video_upload,
     folder_bytes,
 )
+from sam2_gradio.engine.model import ModelSettings
 from sam2_gradio.engine.prompts import (
     PromptState,
     PromptStateError,
@@ -392,3 +402,77 @@ def test_messages_for_bad_files_name_the_file_not_the_server_folder(tmp_path):
         assert str(tmp_path) not in message and "/cache" not in message, (case, message)
     assert "state.json is not UTF-8 text" in messages["utf-16 state"]
     assert "masks.zip" in messages["corrupt zip"] and "mask_00000.png" in messages["undecodable png"]
+
+
+# --- 3, 11, 13 and 14. The launched app: upload cap, frames through the API, session folder, login ---------
+def _weightless_model(tmp_path, monkeypatch) -> AppModel:
+    monkeypatch.setattr(config, "CHECKPOINT_DIR", tmp_path / "no_weights")
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    return AppModel(ModelSettings(model_size="tiny", image_size=256, device="cpu"))
+
+
+def test_the_app_refuses_a_large_upload_while_it_arrives_and_takes_any_frame_through_the_api(
+    tmp_path, monkeypatch, make_video
+):
+    monkeypatch.setattr(config, "MAX_UPLOAD_MB", 1)
+    model = _weightless_model(tmp_path, monkeypatch)
+    video = make_video("clip.mp4", 12)
+    mask = np.zeros((48, 64), np.uint8)
+    mask[8:40, 8:40] = 255
+    masks = tmp_path / "masks.zip"
+    with zipfile.ZipFile(masks, "w") as archive:
+        for frame in range(12):
+            archive.writestr(per_object_mask_name(frame, 1), cv2.imencode(".png", mask)[1].tobytes())
+    with running_app(model, tmp_path / "sessions") as url:
+        too_large = httpx.post(
+            f"{url}gradio_api/upload", files={"files": ("big.mp4", b"\0" * (2 * 2**20), "video/mp4")}
+        )
+        assert too_large.status_code == 413
+        client = Client(url, verbose=False, download_files=tmp_path / "downloads")
+        controls = [handle_file(video), handle_file(masks), handle_file(video), "original", "center", 256]
+        controls += [0, 0, "normal", False, False, 0, []]
+        _, slider, _ = client.predict(9, *controls, api_name="/compose_preview")  # no earlier preview
+        assert slider["value"] == 9 and slider["maximum"] == 11
+        with pytest.raises(AppError):
+            client.predict(1e9, *controls, api_name="/compose_preview")
+
+
+def test_the_login_is_parsed_never_echoed_and_handed_to_gradio():
+    assert parse_auth("ann:se:cret") == ("ann", "se:cret")
+    assert parse_auth(None) is None and parse_auth("") is None
+    for bad in ("annsecret", ":secret", "ann:"):
+        with pytest.raises(ValueError) as refused:
+            parse_auth(bad)
+        assert "secret" not in str(refused.value)
+    options = protective_launch_options(("ann", "secret"))
+    assert options["auth"] == ("ann", "secret")
+    assert options["max_file_size"] == config.MAX_UPLOAD_MB * 2**20
+    assert options["allowed_paths"] == [str(config.EXAMPLES_DIR)]
+    assert "--auth" in build_parser().format_help()
+
+
+def test_a_bad_login_or_a_session_folder_gradio_cannot_serve_stops_the_app_with_one_line(
+    tmp_path, monkeypatch, capsys
+):
+    with pytest.raises(SystemExit) as stopped:
+        server_main(["--auth", "nopassword"])
+    assert stopped.value.code == 2 and "USER:PASSWORD" in capsys.readouterr().err
+    monkeypatch.setenv(config.AUTH_ENV, "ann:hunter2")
+    monkeypatch.setattr(config, "SESSION_DIR", Path("/var/lib/sam2-sessions"))
+    with pytest.raises(SystemExit) as stopped:
+        server_main([])
+    message = capsys.readouterr()
+    assert stopped.value.code == 2 and "is outside the temp folder" in message.err
+    assert "hunter2" not in message.err + message.out
+    assert session_dir_problem(Path(tempfile.gettempdir()) / "sessions") is None
+    assert session_dir_problem(tmp_path.parent, working_dir=tmp_path.parent) is None
+
+
+def test_a_full_disk_is_one_sentence_without_a_path():
+    def write_result() -> None:
+        raise OSError(errno.ENOSPC, "No space left on device", "/tmp/sam2_gradio_sessions/0123/masks.zip")
+
+    with pytest.raises(gr.Error) as shown:
+        user_errors(write_result)()
+    assert str(shown.value.message).startswith("The server's disk is full")
+    assert "/tmp" not in shown.value.message

@@ -14,7 +14,7 @@ import gradio as gr
 from sam2_gradio import config
 from sam2_gradio.app.assets import FILE_HEIGHT
 from sam2_gradio.app.compose_handlers import ComposeHandlers
-from sam2_gradio.app.edge import COMPOSE_QUEUE, PREVIEW_QUEUE
+from sam2_gradio.app.edge import COMPOSE_QUEUE, FRAME_SLIDER_MAX, PREVIEW_QUEUE
 from sam2_gradio.compositor.blend import BLEND_MODES
 from sam2_gradio.compositor.placement import ANCHORS, PLACEMENTS
 
@@ -67,7 +67,7 @@ def _compose_files_column() -> dict[str, gr.components.Component]:
 def _compose_result_column() -> dict[str, gr.components.Component]:
     preview = gr.Image(label="Preview", type="numpy", format="jpeg", interactive=False, elem_id="cmp-preview")
     note = gr.Markdown(elem_id="cmp-note")
-    frame = gr.Slider(0, 1, value=0, step=1, label="Output frame", elem_id="cmp-frame-slider")
+    frame = gr.Slider(0, FRAME_SLIDER_MAX, value=0, step=1, label="Output frame", elem_id="cmp-frame-slider")
     options = _option_controls()
     with gr.Row():
         snapshot = gr.Button("Snapshot PNG", elem_id="cmp-snapshot")

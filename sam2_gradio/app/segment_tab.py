@@ -14,7 +14,7 @@ from sam2_gradio import config
 from sam2_gradio.app import assets as ui_assets
 from sam2_gradio.app import segment_actions
 from sam2_gradio.app.assets import FILE_HEIGHT
-from sam2_gradio.app.edge import GPU_QUEUE, PREVIEW_QUEUE, on_gpu
+from sam2_gradio.app.edge import FRAME_SLIDER_MAX, GPU_QUEUE, PREVIEW_QUEUE, on_gpu
 from sam2_gradio.app.segment_handlers import SegmentHandlers
 
 POINT_LABELS = ("positive", "negative")
@@ -102,7 +102,9 @@ def _segment_frame_column() -> dict[str, gr.components.Component]:
     )
     with gr.Row():
         previous = gr.Button("◀ Previous", size="sm", scale=0, elem_id="seg-prev")
-        slider = gr.Slider(0, 1, value=0, step=1, label="Frame", scale=4, elem_id="seg-frame-slider")
+        slider = gr.Slider(
+            0, FRAME_SLIDER_MAX, value=0, step=1, label="Frame", scale=4, elem_id="seg-frame-slider"
+        )
         next_frame = gr.Button("Next ▶", size="sm", scale=0, elem_id="seg-next")
     with gr.Row():
         point_label = gr.Radio(list(POINT_LABELS), value="positive", label="Point", elem_id="seg-point-label")
