@@ -32,7 +32,13 @@ from sam2_gradio import config
 from sam2_gradio.app import compose_actions, segment_actions
 from sam2_gradio.app.edge import user_errors
 from sam2_gradio.app.model_holder import AppModel
-from sam2_gradio.app.server import build_parser, parse_auth, protective_launch_options, session_dir_problem
+from sam2_gradio.app.server import (
+    build_parser,
+    create_app,
+    parse_auth,
+    protective_launch_options,
+    session_dir_problem,
+)
 from sam2_gradio.app.server import main as server_main
 from sam2_gradio.app.sessions import (
     DiskLimitReached,
@@ -476,3 +482,20 @@ def test_a_full_disk_is_one_sentence_without_a_path():
         user_errors(write_result)()
     assert str(shown.value.message).startswith("The server's disk is full")
     assert "/tmp" not in shown.value.message
+
+
+# --- 7. Cancel while queued ---------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("job", "cancel"), [("propagate", "cancel_propagate"), ("compose", "cancel_compose")]
+)
+def test_cancel_also_drops_a_job_still_waiting_in_the_queue(tmp_path, monkeypatch, job, cancel):
+    """The Cancel button sets the session's flag (a running job stops at its next frame) and, through
+    gradio's `cancels`, removes the job from the queue when it has not started (its flag would be cleared
+    on start)."""
+    demo = create_app(_weightless_model(tmp_path, monkeypatch), sessions=SessionStore(tmp_path / "sessions"))
+    dependencies = demo.config["dependencies"]
+    index_of = {dep.get("api_name"): index for index, dep in enumerate(dependencies)}
+    button = dependencies[index_of[cancel]]["targets"]
+    droppers = [dep for dep in dependencies if dep["targets"] == button and dep.get("cancels")]
+    assert [dep["cancels"] for dep in droppers] == [[index_of[job]]]
+    assert dependencies[index_of[job]]["queue"] is not False  # only queued events can be dropped

@@ -132,5 +132,6 @@ def _wire_compose_events(handlers: ComposeHandlers, ui: ComposeView) -> None:
         **PREVIEW_QUEUE,
     )
     ui.snapshot.click(handlers.snapshot, framed, [ui.snapshot_file], api_name="snapshot", **PREVIEW_QUEUE)
-    ui.render.click(handlers.compose, ui.inputs, [ui.output], api_name="compose", **COMPOSE_QUEUE)
-    ui.cancel.click(handlers.cancel, None, None, api_name="cancel_compose", queue=False)
+    rendering = ui.render.click(handlers.compose, ui.inputs, [ui.output], api_name="compose", **COMPOSE_QUEUE)
+    # The flag stops a running render; `cancels` drops one still waiting in the queue.
+    ui.cancel.click(handlers.cancel, None, None, api_name="cancel_compose", queue=False, cancels=[rendering])

@@ -167,11 +167,17 @@ def _wire_segment_events(handlers: SegmentHandlers, ui: SegmentView) -> None:
         api_name="load_state",
         **GPU_QUEUE,
     )
-    ui.propagate.click(
+    propagating = ui.propagate.click(
         on_gpu(handlers.propagate),
         [ui.video, ui.api_state, ui.direction, ui.batch_size],
         [ui.preview, ui.masks, ui.state_file],
         api_name="propagate",
         **GPU_QUEUE,
-    ).success(handlers.show_frame, [ui.slider], [ui.frame], api_visibility="private", **PREVIEW_QUEUE)
-    ui.cancel.click(handlers.cancel, None, None, api_name="cancel_propagate", queue=False)
+    )
+    propagating.success(
+        handlers.show_frame, [ui.slider], [ui.frame], api_visibility="private", **PREVIEW_QUEUE
+    )
+    # The flag stops a running propagation; `cancels` drops one still waiting in the queue.
+    ui.cancel.click(
+        handlers.cancel, None, None, api_name="cancel_propagate", queue=False, cancels=[propagating]
+    )
