@@ -14,7 +14,7 @@ import gradio as gr
 from sam2_gradio import config
 from sam2_gradio.app.assets import FILE_HEIGHT
 from sam2_gradio.app.compose_handlers import ComposeHandlers
-from sam2_gradio.app.edge import COMPOSE_QUEUE, PREVIEW_QUEUE
+from sam2_gradio.app.edge import COMPOSE_QUEUE, FRAME_SLIDER_MAX, PREVIEW_QUEUE
 from sam2_gradio.app.option_controls import option_controls
 from sam2_gradio.compositor.render import ComposeOptions
 
@@ -67,7 +67,7 @@ def _compose_files_column() -> dict[str, gr.components.Component]:
 def _compose_result_column() -> dict[str, gr.components.Component]:
     preview = gr.Image(label="Preview", type="numpy", format="jpeg", interactive=False, elem_id="cmp-preview")
     note = gr.Markdown(elem_id="cmp-note")
-    frame = gr.Slider(0, 1, value=0, step=1, label="Output frame", elem_id="cmp-frame-slider")
+    frame = gr.Slider(0, FRAME_SLIDER_MAX, value=0, step=1, label="Output frame", elem_id="cmp-frame-slider")
     options = option_controls(ComposeOptions, id_prefix="cmp")
     with gr.Row():
         snapshot = gr.Button("Snapshot PNG", elem_id="cmp-snapshot")
@@ -105,5 +105,6 @@ def _wire_compose_events(handlers: ComposeHandlers, ui: ComposeView) -> None:
         **PREVIEW_QUEUE,
     )
     ui.snapshot.click(handlers.snapshot, framed, [ui.snapshot_file], api_name="snapshot", **PREVIEW_QUEUE)
-    ui.render.click(handlers.compose, ui.inputs, [ui.output], api_name="compose", **COMPOSE_QUEUE)
-    ui.cancel.click(handlers.cancel, None, None, api_name="cancel_compose", queue=False)
+    rendering = ui.render.click(handlers.compose, ui.inputs, [ui.output], api_name="compose", **COMPOSE_QUEUE)
+    # The flag stops a running render; `cancels` drops one still waiting in the queue.
+    ui.cancel.click(handlers.cancel, None, None, api_name="cancel_compose", queue=False, cancels=[rendering])

@@ -13,7 +13,7 @@ import gradio as gr
 from sam2_gradio import config
 from sam2_gradio.app import assets as ui_assets
 from sam2_gradio.app.assets import FILE_HEIGHT
-from sam2_gradio.app.edge import GPU_QUEUE, PREVIEW_QUEUE, on_gpu
+from sam2_gradio.app.edge import FRAME_SLIDER_MAX, GPU_QUEUE, PREVIEW_QUEUE, on_gpu
 from sam2_gradio.app.option_controls import option_controls
 from sam2_gradio.app.segment_handlers import SegmentHandlers
 from sam2_gradio.engine.options import SegmentOptions
@@ -93,7 +93,9 @@ def _segment_frame_column() -> dict[str, gr.components.Component]:
     )
     with gr.Row():
         previous = gr.Button("◀ Previous", size="sm", scale=0, elem_id="seg-prev")
-        slider = gr.Slider(0, 1, value=0, step=1, label="Frame", scale=4, elem_id="seg-frame-slider")
+        slider = gr.Slider(
+            0, FRAME_SLIDER_MAX, value=0, step=1, label="Frame", scale=4, elem_id="seg-frame-slider"
+        )
         next_frame = gr.Button("Next ▶", size="sm", scale=0, elem_id="seg-next")
     with gr.Row():
         point_label = gr.Radio(list(POINT_LABELS), value="positive", label="Point", elem_id="seg-point-label")
@@ -156,11 +158,17 @@ def _wire_segment_events(handlers: SegmentHandlers, ui: SegmentView) -> None:
         api_name="load_state",
         **GPU_QUEUE,
     )
-    ui.propagate.click(
+    propagating = ui.propagate.click(
         on_gpu(handlers.propagate),
         [ui.video, ui.api_state, *ui.options.values()],
         [ui.preview, ui.masks, ui.state_file],
         api_name="propagate",
         **GPU_QUEUE,
-    ).success(handlers.show_frame, [ui.slider], [ui.frame], api_visibility="private", **PREVIEW_QUEUE)
-    ui.cancel.click(handlers.cancel, None, None, api_name="cancel_propagate", queue=False)
+    )
+    propagating.success(
+        handlers.show_frame, [ui.slider], [ui.frame], api_visibility="private", **PREVIEW_QUEUE
+    )
+    # The flag stops a running propagation; `cancels` drops one still waiting in the queue.
+    ui.cancel.click(
+        handlers.cancel, None, None, api_name="cancel_propagate", queue=False, cancels=[propagating]
+    )

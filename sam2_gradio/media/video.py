@@ -174,6 +174,20 @@ def read_frame(path: str | os.PathLike, index: int) -> np.ndarray:
     raise VideoReadError(f"frame {index} of {info.path} does not decode.")
 
 
+def check_output_video(path: str | os.PathLike) -> Path:
+    """``path`` as a ``Path`` once it is a name the writer can produce in an existing folder.
+
+    Raises:
+        ValueError: the suffix is not .mp4, .m4v or .mov, or the folder does not exist.
+    """
+    path = Path(path)
+    if path.suffix.lower() not in _WRITABLE_SUFFIXES:
+        raise ValueError(f"output {path.name} must end with one of {', '.join(_WRITABLE_SUFFIXES)}")
+    if not path.parent.is_dir():
+        raise ValueError(f"the folder of the output {path.name} does not exist")
+    return path
+
+
 class VideoWriter:
     """Encode frames to an H.264 (libx264, yuv420p, faststart) video that browsers play.
 
@@ -204,11 +218,7 @@ class VideoWriter:
         crf: int = config.X264_CRF,
         pixel_format: str = "rgb24",
     ) -> None:
-        self.path = Path(path)
-        if self.path.suffix.lower() not in _WRITABLE_SUFFIXES:
-            raise ValueError(f"output {self.path} must end with one of {', '.join(_WRITABLE_SUFFIXES)}")
-        if not self.path.parent.is_dir():
-            raise ValueError(f"output folder {self.path.parent} does not exist")
+        self.path = check_output_video(path)
         if not fps > 0:
             raise ValueError(f"fps must be > 0, got {fps}")
         if pixel_format not in PIXEL_FORMATS:
