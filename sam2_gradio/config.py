@@ -1,14 +1,22 @@
-"""Every default, limit and environment variable of sam2-gradio, declared once.
+"""Every default, limit and environment variable of sam2-gradio, declared once, and how a user-facing
+option is declared.
 
 Each setting reads an environment variable (``SAM2_GRADIO_*``) when present, so a hosted demo can tighten
 limits without code changes. The CLIs and the app take their defaults from here.
+
+A user-facing option (``ComposeOptions``, ``SegmentOptions``) is a dataclass field made by ``option()``:
+its default, its choices or range and its help text sit on the field, and the CLI flags
+(``cli.common.add_option_arguments``) and the app's controls (``app.option_controls``) are built from it.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any, TypeVar
 
 
 def _env_int(name: str, default: int) -> int:
@@ -55,13 +63,21 @@ AAC_BITRATE = "160k"  # audio carried from the background video is re-encoded to
 # Quality of VP9 videos with alpha (.webm): 0 (best) .. 63; colour and alpha planes alike.
 VP9_ALPHA_CRF = 20
 
-# --- Limits (uploads and zips) -----------------------------------------------------------------
+# --- Limits (uploads, job size and zips) -------------------------------------------------------
 MAX_UPLOAD_MB = _env_int("SAM2_GRADIO_MAX_UPLOAD_MB", 500)
 MAX_VIDEO_SECONDS = _env_float("SAM2_GRADIO_MAX_VIDEO_SECONDS", 600.0)
 MAX_VIDEO_SIDE = _env_int("SAM2_GRADIO_MAX_VIDEO_SIDE", 3840)
-# Total uncompressed size and entry count accepted from a masks zip (zip bomb guard).
+# Frame rate and frame count of an uploaded video (600 s at 30 fps; a 60 fps video may last 300 s).
+MAX_VIDEO_FPS = _env_float("SAM2_GRADIO_MAX_VIDEO_FPS", 120.0)
+MAX_VIDEO_FRAMES = _env_int("SAM2_GRADIO_MAX_VIDEO_FRAMES", 18_000)
+# Objects and clicks of one video (in the page, a state file or the API), and the largest object id.
+MAX_OBJECTS = _env_int("SAM2_GRADIO_MAX_OBJECTS", 10)
+MAX_CLICKS = _env_int("SAM2_GRADIO_MAX_CLICKS", 1000)
+MAX_OBJECT_ID = 2**31 - 1
+# Total uncompressed size and entry count accepted from a masks zip (zip bomb guard). The entry limit
+# lets in the zip of the longest video with the most objects: one PNG per frame and object, plus the union.
 MAX_ZIP_UNCOMPRESSED_MB = _env_int("SAM2_GRADIO_MAX_ZIP_MB", 2048)
-MAX_ZIP_ENTRIES = _env_int("SAM2_GRADIO_MAX_ZIP_ENTRIES", 200_000)
+MAX_ZIP_ENTRIES = _env_int("SAM2_GRADIO_MAX_ZIP_ENTRIES", MAX_VIDEO_FRAMES * (MAX_OBJECTS + 1))
 # Larger single entries of a masks zip are refused.
 MAX_MASK_PNG_MB = _env_int("SAM2_GRADIO_MAX_MASK_PNG_MB", 64)
 # Mask PNGs declaring a wider or taller image are refused from their header, before any decoding
@@ -87,9 +103,91 @@ SESSION_DIR = Path(
 )
 # Finished job folders (propagations, renders, snapshots) kept per session and kind; older ones are deleted.
 JOBS_KEPT_PER_KIND = 3
+# Sessions idle this long are closed with their folder (API clients never send the unload a tab sends).
+SESSION_IDLE_MINUTES = _env_float("SAM2_GRADIO_SESSION_IDLE_MINUTES", 60.0)
+# Live sessions at most: a new one first closes the longest-idle session, and is refused if all are busy.
+MAX_LIVE_SESSIONS = _env_int("SAM2_GRADIO_MAX_SESSIONS", 32)
+# Disk a session's finished jobs may take: the oldest are deleted first; a larger result is refused.
+MAX_SESSION_DISK_MB = _env_int("SAM2_GRADIO_MAX_SESSION_DISK_MB", 4096)
+# Partial files and folders that a killed process left (".masks.partial-*", ".composite.*.partial.mp4",
+# "sam2-gradio-masks-*" in the temp folder) are deleted at start-up: one app process per SESSION_DIR.
 # Compose renders that run at once, beside the one SAM 2 job at a time (segment events share one slot).
 COMPOSE_CONCURRENCY = _env_int("SAM2_GRADIO_COMPOSE_CONCURRENCY", 2)
 # Quick events (frame browsing, compose previews) that run at once.
 PREVIEW_CONCURRENCY = _env_int("SAM2_GRADIO_PREVIEW_CONCURRENCY", 4)
+# "USER:PASSWORD" that the app asks for (gradio's login page), as --auth gives it; never logged.
+AUTH_ENV = "SAM2_GRADIO_AUTH"
 # GPU seconds a Hugging Face ZeroGPU Space grants one segment call (`spaces.GPU(duration=...)`).
 SPACES_GPU_SECONDS = _env_int("SAM2_GRADIO_SPACES_GPU_SECONDS", 120)
+
+
+# --- How a user-facing option is declared -------------------------------------------------------
+OptionsT = TypeVar("OptionsT")
+
+
+@dataclasses.dataclass(frozen=True)
+class OptionSpec:
+    """What the CLIs and the app need to offer one option field (see ``option``)."""
+
+    help: str  # one line, for --help
+    label: str  # the app control's label
+    choices: tuple[str, ...] = ()  # the allowed values of a text option
+    minimum: int | None = None  # the smallest allowed value of a whole-number option
+    slider: tuple[int, int] | None = None  # the app slider's range of a whole-number option
+    ids: bool = False  # a set of object ids: None (all) or at least one id
+    control_id: str = ""  # the app control's elem_id after its tab's prefix (default: the field's name)
+
+    def kind(self, default: Any) -> str:
+        """ "choice", "flag", "ids" or "number": how the CLIs and the app offer the option."""
+        if self.choices:
+            return "choice"
+        if isinstance(default, bool):
+            return "flag"
+        return "ids" if self.ids else "number"
+
+
+def option(default: Any, *, help: str, label: str, **spec: Any) -> Any:
+    """A dataclass field for a user-facing option: ``default`` plus an ``OptionSpec(help, label, **spec)``."""
+    return dataclasses.field(default=default, metadata={"option": OptionSpec(help, label, **spec)})
+
+
+def option_fields(options_class: type) -> list[tuple[dataclasses.Field, OptionSpec]]:
+    """The option fields of a dataclass, in order, each with its spec."""
+    return [(field, field.metadata["option"]) for field in dataclasses.fields(options_class)]
+
+
+def check_options(options: Any) -> None:
+    """Raise ``ValueError`` naming the first option of ``options`` outside its choices or range.
+
+    Called by the options' ``__post_init__``; ids become a tuple of ints (an empty set is refused).
+    """
+    for field, spec in option_fields(type(options)):
+        value, name = getattr(options, field.name), field.name.replace("_", " ")
+        if spec.choices and value not in spec.choices:
+            raise ValueError(f"{name} must be one of {', '.join(spec.choices)}, got {value!r}")
+        if spec.minimum is not None and value < spec.minimum:
+            raise ValueError(f"{name} must be at least {spec.minimum}, got {value}")
+        if spec.ids and value is not None:
+            object.__setattr__(options, field.name, tuple(int(obj_id) for obj_id in value))
+            if not getattr(options, field.name):
+                raise ValueError(f"{name} must name at least one object id, or be None for all")
+
+
+def options_from_values(options_class: type[OptionsT], values: Mapping[str, Any]) -> OptionsT:
+    """``options_class`` from loosely typed values, e.g. the app's controls (sliders give floats).
+
+    Keys that are not option fields are ignored, missing ones keep their default; numbers become ints,
+    flags bools, and an empty set of ids means all (None).
+    """
+    given = {}
+    for field, spec in option_fields(options_class):
+        if field.name in values:
+            value, kind = values[field.name], spec.kind(field.default)
+            if kind == "number":
+                value = int(value)
+            elif kind == "flag":
+                value = bool(value)
+            elif kind == "ids":
+                value = tuple(int(obj_id) for obj_id in value) if value else None
+            given[field.name] = value
+    return options_class(**given)

@@ -155,7 +155,7 @@ def test_missing_and_binary_state_files(tmp_path: Path):
         load_prompt_state(tmp_path / "nope.json")
     binary = tmp_path / "state.json"
     binary.write_bytes(b"\xff\xfe\x00garbage")
-    with pytest.raises(PromptStateError, match="cannot be read as text|not valid JSON"):
+    with pytest.raises(PromptStateError, match="state.json is not UTF-8 text"):
         load_prompt_state(binary)
 
 

@@ -487,6 +487,58 @@ def test_a_failed_segment_cli_run_keeps_the_previous_masks_and_preview(
     assert {path: path.read_bytes() for path in folder.rglob("*") if path.is_file()} == before
 
 
+@pytest.mark.parametrize(
+    ("outputs", "message"),
+    [
+        (lambda d: ["--output", str(d / "missing" / "preview.mp4")], "the folder of the output preview.mp4"),
+        (lambda d: ["--output", str(d / "preview.gif")], "must end with one of .mp4"),
+        (lambda d: ["--zip", str(d / "missing" / "masks.zip")], "the folder of the zip masks.zip"),
+        (lambda d: ["--zip", str(d / "masks" / "masks.zip")], "must not be inside the mask folder"),
+        (lambda d: ["--zip", str(d / "p.mp4"), "--output", str(d / "p.mp4")], "must be different files"),
+    ],
+    ids=["preview folder missing", "preview not a video", "zip folder missing", "zip in masks", "same file"],
+)
+def test_segment_cli_checks_every_output_before_starting(
+    segment_files, shared_random_model, monkeypatch, capsys, outputs, message
+):
+    folder = segment_files["dir"]
+    write_masks_folder(folder / "masks" / "combined", 2)
+    before = {path: path.read_bytes() for path in folder.rglob("*") if path.is_file()}
+    reports = []
+    monkeypatch.setattr(segment, "_log_progress", reports.append)
+    argv = [*segment_args(segment_files), *outputs(folder), *shared_random_model]
+    assert segment.main(argv) == 2
+    assert message in one_line_error(capsys.readouterr().err)
+    assert reports == []  # refused before propagating
+    assert {path: path.read_bytes() for path in folder.rglob("*") if path.is_file()} == before
+
+
+def test_a_segment_cli_run_failing_in_the_preview_keeps_masks_preview_and_zip_together(
+    segment_files, shared_random_model, monkeypatch
+):
+    folder = segment_files["dir"]
+    write_masks_folder(folder / "masks" / "combined", 2)
+    (folder / "preview.mp4").write_bytes(PREVIOUS)
+    (folder / "masks.zip").write_bytes(PREVIOUS)
+    before = {path: path.read_bytes() for path in folder.rglob("*") if path.is_file()}
+    stages = []
+
+    def fail_in_the_preview(report) -> None:
+        stages.append(report.stage)
+        if report.stage == "preview":
+            raise OSError("disk full")
+
+    monkeypatch.setattr(segment, "_log_progress", fail_in_the_preview)
+    video = write_video(folder / "twelve.mp4", flat_frames(12, (90, 90, 90)), fps=FPS)
+    before[video] = video.read_bytes()
+    argv = segment_args(segment_files, "--video", str(video), "--output", str(folder / "preview.mp4"))
+    argv += ["--zip", str(folder / "masks.zip"), *shared_random_model]
+    assert segment.main(argv) == 2
+    assert stages[0] == "propagate" and stages[-1] == "preview"  # the masks were complete, then it failed
+    assert {path: path.read_bytes() for path in folder.rglob("*") if path.is_file()} == before
+    assert sorted(path.name for path in folder.iterdir() if path.name.startswith(".")) == []
+
+
 # --- through the API: concurrent sessions and a soak -------------------------------------------------
 class ModelUseTracker:
     """Wraps a `SharedModel.use` and records how many jobs held the model at once (once they hold it)."""

@@ -206,7 +206,7 @@ def _assert_exports_match_the_mask_pngs(folder: Path, obj_ids: list[int]) -> Non
         ),
         (
             lambda d: ["--frame-dir", str(d / "frames"), "--batch-size", "0"],
-            "--batch-size must be at least 1",
+            "argument --batch-size: must be at least 1, got 0",
         ),
     ],
 )

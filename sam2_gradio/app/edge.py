@@ -8,6 +8,7 @@ Events that run SAM 2 share one slot ("gpu", limit 1); renders and previews have
 
 from __future__ import annotations
 
+import errno
 import functools
 import logging
 from collections.abc import Callable
@@ -24,6 +25,9 @@ logger = logging.getLogger(__name__)
 # Queue slots: SAM 2 runs one job at a time; renders and quick previews run beside it.
 GPU_QUEUE = {"concurrency_id": "gpu", "concurrency_limit": 1}
 COMPOSE_QUEUE = {"concurrency_id": "compose", "concurrency_limit": config.COMPOSE_CONCURRENCY}
+# Frame sliders start this long, so an API call can name any frame before the page has updated them
+# (handlers check the frame against the video; gradio refuses a value over a slider's maximum).
+FRAME_SLIDER_MAX = max(config.MAX_VIDEO_FRAMES, int(config.MAX_VIDEO_SECONDS * config.MAX_VIDEO_FPS))
 PREVIEW_QUEUE = {"concurrency_id": "preview", "concurrency_limit": config.PREVIEW_CONCURRENCY}
 
 
@@ -66,7 +70,13 @@ def keep_outputs_when_cancelled(outputs: int) -> Callable[[Callable], Callable]:
 
 
 def _sentence(error: BaseException) -> str:
-    text = str(error).strip() or type(error).__name__
+    """One sentence for the user; system errors (a full disk, say) say what failed, never a server path."""
+    if isinstance(error, OSError) and error.errno == errno.ENOSPC:
+        return "The server's disk is full; nothing was kept. Try again later, or with a smaller file."
+    if isinstance(error, OSError) and error.strerror:
+        text = f"the server could not finish: {error.strerror.lower()}"
+    else:
+        text = str(error).strip() or type(error).__name__
     text = text[0].upper() + text[1:]
     return text if text.endswith((".", "!", "?")) else f"{text}."
 

@@ -14,7 +14,10 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import tempfile
 from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
 
 import gradio as gr
 
@@ -64,9 +67,57 @@ def build_parser() -> argparse.ArgumentParser:
         "--host", default=config.DEFAULT_HOST, help="address to serve on (0.0.0.0: every interface)"
     )
     parser.add_argument("--port", type=int, default=config.DEFAULT_PORT, help="port to serve on")
-    parser.add_argument("--share", action="store_true", help="also serve through a public gradio.live link")
+    parser.add_argument(
+        "--share",
+        action="store_true",
+        help="also serve through a public gradio.live link: anyone with it can use the app (see --auth)",
+    )
+    parser.add_argument(
+        "--auth",
+        metavar="USER:PASSWORD",
+        help=f"ask for this login before the app opens (default: ${config.AUTH_ENV}, else no login)",
+    )
     add_model_arguments(parser)
     return parser
+
+
+def parse_auth(text: str | None) -> tuple[str, str] | None:
+    """("user", "password") from "user:password" (the password may contain ":"); None for no login.
+
+    Raises:
+        ValueError: no ":", or an empty user or password (the message never repeats the text).
+    """
+    if not text:
+        return None
+    user, colon, password = text.partition(":")
+    if not colon or not user or not password:
+        raise ValueError("the login must be given as USER:PASSWORD, both non-empty")
+    return user, password
+
+
+def session_dir_problem(folder: Path, *, working_dir: Path | None = None) -> str | None:
+    """Why gradio would refuse to hand out results from `folder`, or None when it is inside the system
+    temp folder or the working directory (the only places gradio serves results from without
+    `allowed_paths`, where session folders must never be)."""
+    folder = folder.resolve()
+    working_dir = (working_dir or Path.cwd()).resolve()
+    if folder.is_relative_to(Path(tempfile.gettempdir()).resolve()) or folder.is_relative_to(working_dir):
+        return None
+    return (
+        f"SAM2_GRADIO_SESSION_DIR={folder} is outside the temp folder ({tempfile.gettempdir()}) and the "
+        "working directory, so gradio would refuse every result; choose a folder inside one of them"
+    )
+
+
+def protective_launch_options(auth: tuple[str, str] | None) -> dict[str, Any]:
+    """The `launch()` options that keep the app within its limits: uploads over `config.MAX_UPLOAD_MB`
+    refused while they arrive, files served only from the examples folder (and gradio's cache), and
+    the login, if any."""
+    return {
+        "max_file_size": config.MAX_UPLOAD_MB * 2**20,
+        "allowed_paths": [str(config.EXAMPLES_DIR)],
+        "auth": auth,
+    }
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -79,6 +130,13 @@ def main(argv: Sequence[str] | None = None) -> None:
     from sam2_gradio.engine.model import settings_from_args
 
     try:
+        auth = parse_auth(args.auth or os.environ.get(config.AUTH_ENV))
+    except ValueError as error:
+        parser.exit(2, f"error: --auth / ${config.AUTH_ENV}: {error}\n")
+    problem = session_dir_problem(config.SESSION_DIR)
+    if problem:
+        parser.exit(2, f"error: {problem}\n")
+    try:
         model = AppModel(settings_from_args(args))
         if model.available:  # builds it now; a missing checkpoint is logged once by AppModel
             logger.info("%s", model.status)
@@ -86,11 +144,15 @@ def main(argv: Sequence[str] | None = None) -> None:
         parser.exit(2, f"error: {error}\n")
     demo = create_app(model)
     demo.launch(
-        server_name=args.host,
-        server_port=args.port,
-        share=args.share,
-        allowed_paths=[str(config.EXAMPLES_DIR)],
+        server_name=args.host, server_port=args.port, share=args.share, **protective_launch_options(auth)
     )
 
 
-__all__ = ["build_parser", "create_app", "main"]
+__all__ = [
+    "build_parser",
+    "create_app",
+    "main",
+    "parse_auth",
+    "protective_launch_options",
+    "session_dir_problem",
+]

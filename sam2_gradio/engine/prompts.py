@@ -15,7 +15,9 @@ rectangle with x0 < x1 and y0 < y1 inside the frame; SAM 2 gets it with the obje
 frame. `mask` (optional) is a painted mask at the video's size; as in SAM 2 (`add_new_mask`), a mask
 prompt replaces the clicks and box of its object on its frame, so an entry holds either a mask or
 clicks and/or a box, never both. `video` and `names` are optional on load; `video` is checked against
-the video when both are known. Every validation error names its entry.
+the video when both are known. Every validation error names its entry. A state holds at most
+`config.MAX_OBJECTS` objects and `config.MAX_CLICKS` prompts (clicks, boxes and masks), with object ids
+up to `config.MAX_OBJECT_ID`; anything more is refused.
 """
 
 from __future__ import annotations
@@ -110,7 +112,7 @@ class PromptState:
     def add_object(self) -> int:
         """Create a new, click-less object and return its id."""
         obj_id = self.next_object_id()
-        self.object_ids.append(obj_id)
+        self._add_object_id(obj_id)
         return obj_id
 
     def add_click(self, frame: int, obj_id: int, x: float, y: float, label: int) -> None:
@@ -120,6 +122,7 @@ class PromptState:
         if label not in (POSITIVE, NEGATIVE):
             raise PromptStateError(f"click label must be 1 (positive) or 0 (negative), got {label!r}")
         self._check_no_mask(frame, obj_id, "a click")
+        self._check_prompt_count()
         entry = self._edit(frame, obj_id)
         entry.points.append((float(x), float(y)))
         entry.labels.append(int(label))
@@ -129,6 +132,7 @@ class PromptState:
         self._check_frame(frame, f"box on frame {frame}")
         corners = self._checked_box(box, f"box {list(box)} on frame {frame}")
         self._check_no_mask(frame, obj_id, "a box")
+        self._check_prompt_count()
         self._edit(frame, obj_id).box = corners
 
     def set_mask(self, frame: int, obj_id: int, mask: np.ndarray | CompressedRle) -> None:
@@ -142,6 +146,7 @@ class PromptState:
         self._check_mask(rle, f"mask on frame {frame}")
         if rle.area() == 0:
             raise PromptStateError(f"mask on frame {frame} is empty: paint the object, or clear its prompts")
+        self._check_prompt_count()
         entry = self._edit(frame, obj_id)
         entry.points, entry.labels, entry.box, entry.mask = [], [], None, rle
 
@@ -156,7 +161,7 @@ class PromptState:
                 f"{config.MAX_OBJECT_NAME_LENGTH}"
             )
         if obj_id not in self.object_ids:
-            self.object_ids.append(obj_id)
+            self._add_object_id(obj_id)
         if name:
             self.names[obj_id] = name
         else:
@@ -196,7 +201,7 @@ class PromptState:
     def _edit(self, frame: int, obj_id: int) -> ObjectClicks:
         """The entry of `obj_id` on `frame`, created if needed, with its present state kept for undo."""
         if obj_id not in self.object_ids:
-            self.object_ids.append(obj_id)
+            self._add_object_id(obj_id)
         objects = self.clicks.setdefault(frame, {})
         before = objects.get(obj_id)
         self.history.append(PromptEdit(frame, obj_id, before.copy() if before is not None else None))
@@ -208,7 +213,24 @@ class PromptState:
         if not objects:
             self.clicks.pop(frame, None)
 
+    def _add_object_id(self, obj_id: int) -> None:
+        """Append a new object id after checking it and the object limit."""
+        check_object_id(obj_id)
+        if len(self.object_ids) >= config.MAX_OBJECTS:
+            raise PromptStateError(f"a video may have at most {config.MAX_OBJECTS} objects")
+        self.object_ids.append(obj_id)
+
     # --- checks --------------------------------------------------------------------------------
+    def _check_prompt_count(self) -> None:
+        """Refuse one more prompt when the state holds `config.MAX_CLICKS` clicks, boxes and masks."""
+        count = sum(
+            len(entry.points) + (entry.box is not None) + (entry.mask is not None)
+            for objects in self.clicks.values()
+            for entry in objects.values()
+        )
+        if count >= config.MAX_CLICKS:
+            raise PromptStateError(f"a video may have at most {config.MAX_CLICKS} clicks, boxes and masks")
+
     def _check_frame(self, frame: int, where: str) -> None:
         if frame < 0 or (self.video is not None and frame >= self.video.num_frames):
             limit = f" (the video has {self.video.num_frames} frames)" if self.video else ""
@@ -291,6 +313,13 @@ def _entry_to_dict(entry: ObjectClicks) -> dict[str, Any]:
     if entry.mask is not None:
         data["mask"] = entry.mask.to_coco()
     return data
+
+
+def check_object_id(obj_id: int) -> int:
+    """`obj_id` when it is an integer from 0 to `config.MAX_OBJECT_ID`, else `PromptStateError`."""
+    if isinstance(obj_id, bool) or not isinstance(obj_id, int) or not 0 <= obj_id <= config.MAX_OBJECT_ID:
+        raise PromptStateError(f"object id {obj_id!r} is not an integer from 0 to {config.MAX_OBJECT_ID}")
+    return obj_id
 
 
 def _as_index(key: Any, what: str) -> int:
@@ -376,9 +405,14 @@ def prompt_state_from_dict(data: Any, video: VideoMeta | None = None) -> PromptS
                 raise PromptStateError(f"{where}: {error}") from None
     extra_ids = data.get("object_ids", [])
     if isinstance(extra_ids, list):
+        known = set(state.object_ids)  # a set: ids are deduplicated in linear time
         for obj_id in extra_ids:
-            if isinstance(obj_id, int) and obj_id >= 0 and obj_id not in state.object_ids:
-                state.object_ids.append(obj_id)
+            if isinstance(obj_id, int) and not isinstance(obj_id, bool) and obj_id not in known:
+                try:
+                    state._add_object_id(obj_id)
+                except PromptStateError as error:
+                    raise PromptStateError(f"'object_ids': {error}") from None
+                known.add(obj_id)
     _add_names(state, data.get("names", {}))
     state.history.clear()  # a loaded state starts with nothing to undo
     return state
@@ -419,9 +453,12 @@ def load_prompt_state(path: str | Path, video: VideoMeta | None = None) -> Promp
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise PromptStateError(f"state file {path} does not exist") from None
-    except (OSError, UnicodeDecodeError) as error:
-        raise PromptStateError(f"state file {path} cannot be read as text ({error})") from None
+        raise PromptStateError(f"state file {path.name} does not exist") from None
+    except UnicodeDecodeError:
+        raise PromptStateError(f"state file {path.name} is not UTF-8 text") from None
+    except OSError as error:
+        reason = error.strerror or type(error).__name__
+        raise PromptStateError(f"state file {path.name} cannot be read ({reason})") from None
     try:
         data = json.loads(text)
     except json.JSONDecodeError as error:

@@ -153,7 +153,7 @@ def save_mask_png(path: str | os.PathLike, mask: np.ndarray) -> None:
     temp = path.with_name(f".{path.stem}.{uuid.uuid4().hex[:8]}.png")
     try:
         if not cv2.imwrite(str(temp), foreground.astype(np.uint8) * 255):
-            raise OSError(f"could not write mask {path}")
+            raise OSError(f"could not write mask {path.name}")
         os.replace(temp, path)
     finally:
         temp.unlink(missing_ok=True)

@@ -181,6 +181,20 @@ def read_frame(path: str | os.PathLike, index: int) -> np.ndarray:
     raise VideoReadError(f"frame {index} of {info.path} does not decode.")
 
 
+def check_output_video(path: str | os.PathLike) -> Path:
+    """``path`` as a ``Path`` once it is a name the writer can produce in an existing folder.
+
+    Raises:
+        ValueError: the suffix is not .mp4, .m4v or .mov, or the folder does not exist.
+    """
+    path = Path(path)
+    if path.suffix.lower() not in _WRITABLE_SUFFIXES:
+        raise ValueError(f"output {path.name} must end with one of {', '.join(_WRITABLE_SUFFIXES)}")
+    if not path.parent.is_dir():
+        raise ValueError(f"the folder of the output {path.name} does not exist")
+    return path
+
+
 class VideoWriter:
     """Encode frames to an H.264 (libx264, yuv420p, faststart) video that browsers play.
 
@@ -213,20 +227,17 @@ class VideoWriter:
         crf: int = config.X264_CRF,
         pixel_format: str = "rgb24",
     ) -> None:
-        self.path = Path(path)
         if pixel_format == ALPHA_PIXEL_FORMAT:
-            check_alpha_video_path(self.path)
+            self.path = check_alpha_video_path(path)
             if audio_from is not None:
                 raise ValueError(f"a video with alpha ({self.path.name}) carries no audio")
-        elif self.path.suffix.lower() not in _WRITABLE_SUFFIXES:
-            raise ValueError(f"output {self.path} must end with one of {', '.join(_WRITABLE_SUFFIXES)}")
-        elif pixel_format not in PIXEL_FORMATS:
-            raise ValueError(
-                f"pixel_format must be one of {', '.join((*PIXEL_FORMATS, ALPHA_PIXEL_FORMAT))}, "
-                f"got {pixel_format!r}"
-            )
-        if not self.path.parent.is_dir():
-            raise ValueError(f"output folder {self.path.parent} does not exist")
+        else:
+            self.path = check_output_video(path)
+            if pixel_format not in PIXEL_FORMATS:
+                raise ValueError(
+                    f"pixel_format must be one of {', '.join((*PIXEL_FORMATS, ALPHA_PIXEL_FORMAT))}, "
+                    f"got {pixel_format!r}"
+                )
         if not fps > 0:
             raise ValueError(f"fps must be > 0, got {fps}")
         self.pixel_format = pixel_format
@@ -362,12 +373,18 @@ class VideoWriter:
         self._temp_path.unlink(missing_ok=True)
 
 
-def check_alpha_video_path(path: str | os.PathLike) -> None:
-    """Refuse (``ValueError``) a video-with-alpha path that is not ``.webm`` or ``.mov``."""
-    if Path(path).suffix.lower() not in ALPHA_ENCODINGS:
-        raise ValueError(
-            f"a video with alpha must be .webm (VP9) or .mov (ProRes 4444), got {Path(path).name}"
-        )
+def check_alpha_video_path(path: str | os.PathLike) -> Path:
+    """``path`` as a ``Path`` once it names a ``.webm`` or ``.mov`` video with alpha in an existing folder.
+
+    Raises:
+        ValueError: another suffix, or the folder does not exist.
+    """
+    path = Path(path)
+    if path.suffix.lower() not in ALPHA_ENCODINGS:
+        raise ValueError(f"a video with alpha must be .webm (VP9) or .mov (ProRes 4444), got {path.name}")
+    if not path.parent.is_dir():
+        raise ValueError(f"the folder of the output {path.name} does not exist")
+    return path
 
 
 def write_video(
