@@ -34,7 +34,7 @@ from sam2_gradio.compositor.placement import ANCHORS, PLACEMENTS
 from sam2_gradio.compositor.render import ComposeOptions, RenderProgress
 from sam2_gradio.engine.checkpoints import add_model_arguments
 from sam2_gradio.engine.overlay import color_hex
-from sam2_gradio.jobs import Cancelled, Progress, ProgressCallback
+from sam2_gradio.jobs import Cancelled, NotReady, Progress, ProgressCallback, UserError
 
 logger = logging.getLogger(__name__)
 
@@ -49,12 +49,16 @@ EXAMPLE_BACKGROUND = config.EXAMPLES_DIR / "background.mp4"
 
 
 # --- the UI edge: errors, progress, ZeroGPU ---------------------------------------------------------
-def user_errors(handler: Callable) -> Callable:
-    """Wrap a handler so library exceptions reach the user as one sentence, never as a traceback.
+INTERNAL_ERROR = "An internal error happened; the server log has the details."
 
-    `ValueError` (bad input, `UploadRejected`, `PromptStateError`), `RuntimeError` (`NoVideo`,
-    `MissingInput`, `ModelUnavailable`, ...) and `OSError` become a `gr.Error`; the session is left as
-    the library left it (unchanged, for a bad input).
+
+def user_errors(handler: Callable) -> Callable:
+    """Wrap a handler so exceptions reach the user as one sentence, never as a traceback.
+
+    A `jobs.UserError` (`UploadRejected`, `PromptStateError`, `NoVideo`, `ModelUnavailable`, ...) or a
+    `Cancelled` job becomes a `gr.Error` of its message; the session is left as the library left it
+    (unchanged, for a bad input). Anything else is a bug or a failure of the machine: its traceback goes
+    to the log and the user reads `INTERNAL_ERROR`.
     """
 
     @functools.wraps(handler)
@@ -63,9 +67,12 @@ def user_errors(handler: Callable) -> Callable:
             return handler(*args, **kwargs)
         except gr.Error:
             raise
-        except (ValueError, RuntimeError, OSError) as error:
+        except (UserError, Cancelled) as error:
             logger.warning("%s: %s", handler.__name__, error, exc_info=logger.isEnabledFor(logging.DEBUG))
             raise gr.Error(_sentence(error), print_exception=False) from None
+        except Exception:
+            logger.exception("%s failed", handler.__name__)
+            raise gr.Error(INTERNAL_ERROR, print_exception=False) from None
 
     return wrapper
 
@@ -201,7 +208,7 @@ class SegmentHandlers:
         """Remove the selected object with all its clicks."""
         session = self._session(request)
         if obj_id is None:
-            raise ValueError("Select an object to remove first.")
+            raise NotReady("Select an object to remove first.")
         segment_actions.remove_object(session, int(obj_id))
         objects, legend = object_choices(segment_actions.object_ids(session))
         return segment_actions.show_frame(session, int(frame)), objects, legend
@@ -507,7 +514,7 @@ class ComposeHandlers:
         session = self._session(request)
         result = session.segment_result
         if result is None or result.masks_zip is None or session.video_path is None:
-            raise RuntimeError("Propagate in the Segment tab first; its video and masks are then used here.")
+            raise NotReady("Propagate in the Segment tab first; its video and masks are then used here.")
         return str(session.video_path), str(result.masks_zip)
 
     @user_errors
@@ -741,7 +748,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         model = AppModel(settings_from_args(args))
         if model.available:  # builds it now; a missing checkpoint is logged once by AppModel
             logger.info("%s", model.status)
-    except (ValueError, RuntimeError) as error:
+    except UserError as error:
         parser.exit(2, f"error: {error}\n")
     demo = create_app(model)
     demo.launch(

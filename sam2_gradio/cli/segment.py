@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from sam2_gradio import config
 from sam2_gradio.cli.common import OneLineParser, run_cli
 from sam2_gradio.engine import checkpoints
+from sam2_gradio.jobs import BadInput
 
 logger = logging.getLogger("sam2_gradio.cli.segment")
 
@@ -70,9 +71,9 @@ def run(args: argparse.Namespace) -> None:
     from sam2_gradio.media.frames import extract_jpeg_frames, open_frames
 
     if not args.video and not args.frame_dir:
-        raise ValueError("give --video, or --frame-dir holding JPEG frames")
+        raise BadInput("give --video, or --frame-dir holding JPEG frames")
     if args.batch_size < 1:
-        raise ValueError(f"--batch-size must be at least 1, got {args.batch_size}")
+        raise BadInput(f"--batch-size must be at least 1, got {args.batch_size}")
     source = open_frames(args.video or args.frame_dir)
     if args.video and args.frame_dir:
         logger.info("writing JPEG frames to %s", args.frame_dir)

@@ -19,13 +19,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sam2_gradio.jobs import BadInput
 from sam2_gradio.media.frames import VideoMeta
 
 SCHEMA_VERSION = 1
 POSITIVE, NEGATIVE = 1, 0
 
 
-class PromptStateError(ValueError):
+class PromptStateError(BadInput):
     """A prompt state (JSON or click) that does not fit the schema or the video."""
 
 

@@ -29,6 +29,7 @@ import cv2
 import numpy as np
 
 from sam2_gradio import config
+from sam2_gradio.jobs import BadInput
 
 PER_OBJECT_DIR = "per_object"
 COMBINED_DIR = "combined"
@@ -106,7 +107,7 @@ def read_coverage(path: str | os.PathLike) -> np.ndarray:
     """Read a mask PNG as ``uint8`` (H, W) coverage in 0..255, as ``load_mask_png`` interprets it."""
     image = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
     if image is None:
-        raise ValueError(f"{path} is not a readable PNG mask")
+        raise BadInput(f"{path} is not a readable PNG mask")
     coverage = _coverage_channel(image)
     if coverage.dtype == bool or coverage.max(initial=0) <= 1:
         return coverage.astype(np.uint8) * 255
@@ -245,8 +246,8 @@ def load_mask_set(source: str | os.PathLike, *, extract_to: str | os.PathLike | 
         }
         return _index(str(source), files, None)
     if source.is_file():
-        raise ValueError(f"masks {source} must be a folder or a .zip of PNG masks")
-    raise ValueError(f"masks not found: {source}")
+        raise BadInput(f"masks {source} must be a folder or a .zip of PNG masks")
+    raise BadInput(f"masks not found: {source}")
 
 
 def extract_mask_zip(zip_path: Path, destination: Path) -> dict[str, Path]:
@@ -266,17 +267,17 @@ def extract_mask_zip(zip_path: Path, destination: Path) -> dict[str, Path]:
                 _entry_name(entry): _copy_entry(zip_path, archive, entry, destination) for entry in entries
             }
     except (zipfile.BadZipFile, RuntimeError, NotImplementedError) as error:  # corrupt, encrypted, odd codec
-        raise ValueError(f"cannot read masks zip {zip_path.name}: {error}") from error
+        raise BadInput(f"cannot read masks zip {zip_path.name}: {error}") from error
 
 
 def _checked_entries(zip_path: Path, entries: list[zipfile.ZipInfo]) -> list[zipfile.ZipInfo]:
     if len(entries) > config.MAX_ZIP_ENTRIES:
-        raise ValueError(
+        raise BadInput(
             f"masks zip {zip_path.name} has {len(entries)} entries; the limit is {config.MAX_ZIP_ENTRIES}"
         )
     total = sum(entry.file_size for entry in entries)
     if total > config.MAX_ZIP_UNCOMPRESSED_MB * 2**20:
-        raise ValueError(
+        raise BadInput(
             f"masks zip {zip_path.name} unpacks to {total / 2**20:.0f} MB; "
             f"the limit is {config.MAX_ZIP_UNCOMPRESSED_MB} MB"
         )
@@ -294,11 +295,11 @@ def _check_entry(zip_path: Path, entry: zipfile.ZipInfo) -> None:
     name = _entry_name(entry)
     parts = PurePosixPath(name).parts
     if name.startswith("/") or re.match(r"^[A-Za-z]:", name) or ".." in parts:
-        raise ValueError(f"masks zip {zip_path.name} has an unsafe entry path: {entry.filename!r}")
+        raise BadInput(f"masks zip {zip_path.name} has an unsafe entry path: {entry.filename!r}")
     if stat.S_ISLNK(entry.external_attr >> 16):
-        raise ValueError(f"masks zip {zip_path.name} has a symbolic link entry: {entry.filename!r}")
+        raise BadInput(f"masks zip {zip_path.name} has a symbolic link entry: {entry.filename!r}")
     if entry.file_size > config.MAX_MASK_PNG_MB * 2**20:
-        raise ValueError(
+        raise BadInput(
             f"masks zip {zip_path.name} entry {entry.filename!r} is larger than {config.MAX_MASK_PNG_MB} MB"
         )
 
@@ -317,11 +318,11 @@ def _copy_entry(zip_path: Path, archive: zipfile.ZipFile, entry: zipfile.ZipInfo
     with archive.open(entry) as stream:
         data = stream.read(limit + 1)
     if len(data) > limit:
-        raise ValueError(
+        raise BadInput(
             f"masks zip {zip_path.name} entry {entry.filename!r} is larger than {config.MAX_MASK_PNG_MB} MB"
         )
     if not data.startswith(_PNG_SIGNATURE):
-        raise ValueError(f"masks zip {zip_path.name} entry {entry.filename!r} is not a PNG image")
+        raise BadInput(f"masks zip {zip_path.name} entry {entry.filename!r} is not a PNG image")
     target = destination / f"{uuid.uuid4().hex}.png"
     target.write_bytes(data)
     return target
@@ -330,14 +331,14 @@ def _copy_entry(zip_path: Path, archive: zipfile.ZipFile, entry: zipfile.ZipInfo
 def _index(source: str, files: dict[str, Path], extracted: tempfile.TemporaryDirectory | None) -> MaskSet:
     """Build a MaskSet from relative names -> files, preferring per-object names over union names."""
     if not files:
-        raise ValueError(f"masks {Path(source).name} contain no PNG files")
+        raise BadInput(f"masks {Path(source).name} contain no PNG files")
     per_object = _match(files, PER_OBJECT_PATTERN)
     chosen = per_object or {
         (frame, SINGLE_OBJECT_ID): path for (frame,), path in _match(files, COMBINED_PATTERN).items()
     }
     if not chosen:
         example = sorted(files)[0]
-        raise ValueError(
+        raise BadInput(
             f"no PNG in masks {Path(source).name} is named like {combined_mask_name(12)} or "
             f"{per_object_mask_name(12, 2)} (found e.g. {example!r})"
         )
@@ -360,7 +361,7 @@ def _match(files: dict[str, Path], pattern: re.Pattern) -> dict[tuple[int, ...],
             continue
         key = tuple(int(group) for group in match.groups())
         if key in found:
-            raise ValueError(f"mask {PurePosixPath(name).name} appears twice: {origin[key]!r} and {name!r}")
+            raise BadInput(f"mask {PurePosixPath(name).name} appears twice: {origin[key]!r} and {name!r}")
         found[key], origin[key] = files[name], name
     return found
 
@@ -368,4 +369,4 @@ def _match(files: dict[str, Path], pattern: re.Pattern) -> dict[tuple[int, ...],
 def _check_png_file(source: str, path: Path) -> None:
     with open(path, "rb") as stream:
         if stream.read(len(_PNG_SIGNATURE)) != _PNG_SIGNATURE:
-            raise ValueError(f"mask {path.name} in {Path(source).name} is not a PNG image")
+            raise BadInput(f"mask {path.name} in {Path(source).name} is not a PNG image")
