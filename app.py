@@ -7,6 +7,6 @@ from sam2_gradio import bootstrap
 
 if __name__ == "__main__":
     bootstrap.reexec_in_venv()
-    from sam2_gradio.app.ui import main
+    from sam2_gradio.app.server import main
 
     main()

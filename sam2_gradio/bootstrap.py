@@ -42,7 +42,7 @@ CPU_TORCH_SPEC = "torch==2.13.0"
 SAM2_SPEC = "sam2==1.1.0"
 SAM2_RUNTIME_DEPS = ("hydra-core>=1.3.2", "iopath>=0.1.10", "pillow", "tqdm", "numpy")
 BUILD_TOOLS = ("setuptools>=68", "wheel")
-TEST_PACKAGES = ("pytest", "playwright", "ruff")
+TEST_PACKAGES = ("pytest", "playwright", "ruff", "pycocotools")  # pycocotools: the RLE reference
 CHROMIUM_PATH = Path("/usr/bin/chromium")
 EXTRAS = ("test",)
 SKIP_BOOTSTRAP_ENV = "SAM2_GRADIO_SKIP_BOOTSTRAP"

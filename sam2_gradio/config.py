@@ -53,15 +53,28 @@ X264_PRESET = "veryfast"
 X264_CRF = 18
 AAC_BITRATE = "160k"  # audio carried from the background video is re-encoded to AAC at this rate
 
-# --- Limits (uploads and zips) -----------------------------------------------------------------
+# --- Limits (uploads, job size and zips) -------------------------------------------------------
 MAX_UPLOAD_MB = _env_int("SAM2_GRADIO_MAX_UPLOAD_MB", 500)
 MAX_VIDEO_SECONDS = _env_float("SAM2_GRADIO_MAX_VIDEO_SECONDS", 600.0)
 MAX_VIDEO_SIDE = _env_int("SAM2_GRADIO_MAX_VIDEO_SIDE", 3840)
-# Total uncompressed size and entry count accepted from a masks zip (zip bomb guard).
+# Frame rate and frame count of an uploaded video (600 s at 30 fps; a 60 fps video may last 300 s).
+MAX_VIDEO_FPS = _env_float("SAM2_GRADIO_MAX_VIDEO_FPS", 120.0)
+MAX_VIDEO_FRAMES = _env_int("SAM2_GRADIO_MAX_VIDEO_FRAMES", 18_000)
+# Objects and clicks of one video (in the page, a state file or the API), and the largest object id.
+MAX_OBJECTS = _env_int("SAM2_GRADIO_MAX_OBJECTS", 10)
+MAX_CLICKS = _env_int("SAM2_GRADIO_MAX_CLICKS", 1000)
+MAX_OBJECT_ID = 2**31 - 1
+# Total uncompressed size and entry count accepted from a masks zip (zip bomb guard). The entry limit
+# lets in the zip of the longest video with the most objects: one PNG per frame and object, plus the union.
 MAX_ZIP_UNCOMPRESSED_MB = _env_int("SAM2_GRADIO_MAX_ZIP_MB", 2048)
-MAX_ZIP_ENTRIES = _env_int("SAM2_GRADIO_MAX_ZIP_ENTRIES", 200_000)
+MAX_ZIP_ENTRIES = _env_int("SAM2_GRADIO_MAX_ZIP_ENTRIES", MAX_VIDEO_FRAMES * (MAX_OBJECTS + 1))
 # Larger single entries of a masks zip are refused.
 MAX_MASK_PNG_MB = _env_int("SAM2_GRADIO_MAX_MASK_PNG_MB", 64)
+# Mask PNGs declaring a wider or taller image are refused from their header, before any decoding
+# (a decompression-bomb guard): no object video may be larger.
+MAX_MASK_SIDE = _env_int("SAM2_GRADIO_MAX_MASK_SIDE", MAX_VIDEO_SIDE)
+# Longest object name ("dog") a prompt state accepts, in characters.
+MAX_OBJECT_NAME_LENGTH = 40
 
 # --- Setup ------------------------------------------------------------------------------------
 # sam2_gradio/bootstrap.py runs before .venv exists, so it keeps its own settings; it reads
@@ -80,9 +93,19 @@ SESSION_DIR = Path(
 )
 # Finished job folders (propagations, renders, snapshots) kept per session and kind; older ones are deleted.
 JOBS_KEPT_PER_KIND = 3
+# Sessions idle this long are closed with their folder (API clients never send the unload a tab sends).
+SESSION_IDLE_MINUTES = _env_float("SAM2_GRADIO_SESSION_IDLE_MINUTES", 60.0)
+# Live sessions at most: a new one first closes the longest-idle session, and is refused if all are busy.
+MAX_LIVE_SESSIONS = _env_int("SAM2_GRADIO_MAX_SESSIONS", 32)
+# Disk a session's finished jobs may take: the oldest are deleted first; a larger result is refused.
+MAX_SESSION_DISK_MB = _env_int("SAM2_GRADIO_MAX_SESSION_DISK_MB", 4096)
+# Partial files and folders that a killed process left (".masks.partial-*", ".composite.*.partial.mp4",
+# "sam2-gradio-masks-*" in the temp folder) are deleted at start-up: one app process per SESSION_DIR.
 # Compose renders that run at once, beside the one SAM 2 job at a time (segment events share one slot).
 COMPOSE_CONCURRENCY = _env_int("SAM2_GRADIO_COMPOSE_CONCURRENCY", 2)
 # Quick events (frame browsing, compose previews) that run at once.
 PREVIEW_CONCURRENCY = _env_int("SAM2_GRADIO_PREVIEW_CONCURRENCY", 4)
+# "USER:PASSWORD" that the app asks for (gradio's login page), as --auth gives it; never logged.
+AUTH_ENV = "SAM2_GRADIO_AUTH"
 # GPU seconds a Hugging Face ZeroGPU Space grants one segment call (`spaces.GPU(duration=...)`).
 SPACES_GPU_SECONDS = _env_int("SAM2_GRADIO_SPACES_GPU_SECONDS", 120)

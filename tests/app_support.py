@@ -7,10 +7,9 @@ import socket
 from collections.abc import Iterator
 from pathlib import Path
 
-from sam2_gradio import config
 from sam2_gradio.app.model_holder import AppModel
+from sam2_gradio.app.server import create_app, protective_launch_options
 from sam2_gradio.app.sessions import SessionStore
-from sam2_gradio.app.ui import create_app
 from sam2_gradio.engine.model import SharedModel
 
 HOST = "127.0.0.1"
@@ -37,7 +36,7 @@ def running_app(model: AppModel, sessions_root: Path) -> Iterator[str]:
         server_port=free_port(),
         prevent_thread_lock=True,
         quiet=True,
-        allowed_paths=[str(config.EXAMPLES_DIR)],
+        **protective_launch_options(auth=None),
     )
     try:
         yield url

@@ -20,8 +20,8 @@ from PIL import Image
 
 from sam2_gradio import config
 from sam2_gradio.app.model_holder import AppModel
+from sam2_gradio.app.server import create_app
 from sam2_gradio.app.sessions import SessionStore
-from sam2_gradio.app.ui import create_app
 from sam2_gradio.engine.checkpoints import fetch_command
 from sam2_gradio.engine.model import ModelSettings
 from sam2_gradio.media.mask_files import combined_mask_name, per_object_mask_name, save_mask_png

@@ -186,13 +186,13 @@ def test_does_not_import_torch() -> None:
 
 
 def test_the_app_and_the_segment_cli_take_the_same_model_flags():
-    from sam2_gradio.app import ui
+    from sam2_gradio.app import server
     from sam2_gradio.cli import segment
     from sam2_gradio.engine.model import settings_from_args
 
     argv = ["--model-size", "small", "--image-size", "512", "--device", "cpu", "--checkpoint", "w.pt"]
     argv += ["--vos-optimized", "--random-weights"]
-    app_args = ui.build_parser().parse_args(argv)
+    app_args = server.build_parser().parse_args(argv)
     cli_args = segment.build_parser().parse_args([*argv, "--state-file", "state.json"])
     expected = {
         "model_size": "small",

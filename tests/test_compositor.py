@@ -191,6 +191,24 @@ def test_odd_background_size_is_padded_to_even_not_rescaled(make_video, tmp_path
     assert frames[0][:46, 63, :].mean() < 20  # ... and one black column pads it
 
 
+# Even sizes whose height is 2 mod 4 (480x270, 18x10) once failed the I420 shape check; odd ones are padded.
+RENDER_SIZES = [(480, 270), (321, 241), (17, 9), (18, 10), (33, 14), (64, 48), (63, 46), (96, 2)]
+
+
+@pytest.mark.parametrize(("width", "height"), RENDER_SIZES, ids=[f"{w}x{h}" for w, h in RENDER_SIZES])
+def test_every_background_size_renders_with_the_object_in_place(make_video, tmp_path, width, height):
+    background = make_video("bg.mp4", flat_frames(3, BG_LEVEL, width, height))
+    obj = make_video("obj.mp4", object_frames(3))
+    masks = write_masks(tmp_path / "m", range(3))
+    options = ComposeOptions(size=max(2, min(width, height) // 2), pos="center", **HARD_EDGES)
+    frames = decoded(render(background, obj, masks, tmp_path / "out.mp4", options).path)
+    assert len(frames) == 3
+    assert frames[1].shape == (height + height % 2, width + width % 2, 3)
+    red, green, _ = frames[1][height // 2, width // 2].astype(int)
+    assert red > 150 and green < 110, frames[1][height // 2, width // 2]  # the object, centred
+    assert np.abs(frames[1][0, 0].astype(int) - BG_LEVEL).max() <= 2 * TOLERANCE  # the background
+
+
 # --- placement on decoded output -----------------------------------------------------------------
 
 
@@ -375,9 +393,8 @@ def test_unreadable_background_fails_and_leaves_no_file(single_object, tmp_path)
 
 def test_failure_in_the_middle_of_a_render_leaves_no_file(single_object, tmp_path):
     background, obj, masks = single_object
-    (masks / combined_mask_name(6)).write_bytes(
-        b"\x89PNG\r\n\x1a\n" + b"broken" * 10
-    )  # a PNG that won't decode
+    header = (masks / combined_mask_name(6)).read_bytes()[:33]  # signature and IHDR: indexing accepts it
+    (masks / combined_mask_name(6)).write_bytes(header + b"broken" * 10)  # a PNG that won't decode
     out_dir = tmp_path / "out"
     out_dir.mkdir()
     done = []

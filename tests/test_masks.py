@@ -186,7 +186,7 @@ def make_zip(path: Path, entries: dict[str, bytes], *, symlink: str | None = Non
     return path
 
 
-def test_zip_of_masks_is_read_and_cleaned_up(tmp_path):
+def test_zip_of_masks_is_read_in_place_and_closed(tmp_path):
     mask = png_bytes(rect_mask(48, 64, (1, 2, 11, 12)))
     zip_path = make_zip(
         tmp_path / "m.zip",
@@ -196,10 +196,10 @@ def test_zip_of_masks_is_read_and_cleaned_up(tmp_path):
     masks = load_mask_set(zip_path)
     assert masks.object_ids == (2,)
     assert masks.mask_for(0, None, (64, 48)).box == Box(1, 2, 11, 12)
-    extracted = next(iter(masks.frames[0].values())).parent
-    assert extracted.is_dir() and not extracted.is_relative_to(tmp_path)
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["m.zip"]  # nothing extracted
     masks.close()
-    assert not extracted.exists()
+    with pytest.raises(ValueError, match="was closed"):
+        masks.mask_for(0, None, (32, 24))
 
 
 @pytest.mark.parametrize(

@@ -86,7 +86,7 @@ def test_shared_model_lets_one_job_at_a_time_use_the_predictor():
 
 def test_the_model_and_the_app_never_import_torchvision(random_model, scene_jpegs, tmp_path):
     """torchvision's wheels here are CUDA builds that fail beside CPU torch: nothing may need them."""
-    import sam2_gradio.app.ui  # noqa: F401
+    import sam2_gradio.app.server  # noqa: F401
     import sam2_gradio.cli.compose  # noqa: F401
     import sam2_gradio.cli.segment  # noqa: F401
     from sam2_gradio.engine.pipeline import segment_video

@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
+from pycocotools import mask as coco_mask
 
 from sam2_gradio.engine.prompts import (
     PromptState,
@@ -51,12 +53,12 @@ def test_video_entry_is_optional_on_load():
 
 def test_undo_removes_the_latest_click_anywhere():
     state = _state()
-    assert state.undo_last_click() == (7, 2)
+    assert state.undo_last_edit() == (7, 2)
     assert state.prompted_frames() == [0]
-    assert state.undo_last_click() == (0, 1)
+    assert state.undo_last_edit() == (0, 1)
     assert state.clicks_on(0)[1].labels == [1]
-    state.undo_last_click()
-    assert state.undo_last_click() is None
+    state.undo_last_edit()
+    assert state.undo_last_edit() is None
     assert state.clicks == {}
 
 
@@ -64,7 +66,7 @@ def test_clear_remove_and_reset():
     state = _state()
     state.clear_clicks(0, 1)
     assert state.prompted_frames() == [7]
-    assert state.undo_last_click() == (7, 2)  # the cleared clicks are gone from the undo history too
+    assert state.undo_last_edit() == (7, 2)  # the cleared clicks are gone from the undo history too
     state = _state()
     state.remove_object(1)
     assert state.object_ids == [2] and state.prompted_frames() == [7]
@@ -153,5 +155,147 @@ def test_missing_and_binary_state_files(tmp_path: Path):
         load_prompt_state(tmp_path / "nope.json")
     binary = tmp_path / "state.json"
     binary.write_bytes(b"\xff\xfe\x00garbage")
-    with pytest.raises(PromptStateError, match="cannot be read as text|not valid JSON"):
+    with pytest.raises(PromptStateError, match="state.json is not UTF-8 text"):
         load_prompt_state(binary)
+
+
+# --- boxes, painted masks and names ---------------------------------------------------------------
+
+
+def _disc_mask(cx: int = 30, cy: int = 20, radius: int = 9) -> np.ndarray:
+    yy, xx = np.mgrid[: VIDEO.height, : VIDEO.width]
+    return (xx - cx) ** 2 + (yy - cy) ** 2 <= radius**2
+
+
+def _rich_state() -> PromptState:
+    state = _state()
+    state.set_box(0, 1, (4, 3, 40, 30))
+    state.set_mask(9, 2, _disc_mask())
+    state.set_name(2, "  the   dog ")
+    return state
+
+
+def test_boxes_masks_and_names_round_trip_in_the_documented_schema(tmp_path: Path):
+    path = _rich_state().save(tmp_path / "interactive_state.json")
+    data = json.loads(path.read_text())
+    assert data["clicks"]["0"]["1"]["box"] == [4.0, 3.0, 40.0, 30.0]
+    assert data["clicks"]["0"]["1"]["points"] == [[10.0, 12.0], [20.0, 5.5]]  # the box keeps the clicks
+    mask_entry = data["clicks"]["9"]["2"]["mask"]
+    assert mask_entry["size"] == [48, 64]
+    decoded = coco_mask.decode({"size": mask_entry["size"], "counts": mask_entry["counts"].encode()})
+    assert np.array_equal(decoded.astype(bool), _disc_mask())
+    assert data["names"] == {"2": "the dog"}
+    loaded = load_prompt_state(path, VIDEO)
+    assert loaded.to_dict() == data
+    assert loaded.prompted_frames() == [0, 7, 9]
+    assert np.array_equal(loaded.clicks_on(9)[2].mask.to_mask(), _disc_mask())
+    assert loaded.display_name(2) == "the dog" and loaded.display_name(1) == "object 1"
+    assert loaded.history == []
+
+
+def test_a_box_alone_prompts_an_object():
+    state = prompt_state_from_dict(_with_clicks({"3": {"4": {"box": [1, 2, 30, 40]}}}), VIDEO)
+    assert state.prompted_objects() == [4]
+    assert state.clicks_on(3)[4].box == (1.0, 2.0, 30.0, 40.0) and state.clicks_on(3)[4].points == []
+
+
+def test_a_mask_replaces_clicks_and_box_and_undo_brings_them_back():
+    state = _state()
+    state.set_box(0, 1, (4, 3, 40, 30))
+    before = state.clicks_on(0)[1].copy()
+    state.set_mask(0, 1, _disc_mask())
+    entry = state.clicks_on(0)[1]
+    assert entry.points == [] and entry.box is None and entry.mask is not None
+    with pytest.raises(PromptStateError, match="painted mask on frame 0.*clear it before adding a click"):
+        state.add_click(0, 1, 5, 5, 1)
+    with pytest.raises(PromptStateError, match="clear it before adding a box"):
+        state.set_box(0, 1, (1, 1, 5, 5))
+    assert state.undo_last_edit() == (0, 1)
+    assert state.clicks_on(0)[1] == before
+    assert state.undo_last_edit() == (0, 1)  # the box
+    assert state.clicks_on(0)[1].box is None and len(state.clicks_on(0)[1].points) == 2
+
+
+def test_undo_of_a_first_box_removes_the_entry_and_clear_removes_a_mask():
+    state = PromptState(video=VIDEO)
+    state.set_box(5, 3, (0, 0, 64, 48))  # the whole frame is a valid box
+    assert state.undo_last_edit() == (5, 3)
+    assert state.clicks == {}
+    state.set_mask(6, 3, _disc_mask())
+    state.clear_clicks(6, 3)
+    assert state.clicks == {} and state.undo_last_edit() is None
+
+
+def test_names_are_removed_with_their_object_and_by_reset():
+    state = _rich_state()
+    state.set_name(1, "cat")
+    state.set_name(1, "")
+    assert state.names == {2: "the dog"}
+    state.remove_object(2)
+    assert state.names == {}
+    state.set_name(7, "ball")
+    assert 7 in state.object_ids
+    state.reset()
+    assert state.names == {}
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (lambda s: s.set_box(0, 1, (10, 5, 3, 20)), r"box \[10, 5, 3, 20\] on frame 0: .*inverted"),
+        (lambda s: s.set_box(0, 1, (10, 5, 10, 20)), "empty or inverted"),
+        (lambda s: s.set_box(0, 1, (10, 5, 65, 20)), "outside the 64x48 frame"),
+        (lambda s: s.set_box(0, 1, (-1, 5, 6, 20)), "outside the 64x48 frame"),
+        (lambda s: s.set_box(0, 1, (1, 5, 6)), "four finite numbers"),
+        (lambda s: s.set_box(0, 1, (1, 5, 6, float("inf"))), "four finite numbers"),
+        (lambda s: s.set_box(30, 1, (1, 5, 6, 9)), "frame 30 is outside the video"),
+        (lambda s: s.set_mask(0, 1, np.ones((48, 63), bool)), "the mask is 63x48, the video 64x48"),
+        (lambda s: s.set_mask(0, 1, np.zeros((48, 64), bool)), "mask on frame 0 is empty"),
+        (lambda s: s.set_name(1, "x" * 41), "limit is 40"),
+        (lambda s: s.set_name(1, 3), "must be text"),
+    ],
+)
+def test_bad_boxes_masks_and_names_are_refused_and_change_nothing(edit, message):
+    state = _rich_state()
+    before = state.to_dict()
+    with pytest.raises(PromptStateError, match=message):
+        edit(state)
+    assert state.to_dict() == before
+
+
+def _mask_json(mask: np.ndarray) -> dict:
+    encoded = coco_mask.encode(np.asfortranarray(mask.astype(np.uint8)))
+    return {"size": encoded["size"], "counts": encoded["counts"].decode()}
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (_with_clicks({"0": {"1": {"box": [5, 5, 2, 9]}}}), r"clicks\['0'\]\['1'\]: .*inverted"),
+        (_with_clicks({"2": {"1": {"box": [5, 5, 70, 9]}}}), r"clicks\['2'\]\['1'\]: .*outside the 64x48"),
+        (_with_clicks({"0": {"1": {"box": "5 5 9 9"}}}), "four finite numbers"),
+        (
+            _with_clicks({"0": {"1": {"mask": _mask_json(np.ones((47, 64), bool))}}}),
+            r"clicks\['0'\]\['1'\]: mask on frame 0: the mask is 64x47, the video 64x48",
+        ),
+        (
+            _with_clicks({"0": {"1": {"mask": {"size": [48, 64], "counts": "!!"}}}}),
+            r"clicks\['0'\]\['1'\]: 'mask' is not a COCO compressed RLE: .*'!'",
+        ),
+        (
+            _with_clicks({"0": {"1": {"mask": {"size": [48, 64], "counts": "0"}}}}),
+            "cover 0 pixels, not the 48x64",
+        ),
+        (
+            _with_clicks({"0": {"1": {"points": [[1, 2]], "labels": [1], "mask": _mask_json(_disc_mask())}}}),
+            "a mask replaces the clicks and box of its object on its frame",
+        ),
+        (_with_clicks({}, names={"2": 7}), r"names\['2'\]: name of object 2 must be text"),
+        (_with_clicks({}, names={"two": "dog"}), "object id in 'names' 'two' is not an integer"),
+        (_with_clicks({}, names=["dog"]), "'names' must map object ids to names"),
+        (_with_clicks({"0": {"1": {"labels": [1]}}}), "expected an object with 'points' and 'labels'"),
+    ],
+)
+def test_invalid_boxes_masks_and_names_name_the_offending_entry(data, message):
+    with pytest.raises(PromptStateError, match=message):
+        prompt_state_from_dict(data, VIDEO)

@@ -412,7 +412,7 @@ def test_videos_and_masks_with_odd_names_compose_by_relative_path(tmp_path, monk
     assert sorted(path.name for path in tmp_path.iterdir()) == sorted([name, str(masks), out])
 
 
-def test_zip_entries_with_odd_names_are_indexed_and_extracted_inside_the_destination(tmp_path):
+def test_zip_entries_with_odd_names_are_indexed_and_read_without_writing_anything(tmp_path):
     masks = {frame: box_mask(box=(frame, 0, frame + 8, 8)) for frame in range(5)}
     entries = {
         f"Masques für Résumé/per_object/{per_object_mask_name(0, 1)}": png_bytes(masks[0]),
@@ -424,18 +424,13 @@ def test_zip_entries_with_odd_names_are_indexed_and_extracted_inside_the_destina
         "notes about the masks.txt": b"ignored",
     }
     zipped = _zip_entries(tmp_path / "odd names.zip", entries)
-    destination = tmp_path / "session"
-    destination.mkdir()
-    outside_before = {path for path in tmp_path.rglob("*") if not path.is_relative_to(destination)}
-    mask_set = load_mask_set(zipped, extract_to=destination)
+    before = set(tmp_path.rglob("*"))
+    mask_set = load_mask_set(zipped)
     assert mask_set.object_ids == (1,) and mask_set.frame_order == (0, 1, 2, 3, 4)
     for frame, expected in masks.items():
-        path = mask_set.frames[frame][1]
-        assert path.resolve().is_relative_to(destination.resolve())
-        np.testing.assert_array_equal(cv2.imread(str(path), cv2.IMREAD_UNCHANGED), expected)
-    assert {path for path in tmp_path.rglob("*") if not path.is_relative_to(destination)} == outside_before
+        np.testing.assert_array_equal(mask_set.frames[frame][1].coverage(), expected)
+    assert set(tmp_path.rglob("*")) == before
     mask_set.close()
-    assert list(destination.iterdir()) == []
 
 
 # --- atomic outputs ---------------------------------------------------------------------------------
@@ -443,7 +438,8 @@ PREVIOUS = b"the previous, finished output"
 
 
 def _broken_png_on_frame(masks: Path, frame: int) -> None:
-    (masks / combined_mask_name(frame)).write_bytes(b"\x89PNG\r\n\x1a\n" + b"broken" * 10)
+    header = (masks / combined_mask_name(frame)).read_bytes()[:33]  # signature and IHDR: indexing accepts it
+    (masks / combined_mask_name(frame)).write_bytes(header + b"broken" * 10)
 
 
 @pytest.mark.parametrize("failure", ["unreadable mask mid-way", "interrupted"])
@@ -489,6 +485,58 @@ def test_a_failed_segment_cli_run_keeps_the_previous_masks_and_preview(
     assert segment.main([*argv, "--batch-size", "2", *shared_random_model]) == exit_code
     assert len(reports) == 1 and reports[0].frames_done == 2
     assert {path: path.read_bytes() for path in folder.rglob("*") if path.is_file()} == before
+
+
+@pytest.mark.parametrize(
+    ("outputs", "message"),
+    [
+        (lambda d: ["--output", str(d / "missing" / "preview.mp4")], "the folder of the output preview.mp4"),
+        (lambda d: ["--output", str(d / "preview.gif")], "must end with one of .mp4"),
+        (lambda d: ["--zip", str(d / "missing" / "masks.zip")], "the folder of the zip masks.zip"),
+        (lambda d: ["--zip", str(d / "masks" / "masks.zip")], "must not be inside the mask folder"),
+        (lambda d: ["--zip", str(d / "p.mp4"), "--output", str(d / "p.mp4")], "must be different files"),
+    ],
+    ids=["preview folder missing", "preview not a video", "zip folder missing", "zip in masks", "same file"],
+)
+def test_segment_cli_checks_every_output_before_starting(
+    segment_files, shared_random_model, monkeypatch, capsys, outputs, message
+):
+    folder = segment_files["dir"]
+    write_masks_folder(folder / "masks" / "combined", 2)
+    before = {path: path.read_bytes() for path in folder.rglob("*") if path.is_file()}
+    reports = []
+    monkeypatch.setattr(segment, "_log_progress", reports.append)
+    argv = [*segment_args(segment_files), *outputs(folder), *shared_random_model]
+    assert segment.main(argv) == 2
+    assert message in one_line_error(capsys.readouterr().err)
+    assert reports == []  # refused before propagating
+    assert {path: path.read_bytes() for path in folder.rglob("*") if path.is_file()} == before
+
+
+def test_a_segment_cli_run_failing_in_the_preview_keeps_masks_preview_and_zip_together(
+    segment_files, shared_random_model, monkeypatch
+):
+    folder = segment_files["dir"]
+    write_masks_folder(folder / "masks" / "combined", 2)
+    (folder / "preview.mp4").write_bytes(PREVIOUS)
+    (folder / "masks.zip").write_bytes(PREVIOUS)
+    before = {path: path.read_bytes() for path in folder.rglob("*") if path.is_file()}
+    stages = []
+
+    def fail_in_the_preview(report) -> None:
+        stages.append(report.stage)
+        if report.stage == "preview":
+            raise OSError("disk full")
+
+    monkeypatch.setattr(segment, "_log_progress", fail_in_the_preview)
+    video = write_video(folder / "twelve.mp4", flat_frames(12, (90, 90, 90)), fps=FPS)
+    before[video] = video.read_bytes()
+    argv = segment_args(segment_files, "--video", str(video), "--output", str(folder / "preview.mp4"))
+    argv += ["--zip", str(folder / "masks.zip"), *shared_random_model]
+    assert segment.main(argv) == 2
+    assert stages[0] == "propagate" and stages[-1] == "preview"  # the masks were complete, then it failed
+    assert {path: path.read_bytes() for path in folder.rglob("*") if path.is_file()} == before
+    assert sorted(path.name for path in folder.iterdir() if path.name.startswith(".")) == []
 
 
 # --- through the API: concurrent sessions and a soak -------------------------------------------------

@@ -18,6 +18,8 @@ SHORTCUTS = {
     "Enter": "seg-propagate",
 }
 
+FILE_HEIGHT = 110  # pixels of an empty file box (both tabs)
+
 SHORTCUTS_HELP = "Keys: ←/→ previous/next frame · N new object · R reset · Enter propagate"
 
 # Keeps the clickable frame and the composite preview within the window; lays out the object legend.

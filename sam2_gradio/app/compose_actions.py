@@ -17,7 +17,7 @@ from sam2_gradio.app.sessions import BrowserSession, check_video_upload
 from sam2_gradio.compositor import render as compositor
 from sam2_gradio.compositor.render import ComposeOptions, RenderProgress, RenderResult, plan_timeline
 from sam2_gradio.jobs import NotReady
-from sam2_gradio.media.mask_files import MaskSet, load_mask_set
+from sam2_gradio.media.mask_files import MaskSet
 from sam2_gradio.media.video import VideoInfo
 
 
@@ -134,17 +134,12 @@ def render(
     """Render the whole composite into a fresh job folder; the "compose" cancel flag stops it."""
     checked = check_inputs(session, inputs)
     with session.job("compose") as folder:
-        # Its own copy of the masks (the cached set may be replaced while this runs), extracted in the job.
-        mask_set = load_mask_set(inputs.masks, extract_to=folder)
-        try:
-            return compositor.render(
-                checked.background.path,
-                checked.obj.path,
-                mask_set,
-                folder / "composite.mp4",
-                options,
-                progress=progress,
-                cancel=session.cancel_flag("compose"),
-            )
-        finally:
-            mask_set.close()
+        return compositor.render(
+            checked.background.path,
+            checked.obj.path,
+            checked.mask_set,  # kept readable even if the session's cached set is replaced meanwhile
+            folder / "composite.mp4",
+            options,
+            progress=progress,
+            cancel=session.cancel_flag("compose"),
+        )

@@ -3,24 +3,29 @@
 Each browser tab (gradio's `request.session_hash`) gets a `BrowserSession`: a private working folder under
 `config.SESSION_DIR`, named by a hash of the session id so that no id a client sends can name another
 session's folder or leave the root; the video being segmented; one cancel flag per kind of job; and the
-mask set the Compose tab previews. `SessionStore` creates sessions on first use, deletes one with its
-folder when its tab closes (`demo.unload`), and deletes folders left untouched for
-`config.STALE_SESSION_HOURS` at start-up and whenever a new session begins (API clients never close).
+mask set the Compose tab previews. `SessionStore` creates sessions on first use and deletes one with its
+folder when its tab closes (`demo.unload`), when it has been idle for `config.SESSION_IDLE_MINUTES`, or,
+longest-idle first, to make room when `config.MAX_LIVE_SESSIONS` are live (API clients never close).
+At start-up it deletes folders left untouched for `config.STALE_SESSION_HOURS` and the partial files a
+killed process left behind.
 
 Jobs write into a fresh folder each (`BrowserSession.job`); the last `config.JOBS_KEPT_PER_KIND` finished
-folders of each kind are kept, so files gradio is still handing out are never deleted under it.
+folders of each kind are kept, so files gradio is still handing out are never deleted under it, within
+`config.MAX_SESSION_DISK_MB` per session (the oldest finished jobs go first).
 """
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
+import os
 import shutil
+import tempfile
 import threading
 import time
 import uuid
 from collections import deque
-from collections.abc import Collection, Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -39,8 +44,17 @@ class UploadRejected(BadInput):
     """An uploaded video over the limits of `config`, or not a video; the message is one sentence."""
 
 
+class ServerBusy(RuntimeError):
+    """No session can be opened now: the most the server takes are live and busy."""
+
+
+class DiskLimitReached(RuntimeError):
+    """A job's result is larger than the disk a session may use."""
+
+
 def check_video_upload(path: str | Path, what: str = "video") -> VideoInfo:
-    """Probe an uploaded video and check it against the size, duration and resolution limits.
+    """Probe an uploaded video and check it against the size, frame rate, frame count, duration and
+    resolution limits.
 
     `what` names the upload in the message ("video", "background video"). Raises `UploadRejected`.
     """
@@ -51,9 +65,11 @@ def check_video_upload(path: str | Path, what: str = "video") -> VideoInfo:
     if size_mb > config.MAX_UPLOAD_MB:
         raise UploadRejected(f"The {what} is {size_mb:.1f} MB; the limit is {config.MAX_UPLOAD_MB} MB.")
     try:
+        _check_frame_rate_and_count(probe_video(path, exact=False), what)  # fast: before decoding it all
         info = probe_video(path)
     except VideoReadError:
         raise UploadRejected(f"The {what} could not be read as a video; try an MP4 (H.264) file.") from None
+    _check_frame_rate_and_count(info, what)
     if info.duration > config.MAX_VIDEO_SECONDS:
         raise UploadRejected(
             f"The {what} lasts {info.duration:.1f} s; the limit is {config.MAX_VIDEO_SECONDS:g} s."
@@ -66,6 +82,17 @@ def check_video_upload(path: str | Path, what: str = "video") -> VideoInfo:
     return info
 
 
+def _check_frame_rate_and_count(info: VideoInfo, what: str) -> None:
+    if info.fps > config.MAX_VIDEO_FPS:
+        raise UploadRejected(
+            f"The {what} runs at {info.fps:g} frames per second; the limit is {config.MAX_VIDEO_FPS:g}."
+        )
+    if info.num_frames > config.MAX_VIDEO_FRAMES:
+        raise UploadRejected(
+            f"The {what} has {info.num_frames} frames; the limit is {config.MAX_VIDEO_FRAMES}."
+        )
+
+
 @dataclass
 class BrowserSession:
     """The working folder and state of one browser session."""
@@ -76,9 +103,17 @@ class BrowserSession:
     video_path: Path | None = None  # the file of that video
     segment_result: SegmentResult | None = None  # the Segment tab's last propagation
     lock: threading.RLock = field(default_factory=threading.RLock)  # guards `segment` between events
+    last_used: float = field(default_factory=time.monotonic)  # clock reading of the latest event
+    running_jobs: int = 0  # jobs running now; a busy session is never reclaimed
     _cancel_flags: dict[str, threading.Event] = field(default_factory=dict)  # job kind -> flag
     _finished_jobs: dict[str, deque[Path]] = field(default_factory=dict)  # job kind -> kept folders
+    _job_bytes: dict[Path, int] = field(default_factory=dict)  # kept folder -> its size, oldest first
     _mask_set: MaskSet | None = None  # the masks the Compose tab shows, loaded once
+
+    @property
+    def disk_bytes(self) -> int:
+        """Bytes the session's kept job folders take."""
+        return sum(self._job_bytes.values())
 
     def cancel_flag(self, kind: str) -> threading.Event:
         """The flag that cancels this session's running job of `kind` ("segment", "compose", ...)."""
@@ -89,29 +124,54 @@ class BrowserSession:
         """A fresh folder for one job of `kind`, with the kind's cancel flag cleared.
 
         A job that raises leaves nothing behind; a finished one is kept with the last
-        `config.JOBS_KEPT_PER_KIND - 1` finished folders of its kind, older ones are deleted.
+        `config.JOBS_KEPT_PER_KIND - 1` finished folders of its kind, older ones are deleted, and so are the
+        oldest of any kind while the session takes more than `config.MAX_SESSION_DISK_MB`. A result larger
+        than that on its own is deleted too (`DiskLimitReached`).
         """
         folder = self.folder / f"{kind}-{uuid.uuid4().hex[:12]}"
         folder.mkdir(parents=True)
         self.cancel_flag(kind).clear()
+        self.running_jobs += 1
         try:
             yield folder
         except BaseException:
             shutil.rmtree(folder, ignore_errors=True)
             raise
+        finally:
+            self.running_jobs -= 1
+        self._keep(kind, folder)
+
+    def _keep(self, kind: str, folder: Path) -> None:
         kept = self._finished_jobs.setdefault(kind, deque())
         kept.append(folder)
+        self._job_bytes[folder] = folder_bytes(folder)
         while len(kept) > config.JOBS_KEPT_PER_KIND:
-            shutil.rmtree(kept.popleft(), ignore_errors=True)
+            self._delete_job(kept[0])
+        limit = config.MAX_SESSION_DISK_MB * 2**20
+        while self.disk_bytes > limit and next(iter(self._job_bytes)) != folder:
+            self._delete_job(next(iter(self._job_bytes)))
+        if self.disk_bytes > limit:
+            size = self._job_bytes[folder]
+            self._delete_job(folder)
+            raise DiskLimitReached(
+                f"The result takes {size / 2**20:.0f} MB of disk, more than the "
+                f"{config.MAX_SESSION_DISK_MB} MB a session may keep; try a shorter or smaller video."
+            )
+
+    def _delete_job(self, folder: Path) -> None:
+        self._job_bytes.pop(folder, None)
+        for kept in self._finished_jobs.values():
+            if folder in kept:
+                kept.remove(folder)
+        shutil.rmtree(folder, ignore_errors=True)
 
     def mask_set(self, source: str | Path) -> MaskSet:
-        """The mask set of a folder or zip, loaded once (a zip extracted into the session's folder) and
-        kept until another source is asked for."""
+        """The mask set of a folder or zip, indexed once (a zip is read in place) and kept until another
+        source is asked for. A replaced set is not closed: a preview still reading it finishes, and its
+        zip closes when the last user lets go of it."""
         with self.lock:
             if self._mask_set is None or self._mask_set.source != str(source):
-                loaded = load_mask_set(source, extract_to=self.folder)
-                self.close_mask_set()
-                self._mask_set = loaded
+                self._mask_set = load_mask_set(source)
             return self._mask_set
 
     def close_mask_set(self) -> None:
@@ -133,6 +193,16 @@ def folder_name(session_id: str) -> str:
     return hashlib.sha256(session_id.encode("utf-8")).hexdigest()[:32]
 
 
+def folder_bytes(folder: Path) -> int:
+    """Bytes the files under `folder` take (0 when it is gone)."""
+    total = 0
+    for parent, _, names in os.walk(folder):
+        for name in names:
+            with contextlib.suppress(OSError):
+                total += os.lstat(os.path.join(parent, name)).st_size
+    return total
+
+
 def remove_stale_folders(root: Path, max_age_hours: float, keep: Collection[Path] = ()) -> list[Path]:
     """Delete the folders of `root` not modified for `max_age_hours`, except `keep`; return them."""
     cutoff = time.time() - max_age_hours * 3600
@@ -144,28 +214,100 @@ def remove_stale_folders(root: Path, max_age_hours: float, keep: Collection[Path
     return removed
 
 
+def is_partial_name(name: str) -> bool:
+    """Whether `name` is one of the hidden partial files or folders outputs are written to first
+    (``.masks.partial-1a2b3c4d``, ``.preview.partial-1a2b3c4d.mp4``, ``.composite.1a2b3c4d.partial.mp4``)."""
+    return name.startswith(".") and (".partial-" in name or ".partial." in name)
+
+
+def sweep_leftovers(root: Path, temp_dir: Path | None = None) -> list[Path]:
+    """Delete the partial outputs inside the session folders of `root`, and the mask folders older
+    versions extracted into `temp_dir` (default: the system temp folder); return what was deleted.
+
+    Only for start-up: a killed process leaves these behind, a live one may be writing them."""
+    temp_dir = Path(tempfile.gettempdir()) if temp_dir is None else temp_dir
+    found = [path for session in root.iterdir() if session.is_dir() for path in _partials_in(session)]
+    found += list(temp_dir.glob("sam2-gradio-masks-*"))
+    for path in found:
+        if path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
+    return found
+
+
+def _partials_in(session_folder: Path) -> list[Path]:
+    partials = []
+    for parent, folders, names in os.walk(session_folder):
+        for name in [*folders, *names]:
+            if is_partial_name(name):
+                partials.append(Path(parent) / name)
+        folders[:] = [name for name in folders if not is_partial_name(name)]  # deleted whole
+    return partials
+
+
 class SessionStore:
     """Every live `BrowserSession` of the app, keyed by gradio's session hash."""
 
-    def __init__(self, root: Path = config.SESSION_DIR, *, stale_hours: float = config.STALE_SESSION_HOURS):
+    def __init__(
+        self,
+        root: Path = config.SESSION_DIR,
+        *,
+        stale_hours: float = config.STALE_SESSION_HOURS,
+        idle_minutes: float = config.SESSION_IDLE_MINUTES,
+        max_sessions: int = config.MAX_LIVE_SESSIONS,
+        clock: Callable[[], float] = time.monotonic,
+    ):
         self.root = Path(root)  # parent of every session folder
         self.stale_hours = stale_hours  # age at which a folder counts as abandoned
+        self.idle_seconds = idle_minutes * 60  # idle time after which a session is closed
+        self.max_sessions = max_sessions  # live sessions at most
+        self.clock = clock  # monotonic seconds, for idle times
         self._sessions: dict[str, BrowserSession] = {}
         self._lock = threading.Lock()  # guards `_sessions`
         self.root.mkdir(parents=True, exist_ok=True)
         remove_stale_folders(self.root, self.stale_hours)
+        sweep_leftovers(self.root)
 
     def get(self, session_id: str) -> BrowserSession:
-        """The session of `session_id`, created (with its folder) on first use."""
+        """The session of `session_id`, created (with its folder) on first use.
+
+        Idle sessions are closed first; a new session beyond `max_sessions` closes the longest-idle one,
+        or raises `ServerBusy` when every live session is running a job.
+        """
         with self._lock:
+            now = self.clock()
+            reclaimed = self._pop_idle(now)
             session = self._sessions.get(session_id)
             if session is None:
+                if len(self._sessions) >= self.max_sessions:
+                    reclaimed.append(self._pop_longest_idle())
                 live = {known.folder for known in self._sessions.values()}
                 remove_stale_folders(self.root, self.stale_hours, keep=live)
                 session = BrowserSession(session_id, self.root / folder_name(session_id))
                 session.folder.mkdir(parents=True, exist_ok=True)
                 self._sessions[session_id] = session
-            return session
+            session.last_used = now
+        for old in reclaimed:
+            old.close()
+        return session
+
+    def _pop_idle(self, now: float) -> list[BrowserSession]:
+        idle = [
+            key
+            for key, session in self._sessions.items()
+            if not session.running_jobs and now - session.last_used >= self.idle_seconds
+        ]
+        return [self._sessions.pop(key) for key in idle]
+
+    def _pop_longest_idle(self) -> BrowserSession:
+        resting = [session for session in self._sessions.values() if not session.running_jobs]
+        if not resting:
+            raise ServerBusy(
+                f"The server is busy with {len(self._sessions)} sessions, the most it takes; try again soon."
+            )
+        oldest = min(resting, key=lambda session: session.last_used)
+        return self._sessions.pop(oldest.session_id)
 
     def close(self, session_id: str) -> None:
         """End a session: cancel its jobs and delete its folder (a no-op for unknown ids)."""

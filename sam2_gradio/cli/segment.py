@@ -66,7 +66,7 @@ def _log_progress(report) -> None:
 def run(args: argparse.Namespace) -> None:
     """Run a segmentation as `args` say (raises on bad input; `main` turns that into one line)."""
     from sam2_gradio.engine.model import get_shared_model, settings_from_args
-    from sam2_gradio.engine.pipeline import segment_video
+    from sam2_gradio.engine.pipeline import check_outputs, segment_video
     from sam2_gradio.engine.prompts import load_prompt_state
     from sam2_gradio.media.frames import extract_jpeg_frames, open_frames
 
@@ -74,6 +74,7 @@ def run(args: argparse.Namespace) -> None:
         raise BadInput("give --video, or --frame-dir holding JPEG frames")
     if args.batch_size < 1:
         raise BadInput(f"--batch-size must be at least 1, got {args.batch_size}")
+    check_outputs(args.mask_dir, preview_path=args.output, zip_path=args.zip)
     source = open_frames(args.video or args.frame_dir)
     if args.video and args.frame_dir:
         logger.info("writing JPEG frames to %s", args.frame_dir)

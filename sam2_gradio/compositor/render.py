@@ -535,7 +535,7 @@ def _write_png(path: Path, rgb: np.ndarray) -> Path:
     temp = path.with_name(f".{path.stem}.{uuid.uuid4().hex[:8]}.png")
     try:
         if not cv2.imwrite(str(temp), cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)):
-            raise BadInput(f"cannot write snapshot {path}")
+            raise BadInput(f"cannot write snapshot {path.name}")
         os.replace(temp, path)
     finally:
         temp.unlink(missing_ok=True)

@@ -34,6 +34,13 @@ def _partial_sibling(path: Path) -> Path:
     return path.with_name(f".{path.name}.partial-{uuid.uuid4().hex[:8]}")
 
 
+def partial_file(path: str | Path) -> Path:
+    """A hidden, unique sibling of `path` to write first and rename to `path` when done; it keeps the
+    suffix, so a video writer accepts it: ``.preview.partial-1a2b3c4d.mp4``."""
+    path = Path(path)
+    return path.with_name(f".{path.stem}.partial-{uuid.uuid4().hex[:8]}{path.suffix}")
+
+
 def replace_path(partial: Path, final: Path) -> None:
     """Move `partial` (a file or folder) to `final`, replacing what was there."""
     if final.is_dir():
@@ -49,8 +56,8 @@ class MaskExporter:
     """Writes per-object and union mask PNGs as frames arrive, in a background thread.
 
     Files go to a hidden partial folder beside `mask_dir`; `finish()` writes empty masks for frames that
-    got none and moves the folder into place, `abort()` deletes it. Use as a context manager: leaving the
-    block with an exception aborts.
+    got none and returns that folder, `publish()` then moves it into place, `abort()` deletes it. Use as
+    a context manager: leaving the block with an exception aborts.
     """
 
     def __init__(self, mask_dir: str | Path, meta: VideoMeta, obj_ids: list[int]) -> None:
@@ -98,13 +105,17 @@ class MaskExporter:
         mask_files.save_mask_png(self._partial / COMBINED_DIR / mask_files.combined_mask_name(frame), union)
 
     def finish(self) -> Path:
-        """Write empty masks for untouched frames, then move the folder to `mask_dir` and return it."""
+        """Write empty masks for untouched frames and return the (still partial) folder holding them all."""
         for frame in range(self.meta.num_frames):
             if not self._written[frame]:
                 self._pending.append(self._writer.submit(self._write_now, frame, {}))
         self._writer.shutdown(wait=True)
         for job in self._pending:
             job.result()  # re-raises a failed write
+        return self._partial
+
+    def publish(self) -> Path:
+        """Move the finished folder to `mask_dir` (replacing what was there) and return it."""
         replace_path(self._partial, self.mask_dir)
         return self.mask_dir
 

@@ -129,7 +129,7 @@ class InteractiveSession:
             self._refresh(frame)
             return self.masks_on(frame)
         except BaseException:
-            self.prompts.undo_last_click()
+            self.prompts.undo_last_edit()
             if created_object:
                 self.prompts.object_ids.remove(obj_id)
             self._predicted.pop(frame, None)
@@ -137,7 +137,7 @@ class InteractiveSession:
 
     def undo(self) -> int | None:
         """Undo the last click anywhere; return the frame it was on, or None when there was none."""
-        undone = self.prompts.undo_last_click()
+        undone = self.prompts.undo_last_edit()
         if undone is None:
             return None
         self._refresh(undone[0])

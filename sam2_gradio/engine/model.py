@@ -135,6 +135,45 @@ def build_predictor(settings: ModelSettings) -> SAM2VideoPredictor:
     return predictor.to(device).eval()
 
 
+class FairLock:
+    """A lock granted in the order it was asked for (`threading.Lock` promises no order).
+
+    A propagation takes it once per step, so a click from another session that arrives during a step is
+    served right after that step, and two propagations alternate step by step (round robin).
+    """
+
+    def __init__(self) -> None:
+        self._condition = threading.Condition()
+        self._next_ticket = 0  # the ticket the next caller of `acquire` gets
+        self._serving = 0  # the ticket that holds the lock (or gets it next)
+
+    def acquire(self) -> None:
+        """Wait until every earlier caller has had and released the lock, then hold it."""
+        with self._condition:
+            ticket = self._next_ticket
+            self._next_ticket += 1
+            self._condition.wait_for(lambda: self._serving == ticket)
+
+    def release(self) -> None:
+        """Hand the lock to the longest waiting caller."""
+        with self._condition:
+            self._serving += 1
+            self._condition.notify_all()
+
+    @property
+    def waiting(self) -> int:
+        """How many callers wait for the lock now."""
+        with self._condition:
+            return max(0, self._next_ticket - self._serving - 1)
+
+    def __enter__(self) -> FairLock:
+        self.acquire()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.release()
+
+
 class SharedModel:
     """A built predictor plus the lock and numeric context every use of it must go through."""
 
@@ -142,7 +181,7 @@ class SharedModel:
         self.predictor = predictor  # shared by every session
         self.settings = settings  # how it was built (shown in the UI and logs)
         self.device: torch.device = predictor.device
-        self._lock = threading.Lock()  # one job at a time on the model
+        self._lock = FairLock()  # one use at a time, in arrival order
         if self.device.type == "cuda":
             torch.backends.cuda.matmul.allow_tf32 = True
             torch.backends.cudnn.allow_tf32 = True
@@ -150,6 +189,8 @@ class SharedModel:
     @contextlib.contextmanager
     def use(self) -> Iterator[SAM2VideoPredictor]:
         """Hold the model exclusively, in inference mode and bf16 autocast on CUDA and CPU.
+
+        Callers are served in arrival order (`FairLock`); long jobs take it per step, not per run.
 
         SAM 2 stores its memory features in bf16, so its video predictor only runs under autocast.
         """

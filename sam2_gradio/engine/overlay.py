@@ -9,21 +9,22 @@ import numpy as np
 
 from sam2_gradio.engine.prompts import ObjectClicks
 
-# Distinct colours (RGB) for object ids 1, 2, 3, ...; ids past the end wrap around.
+# Distinct colours (RGB) for object ids 1, 2, 3, ...; ids past the end wrap around. No pure red or green:
+# those read as "negative" and "positive", which is what a click's + or - glyph says instead.
 PALETTE: tuple[tuple[int, int, int], ...] = (
-    (255, 64, 64),
-    (64, 160, 255),
-    (64, 220, 96),
-    (255, 200, 40),
-    (200, 80, 255),
-    (255, 128, 0),
-    (0, 220, 220),
-    (255, 96, 192),
-    (160, 200, 64),
-    (140, 110, 255),
+    (31, 119, 255),  # blue
+    (255, 140, 0),  # orange
+    (170, 80, 255),  # violet
+    (0, 200, 210),  # cyan
+    (255, 80, 190),  # pink
+    (230, 210, 30),  # yellow
+    (150, 100, 60),  # brown
+    (120, 140, 255),  # periwinkle
+    (255, 170, 120),  # apricot
+    (40, 150, 150),  # teal
 )
-POSITIVE_CLICK = (40, 220, 40)
-NEGATIVE_CLICK = (230, 40, 40)
+MARKER_INK = (255, 255, 255)  # the + or - glyph of a click marker
+MARKER_OUTLINE = (0, 0, 0)  # the ring around it, so that it reads on any background
 
 
 def object_color(obj_id: int) -> tuple[int, int, int]:
@@ -62,19 +63,30 @@ def draw_masks(
     return out
 
 
+def marker_radius(frame_shape: tuple[int, ...]) -> int:
+    """Radius in pixels of a click marker on a frame of `frame_shape`: it scales with the frame."""
+    return max(5, round(min(frame_shape[:2]) / 60))
+
+
 def draw_clicks(
     frame: np.ndarray, clicks: Mapping[int, ObjectClicks], *, radius: int | None = None
 ) -> np.ndarray:
-    """Mark each click: a disc green for positive, red for negative, ringed in its object's colour.
+    """Mark each click as a disc in its object's colour with a white + (positive) or - (negative).
 
-    frame: RGB uint8 (H, W, 3); clicks: obj_id -> that object's clicks on this frame. Returns a new frame.
+    Each disc has a dark outline, so it reads on light and dark frames alike; `radius` defaults to
+    `marker_radius(frame.shape)`. frame: RGB uint8 (H, W, 3); clicks: obj_id -> that object's clicks on
+    this frame. Returns a new frame.
     """
     out = frame.copy()
-    radius = radius or max(4, round(min(frame.shape[:2]) / 80))
+    radius = radius or marker_radius(frame.shape)
+    stroke = max(1, radius // 4)
     for obj_id, entry in clicks.items():
         for (x, y), label in zip(entry.points, entry.labels, strict=True):
-            center = (round(x), round(y))
-            cv2.circle(out, center, radius + 2, object_color(obj_id), -1, cv2.LINE_AA)
-            cv2.circle(out, center, radius, POSITIVE_CLICK if label else NEGATIVE_CLICK, -1, cv2.LINE_AA)
-            cv2.circle(out, center, radius + 2, (255, 255, 255), 1, cv2.LINE_AA)
+            cx, cy = round(x), round(y)
+            cv2.circle(out, (cx, cy), radius + stroke, MARKER_OUTLINE, -1, cv2.LINE_AA)
+            cv2.circle(out, (cx, cy), radius, object_color(obj_id), -1, cv2.LINE_AA)
+            arm = max(2, radius * 3 // 5)
+            cv2.line(out, (cx - arm, cy), (cx + arm, cy), MARKER_INK, stroke, cv2.LINE_AA)
+            if label:
+                cv2.line(out, (cx, cy - arm), (cx, cy + arm), MARKER_INK, stroke, cv2.LINE_AA)
     return out

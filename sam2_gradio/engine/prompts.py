@@ -1,14 +1,23 @@
-"""The clicks a user gave: per frame, per object, positive and negative points.
+"""The prompts a user gave: per frame, per object, clicks, a box or a painted mask; and object names.
 
 `PromptState` is what the app edits, what `interactive_state.json` stores and what propagation reads.
 Saved and loaded in exactly this schema (extra keys are ignored on load):
 
     {"version": 1,
      "video": {"num_frames": N, "width": W, "height": H, "fps": F},
-     "clicks": {"<frame>": {"<obj_id>": {"points": [[x, y], ...], "labels": [1, 0, ...]}}}}
+     "clicks": {"<frame>": {"<obj_id>": {"points": [[x, y], ...], "labels": [1, 0, ...],
+                                         "box": [x0, y0, x1, y1],
+                                         "mask": {"size": [H, W], "counts": "<COCO compressed RLE>"}}}},
+     "names": {"<obj_id>": "dog"}}
 
-Coordinates are pixels of the original video; label 1 is positive, 0 negative. `video` is optional on
-load and checked against the video when both are known. Every validation error names its entry.
+Coordinates are pixels of the original video; label 1 is positive, 0 negative. `box` (optional) is a
+rectangle with x0 < x1 and y0 < y1 inside the frame; SAM 2 gets it with the object's clicks on that
+frame. `mask` (optional) is a painted mask at the video's size; as in SAM 2 (`add_new_mask`), a mask
+prompt replaces the clicks and box of its object on its frame, so an entry holds either a mask or
+clicks and/or a box, never both. `video` and `names` are optional on load; `video` is checked against
+the video when both are known. Every validation error names its entry. A state holds at most
+`config.MAX_OBJECTS` objects and `config.MAX_CLICKS` prompts (clicks, boxes and masks), with object ids
+up to `config.MAX_OBJECT_ID`; anything more is refused.
 """
 
 from __future__ import annotations
@@ -19,8 +28,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
+from sam2_gradio import config
 from sam2_gradio.jobs import BadInput
 from sam2_gradio.media.frames import VideoMeta
+from sam2_gradio.media.rle import CompressedRle
 
 SCHEMA_VERSION = 1
 POSITIVE, NEGATIVE = 1, 0
@@ -30,34 +43,61 @@ class PromptStateError(BadInput):
     """A prompt state (JSON or click) that does not fit the schema or the video."""
 
 
+BoxCorners = tuple[float, float, float, float]  # (x0, y0, x1, y1) video pixels
+
+
 @dataclass
 class ObjectClicks:
-    """The clicks of one object on one frame, in the order they were given."""
+    """The prompts of one object on one frame: clicks in the order given, a box, or a painted mask.
+
+    A mask replaces clicks and box (SAM 2's `add_new_mask` drops them), so `mask` is never set together
+    with `points` or `box`.
+    """
 
     points: list[tuple[float, float]] = field(default_factory=list)  # (x, y) video pixels
     labels: list[int] = field(default_factory=list)  # 1 positive, 0 negative
+    box: BoxCorners | None = None  # (x0, y0, x1, y1) video pixels, given with the clicks
+    mask: CompressedRle | None = None  # painted mask at the video's size
+
+    def is_empty(self) -> bool:
+        """True when the entry holds no click, box or mask."""
+        return not self.points and self.box is None and self.mask is None
+
+    def copy(self) -> ObjectClicks:
+        """An independent copy (the box and mask are immutable and shared)."""
+        return ObjectClicks(list(self.points), list(self.labels), self.box, self.mask)
+
+
+@dataclass(frozen=True)
+class PromptEdit:
+    """One undoable edit: the entry of `obj_id` on `frame` as it was before it (None: there was none)."""
+
+    frame: int
+    obj_id: int
+    before: ObjectClicks | None
 
 
 @dataclass
 class PromptState:
-    """Clicks per frame per object, the object list and the undo history of one video."""
+    """Prompts per frame per object, the object list, their names and the undo history of one video."""
 
-    video: VideoMeta | None = None  # the video the clicks belong to, when known
-    clicks: dict[int, dict[int, ObjectClicks]] = field(default_factory=dict)  # frame -> obj -> clicks
-    object_ids: list[int] = field(default_factory=list)  # every object, including ones without clicks
-    history: list[tuple[int, int]] = field(default_factory=list)  # (frame, obj) of each click, for undo
+    video: VideoMeta | None = None  # the video the prompts belong to, when known
+    clicks: dict[int, dict[int, ObjectClicks]] = field(default_factory=dict)  # frame -> obj -> prompts
+    object_ids: list[int] = field(default_factory=list)  # every object, including ones without prompts
+    history: list[PromptEdit] = field(default_factory=list)  # every click, box and mask edit, for undo
+    names: dict[int, str] = field(default_factory=dict)  # obj -> the name the user gave it
 
     # --- queries -------------------------------------------------------------------------------
     def prompted_frames(self) -> list[int]:
-        """Frames that hold at least one click, in ascending order."""
+        """Frames that hold at least one click, box or mask, in ascending order."""
         return sorted(frame for frame, objects in self.clicks.items() if objects)
 
     def clicks_on(self, frame: int) -> dict[int, ObjectClicks]:
-        """The clicks of every object on `frame` (empty when none)."""
+        """The prompts of every object on `frame` (empty when none)."""
         return self.clicks.get(frame, {})
 
     def prompted_objects(self) -> list[int]:
-        """Objects with at least one click anywhere, in object order."""
+        """Objects with at least one click, box or mask anywhere, in object order."""
         clicked = {obj for objects in self.clicks.values() for obj in objects}
         return [obj for obj in self.object_ids if obj in clicked]
 
@@ -65,11 +105,15 @@ class PromptState:
         """The id a new object gets: one more than the largest so far (ids start at 1)."""
         return max(self.object_ids, default=0) + 1
 
+    def display_name(self, obj_id: int) -> str:
+        """The object's name, or "object <id>" when it has none."""
+        return self.names.get(obj_id) or f"object {obj_id}"
+
     # --- edits ---------------------------------------------------------------------------------
     def add_object(self) -> int:
         """Create a new, click-less object and return its id."""
         obj_id = self.next_object_id()
-        self.object_ids.append(obj_id)
+        self._add_object_id(obj_id)
         return obj_id
 
     def add_click(self, frame: int, obj_id: int, x: float, y: float, label: int) -> None:
@@ -78,43 +122,91 @@ class PromptState:
         self._check_point(x, y, f"click ({x}, {y}) on frame {frame}")
         if label not in (POSITIVE, NEGATIVE):
             raise PromptStateError(f"click label must be 1 (positive) or 0 (negative), got {label!r}")
-        if obj_id not in self.object_ids:
-            self.object_ids.append(obj_id)
-        entry = self.clicks.setdefault(frame, {}).setdefault(obj_id, ObjectClicks())
+        self._check_no_mask(frame, obj_id, "a click")
+        self._check_prompt_count()
+        entry = self._edit(frame, obj_id)
         entry.points.append((float(x), float(y)))
         entry.labels.append(int(label))
-        self.history.append((frame, obj_id))
 
-    def undo_last_click(self) -> tuple[int, int] | None:
-        """Remove the most recent click; return its (frame, obj_id), or None when there is none."""
-        while self.history:
-            frame, obj_id = self.history.pop()
-            entry = self.clicks.get(frame, {}).get(obj_id)
-            if entry and entry.points:
-                entry.points.pop()
-                entry.labels.pop()
-                if not entry.points:
-                    self._drop(frame, obj_id)
-                return frame, obj_id
-        return None
+    def set_box(self, frame: int, obj_id: int, box: BoxCorners) -> None:
+        """Give `obj_id` the box `(x0, y0, x1, y1)` on `frame` (replacing its box there, keeping clicks)."""
+        self._check_frame(frame, f"box on frame {frame}")
+        corners = self._checked_box(box, f"box {list(box)} on frame {frame}")
+        self._check_no_mask(frame, obj_id, "a box")
+        self._check_prompt_count()
+        self._edit(frame, obj_id).box = corners
+
+    def set_mask(self, frame: int, obj_id: int, mask: np.ndarray | CompressedRle) -> None:
+        """Give `obj_id` a painted mask on `frame` ((H, W) bool or RLE at the video's size).
+
+        The mask replaces the object's clicks and box on that frame (undo brings them back); an empty
+        mask is refused (use `clear_clicks`).
+        """
+        self._check_frame(frame, f"mask on frame {frame}")
+        rle = mask if isinstance(mask, CompressedRle) else CompressedRle.from_mask(np.asarray(mask))
+        self._check_mask(rle, f"mask on frame {frame}")
+        if rle.area() == 0:
+            raise PromptStateError(f"mask on frame {frame} is empty: paint the object, or clear its prompts")
+        self._check_prompt_count()
+        entry = self._edit(frame, obj_id)
+        entry.points, entry.labels, entry.box, entry.mask = [], [], None, rle
+
+    def set_name(self, obj_id: int, name: str) -> None:
+        """Name an object ("dog"); an empty name removes it. Unknown objects are created."""
+        if not isinstance(name, str):
+            raise PromptStateError(f"name of object {obj_id} must be text, got {name!r}")
+        name = " ".join(name.split())
+        if len(name) > config.MAX_OBJECT_NAME_LENGTH:
+            raise PromptStateError(
+                f"name of object {obj_id} is {len(name)} characters; the limit is "
+                f"{config.MAX_OBJECT_NAME_LENGTH}"
+            )
+        if obj_id not in self.object_ids:
+            self._add_object_id(obj_id)
+        if name:
+            self.names[obj_id] = name
+        else:
+            self.names.pop(obj_id, None)
+
+    def undo_last_edit(self) -> tuple[int, int] | None:
+        """Take back the most recent click, box or mask; return its (frame, obj_id), or None if none."""
+        if not self.history:
+            return None
+        edit = self.history.pop()
+        if edit.before is None or edit.before.is_empty():
+            self._drop(edit.frame, edit.obj_id)
+        else:
+            self.clicks.setdefault(edit.frame, {})[edit.obj_id] = edit.before
+        return edit.frame, edit.obj_id
 
     def clear_clicks(self, frame: int, obj_id: int) -> None:
-        """Remove every click of `obj_id` on `frame`."""
+        """Remove every prompt (clicks, box, mask) of `obj_id` on `frame`."""
         self._drop(frame, obj_id)
-        self.history = [step for step in self.history if step != (frame, obj_id)]
+        self.history = [edit for edit in self.history if (edit.frame, edit.obj_id) != (frame, obj_id)]
 
     def remove_object(self, obj_id: int) -> None:
-        """Remove an object and all its clicks."""
+        """Remove an object with all its prompts and its name."""
         for frame in list(self.clicks):
             self._drop(frame, obj_id)
         self.object_ids = [obj for obj in self.object_ids if obj != obj_id]
-        self.history = [step for step in self.history if step[1] != obj_id]
+        self.history = [edit for edit in self.history if edit.obj_id != obj_id]
+        self.names.pop(obj_id, None)
 
     def reset(self) -> None:
-        """Remove every object and click (the video stays)."""
+        """Remove every object, prompt and name (the video stays)."""
         self.clicks.clear()
         self.object_ids.clear()
         self.history.clear()
+        self.names.clear()
+
+    def _edit(self, frame: int, obj_id: int) -> ObjectClicks:
+        """The entry of `obj_id` on `frame`, created if needed, with its present state kept for undo."""
+        if obj_id not in self.object_ids:
+            self._add_object_id(obj_id)
+        objects = self.clicks.setdefault(frame, {})
+        before = objects.get(obj_id)
+        self.history.append(PromptEdit(frame, obj_id, before.copy() if before is not None else None))
+        return objects.setdefault(obj_id, ObjectClicks())
 
     def _drop(self, frame: int, obj_id: int) -> None:
         objects = self.clicks.get(frame, {})
@@ -122,7 +214,24 @@ class PromptState:
         if not objects:
             self.clicks.pop(frame, None)
 
+    def _add_object_id(self, obj_id: int) -> None:
+        """Append a new object id after checking it and the object limit."""
+        check_object_id(obj_id)
+        if len(self.object_ids) >= config.MAX_OBJECTS:
+            raise PromptStateError(f"a video may have at most {config.MAX_OBJECTS} objects")
+        self.object_ids.append(obj_id)
+
     # --- checks --------------------------------------------------------------------------------
+    def _check_prompt_count(self) -> None:
+        """Refuse one more prompt when the state holds `config.MAX_CLICKS` clicks, boxes and masks."""
+        count = sum(
+            len(entry.points) + (entry.box is not None) + (entry.mask is not None)
+            for objects in self.clicks.values()
+            for entry in objects.values()
+        )
+        if count >= config.MAX_CLICKS:
+            raise PromptStateError(f"a video may have at most {config.MAX_CLICKS} clicks, boxes and masks")
+
     def _check_frame(self, frame: int, where: str) -> None:
         if frame < 0 or (self.video is not None and frame >= self.video.num_frames):
             limit = f" (the video has {self.video.num_frames} frames)" if self.video else ""
@@ -138,6 +247,39 @@ class PromptState:
                 f"{where}: point ({x:g}, {y:g}) is outside the {self.video.width}x{self.video.height} frame"
             )
 
+    def _checked_box(self, box: Any, where: str) -> BoxCorners:
+        if not (
+            isinstance(box, (list, tuple))
+            and len(box) == 4
+            and all(isinstance(c, (int, float)) and not isinstance(c, bool) and math.isfinite(c) for c in box)
+        ):
+            raise PromptStateError(f"{where}: a box is four finite numbers [x0, y0, x1, y1]")
+        x0, y0, x1, y1 = (float(c) for c in box)
+        if not (x0 < x1 and y0 < y1):
+            raise PromptStateError(f"{where}: the box is empty or inverted (needs x0 < x1 and y0 < y1)")
+        if self.video is not None and not (
+            min(x0, y0) >= 0 and x1 <= self.video.width and y1 <= self.video.height
+        ):
+            raise PromptStateError(
+                f"{where}: the box is outside the {self.video.width}x{self.video.height} frame"
+            )
+        return x0, y0, x1, y1
+
+    def _check_mask(self, rle: CompressedRle, where: str) -> None:
+        if self.video is not None and (rle.height, rle.width) != (self.video.height, self.video.width):
+            raise PromptStateError(
+                f"{where}: the mask is {rle.width}x{rle.height}, "
+                f"the video {self.video.width}x{self.video.height}"
+            )
+
+    def _check_no_mask(self, frame: int, obj_id: int, what: str) -> None:
+        entry = self.clicks.get(frame, {}).get(obj_id)
+        if entry is not None and entry.mask is not None:
+            raise PromptStateError(
+                f"object {obj_id} has a painted mask on frame {frame}, which replaces clicks and boxes "
+                f"there: clear it before adding {what}"
+            )
+
     # --- JSON ----------------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
         """The state in the interactive_state.json schema."""
@@ -150,13 +292,12 @@ class PromptState:
                 "fps": self.video.fps,
             }
         data["clicks"] = {
-            str(frame): {
-                str(obj): {"points": [list(p) for p in entry.points], "labels": list(entry.labels)}
-                for obj, entry in sorted(self.clicks[frame].items())
-            }
+            str(frame): {str(obj): _entry_to_dict(entry) for obj, entry in sorted(self.clicks[frame].items())}
             for frame in self.prompted_frames()
         }
         data["object_ids"] = list(self.object_ids)
+        if self.names:
+            data["names"] = {str(obj): name for obj, name in sorted(self.names.items())}
         return data
 
     def save(self, path: str | Path) -> Path:
@@ -164,6 +305,22 @@ class PromptState:
         path = Path(path)
         path.write_text(json.dumps(self.to_dict(), indent=2))
         return path
+
+
+def _entry_to_dict(entry: ObjectClicks) -> dict[str, Any]:
+    data: dict[str, Any] = {"points": [list(p) for p in entry.points], "labels": list(entry.labels)}
+    if entry.box is not None:
+        data["box"] = list(entry.box)
+    if entry.mask is not None:
+        data["mask"] = entry.mask.to_coco()
+    return data
+
+
+def check_object_id(obj_id: int) -> int:
+    """`obj_id` when it is an integer from 0 to `config.MAX_OBJECT_ID`, else `PromptStateError`."""
+    if isinstance(obj_id, bool) or not isinstance(obj_id, int) or not 0 <= obj_id <= config.MAX_OBJECT_ID:
+        raise PromptStateError(f"object id {obj_id!r} is not an integer from 0 to {config.MAX_OBJECT_ID}")
+    return obj_id
 
 
 def _as_index(key: Any, what: str) -> int:
@@ -198,9 +355,12 @@ def _check_same_video(saved: VideoMeta, actual: VideoMeta) -> None:
 
 
 def _parse_object_clicks(entry: Any, where: str) -> list[tuple[float, float, int]]:
-    if not isinstance(entry, dict) or "points" not in entry or "labels" not in entry:
-        raise PromptStateError(f"{where}: expected an object with 'points' and 'labels'")
-    points, labels = entry["points"], entry["labels"]
+    has_other_prompt = isinstance(entry, dict) and ("box" in entry or "mask" in entry)
+    if not isinstance(entry, dict) or (
+        ("points" not in entry or "labels" not in entry) and not has_other_prompt
+    ):
+        raise PromptStateError(f"{where}: expected an object with 'points' and 'labels' (or 'box', 'mask')")
+    points, labels = entry.get("points", []), entry.get("labels", [])
     if not isinstance(points, list) or not isinstance(labels, list) or len(points) != len(labels):
         raise PromptStateError(f"{where}: 'points' and 'labels' must be lists of the same length")
     parsed = []
@@ -240,17 +400,52 @@ def prompt_state_from_dict(data: Any, video: VideoMeta | None = None) -> PromptS
         for obj_key, entry in objects.items():
             obj_id = _as_index(obj_key, f"object id on frame {frame}")
             where = f"clicks[{frame_key!r}][{obj_key!r}]"
-            for x, y, label in _parse_object_clicks(entry, where):
-                try:
-                    state.add_click(frame, obj_id, x, y, label)
-                except PromptStateError as error:
-                    raise PromptStateError(f"{where}: {error}") from None
+            try:
+                _add_entry(state, frame, obj_id, entry, where)
+            except PromptStateError as error:
+                raise PromptStateError(f"{where}: {error}") from None
     extra_ids = data.get("object_ids", [])
     if isinstance(extra_ids, list):
+        known = set(state.object_ids)  # a set: ids are deduplicated in linear time
         for obj_id in extra_ids:
-            if isinstance(obj_id, int) and obj_id >= 0 and obj_id not in state.object_ids:
-                state.object_ids.append(obj_id)
+            if isinstance(obj_id, int) and not isinstance(obj_id, bool) and obj_id not in known:
+                try:
+                    state._add_object_id(obj_id)
+                except PromptStateError as error:
+                    raise PromptStateError(f"'object_ids': {error}") from None
+                known.add(obj_id)
+    _add_names(state, data.get("names", {}))
+    state.history.clear()  # a loaded state starts with nothing to undo
     return state
+
+
+def _add_entry(state: PromptState, frame: int, obj_id: int, entry: Any, where: str) -> None:
+    clicks = _parse_object_clicks(entry, where)
+    if entry.get("mask") is not None:
+        if clicks or entry.get("box") is not None:
+            raise PromptStateError(
+                "a mask replaces the clicks and box of its object on its frame: give one or the other"
+            )
+        try:
+            rle = CompressedRle.from_coco(entry["mask"])
+        except ValueError as error:
+            raise PromptStateError(f"'mask' is not a COCO compressed RLE: {error}") from None
+        state.set_mask(frame, obj_id, rle)
+    for x, y, label in clicks:
+        state.add_click(frame, obj_id, x, y, label)
+    if entry.get("box") is not None:
+        state.set_box(frame, obj_id, entry["box"])
+
+
+def _add_names(state: PromptState, names: Any) -> None:
+    if not isinstance(names, dict):
+        raise PromptStateError("'names' must map object ids to names")
+    for obj_key, name in names.items():
+        obj_id = _as_index(obj_key, "object id in 'names'")
+        try:
+            state.set_name(obj_id, name)
+        except PromptStateError as error:
+            raise PromptStateError(f"names[{obj_key!r}]: {error}") from None
 
 
 def load_prompt_state(path: str | Path, video: VideoMeta | None = None) -> PromptState:
@@ -259,9 +454,12 @@ def load_prompt_state(path: str | Path, video: VideoMeta | None = None) -> Promp
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise PromptStateError(f"state file {path} does not exist") from None
-    except (OSError, UnicodeDecodeError) as error:
-        raise PromptStateError(f"state file {path} cannot be read as text ({error})") from None
+        raise PromptStateError(f"state file {path.name} does not exist") from None
+    except UnicodeDecodeError:
+        raise PromptStateError(f"state file {path.name} is not UTF-8 text") from None
+    except OSError as error:
+        reason = error.strerror or type(error).__name__
+        raise PromptStateError(f"state file {path.name} cannot be read ({reason})") from None
     try:
         data = json.loads(text)
     except json.JSONDecodeError as error:

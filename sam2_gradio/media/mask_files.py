@@ -8,6 +8,9 @@ Layout written by the segmentation engine and read by the compositor (single-cha
 ``load_mask_set`` accepts such a folder, either sub-folder alone, a flat folder of either naming, or a
 ``.zip`` of any of these. Frames are the object video's frame indices. A frame without a mask file reuses
 the masks of the nearest earlier frame that has files; frames before the first mask file have no mask.
+
+A zip is read in place (nothing is extracted), and every PNG's declared size is read from its header
+before it is decoded: masks wider or taller than ``config.MAX_MASK_SIDE`` are refused unread.
 """
 
 from __future__ import annotations
@@ -16,7 +19,8 @@ import bisect
 import os
 import re
 import stat
-import tempfile
+import struct
+import threading
 import uuid
 import zipfile
 from collections.abc import Sequence
@@ -37,6 +41,7 @@ SINGLE_OBJECT_ID = 1  # object id given to masks named without one (mask_00012.p
 PER_OBJECT_PATTERN = re.compile(r"^mask_(\d+)_obj_(\d+)\.png$", re.IGNORECASE)
 COMBINED_PATTERN = re.compile(r"^mask_(\d+)\.png$", re.IGNORECASE)
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+_PNG_HEADER_BYTES = 24  # signature, IHDR chunk length and type, then width and height (big-endian)
 _LOADED_MASKS_CACHED = 16  # decoded PNGs kept, so frames that reuse an earlier mask decode it once
 
 
@@ -85,7 +90,7 @@ def save_mask_png(path: str | os.PathLike, mask: np.ndarray) -> None:
     temp = path.with_name(f".{path.stem}.{uuid.uuid4().hex[:8]}.png")
     try:
         if not cv2.imwrite(str(temp), foreground.astype(np.uint8) * 255):
-            raise OSError(f"could not write mask {path}")
+            raise OSError(f"could not write mask {path.name}")
         os.replace(temp, path)
     finally:
         temp.unlink(missing_ok=True)
@@ -98,21 +103,65 @@ def load_mask_png(path: str | os.PathLike) -> np.ndarray:
     palette masks) as foreground wherever a channel is non-zero; RGBA PNGs by their alpha when it is used.
 
     Raises:
-        ValueError: the file is not a readable PNG.
+        ValueError: the file is not a readable PNG, or is larger than ``config.MAX_MASK_SIDE``.
     """
     return read_coverage(path).astype(np.float32) * np.float32(1 / 255)
 
 
 def read_coverage(path: str | os.PathLike) -> np.ndarray:
     """Read a mask PNG as ``uint8`` (H, W) coverage in 0..255, as ``load_mask_png`` interprets it."""
-    image = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+    path = Path(path)
+    with open(path, "rb") as stream:
+        data = stream.read(config.MAX_MASK_PNG_MB * 2**20 + 1)
+    return decode_coverage(data, path.name)
+
+
+def png_size(header: bytes) -> tuple[int, int] | None:
+    """(width, height) a PNG declares in its first 24 bytes (the IHDR chunk), or None if not a PNG."""
+    if len(header) < _PNG_HEADER_BYTES or not header.startswith(_PNG_SIGNATURE) or header[12:16] != b"IHDR":
+        return None
+    width, height = struct.unpack(">II", header[16:24])
+    return width, height
+
+
+def check_mask_header(header: bytes, name: str) -> tuple[int, int]:
+    """The (width, height) of a mask PNG from its header, after checking it against ``config.MAX_MASK_SIDE``.
+
+    ``name`` is how the message names the file (the user's file name, never a server path).
+
+    Raises:
+        ValueError: not a PNG, or a side larger than the largest object video accepted.
+    """
+    size = png_size(header)
+    if size is None:
+        raise BadInput(f"mask {name} is not a PNG image")
+    if max(size) > config.MAX_MASK_SIDE or min(size) < 1:
+        raise BadInput(
+            f"mask {name} is {size[0]}x{size[1]} pixels; a mask may be at most {config.MAX_MASK_SIDE} pixels "
+            "on a side, as the object video"
+        )
+    return size
+
+
+def decode_coverage(data: bytes, name: str) -> np.ndarray:
+    """Decode PNG bytes as ``uint8`` (H, W) coverage in 0..255 (see ``load_mask_png``).
+
+    The declared size is checked before decoding, and 16-bit masks are scaled without a float copy.
+    """
+    if len(data) > config.MAX_MASK_PNG_MB * 2**20:
+        raise BadInput(f"mask {name} is larger than {config.MAX_MASK_PNG_MB} MB")
+    check_mask_header(data[:_PNG_HEADER_BYTES], name)
+    try:
+        image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
+    except cv2.error:
+        image = None
     if image is None:
-        raise BadInput(f"{path} is not a readable PNG mask")
+        raise BadInput(f"mask {name} is not a readable PNG mask")
     coverage = _coverage_channel(image)
     if coverage.dtype == bool or coverage.max(initial=0) <= 1:
         return coverage.astype(np.uint8) * 255
     if coverage.dtype == np.uint16:
-        return np.round(coverage / 257).astype(np.uint8)
+        return cv2.convertScaleAbs(coverage, alpha=1 / 257)  # rounds, in one uint8 pass
     return coverage
 
 
@@ -167,22 +216,76 @@ def _foreground_area(coverage: np.ndarray) -> int:
     return cv2.countNonZero(_foreground(coverage))
 
 
+class _ZipReader:
+    """An open masks zip that several threads read entries of (one at a time; decoding runs in parallel)."""
+
+    def __init__(self, path: Path) -> None:
+        self.name = path.name  # how messages name the zip
+        self._archive = zipfile.ZipFile(path)
+        self._lock = threading.Lock()
+
+    def entries(self) -> list[zipfile.ZipInfo]:
+        return self._archive.infolist()
+
+    def read(self, entry: zipfile.ZipInfo, limit: int) -> bytes:
+        """Up to ``limit`` bytes of ``entry`` (a larger entry is refused by the caller)."""
+        with self._lock:
+            if self._archive.fp is None:
+                raise BadInput(f"masks zip {self.name} was closed; give it again")
+            try:
+                with self._archive.open(entry) as stream:
+                    return stream.read(limit)
+            except (zipfile.BadZipFile, RuntimeError, NotImplementedError, OSError, EOFError) as error:
+                raise BadInput(f"cannot read masks zip {self.name}: {_no_paths(error)}") from None
+
+    def close(self) -> None:
+        with self._lock:
+            self._archive.close()
+
+
+@dataclass(frozen=True)
+class MaskFile:
+    """One mask PNG: a file of a folder, or an entry of a zip read in place."""
+
+    path: Path  # the PNG, or the zip holding it
+    entry: str | None = None  # the zip entry's name, for a PNG inside a zip
+    stamp: tuple[int, int] = (0, 0)  # (size, mtime_ns) of ``path`` when indexed, so a changed file is re-read
+    _zip: tuple[_ZipReader, zipfile.ZipInfo] | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def name(self) -> str:
+        """The PNG's base name, as messages show it."""
+        return PurePosixPath(self.entry).name if self.entry is not None else self.path.name
+
+    def read_bytes(self, limit: int) -> bytes:
+        """Up to ``limit`` bytes of the PNG."""
+        if self._zip is not None:
+            reader, info = self._zip
+            return reader.read(info, limit)
+        with open(self.path, "rb") as stream:
+            return stream.read(limit)
+
+    def coverage(self) -> np.ndarray:
+        """The mask as ``uint8`` (H, W) coverage (see ``decode_coverage``)."""
+        return decode_coverage(self.read_bytes(config.MAX_MASK_PNG_MB * 2**20 + 1), self.name)
+
+
 @dataclass(frozen=True)
 class MaskSet:
-    """Index of mask PNGs: frame -> {object id: PNG path}. Build it with ``load_mask_set``."""
+    """Index of mask PNGs: frame -> {object id: file}. Build it with ``load_mask_set``."""
 
     source: str  # the folder or zip the masks came from
-    frames: dict[int, dict[int, Path]]  # frames that have files -> their files by object id
+    frames: dict[int, dict[int, MaskFile]]  # frames that have files -> their files by object id
     object_ids: tuple[int, ...]  # every object id seen, sorted
     frame_order: tuple[int, ...] = field(default=(), repr=False)  # sorted keys of ``frames``
-    _extracted: tempfile.TemporaryDirectory | None = field(default=None, repr=False, compare=False)
+    _zip: _ZipReader | None = field(default=None, repr=False, compare=False)  # the open zip, if any
 
     @property
     def first_frame(self) -> int:
         """Index of the first frame that has a mask file."""
         return self.frame_order[0]
 
-    def paths_for(self, frame: int) -> dict[int, Path]:
+    def files_for(self, frame: int) -> dict[int, MaskFile]:
         """Mask files that apply to ``frame``: its own, else those of the nearest earlier frame with files."""
         if frame in self.frames:
             return self.frames[frame]
@@ -196,78 +299,90 @@ class MaskSet:
         to [0, 1]; masks smaller than ``config.MIN_MASK_AREA`` pixels count as absent. Returns None when no
         selected object has a mask on this frame.
         """
-        wanted = self.object_ids if obj_ids is None else obj_ids
+        wanted = set(self.object_ids if obj_ids is None else obj_ids)
         union = None
-        for obj_id, path in self.paths_for(frame).items():
+        for obj_id, file in self.files_for(frame).items():
             if obj_id not in wanted:
                 continue
-            mask = _load_resized(path, size)
+            mask = _load_resized(file, tuple(size))
             if _foreground_area(mask) < config.MIN_MASK_AREA:
                 continue
             union = mask if union is None else np.maximum(union, mask)
         return None if union is None else tight_mask(union)
 
     def close(self) -> None:
-        """Delete the files extracted from a zip (a no-op for folders); also done when garbage-collected."""
-        if self._extracted is not None:
-            self._extracted.cleanup()
+        """Close the zip the masks are read from (a no-op for folders); also done when garbage-collected."""
+        if self._zip is not None:
+            self._zip.close()
 
 
 @lru_cache(maxsize=_LOADED_MASKS_CACHED)
-def _load_resized(path: Path, size: tuple[int, int]) -> np.ndarray:
-    mask = read_coverage(path)
+def _load_resized(file: MaskFile, size: tuple[int, int]) -> np.ndarray:
+    mask = file.coverage()
     if (mask.shape[1], mask.shape[0]) != tuple(size):
         mask = cv2.resize(mask, tuple(size), interpolation=cv2.INTER_NEAREST)
     mask.setflags(write=False)  # shared by every caller through the cache
     return mask
 
 
-def load_mask_set(source: str | os.PathLike, *, extract_to: str | os.PathLike | None = None) -> MaskSet:
+def load_mask_set(source: str | os.PathLike) -> MaskSet:
     """Index a folder or ``.zip`` of mask PNGs (see the module docstring for the names accepted).
 
-    Zips are checked before anything is extracted (see ``extract_mask_zip``) into a fresh folder inside
-    ``extract_to`` (default: the system temp folder), deleted by ``MaskSet.close``.
+    Zips are checked (see ``zip_mask_files``) and read in place: indexing writes nothing to disk. The
+    header of every PNG used is checked (a PNG signature and at most ``config.MAX_MASK_SIDE`` pixels a side).
 
     Raises:
-        ValueError: the source is missing, holds no PNG, or no PNG is named as a mask.
+        ValueError: the source is missing, holds no PNG, no PNG is named as a mask, or a mask is refused;
+            messages name the user's file, never a server folder.
     """
     source = Path(source)
     if source.is_file() and zipfile.is_zipfile(source):
-        extracted = tempfile.TemporaryDirectory(prefix="sam2-gradio-masks-", dir=extract_to)
         try:
-            files = extract_mask_zip(source, Path(extracted.name))
-            return _index(str(source), files, extracted)
+            reader = _ZipReader(source)
+        except (zipfile.BadZipFile, OSError, RuntimeError) as error:
+            raise BadInput(f"cannot read masks zip {source.name}: {_no_paths(error)}") from None
+        try:
+            return _index(str(source), zip_mask_files(source, reader), reader)
         except BaseException:
-            extracted.cleanup()
+            reader.close()
             raise
     if source.is_dir():
         files = {
-            path.relative_to(source).as_posix(): path for path in source.rglob("*") if _is_png_name(path.name)
+            path.relative_to(source).as_posix(): _folder_file(path)
+            for path in source.rglob("*")
+            if _is_png_name(path.name)
         }
         return _index(str(source), files, None)
     if source.is_file():
-        raise BadInput(f"masks {source} must be a folder or a .zip of PNG masks")
-    raise BadInput(f"masks not found: {source}")
+        raise BadInput(f"masks {source.name} must be a folder or a .zip of PNG masks")
+    raise BadInput(f"masks not found: {source.name}")
 
 
-def extract_mask_zip(zip_path: Path, destination: Path) -> dict[str, Path]:
-    """Copy the PNG entries of a zip into ``destination`` under generated names; return name -> file.
+def _folder_file(path: Path) -> MaskFile:
+    info = path.stat()
+    return MaskFile(path, stamp=(info.st_size, info.st_mtime_ns))
+
+
+def zip_mask_files(zip_path: Path, reader: _ZipReader) -> dict[str, MaskFile]:
+    """The PNG entries of a zip as ``MaskFile``s read in place, keyed by entry name.
 
     Entries outside ``.png`` (and macOS ``__MACOSX``/``._`` metadata) are ignored. The whole zip is refused
-    with ``ValueError`` when an entry is absolute or climbs with ``..``, is a symbolic link, is larger than
-    ``config.MAX_MASK_PNG_MB``, or is not a PNG, or when the zip exceeds ``config.MAX_ZIP_ENTRIES`` entries
-    or ``config.MAX_ZIP_UNCOMPRESSED_MB`` in total. Nothing is written outside ``destination``.
+    with ``ValueError`` when an entry is absolute or climbs with ``..``, is a symbolic link, or is larger
+    than ``config.MAX_MASK_PNG_MB``, or when the zip exceeds ``config.MAX_ZIP_ENTRIES`` entries or
+    ``config.MAX_ZIP_UNCOMPRESSED_MB`` in total. Nothing is written anywhere.
     """
-    try:
-        with zipfile.ZipFile(zip_path) as archive:
-            entries = [
-                entry for entry in _checked_entries(zip_path, archive.infolist()) if _is_png_entry(entry)
-            ]
-            return {
-                _entry_name(entry): _copy_entry(zip_path, archive, entry, destination) for entry in entries
-            }
-    except (zipfile.BadZipFile, RuntimeError, NotImplementedError) as error:  # corrupt, encrypted, odd codec
-        raise BadInput(f"cannot read masks zip {zip_path.name}: {error}") from error
+    info = zip_path.stat()
+    stamp = (info.st_size, info.st_mtime_ns)
+    return {
+        _entry_name(entry): MaskFile(zip_path, _entry_name(entry), stamp, (reader, entry))
+        for entry in _checked_entries(zip_path, reader.entries())
+        if _is_png_entry(entry)
+    }
+
+
+def _no_paths(error: BaseException) -> str:
+    """An exception's message without the file paths some of them quote."""
+    return re.sub(r"(?:[A-Za-z]:)?[\\/][^\s'\"]*[\\/]([^\s'\"/\\]+)", r"\1", str(error))
 
 
 def _checked_entries(zip_path: Path, entries: list[zipfile.ZipInfo]) -> list[zipfile.ZipInfo]:
@@ -313,22 +428,7 @@ def _is_png_name(name: str) -> bool:
     return name.lower().endswith(".png") and not name.startswith("._")
 
 
-def _copy_entry(zip_path: Path, archive: zipfile.ZipFile, entry: zipfile.ZipInfo, destination: Path) -> Path:
-    limit = config.MAX_MASK_PNG_MB * 2**20
-    with archive.open(entry) as stream:
-        data = stream.read(limit + 1)
-    if len(data) > limit:
-        raise BadInput(
-            f"masks zip {zip_path.name} entry {entry.filename!r} is larger than {config.MAX_MASK_PNG_MB} MB"
-        )
-    if not data.startswith(_PNG_SIGNATURE):
-        raise BadInput(f"masks zip {zip_path.name} entry {entry.filename!r} is not a PNG image")
-    target = destination / f"{uuid.uuid4().hex}.png"
-    target.write_bytes(data)
-    return target
-
-
-def _index(source: str, files: dict[str, Path], extracted: tempfile.TemporaryDirectory | None) -> MaskSet:
+def _index(source: str, files: dict[str, MaskFile], archive: _ZipReader | None) -> MaskSet:
     """Build a MaskSet from relative names -> files, preferring per-object names over union names."""
     if not files:
         raise BadInput(f"masks {Path(source).name} contain no PNG files")
@@ -342,18 +442,18 @@ def _index(source: str, files: dict[str, Path], extracted: tempfile.TemporaryDir
             f"no PNG in masks {Path(source).name} is named like {combined_mask_name(12)} or "
             f"{per_object_mask_name(12, 2)} (found e.g. {example!r})"
         )
-    for path in chosen.values():
-        _check_png_file(source, path)
-    frames: dict[int, dict[int, Path]] = {}
+    for file in chosen.values():
+        _check_png_file(source, file)
+    frames: dict[int, dict[int, MaskFile]] = {}
     for (frame, obj_id), path in sorted(chosen.items()):
         frames.setdefault(frame, {})[obj_id] = path
     object_ids = tuple(sorted({obj_id for _, obj_id in chosen}))
-    return MaskSet(source, frames, object_ids, tuple(sorted(frames)), extracted)
+    return MaskSet(source, frames, object_ids, tuple(sorted(frames)), archive)
 
 
-def _match(files: dict[str, Path], pattern: re.Pattern) -> dict[tuple[int, ...], Path]:
+def _match(files: dict[str, MaskFile], pattern: re.Pattern) -> dict[tuple[int, ...], MaskFile]:
     """Files whose base name matches ``pattern``, keyed by its integer groups; duplicates are an error."""
-    found: dict[tuple[int, ...], Path] = {}
+    found: dict[tuple[int, ...], MaskFile] = {}
     origin: dict[tuple[int, ...], str] = {}
     for name in sorted(files):
         match = pattern.match(PurePosixPath(name).name)
@@ -366,7 +466,5 @@ def _match(files: dict[str, Path], pattern: re.Pattern) -> dict[tuple[int, ...],
     return found
 
 
-def _check_png_file(source: str, path: Path) -> None:
-    with open(path, "rb") as stream:
-        if stream.read(len(_PNG_SIGNATURE)) != _PNG_SIGNATURE:
-            raise BadInput(f"mask {path.name} in {Path(source).name} is not a PNG image")
+def _check_png_file(source: str, file: MaskFile) -> None:
+    check_mask_header(file.read_bytes(_PNG_HEADER_BYTES), f"{file.name} in {Path(source).name}")

@@ -177,6 +177,20 @@ def read_frame(video: str | os.PathLike | VideoInfo, index: int) -> np.ndarray:
     raise VideoReadError(f"frame {index} of {info.path} does not decode.")
 
 
+def check_output_video(path: str | os.PathLike) -> Path:
+    """``path`` as a ``Path`` once it is a name the writer can produce in an existing folder.
+
+    Raises:
+        ValueError: the suffix is not .mp4, .m4v or .mov, or the folder does not exist.
+    """
+    path = Path(path)
+    if path.suffix.lower() not in _WRITABLE_SUFFIXES:
+        raise BadInput(f"output {path.name} must end with one of {', '.join(_WRITABLE_SUFFIXES)}")
+    if not path.parent.is_dir():
+        raise BadInput(f"the folder of the output {path.name} does not exist")
+    return path
+
+
 class VideoWriter:
     """Encode frames to an H.264 (libx264, yuv420p, faststart) video that browsers play.
 
@@ -207,11 +221,7 @@ class VideoWriter:
         crf: int = config.X264_CRF,
         pixel_format: str = "rgb24",
     ) -> None:
-        self.path = Path(path)
-        if self.path.suffix.lower() not in _WRITABLE_SUFFIXES:
-            raise BadInput(f"output {self.path} must end with one of {', '.join(_WRITABLE_SUFFIXES)}")
-        if not self.path.parent.is_dir():
-            raise BadInput(f"output folder {self.path.parent} does not exist")
+        self.path = check_output_video(path)
         if not fps > 0:
             raise BadInput(f"fps must be > 0, got {fps}")
         if pixel_format not in PIXEL_FORMATS:
@@ -487,7 +497,7 @@ def _frame_size(frame: np.ndarray, pixel_format: str) -> tuple[int, int]:
         if frame.ndim != 3 or frame.shape[2] != 3:
             raise ValueError(f"rgb24 frames must have shape (H, W, 3), got {frame.shape}")
         return frame.shape[1], frame.shape[0]
-    if frame.ndim != 2 or frame.shape[0] % 6 or frame.shape[1] % 2:
+    if frame.ndim != 2 or frame.shape[0] % 3 or frame.shape[1] % 2:  # (H * 3 // 2) rows, H even
         raise ValueError(
             f"yuv420p frames must have shape (H * 3 // 2, W) with even W and H, got {frame.shape}"
         )

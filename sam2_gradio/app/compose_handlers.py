@@ -1,0 +1,151 @@
+"""What each Compose control does for the session that sent the event.
+
+Each handler finds the caller's `BrowserSession` by gradio's `request.session_hash`, calls one
+`compose_actions` function and returns what the components show.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import gradio as gr
+
+from sam2_gradio import config
+from sam2_gradio.app import compose_actions
+from sam2_gradio.app.edge import keep_outputs_when_cancelled, render_progress, user_errors
+from sam2_gradio.app.sessions import BrowserSession, SessionStore
+from sam2_gradio.compositor.render import ComposeOptions
+from sam2_gradio.jobs import NotReady
+
+
+def _inputs_and_options(
+    obj_video: str | None,
+    masks: str | None,
+    bg_video: str | None,
+    placement: str,
+    pos: str,
+    size: float,
+    offset_x: float,
+    offset_y: float,
+    blend_mode: str,
+    brightness_match: bool,
+    loop: bool,
+    feather: float,
+    objects: Sequence[int] | None,
+) -> tuple[compose_actions.ComposeInputs, ComposeOptions]:
+    inputs = compose_actions.ComposeInputs(obj_video, masks, bg_video)
+    options = compose_actions.make_options(
+        placement=placement,
+        pos=pos,
+        size=size,
+        offset_x=offset_x,
+        offset_y=offset_y,
+        blend_mode=blend_mode,
+        brightness_match=brightness_match,
+        loop=loop,
+        feather=feather,
+        objects=objects,
+    )
+    return inputs, options
+
+
+class ComposeHandlers:
+    """What each Compose control does for the session that sent the event."""
+
+    def __init__(self, sessions: SessionStore) -> None:
+        self.sessions = sessions  # every browser session's state
+
+    def _session(self, request: gr.Request) -> BrowserSession:
+        return self.sessions.get(request.session_hash)
+
+    @user_errors
+    def use_segment_result(self, request: gr.Request) -> tuple[str, str]:
+        """The Segment tab's video and its last propagation's masks zip, as the object inputs."""
+        session = self._session(request)
+        result = session.segment_result
+        if result is None or result.masks_zip is None or session.video_path is None:
+            raise NotReady("Propagate in the Segment tab first; its video and masks are then used here.")
+        return str(session.video_path), str(result.masks_zip)
+
+    @user_errors
+    def mask_objects(self, masks: str | None, request: gr.Request) -> dict:
+        """Object checkboxes for a masks zip, shown when it holds several objects."""
+        if not masks:
+            return gr.update(choices=[], value=[], visible=False)
+        obj_ids = compose_actions.mask_objects(self._session(request), masks)
+        choices = [(f"Object {obj_id}", obj_id) for obj_id in obj_ids]
+        return gr.update(choices=choices, value=list(obj_ids), visible=len(obj_ids) > 1)
+
+    @user_errors
+    def preview(self, request: gr.Request, frame: float, *controls: Any) -> tuple:
+        """Output frame `frame` as the render would make it, the frame range and the placement note.
+
+        `controls` are the values of `ComposeView.inputs`, in order (`request` comes first so that
+        gradio can pass them positionally).
+        """
+        inputs, options = _inputs_and_options(*controls)
+        try:
+            shown = compose_actions.preview(self._session(request), inputs, int(frame), options)
+        except compose_actions.MissingInput as missing:
+            return None, gr.skip(), str(missing)
+        last = shown.num_frames - 1
+        slider = gr.update(maximum=max(last, 1), value=min(int(frame), last))
+        return shown.image, slider, f"**Note:** {shown.note}" if shown.note else ""
+
+    @user_errors
+    def snapshot(self, request: gr.Request, frame: float, *controls: Any) -> str:
+        """Output frame `frame` as a PNG, for download (arguments as for `preview`)."""
+        inputs, options = _inputs_and_options(*controls)
+        return str(compose_actions.snapshot(self._session(request), inputs, int(frame), options))
+
+    @user_errors
+    @keep_outputs_when_cancelled(outputs=1)
+    def compose(
+        self,
+        obj_video: str,
+        masks: str,
+        bg_video: str,
+        placement: str = "relocate",
+        pos: str = "center",
+        size: float = config.DEFAULT_OBJECT_SIZE,
+        offset_x: float = 0,
+        offset_y: float = 0,
+        blend_mode: str = "normal",
+        brightness_match: bool = False,
+        loop: bool = False,
+        feather: float = config.DEFAULT_FEATHER,
+        objects: Sequence[int] | None = None,
+        request: gr.Request = None,
+        progress: gr.Progress = gr.Progress(),  # noqa: B008 (gradio finds its progress bar by this default)
+    ) -> str:
+        """Composite the masked objects of one video into another; the output has the background's size.
+
+        Parameters:
+            obj_video: the video the objects are cut from.
+            masks: their masks, a zip of per_object/ (or combined/) PNGs as /propagate returns it.
+            bg_video: the video they are pasted into (its audio is kept).
+            placement: "relocate" (crop, rescale, anchor) or "original" (keep each object's position).
+            pos: anchor of "relocate", e.g. "center" or "bottom-left".
+            size: longer side of the relocated object, pixels.
+            offset_x: pixels right of the anchor (negative: left).
+            offset_y: pixels below the anchor (negative: up).
+            blend_mode: "normal", "multiply", "screen" or "overlay".
+            brightness_match: bring the object's brightness toward the background's around it.
+            loop: restart the shorter video so the output lasts as long as the longer one.
+            feather: mask edge softening, pixels.
+            objects: object ids to paste (empty: all); API clients call /mask_objects first to use it.
+        Returns:
+            The composited MP4.
+        """
+        inputs, options = _inputs_and_options(
+            obj_video, masks, bg_video, placement, pos, size, offset_x, offset_y,
+            blend_mode, brightness_match, loop, feather, objects,
+        )  # fmt: skip
+        session = self._session(request)
+        result = compose_actions.render(session, inputs, options, progress=render_progress(progress))
+        return str(result.path)
+
+    def cancel(self, request: gr.Request) -> None:
+        """Stop this session's render at its next frame."""
+        self._session(request).cancel_flag("compose").set()

@@ -1,0 +1,137 @@
+"""The Compose tab: the object video, its masks and a background, the placement and blend controls, a
+live preview of any output frame, a snapshot and the render.
+
+`build_compose_tab` lays the components out (`ComposeView`) and wires each event to a
+`ComposeHandlers` method, with an `api_name` on every event a user or a test may call.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import gradio as gr
+
+from sam2_gradio import config
+from sam2_gradio.app.assets import FILE_HEIGHT
+from sam2_gradio.app.compose_handlers import ComposeHandlers
+from sam2_gradio.app.edge import COMPOSE_QUEUE, FRAME_SLIDER_MAX, PREVIEW_QUEUE
+from sam2_gradio.compositor.blend import BLEND_MODES
+from sam2_gradio.compositor.placement import ANCHORS, PLACEMENTS
+
+EXAMPLE_BACKGROUND = config.EXAMPLES_DIR / "background.mp4"
+
+
+@dataclass(frozen=True)
+class ComposeView:
+    """The Compose tab's components."""
+
+    obj_video: gr.Video  # the video the objects are cut from
+    masks: gr.File  # their masks (zip)
+    use_segment: gr.Button
+    bg_video: gr.Video  # the video they are pasted into
+    preview: gr.Image  # output frame `frame` as the render will make it
+    note: gr.Markdown  # why the placement was forced to "original"
+    frame: gr.Slider
+    options: dict[str, gr.components.Component]  # one control per `ComposeOptions` field, in its order
+    snapshot: gr.Button
+    render: gr.Button
+    cancel: gr.Button
+    snapshot_file: gr.File
+    output: gr.Video  # the rendered composite
+
+    @property
+    def inputs(self) -> list[gr.components.Component]:
+        """The three files and every option, in the order of `/compose`'s parameters."""
+        return [self.obj_video, self.masks, self.bg_video, *self.options.values()]
+
+
+def build_compose_tab(handlers: ComposeHandlers) -> None:
+    """The Compose tab's components and events."""
+    with gr.Row():
+        with gr.Column(scale=1):
+            files = _compose_files_column()
+        with gr.Column(scale=2):
+            result = _compose_result_column()
+    _wire_compose_events(handlers, ComposeView(**files, **result))
+
+
+def _compose_files_column() -> dict[str, gr.components.Component]:
+    obj_video = gr.Video(label="Object video", sources=["upload"], elem_id="cmp-obj")
+    masks = gr.File(label="Masks (zip)", file_types=[".zip"], height=FILE_HEIGHT, elem_id="cmp-masks")
+    use_segment = gr.Button("Use the Segment tab's result", elem_id="cmp-use-segment")
+    bg_video = gr.Video(label="Background video", sources=["upload"], elem_id="cmp-bg")
+    gr.Examples([[str(EXAMPLE_BACKGROUND)]], inputs=[bg_video], label="Example background")
+    return dict(obj_video=obj_video, masks=masks, use_segment=use_segment, bg_video=bg_video)
+
+
+def _compose_result_column() -> dict[str, gr.components.Component]:
+    preview = gr.Image(label="Preview", type="numpy", format="jpeg", interactive=False, elem_id="cmp-preview")
+    note = gr.Markdown(elem_id="cmp-note")
+    frame = gr.Slider(0, FRAME_SLIDER_MAX, value=0, step=1, label="Output frame", elem_id="cmp-frame-slider")
+    options = _option_controls()
+    with gr.Row():
+        snapshot = gr.Button("Snapshot PNG", elem_id="cmp-snapshot")
+        render = gr.Button("Render", variant="primary", elem_id="cmp-render")
+        cancel = gr.Button("Cancel", variant="stop", elem_id="cmp-cancel")
+    snapshot_file = gr.File(
+        label="Snapshot", interactive=False, height=FILE_HEIGHT, elem_id="cmp-snapshot-file"
+    )
+    output = gr.Video(label="Composite", interactive=False, elem_id="cmp-output")
+    return dict(
+        preview=preview, note=note, frame=frame, options=options, snapshot=snapshot, render=render,
+        cancel=cancel, snapshot_file=snapshot_file, output=output,
+    )  # fmt: skip
+
+
+def _option_controls() -> dict[str, gr.components.Component]:
+    with gr.Row():
+        placement = gr.Dropdown(
+            list(PLACEMENTS), value="relocate", label="Placement", elem_id="cmp-placement"
+        )
+        pos = gr.Dropdown(list(ANCHORS), value="center", label="Position", elem_id="cmp-pos")
+        blend_mode = gr.Dropdown(list(BLEND_MODES), value="normal", label="Blend mode", elem_id="cmp-blend")
+    with gr.Row():
+        size = gr.Slider(
+            16, 2048, value=config.DEFAULT_OBJECT_SIZE, step=1, label="Size (px)", elem_id="cmp-size"
+        )
+        feather = gr.Slider(
+            0, 32, value=config.DEFAULT_FEATHER, step=1, label="Feather (px)", elem_id="cmp-feather"
+        )
+    with gr.Row():
+        offset_x = gr.Slider(-2000, 2000, value=0, step=1, label="Offset x (px)", elem_id="cmp-offset-x")
+        offset_y = gr.Slider(-2000, 2000, value=0, step=1, label="Offset y (px)", elem_id="cmp-offset-y")
+    with gr.Row():
+        brightness = gr.Checkbox(label="Match brightness", elem_id="cmp-brightness")
+        loop = gr.Checkbox(label="Loop the shorter video", elem_id="cmp-loop")
+    objects = gr.CheckboxGroup([], value=[], label="Objects", visible=False, elem_id="cmp-objects")
+    return dict(
+        placement=placement, pos=pos, size=size, offset_x=offset_x, offset_y=offset_y,
+        blend_mode=blend_mode, brightness_match=brightness, loop=loop, feather=feather, objects=objects,
+    )  # fmt: skip
+
+
+def _wire_compose_events(handlers: ComposeHandlers, ui: ComposeView) -> None:
+    ui.use_segment.click(
+        handlers.use_segment_result,
+        None,
+        [ui.obj_video, ui.masks],
+        api_name="use_segment_result",
+        **PREVIEW_QUEUE,
+    )
+    ui.masks.change(
+        handlers.mask_objects, [ui.masks], [ui.options["objects"]], api_name="mask_objects", **PREVIEW_QUEUE
+    )
+    framed = [ui.frame, *ui.inputs]
+    gr.on(
+        [control.change for control in ui.inputs] + [ui.frame.input],
+        handlers.preview,
+        framed,
+        [ui.preview, ui.frame, ui.note],
+        api_name="compose_preview",
+        trigger_mode="always_last",
+        **PREVIEW_QUEUE,
+    )
+    ui.snapshot.click(handlers.snapshot, framed, [ui.snapshot_file], api_name="snapshot", **PREVIEW_QUEUE)
+    rendering = ui.render.click(handlers.compose, ui.inputs, [ui.output], api_name="compose", **COMPOSE_QUEUE)
+    # The flag stops a running render; `cancels` drops one still waiting in the queue.
+    ui.cancel.click(handlers.cancel, None, None, api_name="cancel_compose", queue=False, cancels=[rendering])

@@ -1,0 +1,118 @@
+"""The app's edge, shared by both tabs: library errors become one sentence, a cancelled job keeps what
+the page showed, SAM 2 events run under `spaces.GPU` on Hugging Face ZeroGPU, long jobs move a gradio
+progress bar, and each event takes one of three queue slots.
+
+Events that run SAM 2 share one slot ("gpu", limit 1); renders and previews have their own
+(`config.COMPOSE_CONCURRENCY`, `config.PREVIEW_CONCURRENCY`), so a quick preview never waits on a render.
+"""
+
+from __future__ import annotations
+
+import errno
+import functools
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import gradio as gr
+
+from sam2_gradio import config
+from sam2_gradio.compositor.render import RenderProgress
+from sam2_gradio.jobs import Cancelled, Progress, ProgressCallback, UserError
+
+logger = logging.getLogger(__name__)
+
+# Queue slots: SAM 2 runs one job at a time; renders and quick previews run beside it.
+GPU_QUEUE = {"concurrency_id": "gpu", "concurrency_limit": 1}
+COMPOSE_QUEUE = {"concurrency_id": "compose", "concurrency_limit": config.COMPOSE_CONCURRENCY}
+# Frame sliders start this long, so an API call can name any frame before the page has updated them
+# (handlers check the frame against the video; gradio refuses a value over a slider's maximum).
+FRAME_SLIDER_MAX = max(config.MAX_VIDEO_FRAMES, int(config.MAX_VIDEO_SECONDS * config.MAX_VIDEO_FPS))
+PREVIEW_QUEUE = {"concurrency_id": "preview", "concurrency_limit": config.PREVIEW_CONCURRENCY}
+
+
+INTERNAL_ERROR = "An internal error happened; the server log has the details."
+
+
+def user_errors(handler: Callable) -> Callable:
+    """Wrap a handler so exceptions reach the user as one sentence, never as a traceback.
+
+    A `jobs.UserError` (`UploadRejected`, `PromptStateError`, `NoVideo`, `ModelUnavailable`, ...), a
+    `Cancelled` job or an `OSError` (a full disk, say) becomes a `gr.Error` of one sentence; the session
+    is left as the library left it (unchanged, for a bad input). Anything else is a bug or a failure of
+    torch: its traceback goes to the log and the user reads `INTERNAL_ERROR`.
+    """
+
+    @functools.wraps(handler)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return handler(*args, **kwargs)
+        except gr.Error:
+            raise
+        except (UserError, Cancelled, OSError) as error:
+            logger.warning("%s: %s", handler.__name__, error, exc_info=logger.isEnabledFor(logging.DEBUG))
+            raise gr.Error(_sentence(error), print_exception=False) from None
+        except Exception:
+            logger.exception("%s failed", handler.__name__)
+            raise gr.Error(INTERNAL_ERROR, print_exception=False) from None
+
+    return wrapper
+
+
+def keep_outputs_when_cancelled(outputs: int) -> Callable[[Callable], Callable]:
+    """Wrap a job's handler so that `jobs.Cancelled` shows a warning and leaves its `outputs` as they were."""
+
+    def decorate(handler: Callable) -> Callable:
+        @functools.wraps(handler)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return handler(*args, **kwargs)
+            except Cancelled as cancelled:
+                gr.Warning(_sentence(cancelled))
+                return gr.skip() if outputs == 1 else (gr.skip(),) * outputs
+
+        return wrapper
+
+    return decorate
+
+
+def _sentence(error: BaseException) -> str:
+    """One sentence for the user; system errors (a full disk, say) say what failed, never a server path."""
+    if isinstance(error, OSError) and error.errno == errno.ENOSPC:
+        return "The server's disk is full; nothing was kept. Try again later, or with a smaller file."
+    if isinstance(error, OSError) and error.strerror:
+        text = f"the server could not finish: {error.strerror.lower()}"
+    else:
+        text = str(error).strip() or type(error).__name__
+    text = text[0].upper() + text[1:]
+    return text if text.endswith((".", "!", "?")) else f"{text}."
+
+
+def on_gpu(handler: Callable) -> Callable:
+    """`handler` under `spaces.GPU` when the `spaces` package is importable (Hugging Face ZeroGPU)."""
+    try:
+        import spaces
+    except ImportError:
+        return handler
+    return spaces.GPU(duration=config.SPACES_GPU_SECONDS)(handler)
+
+
+def segment_progress(progress: gr.Progress) -> ProgressCallback:
+    """A `jobs.ProgressCallback` that moves a gradio progress bar and shows frames per second."""
+
+    def report(update: Progress) -> None:
+        stage = update.stage or "working"
+        progress(
+            (update.frames_done, update.total), desc=f"{stage} · {update.fps:.1f} frames/s", unit="frames"
+        )
+
+    return report
+
+
+def render_progress(progress: gr.Progress) -> RenderProgress:
+    """A `compositor.RenderProgress` that moves a gradio progress bar and shows frames per second."""
+
+    def report(frames_done: int, total: int, fps: float) -> None:
+        progress((frames_done, total), desc=f"render · {fps:.1f} frames/s", unit="frames")
+
+    return report

@@ -1,0 +1,179 @@
+"""What each Segment control does for the session that sent the event.
+
+Each handler finds the caller's `BrowserSession` by gradio's `request.session_hash`, calls one
+`segment_actions` function and returns what the components show.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+
+from sam2_gradio import config
+from sam2_gradio.app import segment_actions
+from sam2_gradio.app.edge import keep_outputs_when_cancelled, segment_progress, user_errors
+from sam2_gradio.app.model_holder import AppModel
+from sam2_gradio.app.sessions import BrowserSession, SessionStore
+from sam2_gradio.engine.overlay import color_hex
+from sam2_gradio.jobs import NotReady
+
+
+def object_choices(obj_ids: Sequence[int], selected: int | None = None) -> tuple[dict, str]:
+    """The object selector's update (`selected`, else the last object) and the colour legend's HTML."""
+    value = selected if selected in obj_ids else obj_ids[-1]
+    legend = "".join(
+        f'<span><span class="dot" style="color:{color_hex(obj_id)}">●</span> Object {obj_id}</span>'
+        for obj_id in obj_ids
+    )
+    choices = [(f"Object {obj_id}", obj_id) for obj_id in obj_ids]
+    return gr.update(choices=choices, value=value), f'<div class="object-legend">{legend}</div>'
+
+
+class SegmentHandlers:
+    """What each Segment control does for the session that sent the event."""
+
+    def __init__(self, model: AppModel, sessions: SessionStore) -> None:
+        self.model = model  # the shared SAM 2 model (or why there is none)
+        self.sessions = sessions  # every browser session's state
+
+    def _session(self, request: gr.Request) -> BrowserSession:
+        return self.sessions.get(request.session_hash)
+
+    @user_errors
+    def open_video(self, video: str | None, request: gr.Request) -> tuple:
+        """Open an uploaded video: its summary, first frame, frame range and objects; results cleared."""
+        if not video:
+            return (gr.skip(),) * 8
+        session = self._session(request)
+        opened = segment_actions.open_video(session, video, self.model)
+        objects, legend = object_choices(segment_actions.object_ids(session))
+        slider = gr.update(value=0, maximum=max(opened.num_frames - 1, 1))
+        image = segment_actions.show_frame(session, 0)
+        return opened.summary, image, slider, objects, legend, None, None, None
+
+    @user_errors
+    def show_frame(self, frame: float, request: gr.Request) -> Any:
+        """Frame `frame` with its masks and clicks."""
+        return segment_actions.show_frame(self._session(request), int(frame))
+
+    @user_errors
+    def previous_frame(self, frame: float, request: gr.Request) -> tuple:
+        """Step one frame back."""
+        return self._step(frame, -1, request)
+
+    @user_errors
+    def next_frame(self, frame: float, request: gr.Request) -> tuple:
+        """Step one frame forward."""
+        return self._step(frame, 1, request)
+
+    def _step(self, frame: float, delta: int, request: gr.Request) -> tuple:
+        session = self._session(request)
+        last = segment_actions.segment_of(session).source.meta.num_frames - 1
+        frame = min(max(int(frame) + delta, 0), last)
+        return frame, segment_actions.show_frame(session, frame)
+
+    @user_errors
+    def add_click(
+        self, frame: float, obj_id: int | None, point_label: str, event: gr.SelectData, request: gr.Request
+    ) -> Any:
+        """Add a positive or negative click where the frame was clicked."""
+        session = self._session(request)
+        obj_id = obj_id or segment_actions.object_ids(session)[0]
+        x, y = event.index
+        positive = point_label != "negative"
+        return segment_actions.add_click(session, int(frame), int(obj_id), x, y, positive=positive)
+
+    @user_errors
+    def new_object(self, request: gr.Request) -> tuple:
+        """Create an object and select it."""
+        session = self._session(request)
+        obj_id = segment_actions.new_object(session)
+        return object_choices(segment_actions.object_ids(session), obj_id)
+
+    @user_errors
+    def remove_object(self, obj_id: int | None, frame: float, request: gr.Request) -> tuple:
+        """Remove the selected object with all its clicks."""
+        session = self._session(request)
+        if obj_id is None:
+            raise NotReady("Select an object to remove first.")
+        segment_actions.remove_object(session, int(obj_id))
+        objects, legend = object_choices(segment_actions.object_ids(session))
+        return segment_actions.show_frame(session, int(frame)), objects, legend
+
+    @user_errors
+    def undo(self, frame: float, request: gr.Request) -> tuple:
+        """Undo the last click and show the frame it was on."""
+        return segment_actions.undo_click(self._session(request), int(frame))
+
+    @user_errors
+    def clear_frame(self, frame: float, obj_id: int | None, request: gr.Request) -> Any:
+        """Remove the selected object's clicks on this frame."""
+        session = self._session(request)
+        obj_id = obj_id or segment_actions.object_ids(session)[0]
+        return segment_actions.clear_frame(session, int(frame), int(obj_id))
+
+    @user_errors
+    def reset(self, frame: float, request: gr.Request) -> tuple:
+        """Remove every object, click and result."""
+        session = self._session(request)
+        segment_actions.reset(session)
+        objects, legend = object_choices(segment_actions.object_ids(session))
+        return segment_actions.show_frame(session, int(frame)), objects, legend, None, None
+
+    @user_errors
+    def save_state(self, request: gr.Request) -> str:
+        """The clicks as interactive_state.json, for download."""
+        return str(segment_actions.save_state(self._session(request)))
+
+    @user_errors
+    def load_state(self, state_file: str | None, frame: float, request: gr.Request) -> tuple:
+        """Replace the clicks with those of an uploaded state JSON."""
+        if not state_file:
+            return (gr.skip(),) * 3
+        session = self._session(request)
+        segment_actions.load_state(session, state_file)
+        objects, legend = object_choices(segment_actions.object_ids(session))
+        return segment_actions.show_frame(session, int(frame)), objects, legend
+
+    @user_errors
+    @keep_outputs_when_cancelled(outputs=3)
+    def propagate(
+        self,
+        video: str | None,
+        state_file: str | None = None,
+        direction: str = "forward",
+        batch_size: float = config.DEFAULT_BATCH_SIZE,
+        request: gr.Request = None,
+        progress: gr.Progress = gr.Progress(),  # noqa: B008 (gradio finds its progress bar by this default)
+    ) -> tuple[str, str, str]:
+        """Track the clicked objects through the whole video with SAM 2.
+
+        The video becomes the session's video unless it already is; a state file replaces its clicks.
+
+        Parameters:
+            video: the video to segment (mp4, mov, webm, avi).
+            state_file: the clicks as interactive_state.json; leave it out to use the clicks made in the page.
+            direction: "forward", "backward" or "both", from the prompted frames.
+            batch_size: frames decoded and handed to the model at a time.
+        Returns:
+            The preview MP4 with the masks drawn, the masks zip (per_object/ and combined/ PNGs, one per
+            frame) and the state JSON the run used.
+        """
+        session = self._session(request)
+        if video and Path(video) != session.video_path:
+            segment_actions.open_video(session, video, self.model)
+        if state_file:
+            segment_actions.load_state(session, state_file)
+        result = segment_actions.propagate(
+            session, direction=direction, batch_size=int(batch_size), progress=segment_progress(progress)
+        )
+        tracked = f"Tracked {len(result.obj_ids)} object(s) over {result.frames_tracked} frames"
+        gr.Info(f"{tracked} at {result.fps:.1f} frames/s.")
+        return str(result.preview), str(result.masks_zip), str(segment_actions.state_file_of(result))
+
+    def cancel(self, request: gr.Request) -> None:
+        """Stop this session's propagation at its next frame."""
+        self._session(request).cancel_flag("segment").set()

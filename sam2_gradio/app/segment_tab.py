@@ -1,0 +1,183 @@
+"""The Segment tab: a video, its frame to click on, the object and click controls, and propagation.
+
+`build_segment_tab` lays the components out (`SegmentView`) and wires each event to a
+`SegmentHandlers` method, with an `api_name` on every event a user or a test may call.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import gradio as gr
+
+from sam2_gradio import config
+from sam2_gradio.app import assets as ui_assets
+from sam2_gradio.app import segment_actions
+from sam2_gradio.app.assets import FILE_HEIGHT
+from sam2_gradio.app.edge import FRAME_SLIDER_MAX, GPU_QUEUE, PREVIEW_QUEUE, on_gpu
+from sam2_gradio.app.segment_handlers import SegmentHandlers
+
+POINT_LABELS = ("positive", "negative")
+EXAMPLE_VIDEO = config.EXAMPLES_DIR / "toy_car.mp4"
+
+
+@dataclass(frozen=True)
+class SegmentView:
+    """The Segment tab's components."""
+
+    video: gr.Video  # the video being segmented
+    info: gr.Markdown  # its frames, fps, size and duration
+    direction: gr.Radio
+    batch_size: gr.Slider
+    propagate: gr.Button
+    cancel: gr.Button
+    preview: gr.Video  # results of the last propagation
+    masks: gr.File
+    state_file: gr.File  # saved clicks, or the clicks of the last propagation
+    api_state: gr.File  # hidden: the state JSON an API client gives /propagate
+    frame: gr.Image  # the shown frame; a click on it adds a point
+    slider: gr.Slider
+    previous: gr.Button
+    next: gr.Button
+    point_label: gr.Radio
+    objects: gr.Radio
+    legend: gr.HTML  # each object's colour
+    new_object: gr.Button
+    remove_object: gr.Button
+    undo: gr.Button
+    clear: gr.Button
+    reset: gr.Button
+    save_state: gr.Button
+    load_state: gr.UploadButton
+
+
+def build_segment_tab(handlers: SegmentHandlers) -> None:
+    """The Segment tab's components and events."""
+    gr.Markdown(handlers.model.status, elem_id="seg-model-status")
+    with gr.Row():
+        with gr.Column(scale=1):
+            source = _segment_source_column()
+        with gr.Column(scale=2):
+            editor = _segment_frame_column()
+    _wire_segment_events(handlers, SegmentView(**source, **editor))
+
+
+def _segment_source_column() -> dict[str, gr.components.Component]:
+    video = gr.Video(label="Video", sources=["upload"], elem_id="seg-video")
+    gr.Examples([[str(EXAMPLE_VIDEO)]], inputs=[video], label="Example")
+    info = gr.Markdown("Upload a video or pick the example.", elem_id="seg-info")
+    with gr.Accordion("Advanced", open=False):
+        directions = list(segment_actions.DIRECTIONS)
+        direction = gr.Radio(directions, value="forward", label="Direction", elem_id="seg-direction")
+        batch_size = gr.Slider(
+            1,
+            128,
+            value=config.DEFAULT_BATCH_SIZE,
+            step=1,
+            label="Batch size (frames)",
+            elem_id="seg-batch-size",
+        )
+    with gr.Row():
+        propagate = gr.Button("Propagate", variant="primary", elem_id="seg-propagate")
+        cancel = gr.Button("Cancel", variant="stop", elem_id="seg-cancel")
+    preview = gr.Video(label="Preview", interactive=False, elem_id="seg-preview")
+    masks = gr.File(label="Masks (zip)", interactive=False, height=FILE_HEIGHT, elem_id="seg-masks")
+    state_file = gr.File(
+        label="State (JSON)", interactive=False, height=FILE_HEIGHT, elem_id="seg-state-file"
+    )
+    api_state = gr.File(label="State JSON for API clients", file_types=[".json"], visible="hidden")
+    return dict(
+        video=video, info=info, direction=direction, batch_size=batch_size, propagate=propagate,
+        cancel=cancel, preview=preview, masks=masks, state_file=state_file, api_state=api_state,
+    )  # fmt: skip
+
+
+def _segment_frame_column() -> dict[str, gr.components.Component]:
+    frame = gr.Image(
+        label="Frame: click to add a point",
+        type="numpy",
+        format="jpeg",
+        interactive=False,
+        elem_id="seg-frame",
+    )
+    with gr.Row():
+        previous = gr.Button("◀ Previous", size="sm", scale=0, elem_id="seg-prev")
+        slider = gr.Slider(
+            0, FRAME_SLIDER_MAX, value=0, step=1, label="Frame", scale=4, elem_id="seg-frame-slider"
+        )
+        next_frame = gr.Button("Next ▶", size="sm", scale=0, elem_id="seg-next")
+    with gr.Row():
+        point_label = gr.Radio(list(POINT_LABELS), value="positive", label="Point", elem_id="seg-point-label")
+        objects = gr.Radio([("Object 1", 1)], value=1, label="Object", elem_id="seg-object")
+    legend = gr.HTML(js_on_load=None, elem_id="seg-legend")
+    with gr.Row():
+        new_object = gr.Button("New object", elem_id="seg-new-object")
+        remove_object = gr.Button("Remove object", elem_id="seg-remove-object")
+        undo = gr.Button("Undo", elem_id="seg-undo")
+        clear = gr.Button("Clear frame", elem_id="seg-clear")
+        reset = gr.Button("Reset", elem_id="seg-reset")
+    with gr.Row():
+        save_state = gr.Button("Save state", elem_id="seg-save-state")
+        load_state = gr.UploadButton("Load state", file_types=[".json"], elem_id="seg-load-state")
+    gr.Markdown(ui_assets.SHORTCUTS_HELP)
+    return dict(
+        frame=frame, slider=slider, previous=previous, next=next_frame, point_label=point_label,
+        objects=objects, legend=legend, new_object=new_object, remove_object=remove_object, undo=undo,
+        clear=clear, reset=reset, save_state=save_state, load_state=load_state,
+    )  # fmt: skip
+
+
+def _wire_segment_events(handlers: SegmentHandlers, ui: SegmentView) -> None:
+    opened = [ui.info, ui.frame, ui.slider, ui.objects, ui.legend, ui.preview, ui.masks, ui.state_file]
+    ui.video.change(handlers.open_video, [ui.video], opened, api_name="open_video", **PREVIEW_QUEUE)
+    ui.slider.input(handlers.show_frame, [ui.slider], [ui.frame], api_name="show_frame", **PREVIEW_QUEUE)
+    stepped = [ui.slider, ui.frame]
+    ui.previous.click(
+        handlers.previous_frame, [ui.slider], stepped, api_name="previous_frame", **PREVIEW_QUEUE
+    )
+    ui.next.click(handlers.next_frame, [ui.slider], stepped, api_name="next_frame", **PREVIEW_QUEUE)
+    ui.frame.select(  # needs the click's position (gr.SelectData): API clients give /propagate a state file
+        on_gpu(handlers.add_click),
+        [ui.slider, ui.objects, ui.point_label],
+        [ui.frame],
+        api_name="add_click",
+        api_visibility="undocumented",
+        **GPU_QUEUE,
+    )
+    listed = [ui.objects, ui.legend]
+    ui.new_object.click(handlers.new_object, None, listed, api_name="new_object", **PREVIEW_QUEUE)
+    ui.remove_object.click(
+        on_gpu(handlers.remove_object),
+        [ui.objects, ui.slider],
+        [ui.frame, *listed],
+        api_name="remove_object",
+        **GPU_QUEUE,
+    )
+    ui.undo.click(on_gpu(handlers.undo), [ui.slider], stepped, api_name="undo", **GPU_QUEUE)
+    ui.clear.click(
+        on_gpu(handlers.clear_frame), [ui.slider, ui.objects], [ui.frame], api_name="clear_frame", **GPU_QUEUE
+    )
+    cleared = [ui.frame, *listed, ui.preview, ui.masks]
+    ui.reset.click(handlers.reset, [ui.slider], cleared, api_name="reset", **PREVIEW_QUEUE)
+    ui.save_state.click(handlers.save_state, None, [ui.state_file], api_name="save_state", **PREVIEW_QUEUE)
+    ui.load_state.upload(
+        on_gpu(handlers.load_state),
+        [ui.load_state, ui.slider],
+        [ui.frame, *listed],
+        api_name="load_state",
+        **GPU_QUEUE,
+    )
+    propagating = ui.propagate.click(
+        on_gpu(handlers.propagate),
+        [ui.video, ui.api_state, ui.direction, ui.batch_size],
+        [ui.preview, ui.masks, ui.state_file],
+        api_name="propagate",
+        **GPU_QUEUE,
+    )
+    propagating.success(
+        handlers.show_frame, [ui.slider], [ui.frame], api_visibility="private", **PREVIEW_QUEUE
+    )
+    # The flag stops a running propagation; `cancels` drops one still waiting in the queue.
+    ui.cancel.click(
+        handlers.cancel, None, None, api_name="cancel_propagate", queue=False, cancels=[propagating]
+    )

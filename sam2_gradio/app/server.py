@@ -1,0 +1,159 @@
+"""The Gradio app: a Segment tab (click objects, track them with SAM 2) and a Compose tab (paste them
+into another video), and its launch (`python app.py`).
+
+Each tab is built the same way: `segment_tab` / `compose_tab` lay out the components and wire the
+events to the handlers of `segment_handlers` / `compose_handlers`, which call the library's actions;
+`edge` maps library errors to one sentence, wraps SAM 2 events for ZeroGPU and names the queue slots.
+
+Named API endpoints (gradio_client): `/propagate` (video + state JSON -> preview, masks zip, state) and
+`/compose` (object video + masks zip + background -> composite), plus one per control.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+
+from sam2_gradio import config
+from sam2_gradio.app import assets as ui_assets
+from sam2_gradio.app.compose_handlers import ComposeHandlers
+from sam2_gradio.app.compose_tab import build_compose_tab
+from sam2_gradio.app.model_holder import AppModel
+from sam2_gradio.app.segment_handlers import SegmentHandlers
+from sam2_gradio.app.segment_tab import build_segment_tab
+from sam2_gradio.app.sessions import SessionStore
+from sam2_gradio.engine.checkpoints import add_model_arguments
+from sam2_gradio.jobs import BadInput, UserError
+
+logger = logging.getLogger(__name__)
+
+
+def create_app(model: AppModel, *, sessions: SessionStore | None = None) -> gr.Blocks:
+    """The whole app, queue configured; each browser session's files go when its tab closes."""
+    sessions = sessions if sessions is not None else SessionStore()
+
+    def close_session(request: gr.Request) -> None:
+        sessions.close(request.session_hash)
+
+    stale_seconds = int(config.STALE_SESSION_HOURS * 3600)
+    with gr.Blocks(title="SAM 2: segment and compose", delete_cache=(3600, stale_seconds)) as demo:
+        gr.Markdown(
+            "## SAM 2 video segmentation and compositing\n"
+            "Click objects in a video, let SAM 2 track them, then paste them into another video."
+        )
+        with gr.Tab("Segment", id="segment", elem_id="tab-segment"):
+            build_segment_tab(SegmentHandlers(model, sessions))
+        with gr.Tab("Compose", id="compose", elem_id="tab-compose"):
+            build_compose_tab(ComposeHandlers(sessions))
+        demo.load(None, js=ui_assets.page_setup_js())
+        demo.unload(close_session)
+    demo.queue(default_concurrency_limit=config.PREVIEW_CONCURRENCY)
+    return demo
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The app's arguments: where to serve, and which model (the segment CLI's model flags)."""
+    parser = argparse.ArgumentParser(
+        prog="sam2-gradio",
+        description="Segment objects in a video with SAM 2 and composite them into another.",
+    )
+    parser.add_argument(
+        "--host", default=config.DEFAULT_HOST, help="address to serve on (0.0.0.0: every interface)"
+    )
+    parser.add_argument("--port", type=int, default=config.DEFAULT_PORT, help="port to serve on")
+    parser.add_argument(
+        "--share",
+        action="store_true",
+        help="also serve through a public gradio.live link: anyone with it can use the app (see --auth)",
+    )
+    parser.add_argument(
+        "--auth",
+        metavar="USER:PASSWORD",
+        help=f"ask for this login before the app opens (default: ${config.AUTH_ENV}, else no login)",
+    )
+    add_model_arguments(parser)
+    return parser
+
+
+def parse_auth(text: str | None) -> tuple[str, str] | None:
+    """("user", "password") from "user:password" (the password may contain ":"); None for no login.
+
+    Raises:
+        ValueError: no ":", or an empty user or password (the message never repeats the text).
+    """
+    if not text:
+        return None
+    user, colon, password = text.partition(":")
+    if not colon or not user or not password:
+        raise BadInput("the login must be given as USER:PASSWORD, both non-empty")
+    return user, password
+
+
+def session_dir_problem(folder: Path, *, working_dir: Path | None = None) -> str | None:
+    """Why gradio would refuse to hand out results from `folder`, or None when it is inside the system
+    temp folder or the working directory (the only places gradio serves results from without
+    `allowed_paths`, where session folders must never be)."""
+    folder = folder.resolve()
+    working_dir = (working_dir or Path.cwd()).resolve()
+    if folder.is_relative_to(Path(tempfile.gettempdir()).resolve()) or folder.is_relative_to(working_dir):
+        return None
+    return (
+        f"SAM2_GRADIO_SESSION_DIR={folder} is outside the temp folder ({tempfile.gettempdir()}) and the "
+        "working directory, so gradio would refuse every result; choose a folder inside one of them"
+    )
+
+
+def protective_launch_options(auth: tuple[str, str] | None) -> dict[str, Any]:
+    """The `launch()` options that keep the app within its limits: uploads over `config.MAX_UPLOAD_MB`
+    refused while they arrive, files served only from the examples folder (and gradio's cache), and
+    the login, if any."""
+    return {
+        "max_file_size": config.MAX_UPLOAD_MB * 2**20,
+        "allowed_paths": [str(config.EXAMPLES_DIR)],
+        "auth": auth,
+    }
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Entry point of `python app.py`: parse, load the model (or learn what is missing), serve."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    os.environ.setdefault("TQDM_DISABLE", "1")  # SAM 2's per-frame bar; the app shows its own progress
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+
+    from sam2_gradio.engine.model import settings_from_args
+
+    try:
+        auth = parse_auth(args.auth or os.environ.get(config.AUTH_ENV))
+    except ValueError as error:
+        parser.exit(2, f"error: --auth / ${config.AUTH_ENV}: {error}\n")
+    problem = session_dir_problem(config.SESSION_DIR)
+    if problem:
+        parser.exit(2, f"error: {problem}\n")
+    try:
+        model = AppModel(settings_from_args(args))
+        if model.available:  # builds it now; a missing checkpoint is logged once by AppModel
+            logger.info("%s", model.status)
+    except UserError as error:
+        parser.exit(2, f"error: {error}\n")
+    demo = create_app(model)
+    demo.launch(
+        server_name=args.host, server_port=args.port, share=args.share, **protective_launch_options(auth)
+    )
+
+
+__all__ = [
+    "build_parser",
+    "create_app",
+    "main",
+    "parse_auth",
+    "protective_launch_options",
+    "session_dir_problem",
+]

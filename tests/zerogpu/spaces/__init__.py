@@ -1,0 +1,209 @@
+"""A test double of Hugging Face's `spaces` package as it behaves on ZeroGPU hardware (spaces 0.51.x).
+
+Put `tests/zerogpu` first on `sys.path` (or PYTHONPATH) and `import spaces` finds this package instead of
+the real one. `spaces.GPU` then does what `spaces/zero/wrappers.py` does on a ZeroGPU Space, minus the GPU:
+
+- each decorated function has its own worker process, forked (multiprocessing "fork" context) on its
+  first call, so the worker holds a copy of the main process's memory as it was at that moment;
+- a call's arguments are pickled to the worker and its return value (or each value a generator yields)
+  is pickled back: an argument or result that does not pickle fails the call;
+- the worker is reused by later calls while it is alive; whatever the function changes in the worker's
+  memory never reaches the main process;
+- a call that runs past its `duration` (seconds, or a function of the call's arguments; 60 by default)
+  is aborted: the worker is killed and the call raises `gr.Error`, as ZeroGPU does;
+- an exception in the worker reaches the caller as `gr.Error` (a `gr.Error` raised by the function
+  itself passes through as it is).
+
+`calls` counts the calls that ran in a worker and `forks` the workers started, for tests to assert on.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import multiprocessing
+import pickle
+import time
+import traceback
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from typing import Any
+
+DEFAULT_DURATION = 60  # seconds, as spaces.GPU's default
+ZEROGPU_DOUBLE = True  # lets the app (and tests) see that this is the double
+
+_FORK = multiprocessing.get_context("fork")
+_in_worker = False  # True inside a worker process: decorated calls there run directly
+calls = 0  # calls that ran in a worker (main process count)
+forks = 0  # worker processes started (main process count)
+
+
+@dataclass
+class _Done:
+    """The function returned (or the generator ended); `value` is its return value."""
+
+    value: Any = None
+
+
+@dataclass
+class _Yielded:
+    """One value a generator yielded."""
+
+    value: Any
+
+
+@dataclass
+class _Failed:
+    """The function raised; `error` is a `gr.Error` to re-raise as it is, else None."""
+
+    error_type: str
+    traceback: str
+    error: Any = None
+
+
+@dataclass
+class _Worker:
+    """A forked worker process and the two ends of its pipe."""
+
+    process: Any
+    connection: Connection
+
+    def alive(self) -> bool:
+        return self.process.is_alive()
+
+    def kill(self) -> None:
+        self.process.kill()
+        self.process.join()
+        self.connection.close()
+
+
+def _serve(task: Callable, connection: Connection) -> None:
+    """The worker's loop: receive (args, kwargs), run `task`, send back what it returns or yields."""
+    global _in_worker
+    _in_worker = True
+    while True:
+        try:
+            args, kwargs = connection.recv()
+        except EOFError:
+            return
+        try:
+            if inspect.isgeneratorfunction(task):
+                for value in task(*args, **kwargs):
+                    connection.send(_Yielded(value))
+                connection.send(_Done())
+            else:
+                connection.send(_Done(task(*args, **kwargs)))
+        except Exception as error:  # the function's (or pickling's) failure goes back to the caller
+            connection.send(_failure(error))
+
+
+def _failure(error: Exception) -> _Failed:
+    import gradio as gr
+
+    text = "".join(traceback.format_exception(type(error), error, error.__traceback__))
+    passed = error if isinstance(error, gr.Error) else None
+    try:
+        pickle.dumps(passed)
+    except Exception:
+        passed = None
+    return _Failed(type(error).__name__, text, passed)
+
+
+def _aborted(reason: str) -> Exception:
+    import gradio as gr
+
+    return gr.Error(f"ZeroGPU worker error: {reason}")
+
+
+class _Decorated:
+    """The wrapper `spaces.GPU` puts around one function."""
+
+    def __init__(self, task: Callable, duration: float | Callable[..., float] | None) -> None:
+        self.task = task
+        self.duration = duration
+        self.worker: _Worker | None = None
+
+    def seconds_for(self, args: tuple, kwargs: dict) -> float:
+        duration = self.duration(*args, **kwargs) if callable(self.duration) else self.duration
+        return float(duration if duration is not None else DEFAULT_DURATION)
+
+    def start(self, args: tuple, kwargs: dict) -> tuple[_Worker, float]:
+        """Send one call to a live worker (forking one if needed); returns it and the call's deadline."""
+        global calls, forks
+        seconds = self.seconds_for(args, kwargs)
+        if self.worker is None or not self.worker.alive():
+            parent, child = _FORK.Pipe()
+            process = _FORK.Process(target=_serve, args=(self.task, child), daemon=True)
+            process.start()
+            child.close()
+            self.worker = _Worker(process, parent)
+            forks += 1
+        calls += 1
+        self.worker.connection.send((args, kwargs))  # pickles now: an unpicklable argument fails here
+        return self.worker, seconds
+
+    def receive(self, worker: _Worker, deadline: float) -> Any:
+        """The worker's next message, or the call aborted (worker killed) past `deadline`."""
+        remaining = deadline - time.monotonic()
+        if remaining <= 0 or not worker.connection.poll(remaining):
+            worker.kill()
+            self.worker = None
+            raise _aborted("GPU task aborted (it ran past its duration)")
+        try:
+            message = worker.connection.recv()
+        except EOFError:
+            self.worker = None
+            raise _aborted("GPU task aborted (the worker died)") from None
+        if isinstance(message, _Failed):
+            if message.error is not None:
+                raise message.error
+            print(message.traceback, flush=True)
+            raise _aborted(message.error_type)
+        return message
+
+
+def _regular(decorated: _Decorated) -> Callable:
+    @functools.wraps(decorated.task)
+    def call(*args: Any, **kwargs: Any) -> Any:
+        if _in_worker:
+            return decorated.task(*args, **kwargs)
+        worker, seconds = decorated.start(args, kwargs)
+        return decorated.receive(worker, time.monotonic() + seconds).value
+
+    return call
+
+
+def _generator(decorated: _Decorated) -> Callable:
+    @functools.wraps(decorated.task)
+    def call(*args: Any, **kwargs: Any) -> Iterator[Any]:
+        if _in_worker:
+            yield from decorated.task(*args, **kwargs)
+            return
+        worker, seconds = decorated.start(args, kwargs)
+        deadline = time.monotonic() + seconds
+        while True:
+            message = decorated.receive(worker, deadline)
+            if isinstance(message, _Done):
+                return
+            yield message.value
+
+    return call
+
+
+def GPU(  # noqa: N802 (the real package's name)
+    task: Callable | None = None,
+    *,
+    duration: float | Callable[..., float] | None = None,
+    size: str | None = None,
+) -> Any:
+    """`@spaces.GPU`, `@spaces.GPU(duration=...)`: run the function in a forked worker, as on ZeroGPU."""
+    del size  # only the real hardware has sizes
+
+    def decorate(function: Callable) -> Callable:
+        decorated = _Decorated(function, duration)
+        wrapper = _generator(decorated) if inspect.isgeneratorfunction(function) else _regular(decorated)
+        wrapper.zerogpu = None  # the real package marks its wrappers so
+        return wrapper
+
+    return decorate(task) if callable(task) else decorate
