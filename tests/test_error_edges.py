@@ -15,8 +15,8 @@ import pytest
 import torch
 
 from sam2_gradio.app import segment_actions
-from sam2_gradio.app.sessions import SessionStore
 from sam2_gradio.app.edge import INTERNAL_ERROR, user_errors
+from sam2_gradio.app.sessions import SessionStore
 from sam2_gradio.cli.common import OneLineParser, run_cli
 from sam2_gradio.engine.prompts import load_prompt_state
 from sam2_gradio.jobs import Cancelled
