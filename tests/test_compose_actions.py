@@ -14,6 +14,7 @@ from sam2_gradio.app import compose_actions as actions
 from sam2_gradio.app.sessions import BrowserSession, SessionStore, UploadRejected
 from sam2_gradio.compositor.render import ComposeOptions
 from sam2_gradio.jobs import Cancelled
+from sam2_gradio.media import video
 from sam2_gradio.media.mask_files import per_object_mask_name
 from sam2_gradio.media.video import probe_video
 
@@ -116,6 +117,20 @@ def test_preview_has_the_background_size_and_the_output_frame_count(session, inp
     _assert_object_on_left_half_of_its_box(looped.image)  # index clamped to the last frame
     # Previews write no file, and the masks zip is read in place.
     assert list(session.folder.iterdir()) == []
+
+
+def test_a_preview_probes_each_input_video_once(session, inputs, monkeypatch):
+    """The inputs are checked once per preview, and the frames are read from what that check found."""
+    counted: list[str] = []
+    count_frames = video._count_frames
+    monkeypatch.setattr(
+        video,
+        "_count_frames",
+        lambda path, *, decode: counted.append(Path(path).name) or count_frames(path, decode=decode),
+    )
+    video._probe_cached.cache_clear()
+    actions.preview(session, inputs, 3, _options())
+    assert sorted(counted) == ["background.mp4", "object.mp4"]
 
 
 def test_two_object_masks_force_original_placement_with_a_note(session, inputs, tmp_path):

@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sam2_gradio import config
+from sam2_gradio.jobs import BadInput
 from sam2_gradio.media.mask_files import MaskSet, load_mask_set
 from sam2_gradio.media.video import VideoInfo, VideoReadError, probe_video
 
@@ -39,7 +40,7 @@ if TYPE_CHECKING:
     from sam2_gradio.engine.pipeline import SegmentResult
 
 
-class UploadRejected(ValueError):
+class UploadRejected(BadInput):
     """An uploaded video over the limits of `config`, or not a video; the message is one sentence."""
 
 

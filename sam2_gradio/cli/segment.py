@@ -16,6 +16,7 @@ from dataclasses import asdict
 from sam2_gradio.cli.common import OneLineParser, add_option_arguments, options_from_args, run_cli
 from sam2_gradio.engine import checkpoints
 from sam2_gradio.engine.options import SegmentOptions
+from sam2_gradio.jobs import BadInput
 
 logger = logging.getLogger("sam2_gradio.cli.segment")
 
@@ -63,7 +64,7 @@ def run(args: argparse.Namespace) -> None:
     from sam2_gradio.media.frames import extract_jpeg_frames, open_frames
 
     if not args.video and not args.frame_dir:
-        raise ValueError("give --video, or --frame-dir holding JPEG frames")
+        raise BadInput("give --video, or --frame-dir holding JPEG frames")
     check_outputs(args.mask_dir, preview_path=args.output, zip_path=args.zip)
     source = open_frames(args.video or args.frame_dir)
     if args.video and args.frame_dir:
