@@ -170,7 +170,7 @@ def test_render_writes_only_into_the_session_folder(session, inputs, tmp_path, m
     assert [frames_done for frames_done, _, _ in done] == list(range(1, OBJ_FRAMES + 1))
     video = probe_video(result.path)
     assert (video.num_frames, video.width, video.height, video.fps) == (OBJ_FRAMES, *BG_SIZE, FPS)
-    assert _files_outside(tmp_path, session.folder) == before  # masks zips are extracted inside it too
+    assert _files_outside(tmp_path, session.folder) == before  # masks zips are read in place
     session.close()
     assert not session.folder.exists()
 

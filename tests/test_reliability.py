@@ -299,7 +299,7 @@ COMPOSE_BAD_INPUTS = {
 def test_compose_cli_bad_input_exits_2_with_one_line_and_writes_nothing(
     compose_files, tmp_path, capsys, monkeypatch, request, case
 ):
-    # Zips are extracted into the system temp folder: here, so that even "../../x" would land in tmp_path.
+    # Zips are read in place; were anything extracted to the system temp folder, it would land in tmp_path.
     system_temp = tmp_path / "system-temp" / "deeper"
     system_temp.mkdir(parents=True)
     monkeypatch.setattr(tempfile, "tempdir", str(system_temp))

@@ -175,7 +175,7 @@ class BrowserSession:
             return self._mask_set
 
     def close_mask_set(self) -> None:
-        """Forget the loaded mask set and delete what it extracted."""
+        """Forget the loaded mask set and close its zip."""
         if self._mask_set is not None:
             self._mask_set.close()
             self._mask_set = None
