@@ -1,14 +1,24 @@
-"""Every default, limit and environment variable of sam2-gradio, declared once.
+"""Every default, limit and environment variable of sam2-gradio, declared once, and how a user-facing
+option is declared.
 
 Each setting reads an environment variable (``SAM2_GRADIO_*``) when present, so a hosted demo can tighten
 limits without code changes. The CLIs and the app take their defaults from here.
+
+A user-facing option (``ComposeOptions``, ``SegmentOptions``) is a dataclass field made by ``option()``:
+its default, its choices or range and its help text sit on the field, and the CLI flags
+(``cli.common.add_option_arguments``) and the app's controls (``app.option_controls``) are built from it.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any, TypeVar
+
+from sam2_gradio.jobs import BadInput
 
 
 def _env_int(name: str, default: int) -> int:
@@ -109,3 +119,75 @@ PREVIEW_CONCURRENCY = _env_int("SAM2_GRADIO_PREVIEW_CONCURRENCY", 4)
 AUTH_ENV = "SAM2_GRADIO_AUTH"
 # GPU seconds a Hugging Face ZeroGPU Space grants one segment call (`spaces.GPU(duration=...)`).
 SPACES_GPU_SECONDS = _env_int("SAM2_GRADIO_SPACES_GPU_SECONDS", 120)
+
+
+# --- How a user-facing option is declared -------------------------------------------------------
+OptionsT = TypeVar("OptionsT")
+
+
+@dataclasses.dataclass(frozen=True)
+class OptionSpec:
+    """What the CLIs and the app need to offer one option field (see ``option``)."""
+
+    help: str  # one line, for --help
+    label: str  # the app control's label
+    choices: tuple[str, ...] = ()  # the allowed values of a text option
+    minimum: int | None = None  # the smallest allowed value of a whole-number option
+    slider: tuple[int, int] | None = None  # the app slider's range of a whole-number option
+    ids: bool = False  # a set of object ids: None (all) or at least one id
+    control_id: str = ""  # the app control's elem_id after its tab's prefix (default: the field's name)
+
+    def kind(self, default: Any) -> str:
+        """ "choice", "flag", "ids" or "number": how the CLIs and the app offer the option."""
+        if self.choices:
+            return "choice"
+        if isinstance(default, bool):
+            return "flag"
+        return "ids" if self.ids else "number"
+
+
+def option(default: Any, *, help: str, label: str, **spec: Any) -> Any:
+    """A dataclass field for a user-facing option: ``default`` plus an ``OptionSpec(help, label, **spec)``."""
+    return dataclasses.field(default=default, metadata={"option": OptionSpec(help, label, **spec)})
+
+
+def option_fields(options_class: type) -> list[tuple[dataclasses.Field, OptionSpec]]:
+    """The option fields of a dataclass, in order, each with its spec."""
+    return [(field, field.metadata["option"]) for field in dataclasses.fields(options_class)]
+
+
+def check_options(options: Any) -> None:
+    """Raise ``jobs.BadInput`` naming the first option of ``options`` outside its choices or range.
+
+    Called by the options' ``__post_init__``; ids become a tuple of ints (an empty set is refused).
+    """
+    for field, spec in option_fields(type(options)):
+        value, name = getattr(options, field.name), field.name.replace("_", " ")
+        if spec.choices and value not in spec.choices:
+            raise BadInput(f"{name} must be one of {', '.join(spec.choices)}, got {value!r}")
+        if spec.minimum is not None and value < spec.minimum:
+            raise BadInput(f"{name} must be at least {spec.minimum}, got {value}")
+        if spec.ids and value is not None:
+            object.__setattr__(options, field.name, tuple(int(obj_id) for obj_id in value))
+            if not getattr(options, field.name):
+                raise BadInput(f"{name} must name at least one object id, or be None for all")
+
+
+def options_from_values(options_class: type[OptionsT], values: Mapping[str, Any]) -> OptionsT:
+    """``options_class`` from loosely typed values, e.g. the app's controls (sliders give floats).
+
+    Keys that are not option fields are ignored, missing ones keep their default; numbers become ints,
+    flags bools, and an empty set of ids means all (None).
+    """
+    given = {}
+    for field, spec in option_fields(options_class):
+        if field.name in values:
+            value, kind = values[field.name], spec.kind(field.default)
+            if kind == "number":
+                value = int(value)
+            elif kind == "flag":
+                value = bool(value)
+            elif kind == "ids":
+                value = tuple(int(obj_id) for obj_id in value) if value else None
+            given[field.name] = value
+    return options_class(**given)

@@ -78,7 +78,7 @@ def _options(**changes) -> ComposeOptions:
         loop=False,
         feather=0,
     )
-    return actions.make_options(**{**values, **changes})
+    return ComposeOptions(**{**values, **changes})
 
 
 def _assert_object_on_left_half_of_its_box(image: np.ndarray) -> None:
@@ -87,36 +87,6 @@ def _assert_object_on_left_half_of_its_box(image: np.ndarray) -> None:
     expected[:] = BG_COLOUR
     expected[: OBJ_SIZE[1], : OBJ_SIZE[0] // 2] = OBJ_COLOUR
     assert np.abs(image.astype(int) - expected).max() <= TOLERANCE
-
-
-def test_make_options_converts_the_values_of_the_controls():
-    options = actions.make_options(
-        placement="relocate",
-        pos="bottom-left",
-        size=120.0,
-        offset_x=-3.0,
-        offset_y=4.0,
-        blend_mode="screen",
-        brightness_match=1,
-        loop=0,
-        feather=2.0,
-        objects=["2", 3],
-    )
-    assert options == ComposeOptions(
-        placement="relocate",
-        pos="bottom-left",
-        size=120,
-        offset_x=-3,
-        offset_y=4,
-        blend_mode="screen",
-        brightness_match=True,
-        loop=False,
-        feather=2,
-        objects=(2, 3),
-    )
-    assert _options(objects=[]).objects is None  # no object ticked: all of them
-    with pytest.raises(ValueError, match="placement must be one of .*, got 'sideways'"):
-        _options(placement="sideways")
 
 
 @pytest.mark.parametrize(

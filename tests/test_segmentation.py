@@ -168,7 +168,7 @@ def test_segment_cli_runs_headless_from_a_state_file(scene_jpegs, tmp_path, caps
         ),
         (
             lambda d: ["--frame-dir", str(d / "frames"), "--batch-size", "0"],
-            "--batch-size must be at least 1",
+            "argument --batch-size: must be at least 1, got 0",
         ),
     ],
 )

@@ -7,7 +7,6 @@ the segment CLI writes them) and the background video. Each function checks them
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -50,34 +49,6 @@ class ComposePreview:
     image: np.ndarray  # RGB uint8, the background's size
     num_frames: int  # frames the rendered video will have
     note: str | None  # why the placement was forced to "original", if it was
-
-
-def make_options(
-    *,
-    placement: str,
-    pos: str,
-    size: float,
-    offset_x: float,
-    offset_y: float,
-    blend_mode: str,
-    brightness_match: bool,
-    loop: bool,
-    feather: float,
-    objects: Sequence[int | str] | None = None,
-) -> ComposeOptions:
-    """`ComposeOptions` from the values of the tab's controls (numbers may arrive as floats)."""
-    return ComposeOptions(
-        placement=placement,
-        pos=pos,
-        size=int(size),
-        offset_x=int(offset_x),
-        offset_y=int(offset_y),
-        blend_mode=blend_mode,
-        brightness_match=bool(brightness_match),
-        loop=bool(loop),
-        feather=int(feather),
-        objects=tuple(int(obj_id) for obj_id in objects) if objects else None,
-    )
 
 
 def check_inputs(session: BrowserSession, inputs: ComposeInputs) -> CheckedInputs:

@@ -16,38 +16,16 @@ from sam2_gradio.app import compose_actions
 from sam2_gradio.app.edge import keep_outputs_when_cancelled, render_progress, user_errors
 from sam2_gradio.app.sessions import BrowserSession, SessionStore
 from sam2_gradio.compositor.render import ComposeOptions
+from sam2_gradio.config import option_fields, options_from_values
 from sam2_gradio.jobs import NotReady
 
 
-def _inputs_and_options(
-    obj_video: str | None,
-    masks: str | None,
-    bg_video: str | None,
-    placement: str,
-    pos: str,
-    size: float,
-    offset_x: float,
-    offset_y: float,
-    blend_mode: str,
-    brightness_match: bool,
-    loop: bool,
-    feather: float,
-    objects: Sequence[int] | None,
-) -> tuple[compose_actions.ComposeInputs, ComposeOptions]:
-    inputs = compose_actions.ComposeInputs(obj_video, masks, bg_video)
-    options = compose_actions.make_options(
-        placement=placement,
-        pos=pos,
-        size=size,
-        offset_x=offset_x,
-        offset_y=offset_y,
-        blend_mode=blend_mode,
-        brightness_match=brightness_match,
-        loop=loop,
-        feather=feather,
-        objects=objects,
-    )
-    return inputs, options
+def _read_controls(controls: Sequence[Any]) -> tuple[compose_actions.ComposeInputs, ComposeOptions]:
+    """The three files and the options from the values of `ComposeView.inputs`, in order."""
+    files, values = controls[:3], controls[3:]
+    names = [field.name for field, _ in option_fields(ComposeOptions)]
+    options = options_from_values(ComposeOptions, dict(zip(names, values, strict=True)))
+    return compose_actions.ComposeInputs(*files), options
 
 
 class ComposeHandlers:
@@ -84,7 +62,7 @@ class ComposeHandlers:
         `controls` are the values of `ComposeView.inputs`, in order (`request` comes first so that
         gradio can pass them positionally).
         """
-        inputs, options = _inputs_and_options(*controls)
+        inputs, options = _read_controls(controls)
         try:
             shown = compose_actions.preview(self._session(request), inputs, int(frame), options)
         except compose_actions.MissingInput as missing:
@@ -96,7 +74,7 @@ class ComposeHandlers:
     @user_errors
     def snapshot(self, request: gr.Request, frame: float, *controls: Any) -> str:
         """Output frame `frame` as a PNG, for download (arguments as for `preview`)."""
-        inputs, options = _inputs_and_options(*controls)
+        inputs, options = _read_controls(controls)
         return str(compose_actions.snapshot(self._session(request), inputs, int(frame), options))
 
     @user_errors
@@ -138,10 +116,8 @@ class ComposeHandlers:
         Returns:
             The composited MP4.
         """
-        inputs, options = _inputs_and_options(
-            obj_video, masks, bg_video, placement, pos, size, offset_x, offset_y,
-            blend_mode, brightness_match, loop, feather, objects,
-        )  # fmt: skip
+        options = options_from_values(ComposeOptions, locals())  # the parameters named as its fields
+        inputs = compose_actions.ComposeInputs(obj_video, masks, bg_video)
         session = self._session(request)
         result = compose_actions.render(session, inputs, options, progress=render_progress(progress))
         return str(result.path)

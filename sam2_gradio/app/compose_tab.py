@@ -15,8 +15,8 @@ from sam2_gradio import config
 from sam2_gradio.app.assets import FILE_HEIGHT
 from sam2_gradio.app.compose_handlers import ComposeHandlers
 from sam2_gradio.app.edge import COMPOSE_QUEUE, FRAME_SLIDER_MAX, PREVIEW_QUEUE
-from sam2_gradio.compositor.blend import BLEND_MODES
-from sam2_gradio.compositor.placement import ANCHORS, PLACEMENTS
+from sam2_gradio.app.option_controls import option_controls
+from sam2_gradio.compositor.render import ComposeOptions
 
 EXAMPLE_BACKGROUND = config.EXAMPLES_DIR / "background.mp4"
 
@@ -68,7 +68,7 @@ def _compose_result_column() -> dict[str, gr.components.Component]:
     preview = gr.Image(label="Preview", type="numpy", format="jpeg", interactive=False, elem_id="cmp-preview")
     note = gr.Markdown(elem_id="cmp-note")
     frame = gr.Slider(0, FRAME_SLIDER_MAX, value=0, step=1, label="Output frame", elem_id="cmp-frame-slider")
-    options = _option_controls()
+    options = option_controls(ComposeOptions, id_prefix="cmp")
     with gr.Row():
         snapshot = gr.Button("Snapshot PNG", elem_id="cmp-snapshot")
         render = gr.Button("Render", variant="primary", elem_id="cmp-render")
@@ -80,33 +80,6 @@ def _compose_result_column() -> dict[str, gr.components.Component]:
     return dict(
         preview=preview, note=note, frame=frame, options=options, snapshot=snapshot, render=render,
         cancel=cancel, snapshot_file=snapshot_file, output=output,
-    )  # fmt: skip
-
-
-def _option_controls() -> dict[str, gr.components.Component]:
-    with gr.Row():
-        placement = gr.Dropdown(
-            list(PLACEMENTS), value="relocate", label="Placement", elem_id="cmp-placement"
-        )
-        pos = gr.Dropdown(list(ANCHORS), value="center", label="Position", elem_id="cmp-pos")
-        blend_mode = gr.Dropdown(list(BLEND_MODES), value="normal", label="Blend mode", elem_id="cmp-blend")
-    with gr.Row():
-        size = gr.Slider(
-            16, 2048, value=config.DEFAULT_OBJECT_SIZE, step=1, label="Size (px)", elem_id="cmp-size"
-        )
-        feather = gr.Slider(
-            0, 32, value=config.DEFAULT_FEATHER, step=1, label="Feather (px)", elem_id="cmp-feather"
-        )
-    with gr.Row():
-        offset_x = gr.Slider(-2000, 2000, value=0, step=1, label="Offset x (px)", elem_id="cmp-offset-x")
-        offset_y = gr.Slider(-2000, 2000, value=0, step=1, label="Offset y (px)", elem_id="cmp-offset-y")
-    with gr.Row():
-        brightness = gr.Checkbox(label="Match brightness", elem_id="cmp-brightness")
-        loop = gr.Checkbox(label="Loop the shorter video", elem_id="cmp-loop")
-    objects = gr.CheckboxGroup([], value=[], label="Objects", visible=False, elem_id="cmp-objects")
-    return dict(
-        placement=placement, pos=pos, size=size, offset_x=offset_x, offset_y=offset_y,
-        blend_mode=blend_mode, brightness_match=brightness, loop=loop, feather=feather, objects=objects,
     )  # fmt: skip
 
 

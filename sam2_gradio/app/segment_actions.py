@@ -8,22 +8,21 @@ and leaves the session as it was. Frames come back as RGB uint8 images with ever
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 
-from sam2_gradio import config
 from sam2_gradio.app.model_holder import AppModel
 from sam2_gradio.app.sessions import BrowserSession, check_video_upload
 from sam2_gradio.engine.interactive import InteractiveSession
+from sam2_gradio.engine.options import SegmentOptions
 from sam2_gradio.engine.pipeline import SegmentResult, segment_video
 from sam2_gradio.engine.prompts import PromptState, load_prompt_state
 from sam2_gradio.jobs import BadInput, NotReady, ProgressCallback
 from sam2_gradio.media.frames import VideoFileFrames
 from sam2_gradio.media.video import probe_video
 
-DIRECTIONS = ("forward", "backward", "both")
 STATE_FILE_NAME = "interactive_state.json"
 
 
@@ -170,9 +169,8 @@ def load_state(session: BrowserSession, path: str | Path) -> PromptState:
 
 def propagate(
     session: BrowserSession,
+    options: SegmentOptions | None = None,
     *,
-    direction: str = "forward",
-    batch_size: int = config.DEFAULT_BATCH_SIZE,
     progress: ProgressCallback | None = None,
 ) -> SegmentResult:
     """Track the clicked objects through the whole video; writes masks, a preview MP4 and a zip.
@@ -180,10 +178,7 @@ def propagate(
     The clicks are copied first, so the video can be browsed and clicked meanwhile. The session's
     "segment" cancel flag stops the run (`jobs.Cancelled`), leaving the previous results in place.
     """
-    if direction not in DIRECTIONS:
-        raise BadInput(f"direction must be one of {', '.join(DIRECTIONS)}, got {direction!r}")
-    if batch_size < 1:
-        raise BadInput(f"batch size must be at least 1, got {batch_size}")
+    options = options or SegmentOptions()
     with session.lock:
         segment = segment_of(session)
         prompts = copy.deepcopy(segment.prompts)
@@ -197,8 +192,7 @@ def propagate(
             folder / "masks",
             preview_path=folder / "preview.mp4",
             zip_path=folder / "masks.zip",
-            direction=direction,
-            batch_size=batch_size,
+            **asdict(options),
             progress=progress,
             cancel=session.cancel_flag("segment"),
         )

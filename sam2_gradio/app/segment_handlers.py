@@ -17,6 +17,8 @@ from sam2_gradio.app import segment_actions
 from sam2_gradio.app.edge import keep_outputs_when_cancelled, segment_progress, user_errors
 from sam2_gradio.app.model_holder import AppModel
 from sam2_gradio.app.sessions import BrowserSession, SessionStore
+from sam2_gradio.config import options_from_values
+from sam2_gradio.engine.options import SegmentOptions
 from sam2_gradio.engine.overlay import color_hex
 from sam2_gradio.jobs import NotReady
 
@@ -162,14 +164,13 @@ class SegmentHandlers:
             The preview MP4 with the masks drawn, the masks zip (per_object/ and combined/ PNGs, one per
             frame) and the state JSON the run used.
         """
+        options = options_from_values(SegmentOptions, locals())  # the parameters named as its fields
         session = self._session(request)
         if video and Path(video) != session.video_path:
             segment_actions.open_video(session, video, self.model)
         if state_file:
             segment_actions.load_state(session, state_file)
-        result = segment_actions.propagate(
-            session, direction=direction, batch_size=int(batch_size), progress=segment_progress(progress)
-        )
+        result = segment_actions.propagate(session, options, progress=segment_progress(progress))
         tracked = f"Tracked {len(result.obj_ids)} object(s) over {result.frames_tracked} frames"
         gr.Info(f"{tracked} at {result.fps:.1f} frames/s.")
         return str(result.preview), str(result.masks_zip), str(segment_actions.state_file_of(result))

@@ -12,10 +12,11 @@ import gradio as gr
 
 from sam2_gradio import config
 from sam2_gradio.app import assets as ui_assets
-from sam2_gradio.app import segment_actions
 from sam2_gradio.app.assets import FILE_HEIGHT
 from sam2_gradio.app.edge import FRAME_SLIDER_MAX, GPU_QUEUE, PREVIEW_QUEUE, on_gpu
+from sam2_gradio.app.option_controls import option_controls
 from sam2_gradio.app.segment_handlers import SegmentHandlers
+from sam2_gradio.engine.options import SegmentOptions
 
 POINT_LABELS = ("positive", "negative")
 EXAMPLE_VIDEO = config.EXAMPLES_DIR / "toy_car.mp4"
@@ -27,8 +28,7 @@ class SegmentView:
 
     video: gr.Video  # the video being segmented
     info: gr.Markdown  # its frames, fps, size and duration
-    direction: gr.Radio
-    batch_size: gr.Slider
+    options: dict[str, gr.components.Component]  # one control per `SegmentOptions` field, in its order
     propagate: gr.Button
     cancel: gr.Button
     preview: gr.Video  # results of the last propagation
@@ -67,16 +67,7 @@ def _segment_source_column() -> dict[str, gr.components.Component]:
     gr.Examples([[str(EXAMPLE_VIDEO)]], inputs=[video], label="Example")
     info = gr.Markdown("Upload a video or pick the example.", elem_id="seg-info")
     with gr.Accordion("Advanced", open=False):
-        directions = list(segment_actions.DIRECTIONS)
-        direction = gr.Radio(directions, value="forward", label="Direction", elem_id="seg-direction")
-        batch_size = gr.Slider(
-            1,
-            128,
-            value=config.DEFAULT_BATCH_SIZE,
-            step=1,
-            label="Batch size (frames)",
-            elem_id="seg-batch-size",
-        )
+        options = option_controls(SegmentOptions, id_prefix="seg", choice_control=gr.Radio)
     with gr.Row():
         propagate = gr.Button("Propagate", variant="primary", elem_id="seg-propagate")
         cancel = gr.Button("Cancel", variant="stop", elem_id="seg-cancel")
@@ -87,7 +78,7 @@ def _segment_source_column() -> dict[str, gr.components.Component]:
     )
     api_state = gr.File(label="State JSON for API clients", file_types=[".json"], visible="hidden")
     return dict(
-        video=video, info=info, direction=direction, batch_size=batch_size, propagate=propagate,
+        video=video, info=info, options=options, propagate=propagate,
         cancel=cancel, preview=preview, masks=masks, state_file=state_file, api_state=api_state,
     )  # fmt: skip
 
@@ -169,7 +160,7 @@ def _wire_segment_events(handlers: SegmentHandlers, ui: SegmentView) -> None:
     )
     propagating = ui.propagate.click(
         on_gpu(handlers.propagate),
-        [ui.video, ui.api_state, ui.direction, ui.batch_size],
+        [ui.video, ui.api_state, *ui.options.values()],
         [ui.preview, ui.masks, ui.state_file],
         api_name="propagate",
         **GPU_QUEUE,

@@ -1,4 +1,5 @@
-"""What the two CLIs share: one-line usage errors, and bad input turned into one line and exit code 2."""
+"""What the two CLIs share: flags built from option fields, one-line usage errors, and bad input turned
+into one line and exit code 2."""
 
 from __future__ import annotations
 
@@ -6,8 +7,9 @@ import argparse
 import logging
 import sys
 from collections.abc import Callable, Sequence
-from typing import NoReturn
+from typing import NoReturn, TypeVar
 
+from sam2_gradio.config import option_fields, options_from_values
 from sam2_gradio.jobs import UserError
 
 logger = logging.getLogger(__name__)
@@ -15,6 +17,7 @@ logger = logging.getLogger(__name__)
 BAD_INPUT_EXIT_CODE = 2
 INTERNAL_ERROR_EXIT_CODE = 1
 INTERRUPTED_EXIT_CODE = 130
+OptionsT = TypeVar("OptionsT")
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -22,6 +25,43 @@ class OneLineParser(argparse.ArgumentParser):
 
     def error(self, message: str) -> NoReturn:
         self.exit(BAD_INPUT_EXIT_CODE, f"error: {message} (see --help)\n")
+
+
+def add_option_arguments(parser: argparse.ArgumentParser, options_class: type) -> None:
+    """One flag per option field of `options_class` (`offset_x` -> `--offset-x`), from its spec.
+
+    Choices become `choices=`, whole numbers `type=int` (checked against the minimum while parsing),
+    flags `store_true` and sets of object ids `nargs="+"`; each flag's default is the field's.
+    """
+    for field, spec in option_fields(options_class):
+        flag = "--" + field.name.replace("_", "-")
+        kind = spec.kind(field.default)
+        if kind == "flag":
+            parser.add_argument(flag, action="store_true", help=spec.help)
+        elif kind == "ids":
+            parser.add_argument(flag, type=int, nargs="+", metavar="ID", help=spec.help)
+        elif kind == "choice":
+            parser.add_argument(flag, choices=spec.choices, default=field.default, help=spec.help)
+        else:
+            parser.add_argument(flag, type=_whole_number(spec.minimum), default=field.default, help=spec.help)
+
+
+def options_from_args(options_class: type[OptionsT], args: argparse.Namespace) -> OptionsT:
+    """`options_class` from the flags `add_option_arguments` added (raises ValueError on a bad value)."""
+    return options_from_values(options_class, vars(args))
+
+
+def _whole_number(minimum: int | None) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"invalid int value: {text!r}") from None
+        if minimum is not None and value < minimum:
+            raise argparse.ArgumentTypeError(f"must be at least {minimum}, got {value}")
+        return value
+
+    return parse
 
 
 def run_cli(

@@ -16,13 +16,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sam2_gradio import config
-from sam2_gradio.cli.common import OneLineParser, run_cli
-from sam2_gradio.compositor.blend import BLEND_MODES
-from sam2_gradio.compositor.placement import ANCHORS, PLACEMENTS
+from sam2_gradio.cli.common import OneLineParser, add_option_arguments, options_from_args, run_cli
+from sam2_gradio.compositor.render import ComposeOptions
 
 if TYPE_CHECKING:  # imported for real after the arguments are parsed
-    from sam2_gradio.compositor.render import ComposeOptions
     from sam2_gradio.media.mask_files import MaskSet
     from sam2_gradio.media.video import VideoInfo
 
@@ -31,7 +28,7 @@ LOG_EVERY_FRAMES = 30  # frames between progress lines
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The compose CLI's arguments (the original script's flags plus feather, objects and snapshot)."""
+    """The compose CLI's arguments: the files, one flag per `ComposeOptions` field, and what to write."""
     parser = OneLineParser(
         prog="sam2-gradio-compose",
         description="Composite the masked objects of one video into a background video.",
@@ -50,51 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
         default="composite.mp4",
         help="output video (.mp4, .m4v, .mov); also names the PNGs of --preview and --snapshot",
     )
-    parser.add_argument(
-        "--placement",
-        choices=PLACEMENTS,
-        default="relocate",
-        help="relocate: crop, rescale and anchor the object; original: keep it where it was "
-        "(forced when several objects are pasted)",
-    )
-    parser.add_argument(
-        "--size",
-        type=int,
-        default=config.DEFAULT_OBJECT_SIZE,
-        help="longer side of the relocated object in pixels, aspect kept",
-    )
-    parser.add_argument("--pos", choices=ANCHORS, default="center", help="anchor of the relocated object")
-    parser.add_argument("--offset-x", type=int, default=0, help="pixels right of the anchor (negative: left)")
-    parser.add_argument("--offset-y", type=int, default=0, help="pixels below the anchor (negative: up)")
-    parser.add_argument(
-        "--blend-mode",
-        choices=BLEND_MODES,
-        default="normal",
-        help="W3C blend mode of the object (source) over the background (backdrop)",
-    )
-    parser.add_argument(
-        "--brightness-match",
-        action="store_true",
-        help="bring the object's mean luma toward the background's around it (clamped gain, gamma curve)",
-    )
-    parser.add_argument(
-        "--loop",
-        action="store_true",
-        help="restart the shorter video so the output lasts as long as the longer (default: the shorter)",
-    )
-    parser.add_argument(
-        "--feather",
-        type=int,
-        default=config.DEFAULT_FEATHER,
-        help="soften the mask edge inwards over this many pixels (0: hard edge)",
-    )
-    parser.add_argument(
-        "--objects",
-        type=int,
-        nargs="+",
-        metavar="ID",
-        help="object ids to paste (default: every object in the masks)",
-    )
+    add_option_arguments(parser, ComposeOptions)
     shown = parser.add_mutually_exclusive_group()
     shown.add_argument(
         "--preview",
@@ -132,7 +85,7 @@ def run(args: argparse.Namespace) -> None:
     from sam2_gradio.media.mask_files import load_mask_set
     from sam2_gradio.media.video import probe_video
 
-    options = compose_options(args)
+    options = options_from_args(ComposeOptions, args)
     background, obj = probe_video(args.bg, exact=False), probe_video(args.obj, exact=False)
     mask_set = load_mask_set(args.mask)  # every input is checked before anything is logged
     num_frames = plan_timeline(background, obj, loop=options.loop).num_frames
@@ -145,24 +98,6 @@ def run(args: argparse.Namespace) -> None:
             _render(args, mask_set, options, num_frames)
     finally:
         mask_set.close()
-
-
-def compose_options(args: argparse.Namespace) -> ComposeOptions:
-    """The ``compositor.ComposeOptions`` the flags ask for (raises ValueError on a bad value)."""
-    from sam2_gradio.compositor.render import ComposeOptions
-
-    return ComposeOptions(
-        placement=args.placement,
-        pos=args.pos,
-        size=args.size,
-        offset_x=args.offset_x,
-        offset_y=args.offset_y,
-        blend_mode=args.blend_mode,
-        brightness_match=args.brightness_match,
-        loop=args.loop,
-        feather=args.feather,
-        objects=args.objects,
-    )
 
 
 def _log_inputs(background: VideoInfo, obj: VideoInfo) -> None:

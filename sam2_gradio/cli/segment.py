@@ -11,10 +11,11 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
+from dataclasses import asdict
 
-from sam2_gradio import config
-from sam2_gradio.cli.common import OneLineParser, run_cli
+from sam2_gradio.cli.common import OneLineParser, add_option_arguments, options_from_args, run_cli
 from sam2_gradio.engine import checkpoints
+from sam2_gradio.engine.options import SegmentOptions
 from sam2_gradio.jobs import BadInput
 
 logger = logging.getLogger("sam2_gradio.cli.segment")
@@ -40,15 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--config", help="SAM 2.1 config name, e.g. configs/sam2.1/sam2.1_hiera_t.yaml")
     checkpoints.add_model_arguments(parser)
     parser.add_argument("--fps", type=float, help="frame rate of the preview (default: the video's)")
-    parser.add_argument(
-        "--batch-size", type=int, default=config.DEFAULT_BATCH_SIZE, help="frames decoded per batch"
-    )
-    parser.add_argument(
-        "--direction",
-        choices=("forward", "backward", "both"),
-        default="forward",
-        help="propagate forward from the first prompted frame, backward from the last, or both",
-    )
+    add_option_arguments(parser, SegmentOptions)
     return parser
 
 
@@ -72,8 +65,6 @@ def run(args: argparse.Namespace) -> None:
 
     if not args.video and not args.frame_dir:
         raise BadInput("give --video, or --frame-dir holding JPEG frames")
-    if args.batch_size < 1:
-        raise BadInput(f"--batch-size must be at least 1, got {args.batch_size}")
     check_outputs(args.mask_dir, preview_path=args.output, zip_path=args.zip)
     source = open_frames(args.video or args.frame_dir)
     if args.video and args.frame_dir:
@@ -93,8 +84,7 @@ def run(args: argparse.Namespace) -> None:
         preview_path=args.output,
         zip_path=args.zip,
         fps=args.fps,
-        direction=args.direction,
-        batch_size=args.batch_size,
+        **asdict(options_from_args(SegmentOptions, args)),
         progress=_log_progress,
     )
     logger.info(

@@ -37,6 +37,7 @@ import numpy as np
 from sam2_gradio import config
 from sam2_gradio.compositor.blend import BLEND_MODES, composite, feather_alpha, match_brightness
 from sam2_gradio.compositor.placement import ANCHORS, PLACEMENTS, Box, clip_box, grow_box, relocate
+from sam2_gradio.config import check_options, option
 from sam2_gradio.jobs import BadInput, CancelFlag, Cancelled, raise_if_cancelled
 from sam2_gradio.media.mask_files import MaskSet, ObjectMask, load_mask_set
 from sam2_gradio.media.video import VideoInfo, VideoWriter, iter_frames, probe_video, read_frame
@@ -63,31 +64,64 @@ T = TypeVar("T")
 
 @dataclass(frozen=True)
 class ComposeOptions:
-    """How the object is placed, blended and timed; every field has a usable default."""
+    """How the object is placed, blended and timed; every field has a usable default.
 
-    placement: str = "relocate"  # "relocate" (crop, rescale, anchor) or "original" (keep its position)
-    pos: str = "center"  # anchor of "relocate", one of placement.ANCHORS
-    size: int = config.DEFAULT_OBJECT_SIZE  # longer side of the relocated object, pixels
-    offset_x: int = 0  # pixels right of the anchor (negative: left)
-    offset_y: int = 0  # pixels below the anchor (negative: up)
-    blend_mode: str = "normal"  # one of blend.BLEND_MODES
-    brightness_match: bool = False  # bring the object's mean luma toward the background's around it
-    loop: bool = False  # restart the shorter video; the output then lasts as long as the longer
-    feather: int = config.DEFAULT_FEATHER  # mask edge softened inwards over this many pixels
-    objects: tuple[int, ...] | None = None  # object ids to paste (None: all in the masks)
+    Each field is declared once, with its help, choices or range: the compose CLI's flags, the Compose
+    tab's controls and `/compose`'s parameters are built from (and tested against) these fields.
+    """
+
+    placement: str = option(
+        "relocate",
+        choices=PLACEMENTS,
+        label="Placement",
+        help="relocate: crop, rescale and anchor the object; original: keep it where it was "
+        "(forced when several objects are pasted)",
+    )
+    pos: str = option("center", choices=ANCHORS, label="Position", help="anchor of the relocated object")
+    size: int = option(
+        config.DEFAULT_OBJECT_SIZE,
+        minimum=1,
+        slider=(16, 2048),
+        label="Size (px)",
+        help="longer side of the relocated object in pixels, aspect kept",
+    )
+    offset_x: int = option(
+        0, slider=(-2000, 2000), label="Offset x (px)", help="pixels right of the anchor (negative: left)"
+    )
+    offset_y: int = option(
+        0, slider=(-2000, 2000), label="Offset y (px)", help="pixels below the anchor (negative: up)"
+    )
+    blend_mode: str = option(
+        "normal",
+        choices=BLEND_MODES,
+        label="Blend mode",
+        control_id="blend",
+        help="W3C blend mode of the object (source) over the background (backdrop)",
+    )
+    brightness_match: bool = option(
+        False,
+        label="Match brightness",
+        control_id="brightness",
+        help="bring the object's mean luma toward the background's around it (clamped gain, gamma curve)",
+    )
+    loop: bool = option(
+        False,
+        label="Loop the shorter video",
+        help="restart the shorter video so the output lasts as long as the longer (default: the shorter)",
+    )
+    feather: int = option(
+        config.DEFAULT_FEATHER,
+        minimum=0,
+        slider=(0, 32),
+        label="Feather (px)",
+        help="soften the mask edge inwards over this many pixels (0: hard edge)",
+    )
+    objects: tuple[int, ...] | None = option(
+        None, ids=True, label="Objects", help="object ids to paste (default: every object in the masks)"
+    )
 
     def __post_init__(self) -> None:
-        _check_choice("placement", self.placement, PLACEMENTS)
-        _check_choice("pos", self.pos, ANCHORS)
-        _check_choice("blend_mode", self.blend_mode, BLEND_MODES)
-        if self.size < 1:
-            raise BadInput(f"size must be >= 1 pixel, got {self.size}")
-        if self.feather < 0:
-            raise BadInput(f"feather must be >= 0, got {self.feather}")
-        if self.objects is not None:
-            object.__setattr__(self, "objects", tuple(int(obj_id) for obj_id in self.objects))
-            if not self.objects:
-                raise BadInput("objects must name at least one object id, or be None for all")
+        check_options(self)
 
 
 @dataclass(frozen=True)
@@ -545,8 +579,3 @@ def _write_png(path: Path, rgb: np.ndarray) -> Path:
 def _check_frame(name: str, frame: np.ndarray) -> None:
     if frame.dtype != np.uint8 or frame.ndim != 3 or frame.shape[2] != 3:
         raise ValueError(f"{name} must be uint8 (H, W, 3), got {frame.dtype} {frame.shape}")
-
-
-def _check_choice(name: str, value: str, choices: tuple[str, ...]) -> None:
-    if value not in choices:
-        raise BadInput(f"{name} must be one of {', '.join(choices)}, got {value!r}")

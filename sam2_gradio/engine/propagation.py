@@ -23,6 +23,7 @@ import torch
 
 from sam2_gradio.engine.model import PredictorLender
 from sam2_gradio.engine.model_frames import ModelFrames
+from sam2_gradio.engine.options import DIRECTIONS
 from sam2_gradio.engine.prompts import PromptState
 from sam2_gradio.jobs import (
     BadInput,
@@ -38,8 +39,6 @@ if TYPE_CHECKING:
     from sam2.sam2_video_predictor import SAM2VideoPredictor
 
     from sam2_gradio.engine.interactive import FeatureCache
-
-DIRECTIONS: tuple[str, ...] = ("forward", "backward", "both")
 
 
 FrameMasks = tuple[int, list[int], np.ndarray]  # (frame, object ids, bool masks (objects, H, W))

@@ -1,0 +1,64 @@
+"""The app's controls for an options dataclass (`ComposeOptions`, `SegmentOptions`), built from its fields.
+
+Each field's spec (`config.OptionSpec`) says what control it gets: a choice a dropdown (or radio
+buttons), a whole number a slider over its range, a flag a checkbox, a set of object ids checkboxes
+that the app fills once it knows the objects (hidden until then). Controls are laid out by kind: the
+choices in a row, the sliders two by two, the checkboxes in a row, the object ids last.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator, Sequence
+from dataclasses import Field
+from itertools import groupby
+
+import gradio as gr
+
+from sam2_gradio.config import OptionSpec, option_fields
+
+Component = gr.components.Component
+KIND_ORDER = ("choice", "number", "flag", "ids")  # how the rows follow one another
+PER_ROW = {"choice": 3, "number": 2, "flag": 3, "ids": 1}  # most controls of a kind in one row
+
+
+def option_controls(
+    options_class: type, *, id_prefix: str, choice_control: type[Component] = gr.Dropdown
+) -> dict[str, Component]:
+    """One control per option field of `options_class`, by field name in field order.
+
+    Each control's elem_id is `id_prefix` and the spec's `control_id` (or the field name, dashed).
+    """
+    specs = option_fields(options_class)
+    controls: dict[str, Component] = {}
+    for row in _rows(specs):
+        with gr.Row() if len(row) > 1 else contextlib.nullcontext():
+            for field, spec in row:
+                elem_id = f"{id_prefix}-{spec.control_id or field.name.replace('_', '-')}"
+                controls[field.name] = _control(field, spec, elem_id, choice_control)
+    return {field.name: controls[field.name] for field, _ in specs}
+
+
+def _rows(specs: Sequence[tuple[Field, OptionSpec]]) -> Iterator[list[tuple[Field, OptionSpec]]]:
+    def kind(item: tuple[Field, OptionSpec]) -> int:
+        field, spec = item
+        return KIND_ORDER.index(spec.kind(field.default))
+
+    for index, same_kind in groupby(sorted(specs, key=kind), key=kind):
+        items, per_row = list(same_kind), PER_ROW[KIND_ORDER[index]]
+        for start in range(0, len(items), per_row):
+            yield items[start : start + per_row]
+
+
+def _control(field: Field, spec: OptionSpec, elem_id: str, choice_control: type[Component]) -> Component:
+    kind = spec.kind(field.default)
+    if kind == "choice":
+        return choice_control(list(spec.choices), value=field.default, label=spec.label, elem_id=elem_id)
+    if kind == "flag":
+        return gr.Checkbox(value=field.default, label=spec.label, elem_id=elem_id)
+    if kind == "ids":
+        return gr.CheckboxGroup([], value=[], label=spec.label, visible=False, elem_id=elem_id)
+    if spec.slider is None:
+        raise ValueError(f"option {field.name} needs a slider range (slider=(low, high)) to be shown")
+    low, high = spec.slider
+    return gr.Slider(low, high, value=field.default, step=1, label=spec.label, elem_id=elem_id)

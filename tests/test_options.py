@@ -1,0 +1,161 @@
+"""Options declared once: the CLI flags, the app's controls and the API handlers' parameters all follow
+the fields of `ComposeOptions` and `SegmentOptions`."""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+
+import gradio as gr
+import pytest
+
+from sam2_gradio import config
+from sam2_gradio.app.compose_handlers import ComposeHandlers
+from sam2_gradio.app.option_controls import option_controls
+from sam2_gradio.app.segment_handlers import SegmentHandlers
+from sam2_gradio.cli import compose as compose_cli
+from sam2_gradio.cli import segment as segment_cli
+from sam2_gradio.cli.common import options_from_args
+from sam2_gradio.compositor.render import ComposeOptions
+from sam2_gradio.config import options_from_values
+from sam2_gradio.engine.options import SegmentOptions
+
+# The flags of the original scripts (README, "Command line"): their names must not change.
+COMPOSE_FLAGS = (
+    "--placement", "--pos", "--size", "--offset-x", "--offset-y", "--blend-mode",
+    "--brightness-match", "--loop", "--feather", "--objects",
+)  # fmt: skip
+SEGMENT_FLAGS = ("--direction", "--batch-size")
+# The Compose controls' elem_ids that the browser test and the page's CSS use.
+COMPOSE_ELEM_IDS = (
+    "cmp-placement", "cmp-pos", "cmp-size", "cmp-offset-x", "cmp-offset-y", "cmp-blend",
+    "cmp-brightness", "cmp-loop", "cmp-feather", "cmp-objects",
+)  # fmt: skip
+
+
+def _flags(parser) -> dict[str, object]:
+    return {flag: action for action in parser._actions for flag in action.option_strings}
+
+
+@pytest.mark.parametrize(
+    ("parser", "options_class", "flags"),
+    [
+        (compose_cli.build_parser(), ComposeOptions, COMPOSE_FLAGS),
+        (segment_cli.build_parser(), SegmentOptions, SEGMENT_FLAGS),
+    ],
+)
+def test_each_option_field_is_a_flag_with_the_original_name_and_the_field_default(
+    parser, options_class, flags
+):
+    actions = _flags(parser)
+    fields = dataclasses.fields(options_class)
+    assert len(fields) == len(flags)
+    for field, flag in zip(fields, flags, strict=True):
+        action = actions[flag]
+        assert action.dest == field.name
+        assert action.default == field.default
+        assert action.help == field.metadata["option"].help
+
+
+def test_compose_flags_parse_into_the_options_they_name():
+    args = compose_cli.build_parser().parse_args(
+        ["--bg", "b.mp4", "--obj", "o.mp4", "--mask", "m.zip", "--pos", "bottom-left", "--size", "300"]
+        + ["--offset-x", "-4", "--blend-mode", "screen", "--brightness-match", "--objects", "2", "3"]
+    )
+    assert options_from_args(ComposeOptions, args) == ComposeOptions(
+        pos="bottom-left", size=300, offset_x=-4, blend_mode="screen", brightness_match=True, objects=(2, 3)
+    )
+    plain = compose_cli.build_parser().parse_args(["--bg", "b.mp4", "--obj", "o.mp4", "--mask", "m.zip"])
+    assert options_from_args(ComposeOptions, plain) == ComposeOptions()
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--size", "0"], "argument --size: must be at least 1, got 0"),
+        (["--feather", "-1"], "argument --feather: must be at least 0, got -1"),
+        (["--offset-x", "ten"], "argument --offset-x: invalid int value: 'ten'"),
+        (["--pos", "middle"], "argument --pos: invalid choice: 'middle'"),
+    ],
+)
+def test_compose_flags_outside_their_declaration_are_one_line_usage_errors(argv, message, capsys):
+    with pytest.raises(SystemExit) as stop:
+        compose_cli.build_parser().parse_args(["--bg", "b.mp4", "--obj", "o.mp4", "--mask", "m.zip", *argv])
+    assert stop.value.code == 2
+    assert capsys.readouterr().err.startswith(f"error: {message}")
+
+
+def test_options_from_values_converts_the_values_of_the_controls():
+    values = dict(
+        placement="relocate", pos="bottom-left", size=120.0, offset_x=-3.0, offset_y=4.0, blend_mode="screen",
+        brightness_match=1, loop=0, feather=2.0, objects=["2", 3], request=None,
+    )  # fmt: skip
+    assert options_from_values(ComposeOptions, values) == ComposeOptions(
+        placement="relocate", pos="bottom-left", size=120, offset_x=-3, offset_y=4, blend_mode="screen",
+        brightness_match=True, loop=False, feather=2, objects=(2, 3),
+    )  # fmt: skip
+    assert options_from_values(ComposeOptions, {"objects": []}).objects is None  # none ticked: all of them
+    assert options_from_values(SegmentOptions, {"batch_size": 8.0}) == SegmentOptions(batch_size=8)
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (
+            lambda: ComposeOptions(placement="sideways"),
+            "placement must be one of relocate, original, got 'sideways'",
+        ),
+        (
+            lambda: ComposeOptions(blend_mode="darken"),
+            "blend mode must be one of normal, multiply, screen, overlay",
+        ),
+        (lambda: ComposeOptions(size=0), "size must be at least 1, got 0"),
+        (lambda: ComposeOptions(feather=-2), "feather must be at least 0, got -2"),
+        (lambda: ComposeOptions(objects=()), "objects must name at least one object id"),
+        (lambda: SegmentOptions(direction="sideways"), "direction must be one of forward, backward, both"),
+        (lambda: SegmentOptions(batch_size=0), "batch size must be at least 1, got 0"),
+    ],
+)
+def test_options_outside_their_declaration_raise_a_value_error_naming_them(make, message):
+    with pytest.raises(ValueError, match=message):
+        make()
+
+
+@pytest.mark.parametrize(
+    ("handler", "options_class", "first", "last"),
+    [
+        (ComposeHandlers.compose, ComposeOptions, "placement", "objects"),
+        (SegmentHandlers.propagate, SegmentOptions, "direction", "batch_size"),
+    ],
+)
+def test_api_handler_parameters_are_the_option_fields(handler, options_class, first, last):
+    """`/compose` and `/propagate` keep explicit signatures (gradio documents the API from them)."""
+    parameters = list(inspect.signature(handler).parameters.values())
+    names = [parameter.name for parameter in parameters]
+    declared = parameters[names.index(first) : names.index(last) + 1]
+    fields = dataclasses.fields(options_class)
+    assert [(p.name, p.default) for p in declared] == [(f.name, f.default) for f in fields]
+    assert names[names.index(last) + 1 :] == ["request", "progress"]  # no option after gradio's own
+    documented = inspect.getdoc(handler).split("Parameters:")[1]
+    for field in fields:
+        assert f"{field.name}: " in documented
+
+
+def test_compose_controls_follow_the_fields_with_their_elem_ids_and_defaults():
+    with gr.Blocks():
+        controls = option_controls(ComposeOptions, id_prefix="cmp")
+    assert list(controls) == [field.name for field in dataclasses.fields(ComposeOptions)]
+    assert tuple(control.elem_id for control in controls.values()) == COMPOSE_ELEM_IDS
+    assert isinstance(controls["pos"], gr.Dropdown) and controls["pos"].value == "center"
+    assert isinstance(controls["size"], gr.Slider) and controls["size"].value == config.DEFAULT_OBJECT_SIZE
+    assert (controls["size"].minimum, controls["size"].maximum) == (16, 2048)
+    assert isinstance(controls["loop"], gr.Checkbox) and controls["loop"].value is False
+    assert isinstance(controls["objects"], gr.CheckboxGroup) and not controls["objects"].visible
+
+
+def test_segment_controls_use_radio_buttons_for_the_direction():
+    with gr.Blocks():
+        controls = option_controls(SegmentOptions, id_prefix="seg", choice_control=gr.Radio)
+    assert isinstance(controls["direction"], gr.Radio) and controls["direction"].elem_id == "seg-direction"
+    assert controls["batch_size"].value == config.DEFAULT_BATCH_SIZE
+    assert controls["batch_size"].elem_id == "seg-batch-size"
