@@ -119,18 +119,23 @@ def test_preview_has_the_background_size_and_the_output_frame_count(session, inp
     assert list(session.folder.iterdir()) == []
 
 
-def test_a_preview_probes_each_input_video_once(session, inputs, monkeypatch):
-    """The inputs are checked once per preview, and the frames are read from what that check found."""
-    counted: list[str] = []
+def test_a_preview_probes_its_inputs_only_as_far_as_checking_them_does(session, inputs, monkeypatch):
+    """The frames are read from what the upload check found: a preview runs no probe of its own."""
+    counted: list[tuple[str, bool]] = []
     count_frames = video._count_frames
-    monkeypatch.setattr(
-        video,
-        "_count_frames",
-        lambda path, *, decode: counted.append(Path(path).name) or count_frames(path, decode=decode),
-    )
+
+    def counting(path: str, *, decode: bool) -> int:
+        counted.append((Path(path).name, decode))
+        return count_frames(path, decode=decode)
+
+    monkeypatch.setattr(video, "_count_frames", counting)
+    video._probe_cached.cache_clear()
+    actions.check_inputs(session, inputs)
+    checking, counted[:] = sorted(counted), []
     video._probe_cached.cache_clear()
     actions.preview(session, inputs, 3, _options())
-    assert sorted(counted) == ["background.mp4", "object.mp4"]
+    assert sorted(counted) == checking
+    assert {name for name, _ in checking} == {"background.mp4", "object.mp4"}
 
 
 def test_two_object_masks_force_original_placement_with_a_note(session, inputs, tmp_path):
