@@ -18,6 +18,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
+from sam2_gradio.jobs import BadInput
+
 
 def _env_int(name: str, default: int) -> int:
     value = os.environ.get(name)
@@ -157,20 +159,20 @@ def option_fields(options_class: type) -> list[tuple[dataclasses.Field, OptionSp
 
 
 def check_options(options: Any) -> None:
-    """Raise ``ValueError`` naming the first option of ``options`` outside its choices or range.
+    """Raise ``jobs.BadInput`` naming the first option of ``options`` outside its choices or range.
 
     Called by the options' ``__post_init__``; ids become a tuple of ints (an empty set is refused).
     """
     for field, spec in option_fields(type(options)):
         value, name = getattr(options, field.name), field.name.replace("_", " ")
         if spec.choices and value not in spec.choices:
-            raise ValueError(f"{name} must be one of {', '.join(spec.choices)}, got {value!r}")
+            raise BadInput(f"{name} must be one of {', '.join(spec.choices)}, got {value!r}")
         if spec.minimum is not None and value < spec.minimum:
-            raise ValueError(f"{name} must be at least {spec.minimum}, got {value}")
+            raise BadInput(f"{name} must be at least {spec.minimum}, got {value}")
         if spec.ids and value is not None:
             object.__setattr__(options, field.name, tuple(int(obj_id) for obj_id in value))
             if not getattr(options, field.name):
-                raise ValueError(f"{name} must name at least one object id, or be None for all")
+                raise BadInput(f"{name} must name at least one object id, or be None for all")
 
 
 def options_from_values(options_class: type[OptionsT], values: Mapping[str, Any]) -> OptionsT:

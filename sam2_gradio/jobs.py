@@ -1,4 +1,10 @@
-"""What every long job shares: progress reports and cancellation (no heavy imports)."""
+"""What every long job shares: user-facing errors, progress reports and cancellation (no heavy imports).
+
+`UserError` is the base of every error the user can fix: a bad value (`BadInput`, also a `ValueError`),
+or a step not taken yet (`NotReady`, also a `RuntimeError`), each with a one-sentence message. The CLIs
+print it and exit 2, the app shows it; any other exception is a bug or a failure of the machine and keeps
+its traceback.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +12,19 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
+
+
+class UserError(Exception):
+    """A problem the user can fix (bad input, missing weights, a refused upload); the message says what."""
+
+
+class BadInput(UserError, ValueError):
+    """A value, file or option the user gave that cannot be used; the message names it."""
+
+
+class NotReady(UserError, RuntimeError):
+    """An action asked for before the step it needs (open a video, click, fetch weights); the message
+    names that step."""
 
 
 class Cancelled(RuntimeError):

@@ -102,14 +102,34 @@ def test_explicit_missing_path_raises_without_download(
         checkpoints.resolve_checkpoint("tiny", path=None if from_env else missing)
 
 
-def test_size_table() -> None:
-    assert list(checkpoints.MODELS) == ["tiny", "small", "base+", "large"]
-    tiny = checkpoints.MODELS["tiny"]
-    assert tiny.config_name == "configs/sam2.1/sam2.1_hiera_t.yaml"
-    assert tiny.file_name == "sam2.1_hiera_tiny.pt"
-    assert tiny.repo_id == "facebook/sam2.1-hiera-tiny"
-    sizes_mb = [spec.approx_mb for spec in checkpoints.MODELS.values()]
-    assert sizes_mb == sorted(sizes_mb)
+def _trunk_size(config_file: Path) -> int:
+    """embed_dim² × number of blocks of a SAM 2 config's Hiera trunk: how big its image encoder is."""
+    import inspect
+
+    import yaml
+    from sam2.modeling.backbones.hieradet import Hiera
+
+    trunk = yaml.safe_load(config_file.read_text())["model"]["image_encoder"]["trunk"]
+    default_stages = inspect.signature(Hiera).parameters["stages"].default
+    return trunk["embed_dim"] ** 2 * sum(trunk.get("stages", default_stages))
+
+
+def test_each_size_names_a_config_that_sam2_ships_and_the_hub_repo_of_its_file() -> None:
+    import sam2
+
+    for spec in checkpoints.MODELS.values():
+        config_file = Path(sam2.__file__).parent / spec.config_name
+        assert config_file.is_file(), spec  # build_sam2_video_predictor finds it
+        assert spec.repo_id == "facebook/" + Path(spec.file_name).stem.replace("_", "-"), spec
+
+
+def test_sizes_are_listed_small_to_large_with_download_sizes_in_the_same_order() -> None:
+    import sam2
+
+    specs = list(checkpoints.MODELS.values())
+    trunk_sizes = [_trunk_size(Path(sam2.__file__).parent / spec.config_name) for spec in specs]
+    assert trunk_sizes == sorted(set(trunk_sizes))  # strictly growing encoders
+    assert [spec.approx_mb for spec in specs] == sorted({spec.approx_mb for spec in specs})
 
 
 @pytest.mark.parametrize(
@@ -144,8 +164,8 @@ def test_unknown_config_raises() -> None:
         checkpoints.size_from_config("configs/sam2/sam2_hiera_t.yaml")
 
 
-def test_default_size_is_known() -> None:
-    assert checkpoints.model_spec(config.DEFAULT_MODEL_SIZE)
+def test_default_size_is_a_canonical_size_name() -> None:
+    assert checkpoints.model_spec(config.DEFAULT_MODEL_SIZE).size == config.DEFAULT_MODEL_SIZE
 
 
 def test_cli_offline_exits_with_fetch_command(

@@ -14,6 +14,7 @@ from sam2_gradio.app import compose_actions as actions
 from sam2_gradio.app.sessions import BrowserSession, SessionStore, UploadRejected
 from sam2_gradio.compositor.render import ComposeOptions
 from sam2_gradio.jobs import Cancelled
+from sam2_gradio.media import video
 from sam2_gradio.media.mask_files import per_object_mask_name
 from sam2_gradio.media.video import probe_video
 
@@ -118,6 +119,25 @@ def test_preview_has_the_background_size_and_the_output_frame_count(session, inp
     assert list(session.folder.iterdir()) == []
 
 
+def test_a_preview_probes_its_inputs_only_as_far_as_checking_them_does(session, inputs, monkeypatch):
+    """The frames are read from what the upload check found: a preview runs no probe of its own."""
+    counted: list[tuple[str, bool]] = []
+    count_frames = video._count_frames
+
+    def counting(path: str, *, decode: bool) -> int:
+        counted.append((Path(path).name, decode))
+        return count_frames(path, decode=decode)
+
+    monkeypatch.setattr(video, "_count_frames", counting)
+    video._probe_cached.cache_clear()
+    actions.check_inputs(session, inputs)
+    checking, counted[:] = sorted(counted), []
+    video._probe_cached.cache_clear()
+    actions.preview(session, inputs, 3, _options())
+    assert sorted(counted) == checking
+    assert {name for name, _ in checking} == {"background.mp4", "object.mp4"}
+
+
 def test_two_object_masks_force_original_placement_with_a_note(session, inputs, tmp_path):
     width, height = OBJ_SIZE
     second = np.zeros((height, width), dtype=np.uint8)
@@ -155,7 +175,7 @@ def test_render_writes_only_into_the_session_folder(session, inputs, tmp_path, m
     assert [frames_done for frames_done, _, _ in done] == list(range(1, OBJ_FRAMES + 1))
     video = probe_video(result.path)
     assert (video.num_frames, video.width, video.height, video.fps) == (OBJ_FRAMES, *BG_SIZE, FPS)
-    assert _files_outside(tmp_path, session.folder) == before  # masks zips are extracted inside it too
+    assert _files_outside(tmp_path, session.folder) == before  # masks zips are read in place
     session.close()
     assert not session.folder.exists()
 

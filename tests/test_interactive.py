@@ -9,7 +9,7 @@ from sam2_gradio.engine.interactive import InteractiveSession
 from sam2_gradio.engine.overlay import object_color
 from sam2_gradio.engine.prompts import PromptStateError
 from sam2_gradio.engine.propagation import propagate
-from sam2_gradio.media.frames import JpegFolderFrames
+from sam2_gradio.media.frames import FrameSource, JpegFolderFrames
 
 pytestmark = pytest.mark.slow
 
@@ -24,6 +24,29 @@ def _count_image_encodings(model, monkeypatch) -> list[int]:
     original = model.predictor.forward_image
     monkeypatch.setattr(model.predictor, "forward_image", lambda image: calls.append(1) or original(image))
     return calls
+
+
+class CountingFrames:
+    """A real frame source that records the index of every frame it decodes."""
+
+    def __init__(self, source: FrameSource) -> None:
+        self.source, self.meta = source, source.meta
+        self.decoded: list[int] = []
+
+    def read(self, start: int, stop: int):
+        for index, frame in enumerate(self.source.read(start, stop), start=start):
+            self.decoded.append(index)
+            yield frame
+
+
+def test_a_shown_frame_is_not_decoded_again_when_it_is_clicked(random_model, scene_jpegs):
+    source = CountingFrames(JpegFolderFrames.open(scene_jpegs))
+    session = InteractiveSession(random_model, source)
+    session.render(4)
+    masks = session.click(4, 1, 40, 60)
+    session.render(4, masks)
+    session.click(7, 1, 40, 60)  # a frame not shown first: decoded once, for the model
+    assert source.decoded == [4, 7]
 
 
 def test_click_returns_the_mask_propagation_gives_on_that_frame(session, random_model):

@@ -98,12 +98,9 @@ def test_outputs_no_frame_can_attend_to_are_dropped(random_model, scene_jpegs, m
 
 
 def test_progress_is_reported_per_batch_and_cancel_stops(random_model, scene_jpegs):
+    """The wiring only (a few frames): `jobs.ProgressMeter` itself is tested in test_jobs.py."""
     source = JpegFolderFrames.open(scene_jpegs)
     prompts = _prompts(source.meta, [(0, 1, 30, 60, 1)])
-    reports = []
-    list(propagation.propagate(random_model, source, prompts, batch_size=10, progress=reports.append))
-    assert [report.frames_done for report in reports] == [10, 20, 24]
-    assert all(report.total == 24 and report.fps > 0 for report in reports)
 
     class CancelAfter:
         def __init__(self, frames: int) -> None:
@@ -114,11 +111,14 @@ def test_progress_is_reported_per_batch_and_cancel_stops(random_model, scene_jpe
             self.calls += 1
             return self.calls > self.frames
 
-    produced = []
+    produced, reports = [], []
     with pytest.raises(Cancelled):
-        for frame, _, _ in propagation.propagate(random_model, source, prompts, cancel=CancelAfter(3)):
+        for frame, _, _ in propagation.propagate(
+            random_model, source, prompts, batch_size=2, progress=reports.append, cancel=CancelAfter(5)
+        ):
             produced.append(frame)
-    assert produced == [0, 1, 2]
+    assert produced == [0, 1, 2, 3, 4]
+    assert [(report.frames_done, report.total) for report in reports] == [(2, 24), (4, 24)]
 
 
 def test_propagate_without_clicks_says_what_to_do(random_model, scene_jpegs):

@@ -299,7 +299,7 @@ COMPOSE_BAD_INPUTS = {
 def test_compose_cli_bad_input_exits_2_with_one_line_and_writes_nothing(
     compose_files, tmp_path, capsys, monkeypatch, request, case
 ):
-    # Zips are extracted into the system temp folder: here, so that even "../../x" would land in tmp_path.
+    # Zips are read in place; were anything extracted to the system temp folder, it would land in tmp_path.
     system_temp = tmp_path / "system-temp" / "deeper"
     system_temp.mkdir(parents=True)
     monkeypatch.setattr(tempfile, "tempdir", str(system_temp))
@@ -666,6 +666,11 @@ def test_damaged_uploads_through_the_api_are_refused_or_used_as_far_as_they_deco
             client.predict(frame=decoded, api_name="/show_frame")
 
 
+def _file_of(output: object) -> str:
+    """The local path of a file output of gradio_client (a path, or a dict holding one)."""
+    return output["video"] if isinstance(output, dict) else output
+
+
 def rss_mib() -> float:
     """Resident memory of this process (the app runs in it), from /proc/self/status."""
     for line in Path("/proc/self/status").read_text().splitlines():
@@ -686,6 +691,8 @@ SOAK_FRAMES = 2  # frames of each video: the soak is about repetition, not lengt
 def test_soak_of_back_to_back_propagate_and_compose_jobs_keeps_memory_and_temp_folder_flat(
     random_model, make_video, tmp_path, monkeypatch
 ):
+    """Memory, the session folders and gradio's temp folder stay flat: gradio stores each upload, and each
+    result identical to an earlier one, once, so the temp folder grows by less than one job's results."""
     app_model_of, running_app, Client, handle_file = _api()
     monkeypatch.setenv("GRADIO_TEMP_DIR", str(tmp_path / "gradio"))
     sessions = tmp_path / "sessions"
@@ -695,9 +702,9 @@ def test_soak_of_back_to_back_propagate_and_compose_jobs_keeps_memory_and_temp_f
     rows = []
     with running_app(app_model_of(random_model), sessions) as url:
         client = Client(url, verbose=False, download_files=tmp_path / "downloads")
-        print("\njob  RSS MiB  session folder KiB  gradio temp KiB")
+        print("\njob  RSS MiB  session folder KiB  gradio temp KiB  job results KiB")
         for job in range(1, SOAK_JOBS + 1):
-            _, masks_zip, _ = client.predict(
+            preview, masks_zip, state_out = client.predict(
                 video=handle_file(video), state_file=handle_file(state), api_name="/propagate"
             )
             result = client.predict(
@@ -708,10 +715,14 @@ def test_soak_of_back_to_back_propagate_and_compose_jobs_keeps_memory_and_temp_f
                 api_name="/compose",
             )
             assert probe_video(result).num_frames == SOAK_FRAMES
-            rows.append((job, rss_mib(), folder_kib(sessions), folder_kib(tmp_path / "gradio")))
-            print("{:>3}  {:>7.1f}  {:>18.1f}  {:>15.1f}".format(*rows[-1]), flush=True)
-    by_job = {job: (rss, session_kib) for job, rss, session_kib, _ in rows}
-    rss_5, session_5 = by_job[5]
-    rss_last, session_last = by_job[SOAK_JOBS]
+            results = [preview, masks_zip, state_out, result]
+            job_kib = sum(Path(_file_of(path)).stat().st_size for path in results) / 1024
+            rows.append((job, rss_mib(), folder_kib(sessions), folder_kib(tmp_path / "gradio"), job_kib))
+            print("{:>3}  {:>7.1f}  {:>18.1f}  {:>15.1f}  {:>15.1f}".format(*rows[-1]), flush=True)
+    by_job = {job: (rss, session_kib, gradio_kib) for job, rss, session_kib, gradio_kib, _ in rows}
+    rss_5, session_5, gradio_5 = by_job[5]
+    rss_last, session_last, gradio_last = by_job[SOAK_JOBS]
     assert session_last <= session_5 * 1.1 + 64, rows  # finished job folders are pruned (3 kept per kind)
     assert rss_last - rss_5 < 150, rows
+    one_job_kib = min(job_kib for *_, job_kib in rows)
+    assert gradio_last - gradio_5 < one_job_kib, rows  # no upload or result stored twice

@@ -119,6 +119,24 @@ def test_a_click_adds_a_mask_that_shows_on_the_frame(opened, clip):
     assert _clicks(opened)["clicks"] == {"2": {"1": {"points": [[30, 24]], "labels": [1]}}}
 
 
+def test_a_click_runs_sam_2_once_and_reads_the_propagated_masks_once(opened, tmp_path, monkeypatch):
+    """The masks a click returns are the ones drawn: neither SAM 2 nor the mask files run twice."""
+    predicted, read = [], []
+    predict, read_masks = interactive.predict_prompted_frame, interactive.read_frame_masks
+    monkeypatch.setattr(
+        interactive, "predict_prompted_frame", lambda *args: predicted.append(args[3]) or predict(*args)
+    )
+    monkeypatch.setattr(
+        interactive, "read_frame_masks", lambda *args: read.append(args[1]) or read_masks(*args)
+    )
+    opened.segment.mask_dir = tmp_path  # as after a propagation (that left no mask on these frames)
+    drawn = actions.add_click(opened, 2, 1, 30, 24, positive=True)
+    assert (predicted, read) == ([2], [2])
+    np.testing.assert_array_equal(drawn, opened.segment.render(2))
+    actions.clear_frame(opened, 2, 1)
+    assert (predicted, read) == ([2], [2, 2, 2])  # clearing the last click leaves nothing to predict
+
+
 @pytest.mark.parametrize(
     ("frame", "x", "y", "error", "message"),
     [
@@ -144,11 +162,9 @@ def test_undo_takes_back_the_last_click_anywhere(opened, clip, tmp_path):
     assert frame == 3
     np.testing.assert_array_equal(image, read_frame(clip, 3))  # no click left there: the plain frame
     assert _clicks(opened)["clicks"] == ONE_CLICK
-    assert actions.undo_click(opened, shown_frame=0)[0] == 2
-    assert _clicks(opened)["clicks"] == {}
-    frame, image = actions.undo_click(opened, shown_frame=1)  # nothing left to undo: the shown frame
-    assert frame == 1
-    np.testing.assert_array_equal(image, read_frame(clip, 1))
+    frame, image = actions.undo_click(opened, shown_frame=1)  # a loaded state starts the history anew
+    assert frame == 1 and _clicks(opened)["clicks"] == ONE_CLICK
+    np.testing.assert_array_equal(image, actions.show_frame(opened, 1))
 
 
 def test_clear_new_remove_and_reset_edit_the_objects(opened, clip):

@@ -2,7 +2,7 @@
 
 The inputs are three files: the object video, its masks (a zip or folder of PNGs, as the Segment tab or
 the segment CLI writes them) and the background video. Each function checks them first and raises
-`MissingInput` or a `ValueError` of one sentence; results go into the session's own job folders.
+`MissingInput` or a `jobs.BadInput` of one sentence; results go into the session's own job folders.
 """
 
 from __future__ import annotations
@@ -15,11 +15,12 @@ import numpy as np
 from sam2_gradio.app.sessions import BrowserSession, check_video_upload
 from sam2_gradio.compositor import render as compositor
 from sam2_gradio.compositor.render import ComposeOptions, RenderProgress, RenderResult, plan_timeline
+from sam2_gradio.jobs import NotReady
 from sam2_gradio.media.mask_files import MaskSet
 from sam2_gradio.media.video import VideoInfo
 
 
-class MissingInput(RuntimeError):
+class MissingInput(NotReady):
     """A Compose action was asked for before its three files were given."""
 
 
@@ -76,9 +77,7 @@ def preview(
     checked = check_inputs(session, inputs)
     total = plan_timeline(checked.background, checked.obj, loop=options.loop).num_frames
     index = min(max(int(index), 0), total - 1)
-    image = compositor.output_frame(
-        checked.background.path, checked.obj.path, checked.mask_set, index, options
-    )
+    image = compositor.output_frame(checked.background, checked.obj, checked.mask_set, index, options)
     return ComposePreview(image, total, compositor.placement_note(checked.mask_set, options))
 
 
@@ -87,8 +86,8 @@ def snapshot(session: BrowserSession, inputs: ComposeInputs, index: int, options
     checked = check_inputs(session, inputs)
     with session.job("snapshot") as folder:
         return compositor.snapshot(
-            checked.background.path,
-            checked.obj.path,
+            checked.background,
+            checked.obj,
             checked.mask_set,
             int(index),
             options,

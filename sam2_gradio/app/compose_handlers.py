@@ -17,6 +17,7 @@ from sam2_gradio.app.edge import keep_outputs_when_cancelled, render_progress, u
 from sam2_gradio.app.sessions import BrowserSession, SessionStore
 from sam2_gradio.compositor.render import ComposeOptions
 from sam2_gradio.config import option_fields, options_from_values
+from sam2_gradio.jobs import NotReady
 
 
 def _read_controls(controls: Sequence[Any]) -> tuple[compose_actions.ComposeInputs, ComposeOptions]:
@@ -42,7 +43,7 @@ class ComposeHandlers:
         session = self._session(request)
         result = session.segment_result
         if result is None or result.masks_zip is None or session.video_path is None:
-            raise RuntimeError("Propagate in the Segment tab first; its video and masks are then used here.")
+            raise NotReady("Propagate in the Segment tab first; its video and masks are then used here.")
         return str(session.video_path), str(result.masks_zip)
 
     @user_errors

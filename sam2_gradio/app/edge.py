@@ -18,7 +18,7 @@ import gradio as gr
 
 from sam2_gradio import config
 from sam2_gradio.compositor.render import RenderProgress
-from sam2_gradio.jobs import Cancelled, Progress, ProgressCallback
+from sam2_gradio.jobs import Cancelled, Progress, ProgressCallback, UserError
 
 logger = logging.getLogger(__name__)
 
@@ -31,12 +31,16 @@ FRAME_SLIDER_MAX = max(config.MAX_VIDEO_FRAMES, int(config.MAX_VIDEO_SECONDS * c
 PREVIEW_QUEUE = {"concurrency_id": "preview", "concurrency_limit": config.PREVIEW_CONCURRENCY}
 
 
-def user_errors(handler: Callable) -> Callable:
-    """Wrap a handler so library exceptions reach the user as one sentence, never as a traceback.
+INTERNAL_ERROR = "An internal error happened; the server log has the details."
 
-    `ValueError` (bad input, `UploadRejected`, `PromptStateError`), `RuntimeError` (`NoVideo`,
-    `MissingInput`, `ModelUnavailable`, ...) and `OSError` become a `gr.Error`; the session is left as
-    the library left it (unchanged, for a bad input).
+
+def user_errors(handler: Callable) -> Callable:
+    """Wrap a handler so exceptions reach the user as one sentence, never as a traceback.
+
+    A `jobs.UserError` (`UploadRejected`, `PromptStateError`, `NoVideo`, `ModelUnavailable`, ...), a
+    `Cancelled` job or an `OSError` (a full disk, say) becomes a `gr.Error` of one sentence; the session
+    is left as the library left it (unchanged, for a bad input). Anything else is a bug or a failure of
+    torch: its traceback goes to the log and the user reads `INTERNAL_ERROR`.
     """
 
     @functools.wraps(handler)
@@ -45,9 +49,12 @@ def user_errors(handler: Callable) -> Callable:
             return handler(*args, **kwargs)
         except gr.Error:
             raise
-        except (ValueError, RuntimeError, OSError) as error:
+        except (UserError, Cancelled, OSError) as error:
             logger.warning("%s: %s", handler.__name__, error, exc_info=logger.isEnabledFor(logging.DEBUG))
             raise gr.Error(_sentence(error), print_exception=False) from None
+        except Exception:
+            logger.exception("%s failed", handler.__name__)
+            raise gr.Error(INTERNAL_ERROR, print_exception=False) from None
 
     return wrapper
 

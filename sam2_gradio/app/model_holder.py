@@ -19,10 +19,12 @@ if TYPE_CHECKING:
 
     from sam2_gradio.engine.model import ModelSettings, SharedModel
 
+from sam2_gradio.jobs import NotReady
+
 logger = logging.getLogger(__name__)
 
 
-class ModelUnavailable(RuntimeError):
+class ModelUnavailable(NotReady):
     """No SAM 2 model can be built (missing weights); the message names the fix."""
 
 

@@ -1,7 +1,7 @@
 """What each control of the Segment tab does, without Gradio: the app's handlers call these.
 
 Every function takes the caller's `BrowserSession` first. Functions that need a video raise
-`NoVideo` until one is opened; bad input raises `ValueError` (or `PromptStateError`) with one sentence,
+`NoVideo` until one is opened; bad input raises `jobs.BadInput` (or `PromptStateError`) with one sentence,
 and leaves the session as it was. Frames come back as RGB uint8 images with every mask and click drawn.
 """
 
@@ -19,14 +19,14 @@ from sam2_gradio.engine.interactive import InteractiveSession
 from sam2_gradio.engine.options import SegmentOptions
 from sam2_gradio.engine.pipeline import SegmentResult, segment_video
 from sam2_gradio.engine.prompts import PromptState, load_prompt_state
-from sam2_gradio.jobs import ProgressCallback
+from sam2_gradio.jobs import BadInput, NotReady, ProgressCallback
 from sam2_gradio.media.frames import VideoFileFrames
 from sam2_gradio.media.video import probe_video
 
 STATE_FILE_NAME = "interactive_state.json"
 
 
-class NoVideo(RuntimeError):
+class NoVideo(NotReady):
     """A Segment action was asked for before a video was opened."""
 
 
@@ -98,9 +98,8 @@ def add_click(
 ) -> np.ndarray:
     """Add a click for `obj_id` at video pixel (x, y) of `frame`; returns the frame redrawn."""
     with session.lock:
-        segment = segment_of(session)
-        segment.click(_checked_frame(session, frame), obj_id, x, y, positive=positive)
-        return segment.render(frame)
+        segment, frame = segment_of(session), _checked_frame(session, frame)
+        return segment.render(frame, segment.click(frame, obj_id, x, y, positive=positive))
 
 
 def undo_click(session: BrowserSession, shown_frame: int) -> tuple[int, np.ndarray]:
@@ -115,9 +114,8 @@ def undo_click(session: BrowserSession, shown_frame: int) -> tuple[int, np.ndarr
 def clear_frame(session: BrowserSession, frame: int, obj_id: int) -> np.ndarray:
     """Remove the clicks of `obj_id` on `frame`; returns the frame redrawn."""
     with session.lock:
-        segment = segment_of(session)
-        segment.clear(_checked_frame(session, frame), obj_id)
-        return segment.render(frame)
+        segment, frame = segment_of(session), _checked_frame(session, frame)
+        return segment.render(frame, segment.clear(frame, obj_id))
 
 
 def new_object(session: BrowserSession) -> int:
@@ -185,7 +183,7 @@ def propagate(
         segment = segment_of(session)
         prompts = copy.deepcopy(segment.prompts)
     if not prompts.prompted_objects():
-        raise RuntimeError("Click on an object first, then propagate.")
+        raise NotReady("Click on an object first, then propagate.")
     with session.job("segment") as folder:
         result = segment_video(
             segment.model,
@@ -215,5 +213,5 @@ def _checked_frame(session: BrowserSession, frame: int) -> int:
     total = segment_of(session).source.meta.num_frames
     frame = int(frame)
     if not 0 <= frame < total:
-        raise ValueError(f"frame {frame} is outside the video (0 to {total - 1})")
+        raise BadInput(f"frame {frame} is outside the video (0 to {total - 1})")
     return frame

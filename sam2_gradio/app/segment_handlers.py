@@ -20,6 +20,7 @@ from sam2_gradio.app.sessions import BrowserSession, SessionStore
 from sam2_gradio.config import options_from_values
 from sam2_gradio.engine.options import SegmentOptions
 from sam2_gradio.engine.overlay import color_hex
+from sam2_gradio.jobs import NotReady
 
 
 def object_choices(obj_ids: Sequence[int], selected: int | None = None) -> tuple[dict, str]:
@@ -99,7 +100,7 @@ class SegmentHandlers:
         """Remove the selected object with all its clicks."""
         session = self._session(request)
         if obj_id is None:
-            raise ValueError("Select an object to remove first.")
+            raise NotReady("Select an object to remove first.")
         segment_actions.remove_object(session, int(obj_id))
         objects, legend = object_choices(segment_actions.object_ids(session))
         return segment_actions.show_frame(session, int(frame)), objects, legend

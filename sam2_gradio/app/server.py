@@ -30,6 +30,7 @@ from sam2_gradio.app.segment_handlers import SegmentHandlers
 from sam2_gradio.app.segment_tab import build_segment_tab
 from sam2_gradio.app.sessions import SessionStore
 from sam2_gradio.engine.checkpoints import add_model_arguments
+from sam2_gradio.jobs import BadInput, UserError
 
 logger = logging.getLogger(__name__)
 
@@ -91,7 +92,7 @@ def parse_auth(text: str | None) -> tuple[str, str] | None:
         return None
     user, colon, password = text.partition(":")
     if not colon or not user or not password:
-        raise ValueError("the login must be given as USER:PASSWORD, both non-empty")
+        raise BadInput("the login must be given as USER:PASSWORD, both non-empty")
     return user, password
 
 
@@ -140,7 +141,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         model = AppModel(settings_from_args(args))
         if model.available:  # builds it now; a missing checkpoint is logged once by AppModel
             logger.info("%s", model.status)
-    except (ValueError, RuntimeError) as error:
+    except UserError as error:
         parser.exit(2, f"error: {error}\n")
     demo = create_app(model)
     demo.launch(

@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sam2_gradio import config
+from sam2_gradio.jobs import BadInput
 from sam2_gradio.media.mask_files import MaskSet, load_mask_set
 from sam2_gradio.media.video import VideoInfo, VideoReadError, probe_video
 
@@ -39,7 +40,7 @@ if TYPE_CHECKING:
     from sam2_gradio.engine.pipeline import SegmentResult
 
 
-class UploadRejected(ValueError):
+class UploadRejected(BadInput):
     """An uploaded video over the limits of `config`, or not a video; the message is one sentence."""
 
 
@@ -174,7 +175,7 @@ class BrowserSession:
             return self._mask_set
 
     def close_mask_set(self) -> None:
-        """Forget the loaded mask set and delete what it extracted."""
+        """Forget the loaded mask set and close its zip."""
         if self._mask_set is not None:
             self._mask_set.close()
             self._mask_set = None

@@ -10,8 +10,12 @@ from collections.abc import Callable, Sequence
 from typing import NoReturn, TypeVar
 
 from sam2_gradio.config import option_fields, options_from_values
+from sam2_gradio.jobs import UserError
+
+logger = logging.getLogger(__name__)
 
 BAD_INPUT_EXIT_CODE = 2
+INTERNAL_ERROR_EXIT_CODE = 1
 INTERRUPTED_EXIT_CODE = 130
 OptionsT = TypeVar("OptionsT")
 
@@ -65,8 +69,9 @@ def run_cli(
 ) -> int:
     """Parse `argv` and call `run`; return the exit code, with bad input as one line on stderr.
 
-    `ValueError`, `RuntimeError` and `OSError` are bad input (exit 2, their message on one line: ffmpeg's
-    complaints span several); Ctrl-C exits 130. Nothing else is caught, so real bugs keep their traceback.
+    A `jobs.UserError`, or an `OSError` on a file the user named (unreadable, unwritable, disk full), is
+    bad input: exit 2 with its message on one line (ffmpeg's complaints span several). Ctrl-C exits 130.
+    Anything else is a bug or a failure of torch: it is logged with its traceback and exits 1.
     """
     try:
         args = parser.parse_args(argv)
@@ -75,10 +80,20 @@ def run_cli(
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     try:
         run(args)
-    except (ValueError, RuntimeError, OSError) as error:
-        print(f"error: {' '.join(str(error).split())}", file=sys.stderr)
+    except (UserError, OSError) as error:
+        print(f"error: {_one_line(error)}", file=sys.stderr)
         return BAD_INPUT_EXIT_CODE
     except KeyboardInterrupt:
         print("error: interrupted; no output was written", file=sys.stderr)
         return INTERRUPTED_EXIT_CODE
+    except Exception:
+        logger.exception("internal error (a bug, or a failure of torch or ffmpeg); please report it")
+        return INTERNAL_ERROR_EXIT_CODE
     return 0
+
+
+def _one_line(error: Exception) -> str:
+    """The message of `error` on one line; an `OSError` with a file name says which file."""
+    if isinstance(error, OSError) and not isinstance(error, UserError) and error.filename and error.strerror:
+        return f"{error.strerror}: {error.filename}"
+    return " ".join(str(error).split())

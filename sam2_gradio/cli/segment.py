@@ -19,6 +19,7 @@ from sam2_gradio import config
 from sam2_gradio.cli.common import OneLineParser, add_option_arguments, options_from_args, run_cli
 from sam2_gradio.engine import checkpoints
 from sam2_gradio.engine.options import SegmentOptions
+from sam2_gradio.jobs import BadInput
 
 if TYPE_CHECKING:
     from sam2_gradio.engine.export_formats import ExportFormats
@@ -122,7 +123,7 @@ def run(args: argparse.Namespace) -> None:
     from sam2_gradio.media.frames import extract_jpeg_frames, open_frames
 
     if not args.video and not args.frame_dir:
-        raise ValueError("give --video, or --frame-dir holding JPEG frames")
+        raise BadInput("give --video, or --frame-dir holding JPEG frames")
     check_outputs(args.mask_dir, preview_path=args.output, zip_path=args.zip)
     exports = export_formats_from_args(args)
     source = open_frames(args.video or args.frame_dir)

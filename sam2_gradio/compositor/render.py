@@ -38,7 +38,7 @@ from sam2_gradio import config
 from sam2_gradio.compositor.blend import BLEND_MODES, composite, feather_alpha, match_brightness
 from sam2_gradio.compositor.placement import ANCHORS, PLACEMENTS, Box, clip_box, grow_box, relocate
 from sam2_gradio.config import check_options, option
-from sam2_gradio.jobs import CancelFlag, Cancelled, raise_if_cancelled
+from sam2_gradio.jobs import BadInput, CancelFlag, Cancelled, raise_if_cancelled
 from sam2_gradio.media.mask_files import MaskSet, ObjectMask, load_mask_set
 from sam2_gradio.media.video import VideoInfo, VideoWriter, iter_frames, probe_video, read_frame
 
@@ -210,25 +210,27 @@ def compose_frame(
 
 
 def output_frame(
-    bg_path: str | os.PathLike,
-    obj_path: str | os.PathLike,
+    background: str | os.PathLike | VideoInfo,
+    obj: str | os.PathLike | VideoInfo,
     masks: MaskSet,
     frame_index: int,
     options: ComposeOptions,
 ) -> np.ndarray:
     """Output frame ``frame_index`` of the composite ``render`` would make, ``uint8`` (H, W, 3) RGB.
 
+    ``background`` and ``obj`` are the videos' paths, or their ``VideoInfo`` when already probed.
+
     Raises:
         ValueError: ``frame_index`` is outside the output, or an input is unreadable.
     """
-    background, obj = probe_video(bg_path, exact=False), probe_video(obj_path, exact=False)
+    background, obj = _probed(background), _probed(obj)
     timeline = plan_timeline(background, obj, loop=options.loop)
     if not 0 <= frame_index < timeline.num_frames:
-        raise ValueError(f"frame {frame_index} is outside the output ({timeline.num_frames} frames)")
+        raise BadInput(f"frame {frame_index} is outside the output ({timeline.num_frames} frames)")
     object_index = timeline.object_index(frame_index)
     return compose_frame(
-        read_frame(bg_path, timeline.background_index(frame_index)),
-        read_frame(obj_path, object_index),
+        read_frame(background, timeline.background_index(frame_index)),
+        read_frame(obj, object_index),
         masks,
         object_index,
         options,
@@ -236,8 +238,8 @@ def output_frame(
 
 
 def snapshot(
-    bg_path: str | os.PathLike,
-    obj_path: str | os.PathLike,
+    background: str | os.PathLike | VideoInfo,
+    obj: str | os.PathLike | VideoInfo,
     masks: MaskSet | str | os.PathLike,
     frame_index: int,
     options: ComposeOptions,
@@ -245,7 +247,7 @@ def snapshot(
 ) -> Path:
     """Write ``output_frame(...)`` as an RGB PNG (atomically); ``masks`` may also be a folder or zip path."""
     with ExitStack() as cleanup:
-        composed = output_frame(bg_path, obj_path, _as_mask_set(masks, cleanup), frame_index, options)
+        composed = output_frame(background, obj, _as_mask_set(masks, cleanup), frame_index, options)
     return _write_png(Path(out_png), composed)
 
 
@@ -545,8 +547,13 @@ def _selected_objects(mask_set: MaskSet, options: ComposeOptions) -> tuple[int, 
     unknown = sorted(set(options.objects) - set(mask_set.object_ids))
     if unknown:
         have = ", ".join(str(obj_id) for obj_id in mask_set.object_ids)
-        raise ValueError(f"object ids {unknown} are not in the masks (they hold {have})")
+        raise BadInput(f"object ids {unknown} are not in the masks (they hold {have})")
     return options.objects
+
+
+def _probed(video: str | os.PathLike | VideoInfo) -> VideoInfo:
+    """``video``'s probe: itself when already probed, else counted from packets (as ``render`` does)."""
+    return video if isinstance(video, VideoInfo) else probe_video(video, exact=False)
 
 
 def _as_mask_set(masks: MaskSet | str | os.PathLike, cleanup: ExitStack) -> MaskSet:
@@ -562,7 +569,7 @@ def _write_png(path: Path, rgb: np.ndarray) -> Path:
     temp = path.with_name(f".{path.stem}.{uuid.uuid4().hex[:8]}.png")
     try:
         if not cv2.imwrite(str(temp), cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)):
-            raise ValueError(f"cannot write snapshot {path.name}")
+            raise BadInput(f"cannot write snapshot {path.name}")
         os.replace(temp, path)
     finally:
         temp.unlink(missing_ok=True)

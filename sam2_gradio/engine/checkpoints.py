@@ -17,6 +17,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 from sam2_gradio import config
+from sam2_gradio.jobs import BadInput, NotReady, UserError
 
 HUB_HOST = urlparse(os.environ.get("HF_ENDPOINT", "https://huggingface.co")).hostname or "huggingface.co"
 
@@ -75,8 +76,16 @@ SIZE_ALIASES = {
 }
 
 
-class CheckpointUnavailable(RuntimeError):
+class CheckpointUnavailable(NotReady):
     """The weights are neither on disk nor downloadable; the message names the command that fetches them."""
+
+
+class CheckpointNotFound(UserError, FileNotFoundError):
+    """An explicit checkpoint path (argument or `SAM2_CHECKPOINT`) that names no file."""
+
+
+class WrongCheckpoint(UserError, RuntimeError):
+    """A weights file that is not a SAM 2 checkpoint, or not one of the model size asked for."""
 
 
 def model_spec(size: str) -> ModelSpec:
@@ -85,7 +94,7 @@ def model_spec(size: str) -> ModelSpec:
     name = SIZE_ALIASES.get(name, name)
     if name not in MODELS:
         choices = ", ".join([*MODELS, *SIZE_ALIASES])
-        raise ValueError(f"unknown model size {size!r}; choose one of: {choices}")
+        raise BadInput(f"unknown model size {size!r}; choose one of: {choices}")
     return MODELS[name]
 
 
@@ -98,7 +107,7 @@ def size_from_config(config_name: str) -> str:
         if config_name in (spec.config_name, Path(spec.config_name).name):
             return spec.size
     choices = ", ".join(spec.config_name for spec in MODELS.values())
-    raise ValueError(f"unknown SAM 2.1 config {config_name!r}; choose one of: {choices}")
+    raise BadInput(f"unknown SAM 2.1 config {config_name!r}; choose one of: {choices}")
 
 
 def fetch_command(size: str) -> str:
@@ -114,7 +123,7 @@ def explicit_checkpoint(path: str | os.PathLike[str] | None) -> Path | None:
     checkpoint = Path(chosen).expanduser()
     if not checkpoint.is_file():
         source = "checkpoint path" if path is not None else config.CHECKPOINT_ENV
-        raise FileNotFoundError(f"{source} {str(checkpoint)!r} does not exist or is not a file")
+        raise CheckpointNotFound(f"{source} {str(checkpoint)!r} does not exist or is not a file")
     return checkpoint
 
 
@@ -215,7 +224,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = parser.parse_args(argv)
     try:
         print(resolve_checkpoint(args.model_size))
-    except (ValueError, CheckpointUnavailable) as error:
+    except UserError as error:
         parser.exit(1, f"error: {error}\n")
 
 

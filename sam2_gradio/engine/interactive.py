@@ -3,13 +3,14 @@
 `InteractiveSession` is what the Segment tab holds per browser session and what a script can drive:
 every edit (click, undo, clear, remove object) updates the `PromptState` and returns the masks of the
 affected frame, computed by SAM 2 on that frame alone, exactly as propagation will treat it. The image
-features of recently clicked frames are cached, so further clicks on a frame only run the mask decoder.
+features of recently clicked frames are cached, so further clicks on a frame only run the mask decoder,
+and the frame shown is the frame the model reads (`DecodedFrames`): each is decoded once.
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +23,7 @@ from sam2_gradio.engine.model_frames import ModelFrames
 from sam2_gradio.engine.overlay import draw_clicks, draw_masks
 from sam2_gradio.engine.prompts import BoxCorners, PromptState
 from sam2_gradio.engine.propagation import predict_prompted_frame
-from sam2_gradio.media.frames import FrameSource, read_frame
+from sam2_gradio.media.frames import FrameSource, VideoMeta, read_frame
 
 Masks = dict[int, np.ndarray]  # obj_id -> bool (H, W)
 DECODED_FRAMES_KEPT = 8  # recently shown frames kept decoded, so clicks and browsing back are instant
@@ -50,6 +51,35 @@ class FeatureCache:
             self._entries.popitem(last=False)
 
 
+class DecodedFrames:
+    """A `FrameSource` over `source` that keeps the last `DECODED_FRAMES_KEPT` frames it decoded.
+
+    The Segment tab shows a frame, then the model reads the same frame when it is clicked: both go
+    through here, so the frame is decoded once, and only the frames asked for are decoded.
+    """
+
+    def __init__(self, source: FrameSource) -> None:
+        self.source = source  # where frames are decoded from
+        self.meta: VideoMeta = source.meta
+        self._kept: OrderedDict[int, np.ndarray] = OrderedDict()  # recently decoded frames, read-only
+
+    def frame(self, index: int) -> np.ndarray:
+        """Frame `index` as RGB uint8 (H, W, 3), read-only."""
+        if index not in self._kept:
+            image = read_frame(self.source, index)
+            image.setflags(write=False)
+            self._kept[index] = image
+            while len(self._kept) > DECODED_FRAMES_KEPT:
+                self._kept.popitem(last=False)
+        self._kept.move_to_end(index)
+        return self._kept[index]
+
+    def read(self, start: int, stop: int) -> Iterator[np.ndarray]:
+        """Yield frames `[start, stop)`, each decoded only when the consumer gets to it."""
+        for index in range(start, min(stop, self.meta.num_frames)):
+            yield self.frame(index)
+
+
 class InteractiveSession:
     """One video being segmented: its frames, its clicks, and (after propagation) its mask folder."""
 
@@ -64,19 +94,12 @@ class InteractiveSession:
         self.mask_dir: Path | None = None  # exported masks of the last propagation
         self._features = FeatureCache()  # image features of recently clicked frames
         self._predicted: dict[int, Masks] = {}  # frame -> masks of the objects clicked there
-        self._decoded: OrderedDict[int, np.ndarray] = OrderedDict()  # recently shown frames
+        self._frames = DecodedFrames(source)  # recently shown frames, also what the model reads
 
     # --- frames and masks ----------------------------------------------------------------------
     def frame(self, index: int) -> np.ndarray:
         """Frame `index` as RGB uint8 (H, W, 3), read-only (the last few are kept decoded)."""
-        if index not in self._decoded:
-            image = read_frame(self.source, index)
-            image.setflags(write=False)
-            self._decoded[index] = image
-            while len(self._decoded) > DECODED_FRAMES_KEPT:
-                self._decoded.popitem(last=False)
-        self._decoded.move_to_end(index)
-        return self._decoded[index]
+        return self._frames.frame(index)
 
     def masks_on(self, frame: int) -> Masks:
         """Every known mask on `frame`: propagated ones, replaced by live predictions where clicked."""
@@ -86,9 +109,12 @@ class InteractiveSession:
         masks.update(self._predicted.get(frame, {}))
         return masks
 
-    def render(self, frame: int) -> np.ndarray:
-        """Frame `frame` with every mask and click drawn on it."""
-        image = draw_masks(self.frame(frame), self.masks_on(frame))
+    def render(self, frame: int, masks: Masks | None = None) -> np.ndarray:
+        """Frame `frame` with every mask and click drawn on it.
+
+        `masks` are those an edit of `frame` just returned; without them they are looked up (`masks_on`).
+        """
+        image = draw_masks(self.frame(frame), self.masks_on(frame) if masks is None else masks)
         return draw_clicks(image, self.prompts.clicks_on(frame))
 
     # --- edits ---------------------------------------------------------------------------------
@@ -113,7 +139,8 @@ class InteractiveSession:
         created_object = obj_id not in self.prompts.object_ids
         edit()
         try:
-            return self._refresh(frame)
+            self._refresh(frame)
+            return self.masks_on(frame)
         except BaseException:
             self.prompts.undo_last_edit()
             if created_object:
@@ -132,7 +159,8 @@ class InteractiveSession:
     def clear(self, frame: int, obj_id: int) -> Masks:
         """Remove the clicks of `obj_id` on `frame` and return the frame's masks."""
         self.prompts.clear_clicks(frame, obj_id)
-        return self._refresh(frame)
+        self._refresh(frame)
+        return self.masks_on(frame)
 
     def new_object(self) -> int:
         """Create an object and return its id."""
@@ -158,11 +186,11 @@ class InteractiveSession:
         self._predicted.clear()
         self.mask_dir = None
 
-    def _refresh(self, frame: int) -> Masks:
+    def _refresh(self, frame: int) -> None:
+        """Predict the masks of `frame` again after its clicks changed."""
         self._predicted[frame] = self._predict(frame) if frame in self.prompts.clicks else {}
-        return self.masks_on(frame)
 
     def _predict(self, frame: int) -> Masks:
         with self.model.use() as predictor:
-            images = ModelFrames(self.source, predictor.image_size, predictor.device, prefetch=False)
+            images = ModelFrames(self._frames, predictor.image_size, predictor.device, prefetch=False)
             return predict_prompted_frame(predictor, images, self.prompts, frame, self._features)

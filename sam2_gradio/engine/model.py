@@ -22,6 +22,7 @@ import torch
 
 from sam2_gradio import config
 from sam2_gradio.engine import checkpoints
+from sam2_gradio.jobs import BadInput
 
 if TYPE_CHECKING:
     from sam2.sam2_video_predictor import SAM2VideoPredictor
@@ -69,7 +70,7 @@ def choose_device(preferred: str | None = None) -> torch.device:
     if preferred:
         device = torch.device(preferred)
         if device.type == "cuda" and not torch.cuda.is_available():
-            raise ValueError(f"device {preferred!r} was asked for but CUDA is not available")
+            raise BadInput(f"device {preferred!r} was asked for but CUDA is not available")
         return device
     if torch.cuda.is_available():
         return torch.device("cuda")
@@ -80,7 +81,7 @@ def choose_device(preferred: str | None = None) -> torch.device:
 
 def _hydra_overrides(image_size: int) -> list[str]:
     if image_size % 16:
-        raise ValueError(f"image_size must be a multiple of 16, got {image_size}")
+        raise BadInput(f"image_size must be a multiple of 16, got {image_size}")
     return [f"++model.image_size={image_size}"]
 
 
@@ -89,10 +90,10 @@ def _load_weights(model: torch.nn.Module, checkpoint: Path, model_size: str) -> 
     try:
         state = torch.load(checkpoint, map_location="cpu", weights_only=True)["model"]
     except Exception as error:  # torch raises many types for a file that is not a checkpoint
-        raise RuntimeError(f"{checkpoint} is not a SAM 2 checkpoint ({error})") from error
+        raise checkpoints.WrongCheckpoint(f"{checkpoint} is not a SAM 2 checkpoint ({error})") from error
     missing, unexpected = model.load_state_dict(state, strict=False)
     if missing or unexpected:
-        raise RuntimeError(
+        raise checkpoints.WrongCheckpoint(
             f"{checkpoint} does not fit the SAM 2.1 {model_size} model: {len(missing)} missing and "
             f"{len(unexpected)} unexpected weights; pass the checkpoint of the right --model-size"
         )

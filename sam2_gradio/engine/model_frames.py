@@ -15,7 +15,9 @@ import numpy as np
 import torch
 from PIL import Image
 
+from sam2_gradio.jobs import BadInput
 from sam2_gradio.media.frames import FrameSource
+from sam2_gradio.media.video import VideoReadError
 
 IMAGE_MEAN = (0.485, 0.456, 0.406)
 IMAGE_STD = (0.229, 0.224, 0.225)
@@ -54,7 +56,7 @@ class ModelFrames:
         prefetch: bool = True,
     ) -> None:
         if batch_size < 1:
-            raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+            raise BadInput(f"batch_size must be at least 1, got {batch_size}")
         self.source = source  # where frames are decoded from
         self.image_size = image_size  # side of the square model input
         self.device = device  # where the returned tensors live
@@ -124,7 +126,7 @@ class ModelFrames:
         frames = self.source.read(start, stop) if self.reverse else self._read_forward(start, stop)
         batch = self._decode(start, frames)
         if len(batch) != stop - start:
-            raise RuntimeError(f"frames {start} to {stop - 1} could not all be decoded")
+            raise VideoReadError(f"frames {start} to {stop - 1} could not all be decoded")
         return batch
 
     def _decode(self, start: int, frames: Iterator[np.ndarray]) -> Batch:

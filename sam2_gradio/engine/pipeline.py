@@ -20,7 +20,7 @@ from sam2_gradio.engine.exports import MaskExporter, partial_file, render_previe
 from sam2_gradio.engine.model import PredictorLender
 from sam2_gradio.engine.prompts import PromptState
 from sam2_gradio.engine.propagation import propagate
-from sam2_gradio.jobs import CancelFlag, Progress, ProgressCallback
+from sam2_gradio.jobs import BadInput, CancelFlag, Progress, ProgressCallback
 from sam2_gradio.media.frames import FrameSource
 from sam2_gradio.media.video import check_output_video
 
@@ -57,7 +57,7 @@ def check_outputs(
     """
     mask_dir = Path(mask_dir).absolute()
     if mask_dir.exists() and not mask_dir.is_dir():
-        raise ValueError(f"mask folder {mask_dir.name} is an existing file")
+        raise BadInput(f"mask folder {mask_dir.name} is an existing file")
     others = {}
     if preview_path is not None:
         check_output_video(preview_path)
@@ -65,15 +65,15 @@ def check_outputs(
     if zip_path is not None:
         zip_path = Path(zip_path).absolute()
         if not zip_path.parent.is_dir():
-            raise ValueError(f"the folder of the zip {zip_path.name} does not exist")
+            raise BadInput(f"the folder of the zip {zip_path.name} does not exist")
         if zip_path.is_dir():
-            raise ValueError(f"zip {zip_path.name} is an existing folder")
+            raise BadInput(f"zip {zip_path.name} is an existing folder")
         others["zip"] = zip_path
     if len(set(others.values())) < len(others):
-        raise ValueError("the preview and the zip must be different files")
+        raise BadInput("the preview and the zip must be different files")
     for what, path in others.items():
         if path.is_relative_to(mask_dir):
-            raise ValueError(f"the {what} {path.name} must not be inside the mask folder {mask_dir.name}")
+            raise BadInput(f"the {what} {path.name} must not be inside the mask folder {mask_dir.name}")
 
 
 def segment_video(

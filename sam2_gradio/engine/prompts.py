@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 
 from sam2_gradio import config
+from sam2_gradio.jobs import BadInput
 from sam2_gradio.media.frames import VideoMeta
 from sam2_gradio.media.rle import CompressedRle
 
@@ -38,7 +39,7 @@ SCHEMA_VERSION = 1
 POSITIVE, NEGATIVE = 1, 0
 
 
-class PromptStateError(ValueError):
+class PromptStateError(BadInput):
     """A prompt state (JSON or click) that does not fit the schema or the video."""
 
 

@@ -26,7 +26,14 @@ from sam2_gradio.engine.model import PredictorLender
 from sam2_gradio.engine.model_frames import ModelFrames
 from sam2_gradio.engine.options import DIRECTIONS
 from sam2_gradio.engine.prompts import ObjectClicks, PromptState
-from sam2_gradio.jobs import CancelFlag, ProgressCallback, ProgressMeter, raise_if_cancelled
+from sam2_gradio.jobs import (
+    BadInput,
+    CancelFlag,
+    NotReady,
+    ProgressCallback,
+    ProgressMeter,
+    raise_if_cancelled,
+)
 from sam2_gradio.media.frames import FrameSource
 
 if TYPE_CHECKING:
@@ -110,7 +117,7 @@ def _passes(direction: str, prompts: PromptState) -> list[tuple[int, bool]]:
         return [(frames[-1], True)]
     if direction == "both":
         return [(frames[0], False), (frames[0], True)]
-    raise ValueError(f"direction must be one of {', '.join(DIRECTIONS)}, got {direction!r}")
+    raise BadInput(f"direction must be one of {', '.join(DIRECTIONS)}, got {direction!r}")
 
 
 def frames_to_track(direction: str, prompts: PromptState, num_frames: int) -> int:
@@ -134,10 +141,10 @@ def _forget_old_outputs(state: dict[str, Any], frame: int, reverse: bool, reach:
 
 def _check_ready(prompts: PromptState, source: FrameSource) -> None:
     if not prompts.prompted_frames():
-        raise RuntimeError("no clicks yet: add a click on an object first")
+        raise NotReady("no clicks yet: add a click on an object first")
     last = prompts.prompted_frames()[-1]
     if last >= source.meta.num_frames:
-        raise ValueError(f"clicks on frame {last}, but the video has {source.meta.num_frames} frames")
+        raise BadInput(f"clicks on frame {last}, but the video has {source.meta.num_frames} frames")
 
 
 def propagate(

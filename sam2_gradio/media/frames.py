@@ -17,6 +17,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
+from sam2_gradio.jobs import BadInput
 from sam2_gradio.media import video as video_io
 
 JPEG_SUFFIXES = (".jpg", ".jpeg", ".JPG", ".JPEG")
@@ -82,11 +83,11 @@ class JpegFolderFrames:
         folder = Path(folder)
         names = [name for name in os.listdir(folder) if name.endswith(JPEG_SUFFIXES)]
         if not names:
-            raise ValueError(f"no JPEG frames (00000.jpg, ...) in {folder}")
+            raise BadInput(f"no JPEG frames (00000.jpg, ...) in {folder}")
         try:
             names.sort(key=lambda name: int(Path(name).stem))
         except ValueError:
-            raise ValueError(f"JPEG frames in {folder} must be named by frame number (00000.jpg)") from None
+            raise BadInput(f"JPEG frames in {folder} must be named by frame number (00000.jpg)") from None
         paths = [folder / name for name in names]
         with Image.open(paths[0]) as first:
             width, height = first.size
@@ -110,10 +111,10 @@ def open_frames(path: str | Path, fps: float = 30.0) -> FrameSource:
 def read_frame(source: FrameSource, index: int) -> np.ndarray:
     """Return frame `index` of `source` as RGB uint8, raising ValueError when it does not exist."""
     if not 0 <= index < source.meta.num_frames:
-        raise ValueError(f"frame {index} is outside the video (0 to {source.meta.num_frames - 1})")
+        raise BadInput(f"frame {index} is outside the video (0 to {source.meta.num_frames - 1})")
     for frame in source.read(index, index + 1):
         return frame
-    raise ValueError(f"frame {index} could not be decoded")
+    raise video_io.VideoReadError(f"frame {index} could not be decoded")
 
 
 def extract_jpeg_frames(
@@ -137,5 +138,5 @@ def extract_jpeg_frames(
         if progress and (written % 10 == 0 or written == total):
             progress(written, total)
     if written == 0:
-        raise ValueError("the video has no decodable frames")
+        raise video_io.VideoReadError("the video has no decodable frames")
     return JpegFolderFrames.open(folder, source.meta.fps)

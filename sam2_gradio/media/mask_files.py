@@ -37,6 +37,7 @@ import numpy as np
 from PIL import Image
 
 from sam2_gradio import config
+from sam2_gradio.jobs import BadInput
 
 PER_OBJECT_DIR = "per_object"
 COMBINED_DIR = "combined"
@@ -121,18 +122,18 @@ def save_indexed_png(path: str | os.PathLike, labels: np.ndarray) -> None:
 def decode_labels(data: bytes, name: str) -> np.ndarray:
     """Decode an indexed (palette or grey 8-bit) PNG as ``uint8`` (H, W) object ids, header checked first."""
     if len(data) > config.MAX_MASK_PNG_MB * 2**20:
-        raise ValueError(f"mask {name} is larger than {config.MAX_MASK_PNG_MB} MB")
+        raise BadInput(f"mask {name} is larger than {config.MAX_MASK_PNG_MB} MB")
     check_mask_header(data[:_PNG_HEADER_BYTES], name)
     try:
         with Image.open(io.BytesIO(data)) as image:
             if image.mode not in _INDEXED_MODES:
-                raise ValueError(
+                raise BadInput(
                     f"mask {name} is a {image.mode} PNG; masks named like {indexed_mask_name(12)} must be "
                     "indexed (palette) PNGs whose pixel values are object ids"
                 )
             return np.asarray(image, dtype=np.uint8)
     except (OSError, SyntaxError) as error:
-        raise ValueError(f"mask {name} is not a readable PNG mask ({error})") from None
+        raise BadInput(f"mask {name} is not a readable PNG mask ({error})") from None
 
 
 def save_mask_png(path: str | os.PathLike, mask: np.ndarray) -> None:
@@ -197,9 +198,9 @@ def check_mask_header(header: bytes, name: str) -> tuple[int, int]:
     """
     size = png_size(header)
     if size is None:
-        raise ValueError(f"mask {name} is not a PNG image")
+        raise BadInput(f"mask {name} is not a PNG image")
     if max(size) > config.MAX_MASK_SIDE or min(size) < 1:
-        raise ValueError(
+        raise BadInput(
             f"mask {name} is {size[0]}x{size[1]} pixels; a mask may be at most {config.MAX_MASK_SIDE} pixels "
             "on a side, as the object video"
         )
@@ -212,14 +213,14 @@ def decode_coverage(data: bytes, name: str) -> np.ndarray:
     The declared size is checked before decoding, and 16-bit masks are scaled without a float copy.
     """
     if len(data) > config.MAX_MASK_PNG_MB * 2**20:
-        raise ValueError(f"mask {name} is larger than {config.MAX_MASK_PNG_MB} MB")
+        raise BadInput(f"mask {name} is larger than {config.MAX_MASK_PNG_MB} MB")
     check_mask_header(data[:_PNG_HEADER_BYTES], name)
     try:
         image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
     except cv2.error:
         image = None
     if image is None:
-        raise ValueError(f"mask {name} is not a readable PNG mask")
+        raise BadInput(f"mask {name} is not a readable PNG mask")
     coverage = _coverage_channel(image)
     if coverage.dtype == bool or coverage.max(initial=0) <= 1:
         return coverage.astype(np.uint8) * 255
@@ -294,12 +295,12 @@ class _ZipReader:
         """Up to ``limit`` bytes of ``entry`` (a larger entry is refused by the caller)."""
         with self._lock:
             if self._archive.fp is None:
-                raise ValueError(f"masks zip {self.name} was closed; give it again")
+                raise BadInput(f"masks zip {self.name} was closed; give it again")
             try:
                 with self._archive.open(entry) as stream:
                     return stream.read(limit)
             except (zipfile.BadZipFile, RuntimeError, NotImplementedError, OSError, EOFError) as error:
-                raise ValueError(f"cannot read masks zip {self.name}: {_no_paths(error)}") from None
+                raise BadInput(f"cannot read masks zip {self.name}: {_no_paths(error)}") from None
 
     def close(self) -> None:
         with self._lock:
@@ -411,7 +412,7 @@ def load_mask_set(source: str | os.PathLike) -> MaskSet:
         try:
             reader = _ZipReader(source)
         except (zipfile.BadZipFile, OSError, RuntimeError) as error:
-            raise ValueError(f"cannot read masks zip {source.name}: {_no_paths(error)}") from None
+            raise BadInput(f"cannot read masks zip {source.name}: {_no_paths(error)}") from None
         try:
             return _index(str(source), zip_mask_files(source, reader), reader)
         except BaseException:
@@ -425,8 +426,8 @@ def load_mask_set(source: str | os.PathLike) -> MaskSet:
         }
         return _index(str(source), files, None)
     if source.is_file():
-        raise ValueError(f"masks {source.name} must be a folder or a .zip of PNG masks")
-    raise ValueError(f"masks not found: {source.name}")
+        raise BadInput(f"masks {source.name} must be a folder or a .zip of PNG masks")
+    raise BadInput(f"masks not found: {source.name}")
 
 
 def _folder_file(path: Path) -> MaskFile:
@@ -458,12 +459,12 @@ def _no_paths(error: BaseException) -> str:
 
 def _checked_entries(zip_path: Path, entries: list[zipfile.ZipInfo]) -> list[zipfile.ZipInfo]:
     if len(entries) > config.MAX_ZIP_ENTRIES:
-        raise ValueError(
+        raise BadInput(
             f"masks zip {zip_path.name} has {len(entries)} entries; the limit is {config.MAX_ZIP_ENTRIES}"
         )
     total = sum(entry.file_size for entry in entries)
     if total > config.MAX_ZIP_UNCOMPRESSED_MB * 2**20:
-        raise ValueError(
+        raise BadInput(
             f"masks zip {zip_path.name} unpacks to {total / 2**20:.0f} MB; "
             f"the limit is {config.MAX_ZIP_UNCOMPRESSED_MB} MB"
         )
@@ -481,11 +482,11 @@ def _check_entry(zip_path: Path, entry: zipfile.ZipInfo) -> None:
     name = _entry_name(entry)
     parts = PurePosixPath(name).parts
     if name.startswith("/") or re.match(r"^[A-Za-z]:", name) or ".." in parts:
-        raise ValueError(f"masks zip {zip_path.name} has an unsafe entry path: {entry.filename!r}")
+        raise BadInput(f"masks zip {zip_path.name} has an unsafe entry path: {entry.filename!r}")
     if stat.S_ISLNK(entry.external_attr >> 16):
-        raise ValueError(f"masks zip {zip_path.name} has a symbolic link entry: {entry.filename!r}")
+        raise BadInput(f"masks zip {zip_path.name} has a symbolic link entry: {entry.filename!r}")
     if entry.file_size > config.MAX_MASK_PNG_MB * 2**20:
-        raise ValueError(
+        raise BadInput(
             f"masks zip {zip_path.name} entry {entry.filename!r} is larger than {config.MAX_MASK_PNG_MB} MB"
         )
 
@@ -502,7 +503,7 @@ def _is_png_name(name: str) -> bool:
 def _index(source: str, files: dict[str, MaskFile], archive: _ZipReader | None) -> MaskSet:
     """Build a MaskSet from relative names -> files: per-object names, else union names, else DAVIS."""
     if not files:
-        raise ValueError(f"masks {Path(source).name} contain no PNG files")
+        raise BadInput(f"masks {Path(source).name} contain no PNG files")
     per_object = _match(files, PER_OBJECT_PATTERN)
     chosen = per_object or {
         (frame, SINGLE_OBJECT_ID): path for (frame,), path in _match(files, COMBINED_PATTERN).items()
@@ -526,7 +527,7 @@ def _index_indexed(source: str, files: dict[str, MaskFile], archive: _ZipReader 
     indexed = _match(files, INDEXED_PATTERN)
     if not indexed:
         example = sorted(files)[0]
-        raise ValueError(
+        raise BadInput(
             f"no PNG in masks {Path(source).name} is named like {combined_mask_name(12)}, "
             f"{per_object_mask_name(12, 2)} or {indexed_mask_name(12)} (found e.g. {example!r})"
         )
@@ -536,7 +537,7 @@ def _index_indexed(source: str, files: dict[str, MaskFile], archive: _ZipReader 
         frames[frame] = {int(label): replace(file, label=int(label)) for label in labels if label}
     object_ids = tuple(sorted({obj_id for objects in frames.values() for obj_id in objects}))
     if not object_ids:
-        raise ValueError(f"the indexed masks in {Path(source).name} hold no object (every pixel is 0)")
+        raise BadInput(f"the indexed masks in {Path(source).name} hold no object (every pixel is 0)")
     return MaskSet(source, frames, object_ids, tuple(sorted(frames)), archive)
 
 
@@ -550,7 +551,7 @@ def _match(files: dict[str, MaskFile], pattern: re.Pattern) -> dict[tuple[int, .
             continue
         key = tuple(int(group) for group in match.groups())
         if key in found:
-            raise ValueError(f"mask {PurePosixPath(name).name} appears twice: {origin[key]!r} and {name!r}")
+            raise BadInput(f"mask {PurePosixPath(name).name} appears twice: {origin[key]!r} and {name!r}")
         found[key], origin[key] = files[name], name
     return found
 

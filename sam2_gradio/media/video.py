@@ -32,6 +32,7 @@ import imageio_ffmpeg
 import numpy as np
 
 from sam2_gradio import config
+from sam2_gradio.jobs import BadInput, UserError
 
 # Starting frames closer to the beginning than this are reached by decoding from the start (exact and
 # cheap); later ones by an input-side seek to half a frame before the wanted frame.
@@ -51,12 +52,12 @@ _IMAGE_FORMATS = re.compile(r"(_pipe|^image2)$")
 _STDERR_TAIL_CHARS = 600
 
 
-class VideoReadError(ValueError):
+class VideoReadError(BadInput):
     """A file that cannot be read as a video; the message names the file."""
 
 
-class VideoWriteError(RuntimeError):
-    """ffmpeg failed while encoding; the message names the output file and ffmpeg's complaint."""
+class VideoWriteError(UserError, RuntimeError):
+    """ffmpeg failed while encoding (disk full?); the message names the output and ffmpeg's complaint."""
 
 
 @dataclass(frozen=True)
@@ -166,17 +167,19 @@ def frame_shape(width: int, height: int, pixel_format: str) -> tuple[int, ...]:
     return padded_height * 3 // 2, padded_width
 
 
-def read_frame(path: str | os.PathLike, index: int) -> np.ndarray:
+def read_frame(video: str | os.PathLike | VideoInfo, index: int) -> np.ndarray:
     """Return frame ``index`` of a video as an RGB ``uint8`` array of shape ``(H, W, 3)``.
+
+    ``video`` is a path, or its ``VideoInfo`` when it was already probed (it is then not probed again).
 
     Raises:
         ValueError: ``index`` is outside the video.
         VideoReadError: see ``probe_video``.
     """
-    info = probe_video(path, exact=False)
+    info = video if isinstance(video, VideoInfo) else probe_video(video, exact=False)
     if not 0 <= index < info.num_frames:
-        raise ValueError(f"frame index {index} is outside {info.path} ({info.num_frames} frames)")
-    for frame in iter_frames(path, start=index, stop=index + 1):
+        raise BadInput(f"frame index {index} is outside {info.path} ({info.num_frames} frames)")
+    for frame in _decode(info, index, 1, "rgb24"):
         return frame
     raise VideoReadError(f"frame {index} of {info.path} does not decode.")
 
@@ -189,9 +192,9 @@ def check_output_video(path: str | os.PathLike) -> Path:
     """
     path = Path(path)
     if path.suffix.lower() not in _WRITABLE_SUFFIXES:
-        raise ValueError(f"output {path.name} must end with one of {', '.join(_WRITABLE_SUFFIXES)}")
+        raise BadInput(f"output {path.name} must end with one of {', '.join(_WRITABLE_SUFFIXES)}")
     if not path.parent.is_dir():
-        raise ValueError(f"the folder of the output {path.name} does not exist")
+        raise BadInput(f"the folder of the output {path.name} does not exist")
     return path
 
 
@@ -239,7 +242,7 @@ class VideoWriter:
                     f"got {pixel_format!r}"
                 )
         if not fps > 0:
-            raise ValueError(f"fps must be > 0, got {fps}")
+            raise BadInput(f"fps must be > 0, got {fps}")
         self.pixel_format = pixel_format
         self.fps = fps
         self.audio_from = Path(audio_from) if audio_from is not None else None
@@ -296,7 +299,7 @@ class VideoWriter:
             return self.path
         if self._process is None:
             self._closed = True
-            raise ValueError(f"no frames were written to {self.path}")
+            raise BadInput(f"no frames were written to {self.path}")
         self._process.stdin.close()
         return_code = self._process.wait()
         self._closed = True
