@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from sam2_gradio import config
 from sam2_gradio.cli.common import OneLineParser, run_cli
 from sam2_gradio.engine import checkpoints
+from sam2_gradio.jobs import Progress, format_progress
 
 logger = logging.getLogger("sam2_gradio.cli.segment")
 
@@ -40,7 +41,11 @@ def build_parser() -> argparse.ArgumentParser:
     checkpoints.add_model_arguments(parser)
     parser.add_argument("--fps", type=float, help="frame rate of the preview (default: the video's)")
     parser.add_argument(
-        "--batch-size", type=int, default=config.DEFAULT_BATCH_SIZE, help="frames decoded per batch"
+        "--batch-size",
+        type=int,
+        default=config.DEFAULT_BATCH_SIZE,
+        help="frames decoded per batch, and the most frames tracked per step "
+        f"(steps last about {config.STEP_SECONDS:g} s; SAM2_GRADIO_STEP_SECONDS)",
     )
     parser.add_argument(
         "--direction",
@@ -51,15 +56,8 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _log_progress(report) -> None:
-    logger.info(
-        "%s %d/%d frames | %.2f s | %.1f fps",
-        report.stage,
-        report.frames_done,
-        report.total,
-        report.seconds,
-        report.fps,
-    )
+def _log_progress(report: Progress) -> None:
+    logger.info("%s", format_progress(report))
 
 
 def run(args: argparse.Namespace) -> None:
@@ -108,7 +106,7 @@ def run(args: argparse.Namespace) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point: parse `argv`, run, and turn bad input into one line on stderr and exit code 2."""
-    os.environ.setdefault("TQDM_DISABLE", "1")  # SAM 2's own per-frame bar; we log per batch instead
+    os.environ.setdefault("TQDM_DISABLE", "1")  # SAM 2's own per-frame bar; we log per step instead
     return run_cli(build_parser(), run, argv)
 
 
