@@ -50,6 +50,8 @@ RANDOM_WEIGHTS_SEED = 0
 # --- Segmentation ------------------------------------------------------------------------------
 # Frames decoded and handed to the model at a time during propagation.
 DEFAULT_BATCH_SIZE = _env_int("SAM2_GRADIO_BATCH_SIZE", 32)
+# Propagation advances in steps of about this many seconds, between which other work may use the model.
+STEP_SECONDS = _env_float("SAM2_GRADIO_STEP_SECONDS", 1.0)
 # Image features of this many recently clicked frames are cached for instant click feedback.
 FEATURE_CACHE_FRAMES = _env_int("SAM2_GRADIO_FEATURE_CACHE_FRAMES", 4)
 
