@@ -52,8 +52,10 @@ RANDOM_WEIGHTS_SEED = 0
 DEFAULT_BATCH_SIZE = _env_int("SAM2_GRADIO_BATCH_SIZE", 32)
 # Propagation advances in steps of about this many seconds, between which other work may use the model.
 STEP_SECONDS = _env_float("SAM2_GRADIO_STEP_SECONDS", 1.0)
-# Image features of this many recently clicked frames are cached for instant click feedback.
-FEATURE_CACHE_FRAMES = _env_int("SAM2_GRADIO_FEATURE_CACHE_FRAMES", 4)
+# CPU memory (MiB) each video's image features may take (`engine.features.FeatureStore`): clicks and
+# propagating again after a correction skip the image encoder on every kept frame, least recently used
+# dropped first. A frame takes about 8.5 MiB at 1024 px (0.5 MiB at 256 px) in bf16.
+FEATURE_STORE_MB = _env_float("SAM2_GRADIO_FEATURE_STORE_MB", 1024.0)
 
 # --- Compositing -------------------------------------------------------------------------------
 DEFAULT_OBJECT_SIZE = 256  # longer side of the relocated object, pixels

@@ -195,6 +195,7 @@ def propagate(
             **asdict(options),
             progress=progress,
             cancel=session.cancel_flag("segment"),
+            features=segment.features,
         )
         prompts.save(folder / STATE_FILE_NAME)
     with session.lock:

@@ -3,8 +3,9 @@
 `InteractiveSession` is what the Segment tab holds per browser session and what a script can drive:
 every edit (click, undo, clear, remove object) updates the `PromptState` and returns the masks of the
 affected frame, computed by SAM 2 on that frame alone, exactly as propagation will treat it. The image
-features of recently clicked frames are cached, so further clicks on a frame only run the mask decoder,
-and the frame shown is the frame the model reads (`DecodedFrames`): each is decoded once.
+features of the video are kept (`features`, shared with propagations given it), so further clicks on a
+frame only run the mask decoder, and the frame shown is the frame the model reads (`DecodedFrames`):
+each is decoded once.
 """
 
 from __future__ import annotations
@@ -12,12 +13,11 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
-from sam2_gradio import config
 from sam2_gradio.engine.exports import read_frame_masks
+from sam2_gradio.engine.features import FeatureStore
 from sam2_gradio.engine.model import PredictorLender
 from sam2_gradio.engine.model_frames import ModelFrames
 from sam2_gradio.engine.overlay import draw_clicks, draw_masks
@@ -27,28 +27,6 @@ from sam2_gradio.media.frames import FrameSource, VideoMeta, read_frame
 
 Masks = dict[int, np.ndarray]  # obj_id -> bool (H, W)
 DECODED_FRAMES_KEPT = 8  # recently shown frames kept decoded, so clicks and browsing back are instant
-
-
-class FeatureCache:
-    """The image features of the last few frames SAM 2 encoded (least recently used dropped first)."""
-
-    def __init__(self, capacity: int = config.FEATURE_CACHE_FRAMES) -> None:
-        self.capacity = capacity  # frames kept
-        self._entries: OrderedDict[int, Any] = OrderedDict()  # frame -> (image, backbone output)
-
-    def lend(self, state: dict[str, Any], frame: int) -> None:
-        """Put the cached features of `frame`, if any, into a SAM 2 inference state."""
-        if frame in self._entries:
-            self._entries.move_to_end(frame)
-            state["cached_features"] = {frame: self._entries[frame]}
-
-    def keep(self, state: dict[str, Any]) -> None:
-        """Remember the features a SAM 2 inference state computed."""
-        for frame, entry in state["cached_features"].items():
-            self._entries[frame] = entry
-            self._entries.move_to_end(frame)
-        while len(self._entries) > self.capacity:
-            self._entries.popitem(last=False)
 
 
 class DecodedFrames:
@@ -92,7 +70,7 @@ class InteractiveSession:
         if self.prompts.video is None:
             self.prompts.video = source.meta
         self.mask_dir: Path | None = None  # exported masks of the last propagation
-        self._features = FeatureCache()  # image features of recently clicked frames
+        self.features = FeatureStore()  # image features of the video, for clicks and propagations
         self._predicted: dict[int, Masks] = {}  # frame -> masks of the objects clicked there
         self._frames = DecodedFrames(source)  # recently shown frames, also what the model reads
 
@@ -193,4 +171,4 @@ class InteractiveSession:
     def _predict(self, frame: int) -> Masks:
         with self.model.use() as predictor:
             images = ModelFrames(self._frames, predictor.image_size, predictor.device, prefetch=False)
-            return predict_prompted_frame(predictor, images, self.prompts, frame, self._features)
+            return predict_prompted_frame(predictor, images, self.prompts, frame, self.features)

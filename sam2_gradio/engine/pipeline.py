@@ -31,6 +31,7 @@ from sam2_gradio.engine.exports import (
     save_run_state,
     zip_masks,
 )
+from sam2_gradio.engine.features import FeatureStore
 from sam2_gradio.engine.model import PredictorLender
 from sam2_gradio.engine.prompts import PromptState
 from sam2_gradio.engine.propagation import PropagationRun, run_steps, start_propagation
@@ -137,6 +138,7 @@ def segment_video(
     keep_partial: bool = False,
     resume: SegmentResult | None = None,
     watch: Callable[[TrackedFrame], None] | None = None,
+    features: FeatureStore | None = None,
 ) -> SegmentResult:
     """Propagate `prompts` through `source` and write masks (and optionally a preview, a zip, a state file).
 
@@ -150,7 +152,9 @@ def segment_video(
     unchanged, giving the masks of an uninterrupted run (else it starts again). The model is held one
     step at a time; `watch` gets each tracked frame (`TrackedFrame`) as it comes. `exports` (COCO JSON,
     DAVIS PNGs, alpha video) are written once the masks are in place, from the masks kept as RLE while
-    propagating, with the objects' names. `progress` gets `Progress` reports with stage "propagate"
+    propagating, with the objects' names. `features` (the video's `FeatureStore`) lends the image
+    features of the frames it keeps and keeps those computed, so a second run skips the encoder on them.
+    `progress` gets `Progress` reports with stage "propagate"
     after every step, then "preview", then "alpha video".
     """
     check_outputs(mask_dir, preview_path=preview_path, zip_path=zip_path)
@@ -159,6 +163,7 @@ def segment_video(
     exports.check(obj_ids)
     kept = TrackedMasks(source.meta, obj_ids) if exports.wanted else None
     run, carried_from = _run_to_continue(resume, source, prompts, direction, batch_size)
+    run.features = features
     started, done_before = time.perf_counter(), run.frames_done
     staged: list[tuple[Path, Path]] = []  # (partial file, final path), published together
     try:

@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 import numpy as np
 import torch
 
+from sam2_gradio.engine.features import FeatureStore
 from sam2_gradio.engine.model import PredictorLender
 from sam2_gradio.engine.model_frames import ModelFrames
 from sam2_gradio.engine.options import DIRECTIONS
@@ -52,8 +53,6 @@ from sam2_gradio.media.frames import FrameSource, VideoMeta
 
 if TYPE_CHECKING:
     from sam2.sam2_video_predictor import SAM2VideoPredictor
-
-    from sam2_gradio.engine.interactive import FeatureCache
 
 CPU = torch.device("cpu")
 
@@ -252,9 +251,18 @@ class PropagationRun:
     inference mode and autocast) and yields `(frame, obj_ids, masks)` for up to `max_frames` frames.
     The frame decoder stays open between steps until `park` or `close`; a parked run (`park`) keeps its
     tensors on the CPU and pickles; `step` moves it back to the model's device by itself.
+    Given a `FeatureStore` (`features`), the run encodes only the frames the store lacks and keeps what it
+    encodes there; the store is not pickled with the run (give it again to the unpickled run).
     """
 
-    def __init__(self, meta: VideoMeta, prompts: PromptState, direction: str, batch_size: int) -> None:
+    def __init__(
+        self,
+        meta: VideoMeta,
+        prompts: PromptState,
+        direction: str,
+        batch_size: int,
+        features: FeatureStore | None = None,
+    ) -> None:
         if batch_size < 1:
             raise BadInput(f"batch_size must be at least 1, got {batch_size}")
         _check_ready(prompts, meta)
@@ -271,6 +279,8 @@ class PropagationRun:
         self._position = 0  # frames of that pass visited so far
         self._tracked = (0, 0)  # [first, stop) of the frames yielded so far (always contiguous)
         self._frames: ModelFrames | None = None  # the open decoder (never pickled)
+        self.features = features  # image features lent and kept across runs (never pickled)
+        self._scan: int | None = None  # this run's token in `features` (its frames are not dropped for it)
 
     # --- where the run stands ------------------------------------------------------------------
     @property
@@ -318,7 +328,9 @@ class PropagationRun:
                 current = self.passes[self._pass]
                 frame = self.next_frame()
                 self._frames.reverse = current.reverse
+                self._lend_features(predictor, [frame])
                 logits = track_frame(predictor, self.state, frame, current.reverse)
+                self._keep_features(predictor)
                 keep = self._kept_for_reverse_pass(current)
                 _forget_old_outputs(self.state, frame, current.reverse, self.reach, keep)
                 self._advance()
@@ -343,6 +355,8 @@ class PropagationRun:
             self._frames = ModelFrames(
                 source, predictor.image_size, predictor.device, batch_size=self.batch_size
             )
+        if self.features is not None and self._scan is None:
+            self._scan = self.features.new_scan()
         if self.state is None:
             self._begin(predictor)
         elif self.device != predictor.device:
@@ -351,15 +365,31 @@ class PropagationRun:
 
     def _begin(self, predictor: Any) -> None:
         """Add every click and encode the prompted frames' memory (`propagate_in_video_preflight`)."""
-        images = self._frames
-        images.pin(self.prompts.prompted_frames())
+        images, prompted = self._frames, self.prompts.prompted_frames()
+        images.pin(prompted)
         try:
-            state = new_inference_state(predictor, images)
-            add_prompts(predictor, state, self.prompts)
-            predictor.propagate_in_video_preflight(state)
+            self.state = new_inference_state(predictor, images)
+            for frame in prompted:
+                self._lend_features(predictor, [frame])
+                add_prompts(predictor, self.state, self.prompts, frame)
+                self._keep_features(predictor)
+            self._lend_features(predictor, prompted)
+            predictor.propagate_in_video_preflight(self.state)
+            self._keep_features(predictor)
+        except BaseException:
+            self.state = None
+            raise
         finally:
             images.unpin()
-        self.state, self.reach = state, memory_reach(predictor)
+        self.reach = memory_reach(predictor)
+
+    def _lend_features(self, predictor: Any, frames: list[int]) -> None:
+        if self.features is not None:
+            self.features.lend(predictor, self.state, frames, scan=self._scan)
+
+    def _keep_features(self, predictor: Any) -> None:
+        if self.features is not None:
+            self.features.keep(predictor, self.state, scan=self._scan)
 
     def _kept_for_reverse_pass(self, current: Pass) -> range:
         """Forward outputs that the reverse pass of "both" will attend to from its start."""
@@ -411,18 +441,25 @@ class PropagationRun:
     def __getstate__(self) -> dict[str, Any]:
         if self.device is not None and self.device.type != "cpu":
             raise RuntimeError("park() the propagation run before pickling it: its tensors are on the GPU")
-        return {**self.__dict__, "_frames": None}
+        return {**self.__dict__, "_frames": None, "features": None}
 
 
 def start_propagation(
-    source: FrameSource, prompts: PromptState, *, direction: str = "forward", batch_size: int = 32
+    source: FrameSource,
+    prompts: PromptState,
+    *,
+    direction: str = "forward",
+    batch_size: int = 32,
+    features: FeatureStore | None = None,
 ) -> PropagationRun:
     """A `PropagationRun` of `prompts` through `source` in `direction`, `batch_size` frames decoded at once.
+
+    With `features` (the video's `FeatureStore`) the image encoder runs only on frames not kept there.
 
     Checks the clicks and the direction now (RuntimeError without clicks, ValueError for a click past
     the video's end or an unknown direction); no model is needed before the first step.
     """
-    return PropagationRun(source.meta, prompts, direction, batch_size)
+    return PropagationRun(source.meta, prompts, direction, batch_size, features)
 
 
 def run_steps(
@@ -469,15 +506,17 @@ def propagate(
     step_frames: int | None = None,
     progress: ProgressCallback | None = None,
     cancel: CancelFlag | None = None,
+    features: FeatureStore | None = None,
 ) -> Iterator[FrameMasks]:
     """Track every prompted object through `source`, yielding `(frame, obj_ids, masks)` per frame.
 
     Frames are decoded `batch_size` at a time and tracked in steps of at most as many (`run_steps`:
     about `config.STEP_SECONDS` each, or `step_frames`); the model is held for one step at a time.
     `progress` is called after each step and `cancel` (an object with `is_set()`, e.g.
-    `threading.Event`) is checked between frames, raising `jobs.Cancelled`.
+    `threading.Event`) is checked between frames, raising `jobs.Cancelled`. `features` (a
+    `FeatureStore`) lends and keeps the frames' image features.
     """
-    run = start_propagation(source, prompts, direction=direction, batch_size=batch_size)
+    run = start_propagation(source, prompts, direction=direction, batch_size=batch_size, features=features)
     try:
         for item in run_steps(model, run, source, step_frames=step_frames, progress=progress):
             raise_if_cancelled(cancel, "propagation")
@@ -492,7 +531,7 @@ def predict_prompted_frame(
     images: ModelFrames,
     prompts: PromptState,
     frame: int,
-    features: FeatureCache | None = None,
+    features: FeatureStore | None = None,
 ) -> dict[int, np.ndarray]:
     """Masks of every object clicked on `frame`, as the frame's conditioning output will be.
 
@@ -502,10 +541,10 @@ def predict_prompted_frame(
     """
     state = new_inference_state(predictor, images)
     if features is not None:
-        features.lend(state, frame)
+        features.lend(predictor, state, [frame])
     add_prompts(predictor, state, prompts, frame)
     if features is not None:
-        features.keep(state)
+        features.keep(predictor, state)
     if not state["obj_ids"]:
         return {}
     consolidated = predictor._consolidate_temp_output_across_obj(
