@@ -52,6 +52,8 @@ RANDOM_WEIGHTS_SEED = 0
 DEFAULT_BATCH_SIZE = _env_int("SAM2_GRADIO_BATCH_SIZE", 32)
 # Image features of this many recently clicked frames are cached for instant click feedback.
 FEATURE_CACHE_FRAMES = _env_int("SAM2_GRADIO_FEATURE_CACHE_FRAMES", 4)
+# Edits (clicks, boxes, masks, clears, objects, resets, loaded states) that Undo can take back.
+UNDO_STEPS = _env_int("SAM2_GRADIO_UNDO_STEPS", 100)
 
 # --- Compositing -------------------------------------------------------------------------------
 DEFAULT_OBJECT_SIZE = 256  # longer side of the relocated object, pixels

@@ -198,7 +198,7 @@ def test_app_without_weights_composes_and_names_the_fetch_command(make_video, tm
 def test_model_events_share_one_queue_slot_and_renders_run_beside_them(random_model, tmp_path):
     demo = create_app(app_model_of(random_model), sessions=SessionStore(tmp_path))
     slots = {fn.api_name: (fn.concurrency_id, fn.concurrency_limit) for fn in demo.fns.values()}
-    for runs_sam2 in ("add_click", "undo", "clear_frame", "remove_object", "load_state", "propagate"):
+    for runs_sam2 in ("add_click", "undo", "redo", "clear_frame", "remove_object", "load_state", "propagate"):
         assert slots[runs_sam2] == ("gpu", 1)
     assert slots["compose"] == ("compose", config.COMPOSE_CONCURRENCY)
     assert slots["compose_preview"] == ("preview", config.PREVIEW_CONCURRENCY)

@@ -75,7 +75,7 @@ def test_actions_before_a_video_is_opened_ask_for_one(session):
     for action in (
         lambda: actions.show_frame(session, 0),
         lambda: actions.add_click(session, 0, 1, 5, 5, positive=True),
-        lambda: actions.undo_click(session, 0),
+        lambda: actions.undo(session, 0),
         lambda: actions.new_object(session),
         lambda: actions.save_state(session),
         lambda: actions.propagate(session),
@@ -155,16 +155,30 @@ def test_a_click_outside_the_video_is_refused_and_the_clicks_stay(
     assert _clicks(opened) == before
 
 
-def test_undo_takes_back_the_last_click_anywhere(opened, clip, tmp_path):
+def test_undo_takes_back_the_last_click_anywhere_then_the_loaded_state(opened, clip, tmp_path):
     _load_clicks(opened, tmp_path, ONE_CLICK)
     actions.add_click(opened, 3, 1, 40, 30, positive=False)
-    frame, image = actions.undo_click(opened, shown_frame=2)
+    frame, image = actions.undo(opened, shown_frame=2)
     assert frame == 3
     np.testing.assert_array_equal(image, read_frame(clip, 3))  # no click left there: the plain frame
     assert _clicks(opened)["clicks"] == ONE_CLICK
-    frame, image = actions.undo_click(opened, shown_frame=1)  # a loaded state starts the history anew
-    assert frame == 1 and _clicks(opened)["clicks"] == ONE_CLICK
-    np.testing.assert_array_equal(image, actions.show_frame(opened, 1))
+    frame, image = actions.undo(opened, shown_frame=1)  # loading the state was an edit too
+    assert frame == 2 and _clicks(opened)["clicks"] == {}
+    np.testing.assert_array_equal(image, read_frame(clip, 2))
+    frame, _ = actions.redo(opened, shown_frame=0)
+    assert frame == 2 and _clicks(opened)["clicks"] == ONE_CLICK
+    assert actions.undo(opened, shown_frame=0)[0] == 2
+    assert actions.undo(opened, shown_frame=1)[0] == 1  # nothing left to undo: the shown frame stays
+
+
+def test_reset_is_undone_with_every_object_and_click(opened, tmp_path):
+    _load_clicks(opened, tmp_path, ONE_CLICK)
+    actions.new_object(opened)
+    before = _clicks(opened)
+    actions.reset(opened)
+    assert _clicks(opened)["clicks"] == {}
+    actions.undo(opened, shown_frame=0)
+    assert _clicks(opened) == before
 
 
 def test_clear_new_remove_and_reset_edit_the_objects(opened, clip):
@@ -336,5 +350,5 @@ def test_a_click_the_model_cannot_answer_is_taken_back(session, clip, tmp_path, 
     with pytest.raises(ModelUnavailable, match="python -m sam2_gradio.checkpoints --model-size tiny"):
         actions.add_click(session, 1, 1, 20, 20, positive=True)
     assert _clicks(session) == before
-    assert session.segment.prompts.history == []
+    assert session.segment.prompts.undo() is None  # nothing left to undo either
     np.testing.assert_array_equal(actions.show_frame(session, 1), read_frame(clip, 1))

@@ -2,25 +2,37 @@
 
 `page_setup_js()` is a JavaScript function the app runs once when a page loads (`demo.load(js=...)`), so
 the app looks and behaves the same however it is launched. The shortcuts are those of the original OpenCV
-script: ←/→ step through the frames, N adds an object, R resets, Enter propagates. Each presses the button
-of that `elem_id`, so a shortcut does exactly what the button does; keys are ignored while typing in a
-field and while the Segment tab is hidden.
+script (←/→ step through the frames, N adds an object, R resets, Enter propagates) plus Ctrl+Z / Ctrl+Shift+Z
+(or Ctrl+Y) for undo / redo, + / - for a positive / negative point and 1-9 to choose an object. Each
+clicks the control it names, so a shortcut does exactly what the control does; keys are ignored while
+typing in a field and while the Segment tab is hidden.
 """
 
 import json
 
-# key (lower case for letters) -> elem_id of the button it presses
+# key (lower case for letters, "Ctrl+" / "Ctrl+Shift+" before it) -> [CSS selector, index of the match]
+# of the control it clicks
 SHORTCUTS = {
-    "ArrowLeft": "seg-prev",
-    "ArrowRight": "seg-next",
-    "n": "seg-new-object",
-    "r": "seg-reset",
-    "Enter": "seg-propagate",
+    "ArrowLeft": ["#seg-prev", 0],
+    "ArrowRight": ["#seg-next", 0],
+    "n": ["#seg-new-object", 0],
+    "r": ["#seg-reset", 0],
+    "Enter": ["#seg-propagate", 0],
+    "Ctrl+z": ["#seg-undo", 0],
+    "Ctrl+Shift+z": ["#seg-redo", 0],
+    "Ctrl+y": ["#seg-redo", 0],
+    "+": ["#seg-point-label input", 0],
+    "=": ["#seg-point-label input", 0],
+    "-": ["#seg-point-label input", 1],
+    **{str(number): ["#seg-object input", number - 1] for number in range(1, 10)},
 }
 
 FILE_HEIGHT = 110  # pixels of an empty file box (both tabs)
 
-SHORTCUTS_HELP = "Keys: ←/→ previous/next frame · N new object · R reset · Enter propagate"
+SHORTCUTS_HELP = (
+    "Keys: ←/→ previous/next frame · + / - positive/negative point · 1-9 choose an object · "
+    "N new object · Ctrl+Z undo · Ctrl+Shift+Z redo · R reset (undoable) · Enter propagate"
+)
 
 # Keeps the clickable frame and the composite preview within the window; lays out the object legend.
 CSS = """
@@ -39,15 +51,19 @@ _PAGE_SETUP_TEMPLATE = """
   document.head.appendChild(style);
   const shortcuts = %(shortcuts)s;
   document.addEventListener("keydown", (event) => {
-    if (event.ctrlKey || event.metaKey || event.altKey) return;
+    if (event.altKey) return;
     const target = event.target;
-    if (target.closest && target.closest("input, textarea, select, [contenteditable]")) return;
+    const fields = "textarea, select, [contenteditable], input:not([type=radio]):not([type=checkbox])";
+    if (target.closest && target.closest(fields)) return;
     if (event.key === "Enter" && target.closest && target.closest("button, a")) return;
-    const key = event.key.length === 1 ? event.key.toLowerCase() : event.key;
-    const button = document.getElementById(shortcuts[key]);
-    if (!button || button.offsetParent === null || button.disabled) return;
+    const ctrl = event.ctrlKey || event.metaKey;
+    const letter = event.key.length === 1 ? event.key.toLowerCase() : event.key;
+    const key = (ctrl ? "Ctrl+" : "") + (ctrl && event.shiftKey ? "Shift+" : "") + letter;
+    const [selector, index] = shortcuts[key] || [null, 0];
+    const control = selector && document.querySelectorAll(selector)[index];
+    if (!control || control.offsetParent === null || control.disabled) return;
     event.preventDefault();
-    button.click();
+    control.click();
   });
 }
 """

@@ -102,13 +102,29 @@ def add_click(
         return segment.render(frame, segment.click(frame, obj_id, x, y, positive=positive))
 
 
-def undo_click(session: BrowserSession, shown_frame: int) -> tuple[int, np.ndarray]:
-    """Undo the last click anywhere; returns the frame it was on (or `shown_frame`) and that frame drawn."""
+def undo(session: BrowserSession, shown_frame: int) -> tuple[int, np.ndarray]:
+    """Take back the latest edit of any kind (click, clear, object, reset, loaded state).
+
+    Returns the frame to show (`shown_frame` when the edit changed it or no frame, else the first frame
+    it changed) and that frame drawn.
+    """
     with session.lock:
-        segment = segment_of(session)
-        frame = segment.undo()
-        frame = shown_frame if frame is None else frame
-        return frame, segment.render(frame)
+        return _show_changed(session, segment_of(session).undo(), shown_frame)
+
+
+def redo(session: BrowserSession, shown_frame: int) -> tuple[int, np.ndarray]:
+    """Make the latest undone edit again; returns the frame to show and that frame drawn (as `undo`)."""
+    with session.lock:
+        return _show_changed(session, segment_of(session).redo(), shown_frame)
+
+
+def _show_changed(
+    session: BrowserSession, changed: list[int] | None, shown_frame: int
+) -> tuple[int, np.ndarray]:
+    frame = _checked_frame(session, shown_frame)
+    if changed and frame not in changed:
+        frame = changed[0]
+    return frame, segment_of(session).render(frame)
 
 
 def clear_frame(session: BrowserSession, frame: int, obj_id: int) -> np.ndarray:
@@ -131,7 +147,7 @@ def remove_object(session: BrowserSession, obj_id: int) -> None:
 
 
 def reset(session: BrowserSession) -> None:
-    """Remove every object, click and propagated mask of the session's video."""
+    """Remove every object, click and propagated mask of the session's video (undo brings the clicks back)."""
     with session.lock:
         segment_of(session).reset()
         session.segment_result = None
@@ -155,7 +171,7 @@ def save_state(session: BrowserSession) -> Path:
 
 
 def load_state(session: BrowserSession, path: str | Path) -> PromptState:
-    """Replace the clicks with those of a state file, checked against the video first.
+    """Replace the clicks with those of a state file, checked against the video first (undoable).
 
     Raises `PromptStateError` naming the offending entry; the current clicks are then kept.
     """

@@ -6,7 +6,7 @@ Each handler finds the caller's `BrowserSession` by gradio's `request.session_ha
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -106,9 +106,20 @@ class SegmentHandlers:
         return segment_actions.show_frame(session, int(frame)), objects, legend
 
     @user_errors
-    def undo(self, frame: float, request: gr.Request) -> tuple:
-        """Undo the last click and show the frame it was on."""
-        return segment_actions.undo_click(self._session(request), int(frame))
+    def undo(self, frame: float, obj_id: int | None, request: gr.Request) -> tuple:
+        """Take back the latest edit (click, clear, object, reset, loaded state) and show its frame."""
+        return self._undone(segment_actions.undo, frame, obj_id, request)
+
+    @user_errors
+    def redo(self, frame: float, obj_id: int | None, request: gr.Request) -> tuple:
+        """Make the latest undone edit again and show its frame."""
+        return self._undone(segment_actions.redo, frame, obj_id, request)
+
+    def _undone(self, action: Callable, frame: float, obj_id: int | None, request: gr.Request) -> tuple:
+        session = self._session(request)
+        shown, image = action(session, int(frame))
+        objects, legend = object_choices(segment_actions.object_ids(session), obj_id)
+        return shown, image, objects, legend
 
     @user_errors
     def clear_frame(self, frame: float, obj_id: int | None, request: gr.Request) -> Any:

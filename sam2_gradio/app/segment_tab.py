@@ -45,6 +45,7 @@ class SegmentView:
     new_object: gr.Button
     remove_object: gr.Button
     undo: gr.Button
+    redo: gr.Button
     clear: gr.Button
     reset: gr.Button
     save_state: gr.Button
@@ -105,6 +106,7 @@ def _segment_frame_column() -> dict[str, gr.components.Component]:
         new_object = gr.Button("New object", elem_id="seg-new-object")
         remove_object = gr.Button("Remove object", elem_id="seg-remove-object")
         undo = gr.Button("Undo", elem_id="seg-undo")
+        redo = gr.Button("Redo", elem_id="seg-redo")
         clear = gr.Button("Clear frame", elem_id="seg-clear")
         reset = gr.Button("Reset", elem_id="seg-reset")
     with gr.Row():
@@ -114,7 +116,7 @@ def _segment_frame_column() -> dict[str, gr.components.Component]:
     return dict(
         frame=frame, slider=slider, previous=previous, next=next_frame, point_label=point_label,
         objects=objects, legend=legend, new_object=new_object, remove_object=remove_object, undo=undo,
-        clear=clear, reset=reset, save_state=save_state, load_state=load_state,
+        redo=redo, clear=clear, reset=reset, save_state=save_state, load_state=load_state,
     )  # fmt: skip
 
 
@@ -144,7 +146,9 @@ def _wire_segment_events(handlers: SegmentHandlers, ui: SegmentView) -> None:
         api_name="remove_object",
         **GPU_QUEUE,
     )
-    ui.undo.click(on_gpu(handlers.undo), [ui.slider], stepped, api_name="undo", **GPU_QUEUE)
+    undone = [*stepped, *listed]
+    for button, handler, name in ((ui.undo, handlers.undo, "undo"), (ui.redo, handlers.redo, "redo")):
+        button.click(on_gpu(handler), [ui.slider, ui.objects], undone, api_name=name, **GPU_QUEUE)
     ui.clear.click(
         on_gpu(handlers.clear_frame), [ui.slider, ui.objects], [ui.frame], api_name="clear_frame", **GPU_QUEUE
     )

@@ -1,10 +1,11 @@
 """Clicking on a video: a prompt state plus instant masks of the shown frame.
 
 `InteractiveSession` is what the Segment tab holds per browser session and what a script can drive:
-every edit (click, undo, clear, remove object) updates the `PromptState` and returns the masks of the
-affected frame, computed by SAM 2 on that frame alone, exactly as propagation will treat it. The image
-features of recently clicked frames are cached, so further clicks on a frame only run the mask decoder,
-and the frame shown is the frame the model reads (`DecodedFrames`): each is decoded once.
+every edit (click, box, paint, clear, new or removed object, reset, loaded state) is one step of the
+`PromptState`'s undo history, and updates the masks of the affected frame, computed by SAM 2 on that
+frame alone, exactly as propagation will treat it. The image features of recently clicked frames are
+cached, so further clicks on a frame only run the mask decoder, and the frame shown is the frame the
+model reads (`DecodedFrames`): each is decoded once.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from sam2_gradio.engine.exports import read_frame_masks
 from sam2_gradio.engine.model import PredictorLender
 from sam2_gradio.engine.model_frames import ModelFrames
 from sam2_gradio.engine.overlay import draw_clicks, draw_masks
-from sam2_gradio.engine.prompts import PromptState
+from sam2_gradio.engine.prompts import BoxCorners, PromptState
 from sam2_gradio.engine.propagation import predict_prompted_frame
 from sam2_gradio.media.frames import FrameSource, VideoMeta, read_frame
 
@@ -123,25 +124,26 @@ class InteractiveSession:
 
         When the model cannot run (no weights, say) the click is taken back before the error is raised.
         """
-        created_object = obj_id not in self.prompts.object_ids
         self.prompts.add_click(frame, obj_id, x, y, 1 if positive else 0)
-        try:
-            self._refresh(frame)
-            return self.masks_on(frame)
-        except BaseException:
-            self.prompts.undo_last_edit()
-            if created_object:
-                self.prompts.object_ids.remove(obj_id)
-            self._predicted.pop(frame, None)
-            raise
+        return self._predict_edited(frame)
 
-    def undo(self) -> int | None:
-        """Undo the last click anywhere; return the frame it was on, or None when there was none."""
-        undone = self.prompts.undo_last_edit()
-        if undone is None:
-            return None
-        self._refresh(undone[0])
-        return undone[0]
+    def box(self, frame: int, obj_id: int, box: BoxCorners) -> Masks:
+        """Give `obj_id` a box on `frame` and return the frame's masks (taken back if the model fails)."""
+        self.prompts.set_box(frame, obj_id, box)
+        return self._predict_edited(frame)
+
+    def paint(self, frame: int, obj_id: int, mask: np.ndarray) -> Masks:
+        """Give `obj_id` a painted (H, W) bool mask on `frame` and return the frame's masks."""
+        self.prompts.set_mask(frame, obj_id, mask)
+        return self._predict_edited(frame)
+
+    def undo(self) -> list[int] | None:
+        """Take back the latest edit of any kind; return the frames it changed, or None if none."""
+        return self._refreshed(self.prompts.undo())
+
+    def redo(self) -> list[int] | None:
+        """Make the latest undone edit again; return the frames it changed, or None if none."""
+        return self._refreshed(self.prompts.redo())
 
     def clear(self, frame: int, obj_id: int) -> Masks:
         """Remove the clicks of `obj_id` on `frame` and return the frame's masks."""
@@ -161,17 +163,35 @@ class InteractiveSession:
             self._refresh(frame)
 
     def reset(self) -> None:
-        """Remove every object, click and propagated mask."""
+        """Remove every object, click and propagated mask (undo brings the objects and clicks back)."""
         self.prompts.reset()
         self._predicted.clear()
         self.mask_dir = None
 
     def replace_prompts(self, prompts: PromptState) -> None:
-        """Use a loaded prompt state instead of the current one (masks are recomputed lazily)."""
-        prompts.video = self.source.meta
-        self.prompts = prompts
+        """Use a loaded prompt state instead of the current one, as one undoable edit.
+
+        Masks are recomputed lazily; the propagated masks no longer match and are dropped.
+        """
+        self.prompts.replace_with(prompts)
         self._predicted.clear()
         self.mask_dir = None
+
+    def _predict_edited(self, frame: int) -> Masks:
+        """The masks of `frame` after an edit of it; the edit is taken back if the model fails."""
+        try:
+            self._refresh(frame)
+            return self.masks_on(frame)
+        except BaseException:
+            self.prompts.take_back_last_edit()
+            self._predicted.pop(frame, None)
+            raise
+
+    def _refreshed(self, frames: list[int] | None) -> list[int] | None:
+        """`frames`, their masks forgotten (their prompts changed; they are predicted when next shown)."""
+        for frame in frames or []:
+            self._predicted.pop(frame, None)
+        return frames
 
     def _refresh(self, frame: int) -> None:
         """Predict the masks of `frame` again after its clicks changed."""
