@@ -38,25 +38,43 @@ def user_errors(handler: Callable) -> Callable:
     """Wrap a handler so exceptions reach the user as one sentence, never as a traceback.
 
     A `jobs.UserError` (`UploadRejected`, `PromptStateError`, `NoVideo`, `ModelUnavailable`, ...), a
-    `Cancelled` job or an `OSError` (a full disk, say) becomes a `gr.Error` of one sentence; the session
-    is left as the library left it (unchanged, for a bad input). Anything else is a bug or a failure of
-    torch: its traceback goes to the log and the user reads `INTERNAL_ERROR`.
+    `Cancelled` job or an `OSError` (a full disk, say) becomes one sentence; the session is left as the
+    library left it (unchanged, for a bad input). In the page the sentence is a warning toast and every
+    output keeps what it showed (an error would mark each output "Error" and blank it); API clients
+    (gradio_client) and direct calls get a `gr.Error`. Anything else is a bug or a failure of torch: its
+    traceback goes to the log and the user reads `INTERNAL_ERROR`.
     """
 
     @functools.wraps(handler)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return handler(*args, **kwargs)
-        except gr.Error:
-            raise
+        except gr.Error as error:
+            return _shown(error, args, kwargs)
         except (UserError, Cancelled, OSError) as error:
             logger.warning("%s: %s", handler.__name__, error, exc_info=logger.isEnabledFor(logging.DEBUG))
-            raise gr.Error(_sentence(error), print_exception=False) from None
+            return _shown(gr.Error(_sentence(error), print_exception=False), args, kwargs)
         except Exception:
             logger.exception("%s failed", handler.__name__)
-            raise gr.Error(INTERNAL_ERROR, print_exception=False) from None
+            return _shown(gr.Error(INTERNAL_ERROR, print_exception=False), args, kwargs)
 
     return wrapper
+
+
+def _shown(error: gr.Error, args: tuple, kwargs: dict) -> Any:
+    """Raise `error`, unless the event came from the page: then warn and leave every output as it was."""
+    if not any(_from_page(value) for value in (*args, *kwargs.values())):
+        raise error from None
+    gr.Warning(error.message)
+    return gr.skip()
+
+
+def _from_page(value: Any) -> bool:
+    """True when `value` is the request of an event the app's own page sent (not an API client's)."""
+    if not isinstance(value, gr.Request):
+        return False
+    headers = getattr(value, "headers", None)
+    return headers is not None and headers.get("x-gradio-user") == "app"
 
 
 def keep_outputs_when_cancelled(outputs: int) -> Callable[[Callable], Callable]:
