@@ -47,6 +47,17 @@ class ComposeHandlers:
         return str(session.video_path), str(result.masks_zip)
 
     @user_errors
+    def offer_segment_result(self, obj_video: str | None, masks: str | None, request: gr.Request) -> tuple:
+        """Fill the empty object video and masks boxes with the Segment tab's last result, if any."""
+        session = self._session(request)
+        inputs = compose_actions.with_segment_result(
+            session, compose_actions.ComposeInputs(obj_video, masks, None)
+        )
+        if inputs.obj_video == obj_video:
+            return gr.skip(), gr.skip()
+        return str(inputs.obj_video), str(inputs.masks)
+
+    @user_errors
     def mask_objects(self, masks: str | None, request: gr.Request) -> dict:
         """Object checkboxes for a masks zip, shown when it holds several objects."""
         if not masks:
@@ -67,8 +78,8 @@ class ComposeHandlers:
             shown = compose_actions.preview(self._session(request), inputs, int(frame), options)
         except compose_actions.MissingInput as missing:
             return None, gr.skip(), str(missing)
-        last = shown.num_frames - 1
-        slider = gr.update(maximum=max(last, 1), value=min(int(frame), last))
+        # Only the range: a reply that set the value would pull back a slider the user is still dragging.
+        slider = gr.update(maximum=max(shown.num_frames - 1, 1))
         return shown.image, slider, f"**Note:** {shown.note}" if shown.note else ""
 
     @user_errors

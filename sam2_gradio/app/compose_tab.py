@@ -45,14 +45,17 @@ class ComposeView:
         return [self.obj_video, self.masks, self.bg_video, *self.options.values()]
 
 
-def build_compose_tab(handlers: ComposeHandlers) -> None:
-    """The Compose tab's components and events."""
+def build_compose_tab(handlers: ComposeHandlers, tab: gr.Tab) -> None:
+    """The Compose tab's components and events; opening `tab` takes in the Segment tab's result."""
     with gr.Row():
         with gr.Column(scale=1):
             files = _compose_files_column()
         with gr.Column(scale=2):
             result = _compose_result_column()
-    _wire_compose_events(handlers, ComposeView(**files, **result))
+    view = ComposeView(**files, **result)
+    _wire_compose_events(handlers, view)
+    objects = [view.obj_video, view.masks]
+    tab.select(handlers.offer_segment_result, objects, objects, api_visibility="private", **PREVIEW_QUEUE)
 
 
 def _compose_files_column() -> dict[str, gr.components.Component]:
