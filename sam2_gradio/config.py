@@ -64,6 +64,8 @@ BRIGHTNESS_GAIN_RANGE = (0.5, 2.0)
 X264_PRESET = "veryfast"
 X264_CRF = 18
 AAC_BITRATE = "160k"  # audio carried from the background video is re-encoded to AAC at this rate
+# Quality of VP9 videos with alpha (.webm): 0 (best) .. 63; colour and alpha planes alike.
+VP9_ALPHA_CRF = 20
 
 # --- Limits (uploads, job size and zips) -------------------------------------------------------
 MAX_UPLOAD_MB = _env_int("SAM2_GRADIO_MAX_UPLOAD_MB", 500)

@@ -52,7 +52,8 @@ def write_scene_jpegs(folder: Path, count: int) -> Path:
 def official_masks(model: SharedModel, jpeg_folder: Path, prompts: PromptState, direction: str) -> dict:
     """Masks of SAM 2's own `SAM2VideoPredictor` over the whole video: frame -> bool (objects, H, W).
 
-    All clicks are added before propagating, each object's clicks on a frame in one call; "both" runs
+    All prompts are added before propagating, each object's clicks and box on a frame in one call, a
+    painted mask in an `add_new_mask` call of its own; "both" runs
     forward from the first prompted frame, then backward from it; "backward" starts at the last one.
     """
     frames = prompts.prompted_frames()
@@ -61,13 +62,17 @@ def official_masks(model: SharedModel, jpeg_folder: Path, prompts: PromptState, 
     with model.use() as predictor:
         state = predictor.init_state(str(jpeg_folder))
         for frame in frames:
-            for obj_id, clicks in sorted(prompts.clicks_on(frame).items()):
+            for obj_id, entry in sorted(prompts.clicks_on(frame).items()):
+                if entry.mask is not None:  # a painted mask replaces clicks and box (SAM 2 drops them)
+                    predictor.add_new_mask(state, frame, obj_id, entry.mask.to_mask())
+                    continue
                 predictor.add_new_points_or_box(
                     state,
                     frame,
                     obj_id,
-                    points=np.array(clicks.points, np.float32),
-                    labels=np.array(clicks.labels, np.int32),
+                    points=np.array(entry.points, np.float32).reshape(-1, 2),
+                    labels=np.array(entry.labels, np.int32),
+                    box=None if entry.box is None else np.array(entry.box, np.float32),
                 )
         runs = {
             "forward": [{}],

@@ -113,3 +113,39 @@ def test_render_draws_each_object_in_its_colour_and_marks_clicks(session):
         np.linalg.norm(tinted - red, axis=1).mean()
         < np.linalg.norm(plain[mask_1].astype(float) - red, axis=1).mean()
     )
+
+
+def test_box_and_painted_mask_give_the_masks_propagation_gives_on_their_frames(session, random_model):
+    boxed = session.box(4, 1, (10, 40, 52, 80))
+    assert boxed[1].any()
+    painted = np.zeros((120, 160), bool)
+    painted[30:70, 100:140] = True
+    with_paint = session.paint(4, 2, painted)
+    assert set(with_paint) == {1, 2}
+    propagated = {
+        frame: (ids, m) for frame, ids, m in propagate(random_model, session.source, session.prompts)
+    }
+    ids, frame_masks = propagated[4]
+    for obj_id, mask in zip(ids, frame_masks, strict=True):
+        np.testing.assert_array_equal(with_paint[obj_id], mask)
+    assert session.undo() == [4]
+    assert set(session.masks_on(4)) == {1}
+
+
+def test_a_click_on_a_painted_object_is_refused_until_its_mask_is_cleared(session):
+    painted = np.zeros((120, 160), bool)
+    painted[30:70, 100:140] = True
+    session.paint(2, 1, painted)
+    before = session.prompts.to_dict()
+    with pytest.raises(PromptStateError, match="clear it before adding a click"):
+        session.click(2, 1, 120, 50)
+    assert session.prompts.to_dict() == before
+    session.clear(2, 1)
+    assert session.click(2, 1, 120, 50)[1].any()
+
+
+def test_render_draws_the_box_in_its_objects_colour(session):
+    session.box(5, 2, (20, 30, 80, 90))
+    drawn = session.render(5)
+    top_edge = drawn[30, 30:70].astype(float)
+    assert np.linalg.norm(top_edge - np.array(object_color(2), dtype=float), axis=1).mean() < 40

@@ -132,3 +132,29 @@ def test_unknown_direction_is_refused(random_model, scene_jpegs):
     prompts = _prompts(source.meta, [(0, 1, 30, 60, 1)])
     with pytest.raises(ValueError, match="sideways"):
         next(propagation.propagate(random_model, source, prompts, direction="sideways"))
+
+
+def _disc(meta, cx: int, cy: int, radius: int) -> np.ndarray:
+    yy, xx = np.mgrid[: meta.height, : meta.width]
+    return (xx - cx) ** 2 + (yy - cy) ** 2 <= radius**2
+
+
+def _boxes_masks_and_clicks(meta) -> PromptState:
+    """A box (with a click) on frame 0, a box alone on frame 0, and a painted mask correction on frame 8."""
+    prompts = _prompts(meta, [(0, 1, 30, 60, 1), (5, 2, 120, 45, 1)])
+    prompts.set_box(0, 1, (10, 40, 50, 80))  # the disc: box and click in one call
+    prompts.set_box(0, 2, (98, 18, 142, 62))  # the green box: a box alone
+    prompts.set_mask(8, 1, _disc(meta, 46, 60, 18))  # a mask fix of the disc on a later frame
+    return prompts
+
+
+@pytest.mark.parametrize("direction", ["forward", "both"])
+def test_boxes_and_painted_masks_match_official(random_model, scene_jpegs, direction):
+    source = JpegFolderFrames.open(scene_jpegs)
+    prompts = _boxes_masks_and_clicks(source.meta)
+    reference = official_masks(random_model, scene_jpegs, prompts, direction)
+    ours = _ours(random_model, source, prompts, direction, 5)
+    _assert_same(ours, reference)
+    painted = _disc(source.meta, 46, 60, 18)
+    overlap = (ours[8][0] & painted).sum() / (ours[8][0] | painted).sum()
+    assert overlap > 0.9, "the painted mask is not the object's mask on its frame"  # SAM 2.1 keeps it

@@ -130,9 +130,8 @@ def test_cancelled_run_keeps_the_previous_masks_and_leaves_nothing_half_written(
 
 def test_segment_cli_runs_headless_from_a_state_file(scene_jpegs, tmp_path, capsys):
     state = tmp_path / "interactive_state.json"
-    state.write_text(
-        json.dumps({"version": 1, "clicks": {"2": {"5": {"points": [[30, 60]], "labels": [1]}}}})
-    )
+    clicks = {"2": {"5": {"points": [[30, 60]], "labels": [1]}, "6": {"box": [98, 20, 142, 64]}}}
+    state.write_text(json.dumps({"version": 1, "clicks": clicks, "names": {"6": "green box"}}))
     code = segment.main(
         [
             "--frame-dir",
@@ -150,11 +149,50 @@ def test_segment_cli_runs_headless_from_a_state_file(scene_jpegs, tmp_path, caps
             "10",
             "--fps",
             "8",
+            "--coco",
+            str(tmp_path / "vis.json"),
+            "--davis-dir",
+            str(tmp_path / "davis"),
+            "--alpha-video",
+            str(tmp_path / "cutout.webm"),
+            "--alpha-objects",
+            "6",
         ]
     )
     assert code == 0
     assert len(list((tmp_path / "m" / "per_object").glob("mask_*_obj_5.png"))) == 24
     assert probe_video(tmp_path / "preview.mp4").fps == pytest.approx(8.0)
+    _assert_exports_match_the_mask_pngs(tmp_path, obj_ids=[5, 6])
+    assert probe_video(tmp_path / "cutout.webm").num_frames == 24
+
+
+def _assert_exports_match_the_mask_pngs(folder: Path, obj_ids: list[int]) -> None:
+    """COCO JSON (through pycocotools) and DAVIS PNGs (through load_mask_set) equal the per-object PNGs."""
+    from pycocotools import mask as coco_mask
+
+    from sam2_gradio.media.mask_files import load_mask_set
+
+    data = json.loads((folder / "vis.json").read_text())
+    assert [category["name"] for category in data["categories"]] == ["object", "green box"]
+    davis = load_mask_set(folder / "davis")
+    assert davis.object_ids == tuple(obj_ids)
+    for annotation in data["annotations"]:
+        for frame, segmentation in enumerate(annotation["segmentations"]):
+            png = _read(folder / "m" / "per_object" / f"mask_{frame:05d}_obj_{annotation['id']}.png") > 0
+            if segmentation is None:
+                assert not png.any()
+                continue
+            rle = {"size": segmentation["size"], "counts": segmentation["counts"].encode()}
+            assert np.array_equal(coco_mask.decode(rle).astype(bool), png), (annotation["id"], frame)
+            files = davis.files_for(frame)
+            assert annotation["id"] in files
+            lower_ids = [obj for obj in obj_ids if obj < annotation["id"] and obj in files]
+            covered = np.zeros_like(png)
+            for other in lower_ids:
+                covered |= files[other].coverage() > 0
+            assert np.array_equal(files[annotation["id"]].coverage() > 0, png & ~covered)
+    assert any(segmentation is None for segmentation in data["annotations"][0]["segmentations"][:2])
+    davis.close()
 
 
 @pytest.mark.parametrize(

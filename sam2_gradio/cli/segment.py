@@ -12,11 +12,17 @@ import os
 import sys
 from collections.abc import Sequence
 from dataclasses import asdict
+from pathlib import Path
+from typing import TYPE_CHECKING
 
+from sam2_gradio import config
 from sam2_gradio.cli.common import OneLineParser, add_option_arguments, options_from_args, run_cli
 from sam2_gradio.engine import checkpoints
 from sam2_gradio.engine.options import SegmentOptions
 from sam2_gradio.jobs import BadInput
+
+if TYPE_CHECKING:
+    from sam2_gradio.engine.export_formats import ExportFormats
 
 logger = logging.getLogger("sam2_gradio.cli.segment")
 
@@ -42,7 +48,60 @@ def build_parser() -> argparse.ArgumentParser:
     checkpoints.add_model_arguments(parser)
     parser.add_argument("--fps", type=float, help="frame rate of the preview (default: the video's)")
     add_option_arguments(parser, SegmentOptions)
+    add_export_arguments(parser)
     return parser
+
+
+def add_export_arguments(parser: argparse.ArgumentParser) -> None:
+    """The flags of the exports other tools read (see `engine.export_formats.ExportFormats`)."""
+    group = parser.add_argument_group("exports for other tools")
+    group.add_argument(
+        "--coco",
+        metavar="FILE",
+        help="also write the masks as YouTube-VIS JSON (COCO RLE per frame; categories from object names)",
+    )
+    group.add_argument(
+        "--davis-dir",
+        metavar="DIR",
+        help="also write one DAVIS palette PNG per frame (00000.png; pixel value = object id)",
+    )
+    group.add_argument(
+        "--alpha-video",
+        metavar="FILE",
+        help="also write the objects on transparency: .webm (VP9, browsers) or .mov (ProRes 4444, editors)",
+    )
+    group.add_argument(
+        "--alpha-objects",
+        metavar="IDS",
+        help="comma-separated object ids shown in --alpha-video (default: every object)",
+    )
+    group.add_argument(
+        "--feather",
+        type=int,
+        default=config.DEFAULT_FEATHER,
+        help="soft edge of --alpha-video in pixels, as the compositor's (default %(default)s; 0 = hard)",
+    )
+
+
+def export_formats_from_args(args: argparse.Namespace) -> ExportFormats:
+    """The `ExportFormats` the export flags ask for."""
+    from sam2_gradio.engine.export_formats import ExportFormats
+
+    alpha_objects = None
+    if args.alpha_objects:
+        try:
+            alpha_objects = tuple(int(part) for part in args.alpha_objects.split(",") if part.strip())
+        except ValueError:
+            raise ValueError(
+                f"--alpha-objects must be object ids like 1,3, got {args.alpha_objects!r}"
+            ) from None
+    return ExportFormats(
+        coco_path=Path(args.coco) if args.coco else None,
+        davis_dir=Path(args.davis_dir) if args.davis_dir else None,
+        alpha_video_path=Path(args.alpha_video) if args.alpha_video else None,
+        alpha_objects=alpha_objects,
+        feather=args.feather,
+    )
 
 
 def _log_progress(report) -> None:
@@ -66,11 +125,13 @@ def run(args: argparse.Namespace) -> None:
     if not args.video and not args.frame_dir:
         raise BadInput("give --video, or --frame-dir holding JPEG frames")
     check_outputs(args.mask_dir, preview_path=args.output, zip_path=args.zip)
+    exports = export_formats_from_args(args)
     source = open_frames(args.video or args.frame_dir)
     if args.video and args.frame_dir:
         logger.info("writing JPEG frames to %s", args.frame_dir)
         source = extract_jpeg_frames(source, args.frame_dir)
     prompts = load_prompt_state(args.state_file, source.meta)
+    exports.check(prompts.prompted_objects())  # before the model loads
     meta = source.meta
     logger.info("video: %d frames, %dx%d, %.3f fps", meta.num_frames, meta.width, meta.height, meta.fps)
     size = checkpoints.size_from_config(args.config) if args.config else None
@@ -86,6 +147,7 @@ def run(args: argparse.Namespace) -> None:
         fps=args.fps,
         **asdict(options_from_args(SegmentOptions, args)),
         progress=_log_progress,
+        exports=exports,
     )
     logger.info(
         "done: %d frames, %d objects in %.1f s (%.2f fps); masks in %s%s",
@@ -96,6 +158,9 @@ def run(args: argparse.Namespace) -> None:
         result.mask_dir,
         f"; preview {result.preview}" if result.preview else "",
     )
+    for kind, path in vars(result.exported).items():
+        if path is not None:
+            logger.info("%s: %s", kind.replace("_", " "), path)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

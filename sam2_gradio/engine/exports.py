@@ -11,6 +11,7 @@ from __future__ import annotations
 import shutil
 import uuid
 import zipfile
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
@@ -30,7 +31,8 @@ MAX_QUEUED_FRAMES = 8  # frames of masks waiting for the PNG writer
 _ZIP_ENTRY_DATE = (1980, 1, 1, 0, 0, 0)
 
 
-def _partial_sibling(path: Path) -> Path:
+def partial_sibling(path: Path) -> Path:
+    """A hidden, unique name beside `path` for writing it before it is moved into place."""
     return path.with_name(f".{path.name}.partial-{uuid.uuid4().hex[:8]}")
 
 
@@ -44,7 +46,7 @@ def partial_file(path: str | Path) -> Path:
 def replace_path(partial: Path, final: Path) -> None:
     """Move `partial` (a file or folder) to `final`, replacing what was there."""
     if final.is_dir():
-        trash = _partial_sibling(final)
+        trash = partial_sibling(final)
         final.rename(trash)
         partial.rename(final)
         shutil.rmtree(trash, ignore_errors=True)
@@ -57,15 +59,25 @@ class MaskExporter:
 
     Files go to a hidden partial folder beside `mask_dir`; `finish()` writes empty masks for frames that
     got none and returns that folder, `publish()` then moves it into place, `abort()` deletes it. Use as
-    a context manager: leaving the block with an exception aborts.
+    a context manager: leaving the block with an exception aborts. `on_frame(frame, {obj_id: bool mask})`,
+    when given, also gets every frame's masks (all objects, empty ones included) in the writer thread,
+    e.g. `TrackedMasks.add`.
     """
 
-    def __init__(self, mask_dir: str | Path, meta: VideoMeta, obj_ids: list[int]) -> None:
+    def __init__(
+        self,
+        mask_dir: str | Path,
+        meta: VideoMeta,
+        obj_ids: list[int],
+        *,
+        on_frame: Callable[[int, dict[int, np.ndarray]], None] | None = None,
+    ) -> None:
         self.mask_dir = Path(mask_dir)  # where the finished folder ends up
         self.meta = meta  # the video the masks belong to
         self.obj_ids = list(obj_ids)  # every object that gets a mask per frame
+        self._on_frame = on_frame  # another consumer of each frame's masks
         self.mask_dir.parent.mkdir(parents=True, exist_ok=True)
-        self._partial = _partial_sibling(self.mask_dir)  # the folder being written
+        self._partial = partial_sibling(self.mask_dir)  # the folder being written
         (self._partial / PER_OBJECT_DIR).mkdir(parents=True)
         (self._partial / COMBINED_DIR).mkdir()
         self._written = bytearray(meta.num_frames)  # 1 for each frame already written
@@ -96,13 +108,15 @@ class MaskExporter:
     def _write_now(self, frame: int, by_object: dict[int, np.ndarray]) -> None:
         empty = np.zeros((self.meta.height, self.meta.width), dtype=bool)
         union = empty.copy()
-        for obj_id in self.obj_ids:
-            mask = by_object.get(obj_id, empty)
+        masks = {obj_id: by_object.get(obj_id, empty) for obj_id in self.obj_ids}
+        for obj_id, mask in masks.items():
             union |= mask
             mask_files.save_mask_png(
                 self._partial / PER_OBJECT_DIR / mask_files.per_object_mask_name(frame, obj_id), mask
             )
         mask_files.save_mask_png(self._partial / COMBINED_DIR / mask_files.combined_mask_name(frame), union)
+        if self._on_frame is not None:
+            self._on_frame(frame, masks)
 
     def finish(self) -> Path:
         """Write empty masks for untouched frames and return the (still partial) folder holding them all."""
@@ -168,7 +182,7 @@ def render_preview(
 def zip_masks(mask_dir: str | Path, zip_path: str | Path) -> Path:
     """Pack the `per_object/` and `combined/` folders of `mask_dir` into `zip_path` (atomically)."""
     mask_dir, zip_path = Path(mask_dir), Path(zip_path)
-    partial = _partial_sibling(zip_path)
+    partial = partial_sibling(zip_path)
     try:
         with zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_STORED) as archive:
             for folder in (PER_OBJECT_DIR, COMBINED_DIR):

@@ -124,16 +124,17 @@ class InteractiveSession:
 
         When the model cannot run (no weights, say) the click is taken back before the error is raised.
         """
-        self.prompts.add_click(frame, obj_id, x, y, 1 if positive else 0)
+        self.prompts.add_click(frame, obj_id, x, y, int(positive))
         return self._predict_edited(frame)
 
-    def box(self, frame: int, obj_id: int, box: BoxCorners) -> Masks:
-        """Give `obj_id` a box on `frame` and return the frame's masks (taken back if the model fails)."""
-        self.prompts.set_box(frame, obj_id, box)
+    def box(self, frame: int, obj_id: int, corners: BoxCorners) -> Masks:
+        """Give `obj_id` the box `(x0, y0, x1, y1)` on `frame`, used with its clicks there; as `click`."""
+        self.prompts.set_box(frame, obj_id, corners)
         return self._predict_edited(frame)
 
     def paint(self, frame: int, obj_id: int, mask: np.ndarray) -> Masks:
-        """Give `obj_id` a painted (H, W) bool mask on `frame` and return the frame's masks."""
+        """Give `obj_id` a painted bool (H, W) mask on `frame`; it replaces the object's clicks and box
+        there (as in SAM 2). Otherwise as `click`."""
         self.prompts.set_mask(frame, obj_id, mask)
         return self._predict_edited(frame)
 

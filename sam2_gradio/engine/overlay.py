@@ -71,7 +71,8 @@ def marker_radius(frame_shape: tuple[int, ...]) -> int:
 def draw_clicks(
     frame: np.ndarray, clicks: Mapping[int, ObjectClicks], *, radius: int | None = None
 ) -> np.ndarray:
-    """Mark each click as a disc in its object's colour with a white + (positive) or - (negative).
+    """Mark each click as a disc in its object's colour with a white + (positive) or - (negative), and
+    each box as a rectangle in its object's colour.
 
     Each disc has a dark outline, so it reads on light and dark frames alike; `radius` defaults to
     `marker_radius(frame.shape)`. frame: RGB uint8 (H, W, 3); clicks: obj_id -> that object's clicks on
@@ -81,6 +82,10 @@ def draw_clicks(
     radius = radius or marker_radius(frame.shape)
     stroke = max(1, radius // 4)
     for obj_id, entry in clicks.items():
+        if entry.box is not None:
+            x0, y0, x1, y1 = (round(value) for value in entry.box)
+            thickness = max(1, radius // 3)
+            cv2.rectangle(out, (x0, y0), (x1 - 1, y1 - 1), object_color(obj_id), thickness, cv2.LINE_AA)
         for (x, y), label in zip(entry.points, entry.labels, strict=True):
             cx, cy = round(x), round(y)
             cv2.circle(out, (cx, cy), radius + stroke, MARKER_OUTLINE, -1, cv2.LINE_AA)

@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from sam2_gradio import config
+from sam2_gradio.engine.export_formats import ExportedFiles, ExportFormats, TrackedMasks, write_exports
 from sam2_gradio.engine.exports import MaskExporter, partial_file, render_preview, zip_masks
 from sam2_gradio.engine.model import PredictorLender
 from sam2_gradio.engine.prompts import PromptState
@@ -35,6 +36,7 @@ class SegmentResult:
     frames_tracked: int  # frames the model produced masks for
     seconds: float  # wall time of the propagation
     fps: float  # frames tracked per second
+    exported: ExportedFiles = ExportedFiles()  # COCO JSON, DAVIS PNGs, alpha video, when asked for
 
 
 def _staged(progress: ProgressCallback | None, stage: str) -> ProgressCallback | None:
@@ -87,24 +89,31 @@ def segment_video(
     batch_size: int = config.DEFAULT_BATCH_SIZE,
     progress: ProgressCallback | None = None,
     cancel: CancelFlag | None = None,
+    exports: ExportFormats | None = None,
 ) -> SegmentResult:
     """Propagate `prompts` through `source` and write masks (and optionally a preview and a zip).
 
     Every output path is checked first (`check_outputs`). Masks are written while propagating into a
     partial folder, the preview and the zip into partial files beside theirs; all three are moved into
     place together at the end, so a failed or cancelled run (`jobs.Cancelled`) leaves `mask_dir`,
-    `preview_path` and `zip_path` as they were. `progress` gets `Progress` reports with stage
-    "propagate", then "preview".
+    `preview_path` and `zip_path` as they were. `exports` (COCO JSON, DAVIS PNGs, alpha video) are
+    checked first too, and written once the masks are in place, each atomically, from the masks kept
+    as RLE while propagating, with the objects' names. `progress` gets `Progress` reports with stage
+    "propagate", then "preview", then "alpha video".
     """
     check_outputs(mask_dir, preview_path=preview_path, zip_path=zip_path)
     obj_ids = prompts.prompted_objects()
+    exports = exports or ExportFormats()
+    exports.check(obj_ids)
+    tracked = TrackedMasks(source.meta, obj_ids) if exports.wanted else None
+    on_frame = tracked.add if tracked is not None else None
     started = time.perf_counter()
     frames_tracked = 0
     preview_partial = partial_file(preview_path) if preview_path is not None else None
     zip_partial = partial_file(zip_path) if zip_path is not None else None
     staged = [(preview_partial, preview_path), (zip_partial, zip_path)]
     try:
-        with MaskExporter(mask_dir, source.meta, obj_ids) as exporter:
+        with MaskExporter(mask_dir, source.meta, obj_ids, on_frame=on_frame) as exporter:
             for frame, frame_obj_ids, masks in propagate(
                 model,
                 source,
@@ -140,6 +149,16 @@ def segment_video(
                 partial.unlink(missing_ok=True)
     preview = Path(preview_path) if preview_path is not None else None
     masks_zip = Path(zip_path) if zip_path is not None else None
+    exported = ExportedFiles()
+    if tracked is not None:
+        exported = write_exports(
+            exports,
+            source,
+            tracked,
+            names=prompts.names,
+            progress=_staged(progress, "alpha video"),
+            cancel=cancel,
+        )
     return SegmentResult(
         mask_dir=Path(mask_dir),
         preview=preview,
@@ -148,6 +167,7 @@ def segment_video(
         frames_tracked=frames_tracked,
         seconds=seconds,
         fps=frames_tracked / seconds if seconds > 0 else 0.0,
+        exported=exported,
     )
 
 

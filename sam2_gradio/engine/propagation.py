@@ -7,8 +7,9 @@ runs the official `SAM2VideoPredictor` code on a state whose frames are decoded 
 (`ModelFrames`) and whose per-frame outputs are dropped once no later frame can attend to them, so the
 masks equal the official run over the whole video while memory does not grow with its length.
 
-Semantics are those of the official predictor given all the clicks before propagating: the clicks of
-each object on each frame are added in one call, every prompted frame is a conditioning frame, and
+Semantics are those of the official predictor given all the prompts before propagating: the clicks and
+box of each object on each frame are added in one call (a painted mask, which replaces them, in an
+`add_new_mask` call), every prompted frame is a conditioning frame, and
 `num_frames` is the true frame count (it shapes the object-pointer position encoding).
 """
 
@@ -24,7 +25,7 @@ import torch
 from sam2_gradio.engine.model import PredictorLender
 from sam2_gradio.engine.model_frames import ModelFrames
 from sam2_gradio.engine.options import DIRECTIONS
-from sam2_gradio.engine.prompts import PromptState
+from sam2_gradio.engine.prompts import ObjectClicks, PromptState
 from sam2_gradio.jobs import (
     BadInput,
     CancelFlag,
@@ -72,17 +73,33 @@ def new_inference_state(predictor: SAM2VideoPredictor, images: ModelFrames) -> d
 def add_prompts(
     predictor: SAM2VideoPredictor, state: dict[str, Any], prompts: PromptState, frame: int | None = None
 ) -> None:
-    """Add the clicks of every object on every prompted frame (or only on `frame`) to `state`."""
+    """Add the prompts of every object on every prompted frame (or only on `frame`) to `state`.
+
+    Each object's clicks and box on a frame go in one `add_new_points_or_box` call (the box first, as
+    SAM 2 puts it); a painted mask goes to `add_new_mask` instead, since it replaces them.
+    """
     frames = prompts.prompted_frames() if frame is None else [frame]
     for index in frames:
-        for obj_id, clicks in sorted(prompts.clicks_on(index).items()):
-            predictor.add_new_points_or_box(
-                state,
-                frame_idx=index,
-                obj_id=obj_id,
-                points=np.asarray(clicks.points, dtype=np.float32),
-                labels=np.asarray(clicks.labels, dtype=np.int32),
-            )
+        for obj_id, entry in sorted(prompts.clicks_on(index).items()):
+            add_object_prompt(predictor, state, index, obj_id, entry)
+
+
+def add_object_prompt(
+    predictor: SAM2VideoPredictor, state: dict[str, Any], frame: int, obj_id: int, entry: ObjectClicks
+) -> None:
+    """Give SAM 2 one object's prompts on one frame: its mask, or its clicks with its box."""
+    if entry.mask is not None:
+        predictor.add_new_mask(state, frame_idx=frame, obj_id=obj_id, mask=entry.mask.to_mask())
+        return
+    has_clicks = bool(entry.points)
+    predictor.add_new_points_or_box(
+        state,
+        frame_idx=frame,
+        obj_id=obj_id,
+        points=np.asarray(entry.points, dtype=np.float32) if has_clicks else None,
+        labels=np.asarray(entry.labels, dtype=np.int32) if has_clicks else None,
+        box=np.asarray(entry.box, dtype=np.float32) if entry.box is not None else None,
+    )
 
 
 def memory_reach(predictor: SAM2VideoPredictor) -> int:

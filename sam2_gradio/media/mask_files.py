@@ -5,7 +5,9 @@ Layout written by the segmentation engine and read by the compositor (single-cha
     per_object/mask_00012_obj_2.png   object 2 on frame 12
     combined/mask_00012.png           the union of all objects on frame 12
 
-``load_mask_set`` accepts such a folder, either sub-folder alone, a flat folder of either naming, or a
+``load_mask_set`` accepts such a folder, either sub-folder alone, a flat folder of either naming, a
+folder of DAVIS-style indexed PNGs (``00012.png``, pixel value = object id, as SAM 2's
+``tools/vos_inference.py``, Cutie and the DAVIS tools write them; see ``save_indexed_png``), or a
 ``.zip`` of any of these. Frames are the object video's frame indices. A frame without a mask file reuses
 the masks of the nearest earlier frame that has files; frames before the first mask file have no mask.
 
@@ -16,6 +18,7 @@ before it is decoded: masks wider or taller than ``config.MAX_MASK_SIDE`` are re
 from __future__ import annotations
 
 import bisect
+import io
 import os
 import re
 import stat
@@ -24,13 +27,14 @@ import threading
 import uuid
 import zipfile
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path, PurePosixPath
 from typing import NamedTuple
 
 import cv2
 import numpy as np
+from PIL import Image
 
 from sam2_gradio import config
 from sam2_gradio.jobs import BadInput
@@ -40,6 +44,8 @@ COMBINED_DIR = "combined"
 SINGLE_OBJECT_ID = 1  # object id given to masks named without one (mask_00012.png)
 PER_OBJECT_PATTERN = re.compile(r"^mask_(\d+)_obj_(\d+)\.png$", re.IGNORECASE)
 COMBINED_PATTERN = re.compile(r"^mask_(\d+)\.png$", re.IGNORECASE)
+INDEXED_PATTERN = re.compile(r"^(\d+)\.png$", re.IGNORECASE)  # DAVIS: 00012.png holds every object
+_INDEXED_MODES = ("P", "L")  # palette or grey PNGs whose pixel values are object ids
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _PNG_HEADER_BYTES = 24  # signature, IHDR chunk length and type, then width and height (big-endian)
 _LOADED_MASKS_CACHED = 16  # decoded PNGs kept, so frames that reuse an earlier mask decode it once
@@ -70,6 +76,64 @@ def per_object_mask_name(frame: int, obj_id: int) -> str:
 def combined_mask_name(frame: int) -> str:
     """File name of the union mask of all objects on ``frame``: ``mask_00012.png``."""
     return f"mask_{frame:05d}.png"
+
+
+def indexed_mask_name(frame: int) -> str:
+    """File name of the DAVIS-style indexed mask of ``frame``: ``00012.png``."""
+    return f"{frame:05d}.png"
+
+
+def davis_palette() -> bytes:
+    """The 256-colour DAVIS (PASCAL VOC) palette, 768 bytes RGB: 0 black, 1 dark red, 2 dark green, ..."""
+    palette = bytearray()
+    for index in range(256):
+        red = green = blue = 0
+        bits = index
+        for shift in range(7, -1, -1):
+            red |= (bits & 1) << shift
+            green |= ((bits >> 1) & 1) << shift
+            blue |= ((bits >> 2) & 1) << shift
+            bits >>= 3
+        palette += bytes((red, green, blue))
+    return bytes(palette)
+
+
+DAVIS_PALETTE = davis_palette()
+
+
+def save_indexed_png(path: str | os.PathLike, labels: np.ndarray) -> None:
+    """Write ``uint8`` (H, W) object ids as a palette PNG with the DAVIS palette, atomically.
+
+    The format of ``save_ann_png`` in SAM 2's ``tools/vos_inference.py``: 0 is background, value k object k.
+    """
+    if labels.ndim != 2 or labels.dtype != np.uint8:
+        raise ValueError(f"labels must be uint8 (H, W), got {labels.dtype} {labels.shape}")
+    path = Path(path)
+    temp = path.with_name(f".{path.stem}.{uuid.uuid4().hex[:8]}.png")
+    image = Image.fromarray(labels)
+    image.putpalette(DAVIS_PALETTE)  # makes it a palette ("P") image, as save_ann_png does
+    try:
+        image.save(temp, format="PNG")
+        os.replace(temp, path)
+    finally:
+        temp.unlink(missing_ok=True)
+
+
+def decode_labels(data: bytes, name: str) -> np.ndarray:
+    """Decode an indexed (palette or grey 8-bit) PNG as ``uint8`` (H, W) object ids, header checked first."""
+    if len(data) > config.MAX_MASK_PNG_MB * 2**20:
+        raise BadInput(f"mask {name} is larger than {config.MAX_MASK_PNG_MB} MB")
+    check_mask_header(data[:_PNG_HEADER_BYTES], name)
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            if image.mode not in _INDEXED_MODES:
+                raise BadInput(
+                    f"mask {name} is a {image.mode} PNG; masks named like {indexed_mask_name(12)} must be "
+                    "indexed (palette) PNGs whose pixel values are object ids"
+                )
+            return np.asarray(image, dtype=np.uint8)
+    except (OSError, SyntaxError) as error:
+        raise BadInput(f"mask {name} is not a readable PNG mask ({error})") from None
 
 
 def save_mask_png(path: str | os.PathLike, mask: np.ndarray) -> None:
@@ -251,6 +315,7 @@ class MaskFile:
     entry: str | None = None  # the zip entry's name, for a PNG inside a zip
     stamp: tuple[int, int] = (0, 0)  # (size, mtime_ns) of ``path`` when indexed, so a changed file is re-read
     _zip: tuple[_ZipReader, zipfile.ZipInfo] | None = field(default=None, repr=False, compare=False)
+    label: int | None = None  # in an indexed (DAVIS) PNG holding several objects: this object's value
 
     @property
     def name(self) -> str:
@@ -266,8 +331,15 @@ class MaskFile:
             return stream.read(limit)
 
     def coverage(self) -> np.ndarray:
-        """The mask as ``uint8`` (H, W) coverage (see ``decode_coverage``)."""
-        return decode_coverage(self.read_bytes(config.MAX_MASK_PNG_MB * 2**20 + 1), self.name)
+        """The mask as ``uint8`` (H, W) coverage (see ``decode_coverage``; 0/255 for an indexed PNG)."""
+        data = self.read_bytes(config.MAX_MASK_PNG_MB * 2**20 + 1)
+        if self.label is None:
+            return decode_coverage(data, self.name)
+        return (decode_labels(data, self.name) == self.label).astype(np.uint8) * 255
+
+    def labels(self) -> np.ndarray:
+        """The object ids of an indexed PNG as ``uint8`` (H, W) (see ``decode_labels``)."""
+        return decode_labels(self.read_bytes(config.MAX_MASK_PNG_MB * 2**20 + 1), self.name)
 
 
 @dataclass(frozen=True)
@@ -429,7 +501,7 @@ def _is_png_name(name: str) -> bool:
 
 
 def _index(source: str, files: dict[str, MaskFile], archive: _ZipReader | None) -> MaskSet:
-    """Build a MaskSet from relative names -> files, preferring per-object names over union names."""
+    """Build a MaskSet from relative names -> files: per-object names, else union names, else DAVIS."""
     if not files:
         raise BadInput(f"masks {Path(source).name} contain no PNG files")
     per_object = _match(files, PER_OBJECT_PATTERN)
@@ -437,17 +509,35 @@ def _index(source: str, files: dict[str, MaskFile], archive: _ZipReader | None) 
         (frame, SINGLE_OBJECT_ID): path for (frame,), path in _match(files, COMBINED_PATTERN).items()
     }
     if not chosen:
-        example = sorted(files)[0]
-        raise BadInput(
-            f"no PNG in masks {Path(source).name} is named like {combined_mask_name(12)} or "
-            f"{per_object_mask_name(12, 2)} (found e.g. {example!r})"
-        )
+        return _index_indexed(source, files, archive)
     for file in chosen.values():
         _check_png_file(source, file)
     frames: dict[int, dict[int, MaskFile]] = {}
     for (frame, obj_id), path in sorted(chosen.items()):
         frames.setdefault(frame, {})[obj_id] = path
     object_ids = tuple(sorted({obj_id for _, obj_id in chosen}))
+    return MaskSet(source, frames, object_ids, tuple(sorted(frames)), archive)
+
+
+def _index_indexed(source: str, files: dict[str, MaskFile], archive: _ZipReader | None) -> MaskSet:
+    """A MaskSet of DAVIS-style indexed PNGs; every PNG is decoded once to find the objects it holds.
+
+    A frame whose PNG holds only background has no object (it does not reuse an earlier frame's masks).
+    """
+    indexed = _match(files, INDEXED_PATTERN)
+    if not indexed:
+        example = sorted(files)[0]
+        raise BadInput(
+            f"no PNG in masks {Path(source).name} is named like {combined_mask_name(12)}, "
+            f"{per_object_mask_name(12, 2)} or {indexed_mask_name(12)} (found e.g. {example!r})"
+        )
+    frames: dict[int, dict[int, MaskFile]] = {}
+    for (frame,), file in sorted(indexed.items()):
+        labels = np.unique(file.labels())
+        frames[frame] = {int(label): replace(file, label=int(label)) for label in labels if label}
+    object_ids = tuple(sorted({obj_id for objects in frames.values() for obj_id in objects}))
+    if not object_ids:
+        raise BadInput(f"the indexed masks in {Path(source).name} hold no object (every pixel is 0)")
     return MaskSet(source, frames, object_ids, tuple(sorted(frames)), archive)
 
 

@@ -40,6 +40,13 @@ _DECODE_FROM_START_BELOW_SECONDS = 2.0
 # Containers the writer produces; all take H.264 + AAC and ``-movflags +faststart``.
 _WRITABLE_SUFFIXES = (".mp4", ".m4v", ".mov")
 PIXEL_FORMATS = ("rgb24", "yuv420p")
+ALPHA_PIXEL_FORMAT = "rgba"  # the writer's input format for videos with transparency
+# Codecs of videos with alpha, by container: VP9 with alpha plays in Chrome and Firefox; ProRes 4444
+# (alpha coded losslessly) opens in Premiere, Resolve and After Effects.
+ALPHA_ENCODINGS: dict[str, list[str]] = {
+    ".webm": ["-c:v", "libvpx-vp9", "-pix_fmt", "yuva420p", "-crf", str(config.VP9_ALPHA_CRF), "-b:v", "0"],
+    ".mov": ["-c:v", "prores_ks", "-profile:v", "4444", "-pix_fmt", "yuva444p10le", "-alpha_bits", "16"],
+}
 _EVEN_PAD_FILTER = "pad=ceil(iw/2)*2:ceil(ih/2)*2"
 _IMAGE_FORMATS = re.compile(r"(_pipe|^image2)$")
 _STDERR_TAIL_CHARS = 600
@@ -195,10 +202,12 @@ class VideoWriter:
     """Encode frames to an H.264 (libx264, yuv420p, faststart) video that browsers play.
 
     Frames are RGB ``(H, W, 3)``, or I420 ``(H * 3 // 2, W)`` with even ``W`` and ``H`` when
-    ``pixel_format="yuv420p"`` (see the module docstring). Use as a context manager. Frames go to a
-    temporary file in the output's folder, renamed to ``path`` only when the block ends without an
-    exception; otherwise nothing is left behind. Odd sizes are padded
-    by one black row or column to even (never rescaled). With ``audio_from``, that file's first audio
+    ``pixel_format="yuv420p"`` (see the module docstring), or RGBA ``(H, W, 4)`` when
+    ``pixel_format="rgba"``: then ``path`` ends in ``.webm`` (VP9 with alpha) or ``.mov`` (ProRes 4444),
+    odd sizes are padded with transparent pixels, and there is no audio. Use as a context manager.
+    Frames go to a temporary file in the output's folder, renamed to ``path`` only when the block ends
+    without an exception; otherwise nothing is left behind. Odd sizes are padded by one black row or
+    column to even (never rescaled). With ``audio_from``, that file's first audio
     track is encoded to AAC and cut to the video's length, padded with silence when shorter, or repeated
     when ``loop_audio`` is set; it is muxed in a second, stream-copying pass once the frame count is known,
     so the cut is exact however fast the frames arrived.
@@ -221,11 +230,19 @@ class VideoWriter:
         crf: int = config.X264_CRF,
         pixel_format: str = "rgb24",
     ) -> None:
-        self.path = check_output_video(path)
+        if pixel_format == ALPHA_PIXEL_FORMAT:
+            self.path = check_alpha_video_path(path)
+            if audio_from is not None:
+                raise ValueError(f"a video with alpha ({self.path.name}) carries no audio")
+        else:
+            self.path = check_output_video(path)
+            if pixel_format not in PIXEL_FORMATS:
+                raise ValueError(
+                    f"pixel_format must be one of {', '.join((*PIXEL_FORMATS, ALPHA_PIXEL_FORMAT))}, "
+                    f"got {pixel_format!r}"
+                )
         if not fps > 0:
             raise BadInput(f"fps must be > 0, got {fps}")
-        if pixel_format not in PIXEL_FORMATS:
-            raise ValueError(f"pixel_format must be one of {', '.join(PIXEL_FORMATS)}, got {pixel_format!r}")
         self.pixel_format = pixel_format
         self.fps = fps
         self.audio_from = Path(audio_from) if audio_from is not None else None
@@ -317,6 +334,11 @@ class VideoWriter:
         command = [ffmpeg_exe(), "-hide_banner", "-nostats", "-v", "error", "-y", "-f", "rawvideo"]
         command += ["-pix_fmt", self.pixel_format, "-s", f"{width}x{height}", "-r", _rate_text(self.fps)]
         command += ["-i", "pipe:0"]
+        if self.pixel_format == ALPHA_PIXEL_FORMAT:
+            encoding = list(ALPHA_ENCODINGS[self.path.suffix.lower()])
+            if width % 2 or height % 2:
+                encoding += ["-vf", f"{_EVEN_PAD_FILTER}:color=black@0"]
+            return command + encoding + [_ffmpeg_path(self._temp_path)]
         encoding = ["-c:v", "libx264", "-preset", self.preset, "-crf", str(self.crf), "-pix_fmt", "yuv420p"]
         if width % 2 or height % 2:
             encoding += ["-vf", _EVEN_PAD_FILTER]
@@ -352,6 +374,20 @@ class VideoWriter:
         if self._stderr is not None:
             self._stderr.close()
         self._temp_path.unlink(missing_ok=True)
+
+
+def check_alpha_video_path(path: str | os.PathLike) -> Path:
+    """``path`` as a ``Path`` once it names a ``.webm`` or ``.mov`` video with alpha in an existing folder.
+
+    Raises:
+        ValueError: another suffix, or the folder does not exist.
+    """
+    path = Path(path)
+    if path.suffix.lower() not in ALPHA_ENCODINGS:
+        raise ValueError(f"a video with alpha must be .webm (VP9) or .mov (ProRes 4444), got {path.name}")
+    if not path.parent.is_dir():
+        raise ValueError(f"the folder of the output {path.name} does not exist")
+    return path
 
 
 def write_video(
@@ -493,9 +529,10 @@ def _frame_size(frame: np.ndarray, pixel_format: str) -> tuple[int, int]:
         raise ValueError(
             f"frames must be uint8 arrays, got {type(frame).__name__} {getattr(frame, 'dtype', '')}"
         )
-    if pixel_format == "rgb24":
-        if frame.ndim != 3 or frame.shape[2] != 3:
-            raise ValueError(f"rgb24 frames must have shape (H, W, 3), got {frame.shape}")
+    if pixel_format in ("rgb24", ALPHA_PIXEL_FORMAT):
+        channels = 3 if pixel_format == "rgb24" else 4
+        if frame.ndim != 3 or frame.shape[2] != channels:
+            raise ValueError(f"{pixel_format} frames must have shape (H, W, {channels}), got {frame.shape}")
         return frame.shape[1], frame.shape[0]
     if frame.ndim != 2 or frame.shape[0] % 3 or frame.shape[1] % 2:  # (H * 3 // 2) rows, H even
         raise ValueError(

@@ -1,0 +1,250 @@
+"""Exports other tools read: YouTube-VIS JSON through pycocotools, DAVIS PNGs through load_mask_set and PIL,
+and videos with alpha whose decoded alpha plane is the mask, in both containers."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+from pycocotools import mask as coco_mask
+
+from sam2_gradio.compositor.blend import feather_alpha
+from sam2_gradio.engine.export_formats import (
+    ExportFormats,
+    TrackedMasks,
+    indexed_labels,
+    write_alpha_video,
+    write_davis_pngs,
+    write_exports,
+    write_youtube_vis,
+)
+from sam2_gradio.media.frames import JpegFolderFrames, VideoMeta
+from sam2_gradio.media.mask_files import DAVIS_PALETTE, load_mask_set
+from sam2_gradio.media.video import ffmpeg_exe
+
+WIDTH, HEIGHT, FRAMES = 64, 48, 6
+
+
+def _disc(cx: int, cy: int, radius: int) -> np.ndarray:
+    yy, xx = np.mgrid[:HEIGHT, :WIDTH]
+    return (xx - cx) ** 2 + (yy - cy) ** 2 <= radius**2
+
+
+def _object_masks(frame: int) -> dict[int, np.ndarray]:
+    """Object 1: a disc moving right (absent on frame 5); object 4: a bar overlapping it; 7: frame 0 only."""
+    bar = np.zeros((HEIGHT, WIDTH), bool)
+    bar[20:30, 10 + 4 * frame : 40 + 4 * frame] = True
+    masks = {1: _disc(14 + 5 * frame, 24, 9) if frame != 5 else np.zeros((HEIGHT, WIDTH), bool), 4: bar}
+    masks[7] = _disc(55, 8, 5) if frame == 0 else np.zeros((HEIGHT, WIDTH), bool)
+    return masks
+
+
+@pytest.fixture
+def tracked() -> TrackedMasks:
+    masks = TrackedMasks(VideoMeta(FRAMES, WIDTH, HEIGHT, 10.0), [1, 4, 7])
+    for frame in range(FRAMES):
+        masks.add(frame, _object_masks(frame))
+    return masks
+
+
+@pytest.fixture
+def source(tmp_path: Path, numbered_frames) -> JpegFolderFrames:
+    folder = tmp_path / "frames"
+    folder.mkdir()
+    for index, frame in enumerate(numbered_frames(FRAMES, HEIGHT, WIDTH)):
+        Image.fromarray(frame).save(folder / f"{index:05d}.jpg", quality=95)
+    return JpegFolderFrames.open(folder, fps=10.0)
+
+
+# --- YouTube-VIS ------------------------------------------------------------------------------------
+
+
+def test_youtube_vis_json_decodes_with_pycocotools_to_the_masks(tracked, tmp_path):
+    path = write_youtube_vis(tmp_path / "masks.json", tracked, names={1: "dog", 4: "ball"}, video_name="clip")
+    data = json.loads(path.read_text())
+    assert data["videos"][0] | {"file_names": None} == {
+        "id": 1,
+        "width": WIDTH,
+        "height": HEIGHT,
+        "length": FRAMES,
+        "fps": 10.0,
+        "file_names": None,
+    }
+    assert data["videos"][0]["file_names"][2] == "clip/00002.jpg"
+    assert data["categories"] == [
+        {"id": 1, "name": "dog", "supercategory": "object"},
+        {"id": 2, "name": "ball", "supercategory": "object"},
+        {"id": 3, "name": "object", "supercategory": "object"},
+    ]
+    by_id = {annotation["id"]: annotation for annotation in data["annotations"]}
+    assert sorted(by_id) == [1, 4, 7] and by_id[7]["category_id"] == 3
+    for obj_id, annotation in by_id.items():
+        assert len(annotation["segmentations"]) == FRAMES
+        for frame, segmentation in enumerate(annotation["segmentations"]):
+            expected = _object_masks(frame)[obj_id]
+            if not expected.any():
+                assert segmentation is None and annotation["bboxes"][frame] is None
+                assert annotation["areas"][frame] is None
+                continue
+            rle = {"size": segmentation["size"], "counts": segmentation["counts"].encode()}
+            assert np.array_equal(coco_mask.decode(rle).astype(bool), expected)
+            assert annotation["areas"][frame] == int(coco_mask.area(rle)) == int(expected.sum())
+            assert annotation["bboxes"][frame] == coco_mask.toBbox(rle).tolist()
+    assert by_id[1]["segmentations"][5] is None and by_id[7]["segmentations"][1] is None
+
+
+def test_objects_with_the_same_name_share_a_category(tracked, tmp_path):
+    data = json.loads(write_youtube_vis(tmp_path / "m.json", tracked, names={1: "dog", 7: "dog"}).read_text())
+    assert [category["name"] for category in data["categories"]] == ["dog", "object"]
+    assert [annotation["category_id"] for annotation in data["annotations"]] == [1, 2, 1]
+
+
+# --- DAVIS ------------------------------------------------------------------------------------------
+
+
+def test_davis_pngs_are_palette_images_of_object_ids(tracked, tmp_path):
+    folder = write_davis_pngs(tmp_path / "davis", tracked)
+    assert sorted(path.name for path in folder.iterdir()) == [f"{i:05d}.png" for i in range(FRAMES)]
+    with Image.open(folder / "00000.png") as image:
+        assert image.mode == "P"
+        assert bytes(image.getpalette()[:9]) == bytes([0, 0, 0, 128, 0, 0, 0, 128, 0])
+        labels = np.asarray(image)
+    masks = _object_masks(0)
+    assert set(np.unique(labels)) == {0, 1, 4, 7}
+    assert np.array_equal(labels == 7, masks[7])
+    assert np.array_equal(labels == 1, masks[1])  # where the disc and the bar overlap, the lower id wins
+    assert np.array_equal(labels == 4, masks[4] & ~masks[1])
+    assert DAVIS_PALETTE[3 * 4 : 3 * 5] == bytes([0, 0, 128])
+
+
+def test_indexed_labels_refuse_ids_a_byte_cannot_hold():
+    with pytest.raises(ValueError, match="object id 256"):
+        indexed_labels({256: np.ones((2, 2), bool)}, 2, 2)
+
+
+@pytest.mark.parametrize("as_zip", [False, True])
+def test_compose_reads_davis_pngs_back_as_the_same_objects(tracked, tmp_path, as_zip):
+    folder = write_davis_pngs(tmp_path / "davis", tracked)
+    source = folder
+    if as_zip:
+        source = tmp_path / "davis.zip"
+        with zipfile.ZipFile(source, "w") as archive:
+            for path in sorted(folder.iterdir()):
+                archive.write(path, f"Annotations/clip/{path.name}")
+    mask_set = load_mask_set(source)
+    try:
+        assert mask_set.object_ids == (1, 4, 7)
+        for frame in range(FRAMES):
+            labels = indexed_labels(_object_masks(frame), HEIGHT, WIDTH)
+            for obj_id in (1, 4, 7):
+                expected = labels == obj_id
+                found = mask_set.mask_for(frame, [obj_id], (WIDTH, HEIGHT))
+                if expected.sum() < 16:  # config.MIN_MASK_AREA: too small to count
+                    assert found is None
+                    continue
+                full = np.zeros((HEIGHT, WIDTH), np.float32)
+                box = found.box
+                full[box.y0 : box.y1, box.x0 : box.x1] = found.alpha
+                assert np.array_equal(full >= 0.5, expected), (frame, obj_id)
+        assert mask_set.mask_for(5, [1], (WIDTH, HEIGHT)) is None  # absent, not the previous frame's disc
+    finally:
+        mask_set.close()
+
+
+def test_davis_pngs_that_are_not_indexed_or_hold_nothing_are_refused(tmp_path):
+    rgb = tmp_path / "rgb"
+    rgb.mkdir()
+    Image.fromarray(np.zeros((4, 4, 3), np.uint8)).save(rgb / "00000.png")
+    with pytest.raises(ValueError, match="00000.png is a RGB PNG; .* must be indexed"):
+        load_mask_set(rgb)
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    Image.fromarray(np.zeros((4, 4), np.uint8)).save(empty / "00000.png")
+    with pytest.raises(ValueError, match="hold no object"):
+        load_mask_set(empty)
+
+
+# --- video with alpha -------------------------------------------------------------------------------
+
+
+def _decoded(path: Path, filters: str, pixel_format: str, channels: int) -> np.ndarray:
+    """Every frame of `path`, decoded by ffmpeg (VP9 by libvpx, which keeps the alpha plane)."""
+    decoder = ["-c:v", "libvpx-vp9"] if path.suffix == ".webm" else []
+    command = [ffmpeg_exe(), "-v", "error", *decoder, "-i", str(path), "-vf", filters]
+    command += ["-f", "rawvideo", "-pix_fmt", pixel_format, "pipe:1"]
+    raw = subprocess.run(command, capture_output=True, check=True).stdout
+    return np.frombuffer(raw, np.uint8).reshape(-1, HEIGHT, WIDTH, channels)
+
+
+def _decoded_alpha(path: Path) -> np.ndarray:
+    return _decoded(path, "alphaextract", "gray", 1)[..., 0]
+
+
+def _stream_description(path: Path) -> str:
+    return subprocess.run(
+        [ffmpeg_exe(), "-hide_banner", "-i", str(path)], capture_output=True, text=True
+    ).stderr
+
+
+@pytest.mark.parametrize(("suffix", "codec"), [(".mov", "prores"), (".webm", "vp9")])
+def test_alpha_video_alpha_plane_is_the_mask(tracked, source, tmp_path, suffix, codec):
+    path = write_alpha_video(tmp_path / f"cutout{suffix}", source, tracked, obj_ids=[1, 7], feather=0)
+    description = _stream_description(path)
+    assert codec in description and f"{WIDTH}x{HEIGHT}" in description and "10 fps" in description
+    alpha = _decoded_alpha(path)
+    assert alpha.shape == (FRAMES, HEIGHT, WIDTH)
+    for frame in range(FRAMES):
+        expected = _object_masks(frame)[1] | _object_masks(frame)[7]  # object 4 is not selected
+        assert np.array_equal(alpha[frame] >= 128, expected), frame
+        if suffix == ".mov":  # ProRes 4444 codes alpha losslessly
+            assert set(np.unique(alpha[frame])) <= {0, 255}
+    colour = _decoded(path, "null", "rgba", 4)
+    original = np.stack(list(source.read(0, FRAMES)))
+    opaque = alpha == 255
+    error = np.abs(colour[..., :3].astype(int) - original.astype(int))[opaque]
+    assert error.mean() < 6  # the object's own pixels, lossy-coded
+
+
+def test_alpha_video_edges_are_feathered_as_the_compositor_does(tracked, source, tmp_path):
+    path = write_alpha_video(tmp_path / "soft.mov", source, tracked, obj_ids=[4], feather=3)
+    alpha = _decoded_alpha(path)
+    for frame in range(FRAMES):
+        expected = feather_alpha(_object_masks(frame)[4].astype(np.float32), 3) * 255
+        # rounding to 8 bits (half a level), then one level through ProRes' 10-bit alpha and back
+        assert np.abs(alpha[frame].astype(float) - expected).max() <= 1.5
+    assert ((alpha[0] > 0) & (alpha[0] < 255)).any()
+
+
+def test_write_exports_writes_what_is_asked_and_checks_first(tracked, source, tmp_path):
+    formats = ExportFormats(coco_path=tmp_path / "vis.json", davis_dir=tmp_path / "davis")
+    written = write_exports(formats, source, tracked, names={4: "ball"})
+    assert written.coco.is_file() and written.davis_dir.is_dir() and written.alpha_video is None
+    assert json.loads(written.coco.read_text())["categories"][1]["name"] == "ball"
+
+
+@pytest.mark.parametrize(
+    ("formats", "message"),
+    [
+        (ExportFormats(alpha_video_path=Path("cut.mp4")), r"must be \.webm \(VP9\) or \.mov"),
+        (
+            ExportFormats(alpha_video_path=Path("cut.webm"), alpha_objects=(2,)),
+            r"objects \[2\] are not among",
+        ),
+        (ExportFormats(alpha_video_path=Path("cut.webm"), feather=-1), "feather must be >= 0"),
+        (ExportFormats(coco_path=Path("/no/such/folder/vis.json")), "folder /no/such/folder does not exist"),
+    ],
+)
+def test_bad_export_options_are_refused_before_anything_runs(formats, message, monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ValueError, match=message):
+        formats.check([1, 4, 7])
+
+
+def test_davis_export_refuses_object_ids_above_255():
+    with pytest.raises(ValueError, match="object ids 1 to 255"):
+        ExportFormats(davis_dir=Path("davis")).check([1, 300])
