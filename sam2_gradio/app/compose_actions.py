@@ -7,6 +7,7 @@ the segment CLI writes them) and the background video. Each function checks them
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -83,6 +84,16 @@ def check_inputs(session: BrowserSession, inputs: ComposeInputs) -> CheckedInput
     obj = check_video_upload(inputs.obj_video, "object video")
     background = check_video_upload(inputs.bg_video, "background video")
     return CheckedInputs(obj, background, session.mask_set(inputs.masks))
+
+
+def ticked_objects(session: BrowserSession, inputs: ComposeInputs, ticked: Sequence[int]) -> tuple[int, ...]:
+    """The objects the page pastes: those of the masks (or of the Segment result) that are ticked; a
+    single object is always pasted (its box is hidden), several with none ticked paste nothing."""
+    inputs = with_segment_result(session, inputs)
+    if not inputs.masks:
+        return ()
+    obj_ids = session.mask_set(inputs.masks).object_ids
+    return obj_ids if len(obj_ids) == 1 else tuple(obj_id for obj_id in obj_ids if obj_id in set(ticked))
 
 
 def mask_objects(session: BrowserSession, masks: str | Path) -> tuple[int, ...]:

@@ -63,13 +63,13 @@ def user_errors(handler: Callable) -> Callable:
 
 def _shown(error: gr.Error, args: tuple, kwargs: dict) -> Any:
     """Raise `error`, unless the event came from the page: then warn and leave every output as it was."""
-    if not any(_from_page(value) for value in (*args, *kwargs.values())):
+    if not any(from_page(value) for value in (*args, *kwargs.values())):
         raise error from None
     gr.Warning(error.message)
     return gr.skip()
 
 
-def _from_page(value: Any) -> bool:
+def from_page(value: Any) -> bool:
     """True when `value` is the request of an event the app's own page sent (not an API client's)."""
     if not isinstance(value, gr.Request):
         return False
