@@ -52,6 +52,9 @@ RANDOM_WEIGHTS_SEED = 0
 DEFAULT_BATCH_SIZE = _env_int("SAM2_GRADIO_BATCH_SIZE", 32)
 # Image features of this many recently clicked frames are cached for instant click feedback.
 FEATURE_CACHE_FRAMES = _env_int("SAM2_GRADIO_FEATURE_CACHE_FRAMES", 4)
+# Frames of smaller videos are shown enlarged by a whole factor, to at least this many pixels on their
+# longer side where it fits (a 320x240 video is shown at 960x720); clicks are mapped back exactly.
+MIN_SHOWN_SIDE = _env_int("SAM2_GRADIO_MIN_SHOWN_SIDE", 960)
 # Edits (clicks, boxes, masks, clears, objects, resets, loaded states) that Undo can take back.
 UNDO_STEPS = _env_int("SAM2_GRADIO_UNDO_STEPS", 100)
 

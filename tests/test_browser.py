@@ -12,6 +12,7 @@ import json
 import math
 import re
 import shutil
+import subprocess
 import zipfile
 from pathlib import Path
 
@@ -200,3 +201,80 @@ def test_segment_then_compose_in_the_browser(app_url: str, clip: Path, tmp_path:
             print("error messages shown:", messages)
             raise
         assert app.take_errors() == []
+
+
+PHONE = {"width": 390, "height": 844}
+SMALL_CLIP = (320, 240)  # shown enlarged three times (config.MIN_SHOWN_SIDE)
+
+
+def saved_clicks(app: AppPage) -> dict:
+    """The clicks of the session, as Save state writes them."""
+    old = app.component("seg-state-file").locator("a[href]")
+    old_href = old.first.get_attribute("href") if old.count() else None
+    app.press("seg-save-state")
+    app.page.wait_for_function(
+        "([id, old]) => { const a = document.querySelector(`#${id} a[href]`); return a && a.href !== old; }",
+        arg=["seg-state-file", old_href],
+    )
+    return json.loads(fetch(app, app.file_link("seg-state-file")))["clicks"]
+
+
+def test_annotator_loop_on_a_small_clip(app_url: str, tmp_path: Path) -> None:
+    """A 320x240 clip shown enlarged: clicks land on their pixel; undo takes back clear and reset; a bad
+    state file keeps the frame; the video box's x closes the video."""
+    clip = cut_clip(EXAMPLES / "toy_car.mp4", tmp_path / "small.mp4", seconds=0.5, width=320, fps=10)
+    crop = tmp_path / "small_43.mp4"  # 4:3, as a 320x240 camera gives it
+    subprocess.run(
+        [imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-y", "-i", str(clip), "-vf", "scale=320:240",
+         "-c:v", "libx264", "-pix_fmt", "yuv420p", str(crop)],
+        check=True,
+    )  # fmt: skip
+    with chromium_page(app_url) as page:
+        app = AppPage(page, ARTIFACTS / "small")
+        app.upload("seg-video", crop)
+        app.wait_image_src("seg-frame", other_than=None)
+        natural = (
+            app.component("seg-frame").locator("img").first.evaluate("i => [i.naturalWidth, i.naturalHeight]")
+        )
+        assert natural == [960, 720], "a 320x240 frame is shown three times larger"
+        click_and_expect_change(app, (0.25, 0.5))
+        ((x, y),) = saved_clicks(app)["0"]["1"]["points"]
+        assert abs(x - 80) <= 1 and abs(y - 120) <= 1, (x, y)
+        clicked = app.image_src("seg-frame")
+        clicked_pixels = pixels(app, clicked)
+
+        app.press("seg-clear")
+        cleared = app.wait_image_src("seg-frame", other_than=clicked)
+        page.keyboard.press("Control+z")
+        undone = app.wait_image_src("seg-frame", other_than=cleared)
+        assert np.abs(pixels(app, undone).astype(int) - clicked_pixels).mean() < 2, (
+            "undo brings the click back"
+        )
+        app.press("seg-reset")
+        reset = app.wait_image_src("seg-frame", other_than=undone)
+        app.press("seg-undo")
+        app.wait_image_src("seg-frame", other_than=reset)
+        assert saved_clicks(app)["0"]["1"]["points"] == [[x, y]], "reset is undone with its click"
+
+        broken = tmp_path / "broken.json"
+        broken.write_text("{not json")
+        shown = app.image_src("seg-frame")
+        app.upload("seg-load-state", broken)
+        assert "not valid JSON" in app.wait_warning()
+        assert app.image_src("seg-frame") == shown, "a failed load keeps the frame"
+        assert app.take_errors() == []
+        app.screenshot("failed_load_kept_the_frame")
+
+        app.component("seg-video").get_by_label("Clear").first.click()
+        page.wait_for_function("id => !document.querySelector(`#${id} img`)", arg="seg-frame")
+        assert "Upload a video" in app.text("seg-info")
+
+
+def test_phone_layout_puts_the_frame_first(app_url: str) -> None:
+    with chromium_page(app_url, viewport=PHONE) as page:
+        app = AppPage(page, ARTIFACTS / "phone")
+        frame_top = app.component("seg-frame").bounding_box()["y"]
+        assert frame_top < app.component("seg-propagate").bounding_box()["y"]
+        assert frame_top < app.component("seg-video").bounding_box()["y"] + 700
+        assert not app.component("seg-preview").is_visible(), "an empty preview box is hidden"
+        app.screenshot("phone_segment")

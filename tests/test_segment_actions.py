@@ -171,6 +171,23 @@ def test_undo_takes_back_the_last_click_anywhere_then_the_loaded_state(opened, c
     assert actions.undo(opened, shown_frame=1)[0] == 1  # nothing left to undo: the shown frame stays
 
 
+def test_a_small_video_is_shown_enlarged_and_a_shown_click_lands_on_its_pixel(opened, clip):
+    scale = actions.shown_scale(opened)
+    assert scale == config.MIN_SHOWN_SIDE // WIDTH  # 64x48 is shown 15 times larger
+    assert actions.video_point(opened, 20 * scale + scale // 2, 7 * scale + scale // 2) == (20.0, 7.0)
+    x, y = actions.video_point(opened, 0, HEIGHT * scale - 1)
+    assert x == 0.0 and HEIGHT - 1 <= y < HEIGHT  # the outermost shown pixels stay inside the video
+
+
+def test_closing_the_video_forgets_its_frames_clicks_and_results(opened, tmp_path):
+    _load_clicks(opened, tmp_path, ONE_CLICK)
+    assert actions.close_video(opened) is True
+    assert (opened.segment, opened.video_path, opened.segment_result) == (None, None, None)
+    with pytest.raises(actions.NoVideo, match="Upload a video"):
+        actions.show_frame(opened, 0)
+    assert actions.close_video(opened) is False  # nothing left to lose
+
+
 def test_reset_is_undone_with_every_object_and_click(opened, tmp_path):
     _load_clicks(opened, tmp_path, ONE_CLICK)
     actions.new_object(opened)

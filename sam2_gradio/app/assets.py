@@ -34,13 +34,29 @@ SHORTCUTS_HELP = (
     "N new object · Ctrl+Z undo · Ctrl+Shift+Z redo · R reset (undoable) · Enter propagate"
 )
 
-# Keeps the clickable frame and the composite preview within the window; lays out the object legend.
+# Keeps the clickable frame and the composite preview within the window; lays out the object legend;
+# toasts at the bottom left, off the Compose preview and controls; on a phone the Segment tab shows the
+# video box, then the frame to click and its controls, then the rest, and empty result boxes stay hidden.
 CSS = """
 #seg-frame img, #cmp-preview img { object-fit: contain; width: 100%; max-height: 62vh; }
 #seg-frame img { cursor: crosshair; }
 .object-legend { display: flex; flex-wrap: wrap; gap: 0.3em 1.2em; padding: 0.2em 0; }
 .object-legend .dot { font-size: 1.4em; line-height: 1; vertical-align: middle; }
+.toast-wrap { top: auto !important; bottom: var(--size-4, 1rem); left: var(--size-3, 0.75rem) !important;
+  right: auto !important; align-items: start !important; }
+.drop-note { color: var(--error-text-color, #b91c1c); padding: 0.3em 0.6em; font-size: 0.9em; }
+@media (max-width: 768px) {
+  #seg-layout { flex-direction: column; }
+  #seg-source-column, #seg-frame-column { display: contents; }
+  #seg-source-column > * { order: 2; }
+  #seg-source-column > #seg-video, #seg-source-column > #seg-info { order: 0; }
+  #seg-frame-column > * { order: 1; }
+  #seg-preview:not(:has(video)), #seg-masks:not(:has(a)), #seg-state-file:not(:has(a)) { display: none; }
+}
 """
+
+# Video boxes: a dropped or chosen file that is not a video gets a sentence in the box.
+VIDEO_BOXES = ("seg-video", "cmp-obj", "cmp-bg")
 
 _PAGE_SETUP_TEMPLATE = """
 () => {
@@ -50,6 +66,23 @@ _PAGE_SETUP_TEMPLATE = """
   style.textContent = %(css)s;
   document.head.appendChild(style);
   const shortcuts = %(shortcuts)s;
+  const videoBoxes = %(video_boxes)s.map((id) => "#" + id).join(", ");
+  const noteWrongFile = (event, files) => {
+    const box = event.target.closest && event.target.closest(videoBoxes);
+    if (!box || !files || !files.length) return;
+    const file = files[0];
+    let note = box.querySelector(".drop-note");
+    if (!note) {
+      note = document.createElement("div");
+      note.className = "drop-note";
+      box.appendChild(note);
+    }
+    note.textContent = file.type.startsWith("video/") ? "" :
+      `${file.name} is not a video: give an MP4, MOV, WebM or AVI file with picture.`;
+  };
+  const dropped = (event) => noteWrongFile(event, event.dataTransfer && event.dataTransfer.files);
+  document.addEventListener("drop", dropped, true);
+  document.addEventListener("change", (event) => noteWrongFile(event, event.target.files), true);
   document.addEventListener("keydown", (event) => {
     if (event.altKey) return;
     const target = event.target;
@@ -70,5 +103,10 @@ _PAGE_SETUP_TEMPLATE = """
 
 
 def page_setup_js() -> str:
-    """A JavaScript function (for `demo.load(js=...)`) that adds the CSS and the shortcuts, once per page."""
-    return _PAGE_SETUP_TEMPLATE % {"css": json.dumps(CSS), "shortcuts": json.dumps(SHORTCUTS)}
+    """A JavaScript function (for `demo.load(js=...)`) that adds the CSS, the shortcuts and the wrong-file
+    notes of the video boxes, once per page."""
+    return _PAGE_SETUP_TEMPLATE % {
+        "css": json.dumps(CSS),
+        "shortcuts": json.dumps(SHORTCUTS),
+        "video_boxes": json.dumps(VIDEO_BOXES),
+    }

@@ -13,10 +13,12 @@ from pathlib import Path
 
 import numpy as np
 
+from sam2_gradio import config
 from sam2_gradio.app.model_holder import AppModel
 from sam2_gradio.app.sessions import BrowserSession, check_video_upload
 from sam2_gradio.engine.interactive import InteractiveSession
 from sam2_gradio.engine.options import SegmentOptions
+from sam2_gradio.engine.overlay import display_factor
 from sam2_gradio.engine.pipeline import SegmentResult, segment_video
 from sam2_gradio.engine.prompts import PromptState, load_prompt_state
 from sam2_gradio.jobs import BadInput, NotReady, ProgressCallback
@@ -78,6 +80,29 @@ def open_video(session: BrowserSession, path: str | Path, model: AppModel) -> Op
         info.duration,
         max(0, announced - info.num_frames),
     )
+
+
+def close_video(session: BrowserSession) -> bool:
+    """Forget the session's video with its clicks and results; True when it had any click."""
+    with session.lock:
+        had_clicks = session.segment is not None and bool(session.segment.prompts.prompted_frames())
+        session.segment, session.video_path, session.segment_result = None, None, None
+    return had_clicks
+
+
+def shown_scale(session: BrowserSession) -> int:
+    """The factor the Segment tab enlarges this video's frames by (`config.MIN_SHOWN_SIDE`); 1 without one."""
+    if session.segment is None:
+        return 1
+    meta = session.segment.source.meta
+    return display_factor(meta.width, meta.height, config.MIN_SHOWN_SIDE)
+
+
+def video_point(session: BrowserSession, x: float, y: float) -> tuple[float, float]:
+    """The video pixel under pixel (x, y) of the frame as shown (enlarged by `shown_scale`): the centre of
+    a shown pixel maps to the same point of the video pixel it enlarges."""
+    scale = shown_scale(session)
+    return max(0.0, (x + 0.5) / scale - 0.5), max(0.0, (y + 0.5) / scale - 0.5)
 
 
 def segment_of(session: BrowserSession) -> InteractiveSession:

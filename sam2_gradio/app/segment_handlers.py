@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import gradio as gr
+import numpy as np
 
 from sam2_gradio import config
 from sam2_gradio.app import segment_actions
@@ -19,7 +20,7 @@ from sam2_gradio.app.model_holder import AppModel
 from sam2_gradio.app.sessions import BrowserSession, SessionStore
 from sam2_gradio.config import options_from_values
 from sam2_gradio.engine.options import SegmentOptions
-from sam2_gradio.engine.overlay import color_hex
+from sam2_gradio.engine.overlay import color_hex, enlarge
 from sam2_gradio.jobs import NotReady
 
 
@@ -34,6 +35,14 @@ def object_choices(obj_ids: Sequence[int], selected: int | None = None) -> tuple
     return gr.update(choices=choices, value=value), f'<div class="object-legend">{legend}</div>'
 
 
+NO_VIDEO_INFO = "Upload a video or pick the example."
+
+
+def _shown(session: BrowserSession, image: np.ndarray) -> np.ndarray:
+    """`image` as the frame box shows it: smaller videos enlarged (`segment_actions.shown_scale`)."""
+    return enlarge(image, segment_actions.shown_scale(session))
+
+
 class SegmentHandlers:
     """What each Segment control does for the session that sent the event."""
 
@@ -46,20 +55,32 @@ class SegmentHandlers:
 
     @user_errors
     def open_video(self, video: str | None, request: gr.Request) -> tuple:
-        """Open an uploaded video: its summary, first frame, frame range and objects; results cleared."""
-        if not video:
-            return (gr.skip(),) * 8
+        """Open an uploaded video: its summary, first frame, frame range and objects; results cleared.
+
+        An emptied video box (its x) closes the session's video: frame, clicks, info and results go.
+        """
         session = self._session(request)
+        if not video:
+            return self._close_video(session)
         opened = segment_actions.open_video(session, video, self.model)
         objects, legend = object_choices(segment_actions.object_ids(session))
         slider = gr.update(value=0, maximum=max(opened.num_frames - 1, 1))
-        image = segment_actions.show_frame(session, 0)
+        image = _shown(session, segment_actions.show_frame(session, 0))
         return opened.summary, image, slider, objects, legend, None, None, None
+
+    def _close_video(self, session: BrowserSession) -> tuple:
+        had_clicks = segment_actions.close_video(session)
+        if had_clicks:
+            gr.Warning("The video was closed and its clicks cleared; Save state first to keep clicks.")
+        objects, legend = object_choices([1])
+        slider = gr.update(value=0)
+        return NO_VIDEO_INFO, None, slider, objects, legend, None, None, None
 
     @user_errors
     def show_frame(self, frame: float, request: gr.Request) -> Any:
         """Frame `frame` with its masks and clicks."""
-        return segment_actions.show_frame(self._session(request), int(frame))
+        session = self._session(request)
+        return _shown(session, segment_actions.show_frame(session, int(frame)))
 
     @user_errors
     def previous_frame(self, frame: float, request: gr.Request) -> tuple:
@@ -75,7 +96,7 @@ class SegmentHandlers:
         session = self._session(request)
         last = segment_actions.segment_of(session).source.meta.num_frames - 1
         frame = min(max(int(frame) + delta, 0), last)
-        return frame, segment_actions.show_frame(session, frame)
+        return frame, _shown(session, segment_actions.show_frame(session, frame))
 
     @user_errors
     def add_click(
@@ -84,9 +105,11 @@ class SegmentHandlers:
         """Add a positive or negative click where the frame was clicked."""
         session = self._session(request)
         obj_id = obj_id or segment_actions.object_ids(session)[0]
-        x, y = event.index
+        x, y = segment_actions.video_point(session, *event.index)
         positive = point_label != "negative"
-        return segment_actions.add_click(session, int(frame), int(obj_id), x, y, positive=positive)
+        return _shown(
+            session, segment_actions.add_click(session, int(frame), int(obj_id), x, y, positive=positive)
+        )
 
     @user_errors
     def new_object(self, request: gr.Request) -> tuple:
@@ -103,7 +126,7 @@ class SegmentHandlers:
             raise NotReady("Select an object to remove first.")
         segment_actions.remove_object(session, int(obj_id))
         objects, legend = object_choices(segment_actions.object_ids(session))
-        return segment_actions.show_frame(session, int(frame)), objects, legend
+        return _shown(session, segment_actions.show_frame(session, int(frame))), objects, legend
 
     @user_errors
     def undo(self, frame: float, obj_id: int | None, request: gr.Request) -> tuple:
@@ -119,14 +142,14 @@ class SegmentHandlers:
         session = self._session(request)
         shown, image = action(session, int(frame))
         objects, legend = object_choices(segment_actions.object_ids(session), obj_id)
-        return shown, image, objects, legend
+        return shown, _shown(session, image), objects, legend
 
     @user_errors
     def clear_frame(self, frame: float, obj_id: int | None, request: gr.Request) -> Any:
         """Remove the selected object's clicks on this frame."""
         session = self._session(request)
         obj_id = obj_id or segment_actions.object_ids(session)[0]
-        return segment_actions.clear_frame(session, int(frame), int(obj_id))
+        return _shown(session, segment_actions.clear_frame(session, int(frame), int(obj_id)))
 
     @user_errors
     def reset(self, frame: float, request: gr.Request) -> tuple:
@@ -134,7 +157,7 @@ class SegmentHandlers:
         session = self._session(request)
         segment_actions.reset(session)
         objects, legend = object_choices(segment_actions.object_ids(session))
-        return segment_actions.show_frame(session, int(frame)), objects, legend, None, None
+        return _shown(session, segment_actions.show_frame(session, int(frame))), objects, legend, None, None
 
     @user_errors
     def save_state(self, request: gr.Request) -> str:
@@ -149,7 +172,7 @@ class SegmentHandlers:
         session = self._session(request)
         segment_actions.load_state(session, state_file)
         objects, legend = object_choices(segment_actions.object_ids(session))
-        return segment_actions.show_frame(session, int(frame)), objects, legend
+        return _shown(session, segment_actions.show_frame(session, int(frame))), objects, legend
 
     @user_errors
     @keep_outputs_when_cancelled(outputs=3)

@@ -15,7 +15,7 @@ from sam2_gradio.app import assets as ui_assets
 from sam2_gradio.app.assets import FILE_HEIGHT
 from sam2_gradio.app.edge import FRAME_SLIDER_MAX, GPU_QUEUE, PREVIEW_QUEUE, on_gpu
 from sam2_gradio.app.option_controls import option_controls
-from sam2_gradio.app.segment_handlers import SegmentHandlers
+from sam2_gradio.app.segment_handlers import NO_VIDEO_INFO, SegmentHandlers
 from sam2_gradio.engine.options import SegmentOptions
 
 POINT_LABELS = ("positive", "negative")
@@ -55,10 +55,10 @@ class SegmentView:
 def build_segment_tab(handlers: SegmentHandlers) -> None:
     """The Segment tab's components and events."""
     gr.Markdown(handlers.model.status, elem_id="seg-model-status")
-    with gr.Row():
-        with gr.Column(scale=1):
+    with gr.Row(elem_id="seg-layout"):
+        with gr.Column(scale=1, elem_id="seg-source-column"):
             source = _segment_source_column()
-        with gr.Column(scale=2):
+        with gr.Column(scale=2, elem_id="seg-frame-column"):
             editor = _segment_frame_column()
     _wire_segment_events(handlers, SegmentView(**source, **editor))
 
@@ -66,7 +66,7 @@ def build_segment_tab(handlers: SegmentHandlers) -> None:
 def _segment_source_column() -> dict[str, gr.components.Component]:
     video = gr.Video(label="Video", sources=["upload"], elem_id="seg-video")
     gr.Examples([[str(EXAMPLE_VIDEO)]], inputs=[video], label="Example")
-    info = gr.Markdown("Upload a video or pick the example.", elem_id="seg-info")
+    info = gr.Markdown(NO_VIDEO_INFO, elem_id="seg-info")
     with gr.Accordion("Advanced", open=False):
         options = option_controls(SegmentOptions, id_prefix="seg", choice_control=gr.Radio)
     with gr.Row():
@@ -86,10 +86,11 @@ def _segment_source_column() -> dict[str, gr.components.Component]:
 
 def _segment_frame_column() -> dict[str, gr.components.Component]:
     frame = gr.Image(
-        label="Frame: click to add a point",
+        label="Frame: click to add a point (⛶ zooms in; clicks work there too)",
         type="numpy",
         format="jpeg",
         interactive=False,
+        buttons=["fullscreen", "download"],
         elem_id="seg-frame",
     )
     with gr.Row():
