@@ -84,6 +84,14 @@ def test_clear_remove_new_object_and_reset_are_undone_each_as_one_step():
     assert state.undo() == [0] and state.to_dict() == _state().to_dict()
 
 
+def test_the_first_object_a_page_offers_is_not_an_edit():
+    state = _state()
+    state.reset()
+    state.ensure_an_object()
+    assert state.object_ids == [1]
+    assert state.undo() == [0, 7] and state.to_dict() == _state().to_dict()  # the reset, not object 1
+
+
 def test_an_edit_that_changes_nothing_or_fails_records_no_step():
     state = _state()
     state.clear_clicks(5, 1)  # no prompt there

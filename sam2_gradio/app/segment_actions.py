@@ -182,8 +182,7 @@ def object_ids(session: BrowserSession) -> list[int]:
     """The session's objects, at least one: a video with no object gets object 1."""
     with session.lock:
         prompts = segment_of(session).prompts
-        if not prompts.object_ids:
-            prompts.add_object()
+        prompts.ensure_an_object()
         return list(prompts.object_ids)
 
 

@@ -150,6 +150,12 @@ class PromptState:
             self._add_object_id(obj_id)
         return obj_id
 
+    def ensure_an_object(self) -> None:
+        """Give a state without objects object 1, outside the undo history: a page always offers one
+        object to click, and undoing its appearance would take back nothing the user did."""
+        if not self.object_ids:
+            self._add_object_id(1)
+
     def add_click(self, frame: int, obj_id: int, x: float, y: float, label: int) -> None:
         """Add a click after checking it against the video; unknown objects are created."""
         self._check_frame(frame, f"click on frame {frame}")
