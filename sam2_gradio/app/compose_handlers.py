@@ -98,18 +98,16 @@ class ComposeHandlers:
         obj_video: str | None,
         masks: str | None,
         ticked: Sequence[int],
-        placement: str,
+        chosen: str,
         request: gr.Request,
     ) -> tuple:
-        """Placement shown forced to "original" (and not editable) while several objects are pasted;
-        position, size and offsets editable only when they apply (relocate)."""
+        """Placement shown forced to "original" (and not editable) while several objects are pasted, else
+        back to the user's `chosen` placement; position, size and offsets editable only for relocate."""
         inputs = compose_actions.ComposeInputs(obj_video, masks, None)
         forced = len(compose_actions.ticked_objects(self._session(request), inputs, ticked)) > 1
-        relocating = placement == "relocate" and not forced
-        placement_update = (
-            gr.update(value="original", interactive=False) if forced else gr.update(interactive=True)
-        )
-        return placement_update, *(gr.update(interactive=relocating) for _ in RELOCATE_CONTROLS)
+        placement = "original" if forced else chosen
+        geometry = gr.update(interactive=placement == "relocate")
+        return gr.update(value=placement, interactive=not forced), *(geometry for _ in RELOCATE_CONTROLS)
 
     @user_errors
     def snapshot(self, request: gr.Request, frame: float, *controls: Any) -> str:

@@ -115,9 +115,11 @@ def _wire_compose_events(handlers: ComposeHandlers, ui: ComposeView) -> None:
         **PREVIEW_QUEUE,
     )
     placement = ui.options["placement"]
+    chosen = gr.State(placement.value)  # the placement the user picked, shown again when none is forced
+    placement.input(lambda picked: picked, placement, chosen, api_visibility="private", queue=False)
     previewed.then(
         handlers.placement_controls,
-        [ui.obj_video, ui.masks, ui.options["objects"], placement],
+        [ui.obj_video, ui.masks, ui.options["objects"], chosen],
         [placement, *(ui.options[name] for name in RELOCATE_CONTROLS)],
         api_visibility="private",
         **PREVIEW_QUEUE,

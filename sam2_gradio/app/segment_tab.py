@@ -86,7 +86,7 @@ def _segment_source_column() -> dict[str, gr.components.Component]:
 
 def _segment_frame_column() -> dict[str, gr.components.Component]:
     frame = gr.Image(
-        label="Frame: click to add a point (⛶ zooms in; clicks work there too)",
+        label="Frame: click to add a point (its fullscreen button zooms in; clicks work there too)",
         type="numpy",
         format="jpeg",
         interactive=False,
