@@ -88,18 +88,30 @@ def test_results_are_marked_out_of_date_after_an_edit(store, clip, app_model):
     assert "Out of date" in actions.results_note(session)
 
 
-def test_every_tracked_frame_is_watched_and_its_masks_are_shown_while_the_run_goes(store, clip, app_model):
+def test_every_tracked_frame_is_watched_and_an_edit_during_the_run_outdates_it(store, clip, app_model):
     session = _opened(store, "a", clip, app_model)
     seen: list[int] = []
+    notes: list[str] = []
+
+    def click_during_the_run() -> None:  # as the page would: another thread, served between steps
+        actions.add_click(session, 5, 1, 30, 20, positive=True)
+        notes.append(actions.results_note(session))
+
+    clicker = threading.Thread(target=click_during_the_run)
 
     def watch(tracked: TrackedFrame) -> None:
         seen.append(tracked.frame)
         assert tracked.frame in tracked.tracked
         assert session.segment.mask_dir == tracked.mask_dir  # the frame view reads the live masks
         assert (tracked.mask_dir / "combined").is_dir()
+        if tracked.frame == 1:
+            clicker.start()
 
     actions.propagate(session, OPTIONS, watch=watch)
+    clicker.join(60)
     assert seen == list(range(NUM_FRAMES))
+    assert 5 in session.segment.prompts.clicks  # the user's own click was taken
+    assert "Out of date" in notes[0] and "Out of date" in actions.results_note(session)
 
 
 def test_another_sessions_click_is_served_while_a_propagation_runs(store, clip, app_model):

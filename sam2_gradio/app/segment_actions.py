@@ -7,10 +7,11 @@ and leaves the session as it was. Frames come back as RGB uint8 images with ever
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -196,6 +197,7 @@ def propagate(
         earlier = session.segment_result if resume else None
     if not prompts.prompted_objects():
         raise NotReady("Click on an object first, then propagate.")
+    session.running_prompts = prompts
 
     def show_tracked(tracked: TrackedFrame) -> None:
         with session.lock:
@@ -204,7 +206,7 @@ def propagate(
         if watch is not None:
             watch(tracked)
 
-    with session.job("segment") as folder:
+    with session.job("segment") as folder, _running(session):
         result = segment_video(
             segment.model,
             segment.source,
@@ -228,11 +230,23 @@ def propagate(
     return result
 
 
+@contextlib.contextmanager
+def _running(session: BrowserSession) -> Iterator[None]:
+    """While a propagation of `session.running_prompts` runs; then there is none."""
+    try:
+        yield
+    finally:
+        session.running_prompts = None
+
+
 def results_note(session: BrowserSession) -> str:
-    """One line on the last propagation's results: partial, out of date after an edit, or nothing."""
+    """One line on the propagation's results: partial, out of date after an edit, or nothing."""
     with session.lock:
         result, prompts = session.segment_result, session.segment_prompts
+        running = session.running_prompts
         current = session.segment.prompts if session.segment is not None else None
+    if running is not None and current is not None and not same_clicks(running, current):
+        return "**Out of date:** the prompts changed during this propagation; propagate again after it ends."
     if result is None or prompts is None or current is None:
         return ""
     if not same_clicks(prompts, current):

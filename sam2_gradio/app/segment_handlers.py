@@ -249,6 +249,10 @@ class SegmentHandlers:
             if not view.finished:
                 session.cancel_flag("segment").set()  # the page went away: stop the run, keep what it tracked
 
+    def results_note(self, request: gr.Request) -> str:
+        """The note beside the results: partial, or out of date after an edit (empty when neither)."""
+        return segment_actions.results_note(self._session(request))
+
     def cancel(self, request: gr.Request) -> None:
         """Stop this session's propagation at its next frame."""
         self._session(request).cancel_flag("segment").set()

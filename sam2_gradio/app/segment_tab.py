@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import gradio as gr
+from gradio.events import Dependency
 
 from sam2_gradio import config
 from sam2_gradio.app import assets as ui_assets
@@ -136,38 +137,57 @@ def _wire_segment_events(handlers: SegmentHandlers, ui: SegmentView) -> None:
         handlers.previous_frame, [ui.slider], stepped, api_name="previous_frame", **PREVIEW_QUEUE
     )
     ui.next.click(handlers.next_frame, [ui.slider], stepped, api_name="next_frame", **PREVIEW_QUEUE)
-    ui.frame.select(  # needs the click's position (gr.SelectData): API clients give /propagate a state file
-        on_gpu(handlers.add_click),
-        [ui.slider, ui.objects, ui.point_label],
-        [ui.frame],
-        api_name="add_click",
-        api_visibility="undocumented",
-        **GPU_QUEUE,
+    ui.new_object.click(
+        handlers.new_object, None, [ui.objects, ui.legend], api_name="new_object", **PREVIEW_QUEUE
     )
-    listed = [ui.objects, ui.legend]
-    ui.new_object.click(handlers.new_object, None, listed, api_name="new_object", **PREVIEW_QUEUE)
-    ui.remove_object.click(
-        on_gpu(handlers.remove_object),
-        [ui.objects, ui.slider],
-        [ui.frame, *listed],
-        api_name="remove_object",
-        **GPU_QUEUE,
-    )
-    ui.undo.click(on_gpu(handlers.undo), [ui.slider], stepped, api_name="undo", **GPU_QUEUE)
-    ui.clear.click(
-        on_gpu(handlers.clear_frame), [ui.slider, ui.objects], [ui.frame], api_name="clear_frame", **GPU_QUEUE
-    )
-    cleared = [ui.frame, *listed, ui.preview, ui.masks]
-    ui.reset.click(handlers.reset, [ui.slider], cleared, api_name="reset", **PREVIEW_QUEUE)
     ui.save_state.click(handlers.save_state, None, [ui.state_file], api_name="save_state", **PREVIEW_QUEUE)
-    ui.load_state.upload(
-        on_gpu(handlers.load_state),
-        [ui.load_state, ui.slider],
-        [ui.frame, *listed],
-        api_name="load_state",
-        **GPU_QUEUE,
-    )
+    for edit in _wire_edits(handlers, ui):  # the note says when an edit outdates the results
+        edit.then(handlers.results_note, None, [ui.results_note], api_visibility="private", **PREVIEW_QUEUE)
     _wire_propagation(handlers, ui)
+
+
+def _wire_edits(handlers: SegmentHandlers, ui: SegmentView) -> list[Dependency]:
+    """The events that change the prompts; returns them."""
+    listed, stepped = [ui.objects, ui.legend], [ui.slider, ui.frame]
+    return [
+        ui.frame.select(  # needs the click's position (gr.SelectData): API clients give /propagate a state
+            on_gpu(handlers.add_click),
+            [ui.slider, ui.objects, ui.point_label],
+            [ui.frame],
+            api_name="add_click",
+            api_visibility="undocumented",
+            **GPU_QUEUE,
+        ),
+        ui.remove_object.click(
+            on_gpu(handlers.remove_object),
+            [ui.objects, ui.slider],
+            [ui.frame, *listed],
+            api_name="remove_object",
+            **GPU_QUEUE,
+        ),
+        ui.undo.click(on_gpu(handlers.undo), [ui.slider], stepped, api_name="undo", **GPU_QUEUE),
+        ui.clear.click(
+            on_gpu(handlers.clear_frame),
+            [ui.slider, ui.objects],
+            [ui.frame],
+            api_name="clear_frame",
+            **GPU_QUEUE,
+        ),
+        ui.reset.click(
+            handlers.reset,
+            [ui.slider],
+            [ui.frame, *listed, ui.preview, ui.masks],
+            api_name="reset",
+            **PREVIEW_QUEUE,
+        ),
+        ui.load_state.upload(
+            on_gpu(handlers.load_state),
+            [ui.load_state, ui.slider],
+            [ui.frame, *listed],
+            api_name="load_state",
+            **GPU_QUEUE,
+        ),
+    ]
 
 
 def _wire_propagation(handlers: SegmentHandlers, ui: SegmentView) -> None:

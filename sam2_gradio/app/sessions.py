@@ -104,6 +104,7 @@ class BrowserSession:
     video_path: Path | None = None  # the file of that video
     segment_result: SegmentResult | None = None  # the Segment tab's last propagation
     segment_prompts: PromptState | None = None  # the prompts that propagation ran with
+    running_prompts: PromptState | None = None  # the prompts of the propagation running now, if any
     navigations: int = 0  # frames the user chose so far (a running propagation then stops moving the view)
     viewed_frame: int = 0  # the frame the user chose last
     lock: threading.RLock = field(default_factory=threading.RLock)  # guards `segment` between events
