@@ -50,6 +50,8 @@ RANDOM_WEIGHTS_SEED = 0
 # --- Segmentation ------------------------------------------------------------------------------
 # Frames decoded and handed to the model at a time during propagation.
 DEFAULT_BATCH_SIZE = _env_int("SAM2_GRADIO_BATCH_SIZE", 32)
+# Propagation advances in steps of about this many seconds, between which other work may use the model.
+STEP_SECONDS = _env_float("SAM2_GRADIO_STEP_SECONDS", 1.0)
 # Image features of this many recently clicked frames are cached for instant click feedback.
 FEATURE_CACHE_FRAMES = _env_int("SAM2_GRADIO_FEATURE_CACHE_FRAMES", 4)
 # Frames of smaller videos are shown enlarged by a whole factor, to at least this many pixels on their
@@ -122,6 +124,10 @@ MAX_SESSION_DISK_MB = _env_int("SAM2_GRADIO_MAX_SESSION_DISK_MB", 4096)
 COMPOSE_CONCURRENCY = _env_int("SAM2_GRADIO_COMPOSE_CONCURRENCY", 2)
 # Quick events (frame browsing, compose previews) that run at once.
 PREVIEW_CONCURRENCY = _env_int("SAM2_GRADIO_PREVIEW_CONCURRENCY", 4)
+# Propagations running at once (each holds the model one step at a time, so they advance in turn).
+PROPAGATE_CONCURRENCY = _env_int("SAM2_GRADIO_PROPAGATE_CONCURRENCY", 4)
+# Seconds between two redraws of the frame view while a propagation runs.
+LIVE_VIEW_SECONDS = _env_float("SAM2_GRADIO_LIVE_VIEW_SECONDS", 0.4)
 # "USER:PASSWORD" that the app asks for (gradio's login page), as --auth gives it; never logged.
 AUTH_ENV = "SAM2_GRADIO_AUTH"
 # GPU seconds a Hugging Face ZeroGPU Space grants one segment call (`spaces.GPU(duration=...)`).

@@ -136,9 +136,32 @@ def step_with_arrow_keys(app: AppPage) -> None:
 def propagate_and_check(
     app: AppPage, clip_frames: int, clicks: tuple[tuple[float, float], ...], folder: Path
 ) -> None:
-    """Propagate; the preview has every frame, the zip a mask per frame and object, the state the clicks."""
+    """Propagate live, cancel, continue: the frame view shows the run, Cancel keeps a partial result, and
+    after Continue the preview has every frame, the zip a mask per frame and object, the state the clicks."""
+    before = app.image_src("seg-frame")
     app.press("seg-propagate")
-    preview = app.wait_video("seg-preview", timeout_ms=PROPAGATION_TIMEOUT_MS)
+    app.page.wait_for_function(  # the live view: the frame being tracked, and where the run stands
+        "id => /Tracking [1-9]\\d*\\/\\d+ frames/.test(document.getElementById(id).innerText)",
+        arg="seg-status",
+        timeout=PROPAGATION_TIMEOUT_MS,
+    )
+    live = app.wait_image_src("seg-frame", other_than=before, timeout_ms=PROPAGATION_TIMEOUT_MS)
+    assert app.number("seg-frame-slider") > 0, "the slider follows the frame being tracked"
+    assert pixels(app, live).shape[:2] == pixels(app, before).shape[:2]
+    app.screenshot("propagating")
+    app.press("seg-cancel")
+    app.page.wait_for_function(
+        "id => /Cancelled/.test(document.getElementById(id).innerText)",
+        arg="seg-status",
+        timeout=PROPAGATION_TIMEOUT_MS,
+    )
+    assert "_partial" in app.file_link("seg-masks"), "a cancelled run keeps what it tracked"
+    assert "Partial" in app.text("seg-results-note")
+    partial_preview = app.wait_video("seg-preview")
+    assert 0 < frame_count(app, partial_preview, folder) < clip_frames
+    app.screenshot("cancelled")
+    app.press("seg-continue")
+    preview = app.wait_video("seg-preview", other_than=partial_preview, timeout_ms=PROPAGATION_TIMEOUT_MS)
     app.screenshot("propagated")
     assert frame_count(app, preview, folder) == clip_frames
     masks_zip = zipfile.ZipFile(io.BytesIO(fetch(app, app.file_link("seg-masks"))))

@@ -97,10 +97,23 @@ def test_outputs_no_frame_can_attend_to_are_dropped(random_model, scene_jpegs, m
     assert max(held) == reach + 1 < len(held)
 
 
-def test_progress_is_reported_per_batch_and_cancel_stops(random_model, scene_jpegs):
-    """The wiring only (a few frames): `jobs.ProgressMeter` itself is tested in test_jobs.py."""
+def test_progress_is_reported_per_step_with_time_left_and_cancel_stops(random_model, scene_jpegs):
     source = JpegFolderFrames.open(scene_jpegs)
     prompts = _prompts(source.meta, [(0, 1, 30, 60, 1)])
+    reports = []
+    list(
+        propagation.propagate(
+            random_model, source, prompts, batch_size=10, step_frames=10, progress=reports.append
+        )
+    )
+    assert [report.frames_done for report in reports] == [10, 20, 24]
+    assert all(report.total == 24 and report.fps > 0 for report in reports)
+    assert [report.eta_seconds > 0 for report in reports] == [True, True, False]
+
+    adaptive = []
+    list(propagation.propagate(random_model, source, prompts, batch_size=6, progress=adaptive.append))
+    steps = np.diff([0] + [report.frames_done for report in adaptive])
+    assert steps[0] == 1 and steps.max() <= 6 and sum(steps) == 24  # first step one frame, then timed
 
     class CancelAfter:
         def __init__(self, frames: int) -> None:

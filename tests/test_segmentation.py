@@ -128,7 +128,114 @@ def test_cancelled_run_keeps_the_previous_masks_and_leaves_nothing_half_written(
     assert (mask_dir / "combined" / "keep.txt").read_text() == "previous run"
 
 
-def test_segment_cli_runs_headless_from_a_state_file(scene_jpegs, tmp_path, capsys):
+def _mask_files(mask_dir: Path) -> dict[str, bytes]:
+    return {path.relative_to(mask_dir).as_posix(): path.read_bytes() for path in mask_dir.rglob("*.png")}
+
+
+def _cancel_after(cancel: threading.Event, frames: int):
+    def on_progress(report) -> None:
+        if report.stage == "propagate" and report.frames_done >= frames:
+            cancel.set()
+
+    return on_progress
+
+
+@pytest.fixture(scope="module")
+def cancelled(random_model, scene_jpegs, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("cancelled")
+    source = JpegFolderFrames.open(scene_jpegs, fps=12.0)
+    cancel = threading.Event()
+    result = segment_video(
+        random_model,
+        source,
+        _prompts(source.meta),
+        folder / "masks",
+        preview_path=folder / "preview.mp4",
+        zip_path=folder / "masks.zip",
+        state_path=folder / "interactive_state.json",
+        batch_size=4,
+        progress=_cancel_after(cancel, 3),
+        cancel=cancel,
+        keep_partial=True,
+    )
+    return source, folder, result
+
+
+def test_cancel_keeps_the_tracked_frames_as_a_partial_result(cancelled):
+    source, folder, result = cancelled
+    assert result.partial and result.run is not None and 3 <= result.frames_tracked < 20
+    assert result.tracked == range(4, 4 + result.frames_tracked)  # the clicks are on frame 4
+    tracked = list(result.tracked)
+    assert sorted(_mask_files(result.mask_dir)) == sorted(
+        [f"combined/mask_{f:05d}.png" for f in tracked]
+        + [f"per_object/mask_{f:05d}_obj_{o}.png" for f in tracked for o in (1, 3)]
+    )
+    assert result.masks_zip == folder / "masks_partial.zip" and not (folder / "masks.zip").exists()
+    with zipfile.ZipFile(result.masks_zip) as archive:
+        assert len(archive.namelist()) == 3 * len(tracked)
+    record = json.loads(result.state_file.read_text())["propagation"]
+    assert record == {"direction": "forward", "partial": True, "tracked_frames": [4, 4 + len(tracked)]}
+    assert probe_video(result.preview).num_frames == len(tracked)
+
+
+def test_continue_after_cancel_gives_the_masks_of_an_uninterrupted_run(cancelled, segmented, random_model):
+    source, folder, partial = cancelled
+    _, uninterrupted = segmented
+    resumed = segment_video(
+        random_model,
+        source,
+        _prompts(source.meta),
+        folder / "masks",
+        zip_path=folder / "masks.zip",
+        state_path=folder / "interactive_state.json",
+        batch_size=4,
+        resume=partial,
+    )
+    assert not resumed.partial and resumed.run is None
+    assert resumed.frames_tracked == 20 and resumed.tracked == range(4, 24)
+    assert _mask_files(resumed.mask_dir) == _mask_files(uninterrupted.mask_dir)
+    assert resumed.masks_zip == folder / "masks.zip" and not (folder / "masks_partial.zip").exists()
+    assert json.loads(resumed.state_file.read_text())["propagation"]["partial"] is False
+
+
+def test_continue_after_the_clicks_changed_starts_again(random_model, scene_jpegs, tmp_path, monkeypatch):
+    from sam2_gradio.engine import pipeline
+
+    source = JpegFolderFrames.open(scene_jpegs)
+    cancel = threading.Event()
+    partial = segment_video(
+        random_model,
+        source,
+        _prompts(source.meta),
+        tmp_path / "masks",
+        batch_size=4,
+        progress=_cancel_after(cancel, 1),
+        cancel=cancel,
+        keep_partial=True,
+    )
+    assert partial.partial
+    starts = []
+    original = pipeline.start_propagation
+    monkeypatch.setattr(pipeline, "start_propagation", lambda *a, **k: starts.append(1) or original(*a, **k))
+    changed = _prompts(source.meta)
+    changed.add_click(8, 1, 60, 60, 0)
+    cancel.clear()
+    again = segment_video(
+        random_model,
+        source,
+        changed,
+        tmp_path / "masks",
+        batch_size=4,
+        progress=_cancel_after(cancel, 2),
+        cancel=cancel,
+        keep_partial=True,
+        resume=partial,
+    )
+    assert starts == [1] and again.partial and again.tracked.start == 4
+    assert again.frames_tracked == len(again.tracked) >= 2
+
+
+def test_segment_cli_runs_headless_from_a_state_file(scene_jpegs, tmp_path, capsys, caplog):
     state = tmp_path / "interactive_state.json"
     clicks = {"2": {"5": {"points": [[30, 60]], "labels": [1]}, "6": {"box": [98, 20, 142, 64]}}}
     state.write_text(json.dumps({"version": 1, "clicks": clicks, "names": {"6": "green box"}}))
@@ -161,6 +268,9 @@ def test_segment_cli_runs_headless_from_a_state_file(scene_jpegs, tmp_path, caps
     )
     assert code == 0
     assert len(list((tmp_path / "m" / "per_object").glob("mask_*_obj_5.png"))) == 24
+    steps = [r.message for r in caplog.records if r.message.startswith("propagate ")]
+    assert len(steps) >= 2 and steps[-1].startswith("propagate 19/19 frames (100%)")
+    assert all(" fps | " in line and line.endswith(" left") for line in steps)
     assert probe_video(tmp_path / "preview.mp4").fps == pytest.approx(8.0)
     _assert_exports_match_the_mask_pngs(tmp_path, obj_ids=[5, 6])
     assert probe_video(tmp_path / "cutout.webm").num_frames == 24

@@ -19,7 +19,7 @@ from sam2_gradio import config
 from sam2_gradio.cli.common import OneLineParser, add_option_arguments, options_from_args, run_cli
 from sam2_gradio.engine import checkpoints
 from sam2_gradio.engine.options import SegmentOptions
-from sam2_gradio.jobs import BadInput
+from sam2_gradio.jobs import BadInput, Progress, format_progress
 
 if TYPE_CHECKING:
     from sam2_gradio.engine.export_formats import ExportFormats
@@ -92,7 +92,7 @@ def export_formats_from_args(args: argparse.Namespace) -> ExportFormats:
         try:
             alpha_objects = tuple(int(part) for part in args.alpha_objects.split(",") if part.strip())
         except ValueError:
-            raise ValueError(
+            raise BadInput(
                 f"--alpha-objects must be object ids like 1,3, got {args.alpha_objects!r}"
             ) from None
     return ExportFormats(
@@ -104,15 +104,8 @@ def export_formats_from_args(args: argparse.Namespace) -> ExportFormats:
     )
 
 
-def _log_progress(report) -> None:
-    logger.info(
-        "%s %d/%d frames | %.2f s | %.1f fps",
-        report.stage,
-        report.frames_done,
-        report.total,
-        report.seconds,
-        report.fps,
-    )
+def _log_progress(report: Progress) -> None:
+    logger.info("%s", format_progress(report))
 
 
 def run(args: argparse.Namespace) -> None:
@@ -165,7 +158,7 @@ def run(args: argparse.Namespace) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point: parse `argv`, run, and turn bad input into one line on stderr and exit code 2."""
-    os.environ.setdefault("TQDM_DISABLE", "1")  # SAM 2's own per-frame bar; we log per batch instead
+    os.environ.setdefault("TQDM_DISABLE", "1")  # SAM 2's own per-frame bar; we log per step instead
     return run_cli(build_parser(), run, argv)
 
 

@@ -1,13 +1,18 @@
-"""What propagation leaves behind: mask PNGs, a preview video and a zip, each written atomically.
+"""What propagation leaves behind: mask PNGs, a preview video, a zip and a state file, written atomically.
 
 Layout of a mask folder (single-channel 0/255 PNGs at the video's resolution, one per frame):
 
     <mask_dir>/per_object/mask_00012_obj_2.png   one object
     <mask_dir>/combined/mask_00012.png           the union of all objects
+
+A complete run has a mask for every frame (empty where nothing was tracked); a partial (cancelled) run
+has masks for the frames it tracked only, its zip is named `<name>_partial.zip` and its state file says
+which frames were tracked (`save_run_state`).
 """
 
 from __future__ import annotations
 
+import json
 import shutil
 import uuid
 import zipfile
@@ -18,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from sam2_gradio.engine.overlay import draw_masks
+from sam2_gradio.engine.prompts import PromptState
 from sam2_gradio.jobs import CancelFlag, ProgressCallback, ProgressMeter, raise_if_cancelled
 from sam2_gradio.media import mask_files
 from sam2_gradio.media.frames import FrameSource, VideoMeta
@@ -58,10 +64,11 @@ class MaskExporter:
     """Writes per-object and union mask PNGs as frames arrive, in a background thread.
 
     Files go to a hidden partial folder beside `mask_dir`; `finish()` writes empty masks for frames that
-    got none and returns that folder, `publish()` then moves it into place, `abort()` deletes it. Use as
-    a context manager: leaving the block with an exception aborts. `on_frame(frame, {obj_id: bool mask})`,
-    when given, also gets every frame's masks (all objects, empty ones included) in the writer thread,
-    e.g. `TrackedMasks.add`.
+    got none (unless told not to) and returns that folder, `publish()` then moves it into place,
+    `abort()` deletes it. Use as a context manager: leaving the block with an exception aborts.
+    `on_frame(frame, {obj_id: bool mask})`, when given, also gets every frame's masks (all objects, empty
+    ones included) in the writer thread, e.g. `TrackedMasks.add`. `carried_from` and `carried_frames`
+    start the folder with the masks of those frames from an earlier mask folder (a resumed run).
     """
 
     def __init__(
@@ -71,6 +78,8 @@ class MaskExporter:
         obj_ids: list[int],
         *,
         on_frame: Callable[[int, dict[int, np.ndarray]], None] | None = None,
+        carried_from: str | Path | None = None,
+        carried_frames: range = range(0),
     ) -> None:
         self.mask_dir = Path(mask_dir)  # where the finished folder ends up
         self.meta = meta  # the video the masks belong to
@@ -83,6 +92,22 @@ class MaskExporter:
         self._written = bytearray(meta.num_frames)  # 1 for each frame already written
         self._writer = ThreadPoolExecutor(max_workers=1)  # PNG encoding overlaps the model
         self._pending: list[Future[None]] = []
+        if carried_from is not None:
+            self._carry(Path(carried_from), carried_frames)
+
+    def _carry(self, earlier: Path, frames: range) -> None:
+        """Copy the masks of `frames` from the mask folder `earlier` and count those frames as written."""
+        for frame in frames:
+            names = [f"{COMBINED_DIR}/{mask_files.combined_mask_name(frame)}"]
+            names += [f"{PER_OBJECT_DIR}/{mask_files.per_object_mask_name(frame, o)}" for o in self.obj_ids]
+            for name in names:
+                shutil.copyfile(earlier / name, self._partial / name)
+            self._written[frame] = 1
+
+    @property
+    def folder(self) -> Path:
+        """The folder being written (partial until `publish`): the masks written so far are there."""
+        return self._partial
 
     def __enter__(self) -> MaskExporter:
         return self
@@ -118,10 +143,10 @@ class MaskExporter:
         if self._on_frame is not None:
             self._on_frame(frame, masks)
 
-    def finish(self) -> Path:
-        """Write empty masks for untouched frames and return the (still partial) folder holding them all."""
+    def finish(self, *, fill_untracked: bool = True) -> Path:
+        """Write empty masks for untouched frames (if `fill_untracked`); return the (still partial) folder."""
         for frame in range(self.meta.num_frames):
-            if not self._written[frame]:
+            if fill_untracked and not self._written[frame]:
                 self._pending.append(self._writer.submit(self._write_now, frame, {}))
         self._writer.shutdown(wait=True)
         for job in self._pending:
@@ -161,18 +186,22 @@ def render_preview(
     out_path: str | Path,
     *,
     fps: float | None = None,
+    frames: range | None = None,
     progress: ProgressCallback | None = None,
     cancel: CancelFlag | None = None,
 ) -> Path:
     """Encode the frames of `source` with each object's mask drawn over it (H.264, browser-playable).
 
-    `fps` defaults to the source's. `progress` gets a `Progress` every 10 frames; `cancel` (anything
-    with `is_set()`) is checked per frame and leaves no output file.
+    `frames` (a range, default all) says which frames; `fps` defaults to the source's. `progress` gets
+    a `Progress` every 10 frames; `cancel` (anything with `is_set()`) is checked per frame and leaves no
+    output file.
     """
-    total = source.meta.num_frames
-    meter = ProgressMeter(total, PREVIEW_REPORT_EVERY, progress)
+    frames = range(source.meta.num_frames) if frames is None else frames
+    if frames.step != 1 or not frames or frames.start < 0 or frames.stop > source.meta.num_frames:
+        raise ValueError(f"preview frames must be a non-empty ascending range inside the video, got {frames}")
+    meter = ProgressMeter(len(frames), PREVIEW_REPORT_EVERY, progress)
     with VideoWriter(out_path, fps=fps or source.meta.fps) as writer:
-        for frame_index, frame in enumerate(source.read(0, total)):
+        for frame_index, frame in enumerate(source.read(frames.start, frames.stop), start=frames.start):
             raise_if_cancelled(cancel, "preview rendering")
             writer.write(draw_masks(frame, read_frame_masks(mask_dir, frame_index, obj_ids)))
             meter.frame_done()
@@ -193,3 +222,28 @@ def zip_masks(mask_dir: str | Path, zip_path: str | Path) -> Path:
     finally:
         partial.unlink(missing_ok=True)
     return zip_path
+
+
+def partial_zip_path(zip_path: str | Path) -> Path:
+    """Where the zip of a partial (cancelled) run goes: `masks.zip` -> `masks_partial.zip`."""
+    zip_path = Path(zip_path)
+    return zip_path.with_name(f"{zip_path.stem}_partial{zip_path.suffix}")
+
+
+def save_run_state(
+    prompts: PromptState, path: str | Path, *, direction: str, tracked: range, partial: bool
+) -> Path:
+    """Write the clicks (interactive_state.json schema) plus a "propagation" entry saying what was tracked.
+
+    The entry is `{"direction": ..., "partial": bool, "tracked_frames": [first, stop]}` (frames
+    `first <= f < stop` have masks); loading the file as a prompt state ignores it.
+    """
+    data = prompts.to_dict()
+    data["propagation"] = {
+        "direction": direction,
+        "partial": partial,
+        "tracked_frames": [tracked.start, tracked.stop] if tracked else [],
+    }
+    path = Path(path)
+    path.write_text(json.dumps(data, indent=2))
+    return path

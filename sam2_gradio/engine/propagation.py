@@ -1,11 +1,22 @@
-"""Streaming SAM 2 propagation: the official predictor's masks with memory that stays flat.
+"""Streaming SAM 2 propagation in resumable steps: the official predictor's masks in flat memory.
 
-SAM 2's `init_state` decodes the whole video and its state keeps every frame's memory for ever. Yet on
-any frame the model only attends to the conditioning (prompted) frames, the last `num_maskmem - 1`
-frames' memories and the object pointers of the last `max_obj_ptrs_in_encoder - 1` frames. This module
-runs the official `SAM2VideoPredictor` code on a state whose frames are decoded batch by batch
-(`ModelFrames`) and whose per-frame outputs are dropped once no later frame can attend to them, so the
-masks equal the official run over the whole video while memory does not grow with its length.
+SAM 2's `init_state` decodes the whole video and its state keeps every frame's memory for ever, and its
+`propagate_in_video` generator runs a video from the first frame to the last. Yet on any frame the model
+only attends to the conditioning (prompted) frames, the last `num_maskmem - 1` frames' memories and the
+object pointers of the last `max_obj_ptrs_in_encoder - 1` frames. A `PropagationRun` does what the loop
+body of `propagate_in_video` does, one frame at a time, over frames decoded batch by batch (`ModelFrames`),
+and drops per-frame outputs once no later frame can attend to them. So the masks equal the official run
+over the whole video while memory does not grow with its length, and the run advances in steps:
+
+    run = start_propagation(source, prompts, direction="forward")
+    while not run.done:
+        with model.use() as predictor:          # the model is held for one step only
+            for frame, obj_ids, masks in run.step(predictor, source, max_frames=8):
+                ...
+        run.park()                              # optional: tensors to the CPU, picklable
+
+Between steps a run holds only what SAM 2 attends to; parked, it holds no CUDA tensor, no decoder, no
+thread and no reference to the model, so it pickles (e.g. to a ZeroGPU worker process and back).
 
 Semantics are those of the official predictor given all the prompts before propagating: the clicks and
 box of each object on each frame are added in one call (a painted mask, which replaces them, in an
@@ -15,9 +26,11 @@ box of each object on each frame are added in one call (a painted mask, which re
 
 from __future__ import annotations
 
+import copy
 from collections import OrderedDict
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from contextlib import closing
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 import torch
@@ -32,14 +45,17 @@ from sam2_gradio.jobs import (
     NotReady,
     ProgressCallback,
     ProgressMeter,
+    StepSizer,
     raise_if_cancelled,
 )
-from sam2_gradio.media.frames import FrameSource
+from sam2_gradio.media.frames import FrameSource, VideoMeta
 
 if TYPE_CHECKING:
     from sam2.sam2_video_predictor import SAM2VideoPredictor
 
     from sam2_gradio.engine.interactive import FeatureCache
+
+CPU = torch.device("cpu")
 
 
 FrameMasks = tuple[int, list[int], np.ndarray]  # (frame, object ids, bool masks (objects, H, W))
@@ -108,24 +124,34 @@ def memory_reach(predictor: SAM2VideoPredictor) -> int:
     return max(1 + (predictor.num_maskmem - 2) * stride, predictor.max_obj_ptrs_in_encoder - 1)
 
 
-def _passes(direction: str, prompts: PromptState) -> list[tuple[int, bool]]:
-    """The (start frame, reverse) passes of the official predictor for `direction`."""
+class Pass(NamedTuple):
+    """One `propagate_in_video` call of the official predictor."""
+
+    start: int  # first frame visited
+    reverse: bool  # True: towards frame 0
+    skip_start: bool  # "both": the forward pass already gave the start frame (it is still tracked)
+
+    def frames(self, num_frames: int) -> range:
+        """The frames this pass visits, in order."""
+        return range(self.start, -1, -1) if self.reverse else range(self.start, num_frames)
+
+
+def _passes(direction: str, prompts: PromptState) -> list[Pass]:
+    """The passes of the official predictor for `direction` (SAM 2 skips a reverse pass from frame 0)."""
     frames = prompts.prompted_frames()
     if direction == "forward":
-        return [(frames[0], False)]
+        return [Pass(frames[0], False, False)]
     if direction == "backward":
-        return [(frames[-1], True)]
+        return [Pass(frames[-1], True, False)]
     if direction == "both":
-        return [(frames[0], False), (frames[0], True)]
+        return [Pass(frames[0], False, False)] + ([Pass(frames[0], True, True)] if frames[0] > 0 else [])
     raise BadInput(f"direction must be one of {', '.join(DIRECTIONS)}, got {direction!r}")
 
 
 def frames_to_track(direction: str, prompts: PromptState, num_frames: int) -> int:
     """How many frames a propagation in `direction` yields."""
-    total = 0
-    for start, reverse in _passes(direction, prompts):
-        total += start + 1 if reverse else num_frames - start
-    return total - (1 if direction == "both" else 0) if total else 0
+    passes = _passes(direction, prompts)
+    return sum(len(p.frames(num_frames)) - p.skip_start for p in passes)
 
 
 def _forget_old_outputs(state: dict[str, Any], frame: int, reverse: bool, reach: int, keep: range) -> None:
@@ -139,12 +165,298 @@ def _forget_old_outputs(state: dict[str, Any], frame: int, reverse: bool, reach:
         tracked.pop(stale, None)
 
 
-def _check_ready(prompts: PromptState, source: FrameSource) -> None:
+def _check_ready(prompts: PromptState, meta: VideoMeta) -> None:
     if not prompts.prompted_frames():
         raise NotReady("no clicks yet: add a click on an object first")
     last = prompts.prompted_frames()[-1]
-    if last >= source.meta.num_frames:
-        raise BadInput(f"clicks on frame {last}, but the video has {source.meta.num_frames} frames")
+    if last >= meta.num_frames:
+        raise BadInput(f"clicks on frame {last}, but the video has {meta.num_frames} frames")
+
+
+def same_clicks(first: PromptState, second: PromptState) -> bool:
+    """Whether two prompt states hold the same clicks (what propagation's masks depend on)."""
+    return first.to_dict()["clicks"] == second.to_dict()["clicks"]
+
+
+@torch.inference_mode()
+def track_frame(predictor: Any, state: dict[str, Any], frame: int, reverse: bool) -> torch.Tensor:
+    """Track every object of `state` on `frame`: the loop body of `SAM2VideoPredictor.propagate_in_video`.
+
+    Stores each object's new output in the state (conditioning frames keep theirs) and returns the
+    mask logits at the video's resolution, (objects, 1, H, W) on the model's device.
+    """
+    pred_masks_per_obj = []
+    for obj_idx in range(len(state["obj_idx_to_id"])):
+        obj_output_dict = state["output_dict_per_obj"][obj_idx]
+        if frame in obj_output_dict["cond_frame_outputs"]:
+            current_out = obj_output_dict["cond_frame_outputs"][frame]
+            pred_masks = current_out["pred_masks"].to(state["device"], non_blocking=True)
+            if predictor.clear_non_cond_mem_around_input:
+                predictor._clear_obj_non_cond_mem_around_input(state, frame, obj_idx)
+        else:
+            current_out, pred_masks = predictor._run_single_frame_inference(
+                inference_state=state,
+                output_dict=obj_output_dict,
+                frame_idx=frame,
+                batch_size=1,  # run on the slice of a single object
+                is_init_cond_frame=False,
+                point_inputs=None,
+                mask_inputs=None,
+                reverse=reverse,
+                run_mem_encoder=True,
+            )
+            obj_output_dict["non_cond_frame_outputs"][frame] = current_out
+        state["frames_tracked_per_obj"][obj_idx][frame] = {"reverse": reverse}
+        pred_masks_per_obj.append(pred_masks)
+    all_pred_masks = (
+        torch.cat(pred_masks_per_obj, dim=0) if len(pred_masks_per_obj) > 1 else pred_masks_per_obj[0]
+    )
+    _, video_res_masks = predictor._get_orig_video_res_output(state, all_pred_masks)
+    return video_res_masks
+
+
+def _moved(value: Any, device: torch.device) -> Any:
+    """`value` (tensors inside dicts, lists and tuples) with every tensor on `device`."""
+    if isinstance(value, torch.Tensor):
+        return value.to(device)
+    if isinstance(value, dict):
+        for key, item in value.items():
+            value[key] = _moved(item, device)
+        return value
+    if isinstance(value, list):
+        value[:] = [_moved(item, device) for item in value]
+        return value
+    if isinstance(value, tuple):
+        return tuple(_moved(item, device) for item in value)
+    return value
+
+
+def _share_position_encoding(state: dict[str, Any]) -> None:
+    """Make every output's memory position encoding a view of the one constant copy, as SAM 2 keeps it."""
+    constant = state["constants"].get("maskmem_pos_enc")
+    if constant is None:
+        return
+    for per_obj in (*state["output_dict_per_obj"].values(), *state["temp_output_dict_per_obj"].values()):
+        for outputs in per_obj.values():
+            for out in outputs.values():
+                if out.get("maskmem_pos_enc") is not None:
+                    batch = out["maskmem_pos_enc"][0].size(0)
+                    out["maskmem_pos_enc"] = [x.expand(batch, -1, -1, -1) for x in constant]
+
+
+class PropagationRun:
+    """One propagation of a video's clicks that advances in steps and can be parked between them.
+
+    Made by `start_propagation`; no model is needed until the first `step`, which adds the clicks and
+    encodes the prompted frames' memory. Each `step` runs under `SharedModel.use()` (the model lock,
+    inference mode and autocast) and yields `(frame, obj_ids, masks)` for up to `max_frames` frames.
+    The frame decoder stays open between steps until `park` or `close`; a parked run (`park`) keeps its
+    tensors on the CPU and pickles; `step` moves it back to the model's device by itself.
+    """
+
+    def __init__(self, meta: VideoMeta, prompts: PromptState, direction: str, batch_size: int) -> None:
+        if batch_size < 1:
+            raise BadInput(f"batch_size must be at least 1, got {batch_size}")
+        _check_ready(prompts, meta)
+        self.meta = meta  # the video tracked (each step's source must match it)
+        self.prompts = copy.deepcopy(prompts)  # the clicks tracked, as they were at the start
+        self.direction = direction  # "forward", "backward" or "both"
+        self.batch_size = batch_size  # frames decoded at a time
+        self.passes = _passes(direction, self.prompts)  # the official predictor's passes, in order
+        self.total = frames_to_track(direction, self.prompts, meta.num_frames)  # frames the run yields
+        self.frames_done = 0  # frames yielded so far
+        self.state: dict[str, Any] | None = None  # SAM 2 inference state, built by the first step
+        self.reach = 0  # frames back a frame can attend to (the model's, set by the first step)
+        self._pass = 0  # index of the pass under way
+        self._position = 0  # frames of that pass visited so far
+        self._tracked = (0, 0)  # [first, stop) of the frames yielded so far (always contiguous)
+        self._frames: ModelFrames | None = None  # the open decoder (never pickled)
+
+    # --- where the run stands ------------------------------------------------------------------
+    @property
+    def done(self) -> bool:
+        """True when every frame has been tracked."""
+        return self._pass >= len(self.passes)
+
+    @property
+    def device(self) -> torch.device | None:
+        """Where the run's tensors are (None before the first step)."""
+        return None if self.state is None else self.state["device"]
+
+    @property
+    def tracked_frames(self) -> range:
+        """The frames yielded so far, ascending (they are always one contiguous range)."""
+        return range(*self._tracked)
+
+    def next_frame(self) -> int | None:
+        """The frame the next step starts with (None when done)."""
+        if self.done:
+            return None
+        return self.passes[self._pass].frames(self.meta.num_frames)[self._position]
+
+    def tracks(self, prompts: PromptState, direction: str) -> bool:
+        """Whether this run's masks are those of `prompts` propagated in `direction` (so it can resume)."""
+        return direction == self.direction and same_clicks(prompts, self.prompts)
+
+    # --- stepping ------------------------------------------------------------------------------
+    def step(self, predictor: Any, source: FrameSource, *, max_frames: int) -> Iterator[FrameMasks]:
+        """Track up to `max_frames` more frames, yielding `(frame, obj_ids, bool masks (objects, H, W))`.
+
+        Run it under `SharedModel.use()`. Each frame is counted as done before it is yielded, so a
+        consumer that stops early leaves the run right after the last frame it received.
+        """
+        if max_frames < 1:
+            raise ValueError(f"max_frames must be at least 1, got {max_frames}")
+        if source.meta != self.meta:
+            raise ValueError(f"this run tracks a video of {self.meta}, not one of {source.meta}")
+        if self.done:
+            return
+        self._attach(predictor, source)
+        try:
+            yielded = 0
+            while yielded < max_frames and not self.done:
+                current = self.passes[self._pass]
+                frame = self.next_frame()
+                self._frames.reverse = current.reverse
+                logits = track_frame(predictor, self.state, frame, current.reverse)
+                keep = self._kept_for_reverse_pass(current)
+                _forget_old_outputs(self.state, frame, current.reverse, self.reach, keep)
+                self._advance()
+                if current.skip_start and frame == current.start:
+                    continue
+                masks = (logits[:, 0] > 0).cpu().numpy()
+                self._count(frame)
+                yielded += 1
+                yield frame, list(self.state["obj_ids"]), masks
+        finally:
+            self.state.pop("images", None)
+            if self.done:
+                self.close()
+
+    def _attach(self, predictor: Any, source: FrameSource) -> None:
+        """Open the decoder, bring the state to the model's device, and build it on the first step."""
+        if self._frames is not None and (
+            self._frames.source is not source or self._frames.device != predictor.device
+        ):
+            self.close()
+        if self._frames is None:
+            self._frames = ModelFrames(
+                source, predictor.image_size, predictor.device, batch_size=self.batch_size
+            )
+        if self.state is None:
+            self._begin(predictor)
+        elif self.device != predictor.device:
+            self.unpark(predictor.device)
+        self.state["images"] = self._frames
+
+    def _begin(self, predictor: Any) -> None:
+        """Add every click and encode the prompted frames' memory (`propagate_in_video_preflight`)."""
+        images = self._frames
+        images.pin(self.prompts.prompted_frames())
+        try:
+            state = new_inference_state(predictor, images)
+            add_prompts(predictor, state, self.prompts)
+            predictor.propagate_in_video_preflight(state)
+        finally:
+            images.unpin()
+        self.state, self.reach = state, memory_reach(predictor)
+
+    def _kept_for_reverse_pass(self, current: Pass) -> range:
+        """Forward outputs that the reverse pass of "both" will attend to from its start."""
+        if current.reverse or self.direction != "both":
+            return range(0)
+        return range(current.start, current.start + self.reach + 1)
+
+    def _advance(self) -> None:
+        self._position += 1
+        if self._position >= len(self.passes[self._pass].frames(self.meta.num_frames)):
+            self._pass, self._position = self._pass + 1, 0
+
+    def _count(self, frame: int) -> None:
+        self.frames_done += 1
+        first, stop = self._tracked
+        self._tracked = (frame, frame + 1) if first == stop else (min(first, frame), max(stop, frame + 1))
+
+    # --- parking -------------------------------------------------------------------------------
+    @torch.inference_mode()
+    def park(self) -> PropagationRun:
+        """Close the decoder, drop the cached image features and move every tensor to the CPU.
+
+        A parked run pickles; it resumes on any device (`unpark`, or just `step`). Returns the run.
+        """
+        self.close()
+        if self.state is not None:
+            self.state["cached_features"] = {}  # the next frame is never the cached one
+            self._move(CPU)
+        return self
+
+    @torch.inference_mode()
+    def unpark(self, device: torch.device | str) -> PropagationRun:
+        """Move every tensor of the run to `device` (the model's). Returns the run."""
+        if self.state is not None:
+            self._move(torch.device(device))
+        return self
+
+    def _move(self, device: torch.device) -> None:
+        _moved(self.state, device)
+        _share_position_encoding(self.state)
+        self.state["device"] = self.state["storage_device"] = device
+
+    def close(self) -> None:
+        """Stop the frame decoder (the next step opens a new one)."""
+        if self._frames is not None:
+            self._frames.close()
+            self._frames = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        if self.device is not None and self.device.type != "cpu":
+            raise RuntimeError("park() the propagation run before pickling it: its tensors are on the GPU")
+        return {**self.__dict__, "_frames": None}
+
+
+def start_propagation(
+    source: FrameSource, prompts: PromptState, *, direction: str = "forward", batch_size: int = 32
+) -> PropagationRun:
+    """A `PropagationRun` of `prompts` through `source` in `direction`, `batch_size` frames decoded at once.
+
+    Checks the clicks and the direction now (RuntimeError without clicks, ValueError for a click past
+    the video's end or an unknown direction); no model is needed before the first step.
+    """
+    return PropagationRun(source.meta, prompts, direction, batch_size)
+
+
+def run_steps(
+    model: PredictorLender,
+    run: PropagationRun,
+    source: FrameSource,
+    *,
+    step_frames: int | None = None,
+    progress: ProgressCallback | None = None,
+    cancel: CancelFlag | None = None,
+) -> Iterator[FrameMasks]:
+    """Advance `run`, holding `model` one step at a time, and yield every frame it tracks.
+
+    Steps last about `config.STEP_SECONDS` (`jobs.StepSizer`), or do `step_frames` frames each when
+    given; `progress` gets a `Progress` after every step. Stops at the end, or as soon as `cancel` is
+    set (checked after every frame; no exception). Stopping early, or leaving the loop early, leaves
+    `run` right after the last frame yielded (`park` it to keep it, `close` it to drop it).
+    """
+    sizer = StepSizer(run.batch_size)
+    meter = ProgressMeter(run.total, None, progress, done=run.frames_done)
+    while not run.done and not (cancel is not None and cancel.is_set()):
+        frames = sizer.begin()
+        done_before = run.frames_done
+        with (
+            model.use() as predictor,
+            closing(run.step(predictor, source, max_frames=step_frames or frames)) as step,
+        ):
+            for item in step:
+                meter.frame_done()
+                yield item
+                if cancel is not None and cancel.is_set():
+                    break
+        sizer.end(run.frames_done - done_before)
+        meter.report()
 
 
 def propagate(
@@ -154,49 +466,24 @@ def propagate(
     *,
     direction: str = "forward",
     batch_size: int = 32,
+    step_frames: int | None = None,
     progress: ProgressCallback | None = None,
     cancel: CancelFlag | None = None,
 ) -> Iterator[FrameMasks]:
     """Track every prompted object through `source`, yielding `(frame, obj_ids, masks)` per frame.
 
-    Frames are decoded `batch_size` at a time; `progress` is called after each batch and `cancel` (an
-    object with `is_set()`, e.g. `threading.Event`) is checked between frames, raising `jobs.Cancelled`.
-    Holds the model for the whole run.
+    Frames are decoded `batch_size` at a time and tracked in steps of at most as many (`run_steps`:
+    about `config.STEP_SECONDS` each, or `step_frames`); the model is held for one step at a time.
+    `progress` is called after each step and `cancel` (an object with `is_set()`, e.g.
+    `threading.Event`) is checked between frames, raising `jobs.Cancelled`.
     """
-    _check_ready(prompts, source)
-    passes = _passes(direction, prompts)
-    total = frames_to_track(direction, prompts, source.meta.num_frames)
-    meter = ProgressMeter(total, batch_size, progress)
-    with model.use() as predictor:
-        images = ModelFrames(source, predictor.image_size, predictor.device, batch_size=batch_size)
-        try:
-            state = new_inference_state(predictor, images)
-            images.pin(prompts.prompted_frames())
-            add_prompts(predictor, state, prompts)
-            predictor.propagate_in_video_preflight(state)  # encodes the prompted frames' memory
-            images.unpin()
-            reach = memory_reach(predictor)
-            for start, reverse in passes:
-                images.reverse = reverse
-                keep = range(start, start + reach + 1) if direction == "both" and not reverse else range(0)
-                for frame, obj_ids, logits in _official_pass(predictor, state, start, reverse):
-                    raise_if_cancelled(cancel, "propagation")
-                    _forget_old_outputs(state, frame, reverse, reach, keep)
-                    if direction == "both" and reverse and frame == start:
-                        continue  # the forward pass already gave this frame
-                    yield frame, list(obj_ids), (logits[:, 0] > 0).cpu().numpy()
-                    meter.frame_done()
-        finally:
-            images.close()
-
-
-def _official_pass(
-    predictor: SAM2VideoPredictor, state: dict[str, Any], start: int, reverse: bool
-) -> Iterator[tuple[int, list[int], torch.Tensor]]:
-    """`propagate_in_video` from `start`; a reverse pass from frame 0 gives frame 0 (SAM 2 gives none)."""
-    if reverse and start == 0:
-        return predictor.propagate_in_video(state, start_frame_idx=0, max_frame_num_to_track=0)
-    return predictor.propagate_in_video(state, start_frame_idx=start, reverse=reverse)
+    run = start_propagation(source, prompts, direction=direction, batch_size=batch_size)
+    try:
+        for item in run_steps(model, run, source, step_frames=step_frames, progress=progress):
+            raise_if_cancelled(cancel, "propagation")
+            yield item
+    finally:
+        run.close()
 
 
 @torch.inference_mode()
