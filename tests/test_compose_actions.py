@@ -258,3 +258,22 @@ def test_an_unreadable_background_is_named(session, inputs, tmp_path):
     missing = actions.ComposeInputs(inputs.obj_video, inputs.masks, tmp_path / "gone.mp4")
     with pytest.raises(UploadRejected, match=r"^The background video file gone\.mp4 was not found\.$"):
         actions.preview(session, missing, 0, _options())
+
+
+def test_several_ticked_objects_force_the_placement_control_and_none_ticked_pastes_nothing(tmp_path):
+    import gradio as gr
+
+    from sam2_gradio.app.compose_handlers import ComposeHandlers
+
+    two = _write_masks(tmp_path / "two", {1: _left_half_mask(OBJ_SIZE), 2: _left_half_mask(OBJ_SIZE)})
+    masks = str(_zip_folder(two, tmp_path / "two.zip"))
+    handlers = ComposeHandlers(SessionStore(tmp_path / "sessions"))
+    request = gr.Request(session_hash="tab")
+    placement, *geometry = handlers.placement_controls("object.mp4", masks, [1, 2], "relocate", request)
+    assert (placement["value"], placement["interactive"]) == ("original", False)
+    assert all(control["interactive"] is False for control in geometry)  # position, size, offsets
+    placement, *geometry = handlers.placement_controls("object.mp4", masks, [2], "relocate", request)
+    assert (placement["value"], placement["interactive"]) == ("relocate", True)  # the user's choice is back
+    assert all(control["interactive"] is True for control in geometry)
+    session = handlers.sessions.get("tab")
+    assert actions.ticked_objects(session, actions.ComposeInputs(None, masks, None), []) == ()
