@@ -6,7 +6,8 @@ Serves the app and drives it in Chromium through Playwright as a user would: ope
 click the ball and, as a second object, the car, propagate; then in Compose put that result over
 `examples/background.mp4`, keep only the car, move it to the bottom left, take a snapshot and render.
 Writes `docs/segment_tab.png`, `docs/compose_tab.png` and `docs/composed_frame.png` (the snapshot), each at
-most 1280 pixels wide. Needs Chromium (`apt-get install chromium`); takes about a minute on a CPU.
+most 1280 pixels wide, and both tabs as a phone shows them (`docs/*_tab_phone.png`, 390 pixels wide).
+Needs Chromium (`apt-get install chromium`); takes about a minute on a CPU.
 
 By default the model is SAM 2.1 tiny with seeded random weights at 256 px (no download; its object-score
 head is biased as in the tests so that masks show, but their shapes mean nothing). With `--checkpoint`
@@ -29,13 +30,20 @@ CAR = (0.79, 0.83)
 PROPAGATION_TIMEOUT_MS = 600_000
 RENDER_TIMEOUT_MS = 120_000
 MAX_WIDTH = 1280
-SCREENSHOTS = ("segment_tab.png", "compose_tab.png", "composed_frame.png")
+PHONE = {"width": 390, "height": 844}  # a phone's viewport, for the *_phone.png screenshots
+SCREENSHOTS = (
+    "segment_tab.png",
+    "compose_tab.png",
+    "composed_frame.png",
+    "segment_tab_phone.png",
+    "compose_tab_phone.png",
+)
 
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
-        "--out-dir", type=Path, default=PROJECT_ROOT / "docs", help="folder the three PNGs are written to"
+        "--out-dir", type=Path, default=PROJECT_ROOT / "docs", help="folder the five PNGs are written to"
     )
     parser.add_argument(
         "--checkpoint", help="SAM 2.1 weights file for real masks (default: seeded random weights)"
@@ -147,6 +155,10 @@ def main() -> None:
         composed = args.out_dir / "composed_frame.png"
         composed.write_bytes(page.request.get(snapshot_url).body())
         shrink_png(composed)
+        page.set_viewport_size(PHONE)
+        save_page(app, args.out_dir / "compose_tab_phone.png")
+        app.open_tab("Segment")
+        save_page(app, args.out_dir / "segment_tab_phone.png")
     for name in SCREENSHOTS:
         path = args.out_dir / name
         print(f"wrote {path} ({path.stat().st_size / 1024:.0f} KiB)")

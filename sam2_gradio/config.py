@@ -56,6 +56,11 @@ STEP_SECONDS = _env_float("SAM2_GRADIO_STEP_SECONDS", 1.0)
 # propagating again after a correction skip the image encoder on every kept frame, least recently used
 # dropped first. A frame takes about 8.5 MiB at 1024 px (0.5 MiB at 256 px) in bf16.
 FEATURE_STORE_MB = _env_float("SAM2_GRADIO_FEATURE_STORE_MB", 1024.0)
+# Frames of smaller videos are shown enlarged by a whole factor, to at least this many pixels on their
+# longer side where it fits (a 320x240 video is shown at 960x720); clicks are mapped back exactly.
+MIN_SHOWN_SIDE = _env_int("SAM2_GRADIO_MIN_SHOWN_SIDE", 960)
+# Edits (clicks, boxes, masks, clears, objects, resets, loaded states) that Undo can take back.
+UNDO_STEPS = _env_int("SAM2_GRADIO_UNDO_STEPS", 100)
 
 # --- Compositing -------------------------------------------------------------------------------
 DEFAULT_OBJECT_SIZE = 256  # longer side of the relocated object, pixels
@@ -121,6 +126,10 @@ MAX_SESSION_DISK_MB = _env_int("SAM2_GRADIO_MAX_SESSION_DISK_MB", 4096)
 COMPOSE_CONCURRENCY = _env_int("SAM2_GRADIO_COMPOSE_CONCURRENCY", 2)
 # Quick events (frame browsing, compose previews) that run at once.
 PREVIEW_CONCURRENCY = _env_int("SAM2_GRADIO_PREVIEW_CONCURRENCY", 4)
+# Propagations running at once (each holds the model one step at a time, so they advance in turn).
+PROPAGATE_CONCURRENCY = _env_int("SAM2_GRADIO_PROPAGATE_CONCURRENCY", 4)
+# Seconds between two redraws of the frame view while a propagation runs.
+LIVE_VIEW_SECONDS = _env_float("SAM2_GRADIO_LIVE_VIEW_SECONDS", 0.4)
 # "USER:PASSWORD" that the app asks for (gradio's login page), as --auth gives it; never logged.
 AUTH_ENV = "SAM2_GRADIO_AUTH"
 # GPU seconds a Hugging Face ZeroGPU Space grants one segment call (`spaces.GPU(duration=...)`).

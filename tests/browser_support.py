@@ -29,13 +29,17 @@ CHROMIUM_ARGS = (
 )
 VIEWPORT = {"width": 1280, "height": 900}
 EVENT_TIMEOUT_MS = 30_000  # a click, an upload or a preview
-# Records the text of every error toast (how gradio shows a raised gr.Error), even one already gone.
+# Records the text of every error toast (how gradio shows a raised gr.Error) and warning toast (how the
+# app shows a refused input while keeping the page as it was), even one already gone.
 RECORD_ERRORS_JS = """() => {
   window.appErrors = [];
+  window.appWarnings = [];
   new MutationObserver(() => {
-    for (const toast of document.querySelectorAll(".toast-body.error:not([data-recorded])")) {
+    for (const toast of document.querySelectorAll(".toast-body:not([data-recorded])")) {
       toast.dataset.recorded = "1";
-      window.appErrors.push(toast.innerText.replace(/\\s+/g, " ").trim());
+      const text = toast.innerText.replace(/\\s+/g, " ").trim();
+      if (toast.classList.contains("error")) window.appErrors.push(text);
+      if (toast.classList.contains("warning")) window.appWarnings.push(text);
     }
   }).observe(document.body, { childList: true, subtree: true });
 }"""
@@ -60,14 +64,14 @@ def browser_missing_reason() -> str | None:
 
 
 @contextlib.contextmanager
-def chromium_page(url: str) -> Iterator[Page]:
-    """A fresh Chromium page at `url` (1280x900), closed afterwards."""
+def chromium_page(url: str, viewport: dict[str, int] | None = None) -> Iterator[Page]:
+    """A fresh Chromium page at `url` (`viewport`, by default 1280x900), closed afterwards."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=find_chromium(), args=list(CHROMIUM_ARGS))
         try:
-            page = browser.new_page(viewport=VIEWPORT)
+            page = browser.new_page(viewport=viewport or VIEWPORT)
             page.set_default_timeout(EVENT_TIMEOUT_MS)
             page.goto(url)
             page.locator(".gradio-container").wait_for()
@@ -207,6 +211,11 @@ class AppPage:
         """Wait for an error toast; return its message (taking every message shown so far)."""
         self.page.wait_for_function("() => window.appErrors.length > 0", timeout=timeout_ms)
         return " ".join(self.take_errors())
+
+    def wait_warning(self, timeout_ms: int = EVENT_TIMEOUT_MS) -> str:
+        """Wait for a warning toast; return its message (taking every warning shown so far)."""
+        self.page.wait_for_function("() => window.appWarnings.length > 0", timeout=timeout_ms)
+        return " ".join(self.page.evaluate("() => window.appWarnings.splice(0)"))
 
     def dismiss_messages(self) -> None:
         """Close every info, warning and error toast, so they hide nothing in a screenshot."""

@@ -12,6 +12,7 @@ import json
 import math
 import re
 import shutil
+import subprocess
 import zipfile
 from pathlib import Path
 
@@ -135,9 +136,32 @@ def step_with_arrow_keys(app: AppPage) -> None:
 def propagate_and_check(
     app: AppPage, clip_frames: int, clicks: tuple[tuple[float, float], ...], folder: Path
 ) -> None:
-    """Propagate; the preview has every frame, the zip a mask per frame and object, the state the clicks."""
+    """Propagate live, cancel, continue: the frame view shows the run, Cancel keeps a partial result, and
+    after Continue the preview has every frame, the zip a mask per frame and object, the state the clicks."""
+    before = app.image_src("seg-frame")
     app.press("seg-propagate")
-    preview = app.wait_video("seg-preview", timeout_ms=PROPAGATION_TIMEOUT_MS)
+    app.page.wait_for_function(  # the live view: the frame being tracked, and where the run stands
+        "id => /Tracking [1-9]\\d*\\/\\d+ frames/.test(document.getElementById(id).innerText)",
+        arg="seg-status",
+        timeout=PROPAGATION_TIMEOUT_MS,
+    )
+    live = app.wait_image_src("seg-frame", other_than=before, timeout_ms=PROPAGATION_TIMEOUT_MS)
+    assert app.number("seg-frame-slider") > 0, "the slider follows the frame being tracked"
+    assert pixels(app, live).shape[:2] == pixels(app, before).shape[:2]
+    app.screenshot("propagating")
+    app.press("seg-cancel")
+    app.page.wait_for_function(
+        "id => /Cancelled/.test(document.getElementById(id).innerText)",
+        arg="seg-status",
+        timeout=PROPAGATION_TIMEOUT_MS,
+    )
+    assert "_partial" in app.file_link("seg-masks"), "a cancelled run keeps what it tracked"
+    assert "Partial" in app.text("seg-results-note")
+    partial_preview = app.wait_video("seg-preview")
+    assert 0 < frame_count(app, partial_preview, folder) < clip_frames
+    app.screenshot("cancelled")
+    app.press("seg-continue")
+    preview = app.wait_video("seg-preview", other_than=partial_preview, timeout_ms=PROPAGATION_TIMEOUT_MS)
     app.screenshot("propagated")
     assert frame_count(app, preview, folder) == clip_frames
     masks_zip = zipfile.ZipFile(io.BytesIO(fetch(app, app.file_link("seg-masks"))))
@@ -157,14 +181,23 @@ def propagate_and_check(
 def compose_and_check(app: AppPage, clip_frames: int, folder: Path) -> None:
     """Take the Segment result over the example background: note, object choice, preview and render."""
     app.open_tab("Compose")
+    app.wait_video("cmp-obj")  # the Segment tab's result is taken in, without pressing its button
+    app.file_link("cmp-masks")
     app.press("cmp-render")
-    assert "object video" in app.wait_error(), "rendering without inputs names the missing one"
-    app.press("cmp-use-segment")
+    assert "background video" in app.wait_warning(), "rendering without a background says what to do"
     app.upload("cmp-bg", BACKGROUND)
     shown = app.wait_image_src("cmp-preview", other_than=None)
     assert pixels(app, shown).shape == BACKGROUND_SHAPE
     app.page.wait_for_function("id => /original/.test(document.getElementById(id).innerText)", arg="cmp-note")
+    # several objects force "original": the Placement control shows it and cannot be changed
+    app.page.wait_for_function("id => document.querySelector(`#${id} input`).disabled", arg="cmp-placement")
     app.screenshot("compose_two_objects")
+
+    frame_box = app.component("cmp-frame-slider").locator("input[type=number]").first
+    frame_box.fill("40")
+    frame_box.press("Enter")
+    shown = app.wait_image_src("cmp-preview", other_than=shown)
+    assert app.number("cmp-frame-slider") == 40, "a preview reply keeps the frame the user chose"
 
     app.component("cmp-objects").get_by_label("Object 1", exact=True).uncheck()
     app.wait_image_src("cmp-preview", other_than=shown)
@@ -200,3 +233,74 @@ def test_segment_then_compose_in_the_browser(app_url: str, clip: Path, tmp_path:
             print("error messages shown:", messages)
             raise
         assert app.take_errors() == []
+
+
+PHONE = {"width": 390, "height": 844}
+SMALL_CLIP = (320, 240)  # shown enlarged three times (config.MIN_SHOWN_SIDE)
+
+
+def saved_clicks(app: AppPage) -> dict:
+    """The clicks of the session, as Save state writes them (the state box must be empty before)."""
+    app.press("seg-save-state")
+    return json.loads(fetch(app, app.file_link("seg-state-file")))["clicks"]
+
+
+def test_annotator_loop_on_a_small_clip(app_url: str, tmp_path: Path) -> None:
+    """A 320x240 clip shown enlarged: clicks land on their pixel; undo takes back clear and reset; a bad
+    state file keeps the frame; the video box's x closes the video."""
+    clip = cut_clip(EXAMPLES / "toy_car.mp4", tmp_path / "small.mp4", seconds=0.5, width=320, fps=10)
+    crop = tmp_path / "small_43.mp4"  # 4:3, as a 320x240 camera gives it
+    subprocess.run(
+        [imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-y", "-i", str(clip), "-vf", "scale=320:240",
+         "-c:v", "libx264", "-pix_fmt", "yuv420p", str(crop)],
+        check=True,
+    )  # fmt: skip
+    with chromium_page(app_url) as page:
+        app = AppPage(page, ARTIFACTS / "small")
+        app.upload("seg-video", crop)
+        app.wait_image_src("seg-frame", other_than=None)
+        natural = (
+            app.component("seg-frame").locator("img").first.evaluate("i => [i.naturalWidth, i.naturalHeight]")
+        )
+        assert natural == [960, 720], "a 320x240 frame is shown three times larger"
+        click_and_expect_change(app, (0.25, 0.5))
+        ((x, y),) = saved_clicks(app)["0"]["1"]["points"]
+        assert abs(x - 80) <= 1 and abs(y - 120) <= 1, (x, y)
+        clicked = app.image_src("seg-frame")
+        clicked_pixels = pixels(app, clicked)
+
+        app.press("seg-clear")
+        cleared = app.wait_image_src("seg-frame", other_than=clicked)
+        page.keyboard.press("Control+z")
+        undone = app.wait_image_src("seg-frame", other_than=cleared)
+        assert np.abs(pixels(app, undone).astype(int) - clicked_pixels).mean() < 2, (
+            "undo brings the click back"
+        )
+        app.press("seg-reset")
+        reset = app.wait_image_src("seg-frame", other_than=undone)
+        app.press("seg-undo")
+        restored = app.wait_image_src("seg-frame", other_than=reset)
+        assert np.abs(pixels(app, restored).astype(int) - clicked_pixels).mean() < 2, "reset is undone"
+
+        broken = tmp_path / "broken.json"
+        broken.write_text("{not json")
+        shown = app.image_src("seg-frame")
+        app.upload("seg-load-state", broken)
+        assert "not valid JSON" in app.wait_warning()
+        assert app.image_src("seg-frame") == shown, "a failed load keeps the frame"
+        assert app.take_errors() == []
+        app.screenshot("failed_load_kept_the_frame")
+
+        app.component("seg-video").get_by_label("Clear").first.click()
+        page.wait_for_function("id => !document.querySelector(`#${id} img`)", arg="seg-frame")
+        assert "Upload a video" in app.text("seg-info")
+
+
+def test_phone_layout_puts_the_frame_first(app_url: str) -> None:
+    with chromium_page(app_url, viewport=PHONE) as page:
+        app = AppPage(page, ARTIFACTS / "phone")
+        frame_top = app.component("seg-frame").bounding_box()["y"]
+        assert frame_top < app.component("seg-propagate").bounding_box()["y"]
+        assert frame_top < app.component("seg-video").bounding_box()["y"] + 700
+        assert not app.component("seg-preview").is_visible(), "an empty preview box is hidden"
+        app.screenshot("phone_segment")

@@ -13,6 +13,7 @@ import pytest
 from sam2_gradio.app import compose_actions as actions
 from sam2_gradio.app.sessions import BrowserSession, SessionStore, UploadRejected
 from sam2_gradio.compositor.render import ComposeOptions
+from sam2_gradio.engine.pipeline import SegmentResult
 from sam2_gradio.jobs import Cancelled
 from sam2_gradio.media import video
 from sam2_gradio.media.mask_files import per_object_mask_name
@@ -92,9 +93,9 @@ def _assert_object_on_left_half_of_its_box(image: np.ndarray) -> None:
 @pytest.mark.parametrize(
     ("missing", "message"),
     [
-        ("obj_video", "Give an object video first."),
-        ("masks", r"Give its masks \(a zip\) first."),
-        ("bg_video", "Give a background video first."),
+        ("obj_video", "Upload the object video these masks were made for."),
+        ("masks", r"Upload the object video's masks \(a zip\), or propagate in the Segment tab."),
+        ("bg_video", r"Upload a background video \(or pick the example background\)."),
     ],
 )
 def test_each_missing_input_is_named(session, inputs, missing, message):
@@ -104,6 +105,24 @@ def test_each_missing_input_is_named(session, inputs, missing, message):
     with pytest.raises(actions.MissingInput, match=message):
         actions.render(session, incomplete, _options())
     assert list(session.folder.iterdir()) == []
+
+
+def test_the_segment_result_stands_in_until_the_user_gives_an_object_video_or_masks(
+    session, inputs, tmp_path
+):
+    no_objects = actions.ComposeInputs(None, None, inputs.bg_video)
+    with pytest.raises(actions.MissingInput, match="Propagate in the Segment tab, or upload an object video"):
+        actions.preview(session, no_objects, 0, _options())
+    session.video_path = Path(inputs.obj_video)  # as after a propagation in the Segment tab
+    session.segment_result = SegmentResult(tmp_path, None, Path(inputs.masks), [1], OBJ_FRAMES, 1.0, 1.0)
+    np.testing.assert_array_equal(
+        actions.preview(session, no_objects, 2, _options()).image,
+        actions.preview(session, inputs, 2, _options()).image,
+    )
+    assert actions.render(session, no_objects, _options()).num_frames == OBJ_FRAMES
+    own_masks_only = actions.ComposeInputs(None, inputs.masks, inputs.bg_video)
+    with pytest.raises(actions.MissingInput, match="Upload the object video these masks were made for"):
+        actions.preview(session, own_masks_only, 0, _options())
 
 
 def test_preview_has_the_background_size_and_the_output_frame_count(session, inputs):
@@ -239,3 +258,22 @@ def test_an_unreadable_background_is_named(session, inputs, tmp_path):
     missing = actions.ComposeInputs(inputs.obj_video, inputs.masks, tmp_path / "gone.mp4")
     with pytest.raises(UploadRejected, match=r"^The background video file gone\.mp4 was not found\.$"):
         actions.preview(session, missing, 0, _options())
+
+
+def test_several_ticked_objects_force_the_placement_control_and_none_ticked_pastes_nothing(tmp_path):
+    import gradio as gr
+
+    from sam2_gradio.app.compose_handlers import ComposeHandlers
+
+    two = _write_masks(tmp_path / "two", {1: _left_half_mask(OBJ_SIZE), 2: _left_half_mask(OBJ_SIZE)})
+    masks = str(_zip_folder(two, tmp_path / "two.zip"))
+    handlers = ComposeHandlers(SessionStore(tmp_path / "sessions"))
+    request = gr.Request(session_hash="tab")
+    placement, *geometry = handlers.placement_controls("object.mp4", masks, [1, 2], "relocate", request)
+    assert (placement["value"], placement["interactive"]) == ("original", False)
+    assert all(control["interactive"] is False for control in geometry)  # position, size, offsets
+    placement, *geometry = handlers.placement_controls("object.mp4", masks, [2], "relocate", request)
+    assert (placement["value"], placement["interactive"]) == ("relocate", True)  # the user's choice is back
+    assert all(control["interactive"] is True for control in geometry)
+    session = handlers.sessions.get("tab")
+    assert actions.ticked_objects(session, actions.ComposeInputs(None, masks, None), []) == ()

@@ -19,7 +19,7 @@ from sam2_gradio.app.edge import INTERNAL_ERROR, user_errors
 from sam2_gradio.app.sessions import SessionStore
 from sam2_gradio.cli.common import OneLineParser, run_cli
 from sam2_gradio.engine.prompts import load_prompt_state
-from sam2_gradio.jobs import Cancelled
+from sam2_gradio.jobs import BadInput, Cancelled
 
 
 def _torch_shape_mismatch() -> torch.Tensor:
@@ -85,3 +85,15 @@ def test_app_cancelled_job_is_a_sentence_not_an_internal_error(caplog):
         user_errors(cancelled)()
     assert raised.value.message == "Propagation was cancelled."
     assert _logged_exceptions(caplog) == []
+
+
+def test_app_error_in_the_page_is_a_warning_that_keeps_every_output():
+    def refuse(request: gr.Request) -> None:
+        raise BadInput("the state was saved for another video")
+
+    handler = user_errors(refuse)
+    with pytest.warns(UserWarning, match="The state was saved for another video."):
+        kept = handler(gr.Request(headers={"x-gradio-user": "app"}))
+    assert kept == gr.skip()  # gradio leaves every output as it was
+    with pytest.raises(gr.Error, match="saved for another video"):  # an API client gets the error
+        handler(gr.Request(headers={"x-gradio-user": "api"}))

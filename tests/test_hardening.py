@@ -190,16 +190,17 @@ def test_objects_clicks_and_ids_are_limited_with_a_sentence():
         state.add_object()
     with pytest.raises(PromptStateError, match=f"at most {config.MAX_OBJECTS} objects"):
         state.add_click(0, config.MAX_OBJECTS + 1, 5, 5, 1)
-    assert state.object_ids == list(range(1, config.MAX_OBJECTS + 1)) and state.history == []
+    assert state.object_ids == list(range(1, config.MAX_OBJECTS + 1))
+    assert len(state.history.undo_steps) == config.MAX_OBJECTS  # the refused ones recorded nothing
     for index in range(config.MAX_CLICKS):
         state.add_click(index % 10, 1, 5, 5, 1)
     with pytest.raises(PromptStateError, match=f"at most {config.MAX_CLICKS} clicks"):
         state.add_click(0, 2, 5, 5, 1)
-    assert len(state.history) == config.MAX_CLICKS
+    assert len(state.history.undo_steps) == config.UNDO_STEPS  # the oldest steps were dropped
     fresh = PromptState(video=VideoMeta(10, 64, 48, 10.0))
     with pytest.raises(PromptStateError, match="is not an integer from 0 to"):
         fresh.add_click(0, 2**64, 5, 5, 1)
-    assert fresh.object_ids == [] and fresh.history == []
+    assert fresh.object_ids == [] and fresh.undo() is None
 
 
 @pytest.mark.parametrize(
@@ -438,7 +439,7 @@ def test_the_app_refuses_a_large_upload_while_it_arrives_and_takes_any_frame_thr
         controls = [handle_file(video), handle_file(masks), handle_file(video), "original", "center", 256]
         controls += [0, 0, "normal", False, False, 0, []]
         _, slider, _ = client.predict(9, *controls, api_name="/compose_preview")  # no earlier preview
-        assert slider["value"] == 9 and slider["maximum"] == 11
+        assert slider["maximum"] == 11 and "value" not in slider  # the user's value is never overwritten
         with pytest.raises(AppError):
             client.predict(1e9, *controls, api_name="/compose_preview")
 

@@ -73,16 +73,22 @@ def test_further_clicks_on_a_frame_reuse_its_image_features(session, random_mode
     assert len(encodings) == 2
 
 
-def test_undo_clear_and_remove_update_the_masks(session):
+def test_undo_clear_remove_and_reset_update_the_masks(session):
     first = session.click(2, 1, 40, 60)[1]
     session.click(2, 1, 60, 40, positive=False)
-    assert session.undo() == 2
+    assert session.undo() == [2]
     np.testing.assert_array_equal(session.masks_on(2)[1], first)
     session.click(2, 2, 120, 50)
+    both = session.masks_on(2)
     assert set(session.clear(2, 1)) == {2}
+    assert session.undo() == [2] and set(session.masks_on(2)) == {1, 2}
+    np.testing.assert_array_equal(session.masks_on(2)[1], both[1])
     session.remove_object(2)
-    assert session.masks_on(2) == {} and session.prompts.object_ids == [1]
-    assert session.undo() is None
+    assert set(session.masks_on(2)) == {1} and session.prompts.object_ids == [1]
+    session.reset()
+    assert session.masks_on(2) == {}
+    assert session.undo() == [2] and set(session.masks_on(2)) == {1}
+    assert session.redo() == [2] and session.masks_on(2) == {}
 
 
 def test_bad_click_is_refused_and_the_state_survives(session):
@@ -122,7 +128,7 @@ def test_box_and_painted_mask_give_the_masks_propagation_gives_on_their_frames(s
     ids, frame_masks = propagated[4]
     for obj_id, mask in zip(ids, frame_masks, strict=True):
         np.testing.assert_array_equal(with_paint[obj_id], mask)
-    assert session.undo() == 4
+    assert session.undo() == [4]
     assert set(session.masks_on(4)) == {1}
 
 

@@ -32,6 +32,15 @@ def test_image_size_override_reaches_the_model(random_model):
     assert random_model.description == "SAM 2.1 tiny at 256 px on cpu, random weights (no checkpoint)"
 
 
+def test_the_model_keeps_the_log_quiet(random_model, capsys):
+    import sam2.sam2_video_predictor as video_predictor_module
+
+    for _ in video_predictor_module.tqdm(range(3), desc="propagate in video"):
+        pass
+    assert "propagate in video" not in capsys.readouterr().err  # no per-frame bar
+    assert random_model.predictor.fill_hole_area == 0  # its CUDA kernel cannot run here: no warning per click
+
+
 def test_missing_weights_offline_raise_with_the_fetch_command(tmp_path, monkeypatch):
     monkeypatch.setattr(config, "CHECKPOINT_DIR", tmp_path)
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")

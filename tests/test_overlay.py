@@ -11,7 +11,9 @@ from sam2_gradio.engine.overlay import (
     MARKER_INK,
     MARKER_OUTLINE,
     PALETTE,
+    display_factor,
     draw_clicks,
+    enlarge,
     marker_radius,
     object_color,
 )
@@ -71,3 +73,23 @@ def test_no_object_colour_is_pure_red_or_green() -> None:
         green = abs(degrees - 120) < 25
         assert not (saturation > 0.5 and (red or green)), color
     assert len(set(PALETTE)) == len(PALETTE)
+
+
+def test_small_frames_are_enlarged_by_a_whole_factor_pixel_for_pixel():
+    assert [
+        display_factor(w, h, 960) for w, h in [(320, 240), (240, 320), (480, 270), (640, 360), (1920, 1080)]
+    ] == [
+        3,
+        3,
+        2,
+        1,
+        1,
+    ]
+    image = np.arange(2 * 3 * 3, dtype=np.uint8).reshape(2, 3, 3)
+    big = enlarge(image, 3)
+    assert big.shape == (6, 9, 3)
+    for y, x in [(0, 0), (5, 8), (4, 2), (1, 7)]:
+        np.testing.assert_array_equal(big[y, x], image[y // 3, x // 3])
+    assert enlarge(image, 1) is image
+    with pytest.raises(ValueError, match="whole number from 1"):
+        enlarge(image, 0)

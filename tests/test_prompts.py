@@ -51,46 +51,82 @@ def test_video_entry_is_optional_on_load():
     assert state.clicks_on(3)[4].points == [(1.0, 2.0)]
 
 
-def test_undo_removes_the_latest_click_anywhere():
+def test_undo_takes_back_the_latest_edit_anywhere_and_redo_makes_it_again():
     state = _state()
-    assert state.undo_last_edit() == (7, 2)
-    assert state.prompted_frames() == [0]
-    assert state.undo_last_edit() == (0, 1)
+    assert state.undo() == [7]
+    assert state.prompted_frames() == [0] and state.object_ids == [1]  # object 2 came with its click
+    assert state.undo() == [0]
     assert state.clicks_on(0)[1].labels == [1]
-    state.undo_last_edit()
-    assert state.undo_last_edit() is None
-    assert state.clicks == {}
+    assert state.redo() == [0] and state.redo() == [7]
+    assert state.to_dict() == _state().to_dict()
+    assert state.redo() is None
+    state.undo()
+    state.add_click(3, 1, 1, 1, 1)  # a new edit ends what could be redone
+    assert state.redo() is None
+    for _ in range(3):
+        state.undo()
+    assert state.undo() is None and state.clicks == {}
 
 
-def test_clear_remove_and_reset():
+def test_clear_remove_new_object_and_reset_are_undone_each_as_one_step():
     state = _state()
     state.clear_clicks(0, 1)
     assert state.prompted_frames() == [7]
-    assert state.undo_last_edit() == (7, 2)  # the cleared clicks are gone from the undo history too
-    state = _state()
+    assert state.undo() == [0]  # the cleared clicks come back, not another object's click
+    assert state.to_dict() == _state().to_dict()
     state.remove_object(1)
     assert state.object_ids == [2] and state.prompted_frames() == [7]
     assert state.add_object() == 3
     state.reset()
-    assert state.object_ids == [] and state.clicks == {} and state.next_object_id() == 1
+    assert state.clicks == {} and state.object_ids == []
+    assert state.undo() == [7] and state.object_ids == [2, 3]
+    assert state.undo() == [] and state.object_ids == [2]  # the new object, which had no prompt
+    assert state.undo() == [0] and state.to_dict() == _state().to_dict()
 
 
-@pytest.mark.parametrize(
-    ("click", "message"),
-    [
-        ((0, 1, 64, 10, 1), r"point \(64, 10\) is outside the 64x48 frame"),
-        ((0, 1, -1, 10, 1), r"point \(-1, 10\)"),
-        ((30, 1, 5, 5, 1), "frame 30 is outside the video"),
-        ((0, 1, 5, 5, 2), "label must be 1"),
-        ((0, 1, float("nan"), 5, 1), "finite"),
-    ],
-)
-def test_bad_clicks_are_refused_and_change_nothing(click, message):
+def test_the_first_object_a_page_offers_is_not_an_edit():
     state = _state()
-    before = state.to_dict()
-    with pytest.raises(PromptStateError, match=message):
-        state.add_click(*click)
-    assert state.to_dict() == before
+    state.reset()
+    state.ensure_an_object()
+    assert state.object_ids == [1]
+    assert state.undo() == [0, 7] and state.to_dict() == _state().to_dict()  # the reset, not object 1
+
+
+def test_an_edit_that_changes_nothing_or_fails_records_no_step():
+    state = _state()
+    state.clear_clicks(5, 1)  # no prompt there
+    with pytest.raises(PromptStateError):
+        state.add_click(0, 1, 99, 5, 1)
+    assert state.undo() == [7]
+
+
+def test_a_loaded_state_replaces_the_prompts_as_one_step():
+    state = _state()
+    loaded = prompt_state_from_dict(
+        {"version": 1, "clicks": {"4": {"3": {"points": [[2, 2]], "labels": [0]}}}}
+    )
+    state.replace_with(loaded)
+    assert state.prompted_frames() == [4] and state.object_ids == [3]
+    assert state.undo() == [0, 4, 7] and state.to_dict() == _state().to_dict()
+
+
+def test_undo_history_is_bounded(monkeypatch):
+    state = PromptState(video=VIDEO)
+    state.history.limit = 3
+    for x in range(5):
+        state.add_click(0, 1, x, 0, 1)
+    while state.undo() is not None:
+        pass
+    assert state.clicks_on(0)[1].points == [(0.0, 0.0), (1.0, 0.0)]
+
+
+def test_loaded_objects_are_listed_in_id_order():
+    clicks = {
+        "0": {"2": {"points": [[1, 1]], "labels": [1]}},
+        "1": {"1": {"points": [[1, 1]], "labels": [1]}},
+    }
+    state = prompt_state_from_dict({"version": 1, "clicks": clicks, "object_ids": [3]})
+    assert state.object_ids == [1, 2, 3]
 
 
 def _with_clicks(clicks, **extra) -> dict:
@@ -190,7 +226,7 @@ def test_boxes_masks_and_names_round_trip_in_the_documented_schema(tmp_path: Pat
     assert loaded.prompted_frames() == [0, 7, 9]
     assert np.array_equal(loaded.clicks_on(9)[2].mask.to_mask(), _disc_mask())
     assert loaded.display_name(2) == "the dog" and loaded.display_name(1) == "object 1"
-    assert loaded.history == []
+    assert loaded.undo() is None
 
 
 def test_a_box_alone_prompts_an_object():
@@ -210,20 +246,20 @@ def test_a_mask_replaces_clicks_and_box_and_undo_brings_them_back():
         state.add_click(0, 1, 5, 5, 1)
     with pytest.raises(PromptStateError, match="clear it before adding a box"):
         state.set_box(0, 1, (1, 1, 5, 5))
-    assert state.undo_last_edit() == (0, 1)
+    assert state.undo() == [0]
     assert state.clicks_on(0)[1] == before
-    assert state.undo_last_edit() == (0, 1)  # the box
+    assert state.undo() == [0]  # the box
     assert state.clicks_on(0)[1].box is None and len(state.clicks_on(0)[1].points) == 2
 
 
 def test_undo_of_a_first_box_removes_the_entry_and_clear_removes_a_mask():
     state = PromptState(video=VIDEO)
     state.set_box(5, 3, (0, 0, 64, 48))  # the whole frame is a valid box
-    assert state.undo_last_edit() == (5, 3)
+    assert state.undo() == [5]
     assert state.clicks == {}
     state.set_mask(6, 3, _disc_mask())
     state.clear_clicks(6, 3)
-    assert state.clicks == {} and state.undo_last_edit() is None
+    assert state.clicks == {} and state.undo() == [6] and state.clicks_on(6)[3].mask is not None
 
 
 def test_names_are_removed_with_their_object_and_by_reset():

@@ -18,7 +18,7 @@ from sam2_gradio.engine.model import ModelSettings
 from sam2_gradio.engine.options import SegmentOptions
 from sam2_gradio.engine.pipeline import SegmentResult
 from sam2_gradio.engine.prompts import PromptStateError
-from sam2_gradio.jobs import Cancelled, Progress
+from sam2_gradio.jobs import Progress
 from sam2_gradio.media.mask_files import combined_mask_name, per_object_mask_name
 from sam2_gradio.media.video import probe_video, read_frame, write_video
 
@@ -75,7 +75,7 @@ def test_actions_before_a_video_is_opened_ask_for_one(session):
     for action in (
         lambda: actions.show_frame(session, 0),
         lambda: actions.add_click(session, 0, 1, 5, 5, positive=True),
-        lambda: actions.undo_click(session, 0),
+        lambda: actions.undo(session, 0),
         lambda: actions.new_object(session),
         lambda: actions.save_state(session),
         lambda: actions.propagate(session),
@@ -155,16 +155,47 @@ def test_a_click_outside_the_video_is_refused_and_the_clicks_stay(
     assert _clicks(opened) == before
 
 
-def test_undo_takes_back_the_last_click_anywhere(opened, clip, tmp_path):
+def test_undo_takes_back_the_last_click_anywhere_then_the_loaded_state(opened, clip, tmp_path):
     _load_clicks(opened, tmp_path, ONE_CLICK)
     actions.add_click(opened, 3, 1, 40, 30, positive=False)
-    frame, image = actions.undo_click(opened, shown_frame=2)
+    frame, image = actions.undo(opened, shown_frame=2)
     assert frame == 3
     np.testing.assert_array_equal(image, read_frame(clip, 3))  # no click left there: the plain frame
     assert _clicks(opened)["clicks"] == ONE_CLICK
-    frame, image = actions.undo_click(opened, shown_frame=1)  # a loaded state starts the history anew
-    assert frame == 1 and _clicks(opened)["clicks"] == ONE_CLICK
-    np.testing.assert_array_equal(image, actions.show_frame(opened, 1))
+    frame, image = actions.undo(opened, shown_frame=1)  # loading the state was an edit too
+    assert frame == 2 and _clicks(opened)["clicks"] == {}
+    np.testing.assert_array_equal(image, read_frame(clip, 2))
+    frame, _ = actions.redo(opened, shown_frame=0)
+    assert frame == 2 and _clicks(opened)["clicks"] == ONE_CLICK
+    assert actions.undo(opened, shown_frame=0)[0] == 2
+    assert actions.undo(opened, shown_frame=1)[0] == 1  # nothing left to undo: the shown frame stays
+
+
+def test_a_small_video_is_shown_enlarged_and_a_shown_click_lands_on_its_pixel(opened, clip):
+    scale = actions.shown_scale(opened)
+    assert scale == config.MIN_SHOWN_SIDE // WIDTH  # 64x48 is shown 15 times larger
+    assert actions.video_point(opened, 20 * scale + scale // 2, 7 * scale + scale // 2) == (20.0, 7.0)
+    x, y = actions.video_point(opened, 0, HEIGHT * scale - 1)
+    assert x == 0.0 and HEIGHT - 1 <= y < HEIGHT  # the outermost shown pixels stay inside the video
+
+
+def test_closing_the_video_forgets_its_frames_clicks_and_results(opened, tmp_path):
+    _load_clicks(opened, tmp_path, ONE_CLICK)
+    assert actions.close_video(opened) is True
+    assert (opened.segment, opened.video_path, opened.segment_result) == (None, None, None)
+    with pytest.raises(actions.NoVideo, match="Upload a video"):
+        actions.show_frame(opened, 0)
+    assert actions.close_video(opened) is False  # nothing left to lose
+
+
+def test_reset_is_undone_with_every_object_and_click(opened, tmp_path):
+    _load_clicks(opened, tmp_path, ONE_CLICK)
+    actions.new_object(opened)
+    before = _clicks(opened)
+    actions.reset(opened)
+    assert _clicks(opened)["clicks"] == {}
+    actions.undo(opened, shown_frame=0)
+    assert _clicks(opened) == before
 
 
 def test_clear_new_remove_and_reset_edit_the_objects(opened, clip):
@@ -301,28 +332,31 @@ def test_propagate_writes_masks_preview_and_zip_in_the_session_folder(propagated
 
     assert json.loads(actions.state_file_of(result).read_text())["clicks"] == _clicks(session)["clicks"]
     propagate_reports = [report for report in reports if report.stage == "propagate"]
-    assert [report.frames_done for report in propagate_reports] == [2, 4]
+    steps = np.diff([0] + [report.frames_done for report in propagate_reports])
+    assert steps.min() >= 1 and steps.max() <= 2 and sum(steps) == NUM_FRAMES  # steps of <= batch size
     assert all(report.total == NUM_FRAMES for report in propagate_reports)
     # A frame without clicks now shows its propagated masks.
     last = NUM_FRAMES - 1
     assert np.any(actions.show_frame(session, last) != read_frame(clip, last))
 
 
-def test_a_cancelled_propagate_leaves_no_job_folder_and_keeps_the_previous_result(propagated):
+def test_a_cancelled_propagate_keeps_what_it_tracked_beside_the_previous_result(propagated):
     session, previous, _, _ = propagated
-    files_before = sorted(path.relative_to(session.folder) for path in session.folder.rglob("*"))
+    previous_files = sorted(path for path in previous.mask_dir.parent.rglob("*"))
     reports = []
 
     def cancel_on_first_report(report: Progress) -> None:
         reports.append(report)
         session.cancel_flag("segment").set()
 
-    with pytest.raises(Cancelled):
-        actions.propagate(session, SegmentOptions(batch_size=1), progress=cancel_on_first_report)
-    assert len(reports) == 1
-    assert session.segment_result is previous
-    assert _job_folders(session, "segment") == [previous.mask_dir.parent]
-    assert sorted(path.relative_to(session.folder) for path in session.folder.rglob("*")) == files_before
+    result = actions.propagate(session, SegmentOptions(batch_size=1), progress=cancel_on_first_report)
+    assert result.partial and len(result.tracked) == reports[0].frames_done < NUM_FRAMES
+    assert result.masks_zip.name == "masks_partial.zip" and result.preview is not None
+    assert probe_video(result.preview).num_frames == len(result.tracked)
+    saved = json.loads(actions.state_file_of(result).read_text())["propagation"]
+    assert saved["partial"] and saved["tracked_frames"] == [result.tracked.start, result.tracked.stop]
+    assert session.segment_result is result
+    assert sorted(path for path in previous.mask_dir.parent.rglob("*")) == previous_files  # untouched
 
 
 def test_a_click_the_model_cannot_answer_is_taken_back(session, clip, tmp_path, monkeypatch):
@@ -336,5 +370,5 @@ def test_a_click_the_model_cannot_answer_is_taken_back(session, clip, tmp_path, 
     with pytest.raises(ModelUnavailable, match="python -m sam2_gradio.checkpoints --model-size tiny"):
         actions.add_click(session, 1, 1, 20, 20, positive=True)
     assert _clicks(session) == before
-    assert session.segment.prompts.history == []
+    assert session.segment.prompts.undo() is None  # nothing left to undo either
     np.testing.assert_array_equal(actions.show_frame(session, 1), read_frame(clip, 1))

@@ -2,33 +2,61 @@
 
 `page_setup_js()` is a JavaScript function the app runs once when a page loads (`demo.load(js=...)`), so
 the app looks and behaves the same however it is launched. The shortcuts are those of the original OpenCV
-script: ←/→ step through the frames, N adds an object, R resets, Enter propagates. Each presses the button
-of that `elem_id`, so a shortcut does exactly what the button does; keys are ignored while typing in a
-field and while the Segment tab is hidden.
+script (←/→ step through the frames, N adds an object, R resets, Enter propagates) plus Ctrl+Z / Ctrl+Shift+Z
+(or Ctrl+Y) for undo / redo, + / - for a positive / negative point and 1-9 to choose an object. Each
+clicks the control it names, so a shortcut does exactly what the control does; keys are ignored while
+typing in a field and while the Segment tab is hidden.
 """
 
 import json
 
-# key (lower case for letters) -> elem_id of the button it presses
+# key (lower case for letters, "Ctrl+" / "Ctrl+Shift+" before it) -> [CSS selector, index of the match]
+# of the control it clicks
 SHORTCUTS = {
-    "ArrowLeft": "seg-prev",
-    "ArrowRight": "seg-next",
-    "n": "seg-new-object",
-    "r": "seg-reset",
-    "Enter": "seg-propagate",
+    "ArrowLeft": ["#seg-prev", 0],
+    "ArrowRight": ["#seg-next", 0],
+    "n": ["#seg-new-object", 0],
+    "r": ["#seg-reset", 0],
+    "Enter": ["#seg-propagate", 0],
+    "Ctrl+z": ["#seg-undo", 0],
+    "Ctrl+Shift+z": ["#seg-redo", 0],
+    "Ctrl+y": ["#seg-redo", 0],
+    "+": ["#seg-point-label input", 0],
+    "=": ["#seg-point-label input", 0],
+    "-": ["#seg-point-label input", 1],
+    **{str(number): ["#seg-object input", number - 1] for number in range(1, 10)},
 }
 
 FILE_HEIGHT = 110  # pixels of an empty file box (both tabs)
 
-SHORTCUTS_HELP = "Keys: ←/→ previous/next frame · N new object · R reset · Enter propagate"
+SHORTCUTS_HELP = (
+    "Keys: ←/→ previous/next frame · + / - positive/negative point · 1-9 choose an object · "
+    "N new object · Ctrl+Z undo · Ctrl+Shift+Z redo · R reset (undoable) · Enter propagate"
+)
 
-# Keeps the clickable frame and the composite preview within the window; lays out the object legend.
+# Keeps the clickable frame and the composite preview within the window; lays out the object legend;
+# toasts at the bottom left, off the Compose preview and controls; on a phone the Segment tab shows the
+# video box, then the frame to click and its controls, then the rest, and empty result boxes stay hidden.
 CSS = """
 #seg-frame img, #cmp-preview img { object-fit: contain; width: 100%; max-height: 62vh; }
 #seg-frame img { cursor: crosshair; }
 .object-legend { display: flex; flex-wrap: wrap; gap: 0.3em 1.2em; padding: 0.2em 0; }
 .object-legend .dot { font-size: 1.4em; line-height: 1; vertical-align: middle; }
+.toast-wrap { top: auto !important; bottom: var(--size-4, 1rem); left: var(--size-3, 0.75rem) !important;
+  right: auto !important; align-items: start !important; }
+.drop-note { color: var(--error-text-color, #b91c1c); padding: 0.3em 0.6em; font-size: 0.9em; }
+@media (max-width: 768px) {
+  #seg-layout { flex-direction: column; }
+  #seg-source-column, #seg-frame-column { display: contents; }
+  #seg-source-column > * { order: 2; }
+  #seg-source-column > #seg-video, #seg-source-column > #seg-info { order: 0; }
+  #seg-frame-column > * { order: 1; }
+  #seg-preview:not(:has(video)), #seg-masks:not(:has(a)), #seg-state-file:not(:has(a)) { display: none; }
+}
 """
+
+# Video boxes: a dropped or chosen file that is not a video gets a sentence in the box.
+VIDEO_BOXES = ("seg-video", "cmp-obj", "cmp-bg")
 
 _PAGE_SETUP_TEMPLATE = """
 () => {
@@ -38,21 +66,47 @@ _PAGE_SETUP_TEMPLATE = """
   style.textContent = %(css)s;
   document.head.appendChild(style);
   const shortcuts = %(shortcuts)s;
+  const videoBoxes = %(video_boxes)s.map((id) => "#" + id).join(", ");
+  const noteWrongFile = (event, files) => {
+    const box = event.target.closest && event.target.closest(videoBoxes);
+    if (!box || !files || !files.length) return;
+    const file = files[0];
+    let note = box.querySelector(".drop-note");
+    if (!note) {
+      note = document.createElement("div");
+      note.className = "drop-note";
+      box.appendChild(note);
+    }
+    note.textContent = file.type.startsWith("video/") ? "" :
+      `${file.name} is not a video: give an MP4, MOV, WebM or AVI file with picture.`;
+  };
+  const dropped = (event) => noteWrongFile(event, event.dataTransfer && event.dataTransfer.files);
+  document.addEventListener("drop", dropped, true);
+  document.addEventListener("change", (event) => noteWrongFile(event, event.target.files), true);
   document.addEventListener("keydown", (event) => {
-    if (event.ctrlKey || event.metaKey || event.altKey) return;
+    if (event.altKey) return;
     const target = event.target;
-    if (target.closest && target.closest("input, textarea, select, [contenteditable]")) return;
+    const fields = "textarea, select, [contenteditable], input:not([type=radio]):not([type=checkbox])";
+    if (target.closest && target.closest(fields)) return;
     if (event.key === "Enter" && target.closest && target.closest("button, a")) return;
-    const key = event.key.length === 1 ? event.key.toLowerCase() : event.key;
-    const button = document.getElementById(shortcuts[key]);
-    if (!button || button.offsetParent === null || button.disabled) return;
+    const ctrl = event.ctrlKey || event.metaKey;
+    const letter = event.key.length === 1 ? event.key.toLowerCase() : event.key;
+    const key = (ctrl ? "Ctrl+" : "") + (ctrl && event.shiftKey ? "Shift+" : "") + letter;
+    const [selector, index] = shortcuts[key] || [null, 0];
+    const control = selector && document.querySelectorAll(selector)[index];
+    if (!control || control.offsetParent === null || control.disabled) return;
     event.preventDefault();
-    button.click();
+    control.click();
   });
 }
 """
 
 
 def page_setup_js() -> str:
-    """A JavaScript function (for `demo.load(js=...)`) that adds the CSS and the shortcuts, once per page."""
-    return _PAGE_SETUP_TEMPLATE % {"css": json.dumps(CSS), "shortcuts": json.dumps(SHORTCUTS)}
+    """A JavaScript function (for `demo.load(js=...)`) that adds the CSS, the shortcuts and the wrong-file
+    notes of the video boxes, once per page."""
+    return _PAGE_SETUP_TEMPLATE % {
+        "css": json.dumps(CSS),
+        "shortcuts": json.dumps(SHORTCUTS),
+        "video_boxes": json.dumps(VIDEO_BOXES),
+    }

@@ -7,6 +7,7 @@ the segment CLI writes them) and the background video. Each function checks them
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -51,18 +52,48 @@ class ComposePreview:
     note: str | None  # why the placement was forced to "original", if it was
 
 
+NO_OBJECTS = "Propagate in the Segment tab, or upload an object video and its masks zip."
+
+
+def with_segment_result(session: BrowserSession, inputs: ComposeInputs) -> ComposeInputs:
+    """`inputs`, the Segment tab's last propagation (its video and masks zip) standing in for the object
+    video and masks when neither was given; the user's own uploads always win."""
+    result = session.segment_result
+    if inputs.obj_video or inputs.masks or result is None or result.masks_zip is None:
+        return inputs
+    if session.video_path is None:
+        return inputs
+    return ComposeInputs(session.video_path, result.masks_zip, inputs.bg_video)
+
+
 def check_inputs(session: BrowserSession, inputs: ComposeInputs) -> CheckedInputs:
-    """Probe both videos (against the upload limits) and index the masks, loaded once per session."""
-    for value, what in (
-        (inputs.obj_video, "an object video"),
-        (inputs.masks, "its masks (a zip)"),
-        (inputs.bg_video, "a background video"),
-    ):
-        if not value:
-            raise MissingInput(f"Give {what} first.")
+    """Probe both videos (against the upload limits) and index the masks, loaded once per session.
+
+    Without an object video and masks the Segment tab's last propagation is used (`with_segment_result`);
+    a missing input raises `MissingInput` saying what to do.
+    """
+    inputs = with_segment_result(session, inputs)
+    if not inputs.obj_video and not inputs.masks:
+        raise MissingInput(NO_OBJECTS)
+    if not inputs.masks:
+        raise MissingInput("Upload the object video's masks (a zip), or propagate in the Segment tab.")
+    if not inputs.obj_video:
+        raise MissingInput("Upload the object video these masks were made for.")
+    if not inputs.bg_video:
+        raise MissingInput("Upload a background video (or pick the example background).")
     obj = check_video_upload(inputs.obj_video, "object video")
     background = check_video_upload(inputs.bg_video, "background video")
     return CheckedInputs(obj, background, session.mask_set(inputs.masks))
+
+
+def ticked_objects(session: BrowserSession, inputs: ComposeInputs, ticked: Sequence[int]) -> tuple[int, ...]:
+    """The objects the page pastes: those of the masks (or of the Segment result) that are ticked; a
+    single object is always pasted (its box is hidden), several with none ticked paste nothing."""
+    inputs = with_segment_result(session, inputs)
+    if not inputs.masks:
+        return ()
+    obj_ids = session.mask_set(inputs.masks).object_ids
+    return obj_ids if len(obj_ids) == 1 else tuple(obj_id for obj_id in obj_ids if obj_id in set(ticked))
 
 
 def mask_objects(session: BrowserSession, masks: str | Path) -> tuple[int, ...]:

@@ -13,7 +13,7 @@ import gradio as gr
 
 from sam2_gradio import config
 from sam2_gradio.app import compose_actions
-from sam2_gradio.app.edge import keep_outputs_when_cancelled, render_progress, user_errors
+from sam2_gradio.app.edge import from_page, keep_outputs_when_cancelled, render_progress, user_errors
 from sam2_gradio.app.sessions import BrowserSession, SessionStore
 from sam2_gradio.compositor.render import ComposeOptions
 from sam2_gradio.config import option_fields, options_from_values
@@ -26,6 +26,10 @@ def _read_controls(controls: Sequence[Any]) -> tuple[compose_actions.ComposeInpu
     names = [field.name for field, _ in option_fields(ComposeOptions)]
     options = options_from_values(ComposeOptions, dict(zip(names, values, strict=True)))
     return compose_actions.ComposeInputs(*files), options
+
+
+NONE_TICKED = "No object is ticked, so nothing is pasted: tick the objects to paste."
+RELOCATE_CONTROLS = ("pos", "size", "offset_x", "offset_y")  # options that only "relocate" uses
 
 
 class ComposeHandlers:
@@ -47,6 +51,17 @@ class ComposeHandlers:
         return str(session.video_path), str(result.masks_zip)
 
     @user_errors
+    def offer_segment_result(self, obj_video: str | None, masks: str | None, request: gr.Request) -> tuple:
+        """Fill the empty object video and masks boxes with the Segment tab's last result, if any."""
+        session = self._session(request)
+        inputs = compose_actions.with_segment_result(
+            session, compose_actions.ComposeInputs(obj_video, masks, None)
+        )
+        if inputs.obj_video == obj_video:
+            return gr.skip(), gr.skip()
+        return str(inputs.obj_video), str(inputs.masks)
+
+    @user_errors
     def mask_objects(self, masks: str | None, request: gr.Request) -> dict:
         """Object checkboxes for a masks zip, shown when it holds several objects."""
         if not masks:
@@ -60,16 +75,39 @@ class ComposeHandlers:
         """Output frame `frame` as the render would make it, the frame range and the placement note.
 
         `controls` are the values of `ComposeView.inputs`, in order (`request` comes first so that
-        gradio can pass them positionally).
+        gradio can pass them positionally). In the page, several objects none of which is ticked paste
+        nothing, and the note says so (an API client's empty list means every object).
         """
         inputs, options = _read_controls(controls)
+        session = self._session(request)
         try:
-            shown = compose_actions.preview(self._session(request), inputs, int(frame), options)
+            if from_page(request) and not controls[-1]:
+                compose_actions.check_inputs(session, inputs)
+                if not compose_actions.ticked_objects(session, inputs, []):
+                    return gr.skip(), gr.skip(), f"**Note:** {NONE_TICKED}"
+            shown = compose_actions.preview(session, inputs, int(frame), options)
         except compose_actions.MissingInput as missing:
             return None, gr.skip(), str(missing)
-        last = shown.num_frames - 1
-        slider = gr.update(maximum=max(last, 1), value=min(int(frame), last))
+        # Only the range: a reply that set the value would pull back a slider the user is still dragging.
+        slider = gr.update(maximum=max(shown.num_frames - 1, 1))
         return shown.image, slider, f"**Note:** {shown.note}" if shown.note else ""
+
+    @user_errors
+    def placement_controls(
+        self,
+        obj_video: str | None,
+        masks: str | None,
+        ticked: Sequence[int],
+        chosen: str,
+        request: gr.Request,
+    ) -> tuple:
+        """Placement shown forced to "original" (and not editable) while several objects are pasted, else
+        back to the user's `chosen` placement; position, size and offsets editable only for relocate."""
+        inputs = compose_actions.ComposeInputs(obj_video, masks, None)
+        forced = len(compose_actions.ticked_objects(self._session(request), inputs, ticked)) > 1
+        placement = "original" if forced else chosen
+        geometry = gr.update(interactive=placement == "relocate")
+        return gr.update(value=placement, interactive=not forced), *(geometry for _ in RELOCATE_CONTROLS)
 
     @user_errors
     def snapshot(self, request: gr.Request, frame: float, *controls: Any) -> str:
@@ -119,6 +157,8 @@ class ComposeHandlers:
         options = options_from_values(ComposeOptions, locals())  # the parameters named as its fields
         inputs = compose_actions.ComposeInputs(obj_video, masks, bg_video)
         session = self._session(request)
+        if from_page(request) and not objects and not compose_actions.ticked_objects(session, inputs, []):
+            raise NotReady(NONE_TICKED)
         result = compose_actions.render(session, inputs, options, progress=render_progress(progress))
         return str(result.path)
 

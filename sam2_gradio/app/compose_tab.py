@@ -13,7 +13,7 @@ import gradio as gr
 
 from sam2_gradio import config
 from sam2_gradio.app.assets import FILE_HEIGHT
-from sam2_gradio.app.compose_handlers import ComposeHandlers
+from sam2_gradio.app.compose_handlers import RELOCATE_CONTROLS, ComposeHandlers
 from sam2_gradio.app.edge import COMPOSE_QUEUE, FRAME_SLIDER_MAX, PREVIEW_QUEUE
 from sam2_gradio.app.option_controls import option_controls
 from sam2_gradio.compositor.render import ComposeOptions
@@ -45,14 +45,17 @@ class ComposeView:
         return [self.obj_video, self.masks, self.bg_video, *self.options.values()]
 
 
-def build_compose_tab(handlers: ComposeHandlers) -> None:
-    """The Compose tab's components and events."""
+def build_compose_tab(handlers: ComposeHandlers, tab: gr.Tab) -> None:
+    """The Compose tab's components and events; opening `tab` takes in the Segment tab's result."""
     with gr.Row():
         with gr.Column(scale=1):
             files = _compose_files_column()
         with gr.Column(scale=2):
             result = _compose_result_column()
-    _wire_compose_events(handlers, ComposeView(**files, **result))
+    view = ComposeView(**files, **result)
+    _wire_compose_events(handlers, view)
+    objects = [view.obj_video, view.masks]
+    tab.select(handlers.offer_segment_result, objects, objects, api_visibility="private", **PREVIEW_QUEUE)
 
 
 def _compose_files_column() -> dict[str, gr.components.Component]:
@@ -65,7 +68,14 @@ def _compose_files_column() -> dict[str, gr.components.Component]:
 
 
 def _compose_result_column() -> dict[str, gr.components.Component]:
-    preview = gr.Image(label="Preview", type="numpy", format="jpeg", interactive=False, elem_id="cmp-preview")
+    preview = gr.Image(
+        label="Preview",
+        type="numpy",
+        format="jpeg",
+        interactive=False,
+        buttons=["fullscreen", "download"],
+        elem_id="cmp-preview",
+    )
     note = gr.Markdown(elem_id="cmp-note")
     frame = gr.Slider(0, FRAME_SLIDER_MAX, value=0, step=1, label="Output frame", elem_id="cmp-frame-slider")
     options = option_controls(ComposeOptions, id_prefix="cmp")
@@ -95,13 +105,23 @@ def _wire_compose_events(handlers: ComposeHandlers, ui: ComposeView) -> None:
         handlers.mask_objects, [ui.masks], [ui.options["objects"]], api_name="mask_objects", **PREVIEW_QUEUE
     )
     framed = [ui.frame, *ui.inputs]
-    gr.on(
+    previewed = gr.on(
         [control.change for control in ui.inputs] + [ui.frame.input],
         handlers.preview,
         framed,
         [ui.preview, ui.frame, ui.note],
         api_name="compose_preview",
         trigger_mode="always_last",
+        **PREVIEW_QUEUE,
+    )
+    placement = ui.options["placement"]
+    chosen = gr.State(placement.value)  # the placement the user picked, shown again when none is forced
+    placement.input(lambda picked: picked, placement, chosen, api_visibility="private", queue=False)
+    previewed.then(
+        handlers.placement_controls,
+        [ui.obj_video, ui.masks, ui.options["objects"], chosen],
+        [placement, *(ui.options[name] for name in RELOCATE_CONTROLS)],
+        api_visibility="private",
         **PREVIEW_QUEUE,
     )
     ui.snapshot.click(handlers.snapshot, framed, [ui.snapshot_file], api_name="snapshot", **PREVIEW_QUEUE)

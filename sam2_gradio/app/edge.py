@@ -8,10 +8,12 @@ Events that run SAM 2 share one slot ("gpu", limit 1); renders and previews have
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import functools
+import inspect
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import gradio as gr
@@ -24,6 +26,8 @@ logger = logging.getLogger(__name__)
 
 # Queue slots: SAM 2 runs one job at a time; renders and quick previews run beside it.
 GPU_QUEUE = {"concurrency_id": "gpu", "concurrency_limit": 1}
+# Propagations hold the model per step (`FairLock`), not per run: clicks in GPU_QUEUE never wait for one.
+PROPAGATE_QUEUE = {"concurrency_id": "propagate", "concurrency_limit": config.PROPAGATE_CONCURRENCY}
 COMPOSE_QUEUE = {"concurrency_id": "compose", "concurrency_limit": config.COMPOSE_CONCURRENCY}
 # Frame sliders start this long, so an API call can name any frame before the page has updated them
 # (handlers check the frame against the video; gradio refuses a value over a slider's maximum).
@@ -38,15 +42,18 @@ def user_errors(handler: Callable) -> Callable:
     """Wrap a handler so exceptions reach the user as one sentence, never as a traceback.
 
     A `jobs.UserError` (`UploadRejected`, `PromptStateError`, `NoVideo`, `ModelUnavailable`, ...), a
-    `Cancelled` job or an `OSError` (a full disk, say) becomes a `gr.Error` of one sentence; the session
-    is left as the library left it (unchanged, for a bad input). Anything else is a bug or a failure of
-    torch: its traceback goes to the log and the user reads `INTERNAL_ERROR`.
+    `Cancelled` job or an `OSError` (a full disk, say) becomes one sentence; the session is left as the
+    library left it (unchanged, for a bad input). Anything else is a bug or a failure of torch: its
+    traceback goes to the log and the user reads `INTERNAL_ERROR`. The sentence is a `gr.Error` for API
+    clients (gradio_client), direct calls and live jobs (generators); for a plain handler called by the
+    app's own page it is a warning toast and every output keeps what it showed (an error would mark each
+    output "Error" and blank it).
     """
 
-    @functools.wraps(handler)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
+    @contextlib.contextmanager
+    def one_sentence() -> Iterator[None]:
         try:
-            return handler(*args, **kwargs)
+            yield
         except gr.Error:
             raise
         except (UserError, Cancelled, OSError) as error:
@@ -56,7 +63,40 @@ def user_errors(handler: Callable) -> Callable:
             logger.exception("%s failed", handler.__name__)
             raise gr.Error(INTERNAL_ERROR, print_exception=False) from None
 
+    if inspect.isgeneratorfunction(handler):  # a live job: its errors come while it is iterated
+
+        @functools.wraps(handler)
+        def generator_wrapper(*args: Any, **kwargs: Any) -> Iterator[Any]:
+            with one_sentence():
+                yield from handler(*args, **kwargs)
+
+        return generator_wrapper
+
+    @functools.wraps(handler)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            with one_sentence():
+                return handler(*args, **kwargs)
+        except gr.Error as error:
+            return _shown(error, args, kwargs)
+
     return wrapper
+
+
+def _shown(error: gr.Error, args: tuple, kwargs: dict) -> Any:
+    """Raise `error`, unless the event came from the page: then warn and leave every output as it was."""
+    if not any(from_page(value) for value in (*args, *kwargs.values())):
+        raise error from None
+    gr.Warning(error.message)
+    return gr.skip()
+
+
+def from_page(value: Any) -> bool:
+    """True when `value` is the request of an event the app's own page sent (not an API client's)."""
+    if not isinstance(value, gr.Request):
+        return False
+    headers = getattr(value, "headers", None)
+    return headers is not None and headers.get("x-gradio-user") == "app"
 
 
 def keep_outputs_when_cancelled(outputs: int) -> Callable[[Callable], Callable]:
@@ -97,14 +137,34 @@ def on_gpu(handler: Callable) -> Callable:
     return spaces.GPU(duration=config.SPACES_GPU_SECONDS)(handler)
 
 
+def progress_line(update: Progress) -> str:
+    """One line on where a propagation stands, e.g. "Tracking 120/300 frames · 6.2 frames/s · 29 s left"."""
+    if update.stage == "preview":
+        return f"Tracked every frame · writing the preview {update.frames_done}/{update.total}"
+    line = f"Tracking {update.frames_done}/{update.total} frames · {update.fps:.1f} frames/s"
+    remaining = update.total - update.frames_done
+    if update.fps > 0 and remaining > 0:
+        line += f" · {_duration(remaining / update.fps)} left"
+    return line
+
+
+def _duration(seconds: float) -> str:
+    minutes, seconds = divmod(round(seconds), 60)
+    return f"{minutes} min {seconds:02d} s" if minutes else f"{seconds} s"
+
+
 def segment_progress(progress: gr.Progress) -> ProgressCallback:
-    """A `jobs.ProgressCallback` that moves a gradio progress bar and shows frames per second."""
+    """A `jobs.ProgressCallback` that moves a gradio progress bar by tracked frames (`progress_line`).
+
+    The preview stage does not move the bar back: it only changes the bar's text.
+    """
+    tracked = (0, 1)
 
     def report(update: Progress) -> None:
-        stage = update.stage or "working"
-        progress(
-            (update.frames_done, update.total), desc=f"{stage} · {update.fps:.1f} frames/s", unit="frames"
-        )
+        nonlocal tracked
+        if update.stage != "preview":
+            tracked = (update.frames_done, update.total)
+        progress(tracked, desc=progress_line(update), unit="frames")
 
     return report
 

@@ -7,18 +7,25 @@ and leaves the session as it was. Frames come back as RGB uint8 images with ever
 
 from __future__ import annotations
 
+import contextlib
 import copy
+import math
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 
+from sam2_gradio import config
 from sam2_gradio.app.model_holder import AppModel
 from sam2_gradio.app.sessions import BrowserSession, check_video_upload
 from sam2_gradio.engine.interactive import InteractiveSession
 from sam2_gradio.engine.options import SegmentOptions
-from sam2_gradio.engine.pipeline import SegmentResult, segment_video
+from sam2_gradio.engine.overlay import display_factor
+from sam2_gradio.engine.pipeline import SegmentResult, TrackedFrame, segment_video
 from sam2_gradio.engine.prompts import PromptState, load_prompt_state
+from sam2_gradio.engine.propagation import same_clicks
 from sam2_gradio.jobs import BadInput, NotReady, ProgressCallback
 from sam2_gradio.media.frames import VideoFileFrames
 from sam2_gradio.media.video import probe_video
@@ -80,6 +87,29 @@ def open_video(session: BrowserSession, path: str | Path, model: AppModel) -> Op
     )
 
 
+def close_video(session: BrowserSession) -> bool:
+    """Forget the session's video with its clicks and results; True when it had any click."""
+    with session.lock:
+        had_clicks = session.segment is not None and bool(session.segment.prompts.prompted_frames())
+        session.segment, session.video_path, session.segment_result = None, None, None
+    return had_clicks
+
+
+def shown_scale(session: BrowserSession) -> int:
+    """The factor the Segment tab enlarges this video's frames by (`config.MIN_SHOWN_SIDE`); 1 without one."""
+    if session.segment is None:
+        return 1
+    meta = session.segment.source.meta
+    return display_factor(meta.width, meta.height, config.MIN_SHOWN_SIDE)
+
+
+def video_point(session: BrowserSession, x: float, y: float) -> tuple[float, float]:
+    """The video pixel under pixel (x, y) of the frame as shown (enlarged by `shown_scale`): the centre of
+    a shown pixel maps to the same point of the video pixel it enlarges."""
+    scale = shown_scale(session)
+    return max(0.0, (x + 0.5) / scale - 0.5), max(0.0, (y + 0.5) / scale - 0.5)
+
+
 def segment_of(session: BrowserSession) -> InteractiveSession:
     """The session's `InteractiveSession`, or `NoVideo` when no video is open."""
     if session.segment is None:
@@ -102,13 +132,29 @@ def add_click(
         return segment.render(frame, segment.click(frame, obj_id, x, y, positive=positive))
 
 
-def undo_click(session: BrowserSession, shown_frame: int) -> tuple[int, np.ndarray]:
-    """Undo the last click anywhere; returns the frame it was on (or `shown_frame`) and that frame drawn."""
+def undo(session: BrowserSession, shown_frame: int) -> tuple[int, np.ndarray]:
+    """Take back the latest edit of any kind (click, clear, object, reset, loaded state).
+
+    Returns the frame to show (`shown_frame` when the edit changed it or no frame, else the first frame
+    it changed) and that frame drawn.
+    """
     with session.lock:
-        segment = segment_of(session)
-        frame = segment.undo()
-        frame = shown_frame if frame is None else frame
-        return frame, segment.render(frame)
+        return _show_changed(session, segment_of(session).undo(), shown_frame)
+
+
+def redo(session: BrowserSession, shown_frame: int) -> tuple[int, np.ndarray]:
+    """Make the latest undone edit again; returns the frame to show and that frame drawn (as `undo`)."""
+    with session.lock:
+        return _show_changed(session, segment_of(session).redo(), shown_frame)
+
+
+def _show_changed(
+    session: BrowserSession, changed: list[int] | None, shown_frame: int
+) -> tuple[int, np.ndarray]:
+    frame = _checked_frame(session, shown_frame)
+    if changed and frame not in changed:
+        frame = changed[0]
+    return frame, segment_of(session).render(frame)
 
 
 def clear_frame(session: BrowserSession, frame: int, obj_id: int) -> np.ndarray:
@@ -131,7 +177,7 @@ def remove_object(session: BrowserSession, obj_id: int) -> None:
 
 
 def reset(session: BrowserSession) -> None:
-    """Remove every object, click and propagated mask of the session's video."""
+    """Remove every object, click and propagated mask of the session's video (undo brings the clicks back)."""
     with session.lock:
         segment_of(session).reset()
         session.segment_result = None
@@ -141,8 +187,7 @@ def object_ids(session: BrowserSession) -> list[int]:
     """The session's objects, at least one: a video with no object gets object 1."""
     with session.lock:
         prompts = segment_of(session).prompts
-        if not prompts.object_ids:
-            prompts.add_object()
+        prompts.ensure_an_object()
         return list(prompts.object_ids)
 
 
@@ -155,7 +200,7 @@ def save_state(session: BrowserSession) -> Path:
 
 
 def load_state(session: BrowserSession, path: str | Path) -> PromptState:
-    """Replace the clicks with those of a state file, checked against the video first.
+    """Replace the clicks with those of a state file, checked against the video first (undoable).
 
     Raises `PromptStateError` naming the offending entry; the current clicks are then kept.
     """
@@ -171,20 +216,36 @@ def propagate(
     session: BrowserSession,
     options: SegmentOptions | None = None,
     *,
+    resume: bool = False,
     progress: ProgressCallback | None = None,
+    watch: Callable[[TrackedFrame], None] | None = None,
 ) -> SegmentResult:
-    """Track the clicked objects through the whole video; writes masks, a preview MP4 and a zip.
+    """Track the clicked objects through the whole video; writes masks, a preview MP4, a zip and a state.
 
-    The clicks are copied first, so the video can be browsed and clicked meanwhile. The session's
-    "segment" cancel flag stops the run (`jobs.Cancelled`), leaving the previous results in place.
+    The clicks are copied first, so the video can be browsed and clicked meanwhile; while the run goes,
+    the frame view shows every tracked frame's masks (they are on disk as they come) and `watch` gets
+    each tracked frame. The model is held one step at a time, so other sessions' clicks are served
+    between steps. The session's "segment" cancel flag stops the run: the frames tracked so far are then
+    the result (`SegmentResult.partial`), and `resume=True` continues it where it stopped, as long as the
+    clicks and direction are unchanged (else it starts again).
     """
     options = options or SegmentOptions()
     with session.lock:
         segment = segment_of(session)
         prompts = copy.deepcopy(segment.prompts)
+        earlier = session.segment_result if resume else None
     if not prompts.prompted_objects():
         raise NotReady("Click on an object first, then propagate.")
-    with session.job("segment") as folder:
+    session.running_prompts = prompts
+
+    def show_tracked(tracked: TrackedFrame) -> None:
+        with session.lock:
+            if session.segment is segment:
+                segment.mask_dir = tracked.mask_dir
+        if watch is not None:
+            watch(tracked)
+
+    with session.job("segment") as folder, _running(session):
         result = segment_video(
             segment.model,
             segment.source,
@@ -192,22 +253,103 @@ def propagate(
             folder / "masks",
             preview_path=folder / "preview.mp4",
             zip_path=folder / "masks.zip",
+            state_path=folder / STATE_FILE_NAME,
             **asdict(options),
             progress=progress,
             cancel=session.cancel_flag("segment"),
+            keep_partial=True,
+            resume=earlier,
+            watch=show_tracked,
             features=segment.features,
         )
-        prompts.save(folder / STATE_FILE_NAME)
     with session.lock:
         if session.segment is segment:
             segment.mask_dir = result.mask_dir
             session.segment_result = result
+            session.segment_prompts = prompts
     return result
 
 
+@contextlib.contextmanager
+def _running(session: BrowserSession) -> Iterator[None]:
+    """While a propagation of `session.running_prompts` runs; then there is none."""
+    try:
+        yield
+    finally:
+        session.running_prompts = None
+
+
+def results_note(session: BrowserSession) -> str:
+    """One line on the propagation's results: partial, out of date after an edit, or nothing."""
+    with session.lock:
+        result, prompts = session.segment_result, session.segment_prompts
+        running = session.running_prompts
+        current = session.segment.prompts if session.segment is not None else None
+    if running is not None and current is not None and not same_clicks(running, current):
+        return "**Out of date:** the prompts changed during this propagation; propagate again after it ends."
+    if result is None or prompts is None or current is None:
+        return ""
+    if not same_clicks(prompts, current):
+        return "**Out of date:** the prompts changed after this propagation; propagate again to update it."
+    if result.partial:
+        first, last = result.tracked.start, result.tracked.stop - 1
+        return (
+            f"**Partial:** cancelled with frames {first}–{last} tracked ({len(result.tracked)} of "
+            f"{result.run.total if result.run else len(result.tracked)}); *Continue* resumes it."
+        )
+    return ""
+
+
+def view_frame(session: BrowserSession, frame: int) -> np.ndarray:
+    """`show_frame` for a frame the user chose: a running propagation stops moving the view then."""
+    with session.lock:
+        session.navigations += 1
+        session.viewed_frame = int(frame)
+    return show_frame(session, frame)
+
+
+class LiveView:
+    """What the frame view shows while a propagation runs.
+
+    The frame being tracked, with its masks, at most every `config.LIVE_VIEW_SECONDS`, until the user
+    picks a frame (`view_frame`); from then on their frame, redrawn once it has been tracked.
+    """
+
+    def __init__(self, session: BrowserSession, clock: Callable[[], float] = time.monotonic) -> None:
+        self.session = session  # whose run and view
+        self.frame = session.viewed_frame  # the frame shown now
+        self.finished = False  # the run's results were shown
+        self._navigations = session.navigations  # the user's frame picks when the run started
+        self._clock = clock
+        self._last_redraw = -math.inf  # clock reading of the last redraw
+        self._redrawn_tracked: int | None = None  # the user's frame, once redrawn with its masks
+
+    @property
+    def following(self) -> bool:
+        """Whether the view still follows the tracking (the user picked no frame since it started)."""
+        return self.session.navigations == self._navigations
+
+    def redraw(self, tracked: TrackedFrame | None) -> tuple[np.ndarray, int | None] | None:
+        """The image to show after `tracked`, and the frame the slider should move to (None: leave it).
+
+        None when nothing needs redrawing yet.
+        """
+        if tracked is None or self._clock() - self._last_redraw < config.LIVE_VIEW_SECONDS:
+            return None
+        if self.following:
+            self._last_redraw, self.frame = self._clock(), tracked.frame
+            with self.session.lock:  # its masks come with it: their files may not be written yet
+                return segment_of(self.session).render(tracked.frame, tracked.masks), tracked.frame
+        chosen = self.session.viewed_frame
+        if chosen not in tracked.tracked or self._redrawn_tracked == chosen:
+            return None
+        self._last_redraw, self.frame, self._redrawn_tracked = self._clock(), chosen, chosen
+        return show_frame(self.session, chosen), None
+
+
 def state_file_of(result: SegmentResult) -> Path:
-    """The clicks a propagation ran with, saved beside its masks."""
-    return result.mask_dir.parent / STATE_FILE_NAME
+    """The clicks a propagation ran with (and which frames it tracked), saved beside its masks."""
+    return result.state_file or result.mask_dir.parent / STATE_FILE_NAME
 
 
 def _checked_frame(session: BrowserSession, frame: int) -> int:

@@ -6,21 +6,24 @@ Each handler finds the caller's `BrowserSession` by gradio's `request.session_ha
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import gradio as gr
+import numpy as np
 
 from sam2_gradio import config
 from sam2_gradio.app import segment_actions
-from sam2_gradio.app.edge import keep_outputs_when_cancelled, segment_progress, user_errors
+from sam2_gradio.app.edge import progress_line, segment_progress, user_errors
+from sam2_gradio.app.live_job import Finished, last_of, stream
 from sam2_gradio.app.model_holder import AppModel
 from sam2_gradio.app.sessions import BrowserSession, SessionStore
 from sam2_gradio.config import options_from_values
 from sam2_gradio.engine.options import SegmentOptions
-from sam2_gradio.engine.overlay import color_hex
-from sam2_gradio.jobs import NotReady
+from sam2_gradio.engine.overlay import color_hex, enlarge
+from sam2_gradio.engine.pipeline import SegmentResult, TrackedFrame
+from sam2_gradio.jobs import NotReady, Progress
 
 
 def object_choices(obj_ids: Sequence[int], selected: int | None = None) -> tuple[dict, str]:
@@ -32,6 +35,33 @@ def object_choices(obj_ids: Sequence[int], selected: int | None = None) -> tuple
     )
     choices = [(f"Object {obj_id}", obj_id) for obj_id in obj_ids]
     return gr.update(choices=choices, value=value), f'<div class="object-legend">{legend}</div>'
+
+
+def finished_line(result: SegmentResult) -> str:
+    """One sentence on a finished (or cancelled) propagation."""
+    objects = f"{len(result.obj_ids)} object{'s' if len(result.obj_ids) != 1 else ''}"
+    if result.partial:
+        first, last = result.tracked.start, result.tracked.stop - 1
+        return (
+            f"Cancelled: {objects} tracked over frames {first}–{last} ({len(result.tracked)} frames); "
+            "those are the result, and Continue resumes the run."
+        )
+    return f"Tracked {objects} over {result.frames_tracked} frames at {result.fps:.1f} frames/s."
+
+
+def _result_files(result: SegmentResult) -> tuple[str | None, str | None, str]:
+    """The preview, the masks zip and the state file of `result`, as the output components take them."""
+    preview = str(result.preview) if result.preview is not None else None
+    masks = str(result.masks_zip) if result.masks_zip is not None else None
+    return preview, masks, str(segment_actions.state_file_of(result))
+
+
+NO_VIDEO_INFO = "Upload a video or pick the example."
+
+
+def _shown(session: BrowserSession, image: np.ndarray) -> np.ndarray:
+    """`image` as the frame box shows it: smaller videos enlarged (`segment_actions.shown_scale`)."""
+    return enlarge(image, segment_actions.shown_scale(session))
 
 
 class SegmentHandlers:
@@ -46,20 +76,31 @@ class SegmentHandlers:
 
     @user_errors
     def open_video(self, video: str | None, request: gr.Request) -> tuple:
-        """Open an uploaded video: its summary, first frame, frame range and objects; results cleared."""
-        if not video:
-            return (gr.skip(),) * 8
+        """Open an uploaded video: its summary, first frame, frame range and objects; results cleared.
+
+        An emptied video box (its x) closes the session's video: frame, clicks, info and results go.
+        """
         session = self._session(request)
+        if not video:
+            return self._close_video(session)
         opened = segment_actions.open_video(session, video, self.model)
         objects, legend = object_choices(segment_actions.object_ids(session))
         slider = gr.update(value=0, maximum=max(opened.num_frames - 1, 1))
-        image = segment_actions.show_frame(session, 0)
+        image = _shown(session, segment_actions.show_frame(session, 0))
         return opened.summary, image, slider, objects, legend, None, None, None
+
+    def _close_video(self, session: BrowserSession) -> tuple:
+        had_clicks = segment_actions.close_video(session)
+        if had_clicks:
+            gr.Warning("The video was closed and its clicks cleared; Save state first to keep clicks.")
+        objects, legend = object_choices([1])
+        return NO_VIDEO_INFO, None, gr.update(value=0), objects, legend, None, None, None
 
     @user_errors
     def show_frame(self, frame: float, request: gr.Request) -> Any:
         """Frame `frame` with its masks and clicks."""
-        return segment_actions.show_frame(self._session(request), int(frame))
+        session = self._session(request)
+        return _shown(session, segment_actions.view_frame(session, int(frame)))
 
     @user_errors
     def previous_frame(self, frame: float, request: gr.Request) -> tuple:
@@ -75,7 +116,7 @@ class SegmentHandlers:
         session = self._session(request)
         last = segment_actions.segment_of(session).source.meta.num_frames - 1
         frame = min(max(int(frame) + delta, 0), last)
-        return frame, segment_actions.show_frame(session, frame)
+        return frame, _shown(session, segment_actions.view_frame(session, frame))
 
     @user_errors
     def add_click(
@@ -84,9 +125,10 @@ class SegmentHandlers:
         """Add a positive or negative click where the frame was clicked."""
         session = self._session(request)
         obj_id = obj_id or segment_actions.object_ids(session)[0]
-        x, y = event.index
+        x, y = segment_actions.video_point(session, *event.index)
         positive = point_label != "negative"
-        return segment_actions.add_click(session, int(frame), int(obj_id), x, y, positive=positive)
+        drawn = segment_actions.add_click(session, int(frame), int(obj_id), x, y, positive=positive)
+        return _shown(session, drawn)
 
     @user_errors
     def new_object(self, request: gr.Request) -> tuple:
@@ -103,19 +145,30 @@ class SegmentHandlers:
             raise NotReady("Select an object to remove first.")
         segment_actions.remove_object(session, int(obj_id))
         objects, legend = object_choices(segment_actions.object_ids(session))
-        return segment_actions.show_frame(session, int(frame)), objects, legend
+        return _shown(session, segment_actions.show_frame(session, int(frame))), objects, legend
 
     @user_errors
-    def undo(self, frame: float, request: gr.Request) -> tuple:
-        """Undo the last click and show the frame it was on."""
-        return segment_actions.undo_click(self._session(request), int(frame))
+    def undo(self, frame: float, obj_id: int | None, request: gr.Request) -> tuple:
+        """Take back the latest edit (click, clear, object, reset, loaded state) and show its frame."""
+        return self._undone(segment_actions.undo, frame, obj_id, request)
+
+    @user_errors
+    def redo(self, frame: float, obj_id: int | None, request: gr.Request) -> tuple:
+        """Make the latest undone edit again and show its frame."""
+        return self._undone(segment_actions.redo, frame, obj_id, request)
+
+    def _undone(self, action: Callable, frame: float, obj_id: int | None, request: gr.Request) -> tuple:
+        session = self._session(request)
+        shown, image = action(session, int(frame))
+        objects, legend = object_choices(segment_actions.object_ids(session), obj_id)
+        return shown, _shown(session, image), objects, legend
 
     @user_errors
     def clear_frame(self, frame: float, obj_id: int | None, request: gr.Request) -> Any:
         """Remove the selected object's clicks on this frame."""
         session = self._session(request)
         obj_id = obj_id or segment_actions.object_ids(session)[0]
-        return segment_actions.clear_frame(session, int(frame), int(obj_id))
+        return _shown(session, segment_actions.clear_frame(session, int(frame), int(obj_id)))
 
     @user_errors
     def reset(self, frame: float, request: gr.Request) -> tuple:
@@ -123,7 +176,7 @@ class SegmentHandlers:
         session = self._session(request)
         segment_actions.reset(session)
         objects, legend = object_choices(segment_actions.object_ids(session))
-        return segment_actions.show_frame(session, int(frame)), objects, legend, None, None
+        return _shown(session, segment_actions.show_frame(session, int(frame))), objects, legend, None, None
 
     @user_errors
     def save_state(self, request: gr.Request) -> str:
@@ -138,10 +191,9 @@ class SegmentHandlers:
         session = self._session(request)
         segment_actions.load_state(session, state_file)
         objects, legend = object_choices(segment_actions.object_ids(session))
-        return segment_actions.show_frame(session, int(frame)), objects, legend
+        return _shown(session, segment_actions.show_frame(session, int(frame))), objects, legend
 
     @user_errors
-    @keep_outputs_when_cancelled(outputs=3)
     def propagate(
         self,
         video: str | None,
@@ -154,6 +206,7 @@ class SegmentHandlers:
         """Track the clicked objects through the whole video with SAM 2.
 
         The video becomes the session's video unless it already is; a state file replaces its clicks.
+        Cancelled (/cancel_propagate), the frames tracked so far are the result (a `_partial` zip).
 
         Parameters:
             video: the video to segment (mp4, mov, webm, avi).
@@ -171,9 +224,66 @@ class SegmentHandlers:
         if state_file:
             segment_actions.load_state(session, state_file)
         result = segment_actions.propagate(session, options, progress=segment_progress(progress))
-        tracked = f"Tracked {len(result.obj_ids)} object(s) over {result.frames_tracked} frames"
-        gr.Info(f"{tracked} at {result.fps:.1f} frames/s.")
-        return str(result.preview), str(result.masks_zip), str(segment_actions.state_file_of(result))
+        gr.Info(finished_line(result))
+        return _result_files(result)
+
+    @user_errors
+    def propagate_live(
+        self,
+        direction: str,
+        batch_size: float,
+        request: gr.Request,
+        progress: gr.Progress = gr.Progress(),  # noqa: B008
+    ) -> Iterator[tuple]:
+        """The Propagate button: track the objects, showing each step's masks on the frame as they come."""
+        yield from self._live(direction, batch_size, request, progress, resume=False)
+
+    @user_errors
+    def continue_live(
+        self,
+        direction: str,
+        batch_size: float,
+        request: gr.Request,
+        progress: gr.Progress = gr.Progress(),  # noqa: B008
+    ) -> Iterator[tuple]:
+        """The Continue button: resume a cancelled propagation where it stopped (or start again)."""
+        yield from self._live(direction, batch_size, request, progress, resume=True)
+
+    def _live(
+        self, direction: str, batch_size: float, request: gr.Request, progress: gr.Progress, *, resume: bool
+    ) -> Iterator[tuple]:
+        """Yields (frame, slider, preview, masks, state, status, note) per redraw, then the results."""
+        options = options_from_values(SegmentOptions, {"direction": direction, "batch_size": batch_size})
+        session = self._session(request)
+        view, move_bar, line = segment_actions.LiveView(session), segment_progress(progress), ""
+        bursts = stream(
+            lambda emit: segment_actions.propagate(session, options, resume=resume, progress=emit, watch=emit)
+        )
+        try:
+            for burst in bursts:
+                report = last_of(burst, Progress)
+                if report is not None:
+                    move_bar(report)
+                    line = progress_line(report)
+                finished = last_of(burst, Finished)
+                if finished is not None:
+                    view.finished = True
+                    image = _shown(session, segment_actions.show_frame(session, view.frame))
+                    result, note = finished.value, segment_actions.results_note(session)
+                    yield image, gr.skip(), *_result_files(result), finished_line(result), note
+                    return
+                shown = view.redraw(last_of(burst, TrackedFrame))
+                if shown is not None:
+                    image, move_to = shown
+                    slider = gr.skip() if move_to is None else move_to
+                    yield _shown(session, image), slider, gr.skip(), gr.skip(), gr.skip(), line, gr.skip()
+        finally:
+            if not view.finished:
+                session.cancel_flag("segment").set()  # the page went away: stop the run, keep what it tracked
+
+    def results_note(self, request: gr.Request) -> str:
+        """The note beside the results: partial, or out of date after an edit (empty when neither)."""
+        return segment_actions.results_note(self._session(request))
 
     def cancel(self, request: gr.Request) -> None:
         """Stop this session's propagation at its next frame."""

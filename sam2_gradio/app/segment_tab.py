@@ -9,13 +9,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import gradio as gr
+from gradio.events import Dependency
 
 from sam2_gradio import config
 from sam2_gradio.app import assets as ui_assets
 from sam2_gradio.app.assets import FILE_HEIGHT
-from sam2_gradio.app.edge import FRAME_SLIDER_MAX, GPU_QUEUE, PREVIEW_QUEUE, on_gpu
+from sam2_gradio.app.edge import FRAME_SLIDER_MAX, GPU_QUEUE, PREVIEW_QUEUE, PROPAGATE_QUEUE, on_gpu
 from sam2_gradio.app.option_controls import option_controls
-from sam2_gradio.app.segment_handlers import SegmentHandlers
+from sam2_gradio.app.segment_handlers import NO_VIDEO_INFO, SegmentHandlers
 from sam2_gradio.engine.options import SegmentOptions
 
 POINT_LABELS = ("positive", "negative")
@@ -31,6 +32,10 @@ class SegmentView:
     options: dict[str, gr.components.Component]  # one control per `SegmentOptions` field, in its order
     propagate: gr.Button
     cancel: gr.Button
+    continue_run: gr.Button  # resumes a cancelled propagation
+    api_propagate: gr.Button  # hidden: serves /propagate for API clients (no live view)
+    status: gr.Markdown  # where a running propagation stands, or how the last one ended
+    results_note: gr.Markdown  # the results are partial, or out of date after an edit
     preview: gr.Video  # results of the last propagation
     masks: gr.File
     state_file: gr.File  # saved clicks, or the clicks of the last propagation
@@ -45,6 +50,7 @@ class SegmentView:
     new_object: gr.Button
     remove_object: gr.Button
     undo: gr.Button
+    redo: gr.Button
     clear: gr.Button
     reset: gr.Button
     save_state: gr.Button
@@ -54,10 +60,10 @@ class SegmentView:
 def build_segment_tab(handlers: SegmentHandlers) -> None:
     """The Segment tab's components and events."""
     gr.Markdown(handlers.model.status, elem_id="seg-model-status")
-    with gr.Row():
-        with gr.Column(scale=1):
+    with gr.Row(elem_id="seg-layout"):
+        with gr.Column(scale=1, elem_id="seg-source-column"):
             source = _segment_source_column()
-        with gr.Column(scale=2):
+        with gr.Column(scale=2, elem_id="seg-frame-column"):
             editor = _segment_frame_column()
     _wire_segment_events(handlers, SegmentView(**source, **editor))
 
@@ -65,12 +71,16 @@ def build_segment_tab(handlers: SegmentHandlers) -> None:
 def _segment_source_column() -> dict[str, gr.components.Component]:
     video = gr.Video(label="Video", sources=["upload"], elem_id="seg-video")
     gr.Examples([[str(EXAMPLE_VIDEO)]], inputs=[video], label="Example")
-    info = gr.Markdown("Upload a video or pick the example.", elem_id="seg-info")
+    info = gr.Markdown(NO_VIDEO_INFO, elem_id="seg-info")
     with gr.Accordion("Advanced", open=False):
         options = option_controls(SegmentOptions, id_prefix="seg", choice_control=gr.Radio)
     with gr.Row():
         propagate = gr.Button("Propagate", variant="primary", elem_id="seg-propagate")
         cancel = gr.Button("Cancel", variant="stop", elem_id="seg-cancel")
+        continue_run = gr.Button("Continue", elem_id="seg-continue")
+    api_propagate = gr.Button(visible=False, elem_id="seg-api-propagate")
+    status = gr.Markdown(elem_id="seg-status")
+    results_note = gr.Markdown(elem_id="seg-results-note")
     preview = gr.Video(label="Preview", interactive=False, elem_id="seg-preview")
     masks = gr.File(label="Masks (zip)", interactive=False, height=FILE_HEIGHT, elem_id="seg-masks")
     state_file = gr.File(
@@ -78,17 +88,19 @@ def _segment_source_column() -> dict[str, gr.components.Component]:
     )
     api_state = gr.File(label="State JSON for API clients", file_types=[".json"], visible="hidden")
     return dict(
-        video=video, info=info, options=options, propagate=propagate,
-        cancel=cancel, preview=preview, masks=masks, state_file=state_file, api_state=api_state,
+        video=video, info=info, options=options, propagate=propagate, cancel=cancel,
+        continue_run=continue_run, api_propagate=api_propagate, status=status, results_note=results_note,
+        preview=preview, masks=masks, state_file=state_file, api_state=api_state,
     )  # fmt: skip
 
 
 def _segment_frame_column() -> dict[str, gr.components.Component]:
     frame = gr.Image(
-        label="Frame: click to add a point",
+        label="Frame: click to add a point (its fullscreen button zooms in; clicks work there too)",
         type="numpy",
         format="jpeg",
         interactive=False,
+        buttons=["fullscreen", "download"],
         elem_id="seg-frame",
     )
     with gr.Row():
@@ -105,6 +117,7 @@ def _segment_frame_column() -> dict[str, gr.components.Component]:
         new_object = gr.Button("New object", elem_id="seg-new-object")
         remove_object = gr.Button("Remove object", elem_id="seg-remove-object")
         undo = gr.Button("Undo", elem_id="seg-undo")
+        redo = gr.Button("Redo", elem_id="seg-redo")
         clear = gr.Button("Clear frame", elem_id="seg-clear")
         reset = gr.Button("Reset", elem_id="seg-reset")
     with gr.Row():
@@ -114,7 +127,7 @@ def _segment_frame_column() -> dict[str, gr.components.Component]:
     return dict(
         frame=frame, slider=slider, previous=previous, next=next_frame, point_label=point_label,
         objects=objects, legend=legend, new_object=new_object, remove_object=remove_object, undo=undo,
-        clear=clear, reset=reset, save_state=save_state, load_state=load_state,
+        redo=redo, clear=clear, reset=reset, save_state=save_state, load_state=load_state,
     )  # fmt: skip
 
 
@@ -127,48 +140,88 @@ def _wire_segment_events(handlers: SegmentHandlers, ui: SegmentView) -> None:
         handlers.previous_frame, [ui.slider], stepped, api_name="previous_frame", **PREVIEW_QUEUE
     )
     ui.next.click(handlers.next_frame, [ui.slider], stepped, api_name="next_frame", **PREVIEW_QUEUE)
-    ui.frame.select(  # needs the click's position (gr.SelectData): API clients give /propagate a state file
-        on_gpu(handlers.add_click),
-        [ui.slider, ui.objects, ui.point_label],
-        [ui.frame],
-        api_name="add_click",
-        api_visibility="undocumented",
-        **GPU_QUEUE,
+    ui.new_object.click(
+        handlers.new_object, None, [ui.objects, ui.legend], api_name="new_object", **PREVIEW_QUEUE
     )
-    listed = [ui.objects, ui.legend]
-    ui.new_object.click(handlers.new_object, None, listed, api_name="new_object", **PREVIEW_QUEUE)
-    ui.remove_object.click(
-        on_gpu(handlers.remove_object),
-        [ui.objects, ui.slider],
-        [ui.frame, *listed],
-        api_name="remove_object",
-        **GPU_QUEUE,
-    )
-    ui.undo.click(on_gpu(handlers.undo), [ui.slider], stepped, api_name="undo", **GPU_QUEUE)
-    ui.clear.click(
-        on_gpu(handlers.clear_frame), [ui.slider, ui.objects], [ui.frame], api_name="clear_frame", **GPU_QUEUE
-    )
-    cleared = [ui.frame, *listed, ui.preview, ui.masks]
-    ui.reset.click(handlers.reset, [ui.slider], cleared, api_name="reset", **PREVIEW_QUEUE)
     ui.save_state.click(handlers.save_state, None, [ui.state_file], api_name="save_state", **PREVIEW_QUEUE)
-    ui.load_state.upload(
-        on_gpu(handlers.load_state),
-        [ui.load_state, ui.slider],
-        [ui.frame, *listed],
-        api_name="load_state",
-        **GPU_QUEUE,
-    )
-    propagating = ui.propagate.click(
+    for edit in _wire_edits(handlers, ui):  # the note says when an edit outdates the results
+        edit.then(handlers.results_note, None, [ui.results_note], api_visibility="private", **PREVIEW_QUEUE)
+    _wire_propagation(handlers, ui)
+
+
+def _wire_edits(handlers: SegmentHandlers, ui: SegmentView) -> list[Dependency]:
+    """The events that change the prompts; returns them."""
+    listed, stepped = [ui.objects, ui.legend], [ui.slider, ui.frame]
+    return [
+        ui.frame.select(  # needs the click's position (gr.SelectData): API clients give /propagate a state
+            on_gpu(handlers.add_click),
+            [ui.slider, ui.objects, ui.point_label],
+            [ui.frame],
+            api_name="add_click",
+            api_visibility="undocumented",
+            **GPU_QUEUE,
+        ),
+        ui.remove_object.click(
+            on_gpu(handlers.remove_object),
+            [ui.objects, ui.slider],
+            [ui.frame, *listed],
+            api_name="remove_object",
+            **GPU_QUEUE,
+        ),
+        *(
+            button.click(
+                on_gpu(handler), [ui.slider, ui.objects], [*stepped, *listed], api_name=name, **GPU_QUEUE
+            )
+            for button, handler, name in ((ui.undo, handlers.undo, "undo"), (ui.redo, handlers.redo, "redo"))
+        ),
+        ui.clear.click(
+            on_gpu(handlers.clear_frame),
+            [ui.slider, ui.objects],
+            [ui.frame],
+            api_name="clear_frame",
+            **GPU_QUEUE,
+        ),
+        ui.reset.click(
+            handlers.reset,
+            [ui.slider],
+            [ui.frame, *listed, ui.preview, ui.masks],
+            api_name="reset",
+            **PREVIEW_QUEUE,
+        ),
+        ui.load_state.upload(
+            on_gpu(handlers.load_state),
+            [ui.load_state, ui.slider],
+            [ui.frame, *listed],
+            api_name="load_state",
+            **GPU_QUEUE,
+        ),
+    ]
+
+
+def _wire_propagation(handlers: SegmentHandlers, ui: SegmentView) -> None:
+    """Propagate and Continue run live; /propagate serves API clients; Cancel keeps what was tracked."""
+    live_outputs = [ui.frame, ui.slider, ui.preview, ui.masks, ui.state_file, ui.status, ui.results_note]
+    options = list(ui.options.values())
+    for button, handler, name in (
+        (ui.propagate, handlers.propagate_live, "propagate_live"),
+        (ui.continue_run, handlers.continue_live, "continue_propagate"),
+    ):
+        button.click(
+            on_gpu(handler),
+            options,
+            live_outputs,
+            api_name=name,
+            api_visibility="undocumented",
+            show_progress_on=[ui.status],
+            **PROPAGATE_QUEUE,
+        )
+    for_api = ui.api_propagate.click(
         on_gpu(handlers.propagate),
-        [ui.video, ui.api_state, *ui.options.values()],
+        [ui.video, ui.api_state, *options],
         [ui.preview, ui.masks, ui.state_file],
         api_name="propagate",
-        **GPU_QUEUE,
+        **PROPAGATE_QUEUE,
     )
-    propagating.success(
-        handlers.show_frame, [ui.slider], [ui.frame], api_visibility="private", **PREVIEW_QUEUE
-    )
-    # The flag stops a running propagation; `cancels` drops one still waiting in the queue.
-    ui.cancel.click(
-        handlers.cancel, None, None, api_name="cancel_propagate", queue=False, cancels=[propagating]
-    )
+    # The flag stops a running propagation, which then shows what it tracked; `cancels` drops an API
+    # propagation still waiting in the queue.
+    ui.cancel.click(handlers.cancel, None, None, api_name="cancel_propagate", queue=False, cancels=[for_api])

@@ -50,8 +50,8 @@ def create_app(model: AppModel, *, sessions: SessionStore | None = None) -> gr.B
         )
         with gr.Tab("Segment", id="segment", elem_id="tab-segment"):
             build_segment_tab(SegmentHandlers(model, sessions))
-        with gr.Tab("Compose", id="compose", elem_id="tab-compose"):
-            build_compose_tab(ComposeHandlers(sessions))
+        with gr.Tab("Compose", id="compose", elem_id="tab-compose") as compose_tab:
+            build_compose_tab(ComposeHandlers(sessions), compose_tab)
         demo.load(None, js=ui_assets.page_setup_js())
         demo.unload(close_session)
     demo.queue(default_concurrency_limit=config.PREVIEW_CONCURRENCY)

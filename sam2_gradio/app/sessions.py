@@ -38,6 +38,7 @@ from sam2_gradio.media.video import VideoInfo, VideoReadError, probe_video
 if TYPE_CHECKING:
     from sam2_gradio.engine.interactive import InteractiveSession
     from sam2_gradio.engine.pipeline import SegmentResult
+    from sam2_gradio.engine.prompts import PromptState
 
 
 class UploadRejected(BadInput):
@@ -102,6 +103,10 @@ class BrowserSession:
     segment: InteractiveSession | None = None  # the video being segmented, with its clicks
     video_path: Path | None = None  # the file of that video
     segment_result: SegmentResult | None = None  # the Segment tab's last propagation
+    segment_prompts: PromptState | None = None  # the prompts that propagation ran with
+    running_prompts: PromptState | None = None  # the prompts of the propagation running now, if any
+    navigations: int = 0  # frames the user chose so far (a running propagation then stops moving the view)
+    viewed_frame: int = 0  # the frame the user chose last
     lock: threading.RLock = field(default_factory=threading.RLock)  # guards `segment` between events
     last_used: float = field(default_factory=time.monotonic)  # clock reading of the latest event
     running_jobs: int = 0  # jobs running now; a busy session is never reclaimed

@@ -1,17 +1,17 @@
 """Clicking on a video: a prompt state plus instant masks of the shown frame.
 
 `InteractiveSession` is what the Segment tab holds per browser session and what a script can drive:
-every edit (click, undo, clear, remove object) updates the `PromptState` and returns the masks of the
-affected frame, computed by SAM 2 on that frame alone, exactly as propagation will treat it. The image
-features of the video are kept (`features`, shared with propagations given it), so further clicks on a
-frame only run the mask decoder, and the frame shown is the frame the model reads (`DecodedFrames`):
-each is decoded once.
+every edit (click, box, paint, clear, new or removed object, reset, loaded state) is one step of the
+`PromptState`'s undo history, and updates the masks of the affected frame, computed by SAM 2 on that
+frame alone, exactly as propagation will treat it. The image features of the video are kept
+(`features`, shared with propagations given it), so further clicks on a frame only run the mask
+decoder, and the frame shown is the frame the model reads (`DecodedFrames`): each is decoded once.
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -101,38 +101,27 @@ class InteractiveSession:
 
         When the model cannot run (no weights, say) the click is taken back before the error is raised.
         """
-        return self._edit(frame, obj_id, lambda: self.prompts.add_click(frame, obj_id, x, y, int(positive)))
+        self.prompts.add_click(frame, obj_id, x, y, int(positive))
+        return self._predict_edited(frame)
 
     def box(self, frame: int, obj_id: int, corners: BoxCorners) -> Masks:
         """Give `obj_id` the box `(x0, y0, x1, y1)` on `frame`, used with its clicks there; as `click`."""
-        return self._edit(frame, obj_id, lambda: self.prompts.set_box(frame, obj_id, corners))
+        self.prompts.set_box(frame, obj_id, corners)
+        return self._predict_edited(frame)
 
     def paint(self, frame: int, obj_id: int, mask: np.ndarray) -> Masks:
         """Give `obj_id` a painted bool (H, W) mask on `frame`; it replaces the object's clicks and box
         there (as in SAM 2). Otherwise as `click`."""
-        return self._edit(frame, obj_id, lambda: self.prompts.set_mask(frame, obj_id, mask))
+        self.prompts.set_mask(frame, obj_id, mask)
+        return self._predict_edited(frame)
 
-    def _edit(self, frame: int, obj_id: int, edit: Callable[[], None]) -> Masks:
-        """Apply a prompt edit and predict `frame`; when the model cannot run, take the edit back."""
-        created_object = obj_id not in self.prompts.object_ids
-        edit()
-        try:
-            self._refresh(frame)
-            return self.masks_on(frame)
-        except BaseException:
-            self.prompts.undo_last_edit()
-            if created_object:
-                self.prompts.object_ids.remove(obj_id)
-            self._predicted.pop(frame, None)
-            raise
+    def undo(self) -> list[int] | None:
+        """Take back the latest edit of any kind; return the frames it changed, or None if none."""
+        return self._refreshed(self.prompts.undo())
 
-    def undo(self) -> int | None:
-        """Undo the last click, box or mask anywhere; return its frame, or None when there was none."""
-        undone = self.prompts.undo_last_edit()
-        if undone is None:
-            return None
-        self._refresh(undone[0])
-        return undone[0]
+    def redo(self) -> list[int] | None:
+        """Make the latest undone edit again; return the frames it changed, or None if none."""
+        return self._refreshed(self.prompts.redo())
 
     def clear(self, frame: int, obj_id: int) -> Masks:
         """Remove the clicks of `obj_id` on `frame` and return the frame's masks."""
@@ -152,17 +141,35 @@ class InteractiveSession:
             self._refresh(frame)
 
     def reset(self) -> None:
-        """Remove every object, click and propagated mask."""
+        """Remove every object, click and propagated mask (undo brings the objects and clicks back)."""
         self.prompts.reset()
         self._predicted.clear()
         self.mask_dir = None
 
     def replace_prompts(self, prompts: PromptState) -> None:
-        """Use a loaded prompt state instead of the current one (masks are recomputed lazily)."""
-        prompts.video = self.source.meta
-        self.prompts = prompts
+        """Use a loaded prompt state instead of the current one, as one undoable edit.
+
+        Masks are recomputed lazily; the propagated masks no longer match and are dropped.
+        """
+        self.prompts.replace_with(prompts)
         self._predicted.clear()
         self.mask_dir = None
+
+    def _predict_edited(self, frame: int) -> Masks:
+        """The masks of `frame` after an edit of it; the edit is taken back if the model fails."""
+        try:
+            self._refresh(frame)
+            return self.masks_on(frame)
+        except BaseException:
+            self.prompts.take_back_last_edit()
+            self._predicted.pop(frame, None)
+            raise
+
+    def _refreshed(self, frames: list[int] | None) -> list[int] | None:
+        """`frames`, their masks forgotten (their prompts changed; they are predicted when next shown)."""
+        for frame in frames or []:
+            self._predicted.pop(frame, None)
+        return frames
 
     def _refresh(self, frame: int) -> None:
         """Predict the masks of `frame` again after its clicks changed."""

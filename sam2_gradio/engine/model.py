@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
+import importlib.util
 import logging
 import threading
 from collections.abc import Iterator
@@ -99,6 +101,20 @@ def _load_weights(model: torch.nn.Module, checkpoint: Path, model_size: str) -> 
         )
 
 
+def _quiet(predictor: SAM2VideoPredictor, device: torch.device) -> None:
+    """Keep SAM 2 from flooding the log: no per-frame tqdm bar (callers report progress themselves;
+    `TQDM_DISABLE` is read when tqdm is first imported, usually before us), and no hole filling where its
+    CUDA extension cannot run (it would fail and warn on every frame, leaving the masks unchanged)."""
+    import sam2.sam2_video_predictor as video_predictor_module
+    from tqdm import tqdm
+
+    video_predictor_module.tqdm = functools.partial(tqdm, disable=True)
+    if predictor.fill_hole_area > 0 and (
+        device.type != "cuda" or importlib.util.find_spec("sam2._C") is None
+    ):
+        predictor.fill_hole_area = 0
+
+
 def build_predictor(settings: ModelSettings) -> SAM2VideoPredictor:
     """Build a `SAM2VideoPredictor` (or its VOS-optimised subclass) as `settings` describe.
 
@@ -125,6 +141,7 @@ def build_predictor(settings: ModelSettings) -> SAM2VideoPredictor:
     )
     if weights is not None:
         _load_weights(predictor, Path(weights), settings.model_size)
+    _quiet(predictor, device)
     logger.info(
         "SAM 2.1 %s on %s at %d px (%s)",
         settings.model_size,

@@ -95,3 +95,19 @@ def draw_clicks(
             if label:
                 cv2.line(out, (cx, cy - arm), (cx, cy + arm), MARKER_INK, stroke, cv2.LINE_AA)
     return out
+
+
+def display_factor(width: int, height: int, min_side: int) -> int:
+    """The whole factor (at least 1) that brings a `width` x `height` frame closest to `min_side` pixels on
+    its longer side without passing it (1 for frames already that large)."""
+    return max(1, min_side // max(width, height, 1))
+
+
+def enlarge(image: np.ndarray, factor: int) -> np.ndarray:
+    """`image` (H, W, C) shown `factor` times larger, each pixel a `factor` x `factor` block (so a shown
+    pixel (x, y) is pixel (x // factor, y // factor) of the original)."""
+    if factor < 1:
+        raise ValueError(f"the enlargement factor must be a whole number from 1, got {factor}")
+    if factor == 1:
+        return image
+    return np.repeat(np.repeat(image, factor, axis=0), factor, axis=1)

@@ -24,6 +24,8 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -69,23 +71,54 @@ class ObjectClicks:
 
 
 @dataclass(frozen=True)
-class PromptEdit:
-    """One undoable edit: the entry of `obj_id` on `frame` as it was before it (None: there was none)."""
+class PromptSnapshot:
+    """What a `PromptState` held at one moment: its prompts, objects and names (independent copies)."""
 
-    frame: int
-    obj_id: int
-    before: ObjectClicks | None
+    clicks: dict[int, dict[int, ObjectClicks]]  # frame -> obj -> prompts
+    object_ids: tuple[int, ...]
+    names: dict[int, str]
+
+
+@dataclass
+class EditHistory:
+    """One undo history of every edit: the state before each edit, and after each undone one (redo).
+
+    At most `limit` steps are kept (the oldest go first); a limit of 0 records nothing (loading a file).
+    """
+
+    limit: int = config.UNDO_STEPS  # steps kept for undo
+    undo_steps: list[PromptSnapshot] = field(default_factory=list)  # oldest first
+    redo_steps: list[PromptSnapshot] = field(default_factory=list)  # the most recently undone last
+
+    def record(self, before: PromptSnapshot) -> None:
+        """Remember the state before a new edit; a new edit ends what could be redone."""
+        self.undo_steps.append(before)
+        del self.undo_steps[: max(0, len(self.undo_steps) - self.limit)]
+        self.redo_steps.clear()
+
+    def can_undo(self) -> bool:
+        """True when there is an edit to take back."""
+        return bool(self.undo_steps)
+
+    def can_redo(self) -> bool:
+        """True when an undone edit can be made again."""
+        return bool(self.redo_steps)
 
 
 @dataclass
 class PromptState:
-    """Prompts per frame per object, the object list, their names and the undo history of one video."""
+    """Prompts per frame per object, the object list, their names and the undo history of one video.
+
+    Every edit (click, box, mask, clear, new or removed object, name, reset, replacement by a loaded
+    state) is one step of `history`: `undo` takes it back and `redo` makes it again. An edit that fails
+    its checks changes nothing and records nothing.
+    """
 
     video: VideoMeta | None = None  # the video the prompts belong to, when known
     clicks: dict[int, dict[int, ObjectClicks]] = field(default_factory=dict)  # frame -> obj -> prompts
     object_ids: list[int] = field(default_factory=list)  # every object, including ones without prompts
-    history: list[PromptEdit] = field(default_factory=list)  # every click, box and mask edit, for undo
     names: dict[int, str] = field(default_factory=dict)  # obj -> the name the user gave it
+    history: EditHistory = field(default_factory=EditHistory)  # every edit, for undo and redo
 
     # --- queries -------------------------------------------------------------------------------
     def prompted_frames(self) -> list[int]:
@@ -113,8 +146,15 @@ class PromptState:
     def add_object(self) -> int:
         """Create a new, click-less object and return its id."""
         obj_id = self.next_object_id()
-        self._add_object_id(obj_id)
+        with self._one_edit():
+            self._add_object_id(obj_id)
         return obj_id
+
+    def ensure_an_object(self) -> None:
+        """Give a state without objects object 1, outside the undo history: a page always offers one
+        object to click, and undoing its appearance would take back nothing the user did."""
+        if not self.object_ids:
+            self._add_object_id(1)
 
     def add_click(self, frame: int, obj_id: int, x: float, y: float, label: int) -> None:
         """Add a click after checking it against the video; unknown objects are created."""
@@ -124,9 +164,10 @@ class PromptState:
             raise PromptStateError(f"click label must be 1 (positive) or 0 (negative), got {label!r}")
         self._check_no_mask(frame, obj_id, "a click")
         self._check_prompt_count()
-        entry = self._edit(frame, obj_id)
-        entry.points.append((float(x), float(y)))
-        entry.labels.append(int(label))
+        with self._one_edit():
+            entry = self._entry(frame, obj_id)
+            entry.points.append((float(x), float(y)))
+            entry.labels.append(int(label))
 
     def set_box(self, frame: int, obj_id: int, box: BoxCorners) -> None:
         """Give `obj_id` the box `(x0, y0, x1, y1)` on `frame` (replacing its box there, keeping clicks)."""
@@ -134,7 +175,8 @@ class PromptState:
         corners = self._checked_box(box, f"box {list(box)} on frame {frame}")
         self._check_no_mask(frame, obj_id, "a box")
         self._check_prompt_count()
-        self._edit(frame, obj_id).box = corners
+        with self._one_edit():
+            self._entry(frame, obj_id).box = corners
 
     def set_mask(self, frame: int, obj_id: int, mask: np.ndarray | CompressedRle) -> None:
         """Give `obj_id` a painted mask on `frame` ((H, W) bool or RLE at the video's size).
@@ -148,8 +190,9 @@ class PromptState:
         if rle.area() == 0:
             raise PromptStateError(f"mask on frame {frame} is empty: paint the object, or clear its prompts")
         self._check_prompt_count()
-        entry = self._edit(frame, obj_id)
-        entry.points, entry.labels, entry.box, entry.mask = [], [], None, rle
+        with self._one_edit():
+            entry = self._entry(frame, obj_id)
+            entry.points, entry.labels, entry.box, entry.mask = [], [], None, rle
 
     def set_name(self, obj_id: int, name: str) -> None:
         """Name an object ("dog"); an empty name removes it. Unknown objects are created."""
@@ -161,52 +204,102 @@ class PromptState:
                 f"name of object {obj_id} is {len(name)} characters; the limit is "
                 f"{config.MAX_OBJECT_NAME_LENGTH}"
             )
-        if obj_id not in self.object_ids:
-            self._add_object_id(obj_id)
-        if name:
-            self.names[obj_id] = name
-        else:
-            self.names.pop(obj_id, None)
-
-    def undo_last_edit(self) -> tuple[int, int] | None:
-        """Take back the most recent click, box or mask; return its (frame, obj_id), or None if none."""
-        if not self.history:
-            return None
-        edit = self.history.pop()
-        if edit.before is None or edit.before.is_empty():
-            self._drop(edit.frame, edit.obj_id)
-        else:
-            self.clicks.setdefault(edit.frame, {})[edit.obj_id] = edit.before
-        return edit.frame, edit.obj_id
+        with self._one_edit():
+            if obj_id not in self.object_ids:
+                self._add_object_id(obj_id)
+            if name:
+                self.names[obj_id] = name
+            else:
+                self.names.pop(obj_id, None)
 
     def clear_clicks(self, frame: int, obj_id: int) -> None:
         """Remove every prompt (clicks, box, mask) of `obj_id` on `frame`."""
-        self._drop(frame, obj_id)
-        self.history = [edit for edit in self.history if (edit.frame, edit.obj_id) != (frame, obj_id)]
+        with self._one_edit():
+            self._drop(frame, obj_id)
 
     def remove_object(self, obj_id: int) -> None:
         """Remove an object with all its prompts and its name."""
-        for frame in list(self.clicks):
-            self._drop(frame, obj_id)
-        self.object_ids = [obj for obj in self.object_ids if obj != obj_id]
-        self.history = [edit for edit in self.history if edit.obj_id != obj_id]
-        self.names.pop(obj_id, None)
+        with self._one_edit():
+            for frame in list(self.clicks):
+                self._drop(frame, obj_id)
+            self.object_ids = [obj for obj in self.object_ids if obj != obj_id]
+            self.names.pop(obj_id, None)
 
     def reset(self) -> None:
-        """Remove every object, prompt and name (the video stays)."""
-        self.clicks.clear()
-        self.object_ids.clear()
-        self.history.clear()
-        self.names.clear()
+        """Remove every object, prompt and name (the video stays; undo brings them back)."""
+        with self._one_edit():
+            self.clicks.clear()
+            self.object_ids.clear()
+            self.names.clear()
 
-    def _edit(self, frame: int, obj_id: int) -> ObjectClicks:
-        """The entry of `obj_id` on `frame`, created if needed, with its present state kept for undo."""
+    def replace_with(self, other: PromptState) -> None:
+        """Take the prompts, objects and names of `other` (a loaded state) as one edit."""
+        loaded = other.snapshot()
+        with self._one_edit():
+            self._restore(loaded)
+
+    # --- undo and redo -------------------------------------------------------------------------
+    def undo(self) -> list[int] | None:
+        """Take back the latest edit; return the frames whose prompts it changed, or None if none."""
+        if not self.history.can_undo():
+            return None
+        now = self.snapshot()
+        before = self.history.undo_steps.pop()
+        self.history.redo_steps.append(now)
+        self._restore(before)
+        return _changed_frames(now.clicks, before.clicks)
+
+    def redo(self) -> list[int] | None:
+        """Make the latest undone edit again; return the frames it changed, or None if none."""
+        if not self.history.can_redo():
+            return None
+        now = self.snapshot()
+        after = self.history.redo_steps.pop()
+        self.history.undo_steps.append(now)
+        self._restore(after)
+        return _changed_frames(now.clicks, after.clicks)
+
+    def take_back_last_edit(self) -> None:
+        """Undo the latest edit for good, leaving nothing to redo (an edit the model could not run)."""
+        if self.history.can_undo():
+            self._restore(self.history.undo_steps.pop())
+
+    def snapshot(self) -> PromptSnapshot:
+        """An independent copy of the prompts, objects and names."""
+        clicks = {
+            frame: {obj: entry.copy() for obj, entry in objects.items()}
+            for frame, objects in self.clicks.items()
+        }
+        return PromptSnapshot(clicks, tuple(self.object_ids), dict(self.names))
+
+    def _restore(self, snapshot: PromptSnapshot) -> None:
+        self.clicks = {
+            frame: {obj: entry.copy() for obj, entry in objects.items()}
+            for frame, objects in snapshot.clicks.items()
+        }
+        self.object_ids = list(snapshot.object_ids)
+        self.names = dict(snapshot.names)
+
+    @contextmanager
+    def _one_edit(self) -> Iterator[None]:
+        """Record the edit made inside as one undo step (none when it changed nothing, or failed)."""
+        if self.history.limit <= 0:
+            yield
+            return
+        before = self.snapshot()
+        try:
+            yield
+        except BaseException:
+            self._restore(before)
+            raise
+        if before != self.snapshot():
+            self.history.record(before)
+
+    def _entry(self, frame: int, obj_id: int) -> ObjectClicks:
+        """The entry of `obj_id` on `frame`, created (with the object) if needed."""
         if obj_id not in self.object_ids:
             self._add_object_id(obj_id)
-        objects = self.clicks.setdefault(frame, {})
-        before = objects.get(obj_id)
-        self.history.append(PromptEdit(frame, obj_id, before.copy() if before is not None else None))
-        return objects.setdefault(obj_id, ObjectClicks())
+        return self.clicks.setdefault(frame, {}).setdefault(obj_id, ObjectClicks())
 
     def _drop(self, frame: int, obj_id: int) -> None:
         objects = self.clicks.get(frame, {})
@@ -307,6 +400,13 @@ class PromptState:
         return path
 
 
+def _changed_frames(
+    before: dict[int, dict[int, ObjectClicks]], after: dict[int, dict[int, ObjectClicks]]
+) -> list[int]:
+    """The frames whose prompts differ between two `clicks` maps, in ascending order."""
+    return sorted(frame for frame in before.keys() | after.keys() if before.get(frame) != after.get(frame))
+
+
 def _entry_to_dict(entry: ObjectClicks) -> dict[str, Any]:
     data: dict[str, Any] = {"points": [list(p) for p in entry.points], "labels": list(entry.labels)}
     if entry.box is not None:
@@ -388,7 +488,7 @@ def prompt_state_from_dict(data: Any, video: VideoMeta | None = None) -> PromptS
     saved_video = _parse_video(data["video"]) if data.get("video") is not None else None
     if saved_video is not None and video is not None:
         _check_same_video(saved_video, video)
-    state = PromptState(video=video or saved_video)
+    state = PromptState(video=video or saved_video, history=EditHistory(limit=0))
     clicks = data.get("clicks", {})
     if not isinstance(clicks, dict):
         raise PromptStateError("'clicks' must map frame numbers to objects")
@@ -415,7 +515,8 @@ def prompt_state_from_dict(data: Any, video: VideoMeta | None = None) -> PromptS
                     raise PromptStateError(f"'object_ids': {error}") from None
                 known.add(obj_id)
     _add_names(state, data.get("names", {}))
-    state.history.clear()  # a loaded state starts with nothing to undo
+    state.object_ids.sort()  # listed in id order, whatever the file's order
+    state.history = EditHistory()  # a loaded state starts with nothing to undo
     return state
 
 
