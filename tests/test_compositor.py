@@ -288,6 +288,8 @@ def test_several_objects_force_original_placement_with_a_note(two_objects):
     assert effective_placement(mask_set, options) == "original"
     note = placement_note(mask_set, options)
     assert note is not None and "1, 2" in note and "original" in note
+    # the app shows the Placement control forced to "original": the note still says why
+    assert placement_note(mask_set, dataclasses.replace(options, placement="original")) == note
     composed = compose_frame(background, obj_frame, mask_set, 0, options)
     assert_colour(composed, RED_BOX, OBJECT_RED, tolerance=0)
     assert_colour(composed, BLUE_BOX, BLUE, tolerance=0)

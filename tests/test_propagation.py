@@ -127,7 +127,13 @@ def test_progress_is_reported_per_step_with_time_left_and_cancel_stops(random_mo
     produced, reports = [], []
     with pytest.raises(Cancelled):
         for frame, _, _ in propagation.propagate(
-            random_model, source, prompts, batch_size=2, progress=reports.append, cancel=CancelAfter(5)
+            random_model,
+            source,
+            prompts,
+            batch_size=2,
+            step_frames=2,
+            progress=reports.append,
+            cancel=CancelAfter(5),
         ):
             produced.append(frame)
     assert produced == [0, 1, 2, 3, 4]

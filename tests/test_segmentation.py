@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import threading
 import zipfile
@@ -236,6 +237,7 @@ def test_continue_after_the_clicks_changed_starts_again(random_model, scene_jpeg
 
 
 def test_segment_cli_runs_headless_from_a_state_file(scene_jpegs, tmp_path, capsys, caplog):
+    caplog.set_level(logging.INFO, logger="sam2_gradio.cli.segment")
     state = tmp_path / "interactive_state.json"
     clicks = {"2": {"5": {"points": [[30, 60]], "labels": [1]}, "6": {"box": [98, 20, 142, 64]}}}
     state.write_text(json.dumps({"version": 1, "clicks": clicks, "names": {"6": "green box"}}))
@@ -250,6 +252,8 @@ def test_segment_cli_runs_headless_from_a_state_file(scene_jpegs, tmp_path, caps
             "--output",
             str(tmp_path / "preview.mp4"),
             "--random-weights",
+            "--model-size",
+            "tiny",
             "--image-size",
             "256",
             "--batch-size",
@@ -269,7 +273,7 @@ def test_segment_cli_runs_headless_from_a_state_file(scene_jpegs, tmp_path, caps
     assert code == 0
     assert len(list((tmp_path / "m" / "per_object").glob("mask_*_obj_5.png"))) == 24
     steps = [r.message for r in caplog.records if r.message.startswith("propagate ")]
-    assert len(steps) >= 2 and steps[-1].startswith("propagate 19/19 frames (100%)")
+    assert len(steps) >= 2 and steps[-1].startswith("propagate 22/22 frames (100%)")  # frames 2 to 23
     assert all(" fps | " in line and line.endswith(" left") for line in steps)
     assert probe_video(tmp_path / "preview.mp4").fps == pytest.approx(8.0)
     _assert_exports_match_the_mask_pngs(tmp_path, obj_ids=[5, 6])

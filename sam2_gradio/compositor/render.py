@@ -170,10 +170,12 @@ def effective_placement(mask_set: MaskSet, options: ComposeOptions) -> str:
 
 
 def placement_note(mask_set: MaskSet, options: ComposeOptions) -> str | None:
-    """Message explaining a forced "original" placement, or None when the chosen placement is used."""
-    if effective_placement(mask_set, options) == options.placement:
+    """Message explaining that several pasted objects keep their positions ("original" placement, which
+    is forced whatever was chosen), or None for a single object, which goes where the options say."""
+    selected = _selected_objects(mask_set, options)
+    if len(selected) < 2:
         return None
-    ids = ", ".join(str(obj_id) for obj_id in _selected_objects(mask_set, options))
+    ids = ", ".join(str(obj_id) for obj_id in selected)
     return (
         f"The masks hold several objects ({ids}), so they keep their original positions "
         "(placement 'original'); select a single object to relocate it."
