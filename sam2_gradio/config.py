@@ -59,6 +59,9 @@ FEATURE_CACHE_FRAMES = _env_int("SAM2_GRADIO_FEATURE_CACHE_FRAMES", 4)
 MIN_SHOWN_SIDE = _env_int("SAM2_GRADIO_MIN_SHOWN_SIDE", 960)
 # Edits (clicks, boxes, masks, clears, objects, resets, loaded states) that Undo can take back.
 UNDO_STEPS = _env_int("SAM2_GRADIO_UNDO_STEPS", 100)
+# The Segment tab's brush: radius in video pixels of one dab, its default and its largest.
+DEFAULT_BRUSH_RADIUS = 8
+MAX_BRUSH_RADIUS = 64
 
 # --- Compositing -------------------------------------------------------------------------------
 DEFAULT_OBJECT_SIZE = 256  # longer side of the relocated object, pixels

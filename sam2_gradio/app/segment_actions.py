@@ -19,18 +19,35 @@ import numpy as np
 
 from sam2_gradio import config
 from sam2_gradio.app.model_holder import AppModel
-from sam2_gradio.app.sessions import BrowserSession, check_video_upload
+from sam2_gradio.app.sessions import BoxCorner, BrowserSession, check_video_upload
 from sam2_gradio.engine.interactive import InteractiveSession
 from sam2_gradio.engine.options import SegmentOptions
-from sam2_gradio.engine.overlay import display_factor
+from sam2_gradio.engine.overlay import display_factor, draw_corner
 from sam2_gradio.engine.pipeline import SegmentResult, TrackedFrame, segment_video
-from sam2_gradio.engine.prompts import PromptState, load_prompt_state
+from sam2_gradio.engine.prompts import PromptState, box_from_corners, load_prompt_state
 from sam2_gradio.engine.propagation import same_clicks
 from sam2_gradio.jobs import BadInput, NotReady, ProgressCallback
 from sam2_gradio.media.frames import VideoFileFrames
 from sam2_gradio.media.video import probe_video
 
 STATE_FILE_NAME = "interactive_state.json"
+PROMPT_KINDS = ("positive", "negative", "box", "brush", "erase")  # what a click on the frame gives
+_MASK_PROMPT_NOTE = (
+    " A painted mask replaces the object's clicks and box on this frame (SAM 2 takes a mask instead of "
+    "them); Undo brings them back."
+)
+PROMPT_HINTS = {
+    "positive": "A click adds a positive point on the selected object.",
+    "negative": "A click adds a negative point: where the selected object is not.",
+    "box": (
+        "Click two opposite corners of a box around the object (the first shows until the second); "
+        "SAM 2 gets it with the object's clicks on this frame."
+    ),
+    "brush": "Each click paints a disc of the brush size into the selected object's mask."
+    + _MASK_PROMPT_NOTE,
+    "erase": "Each click erases a disc of the brush size from the selected object's mask."
+    + _MASK_PROMPT_NOTE,
+}
 
 
 class NoVideo(NotReady):
@@ -77,6 +94,7 @@ def open_video(session: BrowserSession, path: str | Path, model: AppModel) -> Op
         session.segment = InteractiveSession(model, source)
         session.video_path = Path(path)
         session.segment_result = None
+        session.box_corner = None
     return OpenedVideo(
         info.num_frames,
         info.fps,
@@ -92,6 +110,7 @@ def close_video(session: BrowserSession) -> bool:
     with session.lock:
         had_clicks = session.segment is not None and bool(session.segment.prompts.prompted_frames())
         session.segment, session.video_path, session.segment_result = None, None, None
+        session.box_corner = None
     return had_clicks
 
 
@@ -120,7 +139,16 @@ def segment_of(session: BrowserSession) -> InteractiveSession:
 def show_frame(session: BrowserSession, frame: int) -> np.ndarray:
     """Frame `frame` with every known mask and click drawn on it."""
     with session.lock:
-        return segment_of(session).render(_checked_frame(session, frame))
+        return _render(session, _checked_frame(session, frame))
+
+
+def _render(session: BrowserSession, frame: int, masks: dict[int, np.ndarray] | None = None) -> np.ndarray:
+    """`InteractiveSession.render`, with the first corner of a box being drawn on `frame` marked."""
+    image = segment_of(session).render(frame, masks)
+    corner = session.box_corner
+    if corner is not None and corner.frame == frame:
+        image = draw_corner(image, corner.x, corner.y, corner.obj_id)
+    return image
 
 
 def add_click(
@@ -130,6 +158,55 @@ def add_click(
     with session.lock:
         segment, frame = segment_of(session), _checked_frame(session, frame)
         return segment.render(frame, segment.click(frame, obj_id, x, y, positive=positive))
+
+
+def prompt_at(
+    session: BrowserSession,
+    frame: int,
+    obj_id: int,
+    x: float,
+    y: float,
+    kind: str,
+    brush_radius: float = config.DEFAULT_BRUSH_RADIUS,
+) -> np.ndarray:
+    """A click at video pixel (x, y) of `frame`, taken as `kind` says (`PROMPT_KINDS`): a positive or
+    negative point, a box corner (`add_box_corner`), or a brush or eraser dab (`brush`). Returns the
+    frame redrawn."""
+    if kind not in PROMPT_KINDS:
+        raise BadInput(f"prompt type {kind!r} is not one of {', '.join(PROMPT_KINDS)}")
+    if kind == "box":
+        return add_box_corner(session, frame, obj_id, x, y)
+    session.box_corner = None  # another kind of prompt abandons a half-drawn box
+    if kind in ("positive", "negative"):
+        return add_click(session, frame, obj_id, x, y, positive=kind == "positive")
+    return brush(session, frame, obj_id, x, y, brush_radius, erase=kind == "erase")
+
+
+def add_box_corner(session: BrowserSession, frame: int, obj_id: int, x: float, y: float) -> np.ndarray:
+    """A corner of a box for `obj_id` at video pixel (x, y) of `frame`: the first is kept and marked, the
+    second gives the object that box on the frame (one undo step). A first corner on another frame or
+    of another object is replaced. Returns the frame redrawn."""
+    with session.lock:
+        segment, frame = segment_of(session), _checked_frame(session, frame)
+        first = session.box_corner
+        if first is None or (first.frame, first.obj_id) != (frame, obj_id):
+            session.box_corner = BoxCorner(frame, obj_id, x, y)
+            return _render(session, frame)
+        masks = segment.box(frame, obj_id, box_from_corners((first.x, first.y), (x, y)))
+        session.box_corner = None
+        return _render(session, frame, masks)
+
+
+def brush(
+    session: BrowserSession, frame: int, obj_id: int, x: float, y: float, radius: float, *, erase: bool
+) -> np.ndarray:
+    """Paint (or `erase`) a disc of `radius` video pixels at (x, y) into the mask of `obj_id` on `frame`,
+    given to SAM 2 as a mask prompt (`InteractiveSession.brush`). Returns the frame redrawn."""
+    if not 0 < radius <= config.MAX_BRUSH_RADIUS:
+        raise BadInput(f"the brush size must be from 1 to {config.MAX_BRUSH_RADIUS} pixels, got {radius:g}")
+    with session.lock:
+        segment, frame = segment_of(session), _checked_frame(session, frame)
+        return _render(session, frame, segment.brush(frame, obj_id, x, y, radius, erase=erase))
 
 
 def undo(session: BrowserSession, shown_frame: int) -> tuple[int, np.ndarray]:
@@ -154,7 +231,7 @@ def _show_changed(
     frame = _checked_frame(session, shown_frame)
     if changed and frame not in changed:
         frame = changed[0]
-    return frame, segment_of(session).render(frame)
+    return frame, _render(session, frame)
 
 
 def clear_frame(session: BrowserSession, frame: int, obj_id: int) -> np.ndarray:
@@ -181,6 +258,7 @@ def reset(session: BrowserSession) -> None:
     with session.lock:
         segment_of(session).reset()
         session.segment_result = None
+        session.box_corner = None
 
 
 def object_ids(session: BrowserSession) -> list[int]:

@@ -120,15 +120,25 @@ class SegmentHandlers:
 
     @user_errors
     def add_click(
-        self, frame: float, obj_id: int | None, point_label: str, event: gr.SelectData, request: gr.Request
+        self,
+        frame: float,
+        obj_id: int | None,
+        point_label: str,
+        brush_size: float,
+        event: gr.SelectData,
+        request: gr.Request,
     ) -> Any:
-        """Add a positive or negative click where the frame was clicked."""
+        """Where the frame was clicked: a positive or negative point, a box corner, or a brush or eraser
+        dab, as the prompt type says (`segment_actions.prompt_at`)."""
         session = self._session(request)
         obj_id = obj_id or segment_actions.object_ids(session)[0]
         x, y = segment_actions.video_point(session, *event.index)
-        positive = point_label != "negative"
-        drawn = segment_actions.add_click(session, int(frame), int(obj_id), x, y, positive=positive)
+        drawn = segment_actions.prompt_at(session, int(frame), int(obj_id), x, y, point_label, brush_size)
         return _shown(session, drawn)
+
+    def prompt_hint(self, point_label: str) -> str:
+        """The line under the prompt type: what a click on the frame does with it."""
+        return segment_actions.PROMPT_HINTS.get(point_label, "")
 
     @user_errors
     def new_object(self, request: gr.Request) -> tuple:

@@ -16,10 +16,10 @@ from sam2_gradio.app import assets as ui_assets
 from sam2_gradio.app.assets import FILE_HEIGHT
 from sam2_gradio.app.edge import FRAME_SLIDER_MAX, GPU_QUEUE, PREVIEW_QUEUE, PROPAGATE_QUEUE, on_gpu
 from sam2_gradio.app.option_controls import option_controls
+from sam2_gradio.app.segment_actions import PROMPT_HINTS, PROMPT_KINDS
 from sam2_gradio.app.segment_handlers import NO_VIDEO_INFO, SegmentHandlers
 from sam2_gradio.engine.options import SegmentOptions
 
-POINT_LABELS = ("positive", "negative")
 EXAMPLE_VIDEO = config.EXAMPLES_DIR / "toy_car.mp4"
 
 
@@ -44,7 +44,9 @@ class SegmentView:
     slider: gr.Slider
     previous: gr.Button
     next: gr.Button
-    point_label: gr.Radio
+    point_label: gr.Radio  # what a click on the frame gives: point, box corner, brush or eraser dab
+    brush_size: gr.Slider  # radius of a brush or eraser dab, video pixels
+    prompt_hint: gr.Markdown  # what a click does with the chosen prompt type
     objects: gr.Radio
     legend: gr.HTML  # each object's colour
     new_object: gr.Button
@@ -96,7 +98,7 @@ def _segment_source_column() -> dict[str, gr.components.Component]:
 
 def _segment_frame_column() -> dict[str, gr.components.Component]:
     frame = gr.Image(
-        label="Frame: click to add a point (its fullscreen button zooms in; clicks work there too)",
+        label="Frame: click to add a prompt (its fullscreen button zooms in; clicks work there too)",
         type="numpy",
         format="jpeg",
         interactive=False,
@@ -110,8 +112,15 @@ def _segment_frame_column() -> dict[str, gr.components.Component]:
         )
         next_frame = gr.Button("Next ▶", size="sm", scale=0, elem_id="seg-next")
     with gr.Row():
-        point_label = gr.Radio(list(POINT_LABELS), value="positive", label="Point", elem_id="seg-point-label")
+        point_label = gr.Radio(
+            list(PROMPT_KINDS), value="positive", label="Prompt", elem_id="seg-point-label"
+        )
+        brush_size = gr.Slider(
+            1, config.MAX_BRUSH_RADIUS, value=config.DEFAULT_BRUSH_RADIUS, step=1,
+            label="Brush size (pixels)", elem_id="seg-brush-size",
+        )  # fmt: skip
         objects = gr.Radio([("Object 1", 1)], value=1, label="Object", elem_id="seg-object")
+    prompt_hint = gr.Markdown(PROMPT_HINTS["positive"], elem_id="seg-prompt-hint")
     legend = gr.HTML(js_on_load=None, elem_id="seg-legend")
     with gr.Row():
         new_object = gr.Button("New object", elem_id="seg-new-object")
@@ -126,8 +135,9 @@ def _segment_frame_column() -> dict[str, gr.components.Component]:
     gr.Markdown(ui_assets.SHORTCUTS_HELP)
     return dict(
         frame=frame, slider=slider, previous=previous, next=next_frame, point_label=point_label,
-        objects=objects, legend=legend, new_object=new_object, remove_object=remove_object, undo=undo,
-        redo=redo, clear=clear, reset=reset, save_state=save_state, load_state=load_state,
+        brush_size=brush_size, prompt_hint=prompt_hint, objects=objects, legend=legend,
+        new_object=new_object, remove_object=remove_object, undo=undo, redo=redo, clear=clear,
+        reset=reset, save_state=save_state, load_state=load_state,
     )  # fmt: skip
 
 
@@ -143,6 +153,9 @@ def _wire_segment_events(handlers: SegmentHandlers, ui: SegmentView) -> None:
     ui.new_object.click(
         handlers.new_object, None, [ui.objects, ui.legend], api_name="new_object", **PREVIEW_QUEUE
     )
+    ui.point_label.change(
+        handlers.prompt_hint, [ui.point_label], [ui.prompt_hint], api_visibility="private", queue=False
+    )
     ui.save_state.click(handlers.save_state, None, [ui.state_file], api_name="save_state", **PREVIEW_QUEUE)
     for edit in _wire_edits(handlers, ui):  # the note says when an edit outdates the results
         edit.then(handlers.results_note, None, [ui.results_note], api_visibility="private", **PREVIEW_QUEUE)
@@ -155,7 +168,7 @@ def _wire_edits(handlers: SegmentHandlers, ui: SegmentView) -> list[Dependency]:
     return [
         ui.frame.select(  # needs the click's position (gr.SelectData): API clients give /propagate a state
             on_gpu(handlers.add_click),
-            [ui.slider, ui.objects, ui.point_label],
+            [ui.slider, ui.objects, ui.point_label, ui.brush_size],
             [ui.frame],
             api_name="add_click",
             api_visibility="undocumented",

@@ -97,6 +97,21 @@ def draw_clicks(
     return out
 
 
+def draw_corner(
+    frame: np.ndarray, x: float, y: float, obj_id: int, *, radius: int | None = None
+) -> np.ndarray:
+    """Mark the first corner of a box being drawn: a cross in the object's colour with a dark outline,
+    `radius` (default `marker_radius(frame.shape)`) pixels long each way. frame: RGB uint8 (H, W, 3)."""
+    out = frame.copy()
+    radius = radius or marker_radius(frame.shape)
+    stroke = max(1, radius // 4)
+    cx, cy = round(x), round(y)
+    for color, width in ((MARKER_OUTLINE, stroke + 2), (object_color(obj_id), stroke)):
+        cv2.line(out, (cx - radius, cy), (cx + radius, cy), color, width, cv2.LINE_AA)
+        cv2.line(out, (cx, cy - radius), (cx, cy + radius), color, width, cv2.LINE_AA)
+    return out
+
+
 def display_factor(width: int, height: int, min_side: int) -> int:
     """The whole factor (at least 1) that brings a `width` x `height` frame closest to `min_side` pixels on
     its longer side without passing it (1 for frames already that large)."""
