@@ -292,6 +292,16 @@ def test_the_frame_click_handler_takes_the_prompt_type_at_the_shown_pixel(app_mo
     assert "replaces the object's clicks and box on this frame" in handlers.prompt_hint("brush")
 
 
+def test_a_named_object_shows_its_name_in_the_selector_and_legend_until_undone(app_model, clip, tmp_path):
+    handlers, request = SegmentHandlers(app_model, SessionStore(tmp_path / "s")), gr.Request(session_hash="t")
+    handlers.open_video(str(clip), request)
+    selector, legend = handlers.name_object(1, "  big <dog> ", request)
+    assert selector["choices"] == [("Object 1 · big <dog>", 1)] and "big &lt;dog&gt;" in legend
+    assert handlers.object_name(1, request) == "big <dog>"
+    _, _, selector, legend = handlers.undo(0, 1, request)
+    assert selector["choices"] == [("Object 1", 1)] and "dog" not in legend
+
+
 def test_a_small_video_is_shown_enlarged_and_a_shown_click_lands_on_its_pixel(opened, clip):
     scale = actions.shown_scale(opened)
     assert scale == config.MIN_SHOWN_SIDE // WIDTH  # 64x48 is shown 15 times larger

@@ -269,6 +269,19 @@ def object_ids(session: BrowserSession) -> list[int]:
         return list(prompts.object_ids)
 
 
+def object_names(session: BrowserSession) -> dict[int, str]:
+    """The names the user gave the session's objects (obj_id -> name)."""
+    with session.lock:
+        return dict(segment_of(session).prompts.names)
+
+
+def name_object(session: BrowserSession, obj_id: int, name: str) -> None:
+    """Name an object ("dog"; an empty name removes it), as one undoable edit; refused over the length
+    limit (`PromptStateError`)."""
+    with session.lock:
+        segment_of(session).prompts.set_name(obj_id, name)
+
+
 def save_state(session: BrowserSession) -> Path:
     """Write the clicks as `interactive_state.json` in a fresh job folder; returns the file."""
     with session.lock:

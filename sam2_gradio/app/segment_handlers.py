@@ -6,7 +6,8 @@ Each handler finds the caller's `BrowserSession` by gradio's `request.session_ha
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+import html
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -26,15 +27,29 @@ from sam2_gradio.engine.pipeline import SegmentResult, TrackedFrame
 from sam2_gradio.jobs import NotReady, Progress
 
 
-def object_choices(obj_ids: Sequence[int], selected: int | None = None) -> tuple[dict, str]:
-    """The object selector's update (`selected`, else the last object) and the colour legend's HTML."""
+def object_choices(
+    obj_ids: Sequence[int], selected: int | None = None, names: Mapping[int, str] | None = None
+) -> tuple[dict, str]:
+    """The object selector's update (`selected`, else the last object) and the colour legend's HTML,
+    each object labelled with its name when it has one ("Object 2 · dog")."""
+    names = names or {}
+    labels = {
+        obj_id: f"Object {obj_id}" + (f" · {names[obj_id]}" if obj_id in names else "") for obj_id in obj_ids
+    }
     value = selected if selected in obj_ids else obj_ids[-1]
+    dot = '<span class="dot" style="color:{}">●</span>'
     legend = "".join(
-        f'<span><span class="dot" style="color:{color_hex(obj_id)}">●</span> Object {obj_id}</span>'
-        for obj_id in obj_ids
+        f"<span>{dot.format(color_hex(obj_id))} {html.escape(labels[obj_id])}</span>" for obj_id in obj_ids
     )
-    choices = [(f"Object {obj_id}", obj_id) for obj_id in obj_ids]
+    choices = [(labels[obj_id], obj_id) for obj_id in obj_ids]
     return gr.update(choices=choices, value=value), f'<div class="object-legend">{legend}</div>'
+
+
+def _session_objects(session: BrowserSession, selected: int | None = None) -> tuple[dict, str]:
+    """`object_choices` of the session's objects and names."""
+    return object_choices(
+        segment_actions.object_ids(session), selected, segment_actions.object_names(session)
+    )
 
 
 def finished_line(result: SegmentResult) -> str:
@@ -84,7 +99,7 @@ class SegmentHandlers:
         if not video:
             return self._close_video(session)
         opened = segment_actions.open_video(session, video, self.model)
-        objects, legend = object_choices(segment_actions.object_ids(session))
+        objects, legend = _session_objects(session)
         slider = gr.update(value=0, maximum=max(opened.num_frames - 1, 1))
         image = _shown(session, segment_actions.show_frame(session, 0))
         return opened.summary, image, slider, objects, legend, None, None, None
@@ -145,7 +160,23 @@ class SegmentHandlers:
         """Create an object and select it."""
         session = self._session(request)
         obj_id = segment_actions.new_object(session)
-        return object_choices(segment_actions.object_ids(session), obj_id)
+        return _session_objects(session, obj_id)
+
+    @user_errors
+    def name_object(self, obj_id: int | None, name: str, request: gr.Request) -> tuple:
+        """Name the selected object ("dog"; empty: no name): the selector, the legend and the exports
+        show it (undoable)."""
+        session = self._session(request)
+        if obj_id is None:
+            raise NotReady("Select an object to name first.")
+        segment_actions.name_object(session, int(obj_id), name)
+        return _session_objects(session, int(obj_id))
+
+    def object_name(self, obj_id: int | None, request: gr.Request) -> str:
+        """The name of the selected object, for its name box (empty when it has none)."""
+        if obj_id is None or self._session(request).segment is None:
+            return ""
+        return segment_actions.object_names(self._session(request)).get(int(obj_id), "")
 
     @user_errors
     def remove_object(self, obj_id: int | None, frame: float, request: gr.Request) -> tuple:
@@ -154,7 +185,7 @@ class SegmentHandlers:
         if obj_id is None:
             raise NotReady("Select an object to remove first.")
         segment_actions.remove_object(session, int(obj_id))
-        objects, legend = object_choices(segment_actions.object_ids(session))
+        objects, legend = _session_objects(session)
         return _shown(session, segment_actions.show_frame(session, int(frame))), objects, legend
 
     @user_errors
@@ -170,7 +201,7 @@ class SegmentHandlers:
     def _undone(self, action: Callable, frame: float, obj_id: int | None, request: gr.Request) -> tuple:
         session = self._session(request)
         shown, image = action(session, int(frame))
-        objects, legend = object_choices(segment_actions.object_ids(session), obj_id)
+        objects, legend = _session_objects(session, obj_id)
         return shown, _shown(session, image), objects, legend
 
     @user_errors
@@ -185,7 +216,7 @@ class SegmentHandlers:
         """Remove every object, click and result."""
         session = self._session(request)
         segment_actions.reset(session)
-        objects, legend = object_choices(segment_actions.object_ids(session))
+        objects, legend = _session_objects(session)
         return _shown(session, segment_actions.show_frame(session, int(frame))), objects, legend, None, None
 
     @user_errors
@@ -200,7 +231,7 @@ class SegmentHandlers:
             return (gr.skip(),) * 3
         session = self._session(request)
         segment_actions.load_state(session, state_file)
-        objects, legend = object_choices(segment_actions.object_ids(session))
+        objects, legend = _session_objects(session)
         return _shown(session, segment_actions.show_frame(session, int(frame))), objects, legend
 
     @user_errors

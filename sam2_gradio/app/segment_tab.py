@@ -48,6 +48,7 @@ class SegmentView:
     brush_size: gr.Slider  # radius of a brush or eraser dab, video pixels
     prompt_hint: gr.Markdown  # what a click does with the chosen prompt type
     objects: gr.Radio
+    object_name: gr.Textbox  # the selected object's name; Enter names it
     legend: gr.HTML  # each object's colour
     new_object: gr.Button
     remove_object: gr.Button
@@ -120,6 +121,10 @@ def _segment_frame_column() -> dict[str, gr.components.Component]:
             label="Brush size (pixels)", elem_id="seg-brush-size",
         )  # fmt: skip
         objects = gr.Radio([("Object 1", 1)], value=1, label="Object", elem_id="seg-object")
+        object_name = gr.Textbox(
+            label="Name (Enter)", placeholder="e.g. dog", max_length=config.MAX_OBJECT_NAME_LENGTH,
+            elem_id="seg-object-name",
+        )  # fmt: skip
     prompt_hint = gr.Markdown(PROMPT_HINTS["positive"], elem_id="seg-prompt-hint")
     legend = gr.HTML(js_on_load=None, elem_id="seg-legend")
     with gr.Row():
@@ -135,7 +140,8 @@ def _segment_frame_column() -> dict[str, gr.components.Component]:
     gr.Markdown(ui_assets.SHORTCUTS_HELP)
     return dict(
         frame=frame, slider=slider, previous=previous, next=next_frame, point_label=point_label,
-        brush_size=brush_size, prompt_hint=prompt_hint, objects=objects, legend=legend,
+        brush_size=brush_size, prompt_hint=prompt_hint, objects=objects, object_name=object_name,
+        legend=legend,
         new_object=new_object, remove_object=remove_object, undo=undo, redo=redo, clear=clear,
         reset=reset, save_state=save_state, load_state=load_state,
     )  # fmt: skip
@@ -152,6 +158,9 @@ def _wire_segment_events(handlers: SegmentHandlers, ui: SegmentView) -> None:
     ui.next.click(handlers.next_frame, [ui.slider], stepped, api_name="next_frame", **PREVIEW_QUEUE)
     ui.new_object.click(
         handlers.new_object, None, [ui.objects, ui.legend], api_name="new_object", **PREVIEW_QUEUE
+    )
+    ui.objects.change(
+        handlers.object_name, [ui.objects], [ui.object_name], api_visibility="private", queue=False
     )
     ui.point_label.change(
         handlers.prompt_hint, [ui.point_label], [ui.prompt_hint], api_visibility="private", queue=False
@@ -173,6 +182,13 @@ def _wire_edits(handlers: SegmentHandlers, ui: SegmentView) -> list[Dependency]:
             api_name="add_click",
             api_visibility="undocumented",
             **GPU_QUEUE,
+        ),
+        ui.object_name.submit(
+            handlers.name_object,
+            [ui.objects, ui.object_name],
+            listed,
+            api_name="name_object",
+            **PREVIEW_QUEUE,
         ),
         ui.remove_object.click(
             on_gpu(handlers.remove_object),
