@@ -55,7 +55,8 @@ CSS = """
   #seg-source-column > * { order: 2; }
   #seg-source-column > #seg-video, #seg-source-column > #seg-info { order: 0; }
   #seg-frame-column > * { order: 1; }
-  #seg-preview:not(:has(video)), #seg-masks:not(:has(a)), #seg-state-file:not(:has(a)) { display: none; }
+  #seg-preview:not(:has(video)), #seg-masks:not(:has(a)), #seg-exports:not(:has(a)),
+  #seg-state-file:not(:has(a)) { display: none; }
 }
 """
 

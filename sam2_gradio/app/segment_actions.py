@@ -20,8 +20,10 @@ import numpy as np
 from sam2_gradio import config
 from sam2_gradio.app.model_holder import AppModel
 from sam2_gradio.app.sessions import BoxCorner, BrowserSession, check_video_upload
+from sam2_gradio.engine.export_formats import ExportFormats
+from sam2_gradio.engine.exports import zip_pngs
 from sam2_gradio.engine.interactive import InteractiveSession
-from sam2_gradio.engine.options import SegmentOptions
+from sam2_gradio.engine.options import ExportChoices, SegmentOptions
 from sam2_gradio.engine.overlay import display_factor, draw_corner
 from sam2_gradio.engine.pipeline import SegmentResult, TrackedFrame, segment_video
 from sam2_gradio.engine.prompts import PromptState, box_from_corners, load_prompt_state
@@ -307,6 +309,7 @@ def propagate(
     session: BrowserSession,
     options: SegmentOptions | None = None,
     *,
+    exports: ExportChoices | None = None,
     resume: bool = False,
     progress: ProgressCallback | None = None,
     watch: Callable[[TrackedFrame], None] | None = None,
@@ -318,13 +321,15 @@ def propagate(
     each tracked frame. The model is held one step at a time, so other sessions' clicks are served
     between steps. The session's "segment" cancel flag stops the run: the frames tracked so far are then
     the result (`SegmentResult.partial`), and `resume=True` continues it where it stopped, as long as the
-    clicks and direction are unchanged (else it starts again).
+    clicks and direction are unchanged (else it starts again). `exports` (COCO JSON, DAVIS PNGs zipped, an
+    alpha video) are written beside the masks once the run is complete (`export_files`).
     """
     options = options or SegmentOptions()
     with session.lock:
         segment = segment_of(session)
         prompts = copy.deepcopy(segment.prompts)
         earlier = session.segment_result if resume else None
+        name = session.video_path.stem if session.video_path is not None else "video"
     if not prompts.prompted_objects():
         raise NotReady("Click on an object first, then propagate.")
     session.running_prompts = prompts
@@ -351,13 +356,43 @@ def propagate(
             keep_partial=True,
             resume=earlier,
             watch=show_tracked,
+            exports=_export_formats(exports or ExportChoices(), folder, name),
         )
+        if result.exported.davis_dir is not None:
+            zip_pngs(result.exported.davis_dir, davis_zip_path(result.exported.davis_dir))
     with session.lock:
         if session.segment is segment:
             segment.mask_dir = result.mask_dir
             session.segment_result = result
             session.segment_prompts = prompts
     return result
+
+
+def _export_formats(choices: ExportChoices, folder: Path, name: str) -> ExportFormats:
+    """The engine's `ExportFormats` for `choices`, their files in the job `folder`, named after the video."""
+    alpha = choices.alpha_video != "none"
+    return ExportFormats(
+        coco_path=folder / f"{name}_youtube_vis.json" if choices.coco else None,
+        davis_dir=folder / f"{name}_davis" if choices.davis else None,
+        alpha_video_path=folder / f"{name}_alpha.{choices.alpha_video}" if alpha else None,
+        feather=choices.feather,
+    )
+
+
+def davis_zip_path(davis_dir: Path) -> Path:
+    """Where the zip of a DAVIS PNG folder goes: beside it, `<folder>.zip`."""
+    return davis_dir.with_name(f"{davis_dir.name}.zip")
+
+
+def export_files(session: BrowserSession) -> list[Path]:
+    """The export files of the session's last propagation (COCO JSON, DAVIS zip, alpha video), if any."""
+    with session.lock:
+        result = session.segment_result
+    if result is None:
+        return []
+    exported = result.exported
+    davis = davis_zip_path(exported.davis_dir) if exported.davis_dir is not None else None
+    return [path for path in (exported.coco, davis, exported.alpha_video) if path is not None]
 
 
 @contextlib.contextmanager

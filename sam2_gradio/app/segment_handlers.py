@@ -21,7 +21,7 @@ from sam2_gradio.app.live_job import Finished, last_of, stream
 from sam2_gradio.app.model_holder import AppModel
 from sam2_gradio.app.sessions import BrowserSession, SessionStore
 from sam2_gradio.config import options_from_values
-from sam2_gradio.engine.options import SegmentOptions
+from sam2_gradio.engine.options import ExportChoices, SegmentOptions
 from sam2_gradio.engine.overlay import color_hex, enlarge
 from sam2_gradio.engine.pipeline import SegmentResult, TrackedFrame
 from sam2_gradio.jobs import NotReady, Progress
@@ -217,7 +217,14 @@ class SegmentHandlers:
         session = self._session(request)
         segment_actions.reset(session)
         objects, legend = _session_objects(session)
-        return _shown(session, segment_actions.show_frame(session, int(frame))), objects, legend, None, None
+        return (
+            _shown(session, segment_actions.show_frame(session, int(frame))),
+            objects,
+            legend,
+            None,
+            None,
+            None,
+        )
 
     @user_errors
     def save_state(self, request: gr.Request) -> str:
@@ -241,6 +248,10 @@ class SegmentHandlers:
         state_file: str | None = None,
         direction: str = "forward",
         batch_size: float = config.DEFAULT_BATCH_SIZE,
+        coco: bool = False,
+        davis: bool = False,
+        alpha_video: str = "none",
+        feather: float = config.DEFAULT_FEATHER,
         request: gr.Request = None,
         progress: gr.Progress = gr.Progress(),  # noqa: B008 (gradio finds its progress bar by this default)
     ) -> tuple[str, str, str]:
@@ -248,23 +259,31 @@ class SegmentHandlers:
 
         The video becomes the session's video unless it already is; a state file replaces its clicks.
         Cancelled (/cancel_propagate), the frames tracked so far are the result (a `_partial` zip).
+        The exports asked for are then given by /export_files (this endpoint's outputs stay the three).
 
         Parameters:
             video: the video to segment (mp4, mov, webm, avi).
             state_file: the clicks as interactive_state.json; leave it out to use the clicks made in the page.
             direction: "forward", "backward" or "both", from the prompted frames.
             batch_size: frames decoded and handed to the model at a time.
+            coco: also write the masks as a YouTube-VIS style JSON (COCO compressed RLE).
+            davis: also write DAVIS indexed PNGs (pixel value = object id), zipped.
+            alpha_video: "none", "webm" (VP9) or "mov" (ProRes 4444): the objects on transparency.
+            feather: soft edge of the alpha video, pixels (0 = hard).
         Returns:
             The preview MP4 with the masks drawn, the masks zip (per_object/ and combined/ PNGs, one per
             frame) and the state JSON the run used.
         """
         options = options_from_values(SegmentOptions, locals())  # the parameters named as its fields
+        exports = options_from_values(ExportChoices, locals())
         session = self._session(request)
         if video and Path(video) != session.video_path:
             segment_actions.open_video(session, video, self.model)
         if state_file:
             segment_actions.load_state(session, state_file)
-        result = segment_actions.propagate(session, options, progress=segment_progress(progress))
+        result = segment_actions.propagate(
+            session, options, exports=exports, progress=segment_progress(progress)
+        )
         gr.Info(finished_line(result))
         return _result_files(result)
 
@@ -273,32 +292,45 @@ class SegmentHandlers:
         self,
         direction: str,
         batch_size: float,
+        coco: bool,
+        davis: bool,
+        alpha_video: str,
+        feather: float,
         request: gr.Request,
         progress: gr.Progress = gr.Progress(),  # noqa: B008
     ) -> Iterator[tuple]:
         """The Propagate button: track the objects, showing each step's masks on the frame as they come."""
-        yield from self._live(direction, batch_size, request, progress, resume=False)
+        yield from self._live(locals(), request, progress, resume=False)
 
     @user_errors
     def continue_live(
         self,
         direction: str,
         batch_size: float,
+        coco: bool,
+        davis: bool,
+        alpha_video: str,
+        feather: float,
         request: gr.Request,
         progress: gr.Progress = gr.Progress(),  # noqa: B008
     ) -> Iterator[tuple]:
         """The Continue button: resume a cancelled propagation where it stopped (or start again)."""
-        yield from self._live(direction, batch_size, request, progress, resume=True)
+        yield from self._live(locals(), request, progress, resume=True)
 
     def _live(
-        self, direction: str, batch_size: float, request: gr.Request, progress: gr.Progress, *, resume: bool
+        self, values: dict[str, Any], request: gr.Request, progress: gr.Progress, *, resume: bool
     ) -> Iterator[tuple]:
-        """Yields (frame, slider, preview, masks, state, status, note) per redraw, then the results."""
-        options = options_from_values(SegmentOptions, {"direction": direction, "batch_size": batch_size})
+        """Yields (frame, slider, preview, masks, state, status, note) per redraw, then the results.
+
+        `values` are the controls' values, named as the `SegmentOptions` and `ExportChoices` fields."""
+        options = options_from_values(SegmentOptions, values)
+        exports = options_from_values(ExportChoices, values)
         session = self._session(request)
         view, move_bar, line = segment_actions.LiveView(session), segment_progress(progress), ""
         bursts = stream(
-            lambda emit: segment_actions.propagate(session, options, resume=resume, progress=emit, watch=emit)
+            lambda emit: segment_actions.propagate(
+                session, options, exports=exports, resume=resume, progress=emit, watch=emit
+            )
         )
         try:
             for burst in bursts:
@@ -321,6 +353,12 @@ class SegmentHandlers:
         finally:
             if not view.finished:
                 session.cancel_flag("segment").set()  # the page went away: stop the run, keep what it tracked
+
+    def export_files(self, request: gr.Request) -> list[str] | None:
+        """The export files of this session's last propagation (COCO JSON, DAVIS PNGs zip, alpha video),
+        as asked for when it ran; None when there are none."""
+        files = segment_actions.export_files(self._session(request))
+        return [str(path) for path in files] or None
 
     def results_note(self, request: gr.Request) -> str:
         """The note beside the results: partial, or out of date after an edit (empty when neither)."""

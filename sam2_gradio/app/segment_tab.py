@@ -18,7 +18,7 @@ from sam2_gradio.app.edge import FRAME_SLIDER_MAX, GPU_QUEUE, PREVIEW_QUEUE, PRO
 from sam2_gradio.app.option_controls import option_controls
 from sam2_gradio.app.segment_actions import PROMPT_HINTS, PROMPT_KINDS
 from sam2_gradio.app.segment_handlers import NO_VIDEO_INFO, SegmentHandlers
-from sam2_gradio.engine.options import SegmentOptions
+from sam2_gradio.engine.options import ExportChoices, SegmentOptions
 
 EXAMPLE_VIDEO = config.EXAMPLES_DIR / "toy_car.mp4"
 
@@ -30,6 +30,7 @@ class SegmentView:
     video: gr.Video  # the video being segmented
     info: gr.Markdown  # its frames, fps, size and duration
     options: dict[str, gr.components.Component]  # one control per `SegmentOptions` field, in its order
+    export_options: dict[str, gr.components.Component]  # one control per `ExportChoices` field
     propagate: gr.Button
     cancel: gr.Button
     continue_run: gr.Button  # resumes a cancelled propagation
@@ -38,6 +39,7 @@ class SegmentView:
     results_note: gr.Markdown  # the results are partial, or out of date after an edit
     preview: gr.Video  # results of the last propagation
     masks: gr.File
+    exports: gr.File  # the exports asked for (COCO JSON, DAVIS PNGs zip, alpha video)
     state_file: gr.File  # saved clicks, or the clicks of the last propagation
     api_state: gr.File  # hidden: the state JSON an API client gives /propagate
     frame: gr.Image  # the shown frame; a click on it adds a point
@@ -77,6 +79,8 @@ def _segment_source_column() -> dict[str, gr.components.Component]:
     info = gr.Markdown(NO_VIDEO_INFO, elem_id="seg-info")
     with gr.Accordion("Advanced", open=False):
         options = option_controls(SegmentOptions, id_prefix="seg", choice_control=gr.Radio)
+    with gr.Accordion("Exports (besides the masks zip)", open=False, elem_id="seg-exports-options"):
+        export_options = option_controls(ExportChoices, id_prefix="seg-export", choice_control=gr.Radio)
     with gr.Row():
         propagate = gr.Button("Propagate", variant="primary", elem_id="seg-propagate")
         cancel = gr.Button("Cancel", variant="stop", elem_id="seg-cancel")
@@ -86,14 +90,18 @@ def _segment_source_column() -> dict[str, gr.components.Component]:
     results_note = gr.Markdown(elem_id="seg-results-note")
     preview = gr.Video(label="Preview", interactive=False, elem_id="seg-preview")
     masks = gr.File(label="Masks (zip)", interactive=False, height=FILE_HEIGHT, elem_id="seg-masks")
+    exports = gr.File(
+        label="Exports", file_count="multiple", interactive=False, height=FILE_HEIGHT, elem_id="seg-exports"
+    )
     state_file = gr.File(
         label="State (JSON)", interactive=False, height=FILE_HEIGHT, elem_id="seg-state-file"
     )
     api_state = gr.File(label="State JSON for API clients", file_types=[".json"], visible="hidden")
     return dict(
-        video=video, info=info, options=options, propagate=propagate, cancel=cancel,
-        continue_run=continue_run, api_propagate=api_propagate, status=status, results_note=results_note,
-        preview=preview, masks=masks, state_file=state_file, api_state=api_state,
+        video=video, info=info, options=options, export_options=export_options, propagate=propagate,
+        cancel=cancel, continue_run=continue_run, api_propagate=api_propagate, status=status,
+        results_note=results_note, preview=preview, masks=masks, exports=exports, state_file=state_file,
+        api_state=api_state,
     )  # fmt: skip
 
 
@@ -149,7 +157,9 @@ def _segment_frame_column() -> dict[str, gr.components.Component]:
 
 def _wire_segment_events(handlers: SegmentHandlers, ui: SegmentView) -> None:
     opened = [ui.info, ui.frame, ui.slider, ui.objects, ui.legend, ui.preview, ui.masks, ui.state_file]
-    ui.video.change(handlers.open_video, [ui.video], opened, api_name="open_video", **PREVIEW_QUEUE)
+    ui.video.change(handlers.open_video, [ui.video], opened, api_name="open_video", **PREVIEW_QUEUE).then(
+        handlers.export_files, None, [ui.exports], api_visibility="private", **PREVIEW_QUEUE
+    )
     ui.slider.input(handlers.show_frame, [ui.slider], [ui.frame], api_name="show_frame", **PREVIEW_QUEUE)
     stepped = [ui.slider, ui.frame]
     ui.previous.click(
@@ -213,7 +223,7 @@ def _wire_edits(handlers: SegmentHandlers, ui: SegmentView) -> list[Dependency]:
         ui.reset.click(
             handlers.reset,
             [ui.slider],
-            [ui.frame, *listed, ui.preview, ui.masks],
+            [ui.frame, *listed, ui.preview, ui.masks, ui.exports],
             api_name="reset",
             **PREVIEW_QUEUE,
         ),
@@ -230,7 +240,7 @@ def _wire_edits(handlers: SegmentHandlers, ui: SegmentView) -> list[Dependency]:
 def _wire_propagation(handlers: SegmentHandlers, ui: SegmentView) -> None:
     """Propagate and Continue run live; /propagate serves API clients; Cancel keeps what was tracked."""
     live_outputs = [ui.frame, ui.slider, ui.preview, ui.masks, ui.state_file, ui.status, ui.results_note]
-    options = list(ui.options.values())
+    options = [*ui.options.values(), *ui.export_options.values()]
     for button, handler, name in (
         (ui.propagate, handlers.propagate_live, "propagate_live"),
         (ui.continue_run, handlers.continue_live, "continue_propagate"),
@@ -243,7 +253,7 @@ def _wire_propagation(handlers: SegmentHandlers, ui: SegmentView) -> None:
             api_visibility="undocumented",
             show_progress_on=[ui.status],
             **PROPAGATE_QUEUE,
-        )
+        ).then(handlers.export_files, None, [ui.exports], api_visibility="private", **PREVIEW_QUEUE)
     for_api = ui.api_propagate.click(
         on_gpu(handlers.propagate),
         [ui.video, ui.api_state, *options],
@@ -251,6 +261,7 @@ def _wire_propagation(handlers: SegmentHandlers, ui: SegmentView) -> None:
         api_name="propagate",
         **PROPAGATE_QUEUE,
     )
+    for_api.then(handlers.export_files, None, [ui.exports], api_name="export_files", **PREVIEW_QUEUE)
     # The flag stops a running propagation, which then shows what it tracked; `cancels` drops an API
     # propagation still waiting in the queue.
     ui.cancel.click(handlers.cancel, None, None, api_name="cancel_propagate", queue=False, cancels=[for_api])
