@@ -96,13 +96,16 @@ class MaskExporter:
             self._carry(Path(carried_from), carried_frames)
 
     def _carry(self, earlier: Path, frames: range) -> None:
-        """Copy the masks of `frames` from the mask folder `earlier` and count those frames as written."""
+        """Copy the masks of `frames` from the mask folder `earlier` and count those frames as written;
+        `on_frame` gets them too, so exports made from it (COCO, DAVIS, alpha) hold every frame."""
         for frame in frames:
             names = [f"{COMBINED_DIR}/{mask_files.combined_mask_name(frame)}"]
             names += [f"{PER_OBJECT_DIR}/{mask_files.per_object_mask_name(frame, o)}" for o in self.obj_ids]
             for name in names:
                 shutil.copyfile(earlier / name, self._partial / name)
             self._written[frame] = 1
+            if self._on_frame is not None:
+                self._on_frame(frame, read_frame_masks(self._partial, frame, self.obj_ids))
 
     @property
     def folder(self) -> Path:
