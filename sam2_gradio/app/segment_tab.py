@@ -158,7 +158,12 @@ def _segment_frame_column() -> dict[str, gr.components.Component]:
 def _wire_segment_events(handlers: SegmentHandlers, ui: SegmentView) -> None:
     opened = [ui.info, ui.frame, ui.slider, ui.objects, ui.legend, ui.preview, ui.masks, ui.state_file]
     ui.video.change(handlers.open_video, [ui.video], opened, api_name="open_video", **PREVIEW_QUEUE).then(
-        handlers.export_files, None, [ui.exports], api_visibility="private", **PREVIEW_QUEUE
+        handlers.export_files,
+        None,
+        [ui.exports],
+        api_name="shown_exports",
+        api_visibility="private",
+        **PREVIEW_QUEUE,
     )
     ui.slider.input(handlers.show_frame, [ui.slider], [ui.frame], api_name="show_frame", **PREVIEW_QUEUE)
     stepped = [ui.slider, ui.frame]
@@ -253,7 +258,14 @@ def _wire_propagation(handlers: SegmentHandlers, ui: SegmentView) -> None:
             api_visibility="undocumented",
             show_progress_on=[ui.status],
             **PROPAGATE_QUEUE,
-        ).then(handlers.export_files, None, [ui.exports], api_visibility="private", **PREVIEW_QUEUE)
+        ).then(
+            handlers.export_files,
+            None,
+            [ui.exports],
+            api_name="shown_exports",
+            api_visibility="private",
+            **PREVIEW_QUEUE,
+        )
     for_api = ui.api_propagate.click(
         on_gpu(handlers.propagate),
         [ui.video, ui.api_state, *options],
