@@ -19,10 +19,11 @@ from pathlib import Path
 import imageio_ffmpeg
 import numpy as np
 import pytest
-from browser_support import AppPage, browser_missing_reason, chromium_page, cut_clip
+from browser_support import EVENT_TIMEOUT_MS, AppPage, browser_missing_reason, chromium_page, cut_clip
 from PIL import Image
 
 from sam2_gradio.app.model_holder import AppModel
+from sam2_gradio.media.rle import CompressedRle
 
 MISSING = browser_missing_reason()
 pytestmark = [
@@ -41,6 +42,7 @@ BACKGROUND = EXAMPLES / "background.mp4"
 BACKGROUND_FRAMES, BACKGROUND_FPS, BACKGROUND_SHAPE = 90, 30, (360, 640, 3)  # see examples/README.md
 PROPAGATION_TIMEOUT_MS = 300_000  # a loaded CI machine can run SAM 2 ten times slower
 RENDER_TIMEOUT_MS = 60_000
+PROMPT_TIMEOUT_MS = 120_000  # a click SAM 2 answers (the first on a frame encodes it) on a loaded machine
 
 # Where to click, as fractions of the frame: (first object, second object) of each clip.
 CLICKS = {
@@ -87,12 +89,14 @@ def frame_count(app: AppPage, url: str, folder: Path) -> int:
     return imageio_ffmpeg.count_frames_and_secs(str(path))[0]
 
 
-def click_and_expect_change(app: AppPage, point: tuple[float, float]) -> None:
+def click_and_expect_change(
+    app: AppPage, point: tuple[float, float], timeout_ms: int = EVENT_TIMEOUT_MS
+) -> None:
     """Click the Segment frame at `point` and wait until the frame shown has other pixels."""
     before_src = app.image_src("seg-frame")
     before = pixels(app, before_src)
     app.click_image("seg-frame", *point)
-    after = pixels(app, app.wait_image_src("seg-frame", other_than=before_src))
+    after = pixels(app, app.wait_image_src("seg-frame", other_than=before_src, timeout_ms=timeout_ms))
     assert after.shape == before.shape
     changed = np.any(after != before, axis=2).mean()
     assert changed > 0.001, f"only {changed:.4%} of the frame changed after a click"
@@ -294,6 +298,50 @@ def test_annotator_loop_on_a_small_clip(app_url: str, tmp_path: Path) -> None:
         app.component("seg-video").get_by_label("Clear").first.click()
         page.wait_for_function("id => !document.querySelector(`#${id} img`)", arg="seg-frame")
         assert "Upload a video" in app.text("seg-info")
+
+
+CAR_BOX = ((0.665, 0.70), (0.91, 0.97))  # opposite corners of the car in toy_car.mp4, fractions of the frame
+BALL_STROKE = ((0.12, 0.54), (0.14, 0.56), (0.16, 0.58))  # brush dabs across the ball
+
+
+def test_box_and_brush_prompts_in_the_browser(app_url: str, tmp_path: Path) -> None:
+    """Two clicks draw a box (the first corner shows alone), brush dabs paint a second object's mask
+    (the line under the prompt type says what it replaces), Ctrl+Z takes back the last dab."""
+    from playwright.sync_api import expect
+
+    clip = cut_clip(EXAMPLES / "toy_car.mp4", tmp_path / "car.mp4", seconds=0.5, width=320, fps=10)
+    with chromium_page(app_url) as page:
+        app = AppPage(page, ARTIFACTS / "prompts")
+        app.upload("seg-video", clip)
+        app.wait_image_src("seg-frame", other_than=None)
+        app.component("seg-point-label").get_by_label("box", exact=True).check()
+        expect(app.component("seg-prompt-hint")).to_contain_text("opposite corners")
+        for corner in CAR_BOX:  # the first corner's mark, then the box and its mask
+            click_and_expect_change(app, corner, PROMPT_TIMEOUT_MS)
+        app.press("seg-new-object")
+        app.wait_checked("seg-object", "Object 2")
+        app.component("seg-point-label").get_by_label("brush", exact=True).check()
+        expect(app.component("seg-prompt-hint")).to_contain_text("replaces the object's clicks and box")
+        for dab in BALL_STROKE:
+            before_last = pixels(app, app.image_src("seg-frame"))
+            click_and_expect_change(app, dab, PROMPT_TIMEOUT_MS)
+        app.screenshot("box_and_brush")
+        shown = app.image_src("seg-frame")
+        page.keyboard.press("Control+z")
+        undone = pixels(app, app.wait_image_src("seg-frame", other_than=shown, timeout_ms=PROMPT_TIMEOUT_MS))
+        assert np.abs(undone.astype(int) - before_last).mean() < 2, "undo takes back the last dab"
+
+        clicks = saved_clicks(app)["0"]
+        (x0, y0), (x1, y1) = CAR_BOX
+        expected = [x0 * 320, y0 * 180, x1 * 320, y1 * 180]
+        assert np.abs(np.array(clicks["1"]["box"]) - expected).max() <= 1.5, clicks["1"]["box"]
+        painted = CompressedRle.from_coco(clicks["2"]["mask"]).to_mask()
+        assert painted.shape == (180, 320) and clicks["2"]["points"] == []
+        for x, y in BALL_STROKE[:2]:  # the dabs left after the undo, each a disc of the brush size
+            assert painted[round(y * 180), round(x * 320)]
+        last_x, last_y = BALL_STROKE[2]  # a pixel only the undone dab covered
+        assert not painted[round(last_y * 180) + 4, round(last_x * 320) + 4]
+        assert app.take_errors() == []
 
 
 def test_phone_layout_puts_the_frame_first(app_url: str) -> None:
