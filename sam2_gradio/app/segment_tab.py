@@ -42,7 +42,7 @@ class SegmentView:
     exports: gr.File  # the exports asked for (COCO JSON, DAVIS PNGs zip, alpha video)
     state_file: gr.File  # saved clicks, or the clicks of the last propagation
     api_state: gr.File  # hidden: the state JSON an API client gives /propagate
-    frame: gr.Image  # the shown frame; a click on it adds a point
+    frame: gr.Image  # the shown frame; a click on it adds a prompt (point, box corner, brush dab)
     slider: gr.Slider
     previous: gr.Button
     next: gr.Button
@@ -149,9 +149,8 @@ def _segment_frame_column() -> dict[str, gr.components.Component]:
     return dict(
         frame=frame, slider=slider, previous=previous, next=next_frame, point_label=point_label,
         brush_size=brush_size, prompt_hint=prompt_hint, objects=objects, object_name=object_name,
-        legend=legend,
-        new_object=new_object, remove_object=remove_object, undo=undo, redo=redo, clear=clear,
-        reset=reset, save_state=save_state, load_state=load_state,
+        legend=legend, new_object=new_object, remove_object=remove_object, undo=undo, redo=redo,
+        clear=clear, reset=reset, save_state=save_state, load_state=load_state,
     )  # fmt: skip
 
 
