@@ -35,8 +35,8 @@ logger = logging.getLogger(__name__)
 class PredictorLender(Protocol):
     """Anything that lends the SAM 2 predictor for one job, held exclusively: `SharedModel`, `AppModel`."""
 
-    def use(self) -> AbstractContextManager[SAM2VideoPredictor]:
-        """The predictor, for as long as the `with` block lasts."""
+    def use(self, device: torch.device | None = None) -> AbstractContextManager[SAM2VideoPredictor]:
+        """The predictor (moved to `device` first when given), for as long as the `with` block lasts."""
         ...
 
 
@@ -191,6 +191,11 @@ class FairLock:
         self.release()
 
 
+def _same_device(first: torch.device, second: torch.device) -> bool:
+    """Whether two devices are the same one ("cuda" is "cuda:0")."""
+    return (first.type, first.index or 0) == (second.type, second.index or 0)
+
+
 class SharedModel:
     """A built predictor plus the lock and numeric context every use of it must go through."""
 
@@ -204,20 +209,33 @@ class SharedModel:
             torch.backends.cudnn.allow_tf32 = True
 
     @contextlib.contextmanager
-    def use(self) -> Iterator[SAM2VideoPredictor]:
+    def use(self, device: torch.device | None = None) -> Iterator[SAM2VideoPredictor]:
         """Hold the model exclusively, in inference mode and bf16 autocast on CUDA and CPU.
 
         Callers are served in arrival order (`FairLock`); long jobs take it per step, not per run.
+        `device` moves the model there first (and it stays there): a ZeroGPU worker moves the model,
+        built on the CPU, to the GPU it was lent.
 
         SAM 2 stores its memory features in bf16, so its video predictor only runs under autocast.
         """
-        autocast = (
-            torch.autocast(self.device.type, dtype=torch.bfloat16)
-            if self.device.type in ("cuda", "cpu")
-            else contextlib.nullcontext()
-        )
-        with self._lock, torch.inference_mode(), autocast:
-            yield self.predictor
+        with self._lock:
+            if device is not None and not _same_device(device, self.device):
+                self._move(device)
+            autocast = (
+                torch.autocast(self.device.type, dtype=torch.bfloat16)
+                if self.device.type in ("cuda", "cpu")
+                else contextlib.nullcontext()
+            )
+            with torch.inference_mode(), autocast:
+                yield self.predictor
+
+    def _move(self, device: torch.device) -> None:
+        logger.info("Moving SAM 2 to %s", device)
+        self.predictor = self.predictor.to(device)
+        self.device = self.predictor.device
+        if self.device.type == "cuda":
+            torch.backends.cuda.matmul.allow_tf32 = True
+            torch.backends.cudnn.allow_tf32 = True
 
     @property
     def description(self) -> str:
