@@ -27,7 +27,9 @@ from zerogpu_support import zerogpu_spaces
 
 from sam2_gradio import config
 from sam2_gradio.app import segment_actions as actions
+from sam2_gradio.app.model_holder import AppModel
 from sam2_gradio.app.sessions import SessionStore
+from sam2_gradio.engine.model import ModelSettings
 from sam2_gradio.engine.options import SegmentOptions
 from sam2_gradio.engine.pipeline import TrackedFrame
 
@@ -97,6 +99,39 @@ def assert_same_masks(got: dict[str, np.ndarray], expected: dict[str, np.ndarray
     assert got.keys() == expected.keys()
     for name, mask in expected.items():
         np.testing.assert_array_equal(got[name], mask, err_msg=name)
+
+
+def test_on_zerogpu_the_model_is_built_on_the_cpu_and_only_the_sam2_calls_go_to_a_worker():
+    settings = ModelSettings(random_weights=True, image_size=IMAGE_SIZE)  # device: the best available
+    with zerogpu_spaces():
+        on_zerogpu = AppModel(settings)
+    assert on_zerogpu.tasks.remote and on_zerogpu.settings.device == "cpu"  # no CUDA in the main process
+    here = AppModel(settings)
+    assert not here.tasks.remote and here.settings.device is None
+
+
+def test_clicks_on_one_frame_reuse_its_features_across_calls_and_give_the_masks_of_one_process(
+    small_model, make_video
+):
+    clip = make_video("clip.mp4", 4)
+    clicks = [(1, 12, 8, True), (1, 30, 20, False), (2, 44, 30, True)]
+
+    def masks_after_each_click(model: AppModel) -> list[dict]:
+        from sam2_gradio.engine.interactive import InteractiveSession
+        from sam2_gradio.media.frames import VideoFileFrames
+
+        session = InteractiveSession(model, VideoFileFrames.open(clip))
+        return [session.click(2, obj_id, x, y, positive) for obj_id, x, y, positive in clicks]
+
+    with zerogpu_spaces() as spaces:
+        remote = masks_after_each_click(app_model_of(small_model))
+        assert spaces.calls == len(clicks)
+    with one_torch_thread():
+        expected = masks_after_each_click(app_model_of(small_model))
+    for got, wanted in zip(remote, expected, strict=True):
+        assert got.keys() == wanted.keys()
+        for obj_id in wanted:
+            np.testing.assert_array_equal(got[obj_id], wanted[obj_id])
 
 
 def test_the_api_gives_the_same_frame_and_masks_with_every_sam2_call_in_a_zerogpu_worker(

@@ -84,14 +84,12 @@ class AppModel:
             model = self.load()
         except ModelUnavailable as error:
             return f"Segmentation is unavailable: {error}"
+        line = model.description
         if self.tasks.remote:
-            return f"{model.description}, moved to a ZeroGPU GPU for each call"
+            line += ", moved to a ZeroGPU GPU for each call"
         if self.settings.random_weights:
-            return (
-                f"{model.description}. Random weights: masks are meaningless; this mode is for "
-                "trying the app offline."
-            )
-        return model.description
+            line += ". Random weights: masks are meaningless; this mode is for trying the app offline."
+        return line
 
     @property
     def available(self) -> bool:

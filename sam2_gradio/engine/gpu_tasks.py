@@ -19,7 +19,9 @@ every tensor that comes back is on the CPU. Propagation is then a chain of such 
 from __future__ import annotations
 
 import contextlib
+import tempfile
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,7 +38,6 @@ from sam2_gradio.engine.propagation import (
     FrameMasks,
     PropagationRun,
     predict_prompted_frame,
-    tensors_to,
 )
 from sam2_gradio.jobs import CancelFlag, StepSizer
 from sam2_gradio.media.frames import FrameSource, VideoMeta
@@ -45,7 +46,8 @@ if TYPE_CHECKING:
     from sam2.sam2_video_predictor import SAM2VideoPredictor
 
 Masks = dict[int, np.ndarray]  # obj_id -> bool (H, W)
-Features = Any  # SAM 2's (image, backbone output) of one frame, as `FeatureCache` keeps it
+Features = Any  # SAM 2's (image, backbone output) of one frame as `FeatureCache` keeps it, or its
+# `portable_features` when the calls run in a GPU worker
 GpuWrapper = Callable[[Callable, Callable[..., float]], Callable]  # (task, duration of its args) -> call
 
 
@@ -101,6 +103,37 @@ def frame_prompts(prompts: PromptState, frame: int) -> PromptState:
     return PromptState(video=prompts.video, clicks=clicks, object_ids=list(prompts.object_ids))
 
 
+def portable_features(features: Features) -> dict[str, Any]:
+    """A frame's image features as a click's call sends them back: CPU copies of the feature maps only.
+
+    The position encodings (two thirds of the bytes) depend only on the maps' sizes and the image (a
+    sixth) is never read again, so both are left out and `restored_features` rebuilds them.
+    """
+    image, backbone_out = features
+    cpu = torch.device("cpu")
+    return {
+        "backbone_fpn": [level.to(cpu) for level in backbone_out["backbone_fpn"]],
+        "position_dtypes": [encoding.dtype for encoding in backbone_out["vision_pos_enc"]],
+        "image_shape": tuple(image.shape),
+    }
+
+
+def restored_features(portable: dict[str, Any], predictor: SAM2VideoPredictor) -> Features:
+    """`portable_features` as SAM 2 caches them, on the predictor's device.
+
+    The position encodings are the neck's own (they depend on the map sizes only); the image is a
+    stand-in of its batch and channels, since SAM 2 only expands it and never reads it.
+    """
+    device = predictor.device
+    levels = [level.to(device) for level in portable["backbone_fpn"]]
+    encode = predictor.image_encoder.neck.position_encoding
+    dtypes = portable["position_dtypes"]
+    encodings = [encode(level).to(dtype) for level, dtype in zip(levels, dtypes, strict=True)]
+    batch, channels = portable["image_shape"][:2]
+    image = torch.zeros((batch, channels, 1, 1), device=device)
+    return image, {"vision_features": levels[-1], "vision_pos_enc": encodings, "backbone_fpn": levels}
+
+
 def click_seconds(*_: Any) -> float:
     """The duration a click's call asks for (`config.SPACES_CLICK_SECONDS`)."""
     return config.SPACES_CLICK_SECONDS
@@ -123,7 +156,7 @@ class ModelTasks:
     def __init__(self, model: PredictorLender, *, gpu: GpuWrapper | None = None) -> None:
         self.model = model  # lends the predictor (in a worker: its forked copy)
         self.remote = gpu is not None  # calls cross a process boundary: results come back on the CPU
-        self.calls = 0  # calls made from this process (what a ZeroGPU quota counts)
+        self.calls = 0  # calls made from this process
         wrap = gpu or (lambda task, duration: task)
         self._frame_masks = wrap(self._frame_masks_here, click_seconds)
         self._track = wrap(self._track_here, chunk_seconds)
@@ -175,9 +208,6 @@ class ModelTasks:
         """
         if not self.remote or cancel is None:
             return cancel, lambda: None
-        import tempfile
-        import uuid
-
         flag = StopFile(Path(tempfile.gettempdir()) / f"sam2-gradio-stop-{uuid.uuid4().hex}")
         return flag, lambda: flag.path.unlink(missing_ok=True)
 
@@ -190,13 +220,13 @@ class ModelTasks:
         cache = FeatureCache(capacity=1)
         with self._use() as predictor:
             if features is not None:
-                cache.put(frame, tensors_to(features, predictor.device) if self.remote else features)
+                cache.put(frame, restored_features(features, predictor) if self.remote else features)
             source = OneFrame(prompts.video, frame, image)
             images = ModelFrames(source, predictor.image_size, predictor.device, prefetch=False)
             masks = predict_prompted_frame(predictor, images, prompts, frame, cache)
             kept = cache.get(frame)
             if self.remote and kept is not None:
-                kept = tensors_to(kept, torch.device("cpu"))
+                kept = portable_features(kept)
         return masks, kept
 
     def _track_here(

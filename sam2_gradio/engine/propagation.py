@@ -215,20 +215,19 @@ def track_frame(predictor: Any, state: dict[str, Any], frame: int, reverse: bool
     return video_res_masks
 
 
-def tensors_to(value: Any, device: torch.device) -> Any:
-    """`value` (tensors inside dicts, lists and tuples) with every tensor on `device` (in place where
-    it can: dicts and lists are changed, tuples rebuilt)."""
+def _moved(value: Any, device: torch.device) -> Any:
+    """`value` (tensors inside dicts, lists and tuples) with every tensor on `device`."""
     if isinstance(value, torch.Tensor):
         return value.to(device)
     if isinstance(value, dict):
         for key, item in value.items():
-            value[key] = tensors_to(item, device)
+            value[key] = _moved(item, device)
         return value
     if isinstance(value, list):
-        value[:] = [tensors_to(item, device) for item in value]
+        value[:] = [_moved(item, device) for item in value]
         return value
     if isinstance(value, tuple):
-        return tuple(tensors_to(item, device) for item in value)
+        return tuple(_moved(item, device) for item in value)
     return value
 
 
@@ -411,7 +410,7 @@ class PropagationRun:
         return self
 
     def _move(self, device: torch.device) -> None:
-        tensors_to(self.state, device)
+        _moved(self.state, device)
         _share_position_encoding(self.state)
         self.state["device"] = self.state["storage_device"] = device
 
