@@ -16,8 +16,9 @@ the real one. `spaces.GPU` then does what `spaces/zero/wrappers.py` does on a Ze
 - a caller that stops iterating a generator early stops the worker's generator (here: the worker is
   killed and the next call forks a new one; ZeroGPU stops the generator and reuses the worker).
 
-Unlike ZeroGPU's workers, which compute on CUDA, this double's workers run torch on the CPU with one
-thread (OpenMP's thread pool does not survive a fork).
+Like ZeroGPU's, a worker first closes the sockets it inherited (the app's connections). Unlike ZeroGPU's
+workers, which compute on CUDA, this double's run torch on the CPU with one thread (OpenMP's thread pool
+does not survive a fork).
 
 `calls` counts the calls that ran in a worker, `forks` the workers started and `durations` lists what
 each call asked for, for tests to assert on.
@@ -25,10 +26,13 @@ each call asked for, for tests to assert on.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import inspect
 import multiprocessing
+import os
 import pickle
+import stat
 import sys
 import time
 import traceback
@@ -90,6 +94,7 @@ def _serve(task: Callable, connection: Connection) -> None:
     """The worker's loop: receive (args, kwargs), run `task`, send back what it returns or yields."""
     global _in_worker
     _in_worker = True
+    _close_inherited_sockets(keep=connection.fileno())
     _one_cpu_thread()
     while True:
         try:
@@ -105,6 +110,19 @@ def _serve(task: Callable, connection: Connection) -> None:
                 connection.send(_Done(task(*args, **kwargs)))
         except Exception as error:  # the function's (or pickling's) failure goes back to the caller
             connection.send(_failure(error))
+
+
+def _close_inherited_sockets(keep: int) -> None:
+    """Close the sockets the fork copied (the app's listening socket, its clients' connections, other
+    workers' pipes), as ZeroGPU's worker does for the server's: a copy held open here would keep a
+    connection the app closed alive, and a client reusing it would wait for ever."""
+    for name in os.listdir("/proc/self/fd"):
+        fd = int(name)
+        if fd == keep:
+            continue
+        with contextlib.suppress(OSError):
+            if stat.S_ISSOCK(os.fstat(fd).st_mode):
+                os.close(fd)
 
 
 def _one_cpu_thread() -> None:
