@@ -239,14 +239,18 @@ class ModelTasks:
     ) -> Iterator[FrameMasks | PropagationRun]:
         budget = chunk_seconds(run, source, max_frames, seconds_per_frame) - config.SPACES_MARGIN_SECONDS
         deadline = time.monotonic() + budget if self.remote else float("inf")
+        slowest = 0.0  # the longest frame of this call: the next one must fit before the deadline too
         with (
             self._use() as predictor,
             contextlib.closing(run.step(predictor, source, max_frames=max_frames)) as step,
         ):
+            started = time.monotonic()
             for item in step:
+                slowest = max(slowest, time.monotonic() - started)
                 yield item
-                if (stop is not None and stop.is_set()) or time.monotonic() >= deadline:
+                if (stop is not None and stop.is_set()) or time.monotonic() + slowest >= deadline:
                     break
+                started = time.monotonic()
         if self.remote:
             run.close()
             run.park()
