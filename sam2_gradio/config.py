@@ -50,6 +50,9 @@ RANDOM_WEIGHTS_SEED = 0
 # --- Segmentation ------------------------------------------------------------------------------
 # Frames decoded and handed to the model at a time during propagation.
 DEFAULT_BATCH_SIZE = _env_int("SAM2_GRADIO_BATCH_SIZE", 32)
+# bf16 autocast on the CPU: faster only on CPUs with native bf16 (AVX512-BF16, AMX), 5-50x slower than
+# float32 elsewhere; off by default, as in SAM 2's own CPU examples (CUDA always runs under bf16 autocast).
+CPU_BF16 = _env_int("SAM2_GRADIO_CPU_BF16", 0) != 0
 # Propagation advances in steps of about this many seconds, between which other work may use the model.
 STEP_SECONDS = _env_float("SAM2_GRADIO_STEP_SECONDS", 1.0)
 # Image features of this many recently clicked frames are cached for instant click feedback.
