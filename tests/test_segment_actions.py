@@ -15,7 +15,7 @@ from sam2_gradio.app import segment_actions as actions
 from sam2_gradio.app.model_holder import AppModel, ModelUnavailable
 from sam2_gradio.app.segment_handlers import SegmentHandlers
 from sam2_gradio.app.sessions import BoxCorner, BrowserSession, SessionStore, UploadRejected
-from sam2_gradio.engine import interactive
+from sam2_gradio.engine import gpu_tasks, interactive
 from sam2_gradio.engine.model import ModelSettings
 from sam2_gradio.engine.options import SegmentOptions
 from sam2_gradio.engine.pipeline import SegmentResult
@@ -124,9 +124,9 @@ def test_a_click_adds_a_mask_that_shows_on_the_frame(opened, clip):
 def test_a_click_runs_sam_2_once_and_reads_the_propagated_masks_once(opened, tmp_path, monkeypatch):
     """The masks a click returns are the ones drawn: neither SAM 2 nor the mask files run twice."""
     predicted, read = [], []
-    predict, read_masks = interactive.predict_prompted_frame, interactive.read_frame_masks
+    predict, read_masks = gpu_tasks.predict_prompted_frame, interactive.read_frame_masks
     monkeypatch.setattr(
-        interactive, "predict_prompted_frame", lambda *args: predicted.append(args[3]) or predict(*args)
+        gpu_tasks, "predict_prompted_frame", lambda *args: predicted.append(args[3]) or predict(*args)
     )
     monkeypatch.setattr(
         interactive, "read_frame_masks", lambda *args: read.append(args[1]) or read_masks(*args)

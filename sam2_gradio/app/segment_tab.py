@@ -14,7 +14,7 @@ from gradio.events import Dependency
 from sam2_gradio import config
 from sam2_gradio.app import assets as ui_assets
 from sam2_gradio.app.assets import FILE_HEIGHT
-from sam2_gradio.app.edge import FRAME_SLIDER_MAX, GPU_QUEUE, PREVIEW_QUEUE, PROPAGATE_QUEUE, on_gpu
+from sam2_gradio.app.edge import FRAME_SLIDER_MAX, GPU_QUEUE, PREVIEW_QUEUE, PROPAGATE_QUEUE
 from sam2_gradio.app.option_controls import option_controls
 from sam2_gradio.app.segment_actions import PROMPT_HINTS, PROMPT_KINDS
 from sam2_gradio.app.segment_handlers import NO_VIDEO_INFO, SegmentHandlers
@@ -190,7 +190,7 @@ def _wire_edits(handlers: SegmentHandlers, ui: SegmentView) -> list[Dependency]:
     listed, stepped = [ui.objects, ui.legend], [ui.slider, ui.frame]
     return [
         ui.frame.select(  # needs the click's position (gr.SelectData): API clients give /propagate a state
-            on_gpu(handlers.add_click),
+            handlers.add_click,
             [ui.slider, ui.objects, ui.point_label, ui.brush_size],
             [ui.frame],
             api_name="add_click",
@@ -205,20 +205,18 @@ def _wire_edits(handlers: SegmentHandlers, ui: SegmentView) -> list[Dependency]:
             **PREVIEW_QUEUE,
         ),
         ui.remove_object.click(
-            on_gpu(handlers.remove_object),
+            handlers.remove_object,
             [ui.objects, ui.slider],
             [ui.frame, *listed],
             api_name="remove_object",
             **GPU_QUEUE,
         ),
         *(
-            button.click(
-                on_gpu(handler), [ui.slider, ui.objects], [*stepped, *listed], api_name=name, **GPU_QUEUE
-            )
+            button.click(handler, [ui.slider, ui.objects], [*stepped, *listed], api_name=name, **GPU_QUEUE)
             for button, handler, name in ((ui.undo, handlers.undo, "undo"), (ui.redo, handlers.redo, "redo"))
         ),
         ui.clear.click(
-            on_gpu(handlers.clear_frame),
+            handlers.clear_frame,
             [ui.slider, ui.objects],
             [ui.frame],
             api_name="clear_frame",
@@ -232,7 +230,7 @@ def _wire_edits(handlers: SegmentHandlers, ui: SegmentView) -> list[Dependency]:
             **PREVIEW_QUEUE,
         ),
         ui.load_state.upload(
-            on_gpu(handlers.load_state),
+            handlers.load_state,
             [ui.load_state, ui.slider],
             [ui.frame, *listed],
             api_name="load_state",
@@ -250,7 +248,7 @@ def _wire_propagation(handlers: SegmentHandlers, ui: SegmentView) -> None:
         (ui.continue_run, handlers.continue_live, "continue_propagate"),
     ):
         button.click(
-            on_gpu(handler),
+            handler,
             options,
             live_outputs,
             api_name=name,
@@ -266,7 +264,7 @@ def _wire_propagation(handlers: SegmentHandlers, ui: SegmentView) -> None:
             **PREVIEW_QUEUE,
         )
     for_api = ui.api_propagate.click(
-        on_gpu(handlers.propagate),
+        handlers.propagate,
         [ui.video, ui.api_state, *options],
         [ui.preview, ui.masks, ui.state_file],
         api_name="propagate",

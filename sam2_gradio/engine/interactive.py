@@ -19,11 +19,10 @@ import numpy as np
 
 from sam2_gradio import config
 from sam2_gradio.engine.exports import read_frame_masks
+from sam2_gradio.engine.gpu_tasks import model_tasks
 from sam2_gradio.engine.model import PredictorLender
-from sam2_gradio.engine.model_frames import ModelFrames
 from sam2_gradio.engine.overlay import draw_clicks, draw_masks
 from sam2_gradio.engine.prompts import BoxCorners, PromptState
-from sam2_gradio.engine.propagation import predict_prompted_frame
 from sam2_gradio.media.frames import FrameSource, VideoMeta, read_frame
 
 Masks = dict[int, np.ndarray]  # obj_id -> bool (H, W)
@@ -56,8 +55,16 @@ class FeatureCache:
     def keep(self, state: dict[str, Any]) -> None:
         """Remember the features a SAM 2 inference state computed."""
         for frame, entry in state["cached_features"].items():
-            self._entries[frame] = entry
-            self._entries.move_to_end(frame)
+            self.put(frame, entry)
+
+    def get(self, frame: int) -> Any | None:
+        """The cached features of `frame`, or None."""
+        return self._entries.get(frame)
+
+    def put(self, frame: int, entry: Any) -> None:
+        """Remember the features of `frame` (dropping the least recently used beyond `capacity`)."""
+        self._entries[frame] = entry
+        self._entries.move_to_end(frame)
         while len(self._entries) > self.capacity:
             self._entries.popitem(last=False)
 
@@ -98,6 +105,7 @@ class InteractiveSession:
         self, model: PredictorLender, source: FrameSource, prompts: PromptState | None = None
     ) -> None:
         self.model = model  # lends the shared SAM 2 model
+        self._tasks = model_tasks(model)  # the calls that run it (on ZeroGPU: in a GPU worker)
         self.source = source  # the video's frames
         self.prompts = prompts or PromptState(video=source.meta)  # every click so far
         if self.prompts.video is None:
@@ -229,6 +237,9 @@ class InteractiveSession:
         self._predicted[frame] = self._predict(frame) if frame in self.prompts.clicks else {}
 
     def _predict(self, frame: int) -> Masks:
-        with self.model.use() as predictor:
-            images = ModelFrames(self._frames, predictor.image_size, predictor.device, prefetch=False)
-            return predict_prompted_frame(predictor, images, self.prompts, frame, self._features)
+        """One `ModelTasks.frame_masks` call: the frame and its prompts in, masks and features out."""
+        features = self._features.get(frame)
+        masks, features = self._tasks.frame_masks(self.frame(frame), frame, self.prompts, features)
+        if features is not None:
+            self._features.put(frame, features)
+        return masks

@@ -35,8 +35,8 @@ logger = logging.getLogger(__name__)
 class PredictorLender(Protocol):
     """Anything that lends the SAM 2 predictor for one job, held exclusively: `SharedModel`, `AppModel`."""
 
-    def use(self) -> AbstractContextManager[SAM2VideoPredictor]:
-        """The predictor, for as long as the `with` block lasts."""
+    def use(self, device: torch.device | None = None) -> AbstractContextManager[SAM2VideoPredictor]:
+        """The predictor (moved to `device` first when given), for as long as the `with` block lasts."""
         ...
 
 
@@ -211,6 +211,11 @@ class FairLock:
         self.release()
 
 
+def _same_device(first: torch.device, second: torch.device) -> bool:
+    """Whether two devices are the same one ("cuda" is "cuda:0")."""
+    return (first.type, first.index or 0) == (second.type, second.index or 0)
+
+
 def autocast_context(device: torch.device) -> AbstractContextManager:
     """bf16 autocast on CUDA (and on the CPU with `config.CPU_BF16`), else no autocast (float32)."""
     if device.type == "cuda" or (device.type == "cpu" and config.CPU_BF16):
@@ -231,17 +236,30 @@ class SharedModel:
             torch.backends.cudnn.allow_tf32 = True
 
     @contextlib.contextmanager
-    def use(self) -> Iterator[SAM2VideoPredictor]:
+    def use(self, device: torch.device | None = None) -> Iterator[SAM2VideoPredictor]:
         """Hold the model exclusively, in inference mode, under bf16 autocast on CUDA.
 
         Callers are served in arrival order (`FairLock`); long jobs take it per step, not per run.
+        `device` moves the model there first (and it stays there): a ZeroGPU worker moves the model,
+        built on the CPU, to the GPU it was lent.
 
         On the CPU the model runs in float32, as SAM 2's own examples run it there (autocast only on
         CUDA): bf16 matrix products are 5 to 50 times slower than float32 on CPUs without native bf16
         (AVX2 ones, e.g. most AMD EPYC hosts). `config.CPU_BF16` turns bf16 on for CPUs that have it.
         """
-        with self._lock, torch.inference_mode(), autocast_context(self.device):
-            yield self.predictor
+        with self._lock:
+            if device is not None and not _same_device(device, self.device):
+                self._move(device)
+            with torch.inference_mode(), autocast_context(self.device):
+                yield self.predictor
+
+    def _move(self, device: torch.device) -> None:
+        logger.info("Moving SAM 2 to %s", device)
+        self.predictor = self.predictor.to(device)
+        self.device = self.predictor.device
+        if self.device.type == "cuda":
+            torch.backends.cuda.matmul.allow_tf32 = True
+            torch.backends.cudnn.allow_tf32 = True
 
     @property
     def description(self) -> str:
