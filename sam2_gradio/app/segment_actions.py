@@ -335,9 +335,11 @@ def propagate(
     session.running_prompts = prompts
 
     def show_tracked(tracked: TrackedFrame) -> None:
-        with session.lock:
-            if session.segment is segment:
-                segment.mask_dir = tracked.mask_dir
+        # Not under the session lock: this runs while the propagation holds the model, and a click of
+        # this session holds that lock while it waits for the model. One attribute set is atomic, and
+        # setting it on a segment the session has just replaced is harmless.
+        if session.segment is segment:
+            segment.mask_dir = tracked.mask_dir
         if watch is not None:
             watch(tracked)
 

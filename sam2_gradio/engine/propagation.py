@@ -464,7 +464,8 @@ def run_steps(
     stop, clean_up = tasks.stop_flag(cancel)
     try:
         while not run.done and not (cancel is not None and cancel.is_set()):
-            frames = max(1, min(step_frames or sizer.begin(), run.total - run.frames_done))
+            planned = sizer.begin()  # also starts timing the chunk
+            frames = max(1, min(step_frames or planned, run.total - run.frames_done))
             done_before = run.frames_done
             with closing(tasks.track(run, source, frames, sizer.seconds_per_frame, stop)) as chunk:
                 for item in chunk:
