@@ -379,6 +379,11 @@ def test_box_and_brush_prompts_in_the_browser(app_url: str, tmp_path: Path) -> N
 def test_phone_layout_puts_the_frame_first(app_url: str) -> None:
     with chromium_page(app_url, viewport=PHONE) as page:
         app = AppPage(page, ARTIFACTS / "phone")
+        app.component("seg-frame").wait_for()
+        # gradio applies the app's CSS after the page shows: until then the columns stack unordered
+        app.page.wait_for_function(
+            "() => getComputedStyle(document.getElementById('seg-frame-column')).display === 'contents'"
+        )
         frame_top = app.component("seg-frame").bounding_box()["y"]
         assert frame_top < app.component("seg-propagate").bounding_box()["y"]
         assert frame_top < app.component("seg-video").bounding_box()["y"] + 700
