@@ -223,6 +223,13 @@ def autocast_context(device: torch.device) -> AbstractContextManager:
     return contextlib.nullcontext()
 
 
+def _allow_tf32_on(device: torch.device) -> None:
+    """Let CUDA matrix products and convolutions use TF32 when the model runs on `device` (a GPU)."""
+    if device.type == "cuda":
+        torch.backends.cuda.matmul.allow_tf32 = True
+        torch.backends.cudnn.allow_tf32 = True
+
+
 class SharedModel:
     """A built predictor plus the lock and numeric context every use of it must go through."""
 
@@ -231,9 +238,7 @@ class SharedModel:
         self.settings = settings  # how it was built (shown in the UI and logs)
         self.device: torch.device = predictor.device
         self._lock = FairLock()  # one use at a time, in arrival order
-        if self.device.type == "cuda":
-            torch.backends.cuda.matmul.allow_tf32 = True
-            torch.backends.cudnn.allow_tf32 = True
+        _allow_tf32_on(self.device)
 
     @contextlib.contextmanager
     def use(self, device: torch.device | None = None) -> Iterator[SAM2VideoPredictor]:
@@ -244,7 +249,7 @@ class SharedModel:
         built on the CPU, to the GPU it was lent.
 
         On the CPU the model runs in float32, as SAM 2's own examples run it there (autocast only on
-        CUDA): bf16 matrix products are 5 to 50 times slower than float32 on CPUs without native bf16
+        CUDA): bf16 matrix products are up to 60 times slower than float32 on CPUs without native bf16
         (AVX2 ones, e.g. most AMD EPYC hosts). `config.CPU_BF16` turns bf16 on for CPUs that have it.
         """
         with self._lock:
@@ -257,9 +262,7 @@ class SharedModel:
         logger.info("Moving SAM 2 to %s", device)
         self.predictor = self.predictor.to(device)
         self.device = self.predictor.device
-        if self.device.type == "cuda":
-            torch.backends.cuda.matmul.allow_tf32 = True
-            torch.backends.cudnn.allow_tf32 = True
+        _allow_tf32_on(self.device)
 
     @property
     def description(self) -> str:
