@@ -354,20 +354,16 @@ def parse_lengths(text: str) -> list[int]:
     return lengths
 
 
-def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    """Command-line flags; the hidden --worker flags are how the driver starts one measurement."""
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+def add_run_arguments(parser: argparse.ArgumentParser, default_lengths: list[int]) -> None:
+    """The flags this benchmark shares with `bench_stepped.py`: clips, model, device, threads, workers."""
     parser.add_argument(
         "--lengths",
         type=parse_lengths,
-        default=[50, 350, 1000],
+        default=default_lengths,
         help="clip lengths in frames, comma-separated",
     )
     parser.add_argument("--repeat", type=int, default=1, help="runs per implementation and length (median)")
     parser.add_argument("--objects", type=int, choices=(1, 2), default=1, help="objects clicked on frame 0")
-    parser.add_argument("--batch-size", type=int, default=32, help="frames decoded at a time by ours")
     parser.add_argument("--device", default="cpu", help="cpu or cuda")
     parser.add_argument(
         "--threads", type=int, default=0, help="torch CPU threads per run (0: torch's default)"
@@ -377,20 +373,34 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--vos-optimized", action="store_true", help="SAM2VideoPredictorVOS (torch.compile, CUDA only)"
     )
-    parser.add_argument(
-        "--concurrent",
-        action="store_true",
-        help="run ours and official side by side (one core each with --threads 1), so both see the same load",
-    )
-    parser.add_argument("--worker", choices=IMPLEMENTATIONS, help=argparse.SUPPRESS)
+    parser.add_argument("--worker", help=argparse.SUPPRESS)  # one measurement: the implementation's name
     parser.add_argument("--folder", help=argparse.SUPPRESS)
     parser.add_argument("--result", help=argparse.SUPPRESS)
+
+
+def checked_args(parser: argparse.ArgumentParser, argv: list[str] | None) -> argparse.Namespace:
+    """`parser`'s arguments, with --repeat and --threads checked."""
     args = parser.parse_args(argv)
     if args.repeat < 1:
         parser.error(f"--repeat must be at least 1, got {args.repeat}")
     if args.threads < 0:
         parser.error(f"--threads must be 0 or more, got {args.threads}")
     return args
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """Command-line flags; the hidden --worker flags are how the driver starts one measurement."""
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    add_run_arguments(parser, [50, 350, 1000])
+    parser.add_argument("--batch-size", type=int, default=32, help="frames decoded at a time by ours")
+    parser.add_argument(
+        "--concurrent",
+        action="store_true",
+        help="run ours and official side by side (one core each with --threads 1), so both see the same load",
+    )
+    return checked_args(parser, argv)
 
 
 def main(argv: list[str] | None = None) -> None:

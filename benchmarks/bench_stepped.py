@@ -194,26 +194,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument(
-        "--lengths", type=base.parse_lengths, default=[50, 350], help="clip lengths, comma-separated"
-    )
-    parser.add_argument("--repeat", type=int, default=1, help="runs per implementation and length (median)")
-    parser.add_argument("--objects", type=int, choices=(1, 2), default=1, help="objects clicked on frame 0")
+    base.add_run_arguments(parser, [50, 350])
     parser.add_argument(
         "--batch-size", type=int, default=32, help="frames decoded at a time; the longest step"
     )
     parser.add_argument("--step-seconds", type=float, default=1.0, help="target length of a step")
-    parser.add_argument("--device", default="cpu", help="cpu or cuda")
-    parser.add_argument(
-        "--threads", type=int, default=0, help="torch CPU threads per run (0: torch's default)"
-    )
-    parser.add_argument("--image-size", type=int, default=256, help="model input size (multiple of 16)")
-    parser.add_argument("--model-size", default="tiny", help="tiny, small, base+ or large (random weights)")
-    parser.add_argument("--vos-optimized", action="store_true", help="SAM2VideoPredictorVOS (CUDA only)")
-    parser.add_argument("--worker", choices=IMPLEMENTATIONS, help=argparse.SUPPRESS)
-    parser.add_argument("--folder", help=argparse.SUPPRESS)
-    parser.add_argument("--result", help=argparse.SUPPRESS)
-    return parser.parse_args(argv)
+    return base.checked_args(parser, argv)
 
 
 def main(argv: list[str] | None = None) -> None:

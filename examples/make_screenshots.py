@@ -7,6 +7,8 @@ click the ball and, as a second object, the car, propagate; then in Compose put 
 `examples/background.mp4`, keep only the car, move it to the bottom left, take a snapshot and render.
 Writes `docs/segment_tab.png`, `docs/compose_tab.png` and `docs/composed_frame.png` (the snapshot), each at
 most 1280 pixels wide, and both tabs as a phone shows them (`docs/*_tab_phone.png`, 390 pixels wide).
+Then, in a fresh page, `docs/box_and_brush.png`: a box drawn around the car (two clicks) and the ball
+painted with the brush as a second object. `--only tabs` or `--only prompts` makes one of the two sets.
 Needs Chromium (`apt-get install chromium`); takes about a minute on a CPU.
 
 By default the model is SAM 2.1 tiny with seeded random weights at 256 px (no download; its object-score
@@ -31,19 +33,28 @@ PROPAGATION_TIMEOUT_MS = 600_000
 RENDER_TIMEOUT_MS = 120_000
 MAX_WIDTH = 1280
 PHONE = {"width": 390, "height": 844}  # a phone's viewport, for the *_phone.png screenshots
-SCREENSHOTS = (
+TAB_SCREENSHOTS = (
     "segment_tab.png",
     "compose_tab.png",
     "composed_frame.png",
     "segment_tab_phone.png",
     "compose_tab_phone.png",
 )
+PROMPTS_SCREENSHOT = "box_and_brush.png"
+CAR_BOX = ((0.665, 0.70), (0.91, 0.97))  # opposite corners of the car on the first frame
+BALL_STROKE = tuple((x, y) for y in (0.50, 0.56, 0.62) for x in (0.11, 0.14, 0.17))  # dabs over the ball
+BRUSH_SIZE = 14  # pixels
 
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
         "--out-dir", type=Path, default=PROJECT_ROOT / "docs", help="folder the five PNGs are written to"
+    )
+    parser.add_argument(
+        "--only",
+        choices=("tabs", "prompts"),
+        help="make only the tab screenshots, or only the box-and-brush picture (default: both)",
     )
     parser.add_argument(
         "--checkpoint", help="SAM 2.1 weights file for real masks (default: seeded random weights)"
@@ -109,6 +120,29 @@ def compose_example(app) -> str:
     return snapshot_url
 
 
+def prompts_example(app) -> None:
+    """Open the example clip, draw a box around the car, then paint the ball as a second object."""
+    app.upload("seg-video", EXAMPLES / "toy_car.mp4")
+    app.wait_image_src("seg-frame", other_than=None)
+    app.component("seg-point-label").get_by_label("box", exact=True).check()
+    for corner in CAR_BOX:
+        _click_and_wait(app, corner)
+    app.press("seg-new-object")
+    app.wait_checked("seg-object", "Object 2")
+    app.component("seg-point-label").get_by_label("brush", exact=True).check()
+    size = app.component("seg-brush-size").locator("input[type=number]")
+    size.fill(str(BRUSH_SIZE))
+    size.press("Enter")
+    for dab in BALL_STROKE:
+        _click_and_wait(app, dab)
+
+
+def _click_and_wait(app, point: tuple[float, float]) -> None:
+    shown = app.image_src("seg-frame")
+    app.click_image("seg-frame", *point)
+    app.wait_image_src("seg-frame", other_than=shown)
+
+
 def save_page(app, path: Path) -> None:
     """Screenshot the whole page without its pop-up messages (256 colours, at most `MAX_WIDTH` wide)."""
     app.dismiss_messages()
@@ -130,6 +164,21 @@ def shrink_png(path: Path, *, palette: bool = False) -> None:
     image.save(path, optimize=True)
 
 
+def tab_screenshots(app, out_dir: Path) -> None:
+    """Both tabs after the example's segment and compose, on a desktop and on a phone; the composed frame."""
+    segment_example(app)
+    save_page(app, out_dir / "segment_tab.png")
+    snapshot_url = compose_example(app)
+    save_page(app, out_dir / "compose_tab.png")
+    composed = out_dir / "composed_frame.png"
+    composed.write_bytes(app.page.request.get(snapshot_url).body())
+    shrink_png(composed)
+    app.page.set_viewport_size(PHONE)
+    save_page(app, out_dir / "compose_tab_phone.png")
+    app.open_tab("Segment")
+    save_page(app, out_dir / "segment_tab_phone.png")
+
+
 def main() -> None:
     args = parse_args()
     os.environ.setdefault("TQDM_DISABLE", "1")  # SAM 2's per-frame bar
@@ -142,24 +191,21 @@ def main() -> None:
     if missing:
         sys.exit(f"make_screenshots.py: {missing}.")
     args.out_dir.mkdir(parents=True, exist_ok=True)
-    with (
-        tempfile.TemporaryDirectory() as sessions,
-        running_app(build_model(args), Path(sessions)) as url,
-        chromium_page(url) as page,
-    ):
-        app = AppPage(page)
-        segment_example(app)
-        save_page(app, args.out_dir / "segment_tab.png")
-        snapshot_url = compose_example(app)
-        save_page(app, args.out_dir / "compose_tab.png")
-        composed = args.out_dir / "composed_frame.png"
-        composed.write_bytes(page.request.get(snapshot_url).body())
-        shrink_png(composed)
-        page.set_viewport_size(PHONE)
-        save_page(app, args.out_dir / "compose_tab_phone.png")
-        app.open_tab("Segment")
-        save_page(app, args.out_dir / "segment_tab_phone.png")
-    for name in SCREENSHOTS:
+    written: list[str] = []
+    with tempfile.TemporaryDirectory() as sessions, running_app(build_model(args), Path(sessions)) as url:
+        if args.only in (None, "tabs"):
+            with chromium_page(url) as page:
+                tab_screenshots(AppPage(page), args.out_dir)
+            written += TAB_SCREENSHOTS
+        if args.only in (None, "prompts"):
+            with chromium_page(url) as page:
+                app = AppPage(page)
+                prompts_example(app)
+                app.dismiss_messages()
+                app.page.locator("#seg-frame-column").screenshot(path=str(args.out_dir / PROMPTS_SCREENSHOT))
+                shrink_png(args.out_dir / PROMPTS_SCREENSHOT, palette=True)
+            written.append(PROMPTS_SCREENSHOT)
+    for name in written:
         path = args.out_dir / name
         print(f"wrote {path} ({path.stat().st_size / 1024:.0f} KiB)")
 

@@ -50,6 +50,9 @@ RANDOM_WEIGHTS_SEED = 0
 # --- Segmentation ------------------------------------------------------------------------------
 # Frames decoded and handed to the model at a time during propagation.
 DEFAULT_BATCH_SIZE = _env_int("SAM2_GRADIO_BATCH_SIZE", 32)
+# bf16 autocast on the CPU: faster only on CPUs with native bf16 (AVX512-BF16, AMX), 5-50x slower than
+# float32 elsewhere; off by default, as in SAM 2's own CPU examples (CUDA always runs under bf16 autocast).
+CPU_BF16 = _env_int("SAM2_GRADIO_CPU_BF16", 0) != 0
 # Propagation advances in steps of about this many seconds, between which other work may use the model.
 STEP_SECONDS = _env_float("SAM2_GRADIO_STEP_SECONDS", 1.0)
 # CPU memory (MiB) each video's image features may take (`engine.features.FeatureStore`): clicks and
@@ -61,6 +64,9 @@ FEATURE_STORE_MB = _env_float("SAM2_GRADIO_FEATURE_STORE_MB", 1024.0)
 MIN_SHOWN_SIDE = _env_int("SAM2_GRADIO_MIN_SHOWN_SIDE", 960)
 # Edits (clicks, boxes, masks, clears, objects, resets, loaded states) that Undo can take back.
 UNDO_STEPS = _env_int("SAM2_GRADIO_UNDO_STEPS", 100)
+# The Segment tab's brush: radius in video pixels of one dab, its default and its largest.
+DEFAULT_BRUSH_RADIUS = 8
+MAX_BRUSH_RADIUS = 64
 
 # --- Compositing -------------------------------------------------------------------------------
 DEFAULT_OBJECT_SIZE = 256  # longer side of the relocated object, pixels
@@ -132,8 +138,13 @@ PROPAGATE_CONCURRENCY = _env_int("SAM2_GRADIO_PROPAGATE_CONCURRENCY", 4)
 LIVE_VIEW_SECONDS = _env_float("SAM2_GRADIO_LIVE_VIEW_SECONDS", 0.4)
 # "USER:PASSWORD" that the app asks for (gradio's login page), as --auth gives it; never logged.
 AUTH_ENV = "SAM2_GRADIO_AUTH"
-# GPU seconds a Hugging Face ZeroGPU Space grants one segment call (`spaces.GPU(duration=...)`).
-SPACES_GPU_SECONDS = _env_int("SAM2_GRADIO_SPACES_GPU_SECONDS", 120)
+# Hugging Face ZeroGPU: each SAM 2 call asks `spaces.GPU` for a duration (seconds of GPU; a call past it is
+# aborted, and a user's daily quota must hold it). A click asks for SPACES_CLICK_SECONDS; a propagation is a
+# chain of calls, each asking for the frames it will do at the measured speed plus SPACES_MARGIN_SECONDS
+# (moving the model to the GPU, pickling), at most SPACES_GPU_SECONDS (the whole of it for the first call).
+SPACES_GPU_SECONDS = _env_int("SAM2_GRADIO_SPACES_GPU_SECONDS", 60)
+SPACES_CLICK_SECONDS = _env_int("SAM2_GRADIO_SPACES_CLICK_SECONDS", 15)
+SPACES_MARGIN_SECONDS = _env_float("SAM2_GRADIO_SPACES_MARGIN_SECONDS", 5.0)
 
 
 # --- How a user-facing option is declared -------------------------------------------------------

@@ -108,6 +108,10 @@ class ProgressMeter:
         if self.every is not None and (self.done % self.every == 0 or self.done == self.total):
             self.report()
 
+    def seconds_since_report(self) -> float:
+        """Seconds since the last report (or the start)."""
+        return self.clock() - self._last_report[1]
+
     def report(self) -> None:
         """Report where the job stands now."""
         if self.progress is None:

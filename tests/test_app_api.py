@@ -145,6 +145,48 @@ def test_propagate_returns_preview_and_masks_for_every_frame(client, make_video,
     assert json.loads(Path(state_out).read_text())["clicks"] == clicks
 
 
+def test_propagate_writes_the_exports_asked_for_which_decode_to_the_mask_pngs(client, make_video, tmp_path):
+    """/propagate's export parameters; /export_files gives the files; a call without them gives none."""
+    from pycocotools import mask as coco_mask
+
+    num_frames = 4
+    video = make_video("clip.mp4", num_frames)
+    state = tmp_path / "state.json"
+    boxed = {"points": [], "labels": [], "box": [30, 20, 60, 44]}
+    clicks = {"0": {"1": {"points": [[20.0, 8.0]], "labels": [1]}, "2": boxed}}
+    state.write_text(json.dumps({"version": 1, "clicks": clicks, "names": {"2": "dog"}}))
+    _, masks_zip, _ = client.predict(
+        video=handle_file(video), state_file=handle_file(state), coco=True, davis=True, alpha_video="webm",
+        feather=0, api_name="/propagate",
+    )  # fmt: skip
+    files = {Path(path).suffix: Path(path) for path in client.predict(api_name="/export_files")}
+    assert set(files) == {".json", ".zip", ".webm"}
+    with zipfile.ZipFile(masks_zip) as archive:
+        png = {name: np.asarray(Image.open(archive.open(name))) > 0 for name in archive.namelist()}
+    data = json.loads(files[".json"].read_text())
+    assert [category["name"] for category in data["categories"]] == ["object", "dog"]
+    for annotation in data["annotations"]:
+        for frame, segmentation in enumerate(annotation["segmentations"]):
+            expected = png[f"per_object/{per_object_mask_name(frame, annotation['id'])}"]
+            decoded = np.zeros_like(expected)
+            if segmentation is not None:
+                rle = {"size": segmentation["size"], "counts": segmentation["counts"].encode()}
+                decoded = coco_mask.decode(rle).astype(bool)
+            assert np.array_equal(decoded, expected), (annotation["id"], frame)
+    with zipfile.ZipFile(files[".zip"]) as archive:
+        assert sorted(archive.namelist()) == [f"{frame:05d}.png" for frame in range(num_frames)]
+        for frame in range(num_frames):
+            labels = np.asarray(Image.open(archive.open(f"{frame:05d}.png")))
+            one, two = (png[f"per_object/{per_object_mask_name(frame, obj_id)}"] for obj_id in (1, 2))
+            assert np.array_equal(labels == 1, one)
+            assert np.array_equal(labels == 2, two & ~one)  # the lower id wins, as SAM 2's vos_inference
+    info = probe_video(files[".webm"])
+    assert (info.width, info.height, info.num_frames) == (64, 48, num_frames)
+
+    client.predict(video=handle_file(video), state_file=handle_file(state), api_name="/propagate")
+    assert client.predict(api_name="/export_files") in (None, [])  # old clients ask for none
+
+
 def test_segment_result_is_offered_to_compose_in_its_own_session_only(client, make_video, tmp_path):
     video = make_video("clip.mp4", 3)
     state = write_state(tmp_path / "state.json", {"0": {"1": {"points": [[20, 8]], "labels": [1]}}})

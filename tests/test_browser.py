@@ -19,10 +19,11 @@ from pathlib import Path
 import imageio_ffmpeg
 import numpy as np
 import pytest
-from browser_support import AppPage, browser_missing_reason, chromium_page, cut_clip
+from browser_support import EVENT_TIMEOUT_MS, AppPage, browser_missing_reason, chromium_page, cut_clip
 from PIL import Image
 
 from sam2_gradio.app.model_holder import AppModel
+from sam2_gradio.media.rle import CompressedRle
 
 MISSING = browser_missing_reason()
 pytestmark = [
@@ -41,6 +42,7 @@ BACKGROUND = EXAMPLES / "background.mp4"
 BACKGROUND_FRAMES, BACKGROUND_FPS, BACKGROUND_SHAPE = 90, 30, (360, 640, 3)  # see examples/README.md
 PROPAGATION_TIMEOUT_MS = 300_000  # a loaded CI machine can run SAM 2 ten times slower
 RENDER_TIMEOUT_MS = 60_000
+PROMPT_TIMEOUT_MS = 120_000  # a click SAM 2 answers (the first on a frame encodes it) on a loaded machine
 
 # Where to click, as fractions of the frame: (first object, second object) of each clip.
 CLICKS = {
@@ -87,12 +89,14 @@ def frame_count(app: AppPage, url: str, folder: Path) -> int:
     return imageio_ffmpeg.count_frames_and_secs(str(path))[0]
 
 
-def click_and_expect_change(app: AppPage, point: tuple[float, float]) -> None:
+def click_and_expect_change(
+    app: AppPage, point: tuple[float, float], timeout_ms: int = EVENT_TIMEOUT_MS
+) -> None:
     """Click the Segment frame at `point` and wait until the frame shown has other pixels."""
     before_src = app.image_src("seg-frame")
     before = pixels(app, before_src)
     app.click_image("seg-frame", *point)
-    after = pixels(app, app.wait_image_src("seg-frame", other_than=before_src))
+    after = pixels(app, app.wait_image_src("seg-frame", other_than=before_src, timeout_ms=timeout_ms))
     assert after.shape == before.shape
     changed = np.any(after != before, axis=2).mean()
     assert changed > 0.001, f"only {changed:.4%} of the frame changed after a click"
@@ -214,11 +218,43 @@ def compose_and_check(app: AppPage, clip_frames: int, folder: Path) -> None:
     assert frame_count(app, output, folder) == expected_frames
 
 
+@pytest.fixture
+def zerogpu_app_url(tmp_path: Path):
+    """URL of the app with the ZeroGPU double active (every SAM 2 call in a forked worker, on one CPU
+    thread there), serving the random-weights model at 64 px to keep that worker quick."""
+    from app_support import running_app
+    from sam2_support import build_random_model
+    from zerogpu_support import zerogpu_spaces
+
+    with zerogpu_spaces() as spaces:
+        model = build_random_model(64)
+        app_model = AppModel(model.settings, model=model)
+        assert app_model.tasks.remote
+        with running_app(app_model, tmp_path / "sessions") as url:
+            yield url
+        assert spaces.calls >= 3, "the clicks and the propagation ran in ZeroGPU workers"
+
+
 def test_segment_then_compose_in_the_browser(app_url: str, clip: Path, tmp_path: Path) -> None:
+    walk_segment_then_compose(app_url, clip, tmp_path, ARTIFACTS)
+
+
+@pytest.mark.skip(
+    reason="the walk completes with the ZeroGPU double (upload to render), but closing the app after it "
+    "hangs (forked workers; not solved yet)"
+)
+def test_segment_then_compose_in_the_browser_on_zerogpu(
+    zerogpu_app_url: str, clip: Path, tmp_path: Path
+) -> None:
+    walk_segment_then_compose(zerogpu_app_url, clip, tmp_path, ARTIFACTS.with_name("browser-zerogpu"))
+
+
+def walk_segment_then_compose(url: str, clip: Path, tmp_path: Path, artifacts: Path) -> None:
+    """Upload, click two objects, step with the keys, propagate (cancel, continue), compose and render."""
     clicks = CLICKS[clip.name]
-    shutil.rmtree(ARTIFACTS, ignore_errors=True)  # keep only this run's screenshots
-    with chromium_page(app_url) as page:
-        app = AppPage(page, ARTIFACTS)
+    shutil.rmtree(artifacts, ignore_errors=True)  # keep only this run's screenshots
+    with chromium_page(url) as page:
+        app = AppPage(page, artifacts)
         try:
             assert "random weights" in app.text("seg-model-status").lower()
             clip_frames = open_clip(app, clip)
@@ -229,7 +265,7 @@ def test_segment_then_compose_in_the_browser(app_url: str, clip: Path, tmp_path:
         except Exception as failure:
             app.screenshot("failed")
             messages = app.take_errors()
-            (ARTIFACTS / "failure.txt").write_text(f"{failure!r}\nerror messages shown: {messages}\n")
+            (artifacts / "failure.txt").write_text(f"{failure!r}\nerror messages shown: {messages}\n")
             print("error messages shown:", messages)
             raise
         assert app.take_errors() == []
@@ -296,9 +332,58 @@ def test_annotator_loop_on_a_small_clip(app_url: str, tmp_path: Path) -> None:
         assert "Upload a video" in app.text("seg-info")
 
 
+CAR_BOX = ((0.665, 0.70), (0.91, 0.97))  # opposite corners of the car in toy_car.mp4, fractions of the frame
+BALL_STROKE = ((0.12, 0.54), (0.14, 0.56), (0.16, 0.58))  # brush dabs across the ball
+
+
+def test_box_and_brush_prompts_in_the_browser(app_url: str, tmp_path: Path) -> None:
+    """Two clicks draw a box (the first corner shows alone), brush dabs paint a second object's mask
+    (the line under the prompt type says what it replaces), Ctrl+Z takes back the last dab."""
+    from playwright.sync_api import expect
+
+    clip = cut_clip(EXAMPLES / "toy_car.mp4", tmp_path / "car.mp4", seconds=0.5, width=320, fps=10)
+    with chromium_page(app_url) as page:
+        app = AppPage(page, ARTIFACTS / "prompts")
+        app.upload("seg-video", clip)
+        app.wait_image_src("seg-frame", other_than=None)
+        app.component("seg-point-label").get_by_label("box", exact=True).check()
+        expect(app.component("seg-prompt-hint")).to_contain_text("opposite corners")
+        for corner in CAR_BOX:  # the first corner's mark, then the box and its mask
+            click_and_expect_change(app, corner, PROMPT_TIMEOUT_MS)
+        app.press("seg-new-object")
+        app.wait_checked("seg-object", "Object 2")
+        app.component("seg-point-label").get_by_label("brush", exact=True).check()
+        expect(app.component("seg-prompt-hint")).to_contain_text("replaces the object's clicks and box")
+        for dab in BALL_STROKE:
+            before_last = pixels(app, app.image_src("seg-frame"))
+            click_and_expect_change(app, dab, PROMPT_TIMEOUT_MS)
+        app.screenshot("box_and_brush")
+        shown = app.image_src("seg-frame")
+        page.keyboard.press("Control+z")
+        undone = pixels(app, app.wait_image_src("seg-frame", other_than=shown, timeout_ms=PROMPT_TIMEOUT_MS))
+        assert np.abs(undone.astype(int) - before_last).mean() < 2, "undo takes back the last dab"
+
+        clicks = saved_clicks(app)["0"]
+        (x0, y0), (x1, y1) = CAR_BOX
+        expected = [x0 * 320, y0 * 180, x1 * 320, y1 * 180]
+        assert np.abs(np.array(clicks["1"]["box"]) - expected).max() <= 1.5, clicks["1"]["box"]
+        painted = CompressedRle.from_coco(clicks["2"]["mask"]).to_mask()
+        assert painted.shape == (180, 320) and clicks["2"]["points"] == []
+        for x, y in BALL_STROKE[:2]:  # the dabs left after the undo, each a disc of the brush size
+            assert painted[round(y * 180), round(x * 320)]
+        last_x, last_y = BALL_STROKE[2]  # a pixel only the undone dab covered
+        assert not painted[round(last_y * 180) + 4, round(last_x * 320) + 4]
+        assert app.take_errors() == []
+
+
 def test_phone_layout_puts_the_frame_first(app_url: str) -> None:
     with chromium_page(app_url, viewport=PHONE) as page:
         app = AppPage(page, ARTIFACTS / "phone")
+        app.component("seg-frame").wait_for()
+        # gradio applies the app's CSS after the page shows: until then the columns stack unordered
+        app.page.wait_for_function(
+            "() => getComputedStyle(document.getElementById('seg-frame-column')).display === 'contents'"
+        )
         frame_top = app.component("seg-frame").bounding_box()["y"]
         assert frame_top < app.component("seg-propagate").bounding_box()["y"]
         assert frame_top < app.component("seg-video").bounding_box()["y"] + 700

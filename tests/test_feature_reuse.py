@@ -142,3 +142,70 @@ def test_a_store_used_with_another_model_or_video_size_starts_again(random_model
     assert len(store) == 6 and store._entries[0][0].shape[-1] == 128 // 4
     with pytest.raises(ValueError, match="budget"):
         FeatureStore(budget_mb=-1)
+
+
+def _round_trip(task, duration):
+    """A `GpuWrapper` that pickles a call's arguments and its result, as a ZeroGPU worker would."""
+
+    def call(*args):
+        return pickle.loads(pickle.dumps(task(*pickle.loads(pickle.dumps(args)))))
+
+    return call
+
+
+def test_clicks_through_a_worker_send_one_frame_s_features_and_keep_them_in_the_session(
+    random_model, scene_jpegs, encoder_calls
+):
+    from app_support import app_model_of
+
+    from sam2_gradio.engine.gpu_tasks import ModelTasks
+
+    remote = app_model_of(random_model)
+    remote.tasks = ModelTasks(remote, gpu=_round_trip)
+    source = JpegFolderFrames.open(scene_jpegs)
+    clicks = [(3, 1, 40, 60, True), (3, 1, 50, 70, False), (3, 2, 120, 50, True), (9, 1, 40, 60, True)]
+    here, there = InteractiveSession(random_model, source), InteractiveSession(remote, source)
+    expected = [here.click(*click) for click in clicks]
+    encoder_calls.clear()
+    got = [there.click(*click) for click in clicks]
+    assert len(encoder_calls) == 2  # frames 3 and 9, each once: the features came back to the session
+    assert sorted(there.features._entries) == [3, 9]
+    for wanted, masks in zip(expected, got, strict=True):
+        assert wanted.keys() == masks.keys()
+        for obj_id in wanted:
+            np.testing.assert_array_equal(masks[obj_id], wanted[obj_id])
+    sent = there.features.only([3])
+    assert len(sent) == 1 and len(pickle.dumps(sent)) < 1.05 * sent.nbytes  # no position encodings
+
+
+def test_a_store_that_crossed_a_process_boundary_lends_its_features_with_identical_masks(
+    random_model, scene_jpegs, encoder_calls
+):
+    source = JpegFolderFrames.open(scene_jpegs)
+    prompts = _prompts(source.meta, FIRST_CLICKS)
+    store = FeatureStore()
+    reference = _masks(random_model, source, prompts, "forward", store)
+    travelled = pickle.loads(pickle.dumps(store.only(list(range(24)))))
+    encoder_calls.clear()
+    _assert_same(_masks(random_model, source, prompts, "forward", travelled), reference)
+    assert encoder_calls == []  # the position encodings were rebuilt from the model, not encoded
+
+
+def test_closing_a_browser_session_drops_its_features(random_model, make_video, tmp_path):
+    import gc
+    import weakref
+
+    from app_support import app_model_of
+
+    from sam2_gradio.app import segment_actions as actions
+    from sam2_gradio.app.sessions import SessionStore
+
+    sessions = SessionStore(tmp_path / "sessions")
+    session = sessions.get("a")
+    actions.open_video(session, make_video("clip.mp4", 4), app_model_of(random_model))
+    actions.add_click(session, 0, 1, 20, 20, positive=True)
+    store = weakref.ref(session.segment.features)
+    assert len(store()) == 1
+    sessions.close("a")
+    gc.collect()
+    assert store() is None and session.segment is None  # even while the session object is still held

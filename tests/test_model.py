@@ -32,6 +32,19 @@ def test_image_size_override_reaches_the_model(random_model):
     assert random_model.description == "SAM 2.1 tiny at 256 px on cpu, random weights (no checkpoint)"
 
 
+def test_the_model_runs_in_float32_on_the_cpu_unless_bf16_is_asked_for(random_model, monkeypatch):
+    image = torch.rand(1, 3, 256, 256)
+    with random_model.use() as predictor:
+        assert not torch.is_autocast_enabled("cpu")
+        features = predictor.forward_image(image)["vision_features"]
+    assert features.dtype == torch.float32
+    monkeypatch.setattr(config, "CPU_BF16", True)
+    with random_model.use() as predictor:
+        assert torch.get_autocast_dtype("cpu") == torch.bfloat16 and torch.is_autocast_enabled("cpu")
+        assert predictor.image_encoder.trunk.patch_embed(image).dtype == torch.bfloat16
+    assert not torch.is_autocast_enabled("cpu")
+
+
 def test_the_model_keeps_the_log_quiet(random_model, capsys):
     import sam2.sam2_video_predictor as video_predictor_module
 

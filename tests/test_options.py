@@ -18,7 +18,7 @@ from sam2_gradio.cli import segment as segment_cli
 from sam2_gradio.cli.common import options_from_args
 from sam2_gradio.compositor.render import ComposeOptions
 from sam2_gradio.config import options_from_values
-from sam2_gradio.engine.options import SegmentOptions
+from sam2_gradio.engine.options import ExportChoices, SegmentOptions
 
 # The flags of the original scripts (README, "Command line"): their names must not change.
 COMPOSE_FLAGS = (
@@ -121,20 +121,21 @@ def test_options_outside_their_declaration_raise_a_value_error_naming_them(make,
 
 
 @pytest.mark.parametrize(
-    ("handler", "options_class", "first", "last"),
+    ("handler", "options_classes"),
     [
-        (ComposeHandlers.compose, ComposeOptions, "placement", "objects"),
-        (SegmentHandlers.propagate, SegmentOptions, "direction", "batch_size"),
+        (ComposeHandlers.compose, (ComposeOptions,)),
+        (SegmentHandlers.propagate, (SegmentOptions, ExportChoices)),
     ],
 )
-def test_api_handler_parameters_are_the_option_fields(handler, options_class, first, last):
+def test_api_handler_parameters_are_the_option_fields(handler, options_classes):
     """`/compose` and `/propagate` keep explicit signatures (gradio documents the API from them)."""
     parameters = list(inspect.signature(handler).parameters.values())
     names = [parameter.name for parameter in parameters]
-    declared = parameters[names.index(first) : names.index(last) + 1]
-    fields = dataclasses.fields(options_class)
+    fields = [field for options_class in options_classes for field in dataclasses.fields(options_class)]
+    first = names.index(fields[0].name)
+    declared = parameters[first : first + len(fields)]
     assert [(p.name, p.default) for p in declared] == [(f.name, f.default) for f in fields]
-    assert names[names.index(last) + 1 :] == ["request", "progress"]  # no option after gradio's own
+    assert names[first + len(fields) :] == ["request", "progress"]  # no option after gradio's own
     documented = inspect.getdoc(handler).split("Parameters:")[1]
     for field in fields:
         assert f"{field.name}: " in documented

@@ -543,7 +543,7 @@ def test_a_segment_cli_run_failing_in_the_preview_keeps_masks_preview_and_zip_to
 class ModelUseTracker:
     """Wraps a `SharedModel.use` and records how many jobs held the model at once (once they hold it)."""
 
-    def __init__(self, use: Callable[[], contextlib.AbstractContextManager]) -> None:
+    def __init__(self, use: Callable[..., contextlib.AbstractContextManager]) -> None:
         self._use = use  # the model's own `use`
         self._lock = threading.Lock()
         self.holders = 0  # jobs holding the model now
@@ -551,8 +551,8 @@ class ModelUseTracker:
         self.uses = 0  # how many times it was held
 
     @contextlib.contextmanager
-    def use(self) -> Iterator[object]:
-        with self._use() as predictor:
+    def use(self, device: object = None) -> Iterator[object]:
+        with self._use(device) as predictor:
             with self._lock:
                 self.holders += 1
                 self.uses += 1

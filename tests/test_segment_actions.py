@@ -6,14 +6,16 @@ import json
 import zipfile
 from pathlib import Path
 
+import gradio as gr
 import numpy as np
 import pytest
 
 from sam2_gradio import config
 from sam2_gradio.app import segment_actions as actions
 from sam2_gradio.app.model_holder import AppModel, ModelUnavailable
-from sam2_gradio.app.sessions import BrowserSession, SessionStore, UploadRejected
-from sam2_gradio.engine import interactive
+from sam2_gradio.app.segment_handlers import SegmentHandlers
+from sam2_gradio.app.sessions import BoxCorner, BrowserSession, SessionStore, UploadRejected
+from sam2_gradio.engine import gpu_tasks, interactive
 from sam2_gradio.engine.model import ModelSettings
 from sam2_gradio.engine.options import SegmentOptions
 from sam2_gradio.engine.pipeline import SegmentResult
@@ -122,9 +124,9 @@ def test_a_click_adds_a_mask_that_shows_on_the_frame(opened, clip):
 def test_a_click_runs_sam_2_once_and_reads_the_propagated_masks_once(opened, tmp_path, monkeypatch):
     """The masks a click returns are the ones drawn: neither SAM 2 nor the mask files run twice."""
     predicted, read = [], []
-    predict, read_masks = interactive.predict_prompted_frame, interactive.read_frame_masks
+    predict, read_masks = gpu_tasks.predict_prompted_frame, interactive.read_frame_masks
     monkeypatch.setattr(
-        interactive, "predict_prompted_frame", lambda *args: predicted.append(args[3]) or predict(*args)
+        gpu_tasks, "predict_prompted_frame", lambda *args: predicted.append(args[3]) or predict(*args)
     )
     monkeypatch.setattr(
         interactive, "read_frame_masks", lambda *args: read.append(args[1]) or read_masks(*args)
@@ -169,6 +171,135 @@ def test_undo_takes_back_the_last_click_anywhere_then_the_loaded_state(opened, c
     assert frame == 2 and _clicks(opened)["clicks"] == ONE_CLICK
     assert actions.undo(opened, shown_frame=0)[0] == 2
     assert actions.undo(opened, shown_frame=1)[0] == 1  # nothing left to undo: the shown frame stays
+
+
+def _disc(x: float, y: float, radius: float) -> np.ndarray:
+    """The pixels whose centres lie within `radius` of (x, y), on a WIDTH x HEIGHT frame."""
+    rows, cols = np.mgrid[:HEIGHT, :WIDTH]
+    return np.hypot(cols - x, rows - y) <= radius
+
+
+def _sam2_masks_of(opened: BrowserSession, edit) -> dict[int, np.ndarray]:
+    """What SAM 2 gives for one prompt on the same video, in a fresh engine session (no app in between)."""
+    fresh = interactive.InteractiveSession(opened.segment.model, opened.segment.source)
+    return edit(fresh)
+
+
+def test_two_box_clicks_give_sam_2_the_box_and_undo_takes_it_back(opened, clip):
+    plain = read_frame(clip, 1)
+    first = actions.prompt_at(opened, 1, 1, 40, 30, "box")
+    assert _clicks(opened)["clicks"] == {}  # one corner is no prompt yet, but it is shown
+    assert np.any(first != plain) and np.array_equal(first[:20], plain[:20])
+    np.testing.assert_array_equal(actions.show_frame(opened, 1), first)  # and stays shown until the second
+    actions.prompt_at(opened, 1, 1, 10, 12, "box")
+    assert _clicks(opened)["clicks"] == {"1": {"1": {"points": [], "labels": [], "box": [10, 12, 40, 30]}}}
+    expected = _sam2_masks_of(opened, lambda fresh: fresh.box(1, 1, (10, 12, 40, 30)))
+    np.testing.assert_array_equal(opened.segment.masks_on(1)[1], expected[1])
+    frame, image = actions.undo(opened, shown_frame=1)
+    assert frame == 1 and _clicks(opened)["clicks"] == {}
+    np.testing.assert_array_equal(image, plain)  # no box, no corner left
+
+
+def test_a_box_corner_is_dropped_by_another_prompt_type_and_starts_again_on_another_frame(opened):
+    actions.prompt_at(opened, 1, 1, 40, 30, "box")
+    actions.prompt_at(opened, 2, 1, 10, 10, "box")  # another frame: this is a new first corner
+    assert _clicks(opened)["clicks"] == {} and opened.box_corner.frame == 2
+    actions.prompt_at(opened, 2, 1, 30, 20, "positive")
+    assert opened.box_corner is None
+    actions.prompt_at(opened, 3, 1, 5, 5, "box")
+    with pytest.raises(PromptStateError, match="empty or inverted"):  # a flat box: the corner waits
+        actions.prompt_at(opened, 3, 1, 5, 40, "box")
+    assert opened.box_corner == BoxCorner(3, 1, 5, 5) and "3" not in _clicks(opened)["clicks"]
+
+
+def test_brush_and_eraser_dabs_paint_the_mask_sam_2_is_given_and_undo_restores_each(opened):
+    actions.prompt_at(opened, 2, 1, 20, 20, "brush", brush_radius=6)
+    painted = _disc(20, 20, 6)
+    entry = opened.segment.prompts.clicks[2][1]
+    np.testing.assert_array_equal(entry.mask.to_mask(), painted)
+    expected = _sam2_masks_of(opened, lambda fresh: fresh.paint(2, 1, painted))
+    np.testing.assert_array_equal(opened.segment.masks_on(2)[1], expected[1])
+    shown_after_paint = opened.segment.masks_on(2)[1]
+    actions.prompt_at(opened, 2, 1, 23, 20, "erase", brush_radius=3)
+    erased = painted & ~_disc(23, 20, 3)  # dabs add up on the painted mask itself
+    np.testing.assert_array_equal(opened.segment.prompts.clicks[2][1].mask.to_mask(), erased)
+    expected = _sam2_masks_of(opened, lambda fresh: fresh.paint(2, 1, erased))
+    np.testing.assert_array_equal(opened.segment.masks_on(2)[1], expected[1])
+    actions.undo(opened, shown_frame=2)
+    np.testing.assert_array_equal(opened.segment.prompts.clicks[2][1].mask.to_mask(), painted)
+    np.testing.assert_array_equal(opened.segment.masks_on(2)[1], shown_after_paint)
+    actions.undo(opened, shown_frame=2)
+    assert _clicks(opened)["clicks"] == {}
+
+
+def test_a_brush_dab_replaces_the_clicks_of_its_object_on_that_frame(opened):
+    actions.add_click(opened, 0, 1, 30, 24, positive=True)
+    clicked = opened.segment.masks_on(0)[1]
+    actions.prompt_at(opened, 0, 1, 5, 5, "brush", brush_radius=4)
+    entry = opened.segment.prompts.clicks[0][1]
+    assert entry.points == [] and entry.box is None
+    np.testing.assert_array_equal(entry.mask.to_mask(), clicked | _disc(5, 5, 4))
+    actions.undo(opened, shown_frame=0)
+    assert _clicks(opened)["clicks"] == {"0": {"1": {"points": [[30, 24]], "labels": [1]}}}
+
+
+@pytest.mark.parametrize(
+    ("kind", "radius", "message"),
+    [("lasso", 4, "prompt type 'lasso' is not one of"), ("brush", 0, "brush size must be from 1 to")],
+)
+def test_an_unknown_prompt_type_or_brush_size_is_refused_and_the_prompts_stay(
+    opened, tmp_path, kind, radius, message
+):
+    before = _load_clicks(opened, tmp_path, ONE_CLICK)
+    with pytest.raises(ValueError, match=message):
+        actions.prompt_at(opened, 2, 1, 20, 20, kind, brush_radius=radius)
+    assert _clicks(opened) == before
+
+
+def test_erasing_a_whole_mask_is_refused_and_the_painted_mask_stays(opened):
+    actions.prompt_at(opened, 1, 1, 20, 20, "brush", brush_radius=2)
+    before = _clicks(opened)
+    with pytest.raises(PromptStateError, match="is empty"):
+        actions.prompt_at(opened, 1, 1, 20, 20, "erase", brush_radius=10)
+    assert _clicks(opened) == before
+
+
+def test_the_frame_click_handler_takes_the_prompt_type_at_the_shown_pixel(app_model, clip, tmp_path):
+    """The page's click on the enlarged frame: two box corners, then a brush dab, then Undo of the dab."""
+    store = SessionStore(tmp_path / "handler-sessions")
+    handlers, request = SegmentHandlers(app_model, store), gr.Request(session_hash="tab")
+    handlers.open_video(str(clip), request)
+    session = store.get("tab")
+    scale = actions.shown_scale(session)
+
+    def click_at(x: int, y: int, kind: str, size: int = 5) -> np.ndarray:
+        shown = (x * scale + scale // 2, y * scale + scale // 2)  # the centre of video pixel (x, y)
+        return handlers.add_click(
+            1, 1, kind, size, gr.SelectData(None, {"index": shown, "value": None}), request
+        )
+
+    image = click_at(40, 30, "box")
+    assert image.shape == (HEIGHT * scale, WIDTH * scale, 3)
+    click_at(10, 12, "box")
+    assert session.segment.prompts.clicks[1][1].box == (10, 12, 40, 30)
+    boxed = session.segment.masks_on(1)[1]
+    click_at(20, 20, "brush")  # into the mask the box gave
+    np.testing.assert_array_equal(
+        session.segment.prompts.clicks[1][1].mask.to_mask(), boxed | _disc(20, 20, 5)
+    )
+    handlers.undo(1, 1, request)
+    assert session.segment.prompts.clicks[1][1].box == (10, 12, 40, 30)
+    assert "replaces the object's clicks and box on this frame" in handlers.prompt_hint("brush")
+
+
+def test_a_named_object_shows_its_name_in_the_selector_and_legend_until_undone(app_model, clip, tmp_path):
+    handlers, request = SegmentHandlers(app_model, SessionStore(tmp_path / "s")), gr.Request(session_hash="t")
+    handlers.open_video(str(clip), request)
+    selector, legend = handlers.name_object(1, "  big <dog> ", request)
+    assert selector["choices"] == [("Object 1 · big <dog>", 1)] and "big &lt;dog&gt;" in legend
+    assert handlers.object_name(1, request) == "big <dog>"
+    _, _, selector, legend = handlers.undo(0, 1, request)
+    assert selector["choices"] == [("Object 1", 1)] and "dog" not in legend
 
 
 def test_a_small_video_is_shown_enlarged_and_a_shown_click_lands_on_its_pixel(opened, clip):

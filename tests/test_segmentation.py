@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 from sam2_gradio.cli import segment
+from sam2_gradio.engine.export_formats import ExportFormats
 from sam2_gradio.engine.exports import zip_masks
 from sam2_gradio.engine.pipeline import segment_video
 from sam2_gradio.engine.prompts import PromptState
@@ -182,6 +183,7 @@ def test_cancel_keeps_the_tracked_frames_as_a_partial_result(cancelled):
 def test_continue_after_cancel_gives_the_masks_of_an_uninterrupted_run(cancelled, segmented, random_model):
     source, folder, partial = cancelled
     _, uninterrupted = segmented
+    carried = list(partial.tracked)  # tracked before the cancel: their masks are copied, not recomputed
     resumed = segment_video(
         random_model,
         source,
@@ -191,12 +193,37 @@ def test_continue_after_cancel_gives_the_masks_of_an_uninterrupted_run(cancelled
         state_path=folder / "interactive_state.json",
         batch_size=4,
         resume=partial,
+        exports=ExportFormats(coco_path=folder / "vis.json", davis_dir=folder / "davis"),
     )
     assert not resumed.partial and resumed.run is None
     assert resumed.frames_tracked == 20 and resumed.tracked == range(4, 24)
     assert _mask_files(resumed.mask_dir) == _mask_files(uninterrupted.mask_dir)
     assert resumed.masks_zip == folder / "masks.zip" and not (folder / "masks_partial.zip").exists()
     assert json.loads(resumed.state_file.read_text())["propagation"]["partial"] is False
+    _assert_exports_hold_every_frame(resumed.mask_dir, folder, carried)
+
+
+def _assert_exports_hold_every_frame(mask_dir: Path, folder: Path, carried: list[int]) -> None:
+    """The COCO JSON (through pycocotools) and the DAVIS PNGs of a resumed run equal its mask PNGs on
+    every frame, the frames carried over from the cancelled part included."""
+    from PIL import Image
+    from pycocotools import mask as coco_mask
+
+    annotations = json.loads((folder / "vis.json").read_text())["annotations"]
+    carried_area = 0
+    for annotation in annotations:
+        for frame, segmentation in enumerate(annotation["segmentations"]):
+            png = _read(mask_dir / "per_object" / f"mask_{frame:05d}_obj_{annotation['id']}.png") > 0
+            decoded = np.zeros_like(png)
+            if segmentation is not None:
+                rle = {"size": segmentation["size"], "counts": segmentation["counts"].encode()}
+                decoded = coco_mask.decode(rle).astype(bool)
+            assert np.array_equal(decoded, png), (annotation["id"], frame)
+            carried_area += int(png.sum()) if frame in carried else 0
+    assert carried_area > 0  # the carried frames have masks to lose
+    for frame in range(24):
+        labels = np.asarray(Image.open(folder / "davis" / f"{frame:05d}.png"))
+        assert np.array_equal(labels > 0, _read(mask_dir / "combined" / f"mask_{frame:05d}.png") > 0), frame
 
 
 def test_continue_after_the_clicks_changed_starts_again(random_model, scene_jpegs, tmp_path, monkeypatch):

@@ -3,9 +3,9 @@
 `page_setup_js()` is a JavaScript function the app runs once when a page loads (`demo.load(js=...)`), so
 the app looks and behaves the same however it is launched. The shortcuts are those of the original OpenCV
 script (←/→ step through the frames, N adds an object, R resets, Enter propagates) plus Ctrl+Z / Ctrl+Shift+Z
-(or Ctrl+Y) for undo / redo, + / - for a positive / negative point and 1-9 to choose an object. Each
-clicks the control it names, so a shortcut does exactly what the control does; keys are ignored while
-typing in a field and while the Segment tab is hidden.
+(or Ctrl+Y) for undo / redo, + / - for a positive / negative point, B / P / E for a box, the brush and
+the eraser, and 1-9 to choose an object. Each clicks the control it names, so a shortcut does exactly what
+the control does; keys are ignored while typing in a field and while the Segment tab is hidden.
 """
 
 import json
@@ -24,14 +24,18 @@ SHORTCUTS = {
     "+": ["#seg-point-label input", 0],
     "=": ["#seg-point-label input", 0],
     "-": ["#seg-point-label input", 1],
+    "b": ["#seg-point-label input", 2],
+    "p": ["#seg-point-label input", 3],
+    "e": ["#seg-point-label input", 4],
     **{str(number): ["#seg-object input", number - 1] for number in range(1, 10)},
 }
 
 FILE_HEIGHT = 110  # pixels of an empty file box (both tabs)
 
 SHORTCUTS_HELP = (
-    "Keys: ←/→ previous/next frame · + / - positive/negative point · 1-9 choose an object · "
-    "N new object · Ctrl+Z undo · Ctrl+Shift+Z redo · R reset (undoable) · Enter propagate"
+    "Keys: ←/→ previous/next frame · + / - positive/negative point · B box · P brush · E eraser · "
+    "1-9 choose an object · N new object · Ctrl+Z undo · Ctrl+Shift+Z redo · R reset (undoable) · "
+    "Enter propagate"
 )
 
 # Keeps the clickable frame and the composite preview within the window; lays out the object legend;
@@ -51,7 +55,8 @@ CSS = """
   #seg-source-column > * { order: 2; }
   #seg-source-column > #seg-video, #seg-source-column > #seg-info { order: 0; }
   #seg-frame-column > * { order: 1; }
-  #seg-preview:not(:has(video)), #seg-masks:not(:has(a)), #seg-state-file:not(:has(a)) { display: none; }
+  #seg-preview:not(:has(video)), #seg-masks:not(:has(a)), #seg-exports:not(:has(a)),
+  #seg-state-file:not(:has(a)) { display: none; }
 }
 """
 

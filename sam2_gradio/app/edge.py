@@ -1,6 +1,9 @@
 """The app's edge, shared by both tabs: library errors become one sentence, a cancelled job keeps what
-the page showed, SAM 2 events run under `spaces.GPU` on Hugging Face ZeroGPU, long jobs move a gradio
-progress bar, and each event takes one of three queue slots.
+the page showed, long jobs move a gradio progress bar, and each event takes one of three queue slots.
+
+No handler runs under `spaces.GPU`: on Hugging Face ZeroGPU only the SAM 2 calls of
+`engine.gpu_tasks.ModelTasks` do (plain values in and out), so the session state a handler changes, and
+the `gr.SelectData` / `gr.Request` it takes, stay in the main process.
 
 Events that run SAM 2 share one slot ("gpu", limit 1); renders and previews have their own
 (`config.COMPOSE_CONCURRENCY`, `config.PREVIEW_CONCURRENCY`), so a quick preview never waits on a render.
@@ -126,15 +129,6 @@ def _sentence(error: BaseException) -> str:
         text = str(error).strip() or type(error).__name__
     text = text[0].upper() + text[1:]
     return text if text.endswith((".", "!", "?")) else f"{text}."
-
-
-def on_gpu(handler: Callable) -> Callable:
-    """`handler` under `spaces.GPU` when the `spaces` package is importable (Hugging Face ZeroGPU)."""
-    try:
-        import spaces
-    except ImportError:
-        return handler
-    return spaces.GPU(duration=config.SPACES_GPU_SECONDS)(handler)
 
 
 def progress_line(update: Progress) -> str:

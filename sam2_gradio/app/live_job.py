@@ -10,6 +10,7 @@ raised in the consuming thread.
 
 from __future__ import annotations
 
+import contextvars
 import queue
 import threading
 from collections.abc import Callable, Iterator
@@ -46,7 +47,9 @@ def stream(work: Callable[[Emit], T], *, name: str = "sam2-gradio-job") -> Itera
         except BaseException as error:  # re-raised in the consumer, traceback and all
             events.put(_Failed(error))
 
-    threading.Thread(target=run, name=name, daemon=True).start()
+    # The thread sees the event's context (gradio's request): `spaces.GPU` charges its calls to that user.
+    context = contextvars.copy_context()
+    threading.Thread(target=context.run, args=(run,), name=name, daemon=True).start()
     while True:
         burst = [events.get()]
         while not events.empty() and not isinstance(burst[-1], (Finished, _Failed)):

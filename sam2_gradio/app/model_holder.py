@@ -4,6 +4,10 @@ The app starts whether or not weights are available: Compose never needs the mod
 `AppModel.status` (which weights run where, or which file is missing and the exact command that fetches
 it). Everything that runs the model goes through `AppModel.use()`, which behaves like
 `SharedModel.use()` and raises `ModelUnavailable` with that message when there is no model.
+
+Its `tasks` (`engine.gpu_tasks.ModelTasks`) are the calls that run SAM 2: under `spaces.GPU` on a
+Hugging Face ZeroGPU Space, where the model is built on the CPU (the main process never touches CUDA)
+and each call moves it to the GPU it is lent; in this process everywhere else.
 """
 
 from __future__ import annotations
@@ -12,9 +16,13 @@ import contextlib
 import logging
 import threading
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
+from sam2_gradio.engine.gpu_tasks import ModelTasks, zerogpu_wrapper
+
 if TYPE_CHECKING:
+    import torch
     from sam2.sam2_video_predictor import SAM2VideoPredictor
 
     from sam2_gradio.engine.model import ModelSettings, SharedModel
@@ -32,6 +40,9 @@ class AppModel:
     """The shared model of the app, built on first use (or by `load()` at start-up); a `PredictorLender`."""
 
     def __init__(self, settings: ModelSettings, *, model: SharedModel | None = None) -> None:
+        self.tasks = ModelTasks(self, gpu=zerogpu_wrapper())  # the SAM 2 calls (on ZeroGPU: in a worker)
+        if self.tasks.remote:  # the main process of a ZeroGPU Space must not initialise CUDA
+            settings = replace(settings, device="cpu")
         self.settings = settings  # which model to build
         self._model = model  # the built model (given directly by tests)
         self._error: str | None = None  # why the model cannot be built, once known
@@ -61,9 +72,9 @@ class AppModel:
             logger.warning("Segmentation is unavailable: %s", self._error)
 
     @contextlib.contextmanager
-    def use(self) -> Iterator[SAM2VideoPredictor]:
+    def use(self, device: torch.device | None = None) -> Iterator[SAM2VideoPredictor]:
         """Hold the model exclusively (see `SharedModel.use`)."""
-        with self.load().use() as predictor:
+        with self.load().use(device) as predictor:
             yield predictor
 
     @property
@@ -73,12 +84,12 @@ class AppModel:
             model = self.load()
         except ModelUnavailable as error:
             return f"Segmentation is unavailable: {error}"
+        line = model.description
+        if self.tasks.remote:
+            line += ", moved to a ZeroGPU GPU for each call"
         if self.settings.random_weights:
-            return (
-                f"{model.description}. Random weights: masks are meaningless; this mode is for "
-                "trying the app offline."
-            )
-        return model.description
+            line += ". Random weights: masks are meaningless; this mode is for trying the app offline."
+        return line
 
     @property
     def available(self) -> bool:

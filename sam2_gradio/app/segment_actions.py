@@ -19,18 +19,37 @@ import numpy as np
 
 from sam2_gradio import config
 from sam2_gradio.app.model_holder import AppModel
-from sam2_gradio.app.sessions import BrowserSession, check_video_upload
+from sam2_gradio.app.sessions import BoxCorner, BrowserSession, check_video_upload
+from sam2_gradio.engine.export_formats import ExportFormats
+from sam2_gradio.engine.exports import zip_pngs
 from sam2_gradio.engine.interactive import InteractiveSession
-from sam2_gradio.engine.options import SegmentOptions
-from sam2_gradio.engine.overlay import display_factor
+from sam2_gradio.engine.options import ExportChoices, SegmentOptions
+from sam2_gradio.engine.overlay import display_factor, draw_corner
 from sam2_gradio.engine.pipeline import SegmentResult, TrackedFrame, segment_video
-from sam2_gradio.engine.prompts import PromptState, load_prompt_state
+from sam2_gradio.engine.prompts import PromptState, box_from_corners, load_prompt_state
 from sam2_gradio.engine.propagation import same_clicks
 from sam2_gradio.jobs import BadInput, NotReady, ProgressCallback
 from sam2_gradio.media.frames import VideoFileFrames
 from sam2_gradio.media.video import probe_video
 
 STATE_FILE_NAME = "interactive_state.json"
+PROMPT_KINDS = ("positive", "negative", "box", "brush", "erase")  # what a click on the frame gives
+_MASK_PROMPT_NOTE = (
+    " A painted mask replaces the object's clicks and box on this frame (SAM 2 takes a mask instead of "
+    "them); Undo brings them back."
+)
+PROMPT_HINTS = {
+    "positive": "A click adds a positive point on the selected object.",
+    "negative": "A click adds a negative point: where the selected object is not.",
+    "box": (
+        "Click two opposite corners of a box around the object (the first shows until the second); "
+        "SAM 2 gets it with the object's clicks on this frame."
+    ),
+    "brush": "Each click paints a disc of the brush size into the selected object's mask."
+    + _MASK_PROMPT_NOTE,
+    "erase": "Each click erases a disc of the brush size from the selected object's mask."
+    + _MASK_PROMPT_NOTE,
+}
 
 
 class NoVideo(NotReady):
@@ -77,6 +96,7 @@ def open_video(session: BrowserSession, path: str | Path, model: AppModel) -> Op
         session.segment = InteractiveSession(model, source)
         session.video_path = Path(path)
         session.segment_result = None
+        session.box_corner = None
     return OpenedVideo(
         info.num_frames,
         info.fps,
@@ -92,6 +112,7 @@ def close_video(session: BrowserSession) -> bool:
     with session.lock:
         had_clicks = session.segment is not None and bool(session.segment.prompts.prompted_frames())
         session.segment, session.video_path, session.segment_result = None, None, None
+        session.box_corner = None
     return had_clicks
 
 
@@ -120,7 +141,16 @@ def segment_of(session: BrowserSession) -> InteractiveSession:
 def show_frame(session: BrowserSession, frame: int) -> np.ndarray:
     """Frame `frame` with every known mask and click drawn on it."""
     with session.lock:
-        return segment_of(session).render(_checked_frame(session, frame))
+        return _render(session, _checked_frame(session, frame))
+
+
+def _render(session: BrowserSession, frame: int, masks: dict[int, np.ndarray] | None = None) -> np.ndarray:
+    """`InteractiveSession.render`, with the first corner of a box being drawn on `frame` marked."""
+    image = segment_of(session).render(frame, masks)
+    corner = session.box_corner
+    if corner is not None and corner.frame == frame:
+        image = draw_corner(image, corner.x, corner.y, corner.obj_id)
+    return image
 
 
 def add_click(
@@ -130,6 +160,55 @@ def add_click(
     with session.lock:
         segment, frame = segment_of(session), _checked_frame(session, frame)
         return segment.render(frame, segment.click(frame, obj_id, x, y, positive=positive))
+
+
+def prompt_at(
+    session: BrowserSession,
+    frame: int,
+    obj_id: int,
+    x: float,
+    y: float,
+    kind: str,
+    brush_radius: float = config.DEFAULT_BRUSH_RADIUS,
+) -> np.ndarray:
+    """A click at video pixel (x, y) of `frame`, taken as `kind` says (`PROMPT_KINDS`): a positive or
+    negative point, a box corner (`add_box_corner`), or a brush or eraser dab (`brush`). Returns the
+    frame redrawn."""
+    if kind not in PROMPT_KINDS:
+        raise BadInput(f"prompt type {kind!r} is not one of {', '.join(PROMPT_KINDS)}")
+    if kind == "box":
+        return add_box_corner(session, frame, obj_id, x, y)
+    session.box_corner = None  # another kind of prompt abandons a half-drawn box
+    if kind in ("positive", "negative"):
+        return add_click(session, frame, obj_id, x, y, positive=kind == "positive")
+    return brush(session, frame, obj_id, x, y, brush_radius, erase=kind == "erase")
+
+
+def add_box_corner(session: BrowserSession, frame: int, obj_id: int, x: float, y: float) -> np.ndarray:
+    """A corner of a box for `obj_id` at video pixel (x, y) of `frame`: the first is kept and marked, the
+    second gives the object that box on the frame (one undo step). A first corner on another frame or
+    of another object is replaced. Returns the frame redrawn."""
+    with session.lock:
+        segment, frame = segment_of(session), _checked_frame(session, frame)
+        first = session.box_corner
+        if first is None or (first.frame, first.obj_id) != (frame, obj_id):
+            session.box_corner = BoxCorner(frame, obj_id, x, y)
+            return _render(session, frame)
+        masks = segment.box(frame, obj_id, box_from_corners((first.x, first.y), (x, y)))
+        session.box_corner = None
+        return _render(session, frame, masks)
+
+
+def brush(
+    session: BrowserSession, frame: int, obj_id: int, x: float, y: float, radius: float, *, erase: bool
+) -> np.ndarray:
+    """Paint (or `erase`) a disc of `radius` video pixels at (x, y) into the mask of `obj_id` on `frame`,
+    given to SAM 2 as a mask prompt (`InteractiveSession.brush`). Returns the frame redrawn."""
+    if not 0 < radius <= config.MAX_BRUSH_RADIUS:
+        raise BadInput(f"the brush size must be from 1 to {config.MAX_BRUSH_RADIUS} pixels, got {radius:g}")
+    with session.lock:
+        segment, frame = segment_of(session), _checked_frame(session, frame)
+        return _render(session, frame, segment.brush(frame, obj_id, x, y, radius, erase=erase))
 
 
 def undo(session: BrowserSession, shown_frame: int) -> tuple[int, np.ndarray]:
@@ -154,7 +233,7 @@ def _show_changed(
     frame = _checked_frame(session, shown_frame)
     if changed and frame not in changed:
         frame = changed[0]
-    return frame, segment_of(session).render(frame)
+    return frame, _render(session, frame)
 
 
 def clear_frame(session: BrowserSession, frame: int, obj_id: int) -> np.ndarray:
@@ -181,6 +260,7 @@ def reset(session: BrowserSession) -> None:
     with session.lock:
         segment_of(session).reset()
         session.segment_result = None
+        session.box_corner = None
 
 
 def object_ids(session: BrowserSession) -> list[int]:
@@ -189,6 +269,19 @@ def object_ids(session: BrowserSession) -> list[int]:
         prompts = segment_of(session).prompts
         prompts.ensure_an_object()
         return list(prompts.object_ids)
+
+
+def object_names(session: BrowserSession) -> dict[int, str]:
+    """The names the user gave the session's objects (obj_id -> name)."""
+    with session.lock:
+        return dict(segment_of(session).prompts.names)
+
+
+def name_object(session: BrowserSession, obj_id: int, name: str) -> None:
+    """Name an object ("dog"; an empty name removes it), as one undoable edit; refused over the length
+    limit (`PromptStateError`)."""
+    with session.lock:
+        segment_of(session).prompts.set_name(obj_id, name)
 
 
 def save_state(session: BrowserSession) -> Path:
@@ -216,6 +309,7 @@ def propagate(
     session: BrowserSession,
     options: SegmentOptions | None = None,
     *,
+    exports: ExportChoices | None = None,
     resume: bool = False,
     progress: ProgressCallback | None = None,
     watch: Callable[[TrackedFrame], None] | None = None,
@@ -227,21 +321,25 @@ def propagate(
     each tracked frame. The model is held one step at a time, so other sessions' clicks are served
     between steps. The session's "segment" cancel flag stops the run: the frames tracked so far are then
     the result (`SegmentResult.partial`), and `resume=True` continues it where it stopped, as long as the
-    clicks and direction are unchanged (else it starts again).
+    clicks and direction are unchanged (else it starts again). `exports` (COCO JSON, DAVIS PNGs zipped, an
+    alpha video) are written beside the masks once the run is complete (`export_files`).
     """
     options = options or SegmentOptions()
     with session.lock:
         segment = segment_of(session)
         prompts = copy.deepcopy(segment.prompts)
         earlier = session.segment_result if resume else None
+        name = session.video_path.stem if session.video_path is not None else "video"
     if not prompts.prompted_objects():
         raise NotReady("Click on an object first, then propagate.")
     session.running_prompts = prompts
 
     def show_tracked(tracked: TrackedFrame) -> None:
-        with session.lock:
-            if session.segment is segment:
-                segment.mask_dir = tracked.mask_dir
+        # Not under the session lock: this runs while the propagation holds the model, and a click of
+        # this session holds that lock while it waits for the model. One attribute set is atomic, and
+        # setting it on a segment the session has just replaced is harmless.
+        if session.segment is segment:
+            segment.mask_dir = tracked.mask_dir
         if watch is not None:
             watch(tracked)
 
@@ -260,14 +358,44 @@ def propagate(
             keep_partial=True,
             resume=earlier,
             watch=show_tracked,
+            exports=_export_formats(exports or ExportChoices(), folder, name),
             features=segment.features,
         )
+        if result.exported.davis_dir is not None:
+            zip_pngs(result.exported.davis_dir, davis_zip_path(result.exported.davis_dir))
     with session.lock:
         if session.segment is segment:
             segment.mask_dir = result.mask_dir
             session.segment_result = result
             session.segment_prompts = prompts
     return result
+
+
+def _export_formats(choices: ExportChoices, folder: Path, name: str) -> ExportFormats:
+    """The engine's `ExportFormats` for `choices`, their files in the job `folder`, named after the video."""
+    alpha = choices.alpha_video != "none"
+    return ExportFormats(
+        coco_path=folder / f"{name}_youtube_vis.json" if choices.coco else None,
+        davis_dir=folder / f"{name}_davis" if choices.davis else None,
+        alpha_video_path=folder / f"{name}_alpha.{choices.alpha_video}" if alpha else None,
+        feather=choices.feather,
+    )
+
+
+def davis_zip_path(davis_dir: Path) -> Path:
+    """Where the zip of a DAVIS PNG folder goes: beside it, `<folder>.zip`."""
+    return davis_dir.with_name(f"{davis_dir.name}.zip")
+
+
+def export_files(session: BrowserSession) -> list[Path]:
+    """The export files of the session's last propagation (COCO JSON, DAVIS zip, alpha video), if any."""
+    with session.lock:
+        result = session.segment_result
+    if result is None:
+        return []
+    exported = result.exported
+    davis = davis_zip_path(exported.davis_dir) if exported.davis_dir is not None else None
+    return [path for path in (exported.coco, davis, exported.alpha_video) if path is not None]
 
 
 @contextlib.contextmanager

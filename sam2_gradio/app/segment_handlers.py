@@ -6,7 +6,8 @@ Each handler finds the caller's `BrowserSession` by gradio's `request.session_ha
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+import html
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -20,21 +21,35 @@ from sam2_gradio.app.live_job import Finished, last_of, stream
 from sam2_gradio.app.model_holder import AppModel
 from sam2_gradio.app.sessions import BrowserSession, SessionStore
 from sam2_gradio.config import options_from_values
-from sam2_gradio.engine.options import SegmentOptions
+from sam2_gradio.engine.options import ExportChoices, SegmentOptions
 from sam2_gradio.engine.overlay import color_hex, enlarge
 from sam2_gradio.engine.pipeline import SegmentResult, TrackedFrame
 from sam2_gradio.jobs import NotReady, Progress
 
 
-def object_choices(obj_ids: Sequence[int], selected: int | None = None) -> tuple[dict, str]:
-    """The object selector's update (`selected`, else the last object) and the colour legend's HTML."""
+def object_choices(
+    obj_ids: Sequence[int], selected: int | None = None, names: Mapping[int, str] | None = None
+) -> tuple[dict, str]:
+    """The object selector's update (`selected`, else the last object) and the colour legend's HTML,
+    each object labelled with its name when it has one ("Object 2 · dog")."""
+    names = names or {}
+    labels = {
+        obj_id: f"Object {obj_id}" + (f" · {names[obj_id]}" if obj_id in names else "") for obj_id in obj_ids
+    }
     value = selected if selected in obj_ids else obj_ids[-1]
+    dot = '<span class="dot" style="color:{}">●</span>'
     legend = "".join(
-        f'<span><span class="dot" style="color:{color_hex(obj_id)}">●</span> Object {obj_id}</span>'
-        for obj_id in obj_ids
+        f"<span>{dot.format(color_hex(obj_id))} {html.escape(labels[obj_id])}</span>" for obj_id in obj_ids
     )
-    choices = [(f"Object {obj_id}", obj_id) for obj_id in obj_ids]
+    choices = [(labels[obj_id], obj_id) for obj_id in obj_ids]
     return gr.update(choices=choices, value=value), f'<div class="object-legend">{legend}</div>'
+
+
+def _session_objects(session: BrowserSession, selected: int | None = None) -> tuple[dict, str]:
+    """`object_choices` of the session's objects and names."""
+    return object_choices(
+        segment_actions.object_ids(session), selected, segment_actions.object_names(session)
+    )
 
 
 def finished_line(result: SegmentResult) -> str:
@@ -84,7 +99,7 @@ class SegmentHandlers:
         if not video:
             return self._close_video(session)
         opened = segment_actions.open_video(session, video, self.model)
-        objects, legend = object_choices(segment_actions.object_ids(session))
+        objects, legend = _session_objects(session)
         slider = gr.update(value=0, maximum=max(opened.num_frames - 1, 1))
         image = _shown(session, segment_actions.show_frame(session, 0))
         return opened.summary, image, slider, objects, legend, None, None, None
@@ -120,22 +135,48 @@ class SegmentHandlers:
 
     @user_errors
     def add_click(
-        self, frame: float, obj_id: int | None, point_label: str, event: gr.SelectData, request: gr.Request
+        self,
+        frame: float,
+        obj_id: int | None,
+        point_label: str,
+        brush_size: float,
+        event: gr.SelectData,
+        request: gr.Request,
     ) -> Any:
-        """Add a positive or negative click where the frame was clicked."""
+        """Where the frame was clicked: a positive or negative point, a box corner, or a brush or eraser
+        dab, as the prompt type says (`segment_actions.prompt_at`)."""
         session = self._session(request)
         obj_id = obj_id or segment_actions.object_ids(session)[0]
         x, y = segment_actions.video_point(session, *event.index)
-        positive = point_label != "negative"
-        drawn = segment_actions.add_click(session, int(frame), int(obj_id), x, y, positive=positive)
+        drawn = segment_actions.prompt_at(session, int(frame), int(obj_id), x, y, point_label, brush_size)
         return _shown(session, drawn)
+
+    def prompt_hint(self, point_label: str) -> str:
+        """The line under the prompt type: what a click on the frame does with it."""
+        return segment_actions.PROMPT_HINTS.get(point_label, "")
 
     @user_errors
     def new_object(self, request: gr.Request) -> tuple:
         """Create an object and select it."""
         session = self._session(request)
         obj_id = segment_actions.new_object(session)
-        return object_choices(segment_actions.object_ids(session), obj_id)
+        return _session_objects(session, obj_id)
+
+    @user_errors
+    def name_object(self, obj_id: int | None, name: str, request: gr.Request) -> tuple:
+        """Name the selected object ("dog"; empty: no name): the selector, the legend and the exports
+        show it (undoable)."""
+        session = self._session(request)
+        if obj_id is None:
+            raise NotReady("Select an object to name first.")
+        segment_actions.name_object(session, int(obj_id), name)
+        return _session_objects(session, int(obj_id))
+
+    def object_name(self, obj_id: int | None, request: gr.Request) -> str:
+        """The name of the selected object, for its name box (empty when it has none)."""
+        if obj_id is None or self._session(request).segment is None:
+            return ""
+        return segment_actions.object_names(self._session(request)).get(int(obj_id), "")
 
     @user_errors
     def remove_object(self, obj_id: int | None, frame: float, request: gr.Request) -> tuple:
@@ -144,7 +185,7 @@ class SegmentHandlers:
         if obj_id is None:
             raise NotReady("Select an object to remove first.")
         segment_actions.remove_object(session, int(obj_id))
-        objects, legend = object_choices(segment_actions.object_ids(session))
+        objects, legend = _session_objects(session)
         return _shown(session, segment_actions.show_frame(session, int(frame))), objects, legend
 
     @user_errors
@@ -160,7 +201,7 @@ class SegmentHandlers:
     def _undone(self, action: Callable, frame: float, obj_id: int | None, request: gr.Request) -> tuple:
         session = self._session(request)
         shown, image = action(session, int(frame))
-        objects, legend = object_choices(segment_actions.object_ids(session), obj_id)
+        objects, legend = _session_objects(session, obj_id)
         return shown, _shown(session, image), objects, legend
 
     @user_errors
@@ -175,8 +216,15 @@ class SegmentHandlers:
         """Remove every object, click and result."""
         session = self._session(request)
         segment_actions.reset(session)
-        objects, legend = object_choices(segment_actions.object_ids(session))
-        return _shown(session, segment_actions.show_frame(session, int(frame))), objects, legend, None, None
+        objects, legend = _session_objects(session)
+        return (
+            _shown(session, segment_actions.show_frame(session, int(frame))),
+            objects,
+            legend,
+            None,
+            None,
+            None,
+        )
 
     @user_errors
     def save_state(self, request: gr.Request) -> str:
@@ -190,7 +238,7 @@ class SegmentHandlers:
             return (gr.skip(),) * 3
         session = self._session(request)
         segment_actions.load_state(session, state_file)
-        objects, legend = object_choices(segment_actions.object_ids(session))
+        objects, legend = _session_objects(session)
         return _shown(session, segment_actions.show_frame(session, int(frame))), objects, legend
 
     @user_errors
@@ -200,6 +248,10 @@ class SegmentHandlers:
         state_file: str | None = None,
         direction: str = "forward",
         batch_size: float = config.DEFAULT_BATCH_SIZE,
+        coco: bool = False,
+        davis: bool = False,
+        alpha_video: str = "none",
+        feather: float = config.DEFAULT_FEATHER,
         request: gr.Request = None,
         progress: gr.Progress = gr.Progress(),  # noqa: B008 (gradio finds its progress bar by this default)
     ) -> tuple[str, str, str]:
@@ -207,23 +259,31 @@ class SegmentHandlers:
 
         The video becomes the session's video unless it already is; a state file replaces its clicks.
         Cancelled (/cancel_propagate), the frames tracked so far are the result (a `_partial` zip).
+        The exports asked for are then given by /export_files (this endpoint's outputs stay the three).
 
         Parameters:
             video: the video to segment (mp4, mov, webm, avi).
             state_file: the clicks as interactive_state.json; leave it out to use the clicks made in the page.
             direction: "forward", "backward" or "both", from the prompted frames.
             batch_size: frames decoded and handed to the model at a time.
+            coco: also write the masks as a YouTube-VIS style JSON (COCO compressed RLE).
+            davis: also write DAVIS indexed PNGs (pixel value = object id), zipped.
+            alpha_video: "none", "webm" (VP9) or "mov" (ProRes 4444): the objects on transparency.
+            feather: soft edge of the alpha video, pixels (0 = hard).
         Returns:
             The preview MP4 with the masks drawn, the masks zip (per_object/ and combined/ PNGs, one per
             frame) and the state JSON the run used.
         """
         options = options_from_values(SegmentOptions, locals())  # the parameters named as its fields
+        exports = options_from_values(ExportChoices, locals())
         session = self._session(request)
         if video and Path(video) != session.video_path:
             segment_actions.open_video(session, video, self.model)
         if state_file:
             segment_actions.load_state(session, state_file)
-        result = segment_actions.propagate(session, options, progress=segment_progress(progress))
+        result = segment_actions.propagate(
+            session, options, exports=exports, progress=segment_progress(progress)
+        )
         gr.Info(finished_line(result))
         return _result_files(result)
 
@@ -232,32 +292,45 @@ class SegmentHandlers:
         self,
         direction: str,
         batch_size: float,
+        coco: bool,
+        davis: bool,
+        alpha_video: str,
+        feather: float,
         request: gr.Request,
         progress: gr.Progress = gr.Progress(),  # noqa: B008
     ) -> Iterator[tuple]:
         """The Propagate button: track the objects, showing each step's masks on the frame as they come."""
-        yield from self._live(direction, batch_size, request, progress, resume=False)
+        yield from self._live(locals(), request, progress, resume=False)
 
     @user_errors
     def continue_live(
         self,
         direction: str,
         batch_size: float,
+        coco: bool,
+        davis: bool,
+        alpha_video: str,
+        feather: float,
         request: gr.Request,
         progress: gr.Progress = gr.Progress(),  # noqa: B008
     ) -> Iterator[tuple]:
         """The Continue button: resume a cancelled propagation where it stopped (or start again)."""
-        yield from self._live(direction, batch_size, request, progress, resume=True)
+        yield from self._live(locals(), request, progress, resume=True)
 
     def _live(
-        self, direction: str, batch_size: float, request: gr.Request, progress: gr.Progress, *, resume: bool
+        self, values: dict[str, Any], request: gr.Request, progress: gr.Progress, *, resume: bool
     ) -> Iterator[tuple]:
-        """Yields (frame, slider, preview, masks, state, status, note) per redraw, then the results."""
-        options = options_from_values(SegmentOptions, {"direction": direction, "batch_size": batch_size})
+        """Yields (frame, slider, preview, masks, state, status, note) per redraw, then the results.
+
+        `values` are the controls' values, named as the `SegmentOptions` and `ExportChoices` fields."""
+        options = options_from_values(SegmentOptions, values)
+        exports = options_from_values(ExportChoices, values)
         session = self._session(request)
         view, move_bar, line = segment_actions.LiveView(session), segment_progress(progress), ""
         bursts = stream(
-            lambda emit: segment_actions.propagate(session, options, resume=resume, progress=emit, watch=emit)
+            lambda emit: segment_actions.propagate(
+                session, options, exports=exports, resume=resume, progress=emit, watch=emit
+            )
         )
         try:
             for burst in bursts:
@@ -280,6 +353,12 @@ class SegmentHandlers:
         finally:
             if not view.finished:
                 session.cancel_flag("segment").set()  # the page went away: stop the run, keep what it tracked
+
+    def export_files(self, request: gr.Request) -> list[str] | None:
+        """The export files of this session's last propagation (COCO JSON, DAVIS PNGs zip, alpha video),
+        as asked for when it ran; None when there are none."""
+        files = segment_actions.export_files(self._session(request))
+        return [str(path) for path in files] or None
 
     def results_note(self, request: gr.Request) -> str:
         """The note beside the results: partial, or out of date after an edit (empty when neither)."""

@@ -14,12 +14,12 @@ from gradio.events import Dependency
 from sam2_gradio import config
 from sam2_gradio.app import assets as ui_assets
 from sam2_gradio.app.assets import FILE_HEIGHT
-from sam2_gradio.app.edge import FRAME_SLIDER_MAX, GPU_QUEUE, PREVIEW_QUEUE, PROPAGATE_QUEUE, on_gpu
+from sam2_gradio.app.edge import FRAME_SLIDER_MAX, GPU_QUEUE, PREVIEW_QUEUE, PROPAGATE_QUEUE
 from sam2_gradio.app.option_controls import option_controls
+from sam2_gradio.app.segment_actions import PROMPT_HINTS, PROMPT_KINDS
 from sam2_gradio.app.segment_handlers import NO_VIDEO_INFO, SegmentHandlers
-from sam2_gradio.engine.options import SegmentOptions
+from sam2_gradio.engine.options import ExportChoices, SegmentOptions
 
-POINT_LABELS = ("positive", "negative")
 EXAMPLE_VIDEO = config.EXAMPLES_DIR / "toy_car.mp4"
 
 
@@ -30,6 +30,7 @@ class SegmentView:
     video: gr.Video  # the video being segmented
     info: gr.Markdown  # its frames, fps, size and duration
     options: dict[str, gr.components.Component]  # one control per `SegmentOptions` field, in its order
+    export_options: dict[str, gr.components.Component]  # one control per `ExportChoices` field
     propagate: gr.Button
     cancel: gr.Button
     continue_run: gr.Button  # resumes a cancelled propagation
@@ -38,14 +39,18 @@ class SegmentView:
     results_note: gr.Markdown  # the results are partial, or out of date after an edit
     preview: gr.Video  # results of the last propagation
     masks: gr.File
+    exports: gr.File  # the exports asked for (COCO JSON, DAVIS PNGs zip, alpha video)
     state_file: gr.File  # saved clicks, or the clicks of the last propagation
     api_state: gr.File  # hidden: the state JSON an API client gives /propagate
-    frame: gr.Image  # the shown frame; a click on it adds a point
+    frame: gr.Image  # the shown frame; a click on it adds a prompt (point, box corner, brush dab)
     slider: gr.Slider
     previous: gr.Button
     next: gr.Button
-    point_label: gr.Radio
+    point_label: gr.Radio  # what a click on the frame gives: point, box corner, brush or eraser dab
+    brush_size: gr.Slider  # radius of a brush or eraser dab, video pixels
+    prompt_hint: gr.Markdown  # what a click does with the chosen prompt type
     objects: gr.Radio
+    object_name: gr.Textbox  # the selected object's name; Enter names it
     legend: gr.HTML  # each object's colour
     new_object: gr.Button
     remove_object: gr.Button
@@ -74,6 +79,8 @@ def _segment_source_column() -> dict[str, gr.components.Component]:
     info = gr.Markdown(NO_VIDEO_INFO, elem_id="seg-info")
     with gr.Accordion("Advanced", open=False):
         options = option_controls(SegmentOptions, id_prefix="seg", choice_control=gr.Radio)
+    with gr.Accordion("Exports (besides the masks zip)", open=False, elem_id="seg-exports-options"):
+        export_options = option_controls(ExportChoices, id_prefix="seg-export", choice_control=gr.Radio)
     with gr.Row():
         propagate = gr.Button("Propagate", variant="primary", elem_id="seg-propagate")
         cancel = gr.Button("Cancel", variant="stop", elem_id="seg-cancel")
@@ -83,20 +90,24 @@ def _segment_source_column() -> dict[str, gr.components.Component]:
     results_note = gr.Markdown(elem_id="seg-results-note")
     preview = gr.Video(label="Preview", interactive=False, elem_id="seg-preview")
     masks = gr.File(label="Masks (zip)", interactive=False, height=FILE_HEIGHT, elem_id="seg-masks")
+    exports = gr.File(
+        label="Exports", file_count="multiple", interactive=False, height=FILE_HEIGHT, elem_id="seg-exports"
+    )
     state_file = gr.File(
         label="State (JSON)", interactive=False, height=FILE_HEIGHT, elem_id="seg-state-file"
     )
     api_state = gr.File(label="State JSON for API clients", file_types=[".json"], visible="hidden")
     return dict(
-        video=video, info=info, options=options, propagate=propagate, cancel=cancel,
-        continue_run=continue_run, api_propagate=api_propagate, status=status, results_note=results_note,
-        preview=preview, masks=masks, state_file=state_file, api_state=api_state,
+        video=video, info=info, options=options, export_options=export_options, propagate=propagate,
+        cancel=cancel, continue_run=continue_run, api_propagate=api_propagate, status=status,
+        results_note=results_note, preview=preview, masks=masks, exports=exports, state_file=state_file,
+        api_state=api_state,
     )  # fmt: skip
 
 
 def _segment_frame_column() -> dict[str, gr.components.Component]:
     frame = gr.Image(
-        label="Frame: click to add a point (its fullscreen button zooms in; clicks work there too)",
+        label="Frame: click to add a prompt (its fullscreen button zooms in; clicks work there too)",
         type="numpy",
         format="jpeg",
         interactive=False,
@@ -110,8 +121,19 @@ def _segment_frame_column() -> dict[str, gr.components.Component]:
         )
         next_frame = gr.Button("Next ▶", size="sm", scale=0, elem_id="seg-next")
     with gr.Row():
-        point_label = gr.Radio(list(POINT_LABELS), value="positive", label="Point", elem_id="seg-point-label")
+        point_label = gr.Radio(
+            list(PROMPT_KINDS), value="positive", label="Prompt", elem_id="seg-point-label"
+        )
+        brush_size = gr.Slider(
+            1, config.MAX_BRUSH_RADIUS, value=config.DEFAULT_BRUSH_RADIUS, step=1,
+            label="Brush size (pixels)", elem_id="seg-brush-size",
+        )  # fmt: skip
         objects = gr.Radio([("Object 1", 1)], value=1, label="Object", elem_id="seg-object")
+        object_name = gr.Textbox(
+            label="Name (Enter)", placeholder="e.g. dog", max_length=config.MAX_OBJECT_NAME_LENGTH,
+            elem_id="seg-object-name",
+        )  # fmt: skip
+    prompt_hint = gr.Markdown(PROMPT_HINTS["positive"], elem_id="seg-prompt-hint")
     legend = gr.HTML(js_on_load=None, elem_id="seg-legend")
     with gr.Row():
         new_object = gr.Button("New object", elem_id="seg-new-object")
@@ -126,14 +148,22 @@ def _segment_frame_column() -> dict[str, gr.components.Component]:
     gr.Markdown(ui_assets.SHORTCUTS_HELP)
     return dict(
         frame=frame, slider=slider, previous=previous, next=next_frame, point_label=point_label,
-        objects=objects, legend=legend, new_object=new_object, remove_object=remove_object, undo=undo,
-        redo=redo, clear=clear, reset=reset, save_state=save_state, load_state=load_state,
+        brush_size=brush_size, prompt_hint=prompt_hint, objects=objects, object_name=object_name,
+        legend=legend, new_object=new_object, remove_object=remove_object, undo=undo, redo=redo,
+        clear=clear, reset=reset, save_state=save_state, load_state=load_state,
     )  # fmt: skip
 
 
 def _wire_segment_events(handlers: SegmentHandlers, ui: SegmentView) -> None:
     opened = [ui.info, ui.frame, ui.slider, ui.objects, ui.legend, ui.preview, ui.masks, ui.state_file]
-    ui.video.change(handlers.open_video, [ui.video], opened, api_name="open_video", **PREVIEW_QUEUE)
+    ui.video.change(handlers.open_video, [ui.video], opened, api_name="open_video", **PREVIEW_QUEUE).then(
+        handlers.export_files,
+        None,
+        [ui.exports],
+        api_name="shown_exports",
+        api_visibility="private",
+        **PREVIEW_QUEUE,
+    )
     ui.slider.input(handlers.show_frame, [ui.slider], [ui.frame], api_name="show_frame", **PREVIEW_QUEUE)
     stepped = [ui.slider, ui.frame]
     ui.previous.click(
@@ -142,6 +172,12 @@ def _wire_segment_events(handlers: SegmentHandlers, ui: SegmentView) -> None:
     ui.next.click(handlers.next_frame, [ui.slider], stepped, api_name="next_frame", **PREVIEW_QUEUE)
     ui.new_object.click(
         handlers.new_object, None, [ui.objects, ui.legend], api_name="new_object", **PREVIEW_QUEUE
+    )
+    ui.objects.change(
+        handlers.object_name, [ui.objects], [ui.object_name], api_visibility="private", queue=False
+    )
+    ui.point_label.change(
+        handlers.prompt_hint, [ui.point_label], [ui.prompt_hint], api_visibility="private", queue=False
     )
     ui.save_state.click(handlers.save_state, None, [ui.state_file], api_name="save_state", **PREVIEW_QUEUE)
     for edit in _wire_edits(handlers, ui):  # the note says when an edit outdates the results
@@ -154,28 +190,33 @@ def _wire_edits(handlers: SegmentHandlers, ui: SegmentView) -> list[Dependency]:
     listed, stepped = [ui.objects, ui.legend], [ui.slider, ui.frame]
     return [
         ui.frame.select(  # needs the click's position (gr.SelectData): API clients give /propagate a state
-            on_gpu(handlers.add_click),
-            [ui.slider, ui.objects, ui.point_label],
+            handlers.add_click,
+            [ui.slider, ui.objects, ui.point_label, ui.brush_size],
             [ui.frame],
             api_name="add_click",
             api_visibility="undocumented",
             **GPU_QUEUE,
         ),
+        ui.object_name.submit(
+            handlers.name_object,
+            [ui.objects, ui.object_name],
+            listed,
+            api_name="name_object",
+            **PREVIEW_QUEUE,
+        ),
         ui.remove_object.click(
-            on_gpu(handlers.remove_object),
+            handlers.remove_object,
             [ui.objects, ui.slider],
             [ui.frame, *listed],
             api_name="remove_object",
             **GPU_QUEUE,
         ),
         *(
-            button.click(
-                on_gpu(handler), [ui.slider, ui.objects], [*stepped, *listed], api_name=name, **GPU_QUEUE
-            )
+            button.click(handler, [ui.slider, ui.objects], [*stepped, *listed], api_name=name, **GPU_QUEUE)
             for button, handler, name in ((ui.undo, handlers.undo, "undo"), (ui.redo, handlers.redo, "redo"))
         ),
         ui.clear.click(
-            on_gpu(handlers.clear_frame),
+            handlers.clear_frame,
             [ui.slider, ui.objects],
             [ui.frame],
             api_name="clear_frame",
@@ -184,12 +225,12 @@ def _wire_edits(handlers: SegmentHandlers, ui: SegmentView) -> list[Dependency]:
         ui.reset.click(
             handlers.reset,
             [ui.slider],
-            [ui.frame, *listed, ui.preview, ui.masks],
+            [ui.frame, *listed, ui.preview, ui.masks, ui.exports],
             api_name="reset",
             **PREVIEW_QUEUE,
         ),
         ui.load_state.upload(
-            on_gpu(handlers.load_state),
+            handlers.load_state,
             [ui.load_state, ui.slider],
             [ui.frame, *listed],
             api_name="load_state",
@@ -201,27 +242,35 @@ def _wire_edits(handlers: SegmentHandlers, ui: SegmentView) -> list[Dependency]:
 def _wire_propagation(handlers: SegmentHandlers, ui: SegmentView) -> None:
     """Propagate and Continue run live; /propagate serves API clients; Cancel keeps what was tracked."""
     live_outputs = [ui.frame, ui.slider, ui.preview, ui.masks, ui.state_file, ui.status, ui.results_note]
-    options = list(ui.options.values())
+    options = [*ui.options.values(), *ui.export_options.values()]
     for button, handler, name in (
         (ui.propagate, handlers.propagate_live, "propagate_live"),
         (ui.continue_run, handlers.continue_live, "continue_propagate"),
     ):
         button.click(
-            on_gpu(handler),
+            handler,
             options,
             live_outputs,
             api_name=name,
             api_visibility="undocumented",
             show_progress_on=[ui.status],
             **PROPAGATE_QUEUE,
+        ).then(
+            handlers.export_files,
+            None,
+            [ui.exports],
+            api_name="shown_exports",
+            api_visibility="private",
+            **PREVIEW_QUEUE,
         )
     for_api = ui.api_propagate.click(
-        on_gpu(handlers.propagate),
+        handlers.propagate,
         [ui.video, ui.api_state, *options],
         [ui.preview, ui.masks, ui.state_file],
         api_name="propagate",
         **PROPAGATE_QUEUE,
     )
+    for_api.then(handlers.export_files, None, [ui.exports], api_name="export_files", **PREVIEW_QUEUE)
     # The flag stops a running propagation, which then shows what it tracked; `cancels` drops an API
     # propagation still waiting in the queue.
     ui.cancel.click(handlers.cancel, None, None, api_name="cancel_propagate", queue=False, cancels=[for_api])

@@ -94,6 +94,16 @@ def _check_frame_rate_and_count(info: VideoInfo, what: str) -> None:
         )
 
 
+@dataclass(frozen=True)
+class BoxCorner:
+    """The first corner of a box the user is drawing on the Segment tab's frame."""
+
+    frame: int
+    obj_id: int
+    x: float  # video pixels
+    y: float
+
+
 @dataclass
 class BrowserSession:
     """The working folder and state of one browser session."""
@@ -107,6 +117,7 @@ class BrowserSession:
     running_prompts: PromptState | None = None  # the prompts of the propagation running now, if any
     navigations: int = 0  # frames the user chose so far (a running propagation then stops moving the view)
     viewed_frame: int = 0  # the frame the user chose last
+    box_corner: BoxCorner | None = None  # the first corner of a box being drawn, until its second click
     lock: threading.RLock = field(default_factory=threading.RLock)  # guards `segment` between events
     last_used: float = field(default_factory=time.monotonic)  # clock reading of the latest event
     running_jobs: int = 0  # jobs running now; a busy session is never reclaimed
@@ -186,9 +197,12 @@ class BrowserSession:
             self._mask_set = None
 
     def close(self) -> None:
-        """Cancel every job of the session and delete its folder."""
+        """Cancel every job of the session, drop its video (with its clicks and image features, the
+        memory it took) and delete its folder."""
         for flag in self._cancel_flags.values():
             flag.set()
+        with self.lock:
+            self.segment = None
         self.close_mask_set()
         shutil.rmtree(self.folder, ignore_errors=True)
 

@@ -96,13 +96,16 @@ class MaskExporter:
             self._carry(Path(carried_from), carried_frames)
 
     def _carry(self, earlier: Path, frames: range) -> None:
-        """Copy the masks of `frames` from the mask folder `earlier` and count those frames as written."""
+        """Copy the masks of `frames` from the mask folder `earlier` and count those frames as written;
+        `on_frame` gets them too, so exports made from it (COCO, DAVIS, alpha) hold every frame."""
         for frame in frames:
             names = [f"{COMBINED_DIR}/{mask_files.combined_mask_name(frame)}"]
             names += [f"{PER_OBJECT_DIR}/{mask_files.per_object_mask_name(frame, o)}" for o in self.obj_ids]
             for name in names:
                 shutil.copyfile(earlier / name, self._partial / name)
             self._written[frame] = 1
+            if self._on_frame is not None:
+                self._on_frame(frame, read_frame_masks(self._partial, frame, self.obj_ids))
 
     @property
     def folder(self) -> Path:
@@ -210,14 +213,27 @@ def render_preview(
 
 def zip_masks(mask_dir: str | Path, zip_path: str | Path) -> Path:
     """Pack the `per_object/` and `combined/` folders of `mask_dir` into `zip_path` (atomically)."""
-    mask_dir, zip_path = Path(mask_dir), Path(zip_path)
+    mask_dir = Path(mask_dir)
+    entries = [
+        (f"{folder}/{path.name}", path)
+        for folder in (PER_OBJECT_DIR, COMBINED_DIR)
+        for path in sorted((mask_dir / folder).glob("*.png"))
+    ]
+    return _zip_files(entries, Path(zip_path))
+
+
+def zip_pngs(folder: str | Path, zip_path: str | Path) -> Path:
+    """Pack the PNGs of `folder` (e.g. DAVIS PNGs) at the top level of `zip_path` (atomically)."""
+    return _zip_files([(path.name, path) for path in sorted(Path(folder).glob("*.png"))], Path(zip_path))
+
+
+def _zip_files(entries: list[tuple[str, Path]], zip_path: Path) -> Path:
+    """Write `(name in the zip, file)` entries, uncompressed and dated `_ZIP_ENTRY_DATE`, to `zip_path`."""
     partial = partial_sibling(zip_path)
     try:
         with zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_STORED) as archive:
-            for folder in (PER_OBJECT_DIR, COMBINED_DIR):
-                for path in sorted((mask_dir / folder).glob("*.png")):
-                    entry = zipfile.ZipInfo(f"{folder}/{path.name}", date_time=_ZIP_ENTRY_DATE)
-                    archive.writestr(entry, path.read_bytes())
+            for name, path in entries:
+                archive.writestr(zipfile.ZipInfo(name, date_time=_ZIP_ENTRY_DATE), path.read_bytes())
         partial.replace(zip_path)
     finally:
         partial.unlink(missing_ok=True)

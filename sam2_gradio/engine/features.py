@@ -17,7 +17,6 @@ model: used with another predictor, device or autocast dtype, or a video of anot
 
 from __future__ import annotations
 
-import itertools
 import weakref
 from collections import OrderedDict
 from typing import Any
@@ -49,7 +48,7 @@ class FeatureStore:
         self._used_by: dict[int, int] = {}  # frame -> the scan that last used it
         self._position_encoding: list[torch.Tensor] | None = None  # the same for every frame
         self._owner: tuple[Any, ...] | None = None  # (predictor ref, device, autocast dtype, video)
-        self._scans = itertools.count(1)
+        self._last_scan = 0  # the token of the latest propagation
         self.nbytes = 0  # bytes of the kept features
 
     def __len__(self) -> int:
@@ -60,7 +59,8 @@ class FeatureStore:
 
     def new_scan(self) -> int:
         """A token for one propagation: frames it uses are not dropped to make room for its later ones."""
-        return next(self._scans)
+        self._last_scan += 1
+        return self._last_scan
 
     def clear(self) -> None:
         """Drop every kept feature."""
@@ -94,13 +94,40 @@ class FeatureStore:
                 self._touch(frame, scan)
                 continue
             levels = tuple(level.to(CPU) for level in backbone_out["backbone_fpn"])
-            size = sum(level.nbytes for level in levels)
-            if self._make_room(size, scan):
-                if self._position_encoding is None:
-                    self._position_encoding = [pos[:1].to(CPU) for pos in backbone_out["vision_pos_enc"]]
-                self._entries[frame] = levels
-                self.nbytes += size
-                self._touch(frame, scan)
+            if self._add(frame, levels, scan) and self._position_encoding is None:
+                self._position_encoding = [pos[:1].to(CPU) for pos in backbone_out["vision_pos_enc"]]
+
+    def only(self, frames: list[int]) -> FeatureStore:
+        """A store holding the kept features of `frames` alone (the same tensors, not copies).
+
+        It pickles without the position encodings (rebuilt from the model where it is used): what a
+        call in another process (a ZeroGPU worker) is sent, and sends back for `absorb`.
+        """
+        part = FeatureStore(self.budget_bytes / MIB)
+        for frame in frames:
+            if frame in self._entries:
+                part._add(frame, self._entries[frame], None)
+        return part
+
+    def absorb(self, other: FeatureStore) -> None:
+        """Keep the features `other` holds that this store lacks, as the budget allows."""
+        for frame, levels in other._entries.items():
+            if frame not in self._entries:
+                self._add(frame, levels, None)
+
+    def __getstate__(self) -> dict[str, Any]:
+        # the owner holds a weak reference, and the position encodings are as large as the features
+        return {**self.__dict__, "_owner": None, "_position_encoding": None}
+
+    def _add(self, frame: int, levels: Entry, scan: int | None) -> bool:
+        """Keep `levels` as the features of `frame` if room can be made; whether they were kept."""
+        size = sum(level.nbytes for level in levels)
+        if not self._make_room(size, scan):
+            return False
+        self._entries[frame] = levels
+        self.nbytes += size
+        self._touch(frame, scan)
+        return True
 
     def _touch(self, frame: int, scan: int | None) -> None:
         self._entries.move_to_end(frame)
@@ -123,6 +150,9 @@ class FeatureStore:
         right shape that takes no memory is lent instead.
         """
         fpn = [level.to(device) for level in levels]
+        if self._position_encoding is None:  # kept elsewhere (`only`): they depend on the map sizes alone
+            encode = predictor.image_encoder.neck.position_encoding
+            self._position_encoding = [encode(level[:1]).to(level.dtype).to(CPU) for level in fpn]
         size = predictor.image_size
         image = torch.zeros((), device=device).expand(1, 3, size, size)
         backbone_out = {
@@ -133,10 +163,13 @@ class FeatureStore:
         return image, backbone_out
 
     def _check_owner(self, predictor: Any, state: dict[str, Any]) -> None:
-        """Start empty when the model, its device or dtype, or the video's size is not the kept one."""
+        """Start empty when the model, its device or dtype, or the video's size is not the kept one.
+
+        A store not used yet (new, or from `only` and unpickled) takes the model it is first used with.
+        """
         device = state["device"]
         video = (state["num_frames"], state["video_width"], state["video_height"])
         owner = (weakref.ref(predictor), device, _autocast_dtype(device), video)
-        if owner != self._owner:
+        if self._owner is not None and owner != self._owner:
             self.clear()
-            self._owner = owner
+        self._owner = owner

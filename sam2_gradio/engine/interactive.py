@@ -1,9 +1,9 @@
 """Clicking on a video: a prompt state plus instant masks of the shown frame.
 
 `InteractiveSession` is what the Segment tab holds per browser session and what a script can drive:
-every edit (click, box, paint, clear, new or removed object, reset, loaded state) is one step of the
-`PromptState`'s undo history, and updates the masks of the affected frame, computed by SAM 2 on that
-frame alone, exactly as propagation will treat it. The image features of the video are kept
+every edit (click, box, paint or brush dab, clear, new or removed object, reset, loaded state) is one
+step of the `PromptState`'s undo history, and updates the masks of the affected frame, computed by SAM 2
+on that frame alone, exactly as propagation will treat it. The image features of the video are kept
 (`features`, shared with propagations given it), so further clicks on a frame only run the mask
 decoder, and the frame shown is the frame the model reads (`DecodedFrames`): each is decoded once.
 """
@@ -18,15 +18,24 @@ import numpy as np
 
 from sam2_gradio.engine.exports import read_frame_masks
 from sam2_gradio.engine.features import FeatureStore
+from sam2_gradio.engine.gpu_tasks import model_tasks
 from sam2_gradio.engine.model import PredictorLender
-from sam2_gradio.engine.model_frames import ModelFrames
 from sam2_gradio.engine.overlay import draw_clicks, draw_masks
 from sam2_gradio.engine.prompts import BoxCorners, PromptState
-from sam2_gradio.engine.propagation import predict_prompted_frame
 from sam2_gradio.media.frames import FrameSource, VideoMeta, read_frame
 
 Masks = dict[int, np.ndarray]  # obj_id -> bool (H, W)
 DECODED_FRAMES_KEPT = 8  # recently shown frames kept decoded, so clicks and browsing back are instant
+
+
+def brush_disc(mask: np.ndarray, x: float, y: float, radius: float, *, erase: bool = False) -> np.ndarray:
+    """`mask` (bool (H, W)) with the pixels whose centres lie within `radius` of (x, y) set, or cleared
+    when `erase`. A new array; the disc may reach past the edges."""
+    if radius <= 0:
+        raise ValueError(f"brush radius must be positive, got {radius}")
+    rows, cols = np.ogrid[: mask.shape[0], : mask.shape[1]]
+    disc = (cols - x) ** 2 + (rows - y) ** 2 <= radius**2
+    return mask & ~disc if erase else mask | disc
 
 
 class DecodedFrames:
@@ -65,6 +74,7 @@ class InteractiveSession:
         self, model: PredictorLender, source: FrameSource, prompts: PromptState | None = None
     ) -> None:
         self.model = model  # lends the shared SAM 2 model
+        self._tasks = model_tasks(model)  # the calls that run it (on ZeroGPU: in a GPU worker)
         self.source = source  # the video's frames
         self.prompts = prompts or PromptState(video=source.meta)  # every click so far
         if self.prompts.video is None:
@@ -114,6 +124,26 @@ class InteractiveSession:
         there (as in SAM 2). Otherwise as `click`."""
         self.prompts.set_mask(frame, obj_id, mask)
         return self._predict_edited(frame)
+
+    def brush(
+        self, frame: int, obj_id: int, x: float, y: float, radius: float, *, erase: bool = False
+    ) -> Masks:
+        """Paint (or `erase`) a disc of `radius` at video pixel (x, y) into the mask of `obj_id` on
+        `frame` and give the result to SAM 2 as a mask prompt (`paint`). The dab goes into the object's
+        painted mask there, else into the mask it shows (live or propagated), else into an empty one.
+        Erasing the whole mask is refused (`PromptStateError`); clear the frame instead."""
+        return self.paint(
+            frame, obj_id, brush_disc(self._mask_to_brush(frame, obj_id), x, y, radius, erase=erase)
+        )
+
+    def _mask_to_brush(self, frame: int, obj_id: int) -> np.ndarray:
+        entry = self.prompts.clicks_on(frame).get(obj_id)
+        if entry is not None and entry.mask is not None:
+            return entry.mask.to_mask()
+        shown = self.masks_on(frame).get(obj_id)
+        if shown is None:
+            return np.zeros((self.source.meta.height, self.source.meta.width), dtype=bool)
+        return shown
 
     def undo(self) -> list[int] | None:
         """Take back the latest edit of any kind; return the frames it changed, or None if none."""
@@ -176,6 +206,5 @@ class InteractiveSession:
         self._predicted[frame] = self._predict(frame) if frame in self.prompts.clicks else {}
 
     def _predict(self, frame: int) -> Masks:
-        with self.model.use() as predictor:
-            images = ModelFrames(self._frames, predictor.image_size, predictor.device, prefetch=False)
-            return predict_prompted_frame(predictor, images, self.prompts, frame, self.features)
+        """One `ModelTasks.frame_masks` call: the frame, its prompts and the video's features."""
+        return self._tasks.frame_masks(self.frame(frame), frame, self.prompts, self.features)

@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import torch
 
@@ -35,8 +35,8 @@ logger = logging.getLogger(__name__)
 class PredictorLender(Protocol):
     """Anything that lends the SAM 2 predictor for one job, held exclusively: `SharedModel`, `AppModel`."""
 
-    def use(self) -> AbstractContextManager[SAM2VideoPredictor]:
-        """The predictor, for as long as the `with` block lasts."""
+    def use(self, device: torch.device | None = None) -> AbstractContextManager[SAM2VideoPredictor]:
+        """The predictor (moved to `device` first when given), for as long as the `with` block lasts."""
         ...
 
 
@@ -115,6 +115,23 @@ def _quiet(predictor: SAM2VideoPredictor, device: torch.device) -> None:
         predictor.fill_hole_area = 0
 
 
+def _memory_in_float32_without_autocast(
+    module: torch.nn.Module, args: tuple, kwargs: dict[str, Any]
+) -> tuple[tuple, dict[str, Any]]:
+    """Forward pre-hook of SAM 2's memory attention: without autocast, give it its memory in float32.
+
+    SAM 2 stores each frame's memory features in bf16 (`_run_single_frame_inference`). With object
+    pointers (float32) among the memory, concatenation promotes it to float32; a frame whose memory holds
+    no pointer (the first frames of a backward pass) would reach the float32 layers in bf16 and fail.
+    Casting it up gives every frame the float32 arithmetic the others get. Under autocast it does nothing.
+    """
+    memory = kwargs.get("memory")
+    if memory is not None and not torch.is_autocast_enabled(memory.device.type):
+        kwargs["memory"] = memory.float()
+        kwargs["memory_pos"] = kwargs["memory_pos"].float()
+    return args, kwargs
+
+
 def build_predictor(settings: ModelSettings) -> SAM2VideoPredictor:
     """Build a `SAM2VideoPredictor` (or its VOS-optimised subclass) as `settings` describe.
 
@@ -142,6 +159,9 @@ def build_predictor(settings: ModelSettings) -> SAM2VideoPredictor:
     if weights is not None:
         _load_weights(predictor, Path(weights), settings.model_size)
     _quiet(predictor, device)
+    predictor.memory_attention.register_forward_pre_hook(
+        _memory_in_float32_without_autocast, with_kwargs=True
+    )
     logger.info(
         "SAM 2.1 %s on %s at %d px (%s)",
         settings.model_size,
@@ -191,6 +211,25 @@ class FairLock:
         self.release()
 
 
+def _same_device(first: torch.device, second: torch.device) -> bool:
+    """Whether two devices are the same one ("cuda" is "cuda:0")."""
+    return (first.type, first.index or 0) == (second.type, second.index or 0)
+
+
+def autocast_context(device: torch.device) -> AbstractContextManager:
+    """bf16 autocast on CUDA (and on the CPU with `config.CPU_BF16`), else no autocast (float32)."""
+    if device.type == "cuda" or (device.type == "cpu" and config.CPU_BF16):
+        return torch.autocast(device.type, dtype=torch.bfloat16)
+    return contextlib.nullcontext()
+
+
+def _allow_tf32_on(device: torch.device) -> None:
+    """Let CUDA matrix products and convolutions use TF32 when the model runs on `device` (a GPU)."""
+    if device.type == "cuda":
+        torch.backends.cuda.matmul.allow_tf32 = True
+        torch.backends.cudnn.allow_tf32 = True
+
+
 class SharedModel:
     """A built predictor plus the lock and numeric context every use of it must go through."""
 
@@ -199,25 +238,31 @@ class SharedModel:
         self.settings = settings  # how it was built (shown in the UI and logs)
         self.device: torch.device = predictor.device
         self._lock = FairLock()  # one use at a time, in arrival order
-        if self.device.type == "cuda":
-            torch.backends.cuda.matmul.allow_tf32 = True
-            torch.backends.cudnn.allow_tf32 = True
+        _allow_tf32_on(self.device)
 
     @contextlib.contextmanager
-    def use(self) -> Iterator[SAM2VideoPredictor]:
-        """Hold the model exclusively, in inference mode and bf16 autocast on CUDA and CPU.
+    def use(self, device: torch.device | None = None) -> Iterator[SAM2VideoPredictor]:
+        """Hold the model exclusively, in inference mode, under bf16 autocast on CUDA.
 
         Callers are served in arrival order (`FairLock`); long jobs take it per step, not per run.
+        `device` moves the model there first (and it stays there): a ZeroGPU worker moves the model,
+        built on the CPU, to the GPU it was lent.
 
-        SAM 2 stores its memory features in bf16, so its video predictor only runs under autocast.
+        On the CPU the model runs in float32, as SAM 2's own examples run it there (autocast only on
+        CUDA): bf16 matrix products are up to 60 times slower than float32 on CPUs without native bf16
+        (AVX2 ones, e.g. most AMD EPYC hosts). `config.CPU_BF16` turns bf16 on for CPUs that have it.
         """
-        autocast = (
-            torch.autocast(self.device.type, dtype=torch.bfloat16)
-            if self.device.type in ("cuda", "cpu")
-            else contextlib.nullcontext()
-        )
-        with self._lock, torch.inference_mode(), autocast:
-            yield self.predictor
+        with self._lock:
+            if device is not None and not _same_device(device, self.device):
+                self._move(device)
+            with torch.inference_mode(), autocast_context(self.device):
+                yield self.predictor
+
+    def _move(self, device: torch.device) -> None:
+        logger.info("Moving SAM 2 to %s", device)
+        self.predictor = self.predictor.to(device)
+        self.device = self.predictor.device
+        _allow_tf32_on(self.device)
 
     @property
     def description(self) -> str:

@@ -1,5 +1,6 @@
 """The segmentation's user-facing options, declared once: the segment CLI's `--direction` and
-`--batch-size` and the Segment tab's controls are built from `SegmentOptions`' fields.
+`--batch-size` and the Segment tab's controls are built from `SegmentOptions`' fields, the Segment tab's
+export checkboxes and the matching `/propagate` parameters from `ExportChoices`' fields.
 
 Light on purpose (no torch): the CLI builds its flags from here before it loads the model.
 """
@@ -34,3 +35,43 @@ class SegmentOptions:
 
     def __post_init__(self) -> None:
         check_options(self)
+
+
+ALPHA_VIDEO_CHOICES: tuple[str, ...] = ("none", "webm", "mov")
+
+
+@dataclass(frozen=True)
+class ExportChoices:
+    """Which exports the app writes after a propagation, beside the masks zip; by default none."""
+
+    coco: bool = option(
+        False,
+        label="COCO JSON (YouTube-VIS)",
+        help="the masks as a YouTube-VIS style JSON with COCO compressed RLE, named by the objects' names",
+    )
+    davis: bool = option(
+        False,
+        label="DAVIS PNGs (zip)",
+        help="one indexed-palette PNG per frame (pixel value = object id), zipped",
+    )
+    alpha_video: str = option(
+        "none",
+        choices=ALPHA_VIDEO_CHOICES,
+        label="Alpha video",
+        help="the objects on transparency: webm (VP9, browsers) or mov (ProRes 4444, video editors)",
+    )
+    feather: int = option(
+        config.DEFAULT_FEATHER,
+        minimum=0,
+        slider=(0, 32),
+        label="Alpha video feather (pixels)",
+        help="soft edge of the alpha video's objects, as the Compose tab's feather (0 = hard)",
+    )
+
+    def __post_init__(self) -> None:
+        check_options(self)
+
+    @property
+    def wanted(self) -> bool:
+        """True when at least one export is asked for."""
+        return self.coco or self.davis or self.alpha_video != "none"

@@ -74,9 +74,9 @@ def draw_clicks(
     """Mark each click as a disc in its object's colour with a white + (positive) or - (negative), and
     each box as a rectangle in its object's colour.
 
-    Each disc has a dark outline, so it reads on light and dark frames alike; `radius` defaults to
-    `marker_radius(frame.shape)`. frame: RGB uint8 (H, W, 3); clicks: obj_id -> that object's clicks on
-    this frame. Returns a new frame.
+    Each disc and box has a dark outline, so it reads on light and dark frames alike (and a box on its own
+    mask's tint); `radius` defaults to `marker_radius(frame.shape)`. frame: RGB uint8 (H, W, 3); clicks:
+    obj_id -> that object's clicks on this frame. Returns a new frame.
     """
     out = frame.copy()
     radius = radius or marker_radius(frame.shape)
@@ -85,7 +85,8 @@ def draw_clicks(
         if entry.box is not None:
             x0, y0, x1, y1 = (round(value) for value in entry.box)
             thickness = max(1, radius // 3)
-            cv2.rectangle(out, (x0, y0), (x1 - 1, y1 - 1), object_color(obj_id), thickness, cv2.LINE_AA)
+            for color, width in ((MARKER_OUTLINE, thickness + 2), (object_color(obj_id), thickness)):
+                cv2.rectangle(out, (x0, y0), (x1 - 1, y1 - 1), color, width, cv2.LINE_AA)
         for (x, y), label in zip(entry.points, entry.labels, strict=True):
             cx, cy = round(x), round(y)
             cv2.circle(out, (cx, cy), radius + stroke, MARKER_OUTLINE, -1, cv2.LINE_AA)
@@ -94,6 +95,21 @@ def draw_clicks(
             cv2.line(out, (cx - arm, cy), (cx + arm, cy), MARKER_INK, stroke, cv2.LINE_AA)
             if label:
                 cv2.line(out, (cx, cy - arm), (cx, cy + arm), MARKER_INK, stroke, cv2.LINE_AA)
+    return out
+
+
+def draw_corner(
+    frame: np.ndarray, x: float, y: float, obj_id: int, *, radius: int | None = None
+) -> np.ndarray:
+    """Mark the first corner of a box being drawn: a cross in the object's colour with a dark outline,
+    `radius` (default `marker_radius(frame.shape)`) pixels long each way. frame: RGB uint8 (H, W, 3)."""
+    out = frame.copy()
+    radius = radius or marker_radius(frame.shape)
+    stroke = max(1, radius // 4)
+    cx, cy = round(x), round(y)
+    for color, width in ((MARKER_OUTLINE, stroke + 2), (object_color(obj_id), stroke)):
+        cv2.line(out, (cx - radius, cy), (cx + radius, cy), color, width, cv2.LINE_AA)
+        cv2.line(out, (cx, cy - radius), (cx, cy + radius), color, width, cv2.LINE_AA)
     return out
 
 

@@ -416,6 +416,12 @@ def _entry_to_dict(entry: ObjectClicks) -> dict[str, Any]:
     return data
 
 
+def box_from_corners(first: tuple[float, float], second: tuple[float, float]) -> BoxCorners:
+    """The box `(x0, y0, x1, y1)` whose opposite corners are the points `first` and `second` (any two)."""
+    (xa, ya), (xb, yb) = first, second
+    return min(xa, xb), min(ya, yb), max(xa, xb), max(ya, yb)
+
+
 def check_object_id(obj_id: int) -> int:
     """`obj_id` when it is an integer from 0 to `config.MAX_OBJECT_ID`, else `PromptStateError`."""
     if isinstance(obj_id, bool) or not isinstance(obj_id, int) or not 0 <= obj_id <= config.MAX_OBJECT_ID:

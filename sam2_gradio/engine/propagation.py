@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 import numpy as np
 import torch
 
+from sam2_gradio import config
 from sam2_gradio.engine.features import FeatureStore
 from sam2_gradio.engine.model import PredictorLender
 from sam2_gradio.engine.model_frames import ModelFrames
@@ -46,7 +47,6 @@ from sam2_gradio.jobs import (
     NotReady,
     ProgressCallback,
     ProgressMeter,
-    StepSizer,
     raise_if_cancelled,
 )
 from sam2_gradio.media.frames import FrameSource, VideoMeta
@@ -402,6 +402,19 @@ class PropagationRun:
         if self._position >= len(self.passes[self._pass].frames(self.meta.num_frames)):
             self._pass, self._position = self._pass + 1, 0
 
+    def record_frame(self, frame: int) -> None:
+        """Count `frame` as tracked when the run is being stepped elsewhere (a GPU worker), so that
+        `frames_done` and `tracked_frames` follow it; `adopt` then brings the rest of its state."""
+        self._count(frame)
+
+    def adopt(self, advanced: PropagationRun) -> None:
+        """Take over the state of `advanced`: this run, stepped in another process and sent back parked
+        (this run's `features` stay: a store never travels with a run)."""
+        if advanced is self:
+            return
+        self.close()
+        self.__dict__.update({**advanced.__dict__, "features": self.features})
+
     def _count(self, frame: int) -> None:
         self.frames_done += 1
         first, stop = self._tracked
@@ -471,29 +484,44 @@ def run_steps(
     progress: ProgressCallback | None = None,
     cancel: CancelFlag | None = None,
 ) -> Iterator[FrameMasks]:
-    """Advance `run`, holding `model` one step at a time, and yield every frame it tracks.
+    """Advance `run` in chunks, each one call of `ModelTasks.track`, and yield every frame it tracks.
 
-    Steps last about `config.STEP_SECONDS` (`jobs.StepSizer`), or do `step_frames` frames each when
-    given; `progress` gets a `Progress` after every step. Stops at the end, or as soon as `cancel` is
-    set (checked after every frame; no exception). Stopping early, or leaving the loop early, leaves
-    `run` right after the last frame yielded (`park` it to keep it, `close` it to drop it).
+    In process a chunk holds the model for about `config.STEP_SECONDS` (`jobs.StepSizer`); on ZeroGPU
+    it is one GPU call doing as many frames as fit its duration, resumed from the parked run by the
+    next (`ModelTasks.chunk_sizer`). `step_frames` fixes a chunk's frames instead. `progress` gets a
+    `Progress` after every chunk (and every `config.STEP_SECONDS` within a ZeroGPU call). Stops at
+    the end, or as soon as `cancel` is set (checked after every frame; no exception). Stopping early,
+    or leaving the loop early, leaves `run` right after the last frame yielded (`park` it to keep it,
+    `close` it to drop it).
     """
-    sizer = StepSizer(run.batch_size)
+    from sam2_gradio.engine.gpu_tasks import model_tasks  # it builds on this module
+
+    tasks = model_tasks(model)
+    sizer = tasks.chunk_sizer(run)
     meter = ProgressMeter(run.total, None, progress, done=run.frames_done)
-    while not run.done and not (cancel is not None and cancel.is_set()):
-        frames = sizer.begin()
-        done_before = run.frames_done
-        with (
-            model.use() as predictor,
-            closing(run.step(predictor, source, max_frames=step_frames or frames)) as step,
-        ):
-            for item in step:
-                meter.frame_done()
-                yield item
-                if cancel is not None and cancel.is_set():
-                    break
-        sizer.end(run.frames_done - done_before)
-        meter.report()
+    stop, clean_up = tasks.stop_flag(cancel)
+    try:
+        while not run.done and not (cancel is not None and cancel.is_set()):
+            planned = sizer.begin()  # also starts timing the chunk
+            frames = max(1, min(step_frames or planned, run.total - run.frames_done))
+            done_before = run.frames_done
+            with closing(tasks.track(run, source, frames, sizer.seconds_per_frame, stop)) as chunk:
+                for item in chunk:
+                    if isinstance(item, PropagationRun):
+                        run.adopt(item)
+                        continue
+                    meter.frame_done()
+                    if tasks.remote:  # a chunk lasts long: report as often as in-process steps would
+                        run.record_frame(item[0])
+                        if meter.seconds_since_report() >= config.STEP_SECONDS:
+                            meter.report()
+                    yield item
+                    if tasks.remote and stop is not None and cancel.is_set():
+                        stop.set()  # the worker stops after its current frame and sends the run back
+            sizer.end(run.frames_done - done_before)
+            meter.report()
+    finally:
+        clean_up()
 
 
 def propagate(

@@ -12,17 +12,28 @@ the real one. `spaces.GPU` then does what `spaces/zero/wrappers.py` does on a Ze
 - a call that runs past its `duration` (seconds, or a function of the call's arguments; 60 by default)
   is aborted: the worker is killed and the call raises `gr.Error`, as ZeroGPU does;
 - an exception in the worker reaches the caller as `gr.Error` (a `gr.Error` raised by the function
-  itself passes through as it is).
+  itself passes through as it is);
+- a caller that stops iterating a generator early stops the worker's generator (here: the worker is
+  killed and the next call forks a new one; ZeroGPU stops the generator and reuses the worker).
 
-`calls` counts the calls that ran in a worker and `forks` the workers started, for tests to assert on.
+Like ZeroGPU's, a worker first closes the sockets it inherited (the app's connections). Unlike ZeroGPU's
+workers, which compute on CUDA, this double's run torch on the CPU with one thread (OpenMP's thread pool
+does not survive a fork).
+
+`calls` counts the calls that ran in a worker, `forks` the workers started and `durations` lists what
+each call asked for, for tests to assert on.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import inspect
 import multiprocessing
+import os
 import pickle
+import stat
+import sys
 import time
 import traceback
 from collections.abc import Callable, Iterator
@@ -37,6 +48,7 @@ _FORK = multiprocessing.get_context("fork")
 _in_worker = False  # True inside a worker process: decorated calls there run directly
 calls = 0  # calls that ran in a worker (main process count)
 forks = 0  # worker processes started (main process count)
+durations: list[float] = []  # the duration each call asked for, in order (main process)
 
 
 @dataclass
@@ -82,6 +94,8 @@ def _serve(task: Callable, connection: Connection) -> None:
     """The worker's loop: receive (args, kwargs), run `task`, send back what it returns or yields."""
     global _in_worker
     _in_worker = True
+    _close_inherited_sockets(keep=connection.fileno())
+    _one_cpu_thread()
     while True:
         try:
             args, kwargs = connection.recv()
@@ -96,6 +110,28 @@ def _serve(task: Callable, connection: Connection) -> None:
                 connection.send(_Done(task(*args, **kwargs)))
         except Exception as error:  # the function's (or pickling's) failure goes back to the caller
             connection.send(_failure(error))
+
+
+def _close_inherited_sockets(keep: int) -> None:
+    """Close the sockets the fork copied (the app's listening socket, its clients' connections, other
+    workers' pipes), as ZeroGPU's worker does for the server's: a copy held open here would keep a
+    connection the app closed alive, and a client reusing it would wait for ever."""
+    for name in os.listdir("/proc/self/fd"):
+        fd = int(name)
+        if fd == keep:
+            continue
+        with contextlib.suppress(OSError):
+            if stat.S_ISSOCK(os.fstat(fd).st_mode):
+                os.close(fd)
+
+
+def _one_cpu_thread() -> None:
+    """Keep torch in the worker off OpenMP's thread pool, which does not survive a fork (libgomp hangs
+    when a forked child enters a parallel region the parent used). ZeroGPU's workers compute on CUDA;
+    this double's compute on the CPU, one thread each."""
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        torch.set_num_threads(1)
 
 
 def _failure(error: Exception) -> _Failed:
@@ -140,8 +176,15 @@ class _Decorated:
             self.worker = _Worker(process, parent)
             forks += 1
         calls += 1
+        durations.append(seconds)
         self.worker.connection.send((args, kwargs))  # pickles now: an unpicklable argument fails here
         return self.worker, seconds
+
+    def drop(self, worker: _Worker) -> None:
+        """Kill `worker` (its pipe may hold values nobody will read); the next call forks a new one."""
+        worker.kill()
+        if self.worker is worker:
+            self.worker = None
 
     def receive(self, worker: _Worker, deadline: float) -> Any:
         """The worker's next message, or the call aborted (worker killed) past `deadline`."""
@@ -186,7 +229,11 @@ def _generator(decorated: _Decorated) -> Callable:
             message = decorated.receive(worker, deadline)
             if isinstance(message, _Done):
                 return
-            yield message.value
+            try:
+                yield message.value
+            except GeneratorExit:  # the caller stopped early: ZeroGPU stops the worker's generator
+                decorated.drop(worker)
+                raise
 
     return call
 
