@@ -11,11 +11,16 @@ model (the architecture's cost, masks meaningless). Tables:
   frame and a second propagation with the same store (what the app does), at each `--sizes`.
 
 "disagree" is the share of mask pixels (all frames and objects) where ours differs from the official
-predictor's masks for the same clicks (0 means identical).
+predictor's masks for the same clicks (0 means identical); "encoded" counts the image encoder's runs
+(a spy on `forward_image`). With `--repeats N` each measure runs N times, ours and official alternating
+so that other load hits both alike, and the fastest run is shown; "by CPU s" compares CPU seconds of
+this process instead of wall time (with `--threads 1` that is the work itself on a shared machine).
 
     .venv/bin/python benchmarks/bench_speed.py                               # CPU: 256 px, 16 frames
-    .venv/bin/python benchmarks/bench_speed.py --sizes 256,1024 --frames 16 --frames-1024 6
-    .venv/bin/python benchmarks/bench_speed.py --device cuda --sizes 1024 --frames 200 --frames-1024 200
+    .venv/bin/python benchmarks/bench_speed.py --skip-objects --sizes 1024,256 --frames 12 \
+        --frames-1024 8 --objects 1 --threads 1                              # CPU: second run, both sizes
+    .venv/bin/python benchmarks/bench_speed.py --device cuda --sizes 1024 --frames 200 --frames-1024 200 \
+        --model-size base+ [--vos-optimized] [--objects 6]                   # GPU: eager or compiled
 """
 
 from __future__ import annotations
@@ -31,7 +36,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, NamedTuple
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT), str(ROOT / "benchmarks")]  # this checkout's package, not an installed one
 import bench_propagation as base  # noqa: E402 (the sibling benchmark's clip and model)
 
 OBJECT_COUNTS = (1, 3, 6)
@@ -177,6 +183,11 @@ def reuse_row(args: argparse.Namespace, size: int, frames: int, workdir: Path) -
     )
 
 
+def load_average() -> str:
+    """The machine's 1, 5 and 15 minute load averages (other work running beside the benchmark)."""
+    return ", ".join(f"{load:.1f}" for load in os.getloadavg())
+
+
 def model_at(args: argparse.Namespace, size: int) -> Any:
     """The random-weights model at `size` px."""
     return base.build_model(argparse.Namespace(**{**vars(args), "image_size": size}))
@@ -198,6 +209,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
     parser.add_argument("--repeats", type=int, default=1, help="runs of each measure; the fastest is shown")
     parser.add_argument("--skip-objects", action="store_true", help="only the first vs second run table")
+    parser.add_argument("--skip-reuse", action="store_true", help="only the fps vs objects table")
     return parser.parse_args(argv)
 
 
@@ -214,6 +226,7 @@ def main(argv: list[str] | None = None) -> None:
         torch.set_num_threads(args.threads)
     sizes = [int(size) for size in args.sizes.split(",")]
     print(f"SAM 2.1 {args.model_size}, random weights, {args.device}, {torch.get_num_threads()} threads")
+    print(f"load average at start: {load_average()} ({os.cpu_count()} CPUs)")
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
         if not args.skip_objects:
@@ -222,12 +235,13 @@ def main(argv: list[str] | None = None) -> None:
             model, source = model_at(args, sizes[0]), JpegFolderFrames.open(folder)
             for line in object_table(model, folder, source, args.repeats):
                 print(line, flush=True)
-        print("\nfirst vs second propagation (a correction click between them, one FeatureStore)")
-        print("\n".join(REUSE_HEADER), flush=True)
-        for size in sizes:
-            print(
-                reuse_row(args, size, args.frames if size < 1024 else args.frames_1024, workdir), flush=True
-            )
+        if not args.skip_reuse:
+            print("\nfirst vs second propagation (a correction click between them, one FeatureStore)")
+            print("\n".join(REUSE_HEADER), flush=True)
+            for size in sizes:
+                frames = args.frames if size < 1024 else args.frames_1024
+                print(reuse_row(args, size, frames, workdir), flush=True)
+    print(f"\nload average at the end: {load_average()}")
 
 
 if __name__ == "__main__":
