@@ -57,7 +57,8 @@ CPU_BF16 = _env_int("SAM2_GRADIO_CPU_BF16", 0) != 0
 STEP_SECONDS = _env_float("SAM2_GRADIO_STEP_SECONDS", 1.0)
 # CPU memory (MiB) each video's image features may take (`engine.features.FeatureStore`): clicks and
 # propagating again after a correction skip the image encoder on every kept frame, least recently used
-# dropped first. A frame takes about 8.5 MiB at 1024 px (0.5 MiB at 256 px) in bf16.
+# dropped first. A frame takes 16 MiB at 1024 px in float32 (the CPU's dtype; 8 MiB under CUDA's bf16),
+# 1 MiB at 256 px. The store is dropped with its video (a new video, a closed session).
 FEATURE_STORE_MB = _env_float("SAM2_GRADIO_FEATURE_STORE_MB", 1024.0)
 # Frames of smaller videos are shown enlarged by a whole factor, to at least this many pixels on their
 # longer side where it fits (a 320x240 video is shown at 960x720); clicks are mapped back exactly.
