@@ -298,24 +298,14 @@ class SegmentHandlers:
         feather: float,
         request: gr.Request,
         progress: gr.Progress = gr.Progress(),  # noqa: B008
+        *,
+        resume: bool = False,
     ) -> Iterator[tuple]:
-        """The Propagate button: track the objects, showing each step's masks on the frame as they come."""
-        yield from self._live(locals(), request, progress, resume=False)
+        """The Propagate button: track the objects, showing each step's masks on the frame as they come.
 
-    @user_errors
-    def continue_live(
-        self,
-        direction: str,
-        batch_size: float,
-        coco: bool,
-        davis: bool,
-        alpha_video: str,
-        feather: float,
-        request: gr.Request,
-        progress: gr.Progress = gr.Progress(),  # noqa: B008
-    ) -> Iterator[tuple]:
-        """The Continue button: resume a cancelled propagation where it stopped (or start again)."""
-        yield from self._live(locals(), request, progress, resume=True)
+        With `resume` it is the Continue button: resume a cancelled propagation where it stopped (or start
+        again when the prompts changed since)."""
+        yield from self._live(locals(), request, progress, resume=resume)
 
     def _live(
         self, values: dict[str, Any], request: gr.Request, progress: gr.Progress, *, resume: bool
