@@ -287,25 +287,25 @@ class SegmentHandlers:
         gr.Info(finished_line(result))
         return _result_files(result)
 
-    @user_errors
-    def propagate_live(
-        self,
-        direction: str,
-        batch_size: float,
-        coco: bool,
-        davis: bool,
-        alpha_video: str,
-        feather: float,
-        request: gr.Request,
-        progress: gr.Progress = gr.Progress(),  # noqa: B008
-        *,
-        resume: bool = False,
-    ) -> Iterator[tuple]:
-        """The Propagate button: track the objects, showing each step's masks on the frame as they come.
+    def live_handler(self, *, resume: bool) -> Callable[..., Iterator[tuple]]:
+        """The Propagate button's handler: track the objects, showing each step's masks on the frame as
+        they come; with `resume`, the Continue button's: resume a cancelled propagation where it stopped
+        (or start again when the prompts changed since). A generator function, as gradio streams it."""
 
-        With `resume` it is the Continue button: resume a cancelled propagation where it stopped (or start
-        again when the prompts changed since)."""
-        yield from self._live(locals(), request, progress, resume=resume)
+        @user_errors
+        def propagate_live(
+            direction: str,
+            batch_size: float,
+            coco: bool,
+            davis: bool,
+            alpha_video: str,
+            feather: float,
+            request: gr.Request,
+            progress: gr.Progress = gr.Progress(),  # noqa: B008
+        ) -> Iterator[tuple]:
+            yield from self._live(locals(), request, progress, resume=resume)
+
+        return propagate_live
 
     def _live(
         self, values: dict[str, Any], request: gr.Request, progress: gr.Progress, *, resume: bool

@@ -6,7 +6,6 @@
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 
 import gradio as gr
@@ -240,8 +239,8 @@ def _wire_propagation(handlers: SegmentHandlers, ui: SegmentView) -> None:
     live_outputs = [ui.frame, ui.slider, ui.preview, ui.masks, ui.state_file, ui.status, ui.results_note]
     options = [*ui.options.values(), *ui.export_options.values()]
     for button, handler, name in (
-        (ui.propagate, handlers.propagate_live, "propagate_live"),
-        (ui.continue_run, functools.partial(handlers.propagate_live, resume=True), "continue_propagate"),
+        (ui.propagate, handlers.live_handler(resume=False), "propagate_live"),
+        (ui.continue_run, handlers.live_handler(resume=True), "continue_propagate"),
     ):
         button.click(
             handler,

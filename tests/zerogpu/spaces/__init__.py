@@ -21,7 +21,8 @@ workers, which compute on CUDA, this double's run torch on the CPU with one thre
 does not survive a fork).
 
 `calls` counts the calls that ran in a worker, `forks` the workers started and `durations` lists what
-each call asked for, for tests to assert on.
+each call asked for, for tests to assert on. `stop_workers()` ends every worker, as the end of the
+Space's process does: a test calls it before closing a tool whose pipes a worker inherited.
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ _in_worker = False  # True inside a worker process: decorated calls there run di
 calls = 0  # calls that ran in a worker (main process count)
 forks = 0  # worker processes started (main process count)
 durations: list[float] = []  # the duration each call asked for, in order (main process)
+_decorated: list[_Decorated] = []  # every decorated function (main process)
 
 
 @dataclass
@@ -238,6 +240,14 @@ def _generator(decorated: _Decorated) -> Callable:
     return call
 
 
+def stop_workers() -> None:
+    """End every live worker. A worker holds what the fork copied, pipes to a test's browser driver
+    included: that driver waits for its pipe to close before it exits."""
+    for decorated in _decorated:
+        if decorated.worker is not None:
+            decorated.drop(decorated.worker)
+
+
 def GPU(  # noqa: N802 (the real package's name)
     task: Callable | None = None,
     *,
@@ -249,6 +259,7 @@ def GPU(  # noqa: N802 (the real package's name)
 
     def decorate(function: Callable) -> Callable:
         decorated = _Decorated(function, duration)
+        _decorated.append(decorated)
         wrapper = _generator(decorated) if inspect.isgeneratorfunction(function) else _regular(decorated)
         wrapper.zerogpu = None  # the real package marks its wrappers so
         return wrapper
