@@ -57,8 +57,9 @@ def finished_line(result: SegmentResult) -> str:
     objects = f"{len(result.obj_ids)} object{'s' if len(result.obj_ids) != 1 else ''}"
     if result.partial:
         first, last = result.tracked.start, result.tracked.stop - 1
+        why = "Cancelled" if result.stopped is None else f"Stopped: {result.stopped}"
         return (
-            f"Cancelled: {objects} tracked over frames {first}–{last} ({len(result.tracked)} frames); "
+            f"{why}. {objects} tracked over frames {first}–{last} ({len(result.tracked)} frames); "
             "those are the result, and Continue resumes the run."
         )
     return f"Tracked {objects} over {result.frames_tracked} frames at {result.fps:.1f} frames/s."
