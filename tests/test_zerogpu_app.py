@@ -229,7 +229,7 @@ def test_a_gpu_quota_spent_mid_run_keeps_the_tracked_frames_and_continue_complet
 
     spaces.quota_seconds = None  # the quota came back (the next day, or a PRO visitor)
     resumed = actions.propagate(session, resume=True)
-    assert not resumed.partial and resumed.tracked == range(frames)
+    assert not resumed.partial and resumed.tracked == range(frames), resumed.stopped
     assert_same_masks(zip_masks(resumed.masks_zip), complete)
 
 

@@ -199,9 +199,12 @@ class _Decorated:
             self.worker = None
 
     def receive(self, worker: _Worker, deadline: float) -> Any:
-        """The worker's next message, or the call aborted (worker killed) past `deadline`."""
+        """The worker's next message, or the call aborted (worker killed) when the worker sends none by
+        `deadline`. A message it sent in time counts even when the caller reads it late: ZeroGPU queues
+        a worker's results as they come, so a slow consumer does not spend the duration."""
         remaining = deadline - time.monotonic()
-        if remaining <= 0 or not worker.connection.poll(remaining):
+        sent = worker.connection.poll(0) or (remaining > 0 and worker.connection.poll(remaining))
+        if not sent:
             worker.kill()
             self.worker = None
             raise _aborted("GPU task aborted (it ran past its duration)")
