@@ -102,7 +102,7 @@ MAX_MASK_SIDE = _env_int("SAM2_GRADIO_MAX_MASK_SIDE", MAX_VIDEO_SIDE)
 MAX_OBJECT_NAME_LENGTH = 40
 
 # --- Setup ------------------------------------------------------------------------------------
-# sam2_gradio/bootstrap.py runs before .venv exists, so it keeps its own settings; it reads
+# sam2_gradio/cli/bootstrap.py runs before .venv exists, so it keeps its own settings; it reads
 # SAM2_GRADIO_SKIP_BOOTSTRAP=1 (app.py then runs in the current interpreter as it is).
 
 # --- App ---------------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ import re
 import shutil
 import subprocess
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 
 import imageio_ffmpeg
@@ -219,9 +220,10 @@ def compose_and_check(app: AppPage, clip_frames: int, folder: Path) -> None:
 
 
 @pytest.fixture
-def zerogpu_app_url(tmp_path: Path):
+def zerogpu_app(tmp_path: Path):
     """URL of the app with the ZeroGPU double active (every SAM 2 call in a forked worker, on one CPU
-    thread there), serving the random-weights model at 64 px to keep that worker quick."""
+    thread there), serving the random-weights model at 64 px to keep that worker quick; and the double's
+    `stop_workers`."""
     from app_support import running_app
     from sam2_support import build_random_model
     from zerogpu_support import zerogpu_spaces
@@ -231,7 +233,7 @@ def zerogpu_app_url(tmp_path: Path):
         app_model = AppModel(model.settings, model=model)
         assert app_model.tasks.remote
         with running_app(app_model, tmp_path / "sessions") as url:
-            yield url
+            yield url, spaces.stop_workers
         assert spaces.calls >= 3, "the clicks and the propagation ran in ZeroGPU workers"
 
 
@@ -239,18 +241,20 @@ def test_segment_then_compose_in_the_browser(app_url: str, clip: Path, tmp_path:
     walk_segment_then_compose(app_url, clip, tmp_path, ARTIFACTS)
 
 
-@pytest.mark.skip(
-    reason="the walk completes with the ZeroGPU double (upload to render), but closing the app after it "
-    "hangs (forked workers; not solved yet)"
-)
 def test_segment_then_compose_in_the_browser_on_zerogpu(
-    zerogpu_app_url: str, clip: Path, tmp_path: Path
+    zerogpu_app: tuple[str, Callable[[], None]], clip: Path, tmp_path: Path
 ) -> None:
-    walk_segment_then_compose(zerogpu_app_url, clip, tmp_path, ARTIFACTS.with_name("browser-zerogpu"))
+    url, stop_workers = zerogpu_app
+    walk_segment_then_compose(
+        url, clip, tmp_path, ARTIFACTS.with_name("browser-zerogpu"), before_closing=stop_workers
+    )
 
 
-def walk_segment_then_compose(url: str, clip: Path, tmp_path: Path, artifacts: Path) -> None:
-    """Upload, click two objects, step with the keys, propagate (cancel, continue), compose and render."""
+def walk_segment_then_compose(
+    url: str, clip: Path, tmp_path: Path, artifacts: Path, before_closing: Callable[[], None] = lambda: None
+) -> None:
+    """Upload, click two objects, step with the keys, propagate (cancel, continue), compose and render;
+    `before_closing` runs before the browser closes."""
     clicks = CLICKS[clip.name]
     shutil.rmtree(artifacts, ignore_errors=True)  # keep only this run's screenshots
     with chromium_page(url) as page:
@@ -268,6 +272,8 @@ def walk_segment_then_compose(url: str, clip: Path, tmp_path: Path, artifacts: P
             (artifacts / "failure.txt").write_text(f"{failure!r}\nerror messages shown: {messages}\n")
             print("error messages shown:", messages)
             raise
+        finally:
+            before_closing()
         assert app.take_errors() == []
 
 

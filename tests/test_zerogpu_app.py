@@ -32,6 +32,7 @@ from sam2_gradio.app.sessions import SessionStore
 from sam2_gradio.engine.model import ModelSettings
 from sam2_gradio.engine.options import SegmentOptions
 from sam2_gradio.engine.pipeline import TrackedFrame
+from sam2_gradio.engine.propagation import GpuStopped
 
 pytestmark = pytest.mark.slow
 
@@ -193,6 +194,47 @@ def test_cancel_keeps_what_the_worker_tracked_and_continue_equals_an_uninterrupt
     resumed = actions.propagate(session, options, resume=True)
     assert not resumed.partial and resumed.tracked == range(16)
     assert_same_masks(zip_masks(resumed.masks_zip), zip_masks(complete.masks_zip))
+
+
+def test_a_gpu_quota_spent_mid_run_keeps_the_tracked_frames_and_continue_completes_the_run(
+    small_model, make_video, tmp_path, spaces, monkeypatch
+):
+    monkeypatch.setattr(config, "SPACES_GPU_SECONDS", 10)
+    monkeypatch.setattr(config, "SPACES_MARGIN_SECONDS", 4.0)  # each call works 6 s, then chains
+    frames = 400  # more than one 6 s call tracks at 64 px
+    clip = make_video("long.mp4", frames)
+    session = SessionStore(tmp_path / "sessions").get("a")
+    actions.open_video(session, clip, app_model_of(small_model))
+    actions.add_click(session, 0, 1, 20, 20, positive=True)
+    complete = zip_masks(actions.propagate(session).masks_zip)
+
+    spaces.quota_seconds = (
+        spaces.quota_used + 12
+    )  # the first call (10 s asked, about 6 used) fits, the next not
+    stopped = actions.propagate(session)
+    assert stopped.partial and "exceeded your GPU quota" in stopped.stopped
+    assert stopped.tracked.start == 0 and 0 < stopped.tracked.stop < frames
+    kept = zip_masks(stopped.masks_zip)
+    assert "_partial" in stopped.masks_zip.name and len(kept) == 2 * len(stopped.tracked)
+    assert_same_masks(kept, {name: complete[name] for name in kept})
+    assert "stopped" in actions.results_note(session)
+
+    spaces.quota_seconds = None  # the quota came back (the next day, or a PRO visitor)
+    resumed = actions.propagate(session, resume=True)
+    assert not resumed.partial and resumed.tracked == range(frames)
+    assert_same_masks(zip_masks(resumed.masks_zip), complete)
+
+
+def test_a_gpu_quota_spent_before_anything_is_tracked_says_so_and_keeps_the_results_shown(
+    small_model, make_video, tmp_path, spaces
+):
+    session = SessionStore(tmp_path / "sessions").get("a")
+    actions.open_video(session, make_video("clip.mp4", 4), app_model_of(small_model))
+    actions.add_click(session, 0, 1, 20, 20, positive=True)  # one click call: a few seconds of quota
+    spaces.quota_seconds = spaces.quota_used + 1  # less than any propagation call asks for
+    with pytest.raises(GpuStopped, match="exceeded your GPU quota"):
+        actions.propagate(session)
+    assert session.segment_result is None
 
 
 def test_the_app_starts_and_segments_with_the_real_spaces_package_outside_a_space(

@@ -1,4 +1,5 @@
-"""Browser-side pieces of the app: the Segment tab's keyboard shortcuts and a little CSS.
+"""Browser-side pieces of the app: the Segment tab's keyboard shortcuts, a little CSS and the frame view
+both tabs show.
 
 `page_setup_js()` is a JavaScript function the app runs once when a page loads (`demo.load(js=...)`), so
 the app looks and behaves the same however it is launched. The shortcuts are those of the original OpenCV
@@ -9,6 +10,8 @@ the control does; keys are ignored while typing in a field and while the Segment
 """
 
 import json
+
+import gradio as gr
 
 # key (lower case for letters, "Ctrl+" / "Ctrl+Shift+" before it) -> [CSS selector, index of the match]
 # of the control it clicks
@@ -166,3 +169,15 @@ def page_setup_js() -> str:
         "shortcuts": json.dumps(SHORTCUTS),
         "video_boxes": json.dumps(VIDEO_BOXES),
     }
+
+
+def frame_view(label: str, elem_id: str) -> gr.Image:
+    """A frame shown as JPEG (small over a share link), not editable, with fullscreen and download."""
+    return gr.Image(
+        label=label,
+        type="numpy",
+        format="jpeg",
+        interactive=False,
+        buttons=["fullscreen", "download"],
+        elem_id=elem_id,
+    )

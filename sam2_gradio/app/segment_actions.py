@@ -446,8 +446,9 @@ def results_note(session: BrowserSession) -> str:
         return "**Out of date:** the prompts changed after this propagation; propagate again to update it."
     if result.partial:
         first, last = result.tracked.start, result.tracked.stop - 1
+        why = "cancelled" if result.stopped is None else "stopped"
         return (
-            f"**Partial:** cancelled with frames {first}–{last} tracked ({len(result.tracked)} of "
+            f"**Partial:** {why} with frames {first}–{last} tracked ({len(result.tracked)} of "
             f"{result.run.total if result.run else len(result.tracked)}); *Continue* resumes it."
         )
     return ""

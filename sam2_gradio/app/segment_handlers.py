@@ -79,8 +79,9 @@ def finished_line(result: SegmentResult) -> str:
     objects = f"{len(result.obj_ids)} object{'s' if len(result.obj_ids) != 1 else ''}"
     if result.partial:
         first, last = result.tracked.start, result.tracked.stop - 1
+        why = "Cancelled" if result.stopped is None else f"Stopped: {result.stopped}"
         return (
-            f"Cancelled: {objects} tracked over frames {first}–{last} ({len(result.tracked)} frames); "
+            f"{why}. {objects} tracked over frames {first}–{last} ({len(result.tracked)} frames); "
             "those are the result, and Continue resumes the run."
         )
     return f"Tracked {objects} over {result.frames_tracked} frames at {result.fps:.1f} frames/s."
@@ -315,35 +316,25 @@ class SegmentHandlers:
         gr.Info(finished_line(result))
         return _result_files(result)
 
-    @user_errors
-    def propagate_live(
-        self,
-        direction: str,
-        batch_size: float,
-        coco: bool,
-        davis: bool,
-        alpha_video: str,
-        feather: float,
-        request: gr.Request,
-        progress: gr.Progress = gr.Progress(),  # noqa: B008
-    ) -> Iterator[tuple]:
-        """The Propagate button: track the objects, showing each step's masks on the frame as they come."""
-        yield from self._live(locals(), request, progress, resume=False)
+    def live_handler(self, *, resume: bool) -> Callable[..., Iterator[tuple]]:
+        """The Propagate button's handler: track the objects, showing each step's masks on the frame as
+        they come; with `resume`, the Continue button's: resume a cancelled propagation where it stopped
+        (or start again when the prompts changed since). A generator function, as gradio streams it."""
 
-    @user_errors
-    def continue_live(
-        self,
-        direction: str,
-        batch_size: float,
-        coco: bool,
-        davis: bool,
-        alpha_video: str,
-        feather: float,
-        request: gr.Request,
-        progress: gr.Progress = gr.Progress(),  # noqa: B008
-    ) -> Iterator[tuple]:
-        """The Continue button: resume a cancelled propagation where it stopped (or start again)."""
-        yield from self._live(locals(), request, progress, resume=True)
+        @user_errors
+        def propagate_live(
+            direction: str,
+            batch_size: float,
+            coco: bool,
+            davis: bool,
+            alpha_video: str,
+            feather: float,
+            request: gr.Request,
+            progress: gr.Progress = gr.Progress(),  # noqa: B008
+        ) -> Iterator[tuple]:
+            yield from self._live(locals(), request, progress, resume=resume)
+
+        return propagate_live
 
     def _live(
         self, values: dict[str, Any], request: gr.Request, progress: gr.Progress, *, resume: bool

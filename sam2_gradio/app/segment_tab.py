@@ -107,13 +107,8 @@ def _segment_source_column() -> dict[str, gr.components.Component]:
 
 
 def _segment_frame_column() -> dict[str, gr.components.Component]:
-    frame = gr.Image(
-        label="Frame: click to add a prompt (its fullscreen button zooms in; clicks work there too)",
-        type="numpy",
-        format="jpeg",
-        interactive=False,
-        buttons=["fullscreen", "download"],
-        elem_id="seg-frame",
+    frame = ui_assets.frame_view(
+        "Frame: click to add a prompt (its fullscreen button zooms in; clicks work there too)", "seg-frame"
     )
     with gr.Row():
         previous = gr.Button("◀ Previous", size="sm", scale=0, elem_id="seg-prev")
@@ -257,8 +252,8 @@ def _wire_propagation(handlers: SegmentHandlers, ui: SegmentView) -> None:
     ]  # fmt: skip
     options = [*ui.options.values(), *ui.export_options.values()]
     for button, handler, name in (
-        (ui.propagate, handlers.propagate_live, "propagate_live"),
-        (ui.continue_run, handlers.continue_live, "continue_propagate"),
+        (ui.propagate, handlers.live_handler(resume=False), "propagate_live"),
+        (ui.continue_run, handlers.live_handler(resume=True), "continue_propagate"),
     ):
         button.click(
             handler,

@@ -1,7 +1,7 @@
 """Create and update the repository's ``.venv`` so that `python3 app.py` and `python3 tests/run.py` just work.
 
 Standard library only: this module runs under the system Python before the virtual environment exists.
-Keep ``sam2_gradio/__init__.py`` free of imports for the same reason.
+Keep ``sam2_gradio/__init__.py`` and ``sam2_gradio/cli/__init__.py`` free of imports for the same reason.
 
 What it installs, in order:
 
@@ -30,7 +30,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = Path(__file__).resolve().parents[2]
 VENV_DIR = REPO_ROOT / ".venv"
 REQUIREMENTS_FILE = REPO_ROOT / "requirements.txt"
 PYPROJECT_FILE = REPO_ROOT / "pyproject.toml"
@@ -281,7 +281,7 @@ def reexec_in_venv(extras: Sequence[str] = ()) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    """Command line: `python3 -m sam2_gradio.bootstrap [--test]`."""
+    """Command line: `python3 -m sam2_gradio.cli.bootstrap [--test]`."""
     parser = argparse.ArgumentParser(description="Create or update the repository's .venv.")
     parser.add_argument("--test", action="store_true", help="also install the test tools and chromium")
     args = parser.parse_args(argv)
