@@ -534,7 +534,7 @@ def test_a_click_on_a_frame_then_a_live_propagation_marks_the_timeline(app_model
     assert style_percent(cursor, "left") == pytest.approx(5 / 7 * 100, abs=0.001)
 
     replies = list(
-        handlers.propagate_live(
+        handlers.live_handler(resume=False)(
             "forward", 1, False, False, "none", 0, request, progress=lambda *args, **kwargs: None
         )
     )
