@@ -1,5 +1,5 @@
-"""Browser-side pieces of the app: the Segment tab's keyboard shortcuts, a little CSS and the frame view
-both tabs show.
+"""Browser-side pieces of the app: the Segment tab's keyboard shortcuts, a little CSS, the frame view
+both tabs show and the script of the Segment tab's timeline (`TIMELINE_JS`).
 
 `page_setup_js()` is a JavaScript function the app runs once when a page loads (`demo.load(js=...)`), so
 the app looks and behaves the same however it is launched. The shortcuts are those of the original OpenCV
@@ -41,9 +41,11 @@ SHORTCUTS_HELP = (
     "Enter propagate"
 )
 
-# Keeps the clickable frame and the composite preview within the window; lays out the object legend;
-# toasts at the bottom left, off the Compose preview and controls; on a phone the Segment tab shows the
-# video box, then the frame to click and its controls, then the rest, and empty result boxes stay hidden.
+# Keeps the clickable frame and the composite preview within the window; lays out the object legend and
+# the timeline under the frame slider (rows tinted with the object's colour, tracked bars half-strength,
+# ticks darker and outlined, the cursor in the text colour); toasts at the bottom left, off the Compose
+# preview and controls; on a phone the Segment tab shows the video box, then the frame to click and its
+# controls, then the rest, and empty result boxes stay hidden.
 CSS = """
 #seg-frame img, #cmp-preview img { object-fit: contain; width: 100%; max-height: 62vh; }
 #seg-frame img { cursor: crosshair; }
@@ -57,7 +59,8 @@ CSS = """
 .seg-timeline .tl-bar { position: absolute; top: 0; bottom: 0; min-width: 2px; border-radius: 2px;
   background: color-mix(in srgb, var(--tl-color) 50%, transparent); }
 .seg-timeline .tl-tick { position: absolute; top: -2px; bottom: -2px; width: 3px; transform: translateX(-50%);
-  border-radius: 1px; background: var(--tl-color); box-shadow: 0 0 0 1px rgba(255, 255, 255, 0.85); }
+  border-radius: 1px; background: color-mix(in srgb, var(--tl-color) 75%, black);
+  box-shadow: 0 0 0 1px rgba(255, 255, 255, 0.85); }
 .seg-timeline .tl-tick::before { content: ""; position: absolute; inset: 0 -4px; }
 .seg-timeline .tl-cursor { position: absolute; top: 0; bottom: 0; width: 2px; transform: translateX(-50%);
   background: var(--body-text-color, #1f2937); pointer-events: none; }
