@@ -57,6 +57,9 @@ CPU_BF16 = _env_int("SAM2_GRADIO_CPU_BF16", 0) != 0
 STEP_SECONDS = _env_float("SAM2_GRADIO_STEP_SECONDS", 1.0)
 # Image features of this many recently clicked frames are cached for instant click feedback.
 FEATURE_CACHE_FRAMES = _env_int("SAM2_GRADIO_FEATURE_CACHE_FRAMES", 4)
+# The frame shown in the Segment tab is encoded in the background while the model is idle, so that the
+# first click on it is as quick as the next ones (not on ZeroGPU: each encode would spend GPU quota).
+ENCODE_SHOWN_FRAME = _env_int("SAM2_GRADIO_ENCODE_SHOWN_FRAME", 1) != 0
 # Frames of smaller videos are shown enlarged by a whole factor, to at least this many pixels on their
 # longer side where it fits (a 320x240 video is shown at 960x720); clicks are mapped back exactly.
 MIN_SHOWN_SIDE = _env_int("SAM2_GRADIO_MIN_SHOWN_SIDE", 960)

@@ -140,6 +140,27 @@ def test_a_click_runs_sam_2_once_and_reads_the_propagated_masks_once(opened, tmp
     assert (predicted, read) == ([2], [2, 2, 2])  # clearing the last click leaves nothing to predict
 
 
+def test_a_frame_the_user_moves_to_is_encoded_ahead_so_the_first_click_there_skips_the_encoder(
+    opened, app_model, random_model, monkeypatch
+):
+    actions.encode_ahead(opened, 0).result()  # every earlier background encode has ended
+    encodings = []
+    original = random_model.predictor.forward_image
+    monkeypatch.setattr(
+        random_model.predictor, "forward_image", lambda image: encodings.append(1) or original(image)
+    )
+    actions.view_frame(opened, 2)
+    actions.encode_ahead(opened, 2).result()  # queued after the one view_frame started: ends after it
+    assert len(encodings) == 1
+    actions.add_click(opened, 2, 1, 30, 24, positive=True)
+    assert len(encodings) == 1, "the click used the features encoded ahead"
+    with app_model.use():  # the model is busy: nothing is encoded ahead
+        actions.encode_ahead(opened, 3).result()
+    assert len(encodings) == 1
+    actions.add_click(opened, 3, 1, 30, 24, positive=True)
+    assert len(encodings) == 2, "frame 3 was not encoded ahead: its click encodes it"
+
+
 @pytest.mark.parametrize(
     ("frame", "x", "y", "error", "message"),
     [

@@ -196,6 +196,14 @@ def test_cancel_keeps_what_the_worker_tracked_and_continue_equals_an_uninterrupt
     assert_same_masks(zip_masks(resumed.masks_zip), zip_masks(complete.masks_zip))
 
 
+def test_on_zerogpu_no_frame_is_encoded_ahead_of_a_click(small_model, make_video, tmp_path, spaces):
+    session = SessionStore(tmp_path / "sessions").get("a")
+    actions.open_video(session, make_video("clip.mp4", 4), app_model_of(small_model))
+    actions.view_frame(session, 2)
+    assert actions.encode_ahead(session, 3) is None
+    assert spaces.calls == 0, "an encode ahead would spend the visitor's GPU quota before any click"
+
+
 def test_a_gpu_quota_spent_mid_run_keeps_the_tracked_frames_and_continue_completes_the_run(
     small_model, make_video, tmp_path, spaces, monkeypatch
 ):

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import logging
 import math
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -31,6 +33,9 @@ from sam2_gradio.engine.propagation import same_clicks
 from sam2_gradio.jobs import BadInput, NotReady, ProgressCallback
 from sam2_gradio.media.frames import VideoFileFrames
 from sam2_gradio.media.video import probe_video
+
+logger = logging.getLogger(__name__)
+_ENCODER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="encode-ahead")  # see `encode_ahead`
 
 STATE_FILE_NAME = "interactive_state.json"
 PROMPT_KINDS = ("positive", "negative", "box", "brush", "erase")  # what a click on the frame gives
@@ -98,6 +103,7 @@ def open_video(session: BrowserSession, path: str | Path, model: AppModel) -> Op
         session.segment_result = None
         session.running_tracked = None
         session.box_corner = None
+    encode_ahead(session, 0)
     return OpenedVideo(
         info.num_frames,
         info.fps,
@@ -459,7 +465,31 @@ def view_frame(session: BrowserSession, frame: int) -> np.ndarray:
     with session.lock:
         session.navigations += 1
         session.viewed_frame = int(frame)
-    return show_frame(session, frame)
+    image = show_frame(session, frame)
+    encode_ahead(session, int(frame))
+    return image
+
+
+def encode_ahead(session: BrowserSession, frame: int) -> Future | None:
+    """Encode `frame` in a background thread while the model is idle, so that the first click on it is
+    as quick as the next ones (`InteractiveSession.prepare`; `AppModel.may_encode_ahead` and `idle` say
+    when). Only the session's latest frame is encoded: a frame the user has moved on from is skipped.
+    Returns the background job (it ends after every earlier one), or None where nothing is ever encoded
+    ahead (ZeroGPU, or turned off)."""
+    segment = session.segment
+    if segment is None or not (isinstance(segment.model, AppModel) and segment.model.may_encode_ahead):
+        return None
+    session.frame_to_encode = frame
+    return _ENCODER.submit(_encode_if_still_wanted, session, segment, frame)
+
+
+def _encode_if_still_wanted(session: BrowserSession, segment: InteractiveSession, frame: int) -> None:
+    if session.frame_to_encode != frame or session.segment is not segment or not segment.model.idle:
+        return
+    try:
+        segment.prepare(frame)
+    except Exception:  # a head start only: the first click encodes the frame and reports what fails
+        logger.debug("encoding frame %d ahead failed", frame, exc_info=True)
 
 
 class LiveView:

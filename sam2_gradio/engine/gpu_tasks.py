@@ -2,11 +2,12 @@
 
 On Hugging Face ZeroGPU a `@spaces.GPU` function runs in a worker process forked from the app: its
 arguments are pickled to it, its results (or each value a generator yields) pickled back, and whatever
-it changes in its own memory stays there. So everything that runs SAM 2 goes through two calls that
-take what they need and return what they made, and the caller keeps the state:
+it changes in its own memory stays there. So everything that runs SAM 2 goes through calls that take
+what they need and return what they made, and the caller keeps the state:
 
 - `ModelTasks.frame_masks`: the masks of one clicked frame (its image, its prompts, the cached image
   features) and the features to cache;
+- `ModelTasks.frame_features`: one frame's image features alone (a frame encoded before its first click);
 - `ModelTasks.track`: one chunk of a propagation (the parked `PropagationRun`, its frame source, how
   many frames), yielding each tracked frame and then the run, parked again.
 
@@ -37,6 +38,7 @@ from sam2_gradio.engine.prompts import PromptState
 from sam2_gradio.engine.propagation import (
     FrameMasks,
     PropagationRun,
+    encode_frame,
     predict_prompted_frame,
 )
 from sam2_gradio.jobs import CancelFlag, StepSizer
@@ -151,7 +153,8 @@ def chunk_seconds(
 
 
 class ModelTasks:
-    """The two SAM 2 calls of the app (`frame_masks`, `track`), in this process or in a GPU worker."""
+    """The SAM 2 calls of the app (`frame_masks`, `frame_features`, `track`), in this process or in a GPU
+    worker."""
 
     def __init__(self, model: PredictorLender, *, gpu: GpuWrapper | None = None) -> None:
         self.model = model  # lends the predictor (in a worker: its forked copy)
@@ -160,6 +163,7 @@ class ModelTasks:
         wrap = gpu or (lambda task, duration: task)
         self._frame_masks = wrap(self._frame_masks_here, click_seconds)
         self._track = wrap(self._track_here, chunk_seconds)
+        self._frame_features = wrap(self._frame_features_here, click_seconds)
 
     # --- the calls, as the caller makes them -----------------------------------------------------
     def frame_masks(
@@ -172,6 +176,11 @@ class ModelTasks:
         """
         self.calls += 1
         return self._frame_masks(image, frame, frame_prompts(prompts, frame), features)
+
+    def frame_features(self, image: np.ndarray, frame: int, video: VideoMeta) -> Features:
+        """The image features of `frame` (`image`, RGB uint8, of `video`), as `frame_masks` takes them."""
+        self.calls += 1
+        return self._frame_features(image, frame, video)
 
     def track(
         self,
@@ -228,6 +237,17 @@ class ModelTasks:
             if self.remote and kept is not None:
                 kept = portable_features(kept)
         return masks, kept
+
+    def _frame_features_here(self, image: np.ndarray, frame: int, video: VideoMeta) -> Features:
+        from sam2_gradio.engine.interactive import FeatureCache
+
+        cache = FeatureCache(capacity=1)
+        with self._use() as predictor:
+            source = OneFrame(video, frame, image)
+            images = ModelFrames(source, predictor.image_size, predictor.device, prefetch=False)
+            encode_frame(predictor, images, frame, cache)
+            kept = cache.get(frame)
+        return portable_features(kept) if self.remote else kept
 
     def _track_here(
         self,

@@ -551,6 +551,18 @@ def propagate(
 
 
 @torch.inference_mode()
+def encode_frame(
+    predictor: SAM2VideoPredictor, images: ModelFrames, frame: int, features: FeatureCache
+) -> None:
+    """Run SAM 2's image encoder on `frame` and keep its features in `features` (unless already there),
+    exactly as a click on that frame would compute them."""
+    if features.get(frame) is not None:
+        return
+    state = new_inference_state(predictor, images)
+    predictor._get_image_feature(state, frame, batch_size=1)
+    features.keep(state)
+
+
 def predict_prompted_frame(
     predictor: SAM2VideoPredictor,
     images: ModelFrames,
