@@ -78,7 +78,7 @@ def segment_through_the_api(url: str, video: Path, state: Path, downloads: Path)
     client = Client(url, verbose=False, download_files=downloads)
     client.predict(handle_file(video), api_name="/open_video")
     client.predict(handle_file(state), 0, api_name="/load_state")
-    shown = np.asarray(Image.open(client.predict(0, api_name="/show_frame")))
+    shown = np.asarray(Image.open(client.predict(0, api_name="/show_frame")[0]))
     _, masks_zip, _ = client.predict(
         video=handle_file(video), state_file=handle_file(state), direction="forward", api_name="/propagate"
     )

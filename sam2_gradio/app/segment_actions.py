@@ -101,6 +101,7 @@ def open_video(session: BrowserSession, path: str | Path, model: AppModel) -> Op
         session.segment = InteractiveSession(model, source)
         session.video_path = Path(path)
         session.segment_result = None
+        session.running_tracked = None
         session.box_corner = None
     encode_ahead(session, 0)
     return OpenedVideo(
@@ -118,7 +119,7 @@ def close_video(session: BrowserSession) -> bool:
     with session.lock:
         had_clicks = session.segment is not None and bool(session.segment.prompts.prompted_frames())
         session.segment, session.video_path, session.segment_result = None, None, None
-        session.box_corner = None
+        session.running_tracked, session.box_corner = None, None
     return had_clicks
 
 
@@ -283,6 +284,29 @@ def object_names(session: BrowserSession) -> dict[int, str]:
         return dict(segment_of(session).prompts.names)
 
 
+def prompted_frames(session: BrowserSession) -> dict[int, list[int]]:
+    """Per object (every object of the session), the frames holding a click, box or painted mask of it,
+    in ascending order."""
+    with session.lock:
+        prompts = segment_of(session).prompts
+        return {
+            obj_id: sorted(frame for frame, objects in prompts.clicks.items() if obj_id in objects)
+            for obj_id in prompts.object_ids
+        }
+
+
+def tracked_frames(session: BrowserSession) -> dict[int, range]:
+    """Per object, the frames the latest propagation tracked: the running one's so far while one runs,
+    else the last result's (a cancelled run's partial frames included); empty when there is none."""
+    with session.lock:
+        running, result = session.running_tracked, session.segment_result
+    if running is not None:
+        return dict(running)
+    if result is None:
+        return {}
+    return dict.fromkeys(result.obj_ids, result.tracked)
+
+
 def name_object(session: BrowserSession, obj_id: int, name: str) -> None:
     """Name an object ("dog"; an empty name removes it), as one undoable edit; refused over the length
     limit (`PromptStateError`)."""
@@ -346,6 +370,7 @@ def propagate(
         # setting it on a segment the session has just replaced is harmless.
         if session.segment is segment:
             segment.mask_dir = tracked.mask_dir
+            session.running_tracked = dict.fromkeys(tracked.masks, tracked.tracked)
         if watch is not None:
             watch(tracked)
 
@@ -410,6 +435,7 @@ def _running(session: BrowserSession) -> Iterator[None]:
         yield
     finally:
         session.running_prompts = None
+        session.running_tracked = None
 
 
 def results_note(session: BrowserSession) -> str:
@@ -486,6 +512,11 @@ class LiveView:
     def following(self) -> bool:
         """Whether the view still follows the tracking (the user picked no frame since it started)."""
         return self.session.navigations == self._navigations
+
+    @property
+    def slider_frame(self) -> int:
+        """The frame the slider is at: the one tracked last shown while following, else the user's."""
+        return self.frame if self.following else self.session.viewed_frame
 
     def redraw(self, tracked: TrackedFrame | None) -> tuple[np.ndarray, int | None] | None:
         """The image to show after `tracked`, and the frame the slider should move to (None: leave it).
