@@ -29,6 +29,7 @@ from sam2_gradio import config
 from sam2_gradio.app import segment_actions as actions
 from sam2_gradio.app.model_holder import AppModel
 from sam2_gradio.app.sessions import SessionStore
+from sam2_gradio.cli import bootstrap
 from sam2_gradio.engine.model import ModelSettings
 from sam2_gradio.engine.options import SegmentOptions
 from sam2_gradio.engine.pipeline import TrackedFrame
@@ -39,7 +40,7 @@ pytestmark = pytest.mark.slow
 TWO_OBJECTS = {
     "0": {"1": {"points": [[12.0, 8.0]], "labels": [1]}, "2": {"points": [[44.0, 30.0]], "labels": [1]}}
 }
-REAL_SPACES_ENV = "SAM2_GRADIO_TEST_REAL_SPACES"  # a `pip install --target DIR --no-deps spaces` folder
+REAL_SPACES_ENV = "SAM2_GRADIO_TEST_REAL_SPACES"  # another `pip install --target DIR --no-deps spaces` folder
 IMAGE_SIZE = 64  # the model's input side: the double's workers run SAM 2 on one CPU thread
 
 
@@ -248,9 +249,9 @@ def test_a_gpu_quota_spent_before_anything_is_tracked_says_so_and_keeps_the_resu
 def test_the_app_starts_and_segments_with_the_real_spaces_package_outside_a_space(
     small_model, make_video, tmp_path
 ):
-    target = os.environ.get(REAL_SPACES_ENV)
-    if not target:
-        pytest.skip(f"set {REAL_SPACES_ENV} to a `pip install --target DIR --no-deps spaces` folder")
+    target = os.environ.get(REAL_SPACES_ENV) or str(bootstrap.REAL_SPACES_DIR)
+    if not (Path(target) / "spaces").is_dir():
+        pytest.skip(f"no `spaces` package in {target} (python3 tests/run.py installs it there)")
     video = make_video("clip.mp4", 4)
     state = write_state(tmp_path / "state.json", {"0": {"1": {"points": [[12.0, 8.0]], "labels": [1]}}})
     script = f"""
