@@ -1,9 +1,9 @@
 """Start the sam2-gradio app: `python3 app.py [flags]`.
 
-The first run creates `.venv` (see sam2_gradio/bootstrap.py) and restarts this script inside it.
+The first run creates `.venv` (see sam2_gradio/cli/bootstrap.py) and restarts this script inside it.
 """
 
-from sam2_gradio import bootstrap
+from sam2_gradio.cli import bootstrap
 
 if __name__ == "__main__":
     bootstrap.reexec_in_venv()

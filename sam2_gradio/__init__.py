@@ -13,8 +13,8 @@ The whole flow in a script, with nothing but this import:
 
 The package is laid out by role: `media` (video, frames, mask files), `engine` (SAM 2 model, prompts,
 propagation, exports), `compositor` (placement, blend, render), `app` (the Gradio UI and its sessions)
-and `cli` (the two command-line tools). Importing the package is cheap: each name above is imported on
-first use, and torch and sam2 only by the engine modules that run the model.
+and `cli` (the two command-line tools and the `.venv` bootstrap). Importing the package is cheap: each
+name above is imported on first use, and torch and sam2 only by the engine modules that run the model.
 """
 
 from __future__ import annotations

@@ -60,6 +60,9 @@ STEP_SECONDS = _env_float("SAM2_GRADIO_STEP_SECONDS", 1.0)
 # dropped first. A frame takes 16 MiB at 1024 px in float32 (the CPU's dtype; 8 MiB under CUDA's bf16),
 # 1 MiB at 256 px. The store is dropped with its video (a new video, a closed session).
 FEATURE_STORE_MB = _env_float("SAM2_GRADIO_FEATURE_STORE_MB", 1024.0)
+# The frame shown in the Segment tab is encoded in the background while the model is idle, so that the
+# first click on it is as quick as the next ones (not on ZeroGPU: each encode would spend GPU quota).
+ENCODE_SHOWN_FRAME = _env_int("SAM2_GRADIO_ENCODE_SHOWN_FRAME", 1) != 0
 # Frames of smaller videos are shown enlarged by a whole factor, to at least this many pixels on their
 # longer side where it fits (a 320x240 video is shown at 960x720); clicks are mapped back exactly.
 MIN_SHOWN_SIDE = _env_int("SAM2_GRADIO_MIN_SHOWN_SIDE", 960)
@@ -105,7 +108,7 @@ MAX_MASK_SIDE = _env_int("SAM2_GRADIO_MAX_MASK_SIDE", MAX_VIDEO_SIDE)
 MAX_OBJECT_NAME_LENGTH = 40
 
 # --- Setup ------------------------------------------------------------------------------------
-# sam2_gradio/bootstrap.py runs before .venv exists, so it keeps its own settings; it reads
+# sam2_gradio/cli/bootstrap.py runs before .venv exists, so it keeps its own settings; it reads
 # SAM2_GRADIO_SKIP_BOOTSTRAP=1 (app.py then runs in the current interpreter as it is).
 
 # --- App ---------------------------------------------------------------------------------------

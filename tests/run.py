@@ -1,6 +1,7 @@
 """Run the whole test suite: `python3 tests/run.py [pytest args]`.
 
-Creates or updates `.venv` with the test tools first (see sam2_gradio/bootstrap.py), then runs pytest in it.
+Creates or updates `.venv` with the test tools first (see sam2_gradio/cli/bootstrap.py), then runs pytest
+in it.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
-from sam2_gradio import bootstrap  # noqa: E402  (the repository root must be on sys.path first)
+from sam2_gradio.cli import bootstrap  # noqa: E402  (the repository root must be on sys.path first)
 
 PYTEST_NO_TESTS_COLLECTED = 5
 TEST_ENVIRONMENT = {"GRADIO_ANALYTICS_ENABLED": "False", "HF_HUB_OFFLINE": "1"}

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from sam2_gradio import bootstrap
+from sam2_gradio.cli import bootstrap
 
 
 @pytest.fixture

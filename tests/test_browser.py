@@ -14,6 +14,7 @@ import re
 import shutil
 import subprocess
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 
 import imageio_ffmpeg
@@ -219,9 +220,10 @@ def compose_and_check(app: AppPage, clip_frames: int, folder: Path) -> None:
 
 
 @pytest.fixture
-def zerogpu_app_url(tmp_path: Path):
+def zerogpu_app(tmp_path: Path):
     """URL of the app with the ZeroGPU double active (every SAM 2 call in a forked worker, on one CPU
-    thread there), serving the random-weights model at 64 px to keep that worker quick."""
+    thread there), serving the random-weights model at 64 px to keep that worker quick; and the double's
+    `stop_workers`."""
     from app_support import running_app
     from sam2_support import build_random_model
     from zerogpu_support import zerogpu_spaces
@@ -231,7 +233,7 @@ def zerogpu_app_url(tmp_path: Path):
         app_model = AppModel(model.settings, model=model)
         assert app_model.tasks.remote
         with running_app(app_model, tmp_path / "sessions") as url:
-            yield url
+            yield url, spaces.stop_workers
         assert spaces.calls >= 3, "the clicks and the propagation ran in ZeroGPU workers"
 
 
@@ -239,18 +241,20 @@ def test_segment_then_compose_in_the_browser(app_url: str, clip: Path, tmp_path:
     walk_segment_then_compose(app_url, clip, tmp_path, ARTIFACTS)
 
 
-@pytest.mark.skip(
-    reason="the walk completes with the ZeroGPU double (upload to render), but closing the app after it "
-    "hangs (forked workers; not solved yet)"
-)
 def test_segment_then_compose_in_the_browser_on_zerogpu(
-    zerogpu_app_url: str, clip: Path, tmp_path: Path
+    zerogpu_app: tuple[str, Callable[[], None]], clip: Path, tmp_path: Path
 ) -> None:
-    walk_segment_then_compose(zerogpu_app_url, clip, tmp_path, ARTIFACTS.with_name("browser-zerogpu"))
+    url, stop_workers = zerogpu_app
+    walk_segment_then_compose(
+        url, clip, tmp_path, ARTIFACTS.with_name("browser-zerogpu"), before_closing=stop_workers
+    )
 
 
-def walk_segment_then_compose(url: str, clip: Path, tmp_path: Path, artifacts: Path) -> None:
-    """Upload, click two objects, step with the keys, propagate (cancel, continue), compose and render."""
+def walk_segment_then_compose(
+    url: str, clip: Path, tmp_path: Path, artifacts: Path, before_closing: Callable[[], None] = lambda: None
+) -> None:
+    """Upload, click two objects, step with the keys, propagate (cancel, continue), compose and render;
+    `before_closing` runs before the browser closes."""
     clicks = CLICKS[clip.name]
     shutil.rmtree(artifacts, ignore_errors=True)  # keep only this run's screenshots
     with chromium_page(url) as page:
@@ -268,6 +272,8 @@ def walk_segment_then_compose(url: str, clip: Path, tmp_path: Path, artifacts: P
             (artifacts / "failure.txt").write_text(f"{failure!r}\nerror messages shown: {messages}\n")
             print("error messages shown:", messages)
             raise
+        finally:
+            before_closing()
         assert app.take_errors() == []
 
 
@@ -389,3 +395,98 @@ def test_phone_layout_puts_the_frame_first(app_url: str) -> None:
         assert frame_top < app.component("seg-video").bounding_box()["y"] + 700
         assert not app.component("seg-preview").is_visible(), "an empty preview box is hidden"
         app.screenshot("phone_segment")
+
+
+DESKTOP = {"width": 1400, "height": 1000}
+TIMELINE_FRAMES, TIMELINE_CLICKED = 12, 7  # a 1 s clip at 12 frames/s, clicked on frame 7
+THUMB_TOLERANCE_PX = 3
+
+
+def slider_thumb_x(app: AppPage) -> float:
+    """The page x of the frame slider's thumb, found in the pixels: the widest run of white columns across
+    the middle of the coloured track (its rounded ends show a little white too)."""
+    track = app.component("seg-frame-slider").locator("input[type=range]")
+    box = track.bounding_box()
+    shot = np.asarray(Image.open(io.BytesIO(track.screenshot())).convert("RGB"))
+    white = shot[shot.shape[0] // 2].min(axis=1) >= 250
+    runs, start = [], None
+    for column, is_white in enumerate([*white, False]):
+        if is_white and start is None:
+            start = column
+        elif not is_white and start is not None:
+            runs.append((column - start, start, column))
+            start = None
+    width, first, stop = max(runs)
+    assert 10 <= width <= 20, f"the widest white run on the track is {width} px: the thumb was not found"
+    return box["x"] + (first + stop) / 2
+
+
+def centre_x(locator) -> float:
+    box = locator.bounding_box()
+    return box["x"] + box["width"] / 2
+
+
+def check_timeline_walk(app: AppPage, clip: Path) -> None:
+    """A click on frame 7 puts a tick under the slider's thumb; clicking the tick from frame 0 goes back
+    to frame 7; after Propagate a tracked bar runs from the tick to the end."""
+    page = app.page
+    app.upload("seg-video", clip)
+    app.wait_image_src("seg-frame", other_than=None)
+    shown = app.image_src("seg-frame")
+    number = app.component("seg-frame-slider").locator("input[type=number]").first
+    number.fill(str(TIMELINE_CLICKED))
+    shown = app.wait_image_src("seg-frame", other_than=shown)
+    click_and_expect_change(app, (0.79, 0.83), PROMPT_TIMEOUT_MS)  # the car
+    tick = page.locator(f'#seg-timeline .tl-row[data-object="1"] .tl-tick[data-frame="{TIMELINE_CLICKED}"]')
+    tick.wait_for()
+    thumb = slider_thumb_x(app)
+    assert abs(centre_x(tick) - thumb) <= THUMB_TOLERANCE_PX, (centre_x(tick), thumb)
+    cursor = page.locator("#seg-timeline .tl-cursor")
+    assert abs(centre_x(cursor) - thumb) <= THUMB_TOLERANCE_PX, (centre_x(cursor), thumb)
+    assert tick.get_attribute("title") == f"Object 1: prompt on frame {TIMELINE_CLICKED}"
+
+    number.fill("0")
+    app.wait_number("seg-frame-slider", 0)
+    page.wait_for_function(  # the cursor follows the slider to the start
+        "() => document.querySelector('#seg-timeline .tl-cursor').style.left === '0%'"
+    )
+    assert abs(centre_x(cursor) - slider_thumb_x(app)) <= THUMB_TOLERANCE_PX
+    tick.click()
+    app.wait_number("seg-frame-slider", TIMELINE_CLICKED)
+
+    app.press("seg-propagate")
+    page.wait_for_function(
+        "id => /Tracked/.test(document.getElementById(id).innerText)",
+        arg="seg-status",
+        timeout=PROPAGATION_TIMEOUT_MS,
+    )
+    bar = page.locator('#seg-timeline .tl-row[data-object="1"] .tl-bar')
+    bar.wait_for()
+    first, last = int(bar.get_attribute("data-first")), int(bar.get_attribute("data-last"))
+    assert (first, last) == (TIMELINE_CLICKED, TIMELINE_FRAMES - 1), "forward from the clicked frame"
+    bar_box, strip_box = bar.bounding_box(), page.locator("#seg-timeline .seg-timeline").bounding_box()
+    half_frame = strip_box["width"] / (TIMELINE_FRAMES - 1) / 2  # a bar covers its frames' cells
+    assert abs(bar_box["x"] - (centre_x(tick) - half_frame)) <= 1.5, (bar_box, centre_x(tick))
+    assert abs(bar_box["x"] + bar_box["width"] - (strip_box["x"] + strip_box["width"])) <= 1
+
+
+@pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])
+def test_the_timeline_marks_prompts_under_the_slider_and_tracked_frames(
+    app_url: str, tmp_path: Path, viewport: dict[str, int]
+) -> None:
+    clip = cut_clip(EXAMPLES / "toy_car.mp4", tmp_path / "timeline.mp4", seconds=1, width=320, fps=12)
+    assert imageio_ffmpeg.count_frames_and_secs(str(clip))[0] == TIMELINE_FRAMES
+    name = "desktop" if viewport is DESKTOP else "phone"
+    with chromium_page(app_url, viewport=viewport) as page:
+        app = AppPage(page, ARTIFACTS / f"timeline-{name}")
+        try:
+            check_timeline_walk(app, clip)
+        finally:
+            app.screenshot("timeline")
+            top = app.component("seg-frame-slider").bounding_box()["y"] + page.evaluate("window.scrollY")
+            page.screenshot(
+                path=str(app.artifacts / "timeline_close_up.png"),
+                clip={"x": 0, "y": top - 60, "width": viewport["width"], "height": 200},
+                full_page=True,
+            )
+        assert app.take_errors() == []

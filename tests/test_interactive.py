@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+import time
+
 import numpy as np
 import pytest
 
@@ -149,3 +152,46 @@ def test_render_draws_the_box_in_its_objects_colour(session):
     drawn = session.render(5)
     top_edge = drawn[30, 30:70].astype(float)
     assert np.linalg.norm(top_edge - np.array(object_color(2), dtype=float), axis=1).mean() < 40
+
+
+def test_a_prepared_frame_is_clicked_without_encoding_it_again_and_gives_the_same_masks(
+    random_model, scene_jpegs, monkeypatch
+):
+    expected = InteractiveSession(random_model, JpegFolderFrames.open(scene_jpegs)).click(5, 1, 40, 60)
+    session = InteractiveSession(random_model, JpegFolderFrames.open(scene_jpegs))
+    encodings = _count_image_encodings(random_model, monkeypatch)
+    assert session.prepare(5) and len(encodings) == 1
+    assert not session.prepare(5), "its features are kept: nothing to encode"
+    masks = session.click(5, 1, 40, 60)
+    assert len(encodings) == 1, "the click used the prepared features"
+    assert masks[1].any()
+    np.testing.assert_array_equal(masks[1], expected[1])
+
+
+def test_a_click_during_the_prepare_of_its_frame_waits_for_it_instead_of_encoding_twice(
+    random_model, scene_jpegs, monkeypatch
+):
+    session = InteractiveSession(random_model, JpegFolderFrames.open(scene_jpegs))
+    expected = InteractiveSession(random_model, JpegFolderFrames.open(scene_jpegs)).click(5, 1, 40, 60)
+    encoder_threads, entered, go = [], threading.Event(), threading.Event()
+    original = random_model.predictor.forward_image
+
+    def slow_encoder(image):
+        encoder_threads.append(threading.current_thread().name)
+        entered.set()
+        go.wait(30)
+        return original(image)
+
+    monkeypatch.setattr(random_model.predictor, "forward_image", slow_encoder)
+    preparing = threading.Thread(target=session.prepare, args=(5,), name="prepare")
+    preparing.start()
+    assert entered.wait(30)
+    clicked = {}
+    clicking = threading.Thread(target=lambda: clicked.update(session.click(5, 1, 40, 60)), name="click")
+    clicking.start()
+    time.sleep(0.3)  # the click is waiting now (for the prepare, not for the encoder)
+    go.set()
+    preparing.join(60)
+    clicking.join(60)
+    assert encoder_threads == ["prepare"]
+    np.testing.assert_array_equal(clicked[1], expected[1])

@@ -9,6 +9,7 @@ from pathlib import Path
 import gradio as gr
 import numpy as np
 import pytest
+from timeline_support import Marks, style_percent
 
 from sam2_gradio import config
 from sam2_gradio.app import segment_actions as actions
@@ -137,6 +138,27 @@ def test_a_click_runs_sam_2_once_and_reads_the_propagated_masks_once(opened, tmp
     np.testing.assert_array_equal(drawn, opened.segment.render(2))
     actions.clear_frame(opened, 2, 1)
     assert (predicted, read) == ([2], [2, 2, 2])  # clearing the last click leaves nothing to predict
+
+
+def test_a_frame_the_user_moves_to_is_encoded_ahead_so_the_first_click_there_skips_the_encoder(
+    opened, app_model, random_model, monkeypatch
+):
+    actions.encode_ahead(opened, 0).result()  # every earlier background encode has ended
+    encodings = []
+    original = random_model.predictor.forward_image
+    monkeypatch.setattr(
+        random_model.predictor, "forward_image", lambda image: encodings.append(1) or original(image)
+    )
+    actions.view_frame(opened, 2)
+    actions.encode_ahead(opened, 2).result()  # queued after the one view_frame started: ends after it
+    assert len(encodings) == 1
+    actions.add_click(opened, 2, 1, 30, 24, positive=True)
+    assert len(encodings) == 1, "the click used the features encoded ahead"
+    with app_model.use():  # the model is busy: nothing is encoded ahead
+        actions.encode_ahead(opened, 3).result()
+    assert len(encodings) == 1
+    actions.add_click(opened, 3, 1, 30, 24, positive=True)
+    assert len(encodings) == 2, "frame 3 was not encoded ahead: its click encodes it"
 
 
 @pytest.mark.parametrize(
@@ -274,9 +296,10 @@ def test_the_frame_click_handler_takes_the_prompt_type_at_the_shown_pixel(app_mo
 
     def click_at(x: int, y: int, kind: str, size: int = 5) -> np.ndarray:
         shown = (x * scale + scale // 2, y * scale + scale // 2)  # the centre of video pixel (x, y)
-        return handlers.add_click(
+        image, _ = handlers.add_click(
             1, 1, kind, size, gr.SelectData(None, {"index": shown, "value": None}), request
         )
+        return image
 
     image = click_at(40, 30, "box")
     assert image.shape == (HEIGHT * scale, WIDTH * scale, 3)
@@ -295,11 +318,12 @@ def test_the_frame_click_handler_takes_the_prompt_type_at_the_shown_pixel(app_mo
 def test_a_named_object_shows_its_name_in_the_selector_and_legend_until_undone(app_model, clip, tmp_path):
     handlers, request = SegmentHandlers(app_model, SessionStore(tmp_path / "s")), gr.Request(session_hash="t")
     handlers.open_video(str(clip), request)
-    selector, legend = handlers.name_object(1, "  big <dog> ", request)
+    selector, legend, timeline = handlers.name_object(1, "  big <dog> ", 0, request)
     assert selector["choices"] == [("Object 1 · big <dog>", 1)] and "big &lt;dog&gt;" in legend
+    assert 'title="Object 1 · big &lt;dog&gt;"' in timeline  # its row says the name on hover
     assert handlers.object_name(1, request) == "big <dog>"
-    _, _, selector, legend = handlers.undo(0, 1, request)
-    assert selector["choices"] == [("Object 1", 1)] and "dog" not in legend
+    _, _, selector, legend, timeline = handlers.undo(0, 1, request)
+    assert selector["choices"] == [("Object 1", 1)] and "dog" not in legend and "dog" not in timeline
 
 
 def test_a_small_video_is_shown_enlarged_and_a_shown_click_lands_on_its_pixel(opened, clip):
@@ -503,3 +527,45 @@ def test_a_click_the_model_cannot_answer_is_taken_back(session, clip, tmp_path, 
     assert _clicks(session) == before
     assert session.segment.prompts.undo() is None  # nothing left to undo either
     np.testing.assert_array_equal(actions.show_frame(session, 1), read_frame(clip, 1))
+
+
+def _bars(timeline: str, obj_id: int = 1) -> list[tuple[int, int]]:
+    """The (first, last) frames of the tracked bars of `obj_id`'s row."""
+    return [(int(bar["data-first"]), int(bar["data-last"])) for bar in Marks(timeline).rows()[obj_id]["bars"]]
+
+
+def test_a_click_on_a_frame_then_a_live_propagation_marks_the_timeline(app_model, make_video, tmp_path):
+    """A click on frame 3 puts a tick there; the live propagation (one frame a step) sends the tracked bar
+    growing, at most once a step, and its end the whole span it tracked (forward: frame 3 to the last)."""
+    frames, clicked = 8, 3
+    clip = make_video("eight.mp4", frames, fps=FPS)
+    store = SessionStore(tmp_path / "timeline-sessions")
+    handlers, request = SegmentHandlers(app_model, store), gr.Request(session_hash="tab")
+    timeline = handlers.open_video(str(clip), request)[5]
+    assert list(Marks(timeline).rows()) == [1] and not Marks(timeline).of_class("tl-tick")
+    scale = actions.shown_scale(store.get("tab"))
+    event = gr.SelectData(None, {"index": (30 * scale, 24 * scale), "value": None})
+    _, timeline = handlers.add_click(clicked, 1, "positive", 5, event, request)
+    (tick,) = Marks(timeline).rows()[1]["ticks"]
+    assert tick["data-frame"] == str(clicked)
+    assert style_percent(tick, "left") == pytest.approx(clicked / (frames - 1) * 100, abs=0.001)
+    assert _bars(timeline) == []
+    _, timeline = handlers.show_frame(5, request)  # navigation moves the cursor
+    (cursor,) = Marks(timeline).of_class("tl-cursor")
+    assert style_percent(cursor, "left") == pytest.approx(5 / 7 * 100, abs=0.001)
+
+    replies = list(
+        handlers.live_handler(resume=False)(
+            "forward", 1, False, False, "none", 0, request, progress=lambda *args, **kwargs: None
+        )
+    )
+    timelines = [reply[7] for reply in replies if isinstance(reply[7], str)]
+    *during, at_end = timelines
+    assert _bars(at_end) == [(clicked, frames - 1)]
+    assert Marks(at_end).rows()[1]["ticks"][0]["data-frame"] == str(clicked)
+    steps = frames - clicked
+    assert 1 <= len(during) <= steps
+    ends = [_bars(timeline) for timeline in during]
+    assert all(len(bars) == 1 and bars[0][0] == clicked for bars in ends)
+    assert [bars[0][1] for bars in ends] == sorted({bars[0][1] for bars in ends})  # growing, once a step
+    assert _bars(handlers.show_frame(0, request)[1]) == [(clicked, frames - 1)]  # kept after the run

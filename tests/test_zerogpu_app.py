@@ -29,16 +29,18 @@ from sam2_gradio import config
 from sam2_gradio.app import segment_actions as actions
 from sam2_gradio.app.model_holder import AppModel
 from sam2_gradio.app.sessions import SessionStore
+from sam2_gradio.cli import bootstrap
 from sam2_gradio.engine.model import ModelSettings
 from sam2_gradio.engine.options import SegmentOptions
 from sam2_gradio.engine.pipeline import TrackedFrame
+from sam2_gradio.engine.propagation import GpuStopped
 
 pytestmark = pytest.mark.slow
 
 TWO_OBJECTS = {
     "0": {"1": {"points": [[12.0, 8.0]], "labels": [1]}, "2": {"points": [[44.0, 30.0]], "labels": [1]}}
 }
-REAL_SPACES_ENV = "SAM2_GRADIO_TEST_REAL_SPACES"  # a `pip install --target DIR --no-deps spaces` folder
+REAL_SPACES_ENV = "SAM2_GRADIO_TEST_REAL_SPACES"  # another `pip install --target DIR --no-deps spaces` folder
 IMAGE_SIZE = 64  # the model's input side: the double's workers run SAM 2 on one CPU thread
 
 
@@ -77,7 +79,7 @@ def segment_through_the_api(url: str, video: Path, state: Path, downloads: Path)
     client = Client(url, verbose=False, download_files=downloads)
     client.predict(handle_file(video), api_name="/open_video")
     client.predict(handle_file(state), 0, api_name="/load_state")
-    shown = np.asarray(Image.open(client.predict(0, api_name="/show_frame")))
+    shown = np.asarray(Image.open(client.predict(0, api_name="/show_frame")[0]))
     _, masks_zip, _ = client.predict(
         video=handle_file(video), state_file=handle_file(state), direction="forward", api_name="/propagate"
     )
@@ -195,12 +197,61 @@ def test_cancel_keeps_what_the_worker_tracked_and_continue_equals_an_uninterrupt
     assert_same_masks(zip_masks(resumed.masks_zip), zip_masks(complete.masks_zip))
 
 
+def test_on_zerogpu_no_frame_is_encoded_ahead_of_a_click(small_model, make_video, tmp_path, spaces):
+    session = SessionStore(tmp_path / "sessions").get("a")
+    actions.open_video(session, make_video("clip.mp4", 4), app_model_of(small_model))
+    actions.view_frame(session, 2)
+    assert actions.encode_ahead(session, 3) is None
+    assert spaces.calls == 0, "an encode ahead would spend the visitor's GPU quota before any click"
+
+
+def test_a_gpu_quota_spent_mid_run_keeps_the_tracked_frames_and_continue_completes_the_run(
+    small_model, make_video, tmp_path, spaces, monkeypatch
+):
+    monkeypatch.setattr(config, "SPACES_GPU_SECONDS", 10)
+    monkeypatch.setattr(config, "SPACES_MARGIN_SECONDS", 4.0)  # each call works 6 s, then chains
+    frames = 400  # more than one 6 s call tracks at 64 px
+    clip = make_video("long.mp4", frames)
+    session = SessionStore(tmp_path / "sessions").get("a")
+    actions.open_video(session, clip, app_model_of(small_model))
+    actions.add_click(session, 0, 1, 20, 20, positive=True)
+    complete = zip_masks(actions.propagate(session).masks_zip)
+
+    spaces.quota_seconds = (
+        spaces.quota_used + 12
+    )  # the first call (10 s asked, about 6 used) fits, the next not
+    stopped = actions.propagate(session)
+    assert stopped.partial and "exceeded your GPU quota" in stopped.stopped
+    assert stopped.tracked.start == 0 and 0 < stopped.tracked.stop < frames
+    kept = zip_masks(stopped.masks_zip)
+    assert "_partial" in stopped.masks_zip.name and len(kept) == 2 * len(stopped.tracked)
+    assert_same_masks(kept, {name: complete[name] for name in kept})
+    assert "stopped" in actions.results_note(session)
+
+    spaces.quota_seconds = None  # the quota came back (the next day, or a PRO visitor)
+    resumed = actions.propagate(session, resume=True)
+    assert not resumed.partial and resumed.tracked == range(frames), resumed.stopped
+    assert_same_masks(zip_masks(resumed.masks_zip), complete)
+
+
+def test_a_gpu_quota_spent_before_anything_is_tracked_says_so_and_keeps_the_results_shown(
+    small_model, make_video, tmp_path, spaces
+):
+    session = SessionStore(tmp_path / "sessions").get("a")
+    actions.open_video(session, make_video("clip.mp4", 4), app_model_of(small_model))
+    actions.add_click(session, 0, 1, 20, 20, positive=True)  # one click call: a few seconds of quota
+    spaces.quota_seconds = spaces.quota_used + 1  # less than any propagation call asks for
+    with pytest.raises(GpuStopped, match="exceeded your GPU quota"):
+        actions.propagate(session)
+    assert session.segment_result is None
+
+
 def test_the_app_starts_and_segments_with_the_real_spaces_package_outside_a_space(
     small_model, make_video, tmp_path
 ):
-    target = os.environ.get(REAL_SPACES_ENV)
-    if not target:
-        pytest.skip(f"set {REAL_SPACES_ENV} to a `pip install --target DIR --no-deps spaces` folder")
+    target = os.environ.get(REAL_SPACES_ENV) or str(bootstrap.REAL_SPACES_DIR)
+    if not (Path(target) / "spaces").is_dir():
+        pytest.skip(f"no `spaces` package in {target} (python3 tests/run.py installs it there)")
     video = make_video("clip.mp4", 4)
     state = write_state(tmp_path / "state.json", {"0": {"1": {"points": [[12.0, 8.0]], "labels": [1]}}})
     script = f"""

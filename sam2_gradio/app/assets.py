@@ -1,4 +1,5 @@
-"""Browser-side pieces of the app: the Segment tab's keyboard shortcuts and a little CSS.
+"""Browser-side pieces of the app: the Segment tab's keyboard shortcuts, a little CSS, the frame view
+both tabs show and the script of the Segment tab's timeline (`TIMELINE_JS`).
 
 `page_setup_js()` is a JavaScript function the app runs once when a page loads (`demo.load(js=...)`), so
 the app looks and behaves the same however it is launched. The shortcuts are those of the original OpenCV
@@ -9,6 +10,8 @@ the control does; keys are ignored while typing in a field and while the Segment
 """
 
 import json
+
+import gradio as gr
 
 # key (lower case for letters, "Ctrl+" / "Ctrl+Shift+" before it) -> [CSS selector, index of the match]
 # of the control it clicks
@@ -38,14 +41,29 @@ SHORTCUTS_HELP = (
     "Enter propagate"
 )
 
-# Keeps the clickable frame and the composite preview within the window; lays out the object legend;
-# toasts at the bottom left, off the Compose preview and controls; on a phone the Segment tab shows the
-# video box, then the frame to click and its controls, then the rest, and empty result boxes stay hidden.
+# Keeps the clickable frame and the composite preview within the window; lays out the object legend and
+# the timeline under the frame slider (rows tinted with the object's colour, tracked bars half-strength,
+# ticks darker and outlined, the cursor in the text colour); toasts at the bottom left, off the Compose
+# preview and controls; on a phone the Segment tab shows the video box, then the frame to click and its
+# controls, then the rest, and empty result boxes stay hidden.
 CSS = """
 #seg-frame img, #cmp-preview img { object-fit: contain; width: 100%; max-height: 62vh; }
 #seg-frame img { cursor: crosshair; }
 .object-legend { display: flex; flex-wrap: wrap; gap: 0.3em 1.2em; padding: 0.2em 0; }
 .object-legend .dot { font-size: 1.4em; line-height: 1; vertical-align: middle; }
+#seg-timeline { padding: 0 0 var(--size-2, 8px); background: var(--block-background-fill); }
+.seg-timeline { position: relative; margin-left: var(--tl-left, 8px);
+  width: var(--tl-width, calc(100% - 16px)); padding: 1px 0; cursor: pointer; }
+.seg-timeline .tl-row { position: relative; height: 8px; margin: 3px 0; border-radius: 2px;
+  background: color-mix(in srgb, var(--tl-color) 14%, transparent); }
+.seg-timeline .tl-bar { position: absolute; top: 0; bottom: 0; min-width: 2px; border-radius: 2px;
+  background: color-mix(in srgb, var(--tl-color) 50%, transparent); }
+.seg-timeline .tl-tick { position: absolute; top: -2px; bottom: -2px; width: 3px; transform: translateX(-50%);
+  border-radius: 1px; background: color-mix(in srgb, var(--tl-color) 75%, black);
+  box-shadow: 0 0 0 1px rgba(255, 255, 255, 0.85); }
+.seg-timeline .tl-tick::before { content: ""; position: absolute; inset: 0 -4px; }
+.seg-timeline .tl-cursor { position: absolute; top: 0; bottom: 0; width: 2px; transform: translateX(-50%);
+  background: var(--body-text-color, #1f2937); pointer-events: none; }
 .toast-wrap { top: auto !important; bottom: var(--size-4, 1rem); left: var(--size-3, 0.75rem) !important;
   right: auto !important; align-items: start !important; }
 .drop-note { color: var(--error-text-color, #b91c1c); padding: 0.3em 0.6em; font-size: 0.9em; }
@@ -58,6 +76,45 @@ CSS = """
   #seg-preview:not(:has(video)), #seg-masks:not(:has(a)), #seg-exports:not(:has(a)),
   #seg-state-file:not(:has(a)) { display: none; }
 }
+"""
+
+# The timeline strip under the frame slider (a `gr.HTML` `js_on_load`, run with its `element`): lines the
+# strip up with the slider's track, where the thumb's centre runs (half a thumb, gradio's --size-4, in
+# from either end), and moves the slider to the frame of a clicked tick, or to the frame under the pointer
+# elsewhere on the strip.
+TIMELINE_JS = """
+const rangeInput = () => document.querySelector("#seg-frame-slider input[type=range]");
+let watchedRange = null;
+const align = () => {
+  const range = rangeInput();
+  const strip = element.querySelector(".seg-timeline");
+  if (!range) return;
+  if (range !== watchedRange) {
+    watchedRange = range;
+    new ResizeObserver(align).observe(range);
+  }
+  const track = range.getBoundingClientRect();
+  if (!strip || !track.width) return;
+  const halfThumb = (parseFloat(getComputedStyle(range).getPropertyValue("--size-4")) || 16) / 2;
+  const base = strip.getBoundingClientRect().left - parseFloat(getComputedStyle(strip).marginLeft);
+  element.style.setProperty("--tl-left", `${track.left + halfThumb - base}px`);
+  element.style.setProperty("--tl-width", `${track.width - 2 * halfThumb}px`);
+};
+new ResizeObserver(align).observe(element);
+new MutationObserver(align).observe(element, { childList: true });
+window.addEventListener("resize", align);
+element.addEventListener("click", (event) => {
+  const strip = event.target.closest(".seg-timeline");
+  const range = rangeInput();
+  if (!strip || !range || range.disabled) return;
+  const last = Math.max(Number(strip.dataset.frames) - 1, 0);
+  const tick = event.target.closest(".tl-tick");
+  const box = strip.getBoundingClientRect();
+  const pointed = Math.round(((event.clientX - box.left) / box.width) * Math.max(last, 1));
+  const frame = tick ? Number(tick.dataset.frame) : Math.min(Math.max(pointed, 0), last);
+  range.value = String(frame);
+  range.dispatchEvent(new Event("input", { bubbles: true }));
+});
 """
 
 # Video boxes: a dropped or chosen file that is not a video gets a sentence in the box.
@@ -115,3 +172,15 @@ def page_setup_js() -> str:
         "shortcuts": json.dumps(SHORTCUTS),
         "video_boxes": json.dumps(VIDEO_BOXES),
     }
+
+
+def frame_view(label: str, elem_id: str) -> gr.Image:
+    """A frame shown as JPEG (small over a share link), not editable, with fullscreen and download."""
+    return gr.Image(
+        label=label,
+        type="numpy",
+        format="jpeg",
+        interactive=False,
+        buttons=["fullscreen", "download"],
+        elem_id=elem_id,
+    )

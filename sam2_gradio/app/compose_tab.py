@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import gradio as gr
 
 from sam2_gradio import config
+from sam2_gradio.app import assets as ui_assets
 from sam2_gradio.app.assets import FILE_HEIGHT
 from sam2_gradio.app.compose_handlers import RELOCATE_CONTROLS, ComposeHandlers
 from sam2_gradio.app.edge import COMPOSE_QUEUE, FRAME_SLIDER_MAX, PREVIEW_QUEUE
@@ -68,14 +69,7 @@ def _compose_files_column() -> dict[str, gr.components.Component]:
 
 
 def _compose_result_column() -> dict[str, gr.components.Component]:
-    preview = gr.Image(
-        label="Preview",
-        type="numpy",
-        format="jpeg",
-        interactive=False,
-        buttons=["fullscreen", "download"],
-        elem_id="cmp-preview",
-    )
+    preview = ui_assets.frame_view("Preview", "cmp-preview")
     note = gr.Markdown(elem_id="cmp-note")
     frame = gr.Slider(0, FRAME_SLIDER_MAX, value=0, step=1, label="Output frame", elem_id="cmp-frame-slider")
     options = option_controls(ComposeOptions, id_prefix="cmp")

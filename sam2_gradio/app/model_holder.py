@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
+from sam2_gradio import config
 from sam2_gradio.engine.gpu_tasks import ModelTasks, zerogpu_wrapper
 
 if TYPE_CHECKING:
@@ -76,6 +77,19 @@ class AppModel:
         """Hold the model exclusively (see `SharedModel.use`)."""
         with self.load().use(device) as predictor:
             yield predictor
+
+    @property
+    def may_encode_ahead(self) -> bool:
+        """Whether a shown frame may be encoded in the background (`config.ENCODE_SHOWN_FRAME`): not on
+        ZeroGPU, where each encode would be a GPU call spending the visitor's quota (and the main
+        process must not run the model)."""
+        return config.ENCODE_SHOWN_FRAME and not self.tasks.remote
+
+    @property
+    def idle(self) -> bool:
+        """Whether the model is built and nobody uses it or waits for it now."""
+        model = self._model  # not under `_lock`: that is held for the whole build
+        return model is not None and model.idle
 
     @property
     def status(self) -> str:

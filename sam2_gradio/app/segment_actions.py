@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import logging
 import math
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -31,6 +33,9 @@ from sam2_gradio.engine.propagation import same_clicks
 from sam2_gradio.jobs import BadInput, NotReady, ProgressCallback
 from sam2_gradio.media.frames import VideoFileFrames
 from sam2_gradio.media.video import probe_video
+
+logger = logging.getLogger(__name__)
+_ENCODER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="encode-ahead")  # see `encode_ahead`
 
 STATE_FILE_NAME = "interactive_state.json"
 PROMPT_KINDS = ("positive", "negative", "box", "brush", "erase")  # what a click on the frame gives
@@ -96,7 +101,9 @@ def open_video(session: BrowserSession, path: str | Path, model: AppModel) -> Op
         session.segment = InteractiveSession(model, source)
         session.video_path = Path(path)
         session.segment_result = None
+        session.running_tracked = None
         session.box_corner = None
+    encode_ahead(session, 0)
     return OpenedVideo(
         info.num_frames,
         info.fps,
@@ -112,7 +119,7 @@ def close_video(session: BrowserSession) -> bool:
     with session.lock:
         had_clicks = session.segment is not None and bool(session.segment.prompts.prompted_frames())
         session.segment, session.video_path, session.segment_result = None, None, None
-        session.box_corner = None
+        session.running_tracked, session.box_corner = None, None
     return had_clicks
 
 
@@ -277,6 +284,29 @@ def object_names(session: BrowserSession) -> dict[int, str]:
         return dict(segment_of(session).prompts.names)
 
 
+def prompted_frames(session: BrowserSession) -> dict[int, list[int]]:
+    """Per object (every object of the session), the frames holding a click, box or painted mask of it,
+    in ascending order."""
+    with session.lock:
+        prompts = segment_of(session).prompts
+        return {
+            obj_id: sorted(frame for frame, objects in prompts.clicks.items() if obj_id in objects)
+            for obj_id in prompts.object_ids
+        }
+
+
+def tracked_frames(session: BrowserSession) -> dict[int, range]:
+    """Per object, the frames the latest propagation tracked: the running one's so far while one runs,
+    else the last result's (a cancelled run's partial frames included); empty when there is none."""
+    with session.lock:
+        running, result = session.running_tracked, session.segment_result
+    if running is not None:
+        return dict(running)
+    if result is None:
+        return {}
+    return dict.fromkeys(result.obj_ids, result.tracked)
+
+
 def name_object(session: BrowserSession, obj_id: int, name: str) -> None:
     """Name an object ("dog"; an empty name removes it), as one undoable edit; refused over the length
     limit (`PromptStateError`)."""
@@ -340,6 +370,7 @@ def propagate(
         # setting it on a segment the session has just replaced is harmless.
         if session.segment is segment:
             segment.mask_dir = tracked.mask_dir
+            session.running_tracked = dict.fromkeys(tracked.masks, tracked.tracked)
         if watch is not None:
             watch(tracked)
 
@@ -405,6 +436,7 @@ def _running(session: BrowserSession) -> Iterator[None]:
         yield
     finally:
         session.running_prompts = None
+        session.running_tracked = None
 
 
 def results_note(session: BrowserSession) -> str:
@@ -421,8 +453,9 @@ def results_note(session: BrowserSession) -> str:
         return "**Out of date:** the prompts changed after this propagation; propagate again to update it."
     if result.partial:
         first, last = result.tracked.start, result.tracked.stop - 1
+        why = "cancelled" if result.stopped is None else "stopped"
         return (
-            f"**Partial:** cancelled with frames {first}–{last} tracked ({len(result.tracked)} of "
+            f"**Partial:** {why} with frames {first}–{last} tracked ({len(result.tracked)} of "
             f"{result.run.total if result.run else len(result.tracked)}); *Continue* resumes it."
         )
     return ""
@@ -433,7 +466,31 @@ def view_frame(session: BrowserSession, frame: int) -> np.ndarray:
     with session.lock:
         session.navigations += 1
         session.viewed_frame = int(frame)
-    return show_frame(session, frame)
+    image = show_frame(session, frame)
+    encode_ahead(session, int(frame))
+    return image
+
+
+def encode_ahead(session: BrowserSession, frame: int) -> Future | None:
+    """Encode `frame` in a background thread while the model is idle, so that the first click on it is
+    as quick as the next ones (`InteractiveSession.prepare`; `AppModel.may_encode_ahead` and `idle` say
+    when). Only the session's latest frame is encoded: a frame the user has moved on from is skipped.
+    Returns the background job (it ends after every earlier one), or None where nothing is ever encoded
+    ahead (ZeroGPU, or turned off)."""
+    segment = session.segment
+    if segment is None or not (isinstance(segment.model, AppModel) and segment.model.may_encode_ahead):
+        return None
+    session.frame_to_encode = frame
+    return _ENCODER.submit(_encode_if_still_wanted, session, segment, frame)
+
+
+def _encode_if_still_wanted(session: BrowserSession, segment: InteractiveSession, frame: int) -> None:
+    if session.frame_to_encode != frame or session.segment is not segment or not segment.model.idle:
+        return
+    try:
+        segment.prepare(frame)
+    except Exception:  # a head start only: the first click encodes the frame and reports what fails
+        logger.debug("encoding frame %d ahead failed", frame, exc_info=True)
 
 
 class LiveView:
@@ -456,6 +513,11 @@ class LiveView:
     def following(self) -> bool:
         """Whether the view still follows the tracking (the user picked no frame since it started)."""
         return self.session.navigations == self._navigations
+
+    @property
+    def slider_frame(self) -> int:
+        """The frame the slider is at: the one tracked last shown while following, else the user's."""
+        return self.frame if self.following else self.session.viewed_frame
 
     def redraw(self, tracked: TrackedFrame | None) -> tuple[np.ndarray, int | None] | None:
         """The image to show after `tracked`, and the frame the slider should move to (None: leave it).

@@ -20,6 +20,7 @@ from sam2_gradio.app.edge import progress_line, segment_progress, user_errors
 from sam2_gradio.app.live_job import Finished, last_of, stream
 from sam2_gradio.app.model_holder import AppModel
 from sam2_gradio.app.sessions import BrowserSession, SessionStore
+from sam2_gradio.app.timeline import TimelineObject, timeline_html
 from sam2_gradio.config import options_from_values
 from sam2_gradio.engine.options import ExportChoices, SegmentOptions
 from sam2_gradio.engine.overlay import color_hex, enlarge
@@ -32,10 +33,7 @@ def object_choices(
 ) -> tuple[dict, str]:
     """The object selector's update (`selected`, else the last object) and the colour legend's HTML,
     each object labelled with its name when it has one ("Object 2 · dog")."""
-    names = names or {}
-    labels = {
-        obj_id: f"Object {obj_id}" + (f" · {names[obj_id]}" if obj_id in names else "") for obj_id in obj_ids
-    }
+    labels = object_labels(obj_ids, names)
     value = selected if selected in obj_ids else obj_ids[-1]
     dot = '<span class="dot" style="color:{}">●</span>'
     legend = "".join(
@@ -43,6 +41,30 @@ def object_choices(
     )
     choices = [(labels[obj_id], obj_id) for obj_id in obj_ids]
     return gr.update(choices=choices, value=value), f'<div class="object-legend">{legend}</div>'
+
+
+def object_labels(obj_ids: Sequence[int], names: Mapping[int, str] | None = None) -> dict[int, str]:
+    """Each object's label in the selector, the legend and the timeline: "Object 2", or "Object 2 · dog"
+    once it is named."""
+    names = names or {}
+    return {
+        obj_id: f"Object {obj_id}" + (f" · {names[obj_id]}" if obj_id in names else "") for obj_id in obj_ids
+    }
+
+
+def session_timeline(session: BrowserSession, frame: int) -> str:
+    """The timeline strip under the frame slider (`timeline.timeline_html`) of the session's objects,
+    prompts and latest propagation, its cursor at `frame`; empty without a video."""
+    if session.segment is None:
+        return ""
+    prompted = segment_actions.prompted_frames(session)
+    labels = object_labels(segment_actions.object_ids(session), segment_actions.object_names(session))
+    objects = [
+        TimelineObject(obj_id, label, color_hex(obj_id), prompted.get(obj_id, []))
+        for obj_id, label in labels.items()
+    ]
+    num_frames = segment_actions.segment_of(session).source.meta.num_frames
+    return timeline_html(num_frames, objects, segment_actions.tracked_frames(session), int(frame))
 
 
 def _session_objects(session: BrowserSession, selected: int | None = None) -> tuple[dict, str]:
@@ -57,8 +79,9 @@ def finished_line(result: SegmentResult) -> str:
     objects = f"{len(result.obj_ids)} object{'s' if len(result.obj_ids) != 1 else ''}"
     if result.partial:
         first, last = result.tracked.start, result.tracked.stop - 1
+        why = "Cancelled" if result.stopped is None else f"Stopped: {result.stopped}"
         return (
-            f"Cancelled: {objects} tracked over frames {first}–{last} ({len(result.tracked)} frames); "
+            f"{why}. {objects} tracked over frames {first}–{last} ({len(result.tracked)} frames); "
             "those are the result, and Continue resumes the run."
         )
     return f"Tracked {objects} over {result.frames_tracked} frames at {result.fps:.1f} frames/s."
@@ -102,20 +125,21 @@ class SegmentHandlers:
         objects, legend = _session_objects(session)
         slider = gr.update(value=0, maximum=max(opened.num_frames - 1, 1))
         image = _shown(session, segment_actions.show_frame(session, 0))
-        return opened.summary, image, slider, objects, legend, None, None, None
+        return opened.summary, image, slider, objects, legend, session_timeline(session, 0), None, None, None
 
     def _close_video(self, session: BrowserSession) -> tuple:
         had_clicks = segment_actions.close_video(session)
         if had_clicks:
             gr.Warning("The video was closed and its clicks cleared; Save state first to keep clicks.")
         objects, legend = object_choices([1])
-        return NO_VIDEO_INFO, None, gr.update(value=0), objects, legend, None, None, None
+        return NO_VIDEO_INFO, None, gr.update(value=0), objects, legend, "", None, None, None
 
     @user_errors
-    def show_frame(self, frame: float, request: gr.Request) -> Any:
-        """Frame `frame` with its masks and clicks."""
+    def show_frame(self, frame: float, request: gr.Request) -> tuple:
+        """Frame `frame` with its masks and clicks, and the timeline with its cursor there."""
         session = self._session(request)
-        return _shown(session, segment_actions.view_frame(session, int(frame)))
+        image = _shown(session, segment_actions.view_frame(session, int(frame)))
+        return image, session_timeline(session, int(frame))
 
     @user_errors
     def previous_frame(self, frame: float, request: gr.Request) -> tuple:
@@ -131,7 +155,8 @@ class SegmentHandlers:
         session = self._session(request)
         last = segment_actions.segment_of(session).source.meta.num_frames - 1
         frame = min(max(int(frame) + delta, 0), last)
-        return frame, _shown(session, segment_actions.view_frame(session, frame))
+        image = _shown(session, segment_actions.view_frame(session, frame))
+        return frame, image, session_timeline(session, frame)
 
     @user_errors
     def add_click(
@@ -142,35 +167,35 @@ class SegmentHandlers:
         brush_size: float,
         event: gr.SelectData,
         request: gr.Request,
-    ) -> Any:
+    ) -> tuple:
         """Where the frame was clicked: a positive or negative point, a box corner, or a brush or eraser
-        dab, as the prompt type says (`segment_actions.prompt_at`)."""
+        dab, as the prompt type says (`segment_actions.prompt_at`); the frame redrawn and the timeline."""
         session = self._session(request)
         obj_id = obj_id or segment_actions.object_ids(session)[0]
         x, y = segment_actions.video_point(session, *event.index)
         drawn = segment_actions.prompt_at(session, int(frame), int(obj_id), x, y, point_label, brush_size)
-        return _shown(session, drawn)
+        return _shown(session, drawn), session_timeline(session, int(frame))
 
     def prompt_hint(self, point_label: str) -> str:
         """The line under the prompt type: what a click on the frame does with it."""
         return segment_actions.PROMPT_HINTS.get(point_label, "")
 
     @user_errors
-    def new_object(self, request: gr.Request) -> tuple:
-        """Create an object and select it."""
+    def new_object(self, frame: float, request: gr.Request) -> tuple:
+        """Create an object and select it; the selector, the legend and the timeline (cursor at `frame`)."""
         session = self._session(request)
         obj_id = segment_actions.new_object(session)
-        return _session_objects(session, obj_id)
+        return *_session_objects(session, obj_id), session_timeline(session, int(frame))
 
     @user_errors
-    def name_object(self, obj_id: int | None, name: str, request: gr.Request) -> tuple:
-        """Name the selected object ("dog"; empty: no name): the selector, the legend and the exports
-        show it (undoable)."""
+    def name_object(self, obj_id: int | None, name: str, frame: float, request: gr.Request) -> tuple:
+        """Name the selected object ("dog"; empty: no name): the selector, the legend, the timeline and
+        the exports show it (undoable)."""
         session = self._session(request)
         if obj_id is None:
             raise NotReady("Select an object to name first.")
         segment_actions.name_object(session, int(obj_id), name)
-        return _session_objects(session, int(obj_id))
+        return *_session_objects(session, int(obj_id)), session_timeline(session, int(frame))
 
     def object_name(self, obj_id: int | None, request: gr.Request) -> str:
         """The name of the selected object, for its name box (empty when it has none)."""
@@ -186,7 +211,8 @@ class SegmentHandlers:
             raise NotReady("Select an object to remove first.")
         segment_actions.remove_object(session, int(obj_id))
         objects, legend = _session_objects(session)
-        return _shown(session, segment_actions.show_frame(session, int(frame))), objects, legend
+        image = _shown(session, segment_actions.show_frame(session, int(frame)))
+        return image, objects, legend, session_timeline(session, int(frame))
 
     @user_errors
     def undo(self, frame: float, obj_id: int | None, request: gr.Request) -> tuple:
@@ -202,14 +228,15 @@ class SegmentHandlers:
         session = self._session(request)
         shown, image = action(session, int(frame))
         objects, legend = _session_objects(session, obj_id)
-        return shown, _shown(session, image), objects, legend
+        return shown, _shown(session, image), objects, legend, session_timeline(session, shown)
 
     @user_errors
-    def clear_frame(self, frame: float, obj_id: int | None, request: gr.Request) -> Any:
-        """Remove the selected object's clicks on this frame."""
+    def clear_frame(self, frame: float, obj_id: int | None, request: gr.Request) -> tuple:
+        """Remove the selected object's clicks on this frame; the frame redrawn and the timeline."""
         session = self._session(request)
         obj_id = obj_id or segment_actions.object_ids(session)[0]
-        return _shown(session, segment_actions.clear_frame(session, int(frame), int(obj_id)))
+        image = _shown(session, segment_actions.clear_frame(session, int(frame), int(obj_id)))
+        return image, session_timeline(session, int(frame))
 
     @user_errors
     def reset(self, frame: float, request: gr.Request) -> tuple:
@@ -221,6 +248,7 @@ class SegmentHandlers:
             _shown(session, segment_actions.show_frame(session, int(frame))),
             objects,
             legend,
+            session_timeline(session, int(frame)),
             None,
             None,
             None,
@@ -235,11 +263,12 @@ class SegmentHandlers:
     def load_state(self, state_file: str | None, frame: float, request: gr.Request) -> tuple:
         """Replace the clicks with those of an uploaded state JSON."""
         if not state_file:
-            return (gr.skip(),) * 3
+            return (gr.skip(),) * 4
         session = self._session(request)
         segment_actions.load_state(session, state_file)
         objects, legend = _session_objects(session)
-        return _shown(session, segment_actions.show_frame(session, int(frame))), objects, legend
+        image = _shown(session, segment_actions.show_frame(session, int(frame)))
+        return image, objects, legend, session_timeline(session, int(frame))
 
     @user_errors
     def propagate(
@@ -287,40 +316,31 @@ class SegmentHandlers:
         gr.Info(finished_line(result))
         return _result_files(result)
 
-    @user_errors
-    def propagate_live(
-        self,
-        direction: str,
-        batch_size: float,
-        coco: bool,
-        davis: bool,
-        alpha_video: str,
-        feather: float,
-        request: gr.Request,
-        progress: gr.Progress = gr.Progress(),  # noqa: B008
-    ) -> Iterator[tuple]:
-        """The Propagate button: track the objects, showing each step's masks on the frame as they come."""
-        yield from self._live(locals(), request, progress, resume=False)
+    def live_handler(self, *, resume: bool) -> Callable[..., Iterator[tuple]]:
+        """The Propagate button's handler: track the objects, showing each step's masks on the frame as
+        they come; with `resume`, the Continue button's: resume a cancelled propagation where it stopped
+        (or start again when the prompts changed since). A generator function, as gradio streams it."""
 
-    @user_errors
-    def continue_live(
-        self,
-        direction: str,
-        batch_size: float,
-        coco: bool,
-        davis: bool,
-        alpha_video: str,
-        feather: float,
-        request: gr.Request,
-        progress: gr.Progress = gr.Progress(),  # noqa: B008
-    ) -> Iterator[tuple]:
-        """The Continue button: resume a cancelled propagation where it stopped (or start again)."""
-        yield from self._live(locals(), request, progress, resume=True)
+        @user_errors
+        def propagate_live(
+            direction: str,
+            batch_size: float,
+            coco: bool,
+            davis: bool,
+            alpha_video: str,
+            feather: float,
+            request: gr.Request,
+            progress: gr.Progress = gr.Progress(),  # noqa: B008
+        ) -> Iterator[tuple]:
+            yield from self._live(locals(), request, progress, resume=resume)
+
+        return propagate_live
 
     def _live(
         self, values: dict[str, Any], request: gr.Request, progress: gr.Progress, *, resume: bool
     ) -> Iterator[tuple]:
-        """Yields (frame, slider, preview, masks, state, status, note) per redraw, then the results.
+        """Yields (frame, slider, preview, masks, state, status, note, timeline) per redraw and per
+        propagation step (the timeline at most once a step), then the results.
 
         `values` are the controls' values, named as the `SegmentOptions` and `ExportChoices` fields."""
         options = options_from_values(SegmentOptions, values)
@@ -343,13 +363,18 @@ class SegmentHandlers:
                     view.finished = True
                     image = _shown(session, segment_actions.show_frame(session, view.frame))
                     result, note = finished.value, segment_actions.results_note(session)
-                    yield image, gr.skip(), *_result_files(result), finished_line(result), note
+                    timeline = session_timeline(session, view.slider_frame)
+                    yield image, gr.skip(), *_result_files(result), finished_line(result), note, timeline
                     return
                 shown = view.redraw(last_of(burst, TrackedFrame))
+                stepped = report is not None and report.stage == "propagate"  # a step's frames are tracked
+                timeline = session_timeline(session, view.slider_frame) if stepped else gr.skip()
                 if shown is not None:
                     image, move_to = shown
                     slider = gr.skip() if move_to is None else move_to
-                    yield _shown(session, image), slider, gr.skip(), gr.skip(), gr.skip(), line, gr.skip()
+                    yield _shown(session, image), slider, *(gr.skip(),) * 3, line, gr.skip(), timeline
+                elif stepped:
+                    yield gr.skip(), gr.skip(), *(gr.skip(),) * 3, line, gr.skip(), timeline
         finally:
             if not view.finished:
                 session.cancel_flag("segment").set()  # the page went away: stop the run, keep what it tracked

@@ -44,6 +44,7 @@ class SegmentView:
     api_state: gr.File  # hidden: the state JSON an API client gives /propagate
     frame: gr.Image  # the shown frame; a click on it adds a prompt (point, box corner, brush dab)
     slider: gr.Slider
+    timeline: gr.HTML  # under the slider: each object's prompted and tracked frames, the shown frame
     previous: gr.Button
     next: gr.Button
     point_label: gr.Radio  # what a click on the frame gives: point, box corner, brush or eraser dab
@@ -106,19 +107,16 @@ def _segment_source_column() -> dict[str, gr.components.Component]:
 
 
 def _segment_frame_column() -> dict[str, gr.components.Component]:
-    frame = gr.Image(
-        label="Frame: click to add a prompt (its fullscreen button zooms in; clicks work there too)",
-        type="numpy",
-        format="jpeg",
-        interactive=False,
-        buttons=["fullscreen", "download"],
-        elem_id="seg-frame",
+    frame = ui_assets.frame_view(
+        "Frame: click to add a prompt (its fullscreen button zooms in; clicks work there too)", "seg-frame"
     )
     with gr.Row():
         previous = gr.Button("◀ Previous", size="sm", scale=0, elem_id="seg-prev")
-        slider = gr.Slider(
-            0, FRAME_SLIDER_MAX, value=0, step=1, label="Frame", scale=4, elem_id="seg-frame-slider"
-        )
+        with gr.Column(scale=4), gr.Group():  # one box: the slider with its timeline under it
+            slider = gr.Slider(
+                0, FRAME_SLIDER_MAX, value=0, step=1, label="Frame", elem_id="seg-frame-slider"
+            )
+            timeline = gr.HTML(js_on_load=ui_assets.TIMELINE_JS, elem_id="seg-timeline")
         next_frame = gr.Button("Next ▶", size="sm", scale=0, elem_id="seg-next")
     with gr.Row():
         point_label = gr.Radio(
@@ -147,15 +145,17 @@ def _segment_frame_column() -> dict[str, gr.components.Component]:
         load_state = gr.UploadButton("Load state", file_types=[".json"], elem_id="seg-load-state")
     gr.Markdown(ui_assets.SHORTCUTS_HELP)
     return dict(
-        frame=frame, slider=slider, previous=previous, next=next_frame, point_label=point_label,
-        brush_size=brush_size, prompt_hint=prompt_hint, objects=objects, object_name=object_name,
-        legend=legend, new_object=new_object, remove_object=remove_object, undo=undo, redo=redo,
-        clear=clear, reset=reset, save_state=save_state, load_state=load_state,
+        frame=frame, slider=slider, timeline=timeline, previous=previous, next=next_frame,
+        point_label=point_label, brush_size=brush_size, prompt_hint=prompt_hint, objects=objects,
+        object_name=object_name, legend=legend, new_object=new_object, remove_object=remove_object,
+        undo=undo, redo=redo, clear=clear, reset=reset, save_state=save_state, load_state=load_state,
     )  # fmt: skip
 
 
 def _wire_segment_events(handlers: SegmentHandlers, ui: SegmentView) -> None:
-    opened = [ui.info, ui.frame, ui.slider, ui.objects, ui.legend, ui.preview, ui.masks, ui.state_file]
+    opened = [
+        ui.info, ui.frame, ui.slider, ui.objects, ui.legend, ui.timeline, ui.preview, ui.masks, ui.state_file
+    ]  # fmt: skip
     ui.video.change(handlers.open_video, [ui.video], opened, api_name="open_video", **PREVIEW_QUEUE).then(
         handlers.export_files,
         None,
@@ -164,14 +164,20 @@ def _wire_segment_events(handlers: SegmentHandlers, ui: SegmentView) -> None:
         api_visibility="private",
         **PREVIEW_QUEUE,
     )
-    ui.slider.input(handlers.show_frame, [ui.slider], [ui.frame], api_name="show_frame", **PREVIEW_QUEUE)
-    stepped = [ui.slider, ui.frame]
+    ui.slider.input(
+        handlers.show_frame, [ui.slider], [ui.frame, ui.timeline], api_name="show_frame", **PREVIEW_QUEUE
+    )
+    stepped = [ui.slider, ui.frame, ui.timeline]
     ui.previous.click(
         handlers.previous_frame, [ui.slider], stepped, api_name="previous_frame", **PREVIEW_QUEUE
     )
     ui.next.click(handlers.next_frame, [ui.slider], stepped, api_name="next_frame", **PREVIEW_QUEUE)
     ui.new_object.click(
-        handlers.new_object, None, [ui.objects, ui.legend], api_name="new_object", **PREVIEW_QUEUE
+        handlers.new_object,
+        [ui.slider],
+        [ui.objects, ui.legend, ui.timeline],
+        api_name="new_object",
+        **PREVIEW_QUEUE,
     )
     ui.objects.change(
         handlers.object_name, [ui.objects], [ui.object_name], api_visibility="private", queue=False
@@ -187,19 +193,19 @@ def _wire_segment_events(handlers: SegmentHandlers, ui: SegmentView) -> None:
 
 def _wire_edits(handlers: SegmentHandlers, ui: SegmentView) -> list[Dependency]:
     """The events that change the prompts; returns them."""
-    listed, stepped = [ui.objects, ui.legend], [ui.slider, ui.frame]
+    listed, stepped = [ui.objects, ui.legend, ui.timeline], [ui.slider, ui.frame]
     return [
         ui.frame.select(  # needs the click's position (gr.SelectData): API clients give /propagate a state
             handlers.add_click,
             [ui.slider, ui.objects, ui.point_label, ui.brush_size],
-            [ui.frame],
+            [ui.frame, ui.timeline],
             api_name="add_click",
             api_visibility="undocumented",
             **GPU_QUEUE,
         ),
         ui.object_name.submit(
             handlers.name_object,
-            [ui.objects, ui.object_name],
+            [ui.objects, ui.object_name, ui.slider],
             listed,
             api_name="name_object",
             **PREVIEW_QUEUE,
@@ -218,7 +224,7 @@ def _wire_edits(handlers: SegmentHandlers, ui: SegmentView) -> list[Dependency]:
         ui.clear.click(
             handlers.clear_frame,
             [ui.slider, ui.objects],
-            [ui.frame],
+            [ui.frame, ui.timeline],
             api_name="clear_frame",
             **GPU_QUEUE,
         ),
@@ -241,11 +247,13 @@ def _wire_edits(handlers: SegmentHandlers, ui: SegmentView) -> list[Dependency]:
 
 def _wire_propagation(handlers: SegmentHandlers, ui: SegmentView) -> None:
     """Propagate and Continue run live; /propagate serves API clients; Cancel keeps what was tracked."""
-    live_outputs = [ui.frame, ui.slider, ui.preview, ui.masks, ui.state_file, ui.status, ui.results_note]
+    live_outputs = [
+        ui.frame, ui.slider, ui.preview, ui.masks, ui.state_file, ui.status, ui.results_note, ui.timeline
+    ]  # fmt: skip
     options = [*ui.options.values(), *ui.export_options.values()]
     for button, handler, name in (
-        (ui.propagate, handlers.propagate_live, "propagate_live"),
-        (ui.continue_run, handlers.continue_live, "continue_propagate"),
+        (ui.propagate, handlers.live_handler(resume=False), "propagate_live"),
+        (ui.continue_run, handlers.live_handler(resume=True), "continue_propagate"),
     ):
         button.click(
             handler,

@@ -115,8 +115,10 @@ class BrowserSession:
     segment_result: SegmentResult | None = None  # the Segment tab's last propagation
     segment_prompts: PromptState | None = None  # the prompts that propagation ran with
     running_prompts: PromptState | None = None  # the prompts of the propagation running now, if any
+    running_tracked: dict[int, range] | None = None  # per object, the frames that propagation has tracked
     navigations: int = 0  # frames the user chose so far (a running propagation then stops moving the view)
     viewed_frame: int = 0  # the frame the user chose last
+    frame_to_encode: int | None = None  # the frame to encode ahead of a click (`encode_ahead`)
     box_corner: BoxCorner | None = None  # the first corner of a box being drawn, until its second click
     lock: threading.RLock = field(default_factory=threading.RLock)  # guards `segment` between events
     last_used: float = field(default_factory=time.monotonic)  # clock reading of the latest event

@@ -27,13 +27,20 @@ class OneLineParser(argparse.ArgumentParser):
         self.exit(BAD_INPUT_EXIT_CODE, f"error: {message} (see --help)\n")
 
 
-def add_option_arguments(parser: argparse.ArgumentParser, options_class: type) -> None:
-    """One flag per option field of `options_class` (`offset_x` -> `--offset-x`), from its spec.
+def add_option_arguments(
+    parser: argparse.ArgumentParser | argparse._ArgumentGroup,
+    options_class: type,
+    only: Sequence[str] | None = None,
+) -> None:
+    """One flag per option field of `options_class` (`offset_x` -> `--offset-x`), from its spec; with
+    `only`, for those fields alone.
 
     Choices become `choices=`, whole numbers `type=int` (checked against the minimum while parsing),
     flags `store_true` and sets of object ids `nargs="+"`; each flag's default is the field's.
     """
     for field, spec in option_fields(options_class):
+        if only is not None and field.name not in only:
+            continue
         flag = "--" + field.name.replace("_", "-")
         kind = spec.kind(field.default)
         if kind == "flag":

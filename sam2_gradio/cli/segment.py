@@ -15,10 +15,9 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sam2_gradio import config
 from sam2_gradio.cli.common import OneLineParser, add_option_arguments, options_from_args, run_cli
 from sam2_gradio.engine import checkpoints
-from sam2_gradio.engine.options import SegmentOptions
+from sam2_gradio.engine.options import ExportChoices, SegmentOptions
 from sam2_gradio.jobs import BadInput, Progress, format_progress
 
 if TYPE_CHECKING:
@@ -75,12 +74,7 @@ def add_export_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="IDS",
         help="comma-separated object ids shown in --alpha-video (default: every object)",
     )
-    group.add_argument(
-        "--feather",
-        type=int,
-        default=config.DEFAULT_FEATHER,
-        help="soft edge of --alpha-video in pixels, as the compositor's (default %(default)s; 0 = hard)",
-    )
+    add_option_arguments(group, ExportChoices, only=("feather",))
 
 
 def export_formats_from_args(args: argparse.Namespace) -> ExportFormats:

@@ -146,6 +146,18 @@ class MaskExporter:
         if self._on_frame is not None:
             self._on_frame(frame, masks)
 
+    def keep_only(self, frames: range) -> None:
+        """Drop the masks written for frames outside `frames` (waiting for the writes under way)."""
+        for job in self._pending:
+            job.result()
+        self._pending.clear()
+        for frame in range(self.meta.num_frames):
+            if self._written[frame] and frame not in frames:
+                (self._partial / COMBINED_DIR / mask_files.combined_mask_name(frame)).unlink()
+                for obj_id in self.obj_ids:
+                    per_object_mask_path(self._partial, frame, obj_id).unlink()
+                self._written[frame] = 0
+
     def finish(self, *, fill_untracked: bool = True) -> Path:
         """Write empty masks for untouched frames (if `fill_untracked`); return the (still partial) folder."""
         for frame in range(self.meta.num_frames):

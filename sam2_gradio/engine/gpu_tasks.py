@@ -2,11 +2,12 @@
 
 On Hugging Face ZeroGPU a `@spaces.GPU` function runs in a worker process forked from the app: its
 arguments are pickled to it, its results (or each value a generator yields) pickled back, and whatever
-it changes in its own memory stays there. So everything that runs SAM 2 goes through two calls that
-take what they need and return what they made, and the caller keeps the state:
+it changes in its own memory stays there. So everything that runs SAM 2 goes through calls that take
+what they need and return what they made, and the caller keeps the state:
 
 - `ModelTasks.frame_masks`: the masks of one clicked frame (its image, its prompts, and that frame's
   image features when the video's `FeatureStore` keeps them), and the features to keep;
+- `ModelTasks.frame_features`: one frame's image features alone (a frame encoded before its first click);
 - `ModelTasks.track`: one chunk of a propagation (the parked `PropagationRun`, its frame source, how
   many frames), yielding each tracked frame and then the run, parked again.
 
@@ -15,7 +16,7 @@ dedicated-GPU app). `ModelTasks(model, gpu=zerogpu_wrapper())` runs each call un
 duration computed from its arguments: the model, built on the CPU, is moved to CUDA inside the call, and
 every tensor that comes back is on the CPU. Propagation is then a chain of such calls (`run_steps`).
 
-The video's `FeatureStore` stays in the caller's process (the session's). In process both calls use it
+The video's `FeatureStore` stays in the caller's process (the session's). In process the calls use it
 directly. A click's call in a worker is sent the clicked frame's features alone and sends back what it
 kept (`FeatureStore.only`, `absorb`); a propagation chunk in a worker encodes its frames there, since
 moving a frame's features (8 to 16 MiB at 1024 px) through a pickle costs more than a GPU encoding them.
@@ -43,6 +44,7 @@ from sam2_gradio.engine.prompts import PromptState
 from sam2_gradio.engine.propagation import (
     FrameMasks,
     PropagationRun,
+    encode_frame,
     predict_prompted_frame,
 )
 from sam2_gradio.jobs import CancelFlag, StepSizer
@@ -124,7 +126,8 @@ def chunk_seconds(
 
 
 class ModelTasks:
-    """The two SAM 2 calls of the app (`frame_masks`, `track`), in this process or in a GPU worker."""
+    """The SAM 2 calls of the app (`frame_masks`, `frame_features`, `track`), in this process or in a GPU
+    worker."""
 
     def __init__(self, model: PredictorLender, *, gpu: GpuWrapper | None = None) -> None:
         self.model = model  # lends the predictor (in a worker: its forked copy)
@@ -133,6 +136,7 @@ class ModelTasks:
         wrap = gpu or (lambda task, duration: task)
         self._frame_masks = wrap(self._frame_masks_here, click_seconds)
         self._track = wrap(self._track_here, chunk_seconds)
+        self._frame_features = wrap(self._frame_features_here, click_seconds)
 
     # --- the calls, as the caller makes them -----------------------------------------------------
     def frame_masks(
@@ -145,11 +149,16 @@ class ModelTasks:
         and those computed are kept there. In a worker only that frame's features travel, both ways.
         """
         self.calls += 1
-        sent = features.only([frame]) if self.remote and features is not None else features
+        sent = self._sent(features, frame)
         masks, kept = self._frame_masks(image, frame, frame_prompts(prompts, frame), sent)
-        if kept is not None and kept is not features:
-            features.absorb(kept)
+        self._take_back(features, kept)
         return masks
+
+    def frame_features(self, image: np.ndarray, frame: int, video: VideoMeta, features: FeatureStore) -> None:
+        """Encode `frame` (`image`, RGB uint8, of `video`) and keep its features in `features` (the
+        video's store), as `frame_masks` would; nothing to do when they are kept already."""
+        self.calls += 1
+        self._take_back(features, self._frame_features(image, frame, video, self._sent(features, frame)))
 
     def track(
         self,
@@ -189,6 +198,16 @@ class ModelTasks:
         flag = StopFile(Path(tempfile.gettempdir()) / f"sam2-gradio-stop-{uuid.uuid4().hex}")
         return flag, lambda: flag.path.unlink(missing_ok=True)
 
+    def _sent(self, features: FeatureStore | None, frame: int) -> FeatureStore | None:
+        """What a call is given of the video's store: the store itself in process; in a worker, a store
+        of `frame`'s features alone (`FeatureStore.only`), which the call sends back."""
+        return features.only([frame]) if self.remote and features is not None else features
+
+    def _take_back(self, features: FeatureStore | None, kept: FeatureStore | None) -> None:
+        """Keep in the video's store what a call sent back (in process it is the store itself)."""
+        if kept is not None and kept is not features:
+            features.absorb(kept)
+
     # --- the calls, as they run (here or in a worker) ---------------------------------------------
     def _frame_masks_here(
         self, image: np.ndarray, frame: int, prompts: PromptState, features: FeatureStore | None
@@ -198,6 +217,15 @@ class ModelTasks:
             images = ModelFrames(source, predictor.image_size, predictor.device, prefetch=False)
             masks = predict_prompted_frame(predictor, images, prompts, frame, features)
         return masks, features
+
+    def _frame_features_here(
+        self, image: np.ndarray, frame: int, video: VideoMeta, features: FeatureStore
+    ) -> FeatureStore:
+        with self._use() as predictor:
+            source = OneFrame(video, frame, image)
+            images = ModelFrames(source, predictor.image_size, predictor.device, prefetch=False)
+            encode_frame(predictor, images, frame, features)
+        return features
 
     def _track_here(
         self,

@@ -5,11 +5,13 @@ every edit (click, box, paint or brush dab, clear, new or removed object, reset,
 step of the `PromptState`'s undo history, and updates the masks of the affected frame, computed by SAM 2
 on that frame alone, exactly as propagation will treat it. The image features of the video are kept
 (`features`, shared with propagations given it), so further clicks on a frame only run the mask
-decoder, and the frame shown is the frame the model reads (`DecodedFrames`): each is decoded once.
+decoder (`prepare` encodes a shown frame before its first click), and the frame shown is the frame the
+model reads (`DecodedFrames`): each is decoded once.
 """
 
 from __future__ import annotations
 
+import threading
 from collections import OrderedDict
 from collections.abc import Iterator
 from pathlib import Path
@@ -83,11 +85,31 @@ class InteractiveSession:
         self.features = FeatureStore()  # image features of the video, for clicks and propagations
         self._predicted: dict[int, Masks] = {}  # frame -> masks of the objects clicked there
         self._frames = DecodedFrames(source)  # recently shown frames, also what the model reads
+        self._caches = threading.Lock()  # guards `_encoding` and `_frames`: `prepare` runs in its own thread
+        self._encoding: dict[int, threading.Event] = {}  # frames `prepare` is encoding, set when done
 
     # --- frames and masks ----------------------------------------------------------------------
     def frame(self, index: int) -> np.ndarray:
         """Frame `index` as RGB uint8 (H, W, 3), read-only (the last few are kept decoded)."""
-        return self._frames.frame(index)
+        with self._caches:
+            return self._frames.frame(index)
+
+    def prepare(self, frame: int) -> bool:
+        """Encode `frame`'s image now, unless its features are kept, so that the first click there only
+        runs SAM 2's mask decoder (the encoder takes about a second at 1024 px on a CPU). True if it
+        encoded. Meant for a background thread while the user aims: it may run beside this session's
+        edits, and a click on `frame` meanwhile waits for it instead of encoding the frame again."""
+        with self._caches:
+            if frame in self.features or frame in self._encoding:
+                return False
+            done = self._encoding[frame] = threading.Event()
+        try:
+            self._tasks.frame_features(self.frame(frame), frame, self.source.meta, self.features)
+        finally:
+            with self._caches:
+                del self._encoding[frame]
+            done.set()
+        return True
 
     def masks_on(self, frame: int) -> Masks:
         """Every known mask on `frame`: propagated ones, replaced by live predictions where clicked."""
@@ -207,4 +229,8 @@ class InteractiveSession:
 
     def _predict(self, frame: int) -> Masks:
         """One `ModelTasks.frame_masks` call: the frame, its prompts and the video's features."""
+        with self._caches:
+            encoding = self._encoding.get(frame)
+        if encoding is not None:
+            encoding.wait()  # `prepare` is encoding this frame: its features come next
         return self._tasks.frame_masks(self.frame(frame), frame, self.prompts, self.features)

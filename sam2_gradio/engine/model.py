@@ -203,6 +203,12 @@ class FairLock:
         with self._condition:
             return max(0, self._next_ticket - self._serving - 1)
 
+    @property
+    def idle(self) -> bool:
+        """Whether nobody holds the lock or waits for it now."""
+        with self._condition:
+            return self._serving == self._next_ticket
+
     def __enter__(self) -> FairLock:
         self.acquire()
         return self
@@ -257,6 +263,11 @@ class SharedModel:
                 self._move(device)
             with torch.inference_mode(), autocast_context(self.device):
                 yield self.predictor
+
+    @property
+    def idle(self) -> bool:
+        """Whether nobody uses the model or waits for it now (background work can go ahead)."""
+        return self._lock.idle
 
     def _move(self, device: torch.device) -> None:
         logger.info("Moving SAM 2 to %s", device)

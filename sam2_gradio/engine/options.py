@@ -65,7 +65,7 @@ class ExportChoices:
         minimum=0,
         slider=(0, 32),
         label="Alpha video feather (pixels)",
-        help="soft edge of the alpha video's objects, as the Compose tab's feather (0 = hard)",
+        help="soft edge of the alpha video's objects in pixels, as the compositor's feather (0 = hard)",
     )
 
     def __post_init__(self) -> None:

@@ -34,7 +34,7 @@ from sam2_gradio.engine.exports import (
 from sam2_gradio.engine.features import FeatureStore
 from sam2_gradio.engine.model import PredictorLender
 from sam2_gradio.engine.prompts import PromptState
-from sam2_gradio.engine.propagation import PropagationRun, run_steps, start_propagation
+from sam2_gradio.engine.propagation import GpuStopped, PropagationRun, run_steps, start_propagation
 from sam2_gradio.jobs import BadInput, CancelFlag, Cancelled, Progress, ProgressCallback
 from sam2_gradio.media.frames import FrameSource
 from sam2_gradio.media.video import check_output_video
@@ -61,8 +61,9 @@ class SegmentResult:
     frames_tracked: int  # frames the model produced masks for (with those of a resumed run)
     seconds: float  # wall time of this call's propagation
     fps: float  # frames tracked per second by this call
-    partial: bool = False  # cancelled: only `tracked` frames have masks
+    partial: bool = False  # cancelled (or stopped): only `tracked` frames have masks
     tracked: range = range(0)  # the frames that got masks from the model (one contiguous range)
+    stopped: str | None = None  # why a partial run stopped, when it was not cancelled (`GpuStopped`)
     state_file: Path | None = None  # the clicks plus what was tracked, when asked for
     run: PropagationRun | None = None  # a partial run, parked: pass this result as `resume=` to continue
     exported: ExportedFiles = ExportedFiles()  # COCO JSON, DAVIS PNGs, alpha video, when asked for
@@ -147,7 +148,9 @@ def segment_video(
     all three are moved into place together at the end, so a failed run leaves `mask_dir`, `preview_path`
     and `zip_path` as they were. So does a cancelled one (`jobs.Cancelled`) unless `keep_partial`: then
     the frames tracked so far are the result (their masks, a preview of those frames,
-    `<zip>_partial.zip`, the state file saying which frames were tracked) and it says `partial`.
+    `<zip>_partial.zip`, the state file saying which frames were tracked) and it says `partial`; the
+    same when a GPU call fails after some frames (`GpuStopped`: ZeroGPU's quota or duration ran out),
+    and `stopped` says why.
     `resume` (a partial result) continues that run where it stopped when the clicks and direction are
     unchanged, giving the masks of an uninterrupted run (else it starts again). The model is held one
     step at a time; `watch` gets each tracked frame (`TrackedFrame`) as it comes. `exports` (COCO JSON,
@@ -175,13 +178,20 @@ def segment_video(
             carried_from=carried_from,
             carried_frames=run.tracked_frames,
         ) as exporter:
-            for frame, frame_obj_ids, masks in run_steps(
-                model, run, source, progress=_staged(progress, "propagate"), cancel=cancel
-            ):
-                exporter.write(frame, frame_obj_ids, masks)
-                if watch is not None:
-                    by_object = dict(zip(frame_obj_ids, masks, strict=True))
-                    watch(TrackedFrame(frame, run.tracked_frames, exporter.folder, by_object))
+            stopped = None
+            try:
+                for frame, frame_obj_ids, masks in run_steps(
+                    model, run, source, progress=_staged(progress, "propagate"), cancel=cancel
+                ):
+                    exporter.write(frame, frame_obj_ids, masks)
+                    if watch is not None:
+                        by_object = dict(zip(frame_obj_ids, masks, strict=True))
+                        watch(TrackedFrame(frame, run.tracked_frames, exporter.folder, by_object))
+            except GpuStopped as error:
+                if not (keep_partial and run.tracked_frames):
+                    raise
+                stopped = str(error)
+                exporter.keep_only(run.tracked_frames)
             partial = not run.done
             if partial and not keep_partial:
                 raise Cancelled("propagation was cancelled")
@@ -244,6 +254,7 @@ def segment_video(
         fps=frames_now / seconds if seconds > 0 else 0.0,
         partial=partial,
         tracked=tracked,
+        stopped=stopped,
         state_file=state_file,
         run=run if partial else None,
         exported=exported,

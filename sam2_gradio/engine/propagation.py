@@ -47,12 +47,16 @@ from sam2_gradio.jobs import (
     NotReady,
     ProgressCallback,
     ProgressMeter,
+    StepSizer,
+    UserError,
     raise_if_cancelled,
 )
 from sam2_gradio.media.frames import FrameSource, VideoMeta
 
 if TYPE_CHECKING:
     from sam2.sam2_video_predictor import SAM2VideoPredictor
+
+    from sam2_gradio.engine.gpu_tasks import ModelTasks
 
 CPU = torch.device("cpu")
 
@@ -121,6 +125,11 @@ def memory_reach(predictor: SAM2VideoPredictor) -> int:
     """How many frames back (in tracking order) a frame's memory or object pointers can reach."""
     stride = predictor.memory_temporal_stride_for_eval
     return max(1 + (predictor.num_maskmem - 2) * stride, predictor.max_obj_ptrs_in_encoder - 1)
+
+
+class GpuStopped(UserError, RuntimeError):
+    """A GPU call of a propagation failed (on ZeroGPU: the quota is spent, the call ran past its
+    duration, the worker was lost). The run is left after the last chunk that came back whole."""
 
 
 class Pass(NamedTuple):
@@ -407,6 +416,15 @@ class PropagationRun:
         `frames_done` and `tracked_frames` follow it; `adopt` then brings the rest of its state."""
         self._count(frame)
 
+    def counters(self) -> tuple[int, tuple[int, int]]:
+        """Where the run stands (`frames_done` and `tracked_frames`), for `rewind`."""
+        return self.frames_done, self._tracked
+
+    def rewind(self, counters: tuple[int, tuple[int, int]]) -> None:
+        """Go back to `counters`: the frames `record_frame` counted since then are not tracked after all
+        (their chunk's state never came back)."""
+        self.frames_done, self._tracked = counters
+
     def adopt(self, advanced: PropagationRun) -> None:
         """Take over the state of `advanced`: this run, stepped in another process and sent back parked
         (this run's `features` stay: a store never travels with a run)."""
@@ -504,24 +522,44 @@ def run_steps(
         while not run.done and not (cancel is not None and cancel.is_set()):
             planned = sizer.begin()  # also starts timing the chunk
             frames = max(1, min(step_frames or planned, run.total - run.frames_done))
-            done_before = run.frames_done
-            with closing(tasks.track(run, source, frames, sizer.seconds_per_frame, stop)) as chunk:
-                for item in chunk:
-                    if isinstance(item, PropagationRun):
-                        run.adopt(item)
-                        continue
-                    meter.frame_done()
-                    if tasks.remote:  # a chunk lasts long: report as often as in-process steps would
-                        run.record_frame(item[0])
-                        if meter.seconds_since_report() >= config.STEP_SECONDS:
-                            meter.report()
-                    yield item
-                    if tasks.remote and stop is not None and cancel.is_set():
-                        stop.set()  # the worker stops after its current frame and sends the run back
+            done_before, counters = run.frames_done, run.counters()
+            try:
+                yield from _chunk(tasks, run, source, frames, sizer, meter, stop, cancel)
+            except Exception as error:
+                if not tasks.remote:
+                    raise
+                run.rewind(counters)
+                raise GpuStopped(f"the GPU call stopped ({error})") from error
             sizer.end(run.frames_done - done_before)
             meter.report()
     finally:
         clean_up()
+
+
+def _chunk(
+    tasks: ModelTasks,
+    run: PropagationRun,
+    source: FrameSource,
+    frames: int,
+    sizer: StepSizer,
+    meter: ProgressMeter,
+    stop: CancelFlag | None,
+    cancel: CancelFlag | None,
+) -> Iterator[FrameMasks]:
+    """One chunk of `run_steps`: one `ModelTasks.track` call of `frames` frames."""
+    with closing(tasks.track(run, source, frames, sizer.seconds_per_frame, stop)) as chunk:
+        for item in chunk:
+            if isinstance(item, PropagationRun):
+                run.adopt(item)
+                continue
+            meter.frame_done()
+            if tasks.remote:  # a chunk lasts long: report as often as in-process steps would
+                run.record_frame(item[0])
+                if meter.seconds_since_report() >= config.STEP_SECONDS:
+                    meter.report()
+            yield item
+            if tasks.remote and stop is not None and cancel.is_set():
+                stop.set()  # the worker stops after its current frame and sends the run back
 
 
 def propagate(
@@ -554,6 +592,18 @@ def propagate(
 
 
 @torch.inference_mode()
+def encode_frame(
+    predictor: SAM2VideoPredictor, images: ModelFrames, frame: int, features: FeatureStore
+) -> None:
+    """Run SAM 2's image encoder on `frame` and keep its features in `features` (unless already there),
+    exactly as a click on that frame would compute them."""
+    if frame in features:
+        return
+    state = new_inference_state(predictor, images)
+    predictor._get_image_feature(state, frame, batch_size=1)
+    features.keep(predictor, state)
+
+
 def predict_prompted_frame(
     predictor: SAM2VideoPredictor,
     images: ModelFrames,

@@ -188,11 +188,17 @@ def check_output_video(path: str | os.PathLike) -> Path:
     """``path`` as a ``Path`` once it is a name the writer can produce in an existing folder.
 
     Raises:
-        ValueError: the suffix is not .mp4, .m4v or .mov, or the folder does not exist.
+        BadInput: the suffix is not .mp4, .m4v or .mov, or the folder does not exist.
     """
+    return _checked_output(path, _WRITABLE_SUFFIXES, f"must end with one of {', '.join(_WRITABLE_SUFFIXES)}")
+
+
+def _checked_output(path: str | os.PathLike, suffixes: Iterable[str], suffix_rule: str) -> Path:
+    """``path`` as a ``Path``, refused (`BadInput`) unless its suffix is in ``suffixes`` (what
+    ``suffix_rule`` says) and its folder exists."""
     path = Path(path)
-    if path.suffix.lower() not in _WRITABLE_SUFFIXES:
-        raise BadInput(f"output {path.name} must end with one of {', '.join(_WRITABLE_SUFFIXES)}")
+    if path.suffix.lower() not in suffixes:
+        raise BadInput(f"output {path.name} {suffix_rule}")
     if not path.parent.is_dir():
         raise BadInput(f"the folder of the output {path.name} does not exist")
     return path
@@ -380,14 +386,9 @@ def check_alpha_video_path(path: str | os.PathLike) -> Path:
     """``path`` as a ``Path`` once it names a ``.webm`` or ``.mov`` video with alpha in an existing folder.
 
     Raises:
-        ValueError: another suffix, or the folder does not exist.
+        BadInput: another suffix, or the folder does not exist.
     """
-    path = Path(path)
-    if path.suffix.lower() not in ALPHA_ENCODINGS:
-        raise ValueError(f"a video with alpha must be .webm (VP9) or .mov (ProRes 4444), got {path.name}")
-    if not path.parent.is_dir():
-        raise ValueError(f"the folder of the output {path.name} does not exist")
-    return path
+    return _checked_output(path, ALPHA_ENCODINGS, "must be .webm (VP9) or .mov (ProRes 4444) for alpha")
 
 
 def write_video(

@@ -11,6 +11,9 @@ the real one. `spaces.GPU` then does what `spaces/zero/wrappers.py` does on a Ze
   memory never reaches the main process;
 - a call that runs past its `duration` (seconds, or a function of the call's arguments; 60 by default)
   is aborted: the worker is killed and the call raises `gr.Error`, as ZeroGPU does;
+- with a quota (`quota_seconds`, None by default: unlimited), a call asking for more seconds than the
+  quota has left is refused with `gr.Error` before it starts, as ZeroGPU refuses a visitor whose daily
+  GPU quota is spent; each call's wall time (a generator's until it ends) counts against the quota;
 - an exception in the worker reaches the caller as `gr.Error` (a `gr.Error` raised by the function
   itself passes through as it is);
 - a caller that stops iterating a generator early stops the worker's generator (here: the worker is
@@ -21,7 +24,8 @@ workers, which compute on CUDA, this double's run torch on the CPU with one thre
 does not survive a fork).
 
 `calls` counts the calls that ran in a worker, `forks` the workers started and `durations` lists what
-each call asked for, for tests to assert on.
+each call asked for, for tests to assert on. `stop_workers()` ends every worker, as the end of the
+Space's process does: a test calls it before closing a tool whose pipes a worker inherited.
 """
 
 from __future__ import annotations
@@ -49,6 +53,9 @@ _in_worker = False  # True inside a worker process: decorated calls there run di
 calls = 0  # calls that ran in a worker (main process count)
 forks = 0  # worker processes started (main process count)
 durations: list[float] = []  # the duration each call asked for, in order (main process)
+_decorated: list[_Decorated] = []  # every decorated function (main process)
+quota_seconds: float | None = None  # GPU seconds this visitor may use; None: no limit
+quota_used = 0.0  # seconds the calls have used so far
 
 
 @dataclass
@@ -168,6 +175,11 @@ class _Decorated:
         """Send one call to a live worker (forking one if needed); returns it and the call's deadline."""
         global calls, forks
         seconds = self.seconds_for(args, kwargs)
+        if quota_seconds is not None and seconds > quota_seconds - quota_used:
+            raise _aborted(
+                f"You have exceeded your GPU quota ({seconds:.0f}s requested vs. "
+                f"{max(quota_seconds - quota_used, 0):.0f}s left)."
+            )
         if self.worker is None or not self.worker.alive():
             parent, child = _FORK.Pipe()
             process = _FORK.Process(target=_serve, args=(self.task, child), daemon=True)
@@ -187,9 +199,12 @@ class _Decorated:
             self.worker = None
 
     def receive(self, worker: _Worker, deadline: float) -> Any:
-        """The worker's next message, or the call aborted (worker killed) past `deadline`."""
+        """The worker's next message, or the call aborted (worker killed) when the worker sends none by
+        `deadline`. A message it sent in time counts even when the caller reads it late: ZeroGPU queues
+        a worker's results as they come, so a slow consumer does not spend the duration."""
         remaining = deadline - time.monotonic()
-        if remaining <= 0 or not worker.connection.poll(remaining):
+        sent = worker.connection.poll(0) or (remaining > 0 and worker.connection.poll(remaining))
+        if not sent:
             worker.kill()
             self.worker = None
             raise _aborted("GPU task aborted (it ran past its duration)")
@@ -212,7 +227,8 @@ def _regular(decorated: _Decorated) -> Callable:
         if _in_worker:
             return decorated.task(*args, **kwargs)
         worker, seconds = decorated.start(args, kwargs)
-        return decorated.receive(worker, time.monotonic() + seconds).value
+        with _metered():
+            return decorated.receive(worker, time.monotonic() + seconds).value
 
     return call
 
@@ -225,17 +241,37 @@ def _generator(decorated: _Decorated) -> Callable:
             return
         worker, seconds = decorated.start(args, kwargs)
         deadline = time.monotonic() + seconds
-        while True:
-            message = decorated.receive(worker, deadline)
-            if isinstance(message, _Done):
-                return
-            try:
-                yield message.value
-            except GeneratorExit:  # the caller stopped early: ZeroGPU stops the worker's generator
-                decorated.drop(worker)
-                raise
+        with _metered():
+            while True:
+                message = decorated.receive(worker, deadline)
+                if isinstance(message, _Done):
+                    return
+                try:
+                    yield message.value
+                except GeneratorExit:  # the caller stopped early: ZeroGPU stops the worker's generator
+                    decorated.drop(worker)
+                    raise
 
     return call
+
+
+@contextlib.contextmanager
+def _metered() -> Iterator[None]:
+    """Count the wall time of the block against the quota (`quota_used`)."""
+    global quota_used
+    started = time.monotonic()
+    try:
+        yield
+    finally:
+        quota_used += time.monotonic() - started
+
+
+def stop_workers() -> None:
+    """End every live worker. A worker holds what the fork copied, pipes to a test's browser driver
+    included: that driver waits for its pipe to close before it exits."""
+    for decorated in _decorated:
+        if decorated.worker is not None:
+            decorated.drop(decorated.worker)
 
 
 def GPU(  # noqa: N802 (the real package's name)
@@ -249,6 +285,7 @@ def GPU(  # noqa: N802 (the real package's name)
 
     def decorate(function: Callable) -> Callable:
         decorated = _Decorated(function, duration)
+        _decorated.append(decorated)
         wrapper = _generator(decorated) if inspect.isgeneratorfunction(function) else _regular(decorated)
         wrapper.zerogpu = None  # the real package marks its wrappers so
         return wrapper

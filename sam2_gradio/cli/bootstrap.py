@@ -1,7 +1,7 @@
 """Create and update the repository's ``.venv`` so that `python3 app.py` and `python3 tests/run.py` just work.
 
 Standard library only: this module runs under the system Python before the virtual environment exists.
-Keep ``sam2_gradio/__init__.py`` free of imports for the same reason.
+Keep ``sam2_gradio/__init__.py`` and ``sam2_gradio/cli/__init__.py`` free of imports for the same reason.
 
 What it installs, in order:
 
@@ -11,7 +11,8 @@ What it installs, in order:
 3. sam2 with ``--no-deps --no-build-isolation`` (its declared deps would pull torchvision and a CUDA torch)
    plus its real runtime dependencies, with ``SAM2_BUILD_CUDA=0`` when there is no GPU;
 4. this project, editable and without deps, so the console scripts exist;
-5. with the ``test`` extra: pytest, playwright and ruff, and Debian's ``chromium`` when it is missing.
+5. with the ``test`` extra: pytest, playwright, ruff and pycocotools, Hugging Face's ``spaces`` in a folder
+   of its own (``.venv/real-spaces``), and Debian's ``chromium`` when it is missing.
 
 A stamp file in ``.venv`` holds a hash of everything above; a second run with nothing changed skips
 every install. Environment variables: ``SAM2_GRADIO_SKIP_BOOTSTRAP=1`` makes `app.py` use the current
@@ -30,7 +31,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = Path(__file__).resolve().parents[2]
 VENV_DIR = REPO_ROOT / ".venv"
 REQUIREMENTS_FILE = REPO_ROOT / "requirements.txt"
 PYPROJECT_FILE = REPO_ROOT / "pyproject.toml"
@@ -43,6 +44,8 @@ SAM2_SPEC = "sam2==1.1.0"
 SAM2_RUNTIME_DEPS = ("hydra-core>=1.3.2", "iopath>=0.1.10", "pillow", "tqdm", "numpy")
 BUILD_TOOLS = ("setuptools>=68", "wheel")
 TEST_PACKAGES = ("pytest", "playwright", "ruff", "pycocotools")  # pycocotools: the RLE reference
+SPACES_SPEC = "spaces==0.51.3"  # the version tests/zerogpu's double follows
+REAL_SPACES_DIR = VENV_DIR / "real-spaces"
 CHROMIUM_PATH = Path("/usr/bin/chromium")
 EXTRAS = ("test",)
 SKIP_BOOTSTRAP_ENV = "SAM2_GRADIO_SKIP_BOOTSTRAP"
@@ -116,7 +119,7 @@ def stamp_hashes(cuda: bool) -> dict[str, str]:
     base = hashlib.sha256(json.dumps(install_spec(cuda), sort_keys=True).encode()).hexdigest()
     return {
         "base": base,
-        "test": hashlib.sha256(json.dumps([base, TEST_PACKAGES]).encode()).hexdigest(),
+        "test": hashlib.sha256(json.dumps([base, TEST_PACKAGES, SPACES_SPEC]).encode()).hexdigest(),
     }
 
 
@@ -217,9 +220,12 @@ def install_base(cuda: bool) -> None:
 
 
 def install_test_packages() -> None:
-    """Install the test runner, Playwright and ruff into ``.venv``."""
+    """Install the test runner, Playwright and ruff into ``.venv``, and Hugging Face's ``spaces`` package
+    beside it (``REAL_SPACES_DIR``, off the path: the app must start with it, but the other tests run
+    without it)."""
     log(f"installing test tools: {', '.join(TEST_PACKAGES)}")
     pip_install(*TEST_PACKAGES, "-c", TORCH_CONSTRAINT_FILE)
+    pip_install("--no-deps", "--upgrade", "--target", REAL_SPACES_DIR, SPACES_SPEC)
 
 
 def ensure_chromium() -> None:
@@ -281,7 +287,7 @@ def reexec_in_venv(extras: Sequence[str] = ()) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    """Command line: `python3 -m sam2_gradio.bootstrap [--test]`."""
+    """Command line: `python3 -m sam2_gradio.cli.bootstrap [--test]`."""
     parser = argparse.ArgumentParser(description="Create or update the repository's .venv.")
     parser.add_argument("--test", action="store_true", help="also install the test tools and chromium")
     args = parser.parse_args(argv)
