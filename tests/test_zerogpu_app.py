@@ -197,6 +197,22 @@ def test_cancel_keeps_what_the_worker_tracked_and_continue_equals_an_uninterrupt
     assert_same_masks(zip_masks(resumed.masks_zip), zip_masks(complete.masks_zip))
 
 
+def test_a_gpu_call_lost_before_its_first_frame_is_made_again_and_two_in_a_row_stop_the_run(
+    small_model, make_video, tmp_path, spaces
+):
+    session = SessionStore(tmp_path / "sessions").get("a")
+    actions.open_video(session, make_video("clip.mp4", 8), app_model_of(small_model))
+    actions.add_click(session, 0, 1, 20, 20, positive=True)
+    complete = zip_masks(actions.propagate(session).masks_zip)
+    spaces.aborted_calls = 1
+    again = actions.propagate(session)
+    assert spaces.aborted_calls == 0 and not again.partial
+    assert_same_masks(zip_masks(again.masks_zip), complete)
+    spaces.aborted_calls = 2
+    with pytest.raises(GpuStopped, match="GPU task aborted"):
+        actions.propagate(session)
+
+
 def test_on_zerogpu_no_frame_is_encoded_ahead_of_a_click(small_model, make_video, tmp_path, spaces):
     session = SessionStore(tmp_path / "sessions").get("a")
     actions.open_video(session, make_video("clip.mp4", 4), app_model_of(small_model))

@@ -27,6 +27,7 @@ box of each object on each frame are added in one call (a painted mask, which re
 from __future__ import annotations
 
 import copy
+import logging
 from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import closing
@@ -59,6 +60,7 @@ if TYPE_CHECKING:
     from sam2_gradio.engine.gpu_tasks import ModelTasks
 
 CPU = torch.device("cpu")
+logger = logging.getLogger(__name__)
 
 
 FrameMasks = tuple[int, list[int], np.ndarray]  # (frame, object ids, bool masks (objects, H, W))
@@ -518,6 +520,7 @@ def run_steps(
     sizer = tasks.chunk_sizer(run)
     meter = ProgressMeter(run.total, None, progress, done=run.frames_done)
     stop, clean_up = tasks.stop_flag(cancel)
+    retried = False  # a GPU call that failed before its first frame is made once more
     try:
         while not run.done and not (cancel is not None and cancel.is_set()):
             planned = sizer.begin()  # also starts timing the chunk
@@ -529,7 +532,12 @@ def run_steps(
                 if not tasks.remote:
                     raise
                 run.rewind(counters)
+                if run.frames_done == done_before and not retried:  # a lost worker: ZeroGPU forks anew
+                    logger.warning("GPU call failed before its first frame (%s); trying once more", error)
+                    retried = True
+                    continue
                 raise GpuStopped(f"the GPU call stopped ({error})") from error
+            retried = False
             sizer.end(run.frames_done - done_before)
             meter.report()
     finally:

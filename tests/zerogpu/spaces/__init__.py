@@ -14,6 +14,8 @@ the real one. `spaces.GPU` then does what `spaces/zero/wrappers.py` does on a Ze
 - with a quota (`quota_seconds`, None by default: unlimited), a call asking for more seconds than the
   quota has left is refused with `gr.Error` before it starts, as ZeroGPU refuses a visitor whose daily
   GPU quota is spent; each call's wall time (a generator's until it ends) counts against the quota;
+- `aborted_calls` aborts that many next calls with `gr.Error` before they start, as ZeroGPU does when it
+  loses a worker or a GPU;
 - an exception in the worker reaches the caller as `gr.Error` (a `gr.Error` raised by the function
   itself passes through as it is);
 - a caller that stops iterating a generator early stops the worker's generator (here: the worker is
@@ -56,6 +58,7 @@ durations: list[float] = []  # the duration each call asked for, in order (main 
 _decorated: list[_Decorated] = []  # every decorated function (main process)
 quota_seconds: float | None = None  # GPU seconds this visitor may use; None: no limit
 quota_used = 0.0  # seconds the calls have used so far
+aborted_calls = 0  # the next this many calls are aborted before they start (a worker ZeroGPU lost)
 
 
 @dataclass
@@ -173,8 +176,11 @@ class _Decorated:
 
     def start(self, args: tuple, kwargs: dict) -> tuple[_Worker, float]:
         """Send one call to a live worker (forking one if needed); returns it and the call's deadline."""
-        global calls, forks
+        global calls, forks, aborted_calls
         seconds = self.seconds_for(args, kwargs)
+        if aborted_calls > 0:
+            aborted_calls -= 1
+            raise _aborted("GPU task aborted")
         if quota_seconds is not None and seconds > quota_seconds - quota_used:
             raise _aborted(
                 f"You have exceeded your GPU quota ({seconds:.0f}s requested vs. "
