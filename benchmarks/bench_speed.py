@@ -4,9 +4,9 @@ correction (image features kept in a `FeatureStore`), ours against SAM 2's own p
 Runs in one process on the synthetic clip of `bench_propagation.py`, with the random-weights SAM 2.1
 model (the architecture's cost, masks meaningless). Tables:
 
-- fps vs objects: `propagation.propagate` (frames decoded while propagating, counted) against
-  `SAM2VideoPredictor.init_state` + `propagate_in_video` (its `init_state`, which decodes every frame,
-  not counted); one click per object on frame 0.
+- fps vs objects: `propagation.propagate` (frames decoded while propagating, counted; objects batched,
+  and one by one) against `SAM2VideoPredictor.init_state` + `propagate_in_video` (its `init_state`,
+  which decodes every frame, not counted); one click per object on frame 0.
 - first vs second run: a propagation with a fresh `FeatureStore`, then a correction click on the middle
   frame and a second propagation with the same store (what the app does), at each `--sizes`.
 
@@ -125,11 +125,24 @@ def disagreement(ours: dict, reference: dict) -> float:
     return differ / sum(reference[f].size for f in reference)
 
 
+def run_one_by_one(model: Any, source: Any, prompts: Any) -> Timed:
+    """Ours with each object tracked alone (`config.BATCH_OBJECTS` off), as SAM 2's loop does."""
+    from sam2_gradio import config
+
+    config.BATCH_OBJECTS = False
+    try:
+        return run_ours(model, source, prompts)
+    finally:
+        config.BATCH_OBJECTS = True
+
+
 def object_table(model: Any, folder: Path, source: Any, repeats: int) -> list[str]:
-    """fps vs object count, ours and official (best of `repeats`, alternating), masks' disagreement."""
+    """fps vs object count: ours (objects batched), ours one by one and official (best of `repeats`,
+    alternating), and the masks' disagreement with the official predictor."""
     lines = [
-        "| objects | ours fps | official fps | ours / official | ours / official by CPU s | disagree |",
-        "| ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| objects | ours fps | ours one by one fps | official fps | ours / official"
+        " | ours / official by CPU s | disagree |",
+        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     frames = source.meta.num_frames
     run_ours(model, source, prompts_for(source.meta, 1))  # warm-up, not timed: the model's first
@@ -137,12 +150,18 @@ def object_table(model: Any, folder: Path, source: Any, repeats: int) -> list[st
     for objects in OBJECT_COUNTS:
         prompts = prompts_for(source.meta, objects)
         runs = [
-            (run_ours(model, source, prompts), run_official(model, folder, prompts)) for _ in range(repeats)
+            (
+                run_ours(model, source, prompts),
+                run_one_by_one(model, source, prompts),
+                run_official(model, folder, prompts),
+            )
+            for _ in range(repeats)
         ]
-        ours, official = best_of([r[0] for r in runs]), best_of([r[1] for r in runs])
+        ours, alone, official = (best_of([r[i] for r in runs]) for i in range(3))
         lines.append(
-            f"| {objects} | {frames / ours.seconds:.2f} | {frames / official.seconds:.2f} | "
-            f"{official.seconds / ours.seconds:.2f}x | {official.cpu_seconds / ours.cpu_seconds:.2f}x | "
+            f"| {objects} | {frames / ours.seconds:.2f} | {frames / alone.seconds:.2f} | "
+            f"{frames / official.seconds:.2f} | {official.seconds / ours.seconds:.2f}x | "
+            f"{official.cpu_seconds / ours.cpu_seconds:.2f}x | "
             f"{disagreement(ours.masks, official.masks):.4%} |"
         )
     return lines

@@ -24,6 +24,7 @@ import torch
 
 from sam2_gradio import config
 from sam2_gradio.engine import checkpoints
+from sam2_gradio.engine.object_batch import batch_invariant_layouts
 from sam2_gradio.jobs import BadInput
 
 if TYPE_CHECKING:
@@ -162,6 +163,7 @@ def build_predictor(settings: ModelSettings) -> SAM2VideoPredictor:
     predictor.memory_attention.register_forward_pre_hook(
         _memory_in_float32_without_autocast, with_kwargs=True
     )
+    batch_invariant_layouts(predictor)
     logger.info(
         "SAM 2.1 %s on %s at %d px (%s)",
         settings.model_size,

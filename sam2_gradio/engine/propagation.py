@@ -40,6 +40,7 @@ from sam2_gradio import config
 from sam2_gradio.engine.features import FeatureStore
 from sam2_gradio.engine.model import PredictorLender
 from sam2_gradio.engine.model_frames import ModelFrames
+from sam2_gradio.engine.object_batch import memory_groups, track_objects
 from sam2_gradio.engine.options import DIRECTIONS
 from sam2_gradio.engine.prompts import ObjectClicks, PromptState
 from sam2_gradio.jobs import (
@@ -193,34 +194,25 @@ def track_frame(predictor: Any, state: dict[str, Any], frame: int, reverse: bool
     """Track every object of `state` on `frame`: the loop body of `SAM2VideoPredictor.propagate_in_video`.
 
     Stores each object's new output in the state (conditioning frames keep theirs) and returns the
-    mask logits at the video's resolution, (objects, 1, H, W) on the model's device.
+    mask logits at the video's resolution, (objects, 1, H, W) on the model's device. Objects whose
+    memories hold the same frames run as one batch (`object_batch`), with the same masks.
     """
-    pred_masks_per_obj = []
+    pred_masks: dict[int, torch.Tensor] = {}  # obj_idx -> (1, 1, h, w) low-resolution logits
+    to_track = []
     for obj_idx in range(len(state["obj_idx_to_id"])):
         obj_output_dict = state["output_dict_per_obj"][obj_idx]
         if frame in obj_output_dict["cond_frame_outputs"]:
             current_out = obj_output_dict["cond_frame_outputs"][frame]
-            pred_masks = current_out["pred_masks"].to(state["device"], non_blocking=True)
+            pred_masks[obj_idx] = current_out["pred_masks"].to(state["device"], non_blocking=True)
             if predictor.clear_non_cond_mem_around_input:
                 predictor._clear_obj_non_cond_mem_around_input(state, frame, obj_idx)
         else:
-            current_out, pred_masks = predictor._run_single_frame_inference(
-                inference_state=state,
-                output_dict=obj_output_dict,
-                frame_idx=frame,
-                batch_size=1,  # run on the slice of a single object
-                is_init_cond_frame=False,
-                point_inputs=None,
-                mask_inputs=None,
-                reverse=reverse,
-                run_mem_encoder=True,
-            )
-            obj_output_dict["non_cond_frame_outputs"][frame] = current_out
+            to_track.append(obj_idx)
         state["frames_tracked_per_obj"][obj_idx][frame] = {"reverse": reverse}
-        pred_masks_per_obj.append(pred_masks)
-    all_pred_masks = (
-        torch.cat(pred_masks_per_obj, dim=0) if len(pred_masks_per_obj) > 1 else pred_masks_per_obj[0]
-    )
+    for group in memory_groups(predictor, state, to_track):
+        pred_masks.update(zip(group, track_objects(predictor, state, frame, reverse, group), strict=True))
+    ordered = [pred_masks[obj_idx] for obj_idx in sorted(pred_masks)]
+    all_pred_masks = torch.cat(ordered, dim=0) if len(ordered) > 1 else ordered[0]
     _, video_res_masks = predictor._get_orig_video_res_output(state, all_pred_masks)
     return video_res_masks
 
