@@ -4,9 +4,9 @@ correction (image features kept in a `FeatureStore`), ours against SAM 2's own p
 Runs in one process on the synthetic clip of `bench_propagation.py`, with the random-weights SAM 2.1
 model (the architecture's cost, masks meaningless). Tables:
 
-- fps vs objects: `propagation.propagate` (frames decoded while propagating, counted; objects batched,
-  and one by one) against `SAM2VideoPredictor.init_state` + `propagate_in_video` (its `init_state`,
-  which decodes every frame, not counted); one click per object on frame 0.
+- fps vs objects: `propagation.propagate` (frames decoded while propagating, counted; the objects one
+  by one and all in one batch) against `SAM2VideoPredictor.init_state` + `propagate_in_video` (its
+  `init_state`, which decodes every frame, not counted); one click per object on frame 0.
 - first vs second run: a propagation with a fresh `FeatureStore`, then a correction click on the middle
   frame and a second propagation with the same store (what the app does), at each `--sizes`.
 
@@ -125,24 +125,25 @@ def disagreement(ours: dict, reference: dict) -> float:
     return differ / sum(reference[f].size for f in reference)
 
 
-def run_one_by_one(model: Any, source: Any, prompts: Any) -> Timed:
-    """Ours with each object tracked alone (`config.BATCH_OBJECTS` off), as SAM 2's loop does."""
+def run_batched(model: Any, source: Any, prompts: Any, batch: int) -> Timed:
+    """Ours with up to `batch` objects tracked in one call (1: each alone, as SAM 2's loop does)."""
     from sam2_gradio import config
 
-    config.BATCH_OBJECTS = False
+    configured = config.OBJECT_BATCH_CPU, config.OBJECT_BATCH_CUDA
+    config.OBJECT_BATCH_CPU = config.OBJECT_BATCH_CUDA = batch
     try:
         return run_ours(model, source, prompts)
     finally:
-        config.BATCH_OBJECTS = True
+        config.OBJECT_BATCH_CPU, config.OBJECT_BATCH_CUDA = configured
 
 
 def object_table(model: Any, folder: Path, source: Any, repeats: int) -> list[str]:
-    """fps vs object count: ours (objects batched), ours one by one and official (best of `repeats`,
-    alternating), and the masks' disagreement with the official predictor."""
+    """fps vs object count: ours with the objects one by one and all in one batch, and official (best
+    of `repeats`, alternating), with the masks' disagreement with the official predictor."""
     lines = [
-        "| objects | ours fps | ours one by one fps | official fps | ours / official"
-        " | ours / official by CPU s | disagree |",
-        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| objects | ours one by one fps | ours batched fps | official fps | one by one / official"
+        " | batched / official | batched / official by CPU s | disagree one by one / batched |",
+        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     frames = source.meta.num_frames
     run_ours(model, source, prompts_for(source.meta, 1))  # warm-up, not timed: the model's first
@@ -151,18 +152,20 @@ def object_table(model: Any, folder: Path, source: Any, repeats: int) -> list[st
         prompts = prompts_for(source.meta, objects)
         runs = [
             (
-                run_ours(model, source, prompts),
-                run_one_by_one(model, source, prompts),
+                run_batched(model, source, prompts, 1),
+                run_batched(model, source, prompts, objects),
                 run_official(model, folder, prompts),
             )
             for _ in range(repeats)
         ]
-        ours, alone, official = (best_of([r[i] for r in runs]) for i in range(3))
+        alone, batched, official = (best_of([r[i] for r in runs]) for i in range(3))
         lines.append(
-            f"| {objects} | {frames / ours.seconds:.2f} | {frames / alone.seconds:.2f} | "
-            f"{frames / official.seconds:.2f} | {official.seconds / ours.seconds:.2f}x | "
-            f"{official.cpu_seconds / ours.cpu_seconds:.2f}x | "
-            f"{disagreement(ours.masks, official.masks):.4%} |"
+            f"| {objects} | {frames / alone.seconds:.2f} | {frames / batched.seconds:.2f} | "
+            f"{frames / official.seconds:.2f} | {official.seconds / alone.seconds:.2f}x | "
+            f"{official.seconds / batched.seconds:.2f}x | "
+            f"{official.cpu_seconds / batched.cpu_seconds:.2f}x | "
+            f"{disagreement(alone.masks, official.masks):.4%} / "
+            f"{disagreement(batched.masks, official.masks):.4%} |"
         )
     return lines
 

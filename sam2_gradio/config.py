@@ -60,9 +60,12 @@ STEP_SECONDS = _env_float("SAM2_GRADIO_STEP_SECONDS", 1.0)
 # dropped first. A frame takes 16 MiB at 1024 px in float32 (the CPU's dtype; 8 MiB under CUDA's bf16),
 # 1 MiB at 256 px. The store is dropped with its video (a new video, a closed session).
 FEATURE_STORE_MB = _env_float("SAM2_GRADIO_FEATURE_STORE_MB", 1024.0)
-# Objects whose memories hold the same frames are tracked in one batched SAM 2 call per frame
-# (`engine.object_batch`), with the masks of SAM 2's one-object-at-a-time loop; 0 runs them one by one.
-BATCH_OBJECTS = _env_int("SAM2_GRADIO_BATCH_OBJECTS", 1) != 0
+# Objects whose memories hold the same frames are tracked in batches of up to this many per SAM 2 call
+# (`engine.object_batch`), with the masks of SAM 2's one-object-at-a-time loop; 1 runs them one by one.
+# One by one on the CPU, where a batch does the same arithmetic at the same rate (memory attention runs
+# near the CPU's peak already; measured 0.9x to 1.1x at 256 to 1024 px, `benchmarks/bench_object_batch.py`).
+OBJECT_BATCH_CPU = _env_int("SAM2_GRADIO_OBJECT_BATCH_CPU", 1)
+OBJECT_BATCH_CUDA = _env_int("SAM2_GRADIO_OBJECT_BATCH_CUDA", 16)
 # The frame shown in the Segment tab is encoded in the background while the model is idle, so that the
 # first click on it is as quick as the next ones (not on ZeroGPU: each encode would spend GPU quota).
 ENCODE_SHOWN_FRAME = _env_int("SAM2_GRADIO_ENCODE_SHOWN_FRAME", 1) != 0

@@ -46,9 +46,10 @@ def _recorded(monkeypatch, module, name):
     monkeypatch.setattr(module, name, original)
 
 
-def _logits(model, source, prompts, direction, batched, monkeypatch) -> list[torch.Tensor]:
-    """The video-resolution mask logits `track_frame` returns on each frame, batched or one by one."""
-    monkeypatch.setattr(config, "BATCH_OBJECTS", batched)
+def _logits(model, source, prompts, direction, batch, monkeypatch) -> list[torch.Tensor]:
+    """The video-resolution mask logits `track_frame` returns on each frame, `batch` objects at most
+    in one call (1: one by one)."""
+    monkeypatch.setattr(config, "OBJECT_BATCH_CPU", batch)
     with _recorded(monkeypatch, propagation, "track_frame") as calls:
         list(propagation.propagate(model, source, prompts, direction=direction, batch_size=4))
     return [logits.clone() for _, logits in calls]
@@ -58,8 +59,8 @@ def _logits(model, source, prompts, direction, batched, monkeypatch) -> list[tor
 def test_batched_logits_equal_one_object_at_a_time_bit_for_bit(random_model, scene_jpegs, monkeypatch):
     source = JpegFolderFrames.open(scene_jpegs)
     prompts = _prompts(source.meta, REGROUPING_CLICKS)
-    one_by_one = _logits(random_model, source, prompts, "both", False, monkeypatch)
-    batched = _logits(random_model, source, prompts, "both", True, monkeypatch)
+    one_by_one = _logits(random_model, source, prompts, "both", 1, monkeypatch)
+    batched = _logits(random_model, source, prompts, "both", 3, monkeypatch)
     assert len(batched) == len(one_by_one) == 21 + 4  # forward from frame 3, then back from it
     unequal = [i for i, (a, b) in enumerate(zip(batched, one_by_one, strict=True)) if not torch.equal(a, b)]
     assert unequal == []
@@ -68,7 +69,7 @@ def test_batched_logits_equal_one_object_at_a_time_bit_for_bit(random_model, sce
 
 @pytest.mark.slow
 def test_objects_with_the_same_memory_run_as_one_batch(random_model, scene_jpegs, monkeypatch):
-    monkeypatch.setattr(config, "BATCH_OBJECTS", True)
+    monkeypatch.setattr(config, "OBJECT_BATCH_CPU", 3)
     batch_sizes: list[int] = []
     attention = random_model.predictor.memory_attention
     handle = attention.register_forward_hook(lambda m, a, out: batch_sizes.append(out.size(1)))
@@ -86,18 +87,21 @@ def test_objects_with_the_same_memory_run_as_one_batch(random_model, scene_jpegs
     assert batch_sizes == [1, 3] + [3, 1] * 19
 
 
-def test_memory_groups_follow_the_frames_each_object_holds(monkeypatch):
+def test_memory_groups_follow_the_frames_each_object_holds_in_batches_of_the_devices_size(monkeypatch):
     outputs = {
         0: {"cond_frame_outputs": {0: {}}, "non_cond_frame_outputs": {1: {}, 2: {}}},
         1: {"cond_frame_outputs": {0: {}}, "non_cond_frame_outputs": {1: {}, 2: {}}},
         2: {"cond_frame_outputs": {0: {}, 2: {}}, "non_cond_frame_outputs": {1: {}}},
         3: {"cond_frame_outputs": {0: {}}, "non_cond_frame_outputs": {2: {}, 1: {}}},
     }
-    state = {"output_dict_per_obj": outputs}
-    monkeypatch.setattr(config, "BATCH_OBJECTS", True)
+    state = {"output_dict_per_obj": outputs, "device": torch.device("cpu")}
+    monkeypatch.setattr(config, "OBJECT_BATCH_CPU", 3)
+    monkeypatch.setattr(config, "OBJECT_BATCH_CUDA", 1)
     assert object_batch.memory_groups(object(), state, [0, 1, 2, 3]) == [[0, 1, 3], [2]]
     assert object_batch.memory_groups(object(), state, [2, 1]) == [[2], [1]]
-    monkeypatch.setattr(config, "BATCH_OBJECTS", False)
+    monkeypatch.setattr(config, "OBJECT_BATCH_CPU", 2)
+    assert object_batch.memory_groups(object(), state, [3, 2, 1, 0]) == [[3, 1], [0], [2]]
+    state["device"] = torch.device("cuda")
     assert object_batch.memory_groups(object(), state, [0, 1, 3]) == [[0], [1], [3]]
 
 

@@ -33,20 +33,24 @@ OUTPUT_KINDS = ("cond_frame_outputs", "non_cond_frame_outputs")  # SAM 2's two k
 
 def memory_groups(predictor: Any, state: dict[str, Any], obj_indices: list[int]) -> list[list[int]]:
     """`obj_indices` in groups whose memories hold the same conditioning and non-conditioning frames
-    (in first-seen order).
+    (in first-seen order), of at most `max_batch` objects.
 
-    Each object is alone without `config.BATCH_OBJECTS`, and with SAM 2's compiled predictor
-    (`vos_optimized`): its mask decoder is compiled for one batch size, so every new group size would
-    be compiled again (minutes with its max-autotune).
+    Each object is alone with SAM 2's compiled predictor (`vos_optimized`): its mask decoder is
+    compiled for one batch size, so every new group size would be compiled again (minutes with its
+    max-autotune).
     """
-    if not config.BATCH_OBJECTS or _compiled(predictor):
-        return [[obj_idx] for obj_idx in obj_indices]
-    groups: dict[tuple, list[int]] = {}
+    size = 1 if _compiled(predictor) else max(1, max_batch(state["device"]))
+    layouts: dict[tuple, list[int]] = {}
     for obj_idx in obj_indices:
         outputs = state["output_dict_per_obj"][obj_idx]
         layout = tuple(tuple(sorted(outputs[kind])) for kind in OUTPUT_KINDS)
-        groups.setdefault(layout, []).append(obj_idx)
-    return list(groups.values())
+        layouts.setdefault(layout, []).append(obj_idx)
+    return [group[i : i + size] for group in layouts.values() for i in range(0, len(group), size)]
+
+
+def max_batch(device: torch.device) -> int:
+    """The most objects tracked in one call on `device` (`config.OBJECT_BATCH_CPU`, `_CUDA`)."""
+    return config.OBJECT_BATCH_CUDA if device.type == "cuda" else config.OBJECT_BATCH_CPU
 
 
 def _compiled(predictor: Any) -> bool:
