@@ -72,11 +72,9 @@ def part_timer(predictor: Any, device: Any) -> Iterator[dict[str, float]]:
 
 def timed_run(model: Any, source: Any, prompts: Any, batch: int) -> tuple[float, dict[str, float]]:
     """Wall seconds of one propagation and the seconds of each part, `batch` objects at most a call."""
-    from sam2_gradio import config
     from sam2_gradio.engine.propagation import propagate
 
-    config.OBJECT_BATCH_CPU = config.OBJECT_BATCH_CUDA = batch
-    with part_timer(model.predictor, model.device) as spent:
+    with bench_speed.objects_per_call(batch), part_timer(model.predictor, model.device) as spent:
         started = time.perf_counter()
         for _ in propagate(model, source, prompts):
             pass

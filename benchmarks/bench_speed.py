@@ -125,16 +125,24 @@ def disagreement(ours: dict, reference: dict) -> float:
     return differ / sum(reference[f].size for f in reference)
 
 
-def run_batched(model: Any, source: Any, prompts: Any, batch: int) -> Timed:
-    """Ours with up to `batch` objects tracked in one call (1: each alone, as SAM 2's loop does)."""
+@contextmanager
+def objects_per_call(batch: int) -> Iterator[None]:
+    """Up to `batch` objects tracked in one SAM 2 call while the block runs, on any device (1: each
+    alone, as SAM 2's loop does)."""
     from sam2_gradio import config
 
     configured = config.OBJECT_BATCH_CPU, config.OBJECT_BATCH_CUDA
     config.OBJECT_BATCH_CPU = config.OBJECT_BATCH_CUDA = batch
     try:
-        return run_ours(model, source, prompts)
+        yield
     finally:
         config.OBJECT_BATCH_CPU, config.OBJECT_BATCH_CUDA = configured
+
+
+def run_batched(model: Any, source: Any, prompts: Any, batch: int) -> Timed:
+    """Ours with up to `batch` objects tracked in one call."""
+    with objects_per_call(batch):
+        return run_ours(model, source, prompts)
 
 
 def object_table(model: Any, folder: Path, source: Any, repeats: int) -> list[str]:

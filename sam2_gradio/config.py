@@ -63,7 +63,7 @@ FEATURE_STORE_MB = _env_float("SAM2_GRADIO_FEATURE_STORE_MB", 1024.0)
 # Objects whose memories hold the same frames are tracked in batches of up to this many per SAM 2 call
 # (`engine.object_batch`), with the masks of SAM 2's one-object-at-a-time loop; 1 runs them one by one.
 # One by one on the CPU, where a batch does the same arithmetic at the same rate (memory attention runs
-# near the CPU's peak already; measured 0.9x to 1.1x at 256 to 1024 px, `benchmarks/bench_object_batch.py`).
+# near the CPU's peak already; measured 0.89x to 1.17x at 256 to 1024 px, `benchmarks/bench_object_batch.py`).
 OBJECT_BATCH_CPU = _env_int("SAM2_GRADIO_OBJECT_BATCH_CPU", 1)
 OBJECT_BATCH_CUDA = _env_int("SAM2_GRADIO_OBJECT_BATCH_CUDA", 16)
 # The frame shown in the Segment tab is encoded in the background while the model is idle, so that the

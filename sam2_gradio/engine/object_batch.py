@@ -40,6 +40,8 @@ def memory_groups(predictor: Any, state: dict[str, Any], obj_indices: list[int])
     max-autotune).
     """
     size = 1 if _compiled(predictor) else max(1, max_batch(state["device"]))
+    if size == 1:  # SAM 2's own loop: no layouts to compare
+        return [[obj_idx] for obj_idx in obj_indices]
     layouts: dict[tuple, list[int]] = {}
     for obj_idx in obj_indices:
         outputs = state["output_dict_per_obj"][obj_idx]
