@@ -6,7 +6,9 @@ the real one. `spaces.GPU` then does what `spaces/zero/wrappers.py` does on a Ze
 - each decorated function has its own worker process, forked (multiprocessing "fork" context) on its
   first call, so the worker holds a copy of the main process's memory as it was at that moment;
 - a call's arguments are pickled to the worker and its return value (or each value a generator yields)
-  is pickled back: an argument or result that does not pickle fails the call;
+  is pickled back: an argument or result that does not pickle fails the call. They travel by value, as
+  plain `pickle` bytes: no file descriptor or shared memory passes between the processes (torch's
+  multiprocessing reductions, which share a tensor's storage through a descriptor, are not used);
 - the worker is reused by later calls while it is alive; whatever the function changes in the worker's
   memory never reaches the main process;
 - a call that runs past its `duration` (seconds, or a function of the call's arguments; 60 by default)
@@ -108,18 +110,28 @@ def _serve(task: Callable, connection: Connection) -> None:
     _one_cpu_thread()
     while True:
         try:
-            args, kwargs = connection.recv()
+            args, kwargs = _receive(connection)
         except EOFError:
             return
         try:
             if inspect.isgeneratorfunction(task):
                 for value in task(*args, **kwargs):
-                    connection.send(_Yielded(value))
-                connection.send(_Done())
+                    _send(connection, _Yielded(value))
+                _send(connection, _Done())
             else:
-                connection.send(_Done(task(*args, **kwargs)))
+                _send(connection, _Done(task(*args, **kwargs)))
         except Exception as error:  # the function's (or pickling's) failure goes back to the caller
-            connection.send(_failure(error))
+            _send(connection, _failure(error))
+
+
+def _send(connection: Connection, message: Any) -> None:
+    """Send `message` by value: pickled here (an unpicklable one raises here), as bytes."""
+    connection.send_bytes(pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL))
+
+
+def _receive(connection: Connection) -> Any:
+    """The next message `_send` sent; EOFError when the other end closed."""
+    return pickle.loads(connection.recv_bytes())
 
 
 def _close_inherited_sockets(keep: int) -> None:
@@ -195,7 +207,7 @@ class _Decorated:
             forks += 1
         calls += 1
         durations.append(seconds)
-        self.worker.connection.send((args, kwargs))  # pickles now: an unpicklable argument fails here
+        _send(self.worker.connection, (args, kwargs))  # pickles now: an unpicklable argument fails here
         return self.worker, seconds
 
     def drop(self, worker: _Worker) -> None:
@@ -215,7 +227,7 @@ class _Decorated:
             self.worker = None
             raise _aborted("GPU task aborted (it ran past its duration)")
         try:
-            message = worker.connection.recv()
+            message = _receive(worker.connection)
         except EOFError:
             self.worker = None
             raise _aborted("GPU task aborted (the worker died)") from None
