@@ -136,6 +136,18 @@ def test_layout_hooks_leave_a_single_object_untouched():
     tokens = torch.randn(1, 8, 4, 4).permute(0, 1, 3, 2)
     assert object_batch._contiguous_batch(None, (tokens,))[0] is tokens
     assert object_batch._rows_alone(torch.nn.Linear(4, 2), (torch.randn(1, 4),), torch.zeros(1, 2)) is None
+    assert (
+        object_batch._rows_alone(torch.nn.Linear(4, 2), (torch.randn(1, 8, 4),), torch.zeros(1, 8, 2)) is None
+    )
+
+
+def test_a_batch_of_token_rows_gets_each_objects_own_single_call_result():
+    torch.manual_seed(0)
+    linear = torch.nn.Linear(256, 256)
+    tokens = torch.randn(6, 8, 256)  # six objects' eight decoder tokens
+    alone = object_batch._rows_alone(linear, (tokens,), linear(tokens))
+    for row in range(6):
+        assert torch.equal(alone[row : row + 1], linear(tokens[row : row + 1]))
 
 
 def test_layout_hooks_give_a_batch_each_rows_own_layout_and_arithmetic():

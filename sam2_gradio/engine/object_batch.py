@@ -11,9 +11,12 @@ With another memory layout or another number of rows PyTorch picks another kerne
 differently in the last bits. Two things keep each row's arithmetic that of a single object:
 
 - `batch_invariant_layouts` (hooks set when the model is built) gives memory attention and the mask
-  decoder's first upscaling layer their inputs in the layout one object's run gives them, and runs the
-  small heads that see one token per object (mask hypernetworks, IoU, object score, object pointer)
-  row by row: a matrix product of one row is a matrix-vector product with other sums.
+  decoder's first upscaling layer their inputs in the layout one object's run gives them, and on the
+  CPU runs the layers that see a few tokens per object object by object: the mask decoder's
+  transformer projections (8 tokens each) and the heads fed one token (mask hypernetworks, IoU, object
+  score, object pointer). A matrix product of a few rows takes a small-matrix kernel whose sums depend
+  on the row count, on some CPUs and not others (AVX-512 Xeons do; the hooks were first written on a
+  CPU where only the one-row products did).
 - The memory encoder still runs per object (`_run_memory_encoder` with `batch_size=1`, as SAM 2 does
   after consolidating clicks): batched, its layers' layouts differ from one object's in several places,
   and it is the smaller part of the work.
@@ -184,15 +187,19 @@ def batch_invariant_layouts(predictor: Any) -> None:
       projections then take another matrix-product path.
     - The mask decoder's first upscaling layer gets a contiguous input: for a batch the transposed
       decoder tokens would take the channels-last convolution, for one object the contiguous one.
-    - The heads fed one token per object run row by row (`_rows_alone`).
+    - On the CPU, the mask decoder transformer's linear layers (a few tokens per object) and the heads
+      fed one token per object run object by object (`_rows_alone`). On CUDA, where equality is not
+      established and each extra call costs a kernel launch, the batch runs as it is.
 
     None changes anything for one object (the official predictor's case).
     """
     predictor.memory_attention.register_forward_pre_hook(_batch_first_memory, with_kwargs=True)
     decoder = predictor.sam_mask_decoder
     decoder.output_upscaling[0].register_forward_pre_hook(_contiguous_batch)
-    for head in (*decoder.output_hypernetworks_mlps, decoder.iou_prediction_head, predictor.obj_ptr_proj):
-        head.register_forward_hook(_rows_alone)
+    token_linears = [m for m in decoder.transformer.modules() if isinstance(m, torch.nn.Linear)]
+    heads = (*decoder.output_hypernetworks_mlps, decoder.iou_prediction_head, predictor.obj_ptr_proj)
+    for module in (*token_linears, *heads):
+        module.register_forward_hook(_rows_alone)
     if decoder.pred_obj_scores:
         decoder.pred_obj_score_head.register_forward_hook(_rows_alone)
 
@@ -207,7 +214,7 @@ def _batch_first_memory(module: torch.nn.Module, args: tuple, kwargs: dict[str, 
 
 def _rows_alone(module: torch.nn.Module, args: tuple, output: torch.Tensor) -> torch.Tensor | None:
     (tokens,) = args
-    if tokens.dim() != 2 or tokens.size(0) == 1:
+    if tokens.dim() < 2 or tokens.size(0) == 1 or tokens.device.type != "cpu":
         return None
     return torch.cat([module.forward(tokens[row : row + 1]) for row in range(tokens.size(0))])
 
