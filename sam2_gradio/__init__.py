@@ -2,14 +2,18 @@
 
 The whole flow in a script, with nothing but this import:
 
-    from sam2_gradio import ComposeOptions, ModelSettings, compose_video, get_shared_model
-    from sam2_gradio import load_prompt_state, open_frames, segment_video
+    from sam2_gradio import ComposeOptions, ModelSettings, Project, compose_video, exports
+    from sam2_gradio import get_shared_model, load_prompt_state, track_project
 
     model = get_shared_model(ModelSettings(model_size="tiny"))
-    source = open_frames("clip.mp4")
-    prompts = load_prompt_state("interactive_state.json", source.meta)
-    result = segment_video(model, source, prompts, "masks/")
-    compose_video("background.mp4", "clip.mp4", result.mask_dir, "composite.mp4", ComposeOptions())
+    with Project.open_or_create("projects/clip", "clip.mp4") as project:   # the durable store
+        project.save_prompts(load_prompt_state("interactive_state.json", project.meta))
+        track_project(model, project)                  # continues a stopped run, skips a current one
+        masks = exports.mask_pngs(project, "masks/")   # any output, from the store, without the model
+    compose_video("background.mp4", "clip.mp4", masks, "composite.mp4", ComposeOptions())
+
+`segment_video` (track and write a mask folder in one call, without a project) and `open_frames` still
+work as before.
 
 The package is laid out by role: `media` (video, frames, mask files), `engine` (SAM 2 model, prompts,
 propagation, exports), `compositor` (placement, blend, render), `app` (the Gradio UI and its sessions)
@@ -33,6 +37,9 @@ _SCRIPTING_API = {  # public name -> (module, attribute)
     "ComposeOptions": ("sam2_gradio.compositor.render", "ComposeOptions"),
     "compose_video": ("sam2_gradio.compositor.render", "render"),
     "load_mask_set": ("sam2_gradio.media.mask_files", "load_mask_set"),
+    "Project": ("sam2_gradio.engine.store.project", "Project"),
+    "track_project": ("sam2_gradio.engine.track_project", "track_project"),
+    "exports": ("sam2_gradio.engine.project_exports", None),  # the module: exports.coco(project, ...)
 }
 __all__ = sorted(_SCRIPTING_API)
 
@@ -42,4 +49,5 @@ def __getattr__(name: str) -> Any:
     if name not in _SCRIPTING_API:
         raise AttributeError(f"module 'sam2_gradio' has no attribute {name!r}")
     module, attribute = _SCRIPTING_API[name]
-    return getattr(importlib.import_module(module), attribute)
+    imported = importlib.import_module(module)
+    return imported if attribute is None else getattr(imported, attribute)

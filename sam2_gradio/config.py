@@ -227,3 +227,10 @@ def options_from_values(options_class: type[OptionsT], values: Mapping[str, Any]
                 value = tuple(int(obj_id) for obj_id in value) if value else None
             given[field.name] = value
     return options_class(**given)
+
+# --- Projects ----------------------------------------------------------------------------------
+# A propagation stores its parked state every this many frames, so a run stopped in any way (a crash,
+# kill -9) continues exactly, tracking again at most this many frames.
+CHECKPOINT_FRAMES = _env_int("SAM2_GRADIO_CHECKPOINT_FRAMES", 8)
+# Frames of masks waiting for the preview encoder while tracking (memory stays bounded).
+PREVIEW_QUEUE_FRAMES = 16

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 from sam2_gradio.cli.common import OneLineParser, add_option_arguments, options_from_args, run_cli
 from sam2_gradio.compositor.render import ComposeOptions
+from sam2_gradio.jobs import BadInput
 
 if TYPE_CHECKING:  # imported for real after the arguments are parsed
     from sam2_gradio.media.mask_files import MaskSet
@@ -36,11 +37,16 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--bg", required=True, help="background video; the output has its size, fps and audio"
     )
-    parser.add_argument("--obj", required=True, help="video the objects are cut from (the segmented video)")
+    parser.add_argument("--obj", help="video the objects are cut from (the segmented video)")
     parser.add_argument(
         "--mask",
-        required=True,
         help="folder or .zip of mask PNGs of --obj (mask_00012.png or mask_00012_obj_2.png)",
+    )
+    parser.add_argument(
+        "--project",
+        metavar="DIR",
+        help="take the object video, its masks and the objects' names from this project instead of "
+        "--obj and --mask",
     )
     parser.add_argument(
         "--out",
@@ -86,6 +92,10 @@ def run(args: argparse.Namespace) -> None:
     from sam2_gradio.media.video import probe_video
 
     options = options_from_args(ComposeOptions, args)
+    if args.project is not None:
+        args.obj, args.mask = _project_inputs(args.project)
+    elif not (args.obj and args.mask):
+        raise BadInput("give --obj and --mask, or --project")
     background, obj = probe_video(args.bg, exact=False), probe_video(args.obj, exact=False)
     mask_set = load_mask_set(args.mask)  # every input is checked before anything is logged
     num_frames = plan_timeline(background, obj, loop=options.loop).num_frames
@@ -98,6 +108,22 @@ def run(args: argparse.Namespace) -> None:
             _render(args, mask_set, options, num_frames)
     finally:
         mask_set.close()
+
+
+def _project_inputs(folder: str) -> tuple[str, str]:
+    """(object video, mask folder) of a project: its video and its masks written from the store."""
+    from sam2_gradio.engine import project_exports
+    from sam2_gradio.engine.store.project import Project
+
+    with Project.open(folder) as project:
+        video = project.video
+        if video.path.is_dir():
+            raise BadInput(f"the project's video is a folder of frames ({video.name}): give --obj and --mask")
+        project.frames()  # the video is still there and unchanged
+        masks = project_exports.mask_pngs(project)
+        names = ", ".join(f"{obj} {name}" for obj, name in project.objects() if name)
+    logger.info("project %s: video %s%s", folder, video.name, f"; objects {names}" if names else "")
+    return str(video.path), str(masks)
 
 
 def _log_inputs(background: VideoInfo, obj: VideoInfo) -> None:

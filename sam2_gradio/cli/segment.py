@@ -1,16 +1,23 @@
 """Headless segmentation: propagate the clicks of a state file through a video, export masks and a preview.
 
     python -m sam2_gradio.segment --video clip.mp4 --state-file interactive_state.json \\
-        --mask-dir masks --output preview.mp4
+        --mask-dir masks --output preview.mp4 --project projects/clip
+
+The masks are tracked into a project (`--project DIR`, made when missing; without it, one in a
+temporary folder): run again with the same prompts, the command continues an unfinished run (stopped,
+crashed or killed) or tracks nothing when the masks are current; with other prompts it starts a new run.
+The output flags are exports of that project, written from its store (`engine.project_exports`).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import os
 import sys
-from collections.abc import Sequence
+import tempfile
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -22,6 +29,8 @@ from sam2_gradio.jobs import BadInput, Progress, format_progress
 
 if TYPE_CHECKING:
     from sam2_gradio.engine.export_formats import ExportFormats
+    from sam2_gradio.engine.prompts import PromptState
+    from sam2_gradio.engine.store.project import Project
 
 logger = logging.getLogger("sam2_gradio.cli.segment")
 
@@ -43,6 +52,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--output", help="preview MP4 with the masks drawn over the frames (optional)")
     parser.add_argument("--zip", help="also pack both mask folders into this zip file (optional)")
     parser.add_argument("--state-file", required=True, help="prompt state JSON (interactive_state.json)")
+    parser.add_argument(
+        "--project",
+        metavar="DIR",
+        help="project folder to track into (made when missing; a second run continues or skips the "
+        "tracking); default: a temporary one",
+    )
     parser.add_argument("--config", help="SAM 2.1 config name, e.g. configs/sam2.1/sam2.1_hiera_t.yaml")
     checkpoints.add_model_arguments(parser)
     parser.add_argument("--fps", type=float, help="frame rate of the preview (default: the video's)")
@@ -81,14 +96,7 @@ def export_formats_from_args(args: argparse.Namespace) -> ExportFormats:
     """The `ExportFormats` the export flags ask for."""
     from sam2_gradio.engine.export_formats import ExportFormats
 
-    alpha_objects = None
-    if args.alpha_objects:
-        try:
-            alpha_objects = tuple(int(part) for part in args.alpha_objects.split(",") if part.strip())
-        except ValueError:
-            raise BadInput(
-                f"--alpha-objects must be object ids like 1,3, got {args.alpha_objects!r}"
-            ) from None
+    alpha_objects = parse_object_ids(args.alpha_objects)
     return ExportFormats(
         coco_path=Path(args.coco) if args.coco else None,
         davis_dir=Path(args.davis_dir) if args.davis_dir else None,
@@ -98,14 +106,23 @@ def export_formats_from_args(args: argparse.Namespace) -> ExportFormats:
     )
 
 
+def parse_object_ids(text: str | None) -> tuple[int, ...] | None:
+    """The object ids of `--alpha-objects` ("1,3"), or None when not given."""
+    if not text:
+        return None
+    try:
+        return tuple(int(part) for part in text.split(",") if part.strip())
+    except ValueError:
+        raise BadInput(f"--alpha-objects must be object ids like 1,3, got {text!r}") from None
+
+
 def _log_progress(report: Progress) -> None:
     logger.info("%s", format_progress(report))
 
 
 def run(args: argparse.Namespace) -> None:
     """Run a segmentation as `args` say (raises on bad input; `main` turns that into one line)."""
-    from sam2_gradio.engine.model import get_shared_model, settings_from_args
-    from sam2_gradio.engine.pipeline import check_outputs, segment_video
+    from sam2_gradio.engine.pipeline import check_outputs
     from sam2_gradio.engine.prompts import load_prompt_state
     from sam2_gradio.media.frames import extract_jpeg_frames, open_frames
 
@@ -121,33 +138,65 @@ def run(args: argparse.Namespace) -> None:
     exports.check(prompts.prompted_objects())  # before the model loads
     meta = source.meta
     logger.info("video: %d frames, %dx%d, %.3f fps", meta.num_frames, meta.width, meta.height, meta.fps)
+    with _project_folder(args.project) as folder:
+        _track_and_export(args, folder, args.frame_dir or args.video, prompts, exports)
+
+
+@contextlib.contextmanager
+def _project_folder(project: str | None) -> Iterator[Path]:
+    """The project folder given, or a temporary one removed afterwards."""
+    if project is not None:
+        yield Path(project)
+        return
+    with tempfile.TemporaryDirectory(prefix="sam2-gradio-project-") as folder:
+        yield Path(folder)
+
+
+def _track_and_export(
+    args: argparse.Namespace, folder: Path, video: str, prompts: PromptState, exports: ExportFormats
+) -> None:
+    from sam2_gradio.engine.project_exports import OutputRequest, write_outputs
+    from sam2_gradio.engine.store.project import Project, adopt_prompts
+
+    options = options_from_args(SegmentOptions, args)
+    with Project.open_or_create(folder, video) as project:
+        adopt_prompts(project, prompts)
+        if project.is_current(options.direction):
+            logger.info("project %s: the masks are current for these prompts; nothing to track", folder)
+        else:
+            _track(args, project, options)
+        request = OutputRequest(
+            mask_dir=Path(args.mask_dir), zip_path=_path(args.zip), preview_path=_path(args.output),
+            coco_path=exports.coco_path, davis_dir=exports.davis_dir,
+            alpha_videos=(exports.alpha_video_path,) if exports.alpha_video_path else (),
+            alpha_objects=exports.alpha_objects, feather=exports.feather, fps=args.fps,
+        )  # fmt: skip
+        for kind, path in write_outputs(project, request).items():
+            logger.info("%s: %s", kind, path)
+
+
+def _track(args: argparse.Namespace, project: Project, options: SegmentOptions) -> None:
+    from sam2_gradio.engine.model import get_shared_model, settings_from_args
+    from sam2_gradio.engine.track_project import track_project
+
     size = checkpoints.size_from_config(args.config) if args.config else None
     model = get_shared_model(settings_from_args(args, model_size=size))
     logger.info("model: %s", model.description)
-    result = segment_video(
-        model,
-        source,
-        prompts,
-        args.mask_dir,
-        preview_path=args.output,
-        zip_path=args.zip,
-        fps=args.fps,
-        **asdict(options_from_args(SegmentOptions, args)),
-        progress=_log_progress,
-        exports=exports,
-    )
+    result = track_project(
+        model, project, **asdict(options), progress=_log_progress,
+        preview=args.output is not None, preview_fps=args.fps,
+    )  # fmt: skip
+    if result.resumed_at is not None:
+        logger.info("continued run %d from frame %d", result.run_id, result.resumed_at)
     logger.info(
-        "done: %d frames, %d objects in %.1f s (%.2f fps); masks in %s%s",
-        result.frames_tracked,
-        len(result.obj_ids),
-        result.seconds,
-        result.fps,
-        result.mask_dir,
-        f"; preview {result.preview}" if result.preview else "",
-    )
-    for kind, path in vars(result.exported).items():
-        if path is not None:
-            logger.info("%s: %s", kind.replace("_", " "), path)
+        "%s: %d frames tracked in %.1f s (%.2f fps); %d/%d frames of the run done",
+        "done" if result.finished else f"stopped ({result.stopped})",
+        result.frames_tracked, result.seconds, result.fps, result.frames_done, result.total,
+    )  # fmt: skip
+
+
+def _path(value: str | None) -> Path | None:
+    return Path(value) if value else None
 
 
 def main(argv: Sequence[str] | None = None) -> int:

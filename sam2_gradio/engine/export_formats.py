@@ -54,6 +54,11 @@ class TrackedMasks:
         with self._lock:
             self._frames[frame] = encoded
 
+    def put(self, frame: int, rles: dict[int, CompressedRle]) -> None:
+        """Keep the already encoded masks of `frame` (objects left out have no mask there)."""
+        with self._lock:
+            self._frames[frame] = dict(rles)
+
     def rle(self, frame: int, obj_id: int) -> CompressedRle | None:
         """The mask of `obj_id` on `frame`, or None when it has none."""
         with self._lock:
@@ -65,6 +70,17 @@ class TrackedMasks:
         if rle is None:
             return np.zeros((self.meta.height, self.meta.width), dtype=bool)
         return rle.to_mask()
+
+
+    def masks_of(self, frame: int) -> np.ndarray:
+        """The bool (objects, H, W) masks of every object on `frame`, in `obj_ids` order."""
+        meta = self.meta
+        masks = np.zeros((len(self.obj_ids), meta.height, meta.width), dtype=bool)
+        for index, obj_id in enumerate(self.obj_ids):
+            rle = self.rle(frame, obj_id)
+            if rle is not None:
+                masks[index] = rle.to_mask()
+        return masks
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ import zipfile
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 
@@ -205,12 +206,56 @@ def render_preview(
     progress: ProgressCallback | None = None,
     cancel: CancelFlag | None = None,
 ) -> Path:
+    """Encode the frames of `source` with each object's mask (PNGs of `mask_dir`) drawn over it.
+
+    See `render_preview_from`, which this is with the masks read from a mask folder.
+    """
+    return _render_preview(
+        source, lambda frame: read_frame_masks(mask_dir, frame, obj_ids), out_path,
+        fps=fps, frames=frames, progress=progress, cancel=cancel,
+    )  # fmt: skip
+
+
+class FrameMaskReader(Protocol):
+    """Masks by frame, such as `export_formats.TrackedMasks` (a project's `masks()`)."""
+
+    obj_ids: list[int]
+
+    def masks_of(self, frame: int) -> np.ndarray: ...
+
+
+def render_preview_from(
+    source: FrameSource,
+    masks: FrameMaskReader,
+    out_path: str | Path,
+    *,
+    fps: float | None = None,
+    frames: range | None = None,
+    progress: ProgressCallback | None = None,
+    cancel: CancelFlag | None = None,
+) -> Path:
     """Encode the frames of `source` with each object's mask drawn over it (H.264, browser-playable).
 
     `frames` (a range, default all) says which frames; `fps` defaults to the source's. `progress` gets
     a `Progress` every 10 frames; `cancel` (anything with `is_set()`) is checked per frame and leaves no
     output file.
     """
+    return _render_preview(
+        source, lambda frame: dict(zip(masks.obj_ids, masks.masks_of(frame), strict=True)), out_path,
+        fps=fps, frames=frames, progress=progress, cancel=cancel,
+    )  # fmt: skip
+
+
+def _render_preview(
+    source: FrameSource,
+    masks_on: Callable[[int], dict[int, np.ndarray]],
+    out_path: str | Path,
+    *,
+    fps: float | None,
+    frames: range | None,
+    progress: ProgressCallback | None,
+    cancel: CancelFlag | None,
+) -> Path:
     frames = range(source.meta.num_frames) if frames is None else frames
     if frames.step != 1 or not frames or frames.start < 0 or frames.stop > source.meta.num_frames:
         raise ValueError(f"preview frames must be a non-empty ascending range inside the video, got {frames}")
@@ -218,7 +263,7 @@ def render_preview(
     with VideoWriter(out_path, fps=fps or source.meta.fps) as writer:
         for frame_index, frame in enumerate(source.read(frames.start, frames.stop), start=frames.start):
             raise_if_cancelled(cancel, "preview rendering")
-            writer.write(draw_masks(frame, read_frame_masks(mask_dir, frame_index, obj_ids)))
+            writer.write(draw_masks(frame, masks_on(frame_index)))
             meter.frame_done()
     return Path(out_path)
 

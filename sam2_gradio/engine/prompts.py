@@ -22,6 +22,7 @@ up to `config.MAX_OBJECT_ID`; anything more is refused.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 from collections.abc import Iterator
@@ -264,6 +265,13 @@ class PromptState:
         if self.history.can_undo():
             self._restore(self.history.undo_steps.pop())
 
+    @classmethod
+    def from_snapshot(cls, snapshot: PromptSnapshot, video: VideoMeta | None = None) -> PromptState:
+        """A state holding `snapshot`'s prompts, objects and names (with no history)."""
+        state = cls(video=video)
+        state._restore(snapshot)
+        return state
+
     def snapshot(self) -> PromptSnapshot:
         """An independent copy of the prompts, objects and names."""
         clicks = {
@@ -398,6 +406,13 @@ class PromptState:
         path = Path(path)
         path.write_text(json.dumps(self.to_dict(), indent=2))
         return path
+
+
+def prompts_key(prompts: PromptState) -> str:
+    """A hash of the clicks, boxes and masks of `prompts`: what propagation's masks depend on (names and
+    objects without prompts do not count)."""
+    text = json.dumps(prompts.to_dict()["clicks"], sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def _changed_frames(

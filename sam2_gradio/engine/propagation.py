@@ -27,7 +27,9 @@ box of each object on each frame are added in one call (a painted mask, which re
 from __future__ import annotations
 
 import copy
+import io
 import logging
+import pickle
 from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import closing
@@ -463,10 +465,58 @@ class PropagationRun:
             self._frames.close()
             self._frames = None
 
+    # --- checkpoints -------------------------------------------------------------------------
+    def checkpoint(self) -> bytes:
+        """The run as bytes (`torch.save` of plain containers and tensors), to be continued later, in
+        another process too, by `PropagationRun.from_checkpoint`: exactly, as if it never stopped.
+
+        May be taken between any two frames, also while a step is suspended after yielding one.
+        """
+        state = None
+        if self.state is not None:
+            state = {key: value for key, value in self.state.items() if key not in _NOT_CHECKPOINTED}
+        fields = {name: getattr(self, name) for name in _CHECKPOINT_FIELDS}
+        fields["passes"] = [tuple(p) for p in self.passes]
+        fields["meta"] = [self.meta.num_frames, self.meta.width, self.meta.height, self.meta.fps]
+        buffer = io.BytesIO()
+        torch.save({"fields": fields, "state": state}, buffer)
+        return buffer.getvalue()
+
+    @classmethod
+    def from_checkpoint(cls, data: bytes, prompts: PromptState) -> PropagationRun:
+        """The run saved by `checkpoint`, on the CPU, given the `prompts` it tracks.
+
+        Loads with `torch.load(weights_only=True)` (no code runs from the bytes). Raises `BadInput` when
+        the bytes are not a checkpoint or were taken of a run of other prompts.
+        """
+        try:
+            saved = torch.load(io.BytesIO(data), map_location=CPU, weights_only=True)
+            fields = saved["fields"]
+            run = cls(VideoMeta(*fields["meta"]), prompts, fields["direction"], fields["batch_size"])
+        except (KeyError, TypeError, RuntimeError, pickle.UnpicklingError, EOFError) as error:
+            raise BadInput(f"the propagation checkpoint cannot be read ({error}); track again") from None
+        saved_passes = [tuple(p) for p in fields["passes"]]
+        if [tuple(p) for p in run.passes] != saved_passes or run.total != fields["total"]:
+            raise BadInput("the propagation checkpoint belongs to other prompts; track again")
+        for name in _CHECKPOINT_FIELDS:
+            setattr(run, name, fields[name])
+        run._tracked = tuple(fields["_tracked"])
+        run.state = saved["state"]
+        if run.state is not None:
+            run.state["cached_features"] = {}
+            run.state["device"] = run.state["storage_device"] = CPU
+        return run
+
     def __getstate__(self) -> dict[str, Any]:
         if self.device is not None and self.device.type != "cpu":
             raise RuntimeError("park() the propagation run before pickling it: its tensors are on the GPU")
         return {**self.__dict__, "_frames": None, "features": None}
+
+
+_CHECKPOINT_FIELDS = (  # what a checkpoint keeps besides the SAM 2 state
+    "direction", "batch_size", "total", "frames_done", "reach", "_pass", "_position", "_tracked",
+)  # fmt: skip
+_NOT_CHECKPOINTED = ("images", "cached_features")  # the decoder; a cache of the last encoded frame
 
 
 def start_propagation(

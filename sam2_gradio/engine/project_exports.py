@@ -1,0 +1,237 @@
+"""Every output of a project, written from its store on demand: no model, no re-tracking.
+
+    preview(project)                       # masks drawn over the video (H.264 MP4)
+    mask_pngs(project, "masks/")           # per_object/ and combined/ PNGs
+    masks_zip(project, "masks.zip")        # both folders zipped
+    coco(project, "masks.json")            # YouTube-VIS JSON with COCO RLE, categories from names
+    davis(project, "davis/")               # DAVIS palette PNGs
+    alpha_video(project, "cutout.webm")    # the objects on transparency (.webm or .mov)
+
+Each writes into the project's ``outputs/`` folder first, named after what it depends on (the masks
+version, the names, its options), so asking again for an unchanged project copies the file instead of
+writing it again; given a path, the result is also put there (atomically).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from sam2_gradio import config
+from sam2_gradio.engine import export_formats
+from sam2_gradio.engine.exports import (
+    MaskExporter,
+    partial_file,
+    partial_sibling,
+    render_preview_from,
+    replace_path,
+    zip_masks,
+)
+from sam2_gradio.engine.store.project import OUTPUTS_DIR, Project
+from sam2_gradio.jobs import CancelFlag, ProgressCallback
+
+
+def cached_output(project: Project, kind: str, suffix: str, *depends_on: object) -> Path:
+    """Where output `kind` of the project's current masks (and `depends_on`) is cached."""
+    key = hashlib.sha256(json.dumps([project.masks_version, *map(str, depends_on)]).encode()).hexdigest()
+    folder = project.folder / OUTPUTS_DIR
+    folder.mkdir(exist_ok=True)
+    return folder / f"{kind}-{key[:16]}{suffix}"
+
+
+def _deliver(cached: Path, path: str | Path | None) -> Path:
+    """`cached`, also copied to `path` when one is given (atomically, a file or a folder)."""
+    if path is None:
+        return cached
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    staged = partial_sibling(path)
+    if cached.is_dir():
+        shutil.copytree(cached, staged)
+    else:
+        shutil.copyfile(cached, staged)
+    replace_path(staged, path)
+    return path
+
+
+def _drop_older(cached: Path, kind: str) -> None:
+    """Remove the cached outputs of `kind` other than `cached` (they belong to older masks)."""
+    for old in cached.parent.glob(f"{kind}-*"):
+        if old != cached:
+            shutil.rmtree(old) if old.is_dir() else old.unlink(missing_ok=True)
+
+
+def preview(
+    project: Project,
+    path: str | Path | None = None,
+    *,
+    fps: float | None = None,
+    progress: ProgressCallback | None = None,
+    cancel: CancelFlag | None = None,
+) -> Path:
+    """The video with each object's mask drawn over it (H.264 MP4, browser-playable)."""
+    cached = cached_output(project, "preview", ".mp4", fps)
+    if not cached.exists():
+        staged = partial_file(cached)
+        try:
+            render_preview_from(
+                project.frames(),
+                project.masks(),
+                staged,
+                fps=fps,
+                frames=_shown_frames(project),
+                progress=progress,
+                cancel=cancel,
+            )
+            staged.replace(cached)
+        finally:
+            staged.unlink(missing_ok=True)
+        _drop_older(cached, "preview")
+    return _deliver(cached, path)
+
+
+def adopt_preview(project: Project, written: Path, *, fps: float | None = None) -> Path:
+    """Keep `written` (a preview made while tracking, of the masks now stored) as the cached preview."""
+    cached = cached_output(project, "preview", ".mp4", fps)
+    written.replace(cached)
+    _drop_older(cached, "preview")
+    return cached
+
+
+def mask_pngs(project: Project, mask_dir: str | Path | None = None) -> Path:
+    """`per_object/` and `combined/` single-channel 0/255 PNGs, one per frame and object (the frames of
+    an unfinished run only where it tracked them)."""
+    cached = cached_output(project, "masks", "")
+    if not cached.exists():
+        tracked, meta = project.masks(), project.meta
+        finished = _latest_finished(project)
+        with MaskExporter(cached, meta, tracked.obj_ids) as exporter:
+            for frame in range(meta.num_frames) if finished else project.tracked_frames():
+                exporter.write(frame, tracked.obj_ids, tracked.masks_of(frame))
+            exporter.finish(fill_untracked=finished)
+            exporter.publish()
+        _drop_older(cached, "masks")
+    return _deliver(cached, mask_dir)
+
+
+def masks_zip(project: Project, zip_path: str | Path | None = None) -> Path:
+    """Both mask folders in one zip (uncompressed PNGs, fixed dates: the same masks give the same zip)."""
+    cached = cached_output(project, "masks", ".zip")
+    if not cached.exists():
+        zip_masks(mask_pngs(project), cached)
+        _drop_older(cached, "masks.zip")
+    return _deliver(cached, zip_path)
+
+
+def coco(project: Project, path: str | Path | None = None) -> Path:
+    """The masks as YouTube-VIS JSON with COCO compressed RLE; categories from the objects' names."""
+    names = dict(project.objects())
+    cached = cached_output(project, "coco", ".json", sorted(names.items()))
+    if not cached.exists():
+        named = {obj: name for obj, name in names.items() if name}
+        export_formats.write_youtube_vis(
+            cached, project.masks(), names=named, video_name=Path(project.video.name).stem or "video"
+        )
+        _drop_older(cached, "coco")
+    return _deliver(cached, path)
+
+
+def davis(project: Project, davis_dir: str | Path | None = None) -> Path:
+    """One DAVIS palette PNG per frame (pixel value = object id, 1 to 255)."""
+    tracked = project.masks()
+    export_formats.ExportFormats(davis_dir=Path("davis")).check(tracked.obj_ids)
+    cached = cached_output(project, "davis", "")
+    if not cached.exists():
+        export_formats.write_davis_pngs(cached, tracked)
+        _drop_older(cached, "davis")
+    return _deliver(cached, davis_dir)
+
+
+def alpha_video(
+    project: Project,
+    path: str | Path,
+    *,
+    obj_ids: Sequence[int] | None = None,
+    feather: int = config.DEFAULT_FEATHER,
+    progress: ProgressCallback | None = None,
+    cancel: CancelFlag | None = None,
+) -> Path:
+    """The objects `obj_ids` (default all) on transparency: ``.webm`` (VP9) or ``.mov`` (ProRes 4444)."""
+    path = Path(path)
+    tracked = project.masks()
+    export_formats.ExportFormats(alpha_video_path=path, alpha_objects=obj_ids, feather=feather).check(
+        tracked.obj_ids
+    )
+    chosen = None if obj_ids is None else sorted(obj_ids)
+    cached = cached_output(project, "alpha", path.suffix.lower(), chosen, feather)
+    if not cached.exists():
+        staged = partial_file(cached)
+        try:
+            export_formats.write_alpha_video(
+                staged, project.frames(), tracked, obj_ids=chosen, feather=feather,
+                progress=progress, cancel=cancel,
+            )  # fmt: skip
+            staged.replace(cached)
+        finally:
+            staged.unlink(missing_ok=True)
+    return _deliver(cached, path)
+
+
+@dataclass(frozen=True)
+class OutputRequest:
+    """Which outputs to write and where (None: not asked for), as the `export` CLI's flags say."""
+
+    mask_dir: Path | None = None
+    zip_path: Path | None = None
+    preview_path: Path | None = None
+    coco_path: Path | None = None
+    davis_dir: Path | None = None
+    alpha_videos: tuple[Path, ...] = ()
+    alpha_objects: tuple[int, ...] | None = None
+    feather: int = config.DEFAULT_FEATHER
+    fps: float | None = None
+
+
+def write_outputs(
+    project: Project,
+    request: OutputRequest,
+    *,
+    progress: ProgressCallback | None = None,
+    cancel: CancelFlag | None = None,
+) -> dict[str, Path]:
+    """Write every output `request` asks for; returns {output name: path written}."""
+    written: dict[str, Path] = {}
+    if request.mask_dir is not None:
+        written["masks"] = mask_pngs(project, request.mask_dir)
+    if request.zip_path is not None:
+        written["zip"] = masks_zip(project, request.zip_path)
+    if request.coco_path is not None:
+        written["coco"] = coco(project, request.coco_path)
+    if request.davis_dir is not None:
+        written["davis"] = davis(project, request.davis_dir)
+    if request.preview_path is not None:
+        written["preview"] = preview(project, request.preview_path, fps=request.fps, cancel=cancel)
+    for index, path in enumerate(request.alpha_videos):
+        written[f"alpha video {index + 1}" if len(request.alpha_videos) > 1 else "alpha video"] = alpha_video(
+            project, path, obj_ids=request.alpha_objects, feather=request.feather,
+            progress=progress, cancel=cancel,
+        )  # fmt: skip
+    return written
+
+
+def _latest_finished(project: Project) -> bool:
+    latest = project.latest_run()
+    return latest is not None and latest.finished
+
+
+def _shown_frames(project: Project) -> range | None:
+    """The preview's frames: all of them once the latest run finished, else up to the last it tracked
+    (as the preview written while tracking has them)."""
+    if _latest_finished(project):
+        return None
+    tracked = project.tracked_frames()
+    return range(0, tracked[-1] + 1) if tracked else None

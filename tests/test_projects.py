@@ -1,0 +1,323 @@
+"""The project store: tracking into it, continuing stopped runs exactly, exports from it, the CLIs,
+and what a broken, foreign, newer, read-only or full project says."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from pycocotools import mask as coco_mask
+
+from sam2_gradio.engine import project_exports
+from sam2_gradio.engine.pipeline import segment_video
+from sam2_gradio.engine.prompts import PromptState
+from sam2_gradio.engine.store import schema
+from sam2_gradio.engine.store.project import PROJECT_FILE, DiskFull, Project, adopt_prompts
+from sam2_gradio.engine.track_project import track_project
+from sam2_gradio.jobs import BadInput
+from sam2_gradio.media.frames import JpegFolderFrames
+from sam2_gradio.media.video import iter_frames, probe_video
+
+pytestmark = pytest.mark.slow
+REPO_ROOT = Path(__file__).resolve().parent.parent
+RUNNER = Path(__file__).resolve().parent / "project_cli_runner.py"
+MODEL_FLAGS = ["--random-weights", "--image-size", "256", "--device", "cpu"]
+
+
+def _prompts(meta) -> PromptState:
+    prompts = PromptState(video=meta)
+    prompts.add_click(2, 1, 40, 60, 1)
+    prompts.add_click(2, 3, 120, 50, 1)
+    prompts.set_name(1, "disc")
+    return prompts
+
+
+def _all_masks(project: Project) -> dict[int, np.ndarray]:
+    tracked = project.masks()
+    return {frame: tracked.masks_of(frame) for frame in range(project.meta.num_frames)}
+
+
+def _new_project(folder: Path, video: Path, prompts_of=_prompts) -> Project:
+    project = Project.create(folder, video)
+    adopt_prompts(project, prompts_of(project.meta))
+    return project
+
+
+@pytest.fixture(scope="module")
+def tracked_project(random_model, scene_jpegs, tmp_path_factory):
+    """A project of the 24-frame scene tracked in one go, with the old pipeline's outputs beside it."""
+    folder = tmp_path_factory.mktemp("tracked")
+    project = _new_project(folder / "project", scene_jpegs)
+    result = track_project(random_model, project, step_frames=5)
+    source = JpegFolderFrames.open(scene_jpegs, fps=project.meta.fps)
+    old = segment_video(
+        random_model, source, _prompts(source.meta), folder / "old_masks",
+        preview_path=folder / "old_preview.mp4", batch_size=8,
+    )  # fmt: skip
+    yield project, result, old
+    project.close()
+
+
+def test_tracking_commits_every_frame_and_the_project_says_current(tracked_project):
+    project, result, _ = tracked_project
+    assert result.finished and result.frames_tracked == 22 and result.resumed_at is None
+    summary = project.summary()
+    assert summary["frames_tracked"] == 22 and summary["current"] is True
+    assert summary["video"]["frames"] == 24 and summary["objects"] == [
+        {"id": 1, "name": "disc"}, {"id": 3, "name": ""}
+    ]  # fmt: skip
+    assert summary["runs"] == [
+        {
+            "id": 1,
+            "direction": "forward",
+            "frames_tracked": 22,
+            "total": 22,
+            "finished": True,
+            "stopped": None,
+        }
+    ]
+    assert any(mask.any() for mask in _all_masks(project).values())
+
+
+def test_mask_pngs_from_the_store_equal_those_written_while_tracking(tracked_project, tmp_path):
+    project, _, old = tracked_project
+    written = project_exports.mask_pngs(project, tmp_path / "masks")
+    names = sorted(p.relative_to(old.mask_dir) for p in old.mask_dir.rglob("*.png"))
+    assert names == sorted(p.relative_to(written) for p in written.rglob("*.png")) and len(names) == 24 * 3
+    for name in names:
+        assert (old.mask_dir / name).read_bytes() == (written / name).read_bytes(), name
+
+
+def test_coco_from_the_store_decodes_to_the_tracked_masks(tracked_project, tmp_path):
+    project, _, old = tracked_project
+    data = json.loads(project_exports.coco(project, tmp_path / "masks.json").read_text())
+    assert [c["name"] for c in data["categories"]] == ["disc", "object"]
+    for annotation in data["annotations"]:
+        for frame, rle in enumerate(annotation["segmentations"]):
+            png = cv2.imread(
+                str(old.mask_dir / "per_object" / f"mask_{frame:05d}_obj_{annotation['id']}.png"), 0
+            )
+            decoded = coco_mask.decode(rle) if rle else np.zeros_like(png)
+            assert np.array_equal(decoded.astype(bool), png > 0)
+
+
+def test_the_preview_streamed_while_tracking_equals_one_written_from_the_store(tracked_project, tmp_path):
+    project, result, old = tracked_project
+    assert result.preview is not None and result.preview.is_file()
+    streamed = list(iter_frames(result.preview))
+    result.preview.unlink()  # the cache is gone: the store writes it again
+    again = project_exports.preview(project, tmp_path / "preview.mp4")
+    assert len(streamed) == 24 == probe_video(old.preview).num_frames
+    assert all(np.array_equal(a, b) for a, b in zip(streamed, iter_frames(again), strict=True))
+
+
+def test_exports_need_no_model_and_are_cached_against_the_masks(tracked_project, tmp_path):
+    project, _, _ = tracked_project
+    first = project_exports.davis(project)
+    stamp = first.stat().st_mtime_ns
+    assert project_exports.davis(project, tmp_path / "davis") == tmp_path / "davis"
+    assert first.stat().st_mtime_ns == stamp and len(list((tmp_path / "davis").glob("*.png"))) == 24
+
+
+def test_cancel_then_continue_gives_the_uninterrupted_masks_tracking_only_what_is_left(
+    random_model, scene_jpegs, tracked_project, tmp_path
+):
+    reference = _all_masks(tracked_project[0])
+    project = _new_project(tmp_path / "p", scene_jpegs)
+    cancel = threading.Event()
+    first = track_project(
+        random_model, project, step_frames=3,
+        watch=lambda tracked: cancel.set() if len(tracked.tracked) == 10 else None, cancel=cancel,
+    )  # fmt: skip
+    assert not first.finished and first.stopped == "cancelled" and first.frames_done == 10
+    assert project.summary()["runs"][0]["stopped"] == "cancelled"
+    second = track_project(random_model, project, step_frames=4)
+    assert second.finished and second.resumed_at == 12 and second.frames_tracked == 12
+    masks = _all_masks(project)
+    assert all(np.array_equal(masks[f], reference[f]) for f in range(24))
+    third = track_project(random_model, project)
+    assert third.already_current and third.frames_tracked == 0
+
+
+def test_changed_prompts_start_a_new_run_and_the_old_masks_stay_until_it_finishes(
+    random_model, scene_jpegs, tmp_path
+):
+    project = _new_project(tmp_path / "p", scene_jpegs)
+    track_project(random_model, project, step_frames=8)
+    prompts = project.prompts()
+    prompts.add_click(6, 1, 45, 60, 0)
+    project.save_prompts(prompts)
+    assert not project.is_current()
+    assert project.prompts().history.can_undo()  # the history is stored with the prompts
+    second = track_project(random_model, project, step_frames=8)
+    assert second.resumed_at is None and second.run_id == 2 and project.tracked_frames() == list(range(2, 24))
+
+
+def _write_scene_video(folder: Path, count: int, make_video) -> Path:
+    from sam2_support import scene_frame
+
+    return make_video("scene.mp4", [scene_frame(i) for i in range(count)], fps=12)
+
+
+def _frames_committed(database: Path) -> int:
+    if not database.exists():
+        return 0
+    try:
+        with sqlite3.connect(database, timeout=1) as connection:
+            row = connection.execute("SELECT frames_tracked FROM runs ORDER BY id DESC LIMIT 1").fetchone()
+    except sqlite3.Error:
+        return 0
+    return row[0] if row else 0
+
+
+def test_kill_9_of_a_cli_run_then_the_same_command_gives_the_uninterrupted_masks(
+    random_model, make_video, tmp_path
+):
+    video = _write_scene_video(tmp_path, 40, make_video)
+    state = tmp_path / "state.json"
+    _prompts(probe_video(video)).save(state)
+    command = [sys.executable, str(RUNNER), "segment", "--video", str(video), "--state-file", str(state)]
+    command += ["--project", str(tmp_path / "killed"), "--mask-dir", str(tmp_path / "masks"), *MODEL_FLAGS]
+    process = subprocess.Popen(command, cwd=REPO_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    database = tmp_path / "killed" / PROJECT_FILE
+    deadline = time.monotonic() + 300
+    while _frames_committed(database) < 20 and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    assert process.returncode == -signal.SIGKILL, process.stderr.read().decode()
+    killed_at = _frames_committed(database)
+    assert 20 <= killed_at < 38
+    done = subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    with Project.open(tmp_path / "killed") as project:
+        (run,) = project.runs()
+        retracked = run.frames_tracked - 38
+        assert run.finished and 0 <= retracked <= 8, run  # at most the frames since the last checkpoint
+        assert (38 - killed_at) + retracked + killed_at == run.frames_tracked
+        killed_masks = _all_masks(project)
+    reference = _new_project(tmp_path / "reference", video)
+    track_project(random_model, reference, step_frames=8)
+    expected = _all_masks(reference)
+    assert all(np.array_equal(killed_masks[f], expected[f]) for f in range(40))
+    assert any(m.any() for m in expected.values())
+    export = subprocess.run(
+        [sys.executable, "-m", "sam2_gradio.export", "--project", str(tmp_path / "killed"),
+         "--coco", str(tmp_path / "c.json"), "--davis-dir", str(tmp_path / "davis")],
+        cwd=REPO_ROOT, capture_output=True, text=True, timeout=120,
+        env={**os.environ, "SAM2_GRADIO_CHECKPOINT_DIR": str(tmp_path / "no-weights")},
+    )  # fmt: skip
+    assert export.returncode == 0, export.stderr
+    assert len(json.loads((tmp_path / "c.json").read_text())["annotations"]) == 2
+    summary = subprocess.run(
+        [sys.executable, "-m", "sam2_gradio.project", str(tmp_path / "killed")],
+        cwd=REPO_ROOT, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    printed = json.loads(summary.stdout)
+    assert printed["frames_tracked"] == 38 and printed["current"] and printed["video"]["frames"] == 40
+
+
+KILLED_WRITER = """
+import sys, os, numpy as np
+from sam2_gradio.engine.store.project import Project
+project = Project.open(sys.argv[1])
+run = project.latest_run().id
+masks = np.ones((1, 120, 160), bool)
+project.commit_frame(run, 5, [1], masks)
+project._db.execute("BEGIN IMMEDIATE")
+project._db.execute("DELETE FROM masks")
+project._db.execute("INSERT OR REPLACE INTO frames VALUES (6, ?)", (run,))
+os.kill(os.getpid(), 9)
+"""
+
+
+def test_a_process_killed_inside_a_write_leaves_the_last_committed_frame_readable(scene_jpegs, tmp_path):
+    project = _new_project(tmp_path / "p", scene_jpegs)
+    project.begin_run(project.prompts(), "forward", 22)
+    project.close()
+    killed = subprocess.run([sys.executable, "-c", KILLED_WRITER, str(tmp_path / "p")], cwd=REPO_ROOT)
+    assert killed.returncode == -9
+    with Project.open(tmp_path / "p") as project:
+        assert project.tracked_frames() == [5]
+        assert project.frame_masks(5)[1].all()
+
+
+def test_a_first_version_database_is_migrated(scene_jpegs, tmp_path):
+    project = _new_project(tmp_path / "p", scene_jpegs)
+    run = project.begin_run(project.prompts(), "forward", 22)
+    disc = np.zeros((1, 120, 160), bool)
+    disc[0, 10:20, 30:37] = True
+    project.commit_frame(run, 3, [1], disc)
+    project.close()
+    with sqlite3.connect(tmp_path / "p" / PROJECT_FILE) as connection:  # back to version 1's tables
+        connection.execute("ALTER TABLE masks DROP COLUMN area")
+        connection.execute("PRAGMA user_version = 1")
+    with Project.open(tmp_path / "p") as project:
+        assert project.frame_masks(3)[1].sum() == 70
+        area = project._row("SELECT area FROM masks WHERE frame = 3")[0]
+        assert area == 70 and project._row("PRAGMA user_version")[0] == schema.SCHEMA_VERSION
+
+
+def test_bad_projects_are_refused_in_one_sentence_naming_what_to_do(scene_jpegs, make_video, tmp_path):
+    corrupt = tmp_path / "corrupt"
+    corrupt.mkdir()
+    (corrupt / PROJECT_FILE).write_bytes(b"this is not a database" * 100)
+    with pytest.raises(BadInput, match="not a sam2-gradio project database .*move it away"):
+        Project.open(corrupt)
+    foreign = tmp_path / "foreign"
+    foreign.mkdir()
+    with sqlite3.connect(foreign / PROJECT_FILE) as connection:
+        connection.execute("CREATE TABLE notes (text TEXT)")
+    with pytest.raises(BadInput, match="another program"):
+        Project.open(foreign)
+    newer = _new_project(tmp_path / "newer", scene_jpegs)
+    newer.close()
+    with sqlite3.connect(tmp_path / "newer" / PROJECT_FILE) as connection:
+        connection.execute("PRAGMA user_version = 99")
+    with pytest.raises(BadInput, match="newer sam2-gradio .*upgrade"):
+        Project.open(tmp_path / "newer")
+    other_video = make_video("other.mp4", 5)
+    _new_project(tmp_path / "mine", scene_jpegs).close()
+    with pytest.raises(BadInput, match="another video .*give another project folder"):
+        Project.open_or_create(tmp_path / "mine", other_video)
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes into read-only folders")
+def test_a_read_only_project_folder_is_named(scene_jpegs, tmp_path):  # pragma: no cover - root in CI
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    folder.chmod(0o500)
+    with pytest.raises(BadInput, match="read-only"):
+        Project.create(folder / "p", scene_jpegs)
+
+
+def test_a_read_only_database_is_named(scene_jpegs, tmp_path):
+    project = _new_project(tmp_path / "p", scene_jpegs)
+    project.close()
+    connection = sqlite3.connect(f"file:{tmp_path / 'p' / PROJECT_FILE}?mode=ro", uri=True)
+    project = Project(tmp_path / "p", connection)
+    with pytest.raises(BadInput, match="read-only: give a writable"):
+        project.save_prompts(project.prompts())
+
+
+def test_a_disk_that_fills_mid_run_keeps_what_was_tracked(random_model, scene_jpegs, tmp_path):
+    project = _new_project(tmp_path / "p", scene_jpegs)
+    pages = project._row("PRAGMA page_count")[0]
+    project._db.execute(f"PRAGMA max_page_count = {pages + 6}")  # a disk a few pages from full
+    with pytest.raises(DiskFull, match="is full: free some space .*kept"):
+        track_project(random_model, project, step_frames=4, preview=False)
+    kept = project.tracked_frames()
+    assert kept and kept == list(range(2, 2 + len(kept)))
+    project._db.execute("PRAGMA max_page_count = 1073741823")
+    result = track_project(random_model, project, step_frames=4, preview=False)
+    assert result.finished and project.tracked_frames() == list(range(2, 24))
