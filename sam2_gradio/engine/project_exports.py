@@ -32,7 +32,8 @@ from sam2_gradio.engine.exports import (
     zip_masks,
 )
 from sam2_gradio.engine.store.project import OUTPUTS_DIR, Project
-from sam2_gradio.jobs import CancelFlag, ProgressCallback
+from sam2_gradio.jobs import BadInput, CancelFlag, ProgressCallback
+from sam2_gradio.media.video import check_output_video
 
 
 def cached_output(project: Project, kind: str, suffix: str, *depends_on: object) -> Path:
@@ -203,7 +204,11 @@ def write_outputs(
     progress: ProgressCallback | None = None,
     cancel: CancelFlag | None = None,
 ) -> dict[str, Path]:
-    """Write every output `request` asks for; returns {output name: path written}."""
+    """Write every output `request` asks for; returns {output name: path written}.
+
+    Every path and option is checked first (`BadInput`), so a bad one fails before any work.
+    """
+    check_request(project, request)
     written: dict[str, Path] = {}
     if request.mask_dir is not None:
         written["masks"] = mask_pngs(project, request.mask_dir)
@@ -221,6 +226,28 @@ def write_outputs(
             progress=progress, cancel=cancel,
         )  # fmt: skip
     return written
+
+
+def check_request(project: Project, request: OutputRequest) -> None:
+    """Refuse (`BadInput`) paths and options of `request` that cannot be written."""
+    if request.mask_dir is not None and request.mask_dir.is_file():
+        raise BadInput(f"mask folder {request.mask_dir.name} is an existing file")
+    if request.preview_path is not None:
+        check_output_video(request.preview_path)
+    for path in (request.zip_path, request.coco_path):
+        if path is not None and path.is_dir():
+            raise BadInput(f"{path.name} is an existing folder: give a file name")
+    for path in (request.zip_path, request.coco_path, request.davis_dir, *request.alpha_videos):
+        if path is not None and not path.absolute().parent.is_dir():
+            raise BadInput(f"the folder of {path.name} does not exist")
+    obj_ids = project.mask_objects()
+    for path in request.alpha_videos:
+        formats = export_formats.ExportFormats(
+            alpha_video_path=path, alpha_objects=request.alpha_objects, feather=request.feather
+        )
+        formats.check(obj_ids)
+    if request.davis_dir is not None:
+        export_formats.ExportFormats(davis_dir=request.davis_dir).check(obj_ids)
 
 
 def _latest_finished(project: Project) -> bool:

@@ -31,7 +31,7 @@ import io
 import logging
 import pickle
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import closing
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -309,6 +309,15 @@ class PropagationRun:
             return None
         return self.passes[self._pass].frames(self.meta.num_frames)[self._position]
 
+    @property
+    def checkpointable(self) -> bool:
+        """Whether the run's state holds every frame it counts (not while a GPU worker steps it: its
+        frames are counted as they come, its state comes back with the chunk's end)."""
+        visited = sum(len(p.frames(self.meta.num_frames)) - p.skip_start for p in self.passes[: self._pass])
+        if not self.done:
+            visited += self._position - (self.passes[self._pass].skip_start and self._position > 0)
+        return visited == self.frames_done
+
     def tracks(self, prompts: PromptState, direction: str) -> bool:
         """Whether this run's masks are those of `prompts` propagated in `direction` (so it can resume)."""
         return direction == self.direction and same_clicks(prompts, self.prompts)
@@ -470,8 +479,11 @@ class PropagationRun:
         """The run as bytes (`torch.save` of plain containers and tensors), to be continued later, in
         another process too, by `PropagationRun.from_checkpoint`: exactly, as if it never stopped.
 
-        May be taken between any two frames, also while a step is suspended after yielding one.
+        May be taken between any two frames, also while a step is suspended after yielding one, as long
+        as the run is `checkpointable`.
         """
+        if not self.checkpointable:
+            raise RuntimeError("a run stepped by a GPU worker is checkpointed at the end of its chunk")
         state = None
         if self.state is not None:
             state = {key: value for key, value in self.state.items() if key not in _NOT_CHECKPOINTED}
@@ -545,13 +557,15 @@ def run_steps(
     step_frames: int | None = None,
     progress: ProgressCallback | None = None,
     cancel: CancelFlag | None = None,
+    after_chunk: Callable[[], None] | None = None,
 ) -> Iterator[FrameMasks]:
     """Advance `run` in chunks, each one call of `ModelTasks.track`, and yield every frame it tracks.
 
     In process a chunk holds the model for about `config.STEP_SECONDS` (`jobs.StepSizer`); on ZeroGPU
     it is one GPU call doing as many frames as fit its duration, resumed from the parked run by the
     next (`ModelTasks.chunk_sizer`). `step_frames` fixes a chunk's frames instead. `progress` gets a
-    `Progress` after every chunk (and every `config.STEP_SECONDS` within a ZeroGPU call). Stops at
+    `Progress` after every chunk (and every `config.STEP_SECONDS` within a ZeroGPU call), and
+    `after_chunk` is called once a chunk's state is back in `run` (e.g. to checkpoint it). Stops at
     the end, or as soon as `cancel` is set (checked after every frame; no exception). Stopping early,
     or leaving the loop early, leaves `run` right after the last frame yielded (`park` it to keep it,
     `close` it to drop it).
@@ -582,6 +596,8 @@ def run_steps(
             retried = False
             sizer.end(run.frames_done - done_before)
             meter.report()
+            if after_chunk is not None:
+                after_chunk()
     finally:
         clean_up()
 

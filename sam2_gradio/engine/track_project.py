@@ -108,15 +108,25 @@ def track_project(
     stream = _preview_stream(project, source, run, preview_fps) if preview else None
     started, done_before = time.perf_counter(), run.frames_done
     stopped, clean_stop = None, False
+    checkpointed = [run.frames_done]  # frames done at the last checkpoint
+
+    def checkpoint_if_due() -> tuple[int, bytes] | None:
+        if run.done or not run.checkpointable or run.frames_done - checkpointed[0] < config.CHECKPOINT_FRAMES:
+            return None
+        checkpointed[0] = run.frames_done
+        return run.frames_done, run.checkpoint()
+
+    def checkpoint_chunk() -> None:  # a GPU worker's chunk: its state is back only now
+        if (due := checkpoint_if_due()) is not None:
+            project.save_checkpoint(run_id, *due)
+
     try:
         try:
             for frame, obj_ids, masks in run_steps(
-                model, run, source, step_frames=step_frames, progress=_staged(progress), cancel=cancel
-            ):
-                checkpoint = None
-                if run.frames_done % config.CHECKPOINT_FRAMES == 0 and not run.done:
-                    checkpoint = (run.frames_done, run.checkpoint())
-                project.commit_frame(run_id, frame, obj_ids, masks, checkpoint=checkpoint)
+                model, run, source, step_frames=step_frames, progress=_staged(progress), cancel=cancel,
+                after_chunk=checkpoint_chunk,
+            ):  # fmt: skip
+                project.commit_frame(run_id, frame, obj_ids, masks, checkpoint=checkpoint_if_due())
                 by_object = dict(zip(obj_ids, masks, strict=True))
                 if stream is not None:
                     stream.add(frame, by_object)
@@ -130,7 +140,7 @@ def track_project(
         if run.done:
             project.end_run(run_id, finished=True)
         else:
-            if clean_stop:
+            if clean_stop and run.checkpointable:
                 project.save_checkpoint(run_id, run.frames_done, run.checkpoint())
             project.end_run(
                 run_id, finished=False, stopped=stopped or ("cancelled" if clean_stop else "failed")
