@@ -228,9 +228,22 @@ def options_from_values(options_class: type[OptionsT], values: Mapping[str, Any]
             given[field.name] = value
     return options_class(**given)
 
+
 # --- Projects ----------------------------------------------------------------------------------
 # A propagation stores its parked state every this many frames, so a run stopped in any way (a crash,
 # kill -9) continues exactly, tracking again at most this many frames.
 CHECKPOINT_FRAMES = _env_int("SAM2_GRADIO_CHECKPOINT_FRAMES", 8)
 # Frames of masks waiting for the preview encoder while tracking (memory stays bounded).
 PREVIEW_QUEUE_FRAMES = 16
+# Where the app keeps its projects (one folder per uploaded video; `python app.py --projects-dir`).
+PROJECTS_DIR = Path(
+    os.environ.get(
+        "SAM2_GRADIO_PROJECTS_DIR",
+        Path(os.environ.get("XDG_DATA_HOME", Path.home() / ".local" / "share")) / "sam2-gradio" / "projects",
+    )
+)
+# A public app (a share link, Hugging Face Spaces) deletes, at start-up, projects nobody opened for this
+# long; a local one keeps them until deleted.
+PUBLIC_PROJECT_IDLE_HOURS = _env_float("SAM2_GRADIO_PUBLIC_PROJECT_IDLE_HOURS", 24.0)
+# Projects a browser lists at most (the most recent first).
+PROJECTS_LISTED = 20

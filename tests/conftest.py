@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -89,6 +90,18 @@ def fixture_videos_dir() -> Path:
     if not FIXTURE_VIDEOS_DIR.is_dir():
         pytest.skip(f"fixture videos not found at {FIXTURE_VIDEOS_DIR}")
     return FIXTURE_VIDEOS_DIR
+
+
+@pytest.fixture(scope="session", autouse=True)
+def projects_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where every app the tests make keeps its projects (never the user's own projects folder); app
+    processes the tests start find it in the environment."""
+    from sam2_gradio import config
+
+    folder = tmp_path_factory.mktemp("projects")
+    os.environ["SAM2_GRADIO_PROJECTS_DIR"] = str(folder)
+    config.PROJECTS_DIR = folder
+    return folder
 
 
 @pytest.fixture(scope="session")

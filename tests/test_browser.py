@@ -183,6 +183,39 @@ def propagate_and_check(
         assert first_frame[obj_id]["labels"] == [1]
 
 
+def reload_and_check(app: AppPage, clip_frames: int, folder: Path) -> None:
+    """Reload the page: the same frame, clicks, undo history, tracked masks and preview come back (the
+    project the browser keeps); another browser sees none of it."""
+    app.page.keyboard.press("ArrowRight")
+    app.wait_number("seg-frame-slider", 1)
+    app.page.keyboard.press("ArrowRight")
+    app.wait_number("seg-frame-slider", 2)
+    shown = app.wait_image_src("seg-frame", other_than=None)
+    before, clicks = pixels(app, shown), saved_clicks(app)
+    app.page.reload()
+    app.page.locator(".gradio-container").wait_for()
+    app.wait_number("seg-frame-slider", 2, timeout_ms=PROPAGATION_TIMEOUT_MS)
+    restored = app.wait_image_src("seg-frame", other_than=None, timeout_ms=PROPAGATION_TIMEOUT_MS)
+    assert np.abs(pixels(app, restored).astype(int) - before).mean() < 1, "the tracked masks are drawn"
+    assert frame_count(app, app.wait_video("seg-preview"), folder) == clip_frames
+    assert saved_clicks(app) == clicks
+    app.screenshot("reloaded")
+    app.press("seg-undo")  # the undo history came back: the second object's click goes
+    app.wait_number("seg-frame-slider", 0)
+    undone = saved_clicks(app)
+    assert len(undone["0"]) == 1, undone
+    app.press("seg-redo")
+    app.wait_image_src("seg-frame", other_than=None)
+    other = app.page.context.browser.new_page()  # another browser profile: its own storage
+    try:
+        other.goto(app.page.url)
+        other.locator(".gradio-container").wait_for()
+        other.wait_for_timeout(1000)
+        assert "Upload a video" in other.locator("#seg-info").inner_text()
+    finally:
+        other.close()
+
+
 def compose_and_check(app: AppPage, clip_frames: int, folder: Path) -> None:
     """Take the Segment result over the example background: note, object choice, preview and render."""
     app.open_tab("Compose")
@@ -265,6 +298,7 @@ def walk_segment_then_compose(
             click_two_objects(app, clicks)
             step_with_arrow_keys(app)
             propagate_and_check(app, clip_frames, clicks, tmp_path)
+            reload_and_check(app, clip_frames, tmp_path)
             compose_and_check(app, clip_frames, tmp_path)
         except Exception as failure:
             app.screenshot("failed")

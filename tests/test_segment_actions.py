@@ -125,14 +125,12 @@ def test_a_click_adds_a_mask_that_shows_on_the_frame(opened, clip):
 def test_a_click_runs_sam_2_once_and_reads_the_propagated_masks_once(opened, tmp_path, monkeypatch):
     """The masks a click returns are the ones drawn: neither SAM 2 nor the mask files run twice."""
     predicted, read = [], []
-    predict, read_masks = gpu_tasks.predict_prompted_frame, interactive.read_frame_masks
+    predict = gpu_tasks.predict_prompted_frame
     monkeypatch.setattr(
         gpu_tasks, "predict_prompted_frame", lambda *args: predicted.append(args[3]) or predict(*args)
     )
-    monkeypatch.setattr(
-        interactive, "read_frame_masks", lambda *args: read.append(args[1]) or read_masks(*args)
-    )
-    opened.segment.mask_dir = tmp_path  # as after a propagation (that left no mask on these frames)
+    # as after a propagation (that left no mask on these frames): the store is asked once per drawing
+    opened.segment.tracked_masks = lambda frame: read.append(frame) or {}
     drawn = actions.add_click(opened, 2, 1, 30, 24, positive=True)
     assert (predicted, read) == ([2], [2])
     np.testing.assert_array_equal(drawn, opened.segment.render(2))
@@ -486,7 +484,7 @@ def test_propagate_writes_masks_preview_and_zip_in_the_session_folder(propagated
     assert names == sorted(expected_names)
 
     assert json.loads(actions.state_file_of(result).read_text())["clicks"] == _clicks(session)["clicks"]
-    propagate_reports = [report for report in reports if report.stage == "propagate"]
+    propagate_reports = [report for report in reports if report.stage == "tracking"]
     steps = np.diff([0] + [report.frames_done for report in propagate_reports])
     assert steps.min() >= 1 and steps.max() <= 2 and sum(steps) == NUM_FRAMES  # steps of <= batch size
     assert all(report.total == NUM_FRAMES for report in propagate_reports)

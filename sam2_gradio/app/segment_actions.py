@@ -9,32 +9,40 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import functools
 import logging
 import math
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
+from typing import Any, TypeVar
 
 import numpy as np
 
 from sam2_gradio import config
 from sam2_gradio.app.model_holder import AppModel
+from sam2_gradio.app.projects import ProjectLibrary
 from sam2_gradio.app.sessions import BoxCorner, BrowserSession, check_video_upload
-from sam2_gradio.engine.export_formats import ExportFormats
-from sam2_gradio.engine.exports import zip_pngs
+from sam2_gradio.engine import project_exports
+from sam2_gradio.engine.export_formats import ExportedFiles
+from sam2_gradio.engine.exports import save_run_state, zip_pngs
 from sam2_gradio.engine.interactive import InteractiveSession
 from sam2_gradio.engine.options import ExportChoices, SegmentOptions
 from sam2_gradio.engine.overlay import display_factor, draw_corner
-from sam2_gradio.engine.pipeline import SegmentResult, TrackedFrame, segment_video
+from sam2_gradio.engine.pipeline import SegmentResult
 from sam2_gradio.engine.prompts import PromptState, box_from_corners, load_prompt_state
 from sam2_gradio.engine.propagation import same_clicks
+from sam2_gradio.engine.store.project import Project
+from sam2_gradio.engine.track_project import FrameTracked, TrackingResult, track_project
 from sam2_gradio.jobs import BadInput, NotReady, ProgressCallback
 from sam2_gradio.media.frames import VideoFileFrames
 from sam2_gradio.media.video import probe_video
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 _ENCODER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="encode-ahead")  # see `encode_ahead`
 
 STATE_FILE_NAME = "interactive_state.json"
@@ -88,22 +96,22 @@ class OpenedVideo:
         return line
 
 
-def open_video(session: BrowserSession, path: str | Path, model: AppModel) -> OpenedVideo:
-    """Make `path` the session's video (checked against the upload limits); its clicks start empty.
+def open_video(
+    session: BrowserSession, path: str | Path, model: AppModel, library: ProjectLibrary | None = None
+) -> OpenedVideo:
+    """Make `path` the session's video (checked against the upload limits) in a new project of `library`
+    (without one, a project in the session's folder, gone with it); its clicks start empty.
 
     Raises `sessions.UploadRejected` for a file that is not a video or is over the limits; the session's
-    previous video and clicks are then kept.
+    previous video and clicks are then kept (and so is its project, on disk).
     """
     info = check_video_upload(path)
     announced = probe_video(path, exact=False).num_frames
-    source = VideoFileFrames.open(path)
-    with session.lock:
-        session.segment = InteractiveSession(model, source)
-        session.video_path = Path(path)
-        session.segment_result = None
-        session.running_tracked = None
-        session.box_corner = None
-    encode_ahead(session, 0)
+    if library is not None:
+        project_id, project = library.create(path)
+    else:
+        project_id, project = None, Project.create(session.folder / f"project-{uuid.uuid4().hex[:12]}", path)
+    _adopt_project(session, project, project_id, model, PromptState(video=project.meta), shown_frame=0)
     return OpenedVideo(
         info.num_frames,
         info.fps,
@@ -114,13 +122,85 @@ def open_video(session: BrowserSession, path: str | Path, model: AppModel) -> Op
     )
 
 
+def reopen_project(
+    session: BrowserSession, library: ProjectLibrary, project_id: str, model: AppModel
+) -> tuple[OpenedVideo, int]:
+    """Open the project `project_id` of `library` as it was left: its video, prompts with their undo
+    history, tracked masks and results, at the frame shown last. Returns the video's summary and that
+    frame. Raises `BadInput` when the project is gone or its video cannot be read."""
+    project = library.open(project_id)
+    info = check_video_upload(project.video.path)
+    meta = project.meta
+    shown = min(max(int(project.setting("shown_frame", "0") or 0), 0), meta.num_frames - 1)
+    _adopt_project(session, project, project_id, model, project.prompts(), shown_frame=shown)
+    if project.latest_run() is not None:
+        segment = session.segment
+        segment.tracked_masks = project.frame_masks
+        with session.job("segment") as folder:
+            result = _results(project, folder, None, ExportChoices(), Path(project.video.name).stem)
+        with session.lock:
+            session.segment_result, session.segment_prompts = (
+                result,
+                project.run_prompts(result_run_id(project)),
+            )
+    opened = OpenedVideo(info.num_frames, info.fps, info.width, info.height, info.duration, 0)
+    return opened, shown
+
+
+def result_run_id(project: Project) -> int:
+    """The id of the project's latest run (the one its masks come from)."""
+    latest = project.latest_run()
+    if latest is None:
+        raise NotReady("Propagate first: this project has no tracked masks yet.")
+    return latest.id
+
+
+def _adopt_project(
+    session: BrowserSession,
+    project: Project,
+    project_id: str | None,
+    model: AppModel,
+    prompts: PromptState,
+    *,
+    shown_frame: int,
+) -> None:
+    """Make `project` the session's: its video, `prompts`, no results yet, `shown_frame` encoded ahead."""
+    source = VideoFileFrames.open(project.video.path)
+    with session.lock:
+        session.segment = InteractiveSession(model, source, prompts)
+        session.video_path = project.video.path
+        session.project, session.project_id = project, project_id
+        session.segment_result = None
+        session.running_tracked = None
+        session.box_corner = None
+        session.viewed_frame = shown_frame
+    encode_ahead(session, shown_frame)
+
+
 def close_video(session: BrowserSession) -> bool:
     """Forget the session's video with its clicks and results; True when it had any click."""
     with session.lock:
         had_clicks = session.segment is not None and bool(session.segment.prompts.prompted_frames())
         session.segment, session.video_path, session.segment_result = None, None, None
         session.running_tracked, session.box_corner = None, None
+        session.project, session.project_id = None, None  # its project stays on disk
     return had_clicks
+
+
+def _persisted(action: Callable[..., T]) -> Callable[..., T]:
+    """`action` (an edit of the session's prompts, session first), followed by storing the prompts and
+    their history in the session's project: a reload or a crash loses no edit."""
+
+    @functools.wraps(action)
+    def edit(session: BrowserSession, *args: Any, **kwargs: Any) -> T:
+        try:
+            return action(session, *args, **kwargs)
+        finally:  # a refused edit changed nothing, but the ones before it are stored all the same
+            with session.lock:
+                if session.project is not None and session.segment is not None:
+                    session.project.save_prompts(session.segment.prompts)
+
+    return edit
 
 
 def shown_scale(session: BrowserSession) -> int:
@@ -160,6 +240,7 @@ def _render(session: BrowserSession, frame: int, masks: dict[int, np.ndarray] | 
     return image
 
 
+@_persisted
 def add_click(
     session: BrowserSession, frame: int, obj_id: int, x: float, y: float, *, positive: bool
 ) -> np.ndarray:
@@ -169,6 +250,7 @@ def add_click(
         return segment.render(frame, segment.click(frame, obj_id, x, y, positive=positive))
 
 
+@_persisted
 def prompt_at(
     session: BrowserSession,
     frame: int,
@@ -191,6 +273,7 @@ def prompt_at(
     return brush(session, frame, obj_id, x, y, brush_radius, erase=kind == "erase")
 
 
+@_persisted
 def add_box_corner(session: BrowserSession, frame: int, obj_id: int, x: float, y: float) -> np.ndarray:
     """A corner of a box for `obj_id` at video pixel (x, y) of `frame`: the first is kept and marked, the
     second gives the object that box on the frame (one undo step). A first corner on another frame or
@@ -206,6 +289,7 @@ def add_box_corner(session: BrowserSession, frame: int, obj_id: int, x: float, y
         return _render(session, frame, masks)
 
 
+@_persisted
 def brush(
     session: BrowserSession, frame: int, obj_id: int, x: float, y: float, radius: float, *, erase: bool
 ) -> np.ndarray:
@@ -218,6 +302,7 @@ def brush(
         return _render(session, frame, segment.brush(frame, obj_id, x, y, radius, erase=erase))
 
 
+@_persisted
 def undo(session: BrowserSession, shown_frame: int) -> tuple[int, np.ndarray]:
     """Take back the latest edit of any kind (click, clear, object, reset, loaded state).
 
@@ -228,6 +313,7 @@ def undo(session: BrowserSession, shown_frame: int) -> tuple[int, np.ndarray]:
         return _show_changed(session, segment_of(session).undo(), shown_frame)
 
 
+@_persisted
 def redo(session: BrowserSession, shown_frame: int) -> tuple[int, np.ndarray]:
     """Make the latest undone edit again; returns the frame to show and that frame drawn (as `undo`)."""
     with session.lock:
@@ -243,6 +329,7 @@ def _show_changed(
     return frame, _render(session, frame)
 
 
+@_persisted
 def clear_frame(session: BrowserSession, frame: int, obj_id: int) -> np.ndarray:
     """Remove the clicks of `obj_id` on `frame`; returns the frame redrawn."""
     with session.lock:
@@ -250,18 +337,21 @@ def clear_frame(session: BrowserSession, frame: int, obj_id: int) -> np.ndarray:
         return segment.render(frame, segment.clear(frame, obj_id))
 
 
+@_persisted
 def new_object(session: BrowserSession) -> int:
     """Create an object and return its id."""
     with session.lock:
         return segment_of(session).new_object()
 
 
+@_persisted
 def remove_object(session: BrowserSession, obj_id: int) -> None:
     """Remove an object with all its clicks."""
     with session.lock:
         segment_of(session).remove_object(obj_id)
 
 
+@_persisted
 def reset(session: BrowserSession) -> None:
     """Remove every object, click and propagated mask of the session's video (undo brings the clicks back)."""
     with session.lock:
@@ -307,6 +397,7 @@ def tracked_frames(session: BrowserSession) -> dict[int, range]:
     return dict.fromkeys(result.obj_ids, result.tracked)
 
 
+@_persisted
 def name_object(session: BrowserSession, obj_id: int, name: str) -> None:
     """Name an object ("dog"; an empty name removes it), as one undoable edit; refused over the length
     limit (`PromptStateError`)."""
@@ -322,6 +413,7 @@ def save_state(session: BrowserSession) -> Path:
         return state.save(folder / STATE_FILE_NAME)
 
 
+@_persisted
 def load_state(session: BrowserSession, path: str | Path) -> PromptState:
     """Replace the clicks with those of a state file, checked against the video first (undoable).
 
@@ -342,75 +434,118 @@ def propagate(
     exports: ExportChoices | None = None,
     resume: bool = False,
     progress: ProgressCallback | None = None,
-    watch: Callable[[TrackedFrame], None] | None = None,
+    watch: Callable[[FrameTracked], None] | None = None,
 ) -> SegmentResult:
-    """Track the clicked objects through the whole video; writes masks, a preview MP4, a zip and a state.
+    """Track the clicked objects through the whole video into the session's project; then the preview
+    MP4, the masks zip and the state file, written from the project's store into a job folder.
 
-    The clicks are copied first, so the video can be browsed and clicked meanwhile; while the run goes,
-    the frame view shows every tracked frame's masks (they are on disk as they come) and `watch` gets
-    each tracked frame. The model is held one step at a time, so other sessions' clicks are served
-    between steps. The session's "segment" cancel flag stops the run: the frames tracked so far are then
-    the result (`SegmentResult.partial`), and `resume=True` continues it where it stopped, as long as the
-    clicks and direction are unchanged (else it starts again). `exports` (COCO JSON, DAVIS PNGs zipped, an
-    alpha video) are written beside the masks once the run is complete (`export_files`).
+    Every tracked frame is committed to the project as it comes, so the frame view shows its masks and
+    a reload, a closed tab or a crash keeps it; `watch` gets each tracked frame. The model is held one
+    step at a time, so other sessions' clicks are served between steps. The session's "segment" cancel
+    flag stops the run: the frames tracked so far are then the result (`SegmentResult.partial`). A run
+    of the same prompts in the same direction that did not finish is continued where it stopped (Continue,
+    or Propagate again; `resume` is accepted for the API's sake); with the masks current nothing is
+    tracked again. `exports` (COCO JSON, DAVIS PNGs zipped, an alpha video) are written from the store
+    once the run is complete (`export_files`).
     """
     options = options or SegmentOptions()
     with session.lock:
-        segment = segment_of(session)
+        segment, project = segment_of(session), session.project
         prompts = copy.deepcopy(segment.prompts)
-        earlier = session.segment_result if resume else None
         name = session.video_path.stem if session.video_path is not None else "video"
     if not prompts.prompted_objects():
         raise NotReady("Click on an object first, then propagate.")
+    project.save_prompts(segment.prompts)
     session.running_prompts = prompts
 
-    def show_tracked(tracked: TrackedFrame) -> None:
+    def show_tracked(tracked: FrameTracked) -> None:
         # Not under the session lock: this runs while the propagation holds the model, and a click of
         # this session holds that lock while it waits for the model. One attribute set is atomic, and
         # setting it on a segment the session has just replaced is harmless.
         if session.segment is segment:
-            segment.mask_dir = tracked.mask_dir
+            segment.tracked_masks = project.frame_masks
             session.running_tracked = dict.fromkeys(tracked.masks, tracked.tracked)
         if watch is not None:
             watch(tracked)
 
     with session.job("segment") as folder, _running(session):
-        result = segment_video(
-            segment.model,
-            segment.source,
-            prompts,
-            folder / "masks",
-            preview_path=folder / "preview.mp4",
-            zip_path=folder / "masks.zip",
-            state_path=folder / STATE_FILE_NAME,
-            **asdict(options),
-            progress=progress,
-            cancel=session.cancel_flag("segment"),
-            keep_partial=True,
-            resume=earlier,
-            watch=show_tracked,
-            exports=_export_formats(exports or ExportChoices(), folder, name),
-            features=segment.features,
-        )
-        if result.exported.davis_dir is not None:
-            zip_pngs(result.exported.davis_dir, davis_zip_path(result.exported.davis_dir))
+        tracking = track_project(
+            segment.model, project, **asdict(options), progress=progress,
+            cancel=session.cancel_flag("segment"), watch=show_tracked, features=segment.features,
+        )  # fmt: skip
+        result = _results(project, folder, tracking, exports or ExportChoices(), name, progress=progress)
     with session.lock:
         if session.segment is segment:
-            segment.mask_dir = result.mask_dir
+            segment.tracked_masks = project.frame_masks
             session.segment_result = result
             session.segment_prompts = prompts
     return result
 
 
-def _export_formats(choices: ExportChoices, folder: Path, name: str) -> ExportFormats:
-    """The engine's `ExportFormats` for `choices`, their files in the job `folder`, named after the video."""
-    alpha = choices.alpha_video != "none"
-    return ExportFormats(
-        coco_path=folder / f"{name}_youtube_vis.json" if choices.coco else None,
-        davis_dir=folder / f"{name}_davis" if choices.davis else None,
-        alpha_video_path=folder / f"{name}_alpha.{choices.alpha_video}" if alpha else None,
-        feather=choices.feather,
-    )
+def _results(
+    project: Project,
+    folder: Path,
+    tracking: TrackingResult | None,
+    exports: ExportChoices,
+    name: str,
+    *,
+    progress: ProgressCallback | None = None,
+) -> SegmentResult:
+    """The results of the project's latest run, written from its store into the job `folder`: the
+    preview (the one encoded while tracking, when there is one), the masks zip (`_partial` when the run
+    did not finish), the state file and, once it finished, the `exports`."""
+    latest = project.latest_run()
+    tracked_list = project.tracked_frames(latest.id)
+    tracked = range(tracked_list[0], tracked_list[-1] + 1) if tracked_list else range(0)
+    partial = not latest.finished
+    preview = None
+    if tracked:
+        if tracking is not None and tracking.preview is not None:
+            preview = project_exports.deliver(tracking.preview, folder / "preview.mp4")
+        else:
+            preview = project_exports.preview(
+                project, folder / "preview.mp4", progress=_staged(progress, "preview")
+            )
+    zip_path = folder / ("masks_partial.zip" if partial else "masks.zip")
+    masks_zip = project_exports.masks_zip(project, zip_path)
+    state_file = save_run_state(
+        project.run_prompts(latest.id), folder / STATE_FILE_NAME, direction=latest.direction,
+        tracked=tracked, partial=partial,
+    )  # fmt: skip
+    exported = ExportedFiles() if partial else _write_exports(project, folder, exports, name, progress)
+    seconds, fps = (tracking.seconds, tracking.fps) if tracking is not None else (0.0, 0.0)
+    frames = tracking.frames_done if tracking is not None else latest.frames_tracked
+    return SegmentResult(
+        mask_dir=project_exports.mask_pngs(project), preview=preview, masks_zip=masks_zip,
+        obj_ids=project.mask_objects(), frames_tracked=frames, seconds=seconds, fps=fps, partial=partial,
+        tracked=tracked,
+        stopped=None if latest.stopped in (None, "cancelled") else latest.stopped, state_file=state_file,
+        exported=exported,
+    )  # fmt: skip
+
+
+def _write_exports(
+    project: Project, folder: Path, choices: ExportChoices, name: str, progress: ProgressCallback | None
+) -> ExportedFiles:
+    """The exports `choices` ask for, from the store, into the job `folder`, named after the video."""
+    coco = project_exports.coco(project, folder / f"{name}_youtube_vis.json") if choices.coco else None
+    davis = None
+    if choices.davis:
+        davis = project_exports.davis(project, folder / f"{name}_davis")
+        zip_pngs(davis, davis_zip_path(davis))
+    alpha = None
+    if choices.alpha_video != "none":
+        alpha = project_exports.alpha_video(
+            project, folder / f"{name}_alpha.{choices.alpha_video}", feather=choices.feather,
+            progress=_staged(progress, "alpha video"),
+        )  # fmt: skip
+    return ExportedFiles(coco=coco, davis_dir=davis, alpha_video=alpha)
+
+
+def _staged(progress: ProgressCallback | None, stage: str) -> ProgressCallback | None:
+    if progress is None:
+        return None
+    return lambda report: progress(replace(report, stage=stage))
 
 
 def davis_zip_path(davis_dir: Path) -> Path:
@@ -467,6 +602,8 @@ def view_frame(session: BrowserSession, frame: int) -> np.ndarray:
         session.navigations += 1
         session.viewed_frame = int(frame)
     image = show_frame(session, frame)
+    if session.project is not None:
+        session.project.set_setting("shown_frame", str(int(frame)))
     encode_ahead(session, int(frame))
     return image
 
@@ -519,7 +656,7 @@ class LiveView:
         """The frame the slider is at: the one tracked last shown while following, else the user's."""
         return self.frame if self.following else self.session.viewed_frame
 
-    def redraw(self, tracked: TrackedFrame | None) -> tuple[np.ndarray, int | None] | None:
+    def redraw(self, tracked: FrameTracked | None) -> tuple[np.ndarray, int | None] | None:
         """The image to show after `tracked`, and the frame the slider should move to (None: leave it).
 
         None when nothing needs redrawing yet.

@@ -15,16 +15,18 @@ import gradio as gr
 import numpy as np
 
 from sam2_gradio import config
-from sam2_gradio.app import segment_actions
+from sam2_gradio.app import projects_view, segment_actions
 from sam2_gradio.app.edge import progress_line, segment_progress, user_errors
 from sam2_gradio.app.live_job import Finished, last_of, stream
 from sam2_gradio.app.model_holder import AppModel
+from sam2_gradio.app.projects import ProjectLibrary
 from sam2_gradio.app.sessions import BrowserSession, SessionStore
 from sam2_gradio.app.timeline import TimelineObject, timeline_html
 from sam2_gradio.config import options_from_values
 from sam2_gradio.engine.options import ExportChoices, SegmentOptions
 from sam2_gradio.engine.overlay import color_hex, enlarge
-from sam2_gradio.engine.pipeline import SegmentResult, TrackedFrame
+from sam2_gradio.engine.pipeline import SegmentResult
+from sam2_gradio.engine.track_project import FrameTracked
 from sam2_gradio.jobs import NotReady, Progress
 
 
@@ -105,9 +107,12 @@ def _shown(session: BrowserSession, image: np.ndarray) -> np.ndarray:
 class SegmentHandlers:
     """What each Segment control does for the session that sent the event."""
 
-    def __init__(self, model: AppModel, sessions: SessionStore) -> None:
+    def __init__(
+        self, model: AppModel, sessions: SessionStore, library: ProjectLibrary | None = None
+    ) -> None:
         self.model = model  # the shared SAM 2 model (or why there is none)
         self.sessions = sessions  # every browser session's state
+        self.library = library  # where uploaded videos' projects are kept (None: in the session's folder)
 
     def _session(self, request: gr.Request) -> BrowserSession:
         return self.sessions.get(request.session_hash)
@@ -121,11 +126,65 @@ class SegmentHandlers:
         session = self._session(request)
         if not video:
             return self._close_video(session)
-        opened = segment_actions.open_video(session, video, self.model)
+        opened = segment_actions.open_video(session, video, self.model, self.library)
         objects, legend = _session_objects(session)
         slider = gr.update(value=0, maximum=max(opened.num_frames - 1, 1))
         image = _shown(session, segment_actions.show_frame(session, 0))
         return opened.summary, image, slider, objects, legend, session_timeline(session, 0), None, None, None
+
+    def remember_project(self, kept: dict | None, request: gr.Request) -> dict:
+        """The browser's project ids (`gr.BrowserState`) with the session's project made the current one."""
+        session = self._session(request)
+        return projects_view.remembered(kept, session.project_id)
+
+    @user_errors
+    def restore_project(self, kept: dict | None, request: gr.Request) -> tuple:
+        """On page load: reopen the browser's current project as it was left (video, frame, prompts with
+        their history, tracked masks, results); nothing when it has none (or it is gone)."""
+        project_id = projects_view.current(kept)
+        if project_id is None or self.library is None:
+            return (gr.skip(),) * 10
+        session = self._session(request)
+        try:
+            opened, frame = segment_actions.reopen_project(session, self.library, project_id, self.model)
+        except NotReady:
+            return (gr.skip(),) * 10
+        return self._shown_project(session, opened, frame)
+
+    @user_errors
+    def open_project(self, project_id: str | None, request: gr.Request) -> tuple:
+        """Reopen a project chosen in the Projects list (the same as a reload does for the current one)."""
+        if not project_id or self.library is None:
+            raise NotReady("Choose a project in the list first.")
+        session = self._session(request)
+        opened, frame = segment_actions.reopen_project(session, self.library, project_id, self.model)
+        return self._shown_project(session, opened, frame)
+
+    def _shown_project(self, session: BrowserSession, opened: Any, frame: int) -> tuple:
+        objects, legend = _session_objects(session)
+        slider = gr.update(value=frame, maximum=max(opened.num_frames - 1, 1))
+        image = _shown(session, segment_actions.show_frame(session, frame))
+        result = session.segment_result
+        files = _result_files(result) if result is not None else (None, None, None)
+        info = f"{session.video_path.name if session.video_path else 'video'} · {opened.summary}"
+        note = segment_actions.results_note(session)
+        return info, image, slider, objects, legend, session_timeline(session, frame), *files, note
+
+    def project_list(self, kept: dict | None) -> dict:
+        """The Projects list's choices: the browser's projects that still exist, the most recent first."""
+        if self.library is None:
+            return gr.update(choices=[], value=None)
+        return projects_view.choices_update(self.library.entries(projects_view.known(kept)))
+
+    @user_errors
+    def delete_project(self, project_id: str | None, kept: dict | None, request: gr.Request) -> dict:
+        """Delete the project chosen in the Projects list (not the one open now); the browser forgets it."""
+        if not project_id or self.library is None:
+            raise NotReady("Choose a project in the list first.")
+        if project_id == self._session(request).project_id:
+            raise NotReady("That project is open: open or upload another video first, then delete it.")
+        self.library.delete(project_id)
+        return projects_view.forgotten(kept, project_id)
 
     def _close_video(self, session: BrowserSession) -> tuple:
         had_clicks = segment_actions.close_video(session)
@@ -307,7 +366,7 @@ class SegmentHandlers:
         exports = options_from_values(ExportChoices, locals())
         session = self._session(request)
         if video and Path(video) != session.video_path:
-            segment_actions.open_video(session, video, self.model)
+            segment_actions.open_video(session, video, self.model, self.library)
         if state_file:
             segment_actions.load_state(session, state_file)
         result = segment_actions.propagate(
@@ -366,8 +425,8 @@ class SegmentHandlers:
                     timeline = session_timeline(session, view.slider_frame)
                     yield image, gr.skip(), *_result_files(result), finished_line(result), note, timeline
                     return
-                shown = view.redraw(last_of(burst, TrackedFrame))
-                stepped = report is not None and report.stage == "propagate"  # a step's frames are tracked
+                shown = view.redraw(last_of(burst, FrameTracked))
+                stepped = report is not None and report.stage == "tracking"  # a step's frames are tracked
                 timeline = session_timeline(session, view.slider_frame) if stepped else gr.skip()
                 if shown is not None:
                     image, move_to = shown

@@ -61,17 +61,79 @@ class SegmentView:
     reset: gr.Button
     save_state: gr.Button
     load_state: gr.UploadButton
+    kept_projects: gr.BrowserState  # {"current": id, "ids": [...]}: the browser's projects
+    project_list: gr.Dropdown  # the browser's projects, the most recent first
+    open_project: gr.Button
+    delete_project: gr.Button
 
 
-def build_segment_tab(handlers: SegmentHandlers) -> None:
-    """The Segment tab's components and events."""
+def build_segment_tab(handlers: SegmentHandlers, *, projects_note: str = "") -> SegmentView:
+    """The Segment tab's components and events; returns them (the page's load restores the project)."""
     gr.Markdown(handlers.model.status, elem_id="seg-model-status")
     with gr.Row(elem_id="seg-layout"):
         with gr.Column(scale=1, elem_id="seg-source-column"):
             source = _segment_source_column()
+            projects = _projects_panel(projects_note)
         with gr.Column(scale=2, elem_id="seg-frame-column"):
             editor = _segment_frame_column()
-    _wire_segment_events(handlers, SegmentView(**source, **editor))
+    ui = SegmentView(**source, **editor, **projects)
+    _wire_segment_events(handlers, ui)
+    _wire_projects(handlers, ui)
+    return ui
+
+
+def _projects_panel(note: str) -> dict[str, gr.components.Component]:
+    kept_projects = gr.BrowserState(
+        {"current": None, "ids": []}, storage_key="sam2-gradio-projects", secret="sam2-gradio-projects"
+    )
+    with gr.Accordion("Projects", open=False, elem_id="seg-projects"):
+        gr.Markdown(note, elem_id="seg-projects-note")
+        project_list = gr.Dropdown([], label="Your projects (most recent first)", elem_id="seg-project-list")
+        with gr.Row():
+            open_project = gr.Button("Open", size="sm", elem_id="seg-open-project")
+            delete_project = gr.Button("Delete", size="sm", variant="stop", elem_id="seg-delete-project")
+    return dict(
+        kept_projects=kept_projects, project_list=project_list, open_project=open_project,
+        delete_project=delete_project,
+    )  # fmt: skip
+
+
+def restored_outputs(ui: SegmentView) -> list[gr.components.Component]:
+    """What reopening a project shows (`SegmentHandlers.restore_project` and `open_project`)."""
+    return [
+        ui.info, ui.frame, ui.slider, ui.objects, ui.legend, ui.timeline, ui.preview, ui.masks, ui.state_file,
+        ui.results_note,
+    ]  # fmt: skip
+
+
+def wire_restore(handlers: SegmentHandlers, ui: SegmentView, demo: gr.Blocks) -> None:
+    """On every page load, bring back the browser's current project as it was left."""
+    demo.load(
+        handlers.restore_project,
+        [ui.kept_projects],
+        restored_outputs(ui),
+        api_visibility="private",
+        **PREVIEW_QUEUE,
+    ).then(
+        handlers.project_list, [ui.kept_projects], [ui.project_list], api_visibility="private", queue=False
+    )
+
+
+def _wire_projects(handlers: SegmentHandlers, ui: SegmentView) -> None:
+    ui.open_project.click(
+        handlers.open_project,
+        [ui.project_list],
+        restored_outputs(ui),
+        api_visibility="private",
+        **PREVIEW_QUEUE,
+    ).then(handlers.remember_project, [ui.kept_projects], [ui.kept_projects], api_visibility="private")
+    ui.delete_project.click(
+        handlers.delete_project, [ui.project_list, ui.kept_projects], [ui.kept_projects],
+        api_visibility="private", **PREVIEW_QUEUE,
+    )  # fmt: skip
+    ui.kept_projects.change(
+        handlers.project_list, [ui.kept_projects], [ui.project_list], api_visibility="private", queue=False
+    )
 
 
 def _segment_source_column() -> dict[str, gr.components.Component]:
@@ -156,13 +218,17 @@ def _wire_segment_events(handlers: SegmentHandlers, ui: SegmentView) -> None:
     opened = [
         ui.info, ui.frame, ui.slider, ui.objects, ui.legend, ui.timeline, ui.preview, ui.masks, ui.state_file
     ]  # fmt: skip
-    ui.video.change(handlers.open_video, [ui.video], opened, api_name="open_video", **PREVIEW_QUEUE).then(
+    opening = ui.video.change(handlers.open_video, [ui.video], opened, api_name="open_video", **PREVIEW_QUEUE)
+    opening.then(
         handlers.export_files,
         None,
         [ui.exports],
         api_name="shown_exports",
         api_visibility="private",
         **PREVIEW_QUEUE,
+    )
+    opening.success(
+        handlers.remember_project, [ui.kept_projects], [ui.kept_projects], api_visibility="private"
     )
     ui.slider.input(
         handlers.show_frame, [ui.slider], [ui.frame, ui.timeline], api_name="show_frame", **PREVIEW_QUEUE

@@ -26,8 +26,9 @@ from sam2_gradio.app import assets as ui_assets
 from sam2_gradio.app.compose_handlers import ComposeHandlers
 from sam2_gradio.app.compose_tab import build_compose_tab
 from sam2_gradio.app.model_holder import AppModel
+from sam2_gradio.app.projects import ProjectLibrary
 from sam2_gradio.app.segment_handlers import SegmentHandlers
-from sam2_gradio.app.segment_tab import build_segment_tab
+from sam2_gradio.app.segment_tab import build_segment_tab, wire_restore
 from sam2_gradio.app.sessions import SessionStore
 from sam2_gradio.engine.checkpoints import add_model_arguments
 from sam2_gradio.jobs import BadInput, UserError
@@ -35,9 +36,19 @@ from sam2_gradio.jobs import BadInput, UserError
 logger = logging.getLogger(__name__)
 
 
-def create_app(model: AppModel, *, sessions: SessionStore | None = None) -> gr.Blocks:
-    """The whole app, queue configured; each browser session's files go when its tab closes."""
+def create_app(
+    model: AppModel,
+    *,
+    sessions: SessionStore | None = None,
+    library: ProjectLibrary | None = None,
+    public: bool = False,
+) -> gr.Blocks:
+    """The whole app, queue configured; each browser session's files go when its tab closes, its
+    projects stay in `library` (default `config.PROJECTS_DIR`; when `public`, idle ones expire)."""
     sessions = sessions if sessions is not None else SessionStore()
+    library = library if library is not None else ProjectLibrary()
+    if public:
+        library.expire(config.PUBLIC_PROJECT_IDLE_HOURS)
 
     def close_session(request: gr.Request) -> None:
         sessions.close(request.session_hash)
@@ -49,13 +60,29 @@ def create_app(model: AppModel, *, sessions: SessionStore | None = None) -> gr.B
             "Click objects in a video, let SAM 2 track them, then paste them into another video."
         )
         with gr.Tab("Segment", id="segment", elem_id="tab-segment"):
-            build_segment_tab(SegmentHandlers(model, sessions))
+            segment_handlers = SegmentHandlers(model, sessions, library)
+            segment_view = build_segment_tab(segment_handlers, projects_note=projects_note(library, public))
         with gr.Tab("Compose", id="compose", elem_id="tab-compose") as compose_tab:
             build_compose_tab(ComposeHandlers(sessions), compose_tab)
         demo.load(None, js=ui_assets.page_setup_js())
+        wire_restore(segment_handlers, segment_view, demo)
         demo.unload(close_session)
     demo.queue(default_concurrency_limit=config.PREVIEW_CONCURRENCY)
     return demo
+
+
+def projects_note(library: ProjectLibrary, public: bool) -> str:
+    """What the Projects panel says about where the work is kept."""
+    if public:
+        return (
+            "Your work is kept in a project per video, found again by this browser after a reload or a "
+            "restart. This is a public server: projects nobody opened for "
+            f"{config.PUBLIC_PROJECT_IDLE_HOURS:g} hours are deleted, so download what you need."
+        )
+    return (
+        "Your work is kept in a project per video, found again by this browser after a reload, a closed "
+        f"tab or a restart, in `{library.root}` (`--projects-dir`, `SAM2_GRADIO_PROJECTS_DIR`)."
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -77,6 +104,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--auth",
         metavar="USER:PASSWORD",
         help=f"ask for this login before the app opens (default: ${config.AUTH_ENV}, else no login)",
+    )
+    parser.add_argument(
+        "--projects-dir",
+        default=str(config.PROJECTS_DIR),
+        help="where projects (one per uploaded video) are kept (default: $SAM2_GRADIO_PROJECTS_DIR or "
+        "%(default)s)",
     )
     add_model_arguments(parser)
     return parser
@@ -143,7 +176,8 @@ def main(argv: Sequence[str] | None = None) -> None:
             logger.info("%s", model.status)
     except UserError as error:
         parser.exit(2, f"error: {error}\n")
-    demo = create_app(model)
+    public = args.share or bool(os.environ.get("SPACE_ID"))
+    demo = create_app(model, library=ProjectLibrary(args.projects_dir), public=public)
     demo.launch(
         server_name=args.host, server_port=args.port, share=args.share, **protective_launch_options(auth)
     )

@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     from sam2_gradio.engine.interactive import InteractiveSession
     from sam2_gradio.engine.pipeline import SegmentResult
     from sam2_gradio.engine.prompts import PromptState
+    from sam2_gradio.engine.store.project import Project
 
 
 class UploadRejected(BadInput):
@@ -112,6 +113,8 @@ class BrowserSession:
     folder: Path  # private working folder, deleted with the session
     segment: InteractiveSession | None = None  # the video being segmented, with its clicks
     video_path: Path | None = None  # the file of that video
+    project: Project | None = None  # its store: prompts with their history, tracked masks, runs
+    project_id: str | None = None  # the project's id in the app's `ProjectLibrary` (None: a temporary one)
     segment_result: SegmentResult | None = None  # the Segment tab's last propagation
     segment_prompts: PromptState | None = None  # the prompts that propagation ran with
     running_prompts: PromptState | None = None  # the prompts of the propagation running now, if any
@@ -204,7 +207,7 @@ class BrowserSession:
         for flag in self._cancel_flags.values():
             flag.set()
         with self.lock:
-            self.segment = None
+            self.segment, self.project = None, None  # a project stays on disk; a running job keeps its own
         self.close_mask_set()
         shutil.rmtree(self.folder, ignore_errors=True)
 

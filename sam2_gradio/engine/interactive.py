@@ -13,12 +13,10 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Iterator
-from pathlib import Path
+from collections.abc import Callable, Iterator
 
 import numpy as np
 
-from sam2_gradio.engine.exports import read_frame_masks
 from sam2_gradio.engine.features import FeatureStore
 from sam2_gradio.engine.gpu_tasks import model_tasks
 from sam2_gradio.engine.model import PredictorLender
@@ -81,7 +79,7 @@ class InteractiveSession:
         self.prompts = prompts or PromptState(video=source.meta)  # every click so far
         if self.prompts.video is None:
             self.prompts.video = source.meta
-        self.mask_dir: Path | None = None  # exported masks of the last propagation
+        self.tracked_masks: Callable[[int], Masks] | None = None  # frame -> the last propagation's masks
         self.features = FeatureStore()  # image features of the video, for clicks and propagations
         self._predicted: dict[int, Masks] = {}  # frame -> masks of the objects clicked there
         self._frames = DecodedFrames(source)  # recently shown frames, also what the model reads
@@ -113,7 +111,8 @@ class InteractiveSession:
 
     def masks_on(self, frame: int) -> Masks:
         """Every known mask on `frame`: propagated ones, replaced by live predictions where clicked."""
-        masks = read_frame_masks(self.mask_dir, frame, self.prompts.object_ids) if self.mask_dir else {}
+        tracked = self.tracked_masks(frame) if self.tracked_masks is not None else {}
+        masks = {obj_id: mask for obj_id, mask in tracked.items() if obj_id in self.prompts.object_ids}
         if frame in self.prompts.clicks and frame not in self._predicted:
             self._predicted[frame] = self._predict(frame)
         masks.update(self._predicted.get(frame, {}))
@@ -196,7 +195,7 @@ class InteractiveSession:
         """Remove every object, click and propagated mask (undo brings the objects and clicks back)."""
         self.prompts.reset()
         self._predicted.clear()
-        self.mask_dir = None
+        self.tracked_masks = None
 
     def replace_prompts(self, prompts: PromptState) -> None:
         """Use a loaded prompt state instead of the current one, as one undoable edit.
@@ -205,7 +204,7 @@ class InteractiveSession:
         """
         self.prompts.replace_with(prompts)
         self._predicted.clear()
-        self.mask_dir = None
+        self.tracked_masks = None
 
     def _predict_edited(self, frame: int) -> Masks:
         """The masks of `frame` after an edit of it; the edit is taken back if the model fails."""

@@ -1,0 +1,129 @@
+"""The app works in projects: every edit is stored, a reload (a new browser session) reopens the same
+video, frame, prompts with their undo history, tracked masks and results; a stopped run continues from
+its checkpoint; browsers see only their own projects; a public app expires idle ones."""
+
+from __future__ import annotations
+
+import os
+import time
+
+import numpy as np
+import pytest
+
+from sam2_gradio.app import projects_view
+from sam2_gradio.app import segment_actions as actions
+from sam2_gradio.app.model_holder import AppModel
+from sam2_gradio.app.projects import ProjectLibrary
+from sam2_gradio.app.sessions import SessionStore
+from sam2_gradio.engine.options import SegmentOptions
+from sam2_gradio.jobs import BadInput
+
+pytestmark = pytest.mark.slow
+OPTIONS = SegmentOptions(direction="forward", batch_size=4)
+
+
+@pytest.fixture
+def app_model(random_model) -> AppModel:
+    return AppModel(random_model.settings, model=random_model)
+
+
+@pytest.fixture
+def library(tmp_path) -> ProjectLibrary:
+    return ProjectLibrary(tmp_path / "projects")
+
+
+def _reloaded(store: SessionStore, library: ProjectLibrary, project_id: str, app_model: AppModel, name: str):
+    """A new browser session (what a reload is to the server) that reopens `project_id`."""
+    session = store.get(name)
+    opened, frame = actions.reopen_project(session, library, project_id, app_model)
+    return session, opened, frame
+
+
+def test_a_reload_brings_back_frame_prompts_history_masks_and_results(
+    tmp_path, make_video, app_model, library
+):
+    store = SessionStore(tmp_path / "sessions")
+    first = store.get("first")
+    actions.open_video(first, make_video("clip.mp4", 10, fps=10), app_model, library)
+    project_id = first.project_id
+    assert project_id is not None and (library.root / project_id / "project.sqlite").is_file()
+    actions.add_click(first, 0, 1, 20, 20, positive=True)
+    actions.new_object(first)
+    actions.add_click(first, 0, 2, 44, 30, positive=True)
+    result = actions.propagate(first, OPTIONS)
+    assert not result.partial and result.preview is not None and result.masks_zip is not None
+    actions.view_frame(first, 6)
+    shown = actions.show_frame(first, 6)
+    store.close("first")  # the tab went away: its session folder is gone, the project stays
+
+    second, opened, frame = _reloaded(store, library, project_id, app_model, "second")
+    assert frame == 6 and opened.num_frames == 10
+    assert np.array_equal(actions.show_frame(second, 6), shown), "the tracked masks are drawn again"
+    restored = second.segment_result
+    assert restored is not None and not restored.partial and restored.preview.is_file()
+    assert restored.masks_zip.is_file() and restored.tracked == range(0, 10)
+    assert actions.object_ids(second) == [1, 2]
+    assert actions.undo(second, 6)[0] == 0, "the undo history came back: the last click is taken back"
+    assert actions.object_ids(second) == [1, 2] and 2 not in second.segment.prompts.clicks_on(0)
+
+
+def test_a_cancelled_run_continues_after_a_reload_from_where_it_stopped(
+    tmp_path, make_video, app_model, library
+):
+    store = SessionStore(tmp_path / "sessions")
+    session = store.get("a")
+    actions.open_video(session, make_video("clip.mp4", 12, fps=10), app_model, library)
+    actions.add_click(session, 0, 1, 20, 20, positive=True)
+    flag = session.cancel_flag("segment")
+    cancelled = actions.propagate(
+        session, OPTIONS, watch=lambda tracked: flag.set() if len(tracked.tracked) == 5 else None
+    )
+    assert cancelled.partial and cancelled.tracked == range(0, 5)
+    store.close("a")
+    reloaded, _, _ = _reloaded(store, library, session.project_id, app_model, "b")
+    assert reloaded.segment_result.partial and reloaded.segment_result.tracked == range(0, 5)
+    done = actions.propagate(reloaded, OPTIONS, resume=True)
+    assert not done.partial and done.tracked == range(0, 12)
+    (run,) = reloaded.project.runs()
+    assert run.frames_tracked == 12, "Continue tracked only the 7 frames left"
+
+
+def test_browsers_list_only_their_own_projects(tmp_path, make_video, app_model, library):
+    store = SessionStore(tmp_path / "sessions")
+    mine, theirs = store.get("mine"), store.get("theirs")
+    actions.open_video(mine, make_video("mine.mp4", 3), app_model, library)
+    actions.open_video(theirs, make_video("theirs.mp4", 3), app_model, library)
+    kept = projects_view.remembered(projects_view.EMPTY, mine.project_id)
+    listed = library.entries(projects_view.known(kept))
+    assert [entry.project_id for entry in listed] == [mine.project_id]
+    assert listed[0].name.startswith("video") and listed[0].frames == 3
+    forged = {"current": "../" + theirs.project_id, "ids": ["../x", 7, theirs.project_id.upper()]}
+    assert projects_view.known(forged) == [] and projects_view.current(forged) is None
+    with pytest.raises(BadInput, match="not a project id"):
+        library.open("../" + theirs.project_id)
+
+
+def test_a_public_app_expires_idle_projects_and_a_gone_one_says_so(tmp_path, make_video, app_model, library):
+    store = SessionStore(tmp_path / "sessions")
+    old, fresh = store.get("old"), store.get("fresh")
+    actions.open_video(old, make_video("old.mp4", 3), app_model, library)
+    actions.open_video(fresh, make_video("fresh.mp4", 3), app_model, library)
+    long_ago = time.time() - 48 * 3600
+    for path in (library.root / old.project_id).glob("project.sqlite*"):
+        os.utime(path, (long_ago, long_ago))
+    os.utime(library.root / old.project_id, (long_ago, long_ago))
+    assert library.expire(24.0) == 1
+    with pytest.raises(BadInput, match="gone"):
+        actions.reopen_project(store.get("later"), library, old.project_id, app_model)
+    assert library.open(fresh.project_id).meta.num_frames == 3
+
+
+def test_edits_are_stored_as_they_happen(tmp_path, make_video, app_model, library):
+    store = SessionStore(tmp_path / "sessions")
+    session = store.get("a")
+    actions.open_video(session, make_video("clip.mp4", 4), app_model, library)
+    actions.add_click(session, 1, 1, 20, 20, positive=True)
+    actions.name_object(session, 1, "square")
+    stored = library.open(session.project_id)
+    assert stored.prompts().names == {1: "square"} and stored.prompts().prompted_frames() == [1]
+    assert stored.objects() == [(1, "square")]
