@@ -1,4 +1,4 @@
-"""Pixel functions of the compositor: blend modes, mask mixing, edge feather and brightness matching.
+"""Pixel functions of the compositor: blend modes, mask mixing, edge feather, brightness and colour matching.
 
 All work on the object's box only, in ``uint8`` with integer or OpenCV arithmetic. Colours are 0..255
 integers standing for W3C's 0..1 values; results are rounded to the nearest integer.
@@ -155,6 +155,46 @@ def match_brightness(
     gamma = brightness_gamma(mean_luma(source, alpha), mean_luma(reference), gain_range)
     table = np.round(255 * (np.arange(256) / 255) ** gamma).astype(np.uint8)
     return cv2.LUT(source, table)
+
+
+def match_colour(
+    source: np.ndarray,
+    alpha: np.ndarray,
+    reference: np.ndarray,
+    strength: float,
+    spread_range: tuple[float, float] = config.COLOUR_SPREAD_RANGE,
+) -> np.ndarray:
+    """Move the object's colours toward those of the background around it, in CIE Lab (Reinhard et al.).
+
+    Per Lab channel, ``v' = (v - mean_o) * clamp(std_r / std_o, *spread_range) + mean_r``, the object's
+    mean and spread (``_o``) taken over the pixels where ``alpha >= 0.5`` and the reference's (``_r``)
+    over all of it; the result is ``v + strength * (v' - v)``, back in RGB.
+
+    Args:
+        source: ``uint8`` (h, w, 3) RGB, the object's pixels.
+        alpha: ``float32`` (h, w) in [0, 1], the object's mask (which pixels count for its statistics).
+        reference: ``uint8`` (H, W, 3) RGB, the background region around the placement.
+        strength: 0 (``source`` unchanged) to 1 (the full transfer).
+
+    Returns:
+        ``uint8`` (h, w, 3) RGB.
+    """
+    _check_alpha(alpha, source.shape[:2])
+    if not 0 <= strength <= 1:
+        raise ValueError(f"strength must be in [0, 1], got {strength}")
+    selection = (alpha >= 0.5).astype(np.uint8)
+    if strength == 0 or not selection.any():
+        return source
+    lab = cv2.cvtColor(source.astype(np.float32) * np.float32(1 / 255), cv2.COLOR_RGB2LAB)
+    reference_lab = cv2.cvtColor(reference.astype(np.float32) * np.float32(1 / 255), cv2.COLOR_RGB2LAB)
+    mean_o, std_o = (values.reshape(3) for values in cv2.meanStdDev(lab, mask=selection))
+    mean_r, std_r = (values.reshape(3) for values in cv2.meanStdDev(reference_lab))
+    low, high = spread_range
+    ratio = np.clip(std_r / np.maximum(std_o, 1e-3), low, high)
+    moved = (lab - mean_o.astype(np.float32)) * ratio.astype(np.float32) + mean_r.astype(np.float32)
+    mixed = lab + np.float32(strength) * (moved - lab)
+    rgb = cv2.cvtColor(mixed, cv2.COLOR_LAB2RGB)
+    return np.clip(np.round(rgb * 255), 0, 255).astype(np.uint8)
 
 
 def _check_pair(backdrop: np.ndarray, source: np.ndarray) -> None:
