@@ -49,7 +49,7 @@ class ComposePreview:
 
     image: np.ndarray  # RGB uint8, the background's size
     num_frames: int  # frames the rendered video will have
-    note: str | None  # why the placement was forced to "original", if it was
+    note: str | None  # that several objects move as one group (see `placement_note`), if they do
 
 
 NO_OBJECTS = "Propagate in the Segment tab, or upload an object video and its masks zip."

@@ -72,7 +72,7 @@ class RenderResult:
     num_frames: int  # frames in it
     fps: float  # its frame rate (the background's)
     seconds: float  # wall time the render took
-    note: str | None  # the forced-placement message, if any (see ``placement_note``)
+    note: str | None  # the several-objects-as-one-group message, if any (see ``placement_note``)
 
 
 @dataclass(frozen=True)
