@@ -193,9 +193,8 @@ def compose_and_check(app: AppPage, clip_frames: int, folder: Path) -> None:
     app.upload("cmp-bg", BACKGROUND)
     shown = app.wait_image_src("cmp-preview", other_than=None)
     assert pixels(app, shown).shape == BACKGROUND_SHAPE
-    app.page.wait_for_function("id => /original/.test(document.getElementById(id).innerText)", arg="cmp-note")
-    # several objects force "original": the Placement control shows it and cannot be changed
-    app.page.wait_for_function("id => document.querySelector(`#${id} input`).disabled", arg="cmp-placement")
+    # several objects move as one group: the note says so and how to place each on its own
+    app.page.wait_for_function("id => /one group/.test(document.getElementById(id).innerText)", arg="cmp-note")
     app.screenshot("compose_two_objects")
 
     frame_box = app.component("cmp-frame-slider").locator("input[type=number]").first
@@ -207,7 +206,7 @@ def compose_and_check(app: AppPage, clip_frames: int, folder: Path) -> None:
     app.component("cmp-objects").get_by_label("Object 1", exact=True).uncheck()
     app.wait_image_src("cmp-preview", other_than=shown)
     app.page.wait_for_function(
-        "id => !/original/.test(document.getElementById(id).innerText)", arg="cmp-note"
+        "id => !/one group/.test(document.getElementById(id).innerText)", arg="cmp-note"
     )
     app.screenshot("compose_one_object")
 
