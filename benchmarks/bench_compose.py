@@ -17,6 +17,14 @@ changes).
 
     .venv/bin/python benchmarks/bench_compose.py                    # 240 frames, 720p and 1080p
     .venv/bin/python benchmarks/bench_compose.py --frames 150 --repeats 3 --profile
+
+``--motion`` times the compositing in motion instead, in this process through the library, at 720p: the
+render's frames per second of a plain paste (one object, relocate) against ``follow`` with two objects
+(an objects file: the moving ellipse following its path with a contact shadow, a second one relocated),
+a holdout (a bar crossing the background) and colour match; and the live preview's latency per change
+(``output_frame`` of a new frame, as the Compose tab asks for on every slider move), median of 15.
+
+    .venv/bin/python benchmarks/bench_compose.py --motion --frames 120
 """
 
 from __future__ import annotations
@@ -201,10 +209,14 @@ def main() -> None:
     parser.add_argument("--object-size", type=int, default=400, help="--size of the relocated object")
     parser.add_argument("--profile", action="store_true", help="also cProfile one run of ours per input")
     parser.add_argument("--workdir", help="folder for inputs and outputs (default: a temp folder, deleted)")
+    parser.add_argument("--motion", action="store_true", help="time follow, holdout and shadow instead")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-compose-") as temp:
         workdir = Path(args.workdir or temp)
         workdir.mkdir(parents=True, exist_ok=True)
+        if args.motion:
+            motion_table(workdir, args.frames, args.repeats)
+            return
         cases, origin = prepare(workdir, args.frames)
         rows = []
         for case in cases:
@@ -227,6 +239,80 @@ def main() -> None:
     print(f"\nInputs: {origin}; {os.cpu_count()} CPU cores; median of {args.repeats} run(s) each.\n")
     print("| input | frames | ours s | ffmpeg s | ours / ffmpeg | ours CPU s | ffmpeg CPU s | CPU ratio |")
     print("|---|---|---|---|---|---|---|---|")
+    print("\n".join(rows))
+
+
+def write_motion_masks(workdir: Path, size: tuple[int, int], frames: int) -> tuple[Path, Path, Path]:
+    """Per-object masks (object 1: an ellipse moving right 3 px per frame; object 2: a still one), holdout
+    masks (a bar 80 px wide crossing the background), and the objects file placing the two."""
+    import json
+
+    import cv2
+    import numpy as np
+
+    from sam2_gradio.media.mask_files import per_object_mask_name
+
+    width, height = size
+    masks, holdouts = workdir / "motion_masks", workdir / "motion_holdouts"
+    for frame in range(frames):
+        moving = np.zeros((height, width), np.uint8)
+        cv2.ellipse(
+            moving, (width // 4 + 3 * frame, height // 2), (width // 10, height // 4), 0, 0, 360, 255, -1
+        )
+        still = np.zeros((height, width), np.uint8)
+        cv2.ellipse(still, (3 * width // 4, height // 3), (width // 12, height // 6), 0, 0, 360, 255, -1)
+        save_mask_png(masks / per_object_mask_name(frame, 1), moving)
+        save_mask_png(masks / per_object_mask_name(frame, 2), still)
+        bar = np.zeros((height, width), np.uint8)
+        left = (width - 4 * frame) % width
+        bar[:, left : left + 80] = 255
+        save_mask_png(holdouts / combined_mask_name(frame), bar)
+    objects = workdir / "objects.json"
+    objects.write_text(
+        json.dumps(
+            [
+                {"id": 2, "placement": "relocate", "pos": "top-right", "size": 200},
+                {"id": 1, "placement": "follow", "pos": "bottom-center", "scale": 0.8, "shadow": True},
+            ]
+        )
+    )
+    return masks, holdouts, objects
+
+
+def motion_table(workdir: Path, frames: int, repeats: int) -> None:
+    """Print the render fps and preview latency of a plain paste and of follow + 2 objects + holdout +
+    shadow, at 720p (see the module docstring)."""
+    from sam2_gradio.compositor.render import ComposeOptions, output_frame, render
+    from sam2_gradio.media.mask_files import load_mask_set
+
+    background, obj, origin = make_720p_sources(workdir, frames)
+    count = min(probe_video(background).num_frames, probe_video(obj).num_frames)
+    masks, holdouts, objects = write_motion_masks(workdir, RESOLUTIONS["720p"], count)
+    cases = {
+        "plain paste (1 object, relocate)": ComposeOptions(objects=(1,), size=400),
+        "follow + 2 objects + holdout + shadow": ComposeOptions(
+            objects_file=str(objects), holdout_mask=str(holdouts), shadow=True, color_match=0.5
+        ),
+    }
+    bg_info, obj_info = probe_video(background, exact=False), probe_video(obj, exact=False)
+    rows = []
+    for name, options in cases.items():
+        fps = []
+        for _ in range(repeats):
+            result = render(background, obj, masks, workdir / "motion.mp4", options)
+            fps.append(result.num_frames / result.seconds)
+        mask_set, latencies = load_mask_set(masks), []
+        for index in range(15):  # each change asks for another frame, as the slider does
+            started = time.perf_counter()
+            output_frame(bg_info, obj_info, mask_set, (index * 7) % count, options)
+            latencies.append(time.perf_counter() - started)
+        mask_set.close()
+        rows.append(
+            f"| {name} | {count} | {statistics.median(fps):.1f} | {1000 * statistics.median(latencies):.0f} |"
+        )
+    print(f"\nInputs: {origin}, 720p; {os.cpu_count()} CPU cores; render median of {repeats} run(s).\n")
+    print("| composite | frames | render fps | preview ms per change |")
+    print("|---|---|---|---|")
     print("\n".join(rows))
 
 
