@@ -50,7 +50,19 @@ from sam2_gradio.compositor.placement import scaled_size  # noqa: E402
 from sam2_gradio.media.mask_files import combined_mask_name, save_mask_png  # noqa: E402
 from sam2_gradio.media.video import ffmpeg_exe, probe_video  # noqa: E402
 
-FIXTURES = PROJECT_ROOT.parent / "shared" / "fixtures" / "videos"
+# /work/shared beside the checkout, or beside the folder of a git worktree (/work/wt/NAME)
+FIXTURES = (
+    next(
+        (
+            root / "shared"
+            for root in (PROJECT_ROOT.parent, PROJECT_ROOT.parents[1])
+            if (root / "shared").is_dir()
+        ),
+        PROJECT_ROOT.parent / "shared",
+    )
+    / "fixtures"
+    / "videos"
+)
 RESOLUTIONS = {"720p": (1280, 720), "1080p": (1920, 1080)}
 ENCODE = [
     "-c:v",

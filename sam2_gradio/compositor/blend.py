@@ -25,6 +25,7 @@ from sam2_gradio import config
 BLEND_MODES = ("normal", "multiply", "screen", "overlay")
 BT601_WEIGHTS = (0.299, 0.587, 0.114)  # luma Y of R, G, B
 _LUMA_FLOOR, _LUMA_CEILING = 1.0, 254.0  # keeps the gamma of brightness matching finite
+_REFERENCE_STEP = 4  # colour matching takes the background's statistics from every 4th pixel each way
 
 
 def blend(backdrop: np.ndarray, source: np.ndarray, mode: str) -> np.ndarray:
@@ -168,7 +169,8 @@ def match_colour(
 
     Per Lab channel, ``v' = (v - mean_o) * clamp(std_r / std_o, *spread_range) + mean_r``, the object's
     mean and spread (``_o``) taken over the pixels where ``alpha >= 0.5`` and the reference's (``_r``)
-    over all of it; the result is ``v + strength * (v' - v)``, back in RGB.
+    over every 4th pixel of it each way; the result is ``v + strength * (v' - v)``, back in RGB. Lab is
+    OpenCV's 8-bit encoding (L scaled to 0..255, a and b offset by 128), whose scalings are linear.
 
     Args:
         source: ``uint8`` (h, w, 3) RGB, the object's pixels.
@@ -185,16 +187,15 @@ def match_colour(
     selection = (alpha >= 0.5).astype(np.uint8)
     if strength == 0 or not selection.any():
         return source
-    lab = cv2.cvtColor(source.astype(np.float32) * np.float32(1 / 255), cv2.COLOR_RGB2LAB)
-    reference_lab = cv2.cvtColor(reference.astype(np.float32) * np.float32(1 / 255), cv2.COLOR_RGB2LAB)
+    lab = cv2.cvtColor(source, cv2.COLOR_RGB2LAB).astype(np.float32)
+    sample = np.ascontiguousarray(reference[::_REFERENCE_STEP, ::_REFERENCE_STEP])  # its statistics suffice
     mean_o, std_o = (values.reshape(3) for values in cv2.meanStdDev(lab, mask=selection))
-    mean_r, std_r = (values.reshape(3) for values in cv2.meanStdDev(reference_lab))
+    mean_r, std_r = (values.reshape(3) for values in cv2.meanStdDev(cv2.cvtColor(sample, cv2.COLOR_RGB2LAB)))
     low, high = spread_range
     ratio = np.clip(std_r / np.maximum(std_o, 1e-3), low, high)
     moved = (lab - mean_o.astype(np.float32)) * ratio.astype(np.float32) + mean_r.astype(np.float32)
     mixed = lab + np.float32(strength) * (moved - lab)
-    rgb = cv2.cvtColor(mixed, cv2.COLOR_LAB2RGB)
-    return np.clip(np.round(rgb * 255), 0, 255).astype(np.uint8)
+    return cv2.cvtColor(np.clip(np.round(mixed), 0, 255).astype(np.uint8), cv2.COLOR_LAB2RGB)
 
 
 def _check_pair(backdrop: np.ndarray, source: np.ndarray) -> None:

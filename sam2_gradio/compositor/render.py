@@ -19,6 +19,7 @@ Example::
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 import queue
@@ -61,6 +62,8 @@ __all__ = [
 
 RenderProgress = Callable[[int, int, float], None]  # (frames_done, total, frames per second)
 _QUEUED_FRAMES = 8  # decoded frames each reader thread may hold ahead of the compositor
+_BOXES_KEPT = 8  # objects whose follow paths' mask boxes are kept between previews
+_HOLDOUTS_KEPT = 2  # holdout mask sets kept loaded between previews
 T = TypeVar("T")
 
 
@@ -202,14 +205,13 @@ def output_frame(
     timeline = plan_timeline(background, obj, options)
     if not 0 <= frame_index < timeline.num_frames:
         raise BadInput(f"frame {frame_index} is outside the output ({timeline.num_frames} frames)")
-    with ExitStack() as cleanup:
-        holdouts = _holdout_masks(options, cleanup) if holdouts is None else holdouts
-        scene = _Scene(masks, options, (obj.width, obj.height), timeline.clip, holdouts, background)
-        canvas = _RgbFrame(read_frame(background, timeline.background_index(frame_index)))
-        object_index = timeline.object_index(frame_index)
-        obj_frame = None if object_index is None else _RgbFrame(read_frame(obj, object_index))
-        holdout = scene.holdout(timeline.background_index(frame_index))
-        scene.paste(canvas, obj_frame, scene.layer_frames(object_index), frame_index, holdout)
+    holdouts = _holdout_masks(options) if holdouts is None else holdouts
+    scene = _Scene(masks, options, (obj.width, obj.height), timeline.clip, holdouts, background)
+    canvas = _RgbFrame(read_frame(background, timeline.background_index(frame_index)))
+    object_index = timeline.object_index(frame_index)
+    obj_frame = None if object_index is None else _RgbFrame(read_frame(obj, object_index))
+    holdout = scene.holdout(timeline.background_index(frame_index))
+    scene.paste(canvas, obj_frame, scene.layer_frames(object_index), frame_index, holdout)
     return canvas.pixels
 
 
@@ -258,7 +260,7 @@ def render(
     timeline = plan_timeline(background, obj, options)
     with ExitStack() as cleanup:
         mask_set = _as_mask_set(masks, cleanup)
-        holdouts = _holdout_masks(options, cleanup) if holdouts is None else holdouts
+        holdouts = _holdout_masks(options) if holdouts is None else holdouts
         scene = _Scene(mask_set, options, (obj.width, obj.height), timeline.clip, holdouts, background)
         backgrounds = cleanup.enter_context(_Prefetch(_background_frames(background, timeline, scene)))
         objects = cleanup.enter_context(_Prefetch(_object_frames(obj, scene, timeline)))
@@ -319,9 +321,13 @@ class _Scene:
         if layer.options.placement != "follow":
             return None
 
+        known = _known_boxes(id(self.masks), self.masks.source, layer.obj_ids, self.object_size)
+
         def box_at(frame: int) -> Box | None:
-            mask = self.masks.mask_for(frame, layer.obj_ids, self.object_size)
-            return None if mask is None else mask.box
+            if frame not in known:
+                mask = self.masks.mask_for(frame, layer.obj_ids, self.object_size)
+                known[frame] = None if mask is None else mask.box
+            return known[frame]
 
         radius = config.FOLLOW_SMOOTH_RADIUS
         return ObjectPath(box_at, clip.start, clip.stop - 1, layer.options.pos, radius)
@@ -640,9 +646,31 @@ def _probed(video: str | os.PathLike | VideoInfo) -> VideoInfo:
     return video if isinstance(video, VideoInfo) else probe_video(video, exact=False)
 
 
-def _holdout_masks(options: ComposeOptions, cleanup: ExitStack) -> MaskSet | None:
-    """The masks of ``options.holdout_mask`` (closed when ``cleanup`` exits), or None without one."""
-    return None if options.holdout_mask is None else _as_mask_set(options.holdout_mask, cleanup)
+@functools.lru_cache(maxsize=_BOXES_KEPT)
+def _known_boxes(
+    masks_id: int, source: str, obj_ids: tuple[int, ...], object_size: tuple[int, int]
+) -> dict[int, Box | None]:
+    """The mask boxes by frame of objects ``obj_ids`` of a mask set (by its id and source) found so far:
+    kept between previews, so that each change does not read the follow path's frames again."""
+    return {}
+
+
+def _holdout_masks(options: ComposeOptions) -> MaskSet | None:
+    """The masks of ``options.holdout_mask``, or None without one; kept loaded while the folder or zip is
+    unchanged (its zip closes when the set is dropped), so that previews do not index them again."""
+    if options.holdout_mask is None:
+        return None
+    path = Path(options.holdout_mask)
+    try:
+        stamp = path.stat().st_mtime_ns
+    except OSError:
+        stamp = 0  # load_mask_set says what is wrong with it
+    return _loaded_mask_set(str(path), stamp)
+
+
+@functools.lru_cache(maxsize=_HOLDOUTS_KEPT)
+def _loaded_mask_set(path: str, modified_ns: int) -> MaskSet:
+    return load_mask_set(path)
 
 
 def _as_mask_set(masks: MaskSet | str | os.PathLike, cleanup: ExitStack) -> MaskSet:
