@@ -307,21 +307,23 @@ def motion_table(workdir: Path, frames: int, repeats: int) -> None:
         ),
     }
     bg_info, obj_info = probe_video(background, exact=False), probe_video(obj, exact=False)
-    rows = []
-    for name, options in cases.items():
-        fps = []
-        for _ in range(repeats):
+    fps: dict[str, list[float]] = {name: [] for name in cases}
+    latency: dict[str, list[float]] = {name: [] for name in cases}
+    for _ in range(repeats):  # the cases alternate, so that load from other processes hits both alike
+        for name, options in cases.items():
             result = render(background, obj, masks, workdir / "motion.mp4", options)
-            fps.append(result.num_frames / result.seconds)
-        mask_set, latencies = load_mask_set(masks), []
-        for index in range(15):  # each change asks for another frame, as the slider does
+            fps[name].append(result.num_frames / result.seconds)
+    mask_set = load_mask_set(masks)
+    for index in range(15):  # each change asks for another frame, as the slider does
+        for name, options in cases.items():
             started = time.perf_counter()
             output_frame(bg_info, obj_info, mask_set, (index * 7) % count, options)
-            latencies.append(time.perf_counter() - started)
-        mask_set.close()
-        rows.append(
-            f"| {name} | {count} | {statistics.median(fps):.1f} | {1000 * statistics.median(latencies):.0f} |"
-        )
+            latency[name].append(time.perf_counter() - started)
+    mask_set.close()
+    medians = {
+        name: (statistics.median(fps[name]), 1000 * statistics.median(latency[name])) for name in cases
+    }
+    rows = [f"| {name} | {count} | {rate:.1f} | {ms:.0f} |" for name, (rate, ms) in medians.items()]
     print(f"\nInputs: {origin}, 720p; {os.cpu_count()} CPU cores; render median of {repeats} run(s).\n")
     print("| composite | frames | render fps | preview ms per change |")
     print("|---|---|---|---|")

@@ -187,15 +187,16 @@ def match_colour(
     selection = (alpha >= 0.5).astype(np.uint8)
     if strength == 0 or not selection.any():
         return source
-    lab = cv2.cvtColor(source, cv2.COLOR_RGB2LAB).astype(np.float32)
+    lab = cv2.cvtColor(source, cv2.COLOR_RGB2LAB)
     sample = np.ascontiguousarray(reference[::_REFERENCE_STEP, ::_REFERENCE_STEP])  # its statistics suffice
     mean_o, std_o = (values.reshape(3) for values in cv2.meanStdDev(lab, mask=selection))
     mean_r, std_r = (values.reshape(3) for values in cv2.meanStdDev(cv2.cvtColor(sample, cv2.COLOR_RGB2LAB)))
     low, high = spread_range
     ratio = np.clip(std_r / np.maximum(std_o, 1e-3), low, high)
-    moved = (lab - mean_o.astype(np.float32)) * ratio.astype(np.float32) + mean_r.astype(np.float32)
-    mixed = lab + np.float32(strength) * (moved - lab)
-    return cv2.cvtColor(np.clip(np.round(mixed), 0, 255).astype(np.uint8), cv2.COLOR_LAB2RGB)
+    values = np.arange(256, dtype=np.float64)[:, None]  # one table per channel: v -> v + s (v' - v)
+    moved = (values - mean_o) * ratio + mean_r
+    table = np.clip(np.round(values + strength * (moved - values)), 0, 255).astype(np.uint8)
+    return cv2.cvtColor(cv2.LUT(lab, table.reshape(256, 1, 3)), cv2.COLOR_LAB2RGB)
 
 
 def _check_pair(backdrop: np.ndarray, source: np.ndarray) -> None:
