@@ -1,4 +1,5 @@
-"""Where the cut-out object lands in the background: pure box geometry, in pixels.
+"""Where the cut-out object lands in the background: pure box geometry, in pixels (the placements
+``relocate`` and ``original`` here; ``follow`` and keyframes in ``motion``).
 
 Boxes are half-open ``[x0, x1) x [y0, y1)``. Target boxes may reach past the background's edges;
 ``clip_box`` keeps the visible part (never wrapped, never an error).

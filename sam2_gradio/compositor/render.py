@@ -2,9 +2,16 @@
 
 The output has the background's size and frame rate. Output frame ``i`` shows time ``t = i / bg_fps``:
 the background frame at ``t`` and the object frame at ``t`` (``floor(t * obj_fps)``), so clips of
-different frame rates stay in sync. Without ``loop`` the output ends when either video ends; with
-``loop`` the shorter one restarts and the output lasts as long as the longer. The background's audio is
-carried over, cut (or repeated, with ``loop``) to the output's length.
+different frame rates stay in sync. The object's clip may start later (``start_frame``: no object before
+it, then its first frame) and be trimmed (``trim``: object frames ``in`` to ``out - 1``). Without ``loop``
+the output ends when either the background or the clip ends; with ``loop`` the shorter one restarts and
+the output lasts as long as the longer. The background's audio is carried over, cut (or repeated, with
+``loop``) to the output's length.
+
+The objects are pasted as layers, back to front (``layers.plan_layers``: one layer of the selected
+objects, or one per entry of an objects file), each placed by ``layers.place`` (``relocate``,
+``original``, or ``follow`` along its smoothed path, with keyframes), mirrored and rotated, its shadow cast
+first; the background's holdout masks cut every layer's alpha and shadow, so they stay in front.
 
 A render overlaps its work: two reader threads decode the background and the object (plus its masks)
 while the main thread composites and an ffmpeg process encodes. Frames travel as I420 (the videos' own
