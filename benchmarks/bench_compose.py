@@ -22,7 +22,8 @@ changes).
 render's frames per second of a plain paste (one object, relocate) against ``follow`` with two objects
 (an objects file: the moving ellipse following its path with a contact shadow, a second one relocated),
 a holdout (a bar crossing the background) and colour match; and the live preview's latency per change
-(``output_frame`` of a new frame, as the Compose tab asks for on every slider move), median of 15.
+(``output_frame`` of a new frame, as the Compose tab asks for on every slider move, and of the same frame
+with another option), median of 15.
 
     .venv/bin/python benchmarks/bench_compose.py --motion --frames 120
 """
@@ -39,7 +40,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -294,6 +295,7 @@ def write_motion_masks(workdir: Path, size: tuple[int, int], frames: int) -> tup
 def motion_table(workdir: Path, frames: int, repeats: int) -> None:
     """Print the render fps and preview latency of a plain paste and of follow + 2 objects + holdout +
     shadow, at 720p (see the module docstring)."""
+    from sam2_gradio.compositor import render as render_module
     from sam2_gradio.compositor.render import ComposeOptions, output_frame, render
     from sam2_gradio.media.mask_files import load_mask_set
 
@@ -308,25 +310,35 @@ def motion_table(workdir: Path, frames: int, repeats: int) -> None:
     }
     bg_info, obj_info = probe_video(background, exact=False), probe_video(obj, exact=False)
     fps: dict[str, list[float]] = {name: [] for name in cases}
-    latency: dict[str, list[float]] = {name: [] for name in cases}
+    latency: dict[tuple[str, str], list[float]] = {
+        (name, kind): [] for name in cases for kind in ("frame", "option")
+    }
     for _ in range(repeats):  # the cases alternate, so that load from other processes hits both alike
         for name, options in cases.items():
             result = render(background, obj, masks, workdir / "motion.mp4", options)
             fps[name].append(result.num_frames / result.seconds)
     mask_set = load_mask_set(masks)
-    for index in range(15):  # each change asks for another frame, as the slider does
+    for index in range(15):  # a new frame (as the slider asks), then a new option on the same frame
+        frame = (index * 7) % count
         for name, options in cases.items():
-            started = time.perf_counter()
-            output_frame(bg_info, obj_info, mask_set, (index * 7) % count, options)
-            latency[name].append(time.perf_counter() - started)
+            render_module._decoded_frame.cache_clear()  # the new frame is decoded for each case alike
+            for kind, changed in (
+                ("frame", options),
+                ("option", replace(options, offset_x=10 * (index + 1))),
+            ):
+                started = time.perf_counter()
+                output_frame(bg_info, obj_info, mask_set, frame, changed)
+                latency[name, kind].append(time.perf_counter() - started)
     mask_set.close()
-    medians = {
-        name: (statistics.median(fps[name]), 1000 * statistics.median(latency[name])) for name in cases
-    }
-    rows = [f"| {name} | {count} | {rate:.1f} | {ms:.0f} |" for name, (rate, ms) in medians.items()]
+    rows = [
+        f"| {name} | {count} | {statistics.median(fps[name]):.1f} | "
+        f"{1000 * statistics.median(latency[name, 'frame']):.0f} | "
+        f"{1000 * statistics.median(latency[name, 'option']):.0f} |"
+        for name in cases
+    ]
     print(f"\nInputs: {origin}, 720p; {os.cpu_count()} CPU cores; render median of {repeats} run(s).\n")
-    print("| composite | frames | render fps | preview ms per change |")
-    print("|---|---|---|---|")
+    print("| composite | frames | render fps | preview ms, new frame | preview ms, new option |")
+    print("|---|---|---|---|---|")
     print("\n".join(rows))
 
 

@@ -71,6 +71,7 @@ RenderProgress = Callable[[int, int, float], None]  # (frames_done, total, frame
 _QUEUED_FRAMES = 8  # decoded frames each reader thread may hold ahead of the compositor
 _BOXES_KEPT = 8  # objects whose follow paths' mask boxes are kept between previews
 _HOLDOUTS_KEPT = 2  # holdout mask sets kept loaded between previews
+_FRAMES_KEPT = 4  # decoded video frames kept between previews (two outputs' background and object)
 T = TypeVar("T")
 
 
@@ -214,9 +215,9 @@ def output_frame(
         raise BadInput(f"frame {frame_index} is outside the output ({timeline.num_frames} frames)")
     holdouts = _holdout_masks(options) if holdouts is None else holdouts
     scene = _Scene(masks, options, (obj.width, obj.height), timeline.clip, holdouts, background)
-    canvas = _RgbFrame(read_frame(background, timeline.background_index(frame_index)))
+    canvas = _RgbFrame(_kept_frame(background, timeline.background_index(frame_index)).copy())
     object_index = timeline.object_index(frame_index)
-    obj_frame = None if object_index is None else _RgbFrame(read_frame(obj, object_index))
+    obj_frame = None if object_index is None else _RgbFrame(_kept_frame(obj, object_index))
     holdout = scene.holdout(timeline.background_index(frame_index))
     scene.paste(canvas, obj_frame, scene.layer_frames(object_index), frame_index, holdout)
     return canvas.pixels
@@ -651,6 +652,20 @@ class _Prefetch(Iterator[T]):
 def _probed(video: str | os.PathLike | VideoInfo) -> VideoInfo:
     """``video``'s probe: itself when already probed, else counted from packets (as ``render`` does)."""
     return video if isinstance(video, VideoInfo) else probe_video(video, exact=False)
+
+
+def _kept_frame(video: VideoInfo, index: int) -> np.ndarray:
+    """Frame ``index`` of ``video`` (read-only), the last few kept: a preview after a change of the
+    options, not of the frame, decodes nothing."""
+    stat = os.stat(video.path)
+    return _decoded_frame(video, index, stat.st_mtime_ns, stat.st_size)
+
+
+@functools.lru_cache(maxsize=_FRAMES_KEPT)
+def _decoded_frame(video: VideoInfo, index: int, modified_ns: int, size: int) -> np.ndarray:
+    frame = read_frame(video, index)
+    frame.setflags(write=False)  # shared by every caller through the cache
+    return frame
 
 
 @functools.lru_cache(maxsize=_BOXES_KEPT)
