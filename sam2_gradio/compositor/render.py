@@ -390,25 +390,27 @@ def _paste(
     holdout: ObjectMask | None = None,
 ) -> None:
     """Composite ``obj_frame`` through ``mask`` into ``canvas`` in place, as ``placed`` says (with its
-    shadow first, and the ``holdout`` in front of both); touches only the target and shadow boxes."""
+    shadow under it, and the ``holdout`` in front of both); touches only the target and shadow boxes.
+    Brightness and colour are matched to the background as it was before the shadow."""
     patch, alpha = _scaled_patch(obj_frame.rgb(mask.box), mask, placed.box)
     patch, alpha, target = transform_patch(patch, alpha, placed)
     alpha = feather_alpha(alpha, options.feather)
+    visible = clip_box(target, canvas.size)
+    if visible is not None:
+        inside = _inner_slices(visible, target)
+        patch, visible_alpha = patch[inside], _held_out(np.ascontiguousarray(alpha[inside]), visible, holdout)
+        if options.brightness_match or options.color_match > 0:
+            reference = canvas.rgb(_surroundings(visible, canvas.size))
+            if options.brightness_match:
+                patch = match_brightness(patch, visible_alpha, reference)
+            if options.color_match > 0:
+                patch = match_colour(patch, visible_alpha, reference, options.color_match)
     if options.shadow:
         _cast_shadow(canvas, alpha, target, options, holdout)
-    visible = clip_box(target, canvas.size)
     if visible is None:
         return
-    inside = _inner_slices(visible, target)
-    patch, alpha = patch[inside], _held_out(np.ascontiguousarray(alpha[inside]), visible, holdout)
     region = np.ascontiguousarray(canvas.rgb(visible))
-    if options.brightness_match:
-        patch = match_brightness(patch, alpha, canvas.rgb(_surroundings(visible, canvas.size)))
-    if options.color_match > 0:
-        patch = match_colour(
-            patch, alpha, canvas.rgb(_surroundings(visible, canvas.size)), options.color_match
-        )
-    canvas.put(visible, composite(region, np.ascontiguousarray(patch), alpha, options.blend_mode))
+    canvas.put(visible, composite(region, np.ascontiguousarray(patch), visible_alpha, options.blend_mode))
 
 
 def _cast_shadow(
