@@ -177,6 +177,7 @@ class OptionSpec:
     slider: tuple[float, float] | None = None  # the app slider's range of a number option
     ids: bool = False  # a set of object ids: None (all) or at least one id
     file: bool = False  # a path to a file the user gives (None: no file)
+    file_types: tuple[str, ...] = ()  # the suffixes the app's upload box accepts for a file option
     control_id: str = ""  # the app control's elem_id after its tab's prefix (default: the field's name)
 
     def kind(self, default: Any) -> str:

@@ -64,7 +64,8 @@ def _control(field: Field, spec: OptionSpec, elem_id: str, choice_control: type[
     if kind == "text":
         return gr.Textbox(value=field.default, label=spec.label, info=spec.help, elem_id=elem_id)
     if kind == "file":
-        return gr.File(label=spec.label, file_types=[".json", ".zip"], height=FILE_HEIGHT, elem_id=elem_id)
+        types = list(spec.file_types) or None
+        return gr.File(label=spec.label, file_types=types, height=FILE_HEIGHT, elem_id=elem_id)
     if spec.slider is None:
         raise ValueError(f"option {field.name} needs a slider range (slider=(low, high)) to be shown")
     low, high = spec.slider

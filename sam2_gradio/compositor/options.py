@@ -86,6 +86,7 @@ class ComposeOptions:
     keyframes: str | None = option(
         None,
         file=True,
+        file_types=(".json",),
         label="Keyframes (JSON)",
         help="JSON file of offsets, scale and rotation at output frames, interpolated (relocate, follow)",
     )
@@ -102,6 +103,7 @@ class ComposeOptions:
     holdout_mask: str | None = option(
         None,
         file=True,
+        file_types=(".zip",),
         label="Holdout masks (zip)",
         help="folder or .zip of mask PNGs of the background video: those pixels pass in front of the objects",
     )
@@ -146,6 +148,7 @@ class ComposeOptions:
     objects_file: str | None = option(
         None,
         file=True,
+        file_types=(".json",),
         label="Objects file (JSON)",
         help="JSON list of objects, back to front, each with its own placement, position, size, blend...",
     )
