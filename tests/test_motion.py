@@ -236,6 +236,7 @@ def test_the_time_offset_shifts_the_first_object_frame_exactly_and_trim_picks_th
     with pytest.raises(BadInput, match="start frame 12 is past the background's end"):
         plan_timeline(probe_video(bg), probe_video(obj), ComposeOptions(start_frame=12))
     assert parse_trim("") == (0, None) and parse_trim(" 4:") == (4, None) and parse_trim(":9") == (0, 9)
+    assert parse_trim("7") == (7, None)  # a lone IN, as typed on the way to "7:20"
 
 
 # --- holdouts ---------------------------------------------------------------------------------------
@@ -337,6 +338,13 @@ def test_each_object_gets_its_own_placement_from_the_objects_file(overlapping, t
     screened = 255 - (255 - np.array(BLUE)) * (255 - np.array(BG)) / 255
     assert np.abs(composed[HEIGHT - 10 :, WIDTH - 10 :].astype(int) - screened).max() <= 1
     assert plan_layers((1, 2), ComposeOptions(objects_file=str(file), objects=(2,)))[0].obj_ids == (2,)
+    # keyframes inline in an entry: object 1 moved by the offsets interpolated at output frame 5
+    file.write_text(json.dumps([{"id": 1, "pos": "top-left", "size": 20, "keyframes": [
+        {"frame": 0, "x": 0, "y": 0}, {"frame": 10, "x": 40, "y": 20}]}]))  # fmt: skip
+    keyed = compose_frame(
+        background(), frame, masks, 0, ComposeOptions(objects_file=str(file), **HARD), output_index=5
+    )
+    assert coloured(keyed[10:30, 20:40], RED).all() and not coloured(keyed[:10, :20], RED).any()
 
 
 @pytest.mark.parametrize(

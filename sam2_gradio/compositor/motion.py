@@ -321,21 +321,22 @@ def load_keyframes(path: str | os.PathLike) -> tuple[Keyframe, ...]:
 
 
 def parse_trim(text: str) -> tuple[int, int | None]:
-    """(in, out) of ``--trim IN:OUT``: object frames ``in`` to ``out - 1``; empty text or side: all.
+    """(in, out) of ``--trim IN:OUT``: object frames ``in`` to ``out - 1``; empty text or side: all, and a
+    lone number ``IN`` runs to the end.
 
     Raises:
-        BadInput: not two whole numbers around a colon, a negative one, or ``out <= in``.
+        BadInput: not whole numbers around a colon, a negative one, or ``out <= in``.
     """
     text = text.strip()
     if not text:
         return 0, None
-    first, colon, last = text.partition(":")
+    first, _, last = text.partition(":")
     try:
         start = int(first) if first.strip() else 0
         stop = int(last) if last.strip() else None
     except ValueError:
         raise BadInput(f"trim must be IN:OUT in object frames (e.g. 10:120), got {text!r}") from None
-    if not colon or start < 0 or (stop is not None and stop <= start):
+    if start < 0 or (stop is not None and stop <= start):
         raise BadInput(f"trim must be IN:OUT with 0 <= IN < OUT (e.g. 10:120), got {text!r}")
     return start, stop
 
