@@ -17,6 +17,16 @@ changes).
 
     .venv/bin/python benchmarks/bench_compose.py                    # 240 frames, 720p and 1080p
     .venv/bin/python benchmarks/bench_compose.py --frames 150 --repeats 3 --profile
+
+``--motion`` times the compositing in motion instead, in this process through the library, at 720p: the
+render's frames per second of a plain paste (one object, relocate) against ``follow`` with two objects
+(an objects file: the moving ellipse following its path with a contact shadow, a second one relocated),
+a holdout (a bar crossing the background) and colour match; and the live preview's latency per change
+(``output_frame`` of a new frame, as the Compose tab asks for on every slider move, and of the same frame
+with another option), median of 15. The CPU time per frame is this process's (every thread: reading masks,
+compositing, converting), without the ffmpeg decoders and encoder, and barely moves with other load.
+
+    .venv/bin/python benchmarks/bench_compose.py --motion --frames 120
 """
 
 from __future__ import annotations
@@ -31,7 +41,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -42,7 +52,19 @@ from sam2_gradio.compositor.placement import scaled_size  # noqa: E402
 from sam2_gradio.media.mask_files import combined_mask_name, save_mask_png  # noqa: E402
 from sam2_gradio.media.video import ffmpeg_exe, probe_video  # noqa: E402
 
-FIXTURES = PROJECT_ROOT.parent / "shared" / "fixtures" / "videos"
+# /work/shared beside the checkout, or beside the folder of a git worktree (/work/wt/NAME)
+FIXTURES = (
+    next(
+        (
+            root / "shared"
+            for root in (PROJECT_ROOT.parent, PROJECT_ROOT.parents[1])
+            if (root / "shared").is_dir()
+        ),
+        PROJECT_ROOT.parent / "shared",
+    )
+    / "fixtures"
+    / "videos"
+)
 RESOLUTIONS = {"720p": (1280, 720), "1080p": (1920, 1080)}
 ENCODE = [
     "-c:v",
@@ -201,10 +223,14 @@ def main() -> None:
     parser.add_argument("--object-size", type=int, default=400, help="--size of the relocated object")
     parser.add_argument("--profile", action="store_true", help="also cProfile one run of ours per input")
     parser.add_argument("--workdir", help="folder for inputs and outputs (default: a temp folder, deleted)")
+    parser.add_argument("--motion", action="store_true", help="time follow, holdout and shadow instead")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-compose-") as temp:
         workdir = Path(args.workdir or temp)
         workdir.mkdir(parents=True, exist_ok=True)
+        if args.motion:
+            motion_table(workdir, args.frames, args.repeats)
+            return
         cases, origin = prepare(workdir, args.frames)
         rows = []
         for case in cases:
@@ -227,6 +253,96 @@ def main() -> None:
     print(f"\nInputs: {origin}; {os.cpu_count()} CPU cores; median of {args.repeats} run(s) each.\n")
     print("| input | frames | ours s | ffmpeg s | ours / ffmpeg | ours CPU s | ffmpeg CPU s | CPU ratio |")
     print("|---|---|---|---|---|---|---|---|")
+    print("\n".join(rows))
+
+
+def write_motion_masks(workdir: Path, size: tuple[int, int], frames: int) -> tuple[Path, Path, Path]:
+    """Per-object masks (object 1: an ellipse moving right 3 px per frame; object 2: a still one), holdout
+    masks (a bar 80 px wide crossing the background), and the objects file placing the two."""
+    import json
+
+    import cv2
+    import numpy as np
+
+    from sam2_gradio.media.mask_files import per_object_mask_name
+
+    width, height = size
+    masks, holdouts = workdir / "motion_masks", workdir / "motion_holdouts"
+    for frame in range(frames):
+        moving = np.zeros((height, width), np.uint8)
+        cv2.ellipse(
+            moving, (width // 4 + 3 * frame, height // 2), (width // 10, height // 4), 0, 0, 360, 255, -1
+        )
+        still = np.zeros((height, width), np.uint8)
+        cv2.ellipse(still, (3 * width // 4, height // 3), (width // 12, height // 6), 0, 0, 360, 255, -1)
+        save_mask_png(masks / per_object_mask_name(frame, 1), moving)
+        save_mask_png(masks / per_object_mask_name(frame, 2), still)
+        bar = np.zeros((height, width), np.uint8)
+        left = (width - 4 * frame) % width
+        bar[:, left : left + 80] = 255
+        save_mask_png(holdouts / combined_mask_name(frame), bar)
+    objects = workdir / "objects.json"
+    objects.write_text(
+        json.dumps(
+            [
+                {"id": 2, "placement": "relocate", "pos": "top-right", "size": 200},
+                {"id": 1, "placement": "follow", "pos": "bottom-center", "scale": 0.8, "shadow": True},
+            ]
+        )
+    )
+    return masks, holdouts, objects
+
+
+def motion_table(workdir: Path, frames: int, repeats: int) -> None:
+    """Print the render fps and preview latency of a plain paste and of follow + 2 objects + holdout +
+    shadow, at 720p (see the module docstring)."""
+    from sam2_gradio.compositor import render as render_module
+    from sam2_gradio.compositor.render import ComposeOptions, output_frame, render
+    from sam2_gradio.media.mask_files import load_mask_set
+
+    background, obj, origin = make_720p_sources(workdir, frames)
+    count = min(probe_video(background).num_frames, probe_video(obj).num_frames)
+    masks, holdouts, objects = write_motion_masks(workdir, RESOLUTIONS["720p"], count)
+    cases = {
+        "plain paste (1 object, relocate)": ComposeOptions(objects=(1,), size=400),
+        "follow + 2 objects + holdout + shadow": ComposeOptions(
+            objects_file=str(objects), holdout_mask=str(holdouts), shadow=True, color_match=0.5
+        ),
+    }
+    bg_info, obj_info = probe_video(background, exact=False), probe_video(obj, exact=False)
+    fps: dict[str, list[float]] = {name: [] for name in cases}
+    cpu: dict[str, list[float]] = {name: [] for name in cases}  # this process's CPU ms per frame
+    latency: dict[tuple[str, str], list[float]] = {
+        (name, kind): [] for name in cases for kind in ("frame", "option")
+    }
+    for _ in range(repeats):  # the cases alternate, so that load from other processes hits both alike
+        for name, options in cases.items():
+            cpu_started = time.process_time()
+            result = render(background, obj, masks, workdir / "motion.mp4", options)
+            fps[name].append(result.num_frames / result.seconds)
+            cpu[name].append(1000 * (time.process_time() - cpu_started) / result.num_frames)
+    mask_set = load_mask_set(masks)
+    for index in range(15):  # a new frame (as the slider asks), then a new option on the same frame
+        frame = (index * 7) % count
+        for name, options in cases.items():
+            render_module._decoded_frame.cache_clear()  # the new frame is decoded for each case alike
+            for kind, changed in (
+                ("frame", options),
+                ("option", replace(options, offset_x=10 * (index + 1))),
+            ):
+                started = time.perf_counter()
+                output_frame(bg_info, obj_info, mask_set, frame, changed)
+                latency[name, kind].append(time.perf_counter() - started)
+    mask_set.close()
+    rows = [
+        f"| {name} | {count} | {statistics.median(fps[name]):.1f} | {statistics.median(cpu[name]):.1f} | "
+        f"{1000 * statistics.median(latency[name, 'frame']):.0f} | "
+        f"{1000 * statistics.median(latency[name, 'option']):.0f} |"
+        for name in cases
+    ]
+    print(f"\nInputs: {origin}, 720p; {os.cpu_count()} CPU cores; render median of {repeats} run(s).\n")
+    print("| composite | frames | render fps | CPU ms per frame | preview ms: new frame | new option |")
+    print("|---|---|---|---|---|---|")
     print("\n".join(rows))
 
 

@@ -84,6 +84,10 @@ DEFAULT_FEATHER = 2  # mask edge feather, pixels
 MIN_MASK_AREA = 16  # masks with fewer foreground pixels are treated as empty
 # Brightness matching gain is clamped to this range (see sam2_gradio.compositor.blend.match_brightness).
 BRIGHTNESS_GAIN_RANGE = (0.5, 2.0)
+# Colour matching scales each Lab channel's spread by at most this range (compositor.blend.match_colour).
+COLOUR_SPREAD_RANGE = (0.5, 2.0)
+# The follow placement averages the object's path over this many frames each side (symmetric at the ends).
+FOLLOW_SMOOTH_RADIUS = _env_int("SAM2_GRADIO_FOLLOW_SMOOTH_RADIUS", 2)
 X264_PRESET = "veryfast"
 X264_CRF = 18
 AAC_BITRATE = "160k"  # audio carried from the background video is re-encoded to AAC at this rate
@@ -168,18 +172,28 @@ class OptionSpec:
     help: str  # one line, for --help
     label: str  # the app control's label
     choices: tuple[str, ...] = ()  # the allowed values of a text option
-    minimum: int | None = None  # the smallest allowed value of a whole-number option
-    slider: tuple[int, int] | None = None  # the app slider's range of a whole-number option
+    minimum: float | None = None  # the smallest allowed value of a number option
+    maximum: float | None = None  # the largest allowed value of a number option
+    slider: tuple[float, float] | None = None  # the app slider's range of a number option
     ids: bool = False  # a set of object ids: None (all) or at least one id
+    file: bool = False  # a path to a file the user gives (None: no file)
+    file_types: tuple[str, ...] = ()  # the suffixes the app's upload box accepts for a file option
     control_id: str = ""  # the app control's elem_id after its tab's prefix (default: the field's name)
 
     def kind(self, default: Any) -> str:
-        """ "choice", "flag", "ids" or "number": how the CLIs and the app offer the option."""
+        """ "choice", "flag", "ids", "file", "text", "real" (a float) or "number" (a whole number): how
+        the CLIs and the app offer the option."""
         if self.choices:
             return "choice"
         if isinstance(default, bool):
             return "flag"
-        return "ids" if self.ids else "number"
+        if self.ids:
+            return "ids"
+        if self.file:
+            return "file"
+        if isinstance(default, str):
+            return "text"
+        return "real" if isinstance(default, float) else "number"
 
 
 def option(default: Any, *, help: str, label: str, **spec: Any) -> Any:
@@ -203,6 +217,8 @@ def check_options(options: Any) -> None:
             raise BadInput(f"{name} must be one of {', '.join(spec.choices)}, got {value!r}")
         if spec.minimum is not None and value < spec.minimum:
             raise BadInput(f"{name} must be at least {spec.minimum}, got {value}")
+        if spec.maximum is not None and value > spec.maximum:
+            raise BadInput(f"{name} must be at most {spec.maximum}, got {value}")
         if spec.ids and value is not None:
             object.__setattr__(options, field.name, tuple(int(obj_id) for obj_id in value))
             if not getattr(options, field.name):
@@ -212,8 +228,9 @@ def check_options(options: Any) -> None:
 def options_from_values(options_class: type[OptionsT], values: Mapping[str, Any]) -> OptionsT:
     """``options_class`` from loosely typed values, e.g. the app's controls (sliders give floats).
 
-    Keys that are not option fields are ignored, missing ones keep their default; numbers become ints,
-    flags bools, and an empty set of ids means all (None).
+    Keys that are not option fields are ignored, missing ones keep their default; whole numbers become
+    ints, real ones floats, flags bools, files and texts strings (empty: the default), and an empty set
+    of ids means all (None).
     """
     given = {}
     for field, spec in option_fields(options_class):
@@ -221,6 +238,10 @@ def options_from_values(options_class: type[OptionsT], values: Mapping[str, Any]
             value, kind = values[field.name], spec.kind(field.default)
             if kind == "number":
                 value = int(value)
+            elif kind == "real":
+                value = float(value)
+            elif kind in ("file", "text"):
+                value = str(value) if value else field.default
             elif kind == "flag":
                 value = bool(value)
             elif kind == "ids":

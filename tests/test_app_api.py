@@ -98,6 +98,24 @@ def test_compose_returns_background_sized_video_with_object_pasted(client, make_
     assert_composited(Path(result))
 
 
+def test_compose_follows_holds_out_and_shadows_through_the_api(client, make_video, tmp_path):
+    files = compose_files(make_video, tmp_path)
+    holdout = np.zeros((BACKGROUND_SIZE[1], BACKGROUND_SIZE[0]), dtype=np.uint8)
+    holdout[:, 44:52] = 255  # a bar of the background across the object's placed box
+    save_mask_png(tmp_path / "holdout" / combined_mask_name(0), holdout)
+    with zipfile.ZipFile(tmp_path / "holdout.zip", "w") as archive:
+        archive.write(tmp_path / "holdout" / combined_mask_name(0), combined_mask_name(0))
+    result = client.predict(
+        **files, placement="follow", pos="center", feather=0, start_frame=2, shadow=True,
+        holdout_mask=handle_file(tmp_path / "holdout.zip"), api_name="/compose",
+    )  # fmt: skip
+    frames = [read_frame(Path(result), index).astype(int) for index in (0, 5)]
+    # the still 32x24 object, centred from output frame 2: (32, 24)-(64, 48); the bar held out of it
+    assert np.abs(frames[0][26:46, 34:62] - BACKGROUND_COLOR).max() <= COLOR_TOLERANCE  # not yet started
+    assert np.abs(frames[1][26:46, 34:42] - OBJECT_COLOR).max() <= COLOR_TOLERANCE
+    assert np.abs(frames[1][26:46, 46:50] - BACKGROUND_COLOR).max() <= COLOR_TOLERANCE
+
+
 def test_preview_and_snapshot_show_the_frame_the_render_makes(client, make_video, tmp_path):
     files = compose_files(make_video, tmp_path)
     controls = {
@@ -114,6 +132,19 @@ def test_preview_and_snapshot_show_the_frame_the_render_makes(client, make_video
         "loop": False,
         "feather": 0,
         "objects": [],
+        "scale": 1.0,
+        "mirror": False,
+        "keyframes": None,
+        "start_frame": 0,
+        "trim": "",
+        "holdout_mask": None,
+        "shadow": False,
+        "shadow_angle": 60,
+        "shadow_length": 40,
+        "shadow_blur": 6,
+        "shadow_opacity": 0.5,
+        "color_match": 0.0,
+        "objects_file": None,
     }
     shown, _, note = client.predict(1, *controls.values(), api_name="/compose_preview")
     snapshot = client.predict(1, *controls.values(), api_name="/snapshot")

@@ -216,6 +216,18 @@ def reload_and_check(app: AppPage, clip_frames: int, folder: Path) -> None:
         other.close()
 
 
+def holdout_zip(folder: Path) -> Path:
+    """A holdout mask of the example background: its right part, from x = 288."""
+    mask = np.zeros(BACKGROUND_SHAPE[:2], np.uint8)
+    mask[:, 288:] = 255
+    path = folder / "holdout.zip"
+    png = io.BytesIO()
+    Image.fromarray(mask).save(png, format="PNG")
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("mask_00000.png", png.getvalue())
+    return path
+
+
 def compose_and_check(app: AppPage, clip_frames: int, folder: Path) -> None:
     """Take the Segment result over the example background: note, object choice, preview and render."""
     app.open_tab("Compose")
@@ -226,9 +238,10 @@ def compose_and_check(app: AppPage, clip_frames: int, folder: Path) -> None:
     app.upload("cmp-bg", BACKGROUND)
     shown = app.wait_image_src("cmp-preview", other_than=None)
     assert pixels(app, shown).shape == BACKGROUND_SHAPE
-    app.page.wait_for_function("id => /original/.test(document.getElementById(id).innerText)", arg="cmp-note")
-    # several objects force "original": the Placement control shows it and cannot be changed
-    app.page.wait_for_function("id => document.querySelector(`#${id} input`).disabled", arg="cmp-placement")
+    # several objects move as one group: the note says so and how to place each on its own
+    app.page.wait_for_function(
+        "id => /one group/.test(document.getElementById(id).innerText)", arg="cmp-note"
+    )
     app.screenshot("compose_two_objects")
 
     frame_box = app.component("cmp-frame-slider").locator("input[type=number]").first
@@ -240,9 +253,19 @@ def compose_and_check(app: AppPage, clip_frames: int, folder: Path) -> None:
     app.component("cmp-objects").get_by_label("Object 1", exact=True).uncheck()
     app.wait_image_src("cmp-preview", other_than=shown)
     app.page.wait_for_function(
-        "id => !/original/.test(document.getElementById(id).innerText)", arg="cmp-note"
+        "id => !/one group/.test(document.getElementById(id).innerText)", arg="cmp-note"
     )
     app.screenshot("compose_one_object")
+
+    # a holdout of the background over the right half, across the pasted object (centred): the preview
+    # changes there and nowhere else (its JPEG blocks left of x = 288 are the same pixels)
+    before = pixels(app, shown := app.wait_image_src("cmp-preview", other_than=None)).astype(int)
+    app.upload("cmp-holdout-mask", holdout_zip(folder))
+    shown = app.wait_image_src("cmp-preview", other_than=shown)
+    after = pixels(app, shown).astype(int)
+    assert np.abs(before[:, 288:] - after[:, 288:]).max() > 20
+    assert np.abs(before[:, :272] - after[:, :272]).max() <= 2
+    app.screenshot("compose_holdout")
 
     app.press("cmp-render")
     output = app.wait_video("cmp-output", timeout_ms=RENDER_TIMEOUT_MS)

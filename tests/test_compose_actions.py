@@ -157,7 +157,7 @@ def test_a_preview_probes_its_inputs_only_as_far_as_checking_them_does(session, 
     assert {name for name, _ in checking} == {"background.mp4", "object.mp4"}
 
 
-def test_two_object_masks_force_original_placement_with_a_note(session, inputs, tmp_path):
+def test_two_object_masks_move_as_one_group_with_a_note(session, inputs, tmp_path):
     width, height = OBJ_SIZE
     second = np.zeros((height, width), dtype=np.uint8)
     second[height // 2 :, width // 2 :] = 255
@@ -165,8 +165,7 @@ def test_two_object_masks_force_original_placement_with_a_note(session, inputs, 
     two = actions.ComposeInputs(inputs.obj_video, masks, inputs.bg_video)
     assert actions.mask_objects(session, masks) == (1, 2)
     note = actions.preview(session, two, 0, _options(placement="relocate")).note
-    assert note is not None and "(1, 2)" in note and "'original'" in note
-    # the Placement control then shows "original": the note still says why
+    assert note is not None and "(1, 2)" in note and "objects file" in note
     assert actions.preview(session, two, 0, _options(placement="original")).note == note
     assert actions.preview(session, two, 0, _options(placement="relocate", objects=[2])).note is None
 
@@ -261,20 +260,22 @@ def test_an_unreadable_background_is_named(session, inputs, tmp_path):
         actions.preview(session, missing, 0, _options())
 
 
-def test_several_ticked_objects_force_the_placement_control_and_none_ticked_pastes_nothing(tmp_path):
-    import gradio as gr
-
-    from sam2_gradio.app.compose_handlers import ComposeHandlers
+def test_the_placement_greys_out_the_controls_it_does_not_use_and_none_ticked_pastes_nothing(tmp_path):
+    from sam2_gradio.app.compose_handlers import GEOMETRY_CONTROLS, ComposeHandlers
 
     two = _write_masks(tmp_path / "two", {1: _left_half_mask(OBJ_SIZE), 2: _left_half_mask(OBJ_SIZE)})
     masks = str(_zip_folder(two, tmp_path / "two.zip"))
     handlers = ComposeHandlers(SessionStore(tmp_path / "sessions"))
-    request = gr.Request(session_hash="tab")
-    placement, *geometry = handlers.placement_controls("object.mp4", masks, [1, 2], "relocate", request)
-    assert (placement["value"], placement["interactive"]) == ("original", False)
-    assert all(control["interactive"] is False for control in geometry)  # position, size, offsets
-    placement, *geometry = handlers.placement_controls("object.mp4", masks, [2], "relocate", request)
-    assert (placement["value"], placement["interactive"]) == ("relocate", True)  # the user's choice is back
-    assert all(control["interactive"] is True for control in geometry)
+    editable = {
+        placement: dict(zip(GEOMETRY_CONTROLS, handlers.placement_controls(placement), strict=True))
+        for placement in ("relocate", "follow", "original")
+    }
+    assert {name for name, update in editable["relocate"].items() if update["interactive"]} == {
+        "pos", "size", "offset_x", "offset_y",
+    }  # fmt: skip
+    assert {name for name, update in editable["follow"].items() if update["interactive"]} == {
+        "pos", "scale", "offset_x", "offset_y",
+    }  # fmt: skip
+    assert not any(update["interactive"] for update in editable["original"].values())
     session = handlers.sessions.get("tab")
     assert actions.ticked_objects(session, actions.ComposeInputs(None, masks, None), []) == ()

@@ -80,7 +80,9 @@ def test_renders_video_and_logs_progress_and_summary(clips, caplog):
     assert sorted(path.name for path in clips["out"].parent.iterdir()) == ["result.mp4"]
 
 
-def test_several_objects_log_the_forced_placement(clips, caplog, tmp_path):
+def test_several_objects_log_that_they_move_as_one_group_unless_an_objects_file_places_each(
+    clips, caplog, tmp_path
+):
     masks = tmp_path / "two"
     for frame in range(35):
         write_mask(masks, per_object_mask_name(frame, 1), (2, 2, 12, 12))
@@ -88,7 +90,19 @@ def test_several_objects_log_the_forced_placement(clips, caplog, tmp_path):
     clips["mask"] = masks
     caplog.set_level(logging.INFO, logger="sam2_gradio.cli.compose")
     assert main(cli_args(clips, "--placement", "relocate", "--snapshot", "0")) == 0
-    assert "several objects (1, 4)" in caplog.text and "'original'" in caplog.text
+    assert "objects (1, 4) are placed together as one group" in caplog.text
+    caplog.clear()
+    objects = tmp_path / "objects.json"
+    objects.write_text('[{"id": 4, "pos": "bottom-right", "size": 20}, {"id": 1, "placement": "original"}]')
+    assert main(cli_args(clips, "--objects-file", str(objects), "--snapshot", "0")) == 0
+    assert "one group" not in caplog.text
+    image = read_png(clips["out"].parent / "result_frame_00000.png")
+    # object 4 (its 20x14 green box) moved to the bottom-right corner, object 1 where it was
+    assert image[40:42, 50:52, 1].min() > 120 and image[5:8, 5:8, 1].min() > 120
+    assert abs(int(image[31:33, 41:43, 1].mean()) - BG_LEVEL) < 8  # where object 4 was: background
+    bad = tmp_path / "bad.json"
+    bad.write_text('[{"id": 9}]')
+    assert main(cli_args(clips, "--objects-file", str(bad), "--snapshot", "0")) == 2
 
 
 def test_preview_saves_pngs_and_writes_no_video(clips):

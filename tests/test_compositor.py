@@ -1,5 +1,5 @@
 """The compositor end to end on tiny synthetic videos: timing, sizes, audio, placement on decoded pixels,
-forced placement, brightness match, cancellation, failures and snapshots.
+several objects as one group, brightness match, cancellation, failures and snapshots.
 
 Frames are flat colours so that H.264 (crf 18, yuv420p) keeps them within a few levels; pixels are checked
 as region means, away from edges, against values worked out here by hand.
@@ -20,7 +20,6 @@ from sam2_gradio.compositor.render import (
     Cancelled,
     ComposeOptions,
     compose_frame,
-    effective_placement,
     placement_note,
     render,
     snapshot,
@@ -282,18 +281,22 @@ def two_objects(tmp_path):
     mask_set.close()
 
 
-def test_several_objects_force_original_placement_with_a_note(two_objects):
+def test_several_objects_without_an_objects_file_move_as_one_group_with_a_note(two_objects):
     background, obj_frame, mask_set = two_objects
     options = ComposeOptions(placement="relocate", size=40, **HARD_EDGES)
-    assert effective_placement(mask_set, options) == "original"
     note = placement_note(mask_set, options)
-    assert note is not None and "1, 2" in note and "original" in note
-    # the app shows the Placement control forced to "original": the note still says why
-    assert placement_note(mask_set, dataclasses.replace(options, placement="original")) == note
+    assert note is not None and "(1, 2)" in note and "objects file" in note
     composed = compose_frame(background, obj_frame, mask_set, 0, options)
-    assert_colour(composed, RED_BOX, OBJECT_RED, tolerance=0)
-    assert_colour(composed, BLUE_BOX, BLUE, tolerance=0)
-    assert_colour(composed, (34, 0, 56, 28), BG_LEVEL, tolerance=0)
+    # the union box (10, 10)-(90, 50), 80x40, halved to 40x20 and centred: (28, 22)-(68, 42); each object
+    # keeps its place in the group: red (10, 10)-(30, 24) -> (28, 22)-(38, 29), blue -> (53, 32)-(68, 42)
+    assert_colour(composed, (28, 22, 38, 29), OBJECT_RED, tolerance=0)
+    assert_colour(composed, (53, 32, 68, 42), BLUE, tolerance=0)
+    assert_colour(composed, (0, 44, 96, 64), BG_LEVEL, tolerance=0)
+    original = compose_frame(
+        background, obj_frame, mask_set, 0, dataclasses.replace(options, placement="original")
+    )
+    assert_colour(original, RED_BOX, OBJECT_RED, tolerance=0)
+    assert_colour(original, BLUE_BOX, BLUE, tolerance=0)
 
 
 def test_one_selected_object_is_relocated_without_a_note(two_objects):

@@ -25,6 +25,12 @@ COMPOSE_FLAGS = (
     "--placement", "--pos", "--size", "--offset-x", "--offset-y", "--blend-mode",
     "--brightness-match", "--loop", "--feather", "--objects",
 )  # fmt: skip
+# The flags of issue 24 (compositing in motion and depth): scripts rely on these names too.
+MOTION_FLAGS = (
+    "--scale", "--mirror", "--keyframes", "--start-frame", "--trim", "--holdout-mask", "--shadow",
+    "--shadow-angle", "--shadow-length", "--shadow-blur", "--shadow-opacity", "--color-match",
+    "--objects-file",
+)  # fmt: skip
 SEGMENT_FLAGS = ("--direction", "--batch-size")
 # The Compose controls' elem_ids as they were (pages and scripts find the controls by them).
 COMPOSE_ELEM_IDS = (
@@ -40,7 +46,7 @@ def _flags(parser) -> dict[str, object]:
 @pytest.mark.parametrize(
     ("parser", "options_class", "flags"),
     [
-        (compose_cli.build_parser(), ComposeOptions, COMPOSE_FLAGS),
+        (compose_cli.build_parser(), ComposeOptions, COMPOSE_FLAGS + MOTION_FLAGS),
         (segment_cli.build_parser(), SegmentOptions, SEGMENT_FLAGS),
     ],
 )
@@ -64,6 +70,27 @@ def test_compose_flags_parse_into_the_options_they_name():
     assert options_from_args(ComposeOptions, args) == ComposeOptions(
         pos="bottom-left", size=300, offset_x=-4, blend_mode="screen", brightness_match=True, objects=(2, 3)
     )
+    moving = compose_cli.build_parser().parse_args(
+        ["--bg", "b.mp4", "--obj", "o.mp4", "--mask", "m.zip", "--placement", "follow", "--scale", "0.5"]
+        + [
+            "--mirror",
+            "--keyframes",
+            "k.json",
+            "--start-frame",
+            "12",
+            "--trim",
+            "3:40",
+            "--holdout-mask",
+            "h",
+        ]
+        + ["--shadow", "--shadow-angle", "-30", "--shadow-opacity", "0.25", "--color-match", "0.7"]
+        + ["--objects-file", "objects.json"]
+    )
+    assert options_from_args(ComposeOptions, moving) == ComposeOptions(
+        placement="follow", scale=0.5, mirror=True, keyframes="k.json", start_frame=12, trim="3:40",
+        holdout_mask="h", shadow=True, shadow_angle=-30, shadow_opacity=0.25, color_match=0.7,
+        objects_file="objects.json",
+    )  # fmt: skip
     plain = compose_cli.build_parser().parse_args(["--bg", "b.mp4", "--obj", "o.mp4", "--mask", "m.zip"])
     assert options_from_args(ComposeOptions, plain) == ComposeOptions()
 
@@ -75,6 +102,9 @@ def test_compose_flags_parse_into_the_options_they_name():
         (["--feather", "-1"], "argument --feather: must be at least 0, got -1"),
         (["--offset-x", "ten"], "argument --offset-x: invalid int value: 'ten'"),
         (["--pos", "middle"], "argument --pos: invalid choice: 'middle'"),
+        (["--scale", "big"], "argument --scale: invalid float value: 'big'"),
+        (["--color-match", "2"], "argument --color-match: must be at most 1.0, got 2.0"),
+        (["--start-frame", "-1"], "argument --start-frame: must be at least 0, got -1"),
     ],
 )
 def test_compose_flags_outside_their_declaration_are_one_line_usage_errors(argv, message, capsys):
@@ -102,7 +132,7 @@ def test_options_from_values_converts_the_values_of_the_controls():
     [
         (
             lambda: ComposeOptions(placement="sideways"),
-            "placement must be one of relocate, original, got 'sideways'",
+            "placement must be one of relocate, original, follow, got 'sideways'",
         ),
         (
             lambda: ComposeOptions(blend_mode="darken"),
@@ -111,6 +141,10 @@ def test_options_from_values_converts_the_values_of_the_controls():
         (lambda: ComposeOptions(size=0), "size must be at least 1, got 0"),
         (lambda: ComposeOptions(feather=-2), "feather must be at least 0, got -2"),
         (lambda: ComposeOptions(objects=()), "objects must name at least one object id"),
+        (lambda: ComposeOptions(scale=0.0), "scale must be at least 0.01, got 0.0"),
+        (lambda: ComposeOptions(shadow_opacity=1.5), "shadow opacity must be at most 1.0, got 1.5"),
+        (lambda: ComposeOptions(trim="20:10"), "trim must be IN:OUT with 0 <= IN < OUT"),
+        (lambda: ComposeOptions(trim="ten"), "trim must be IN:OUT in object frames"),
         (lambda: SegmentOptions(direction="sideways"), "direction must be one of forward, backward, both"),
         (lambda: SegmentOptions(batch_size=0), "batch size must be at least 1, got 0"),
     ],
@@ -151,6 +185,13 @@ def test_compose_controls_follow_the_fields_with_their_elem_ids_and_defaults():
     assert (controls["size"].minimum, controls["size"].maximum) == (16, 2048)
     assert isinstance(controls["loop"], gr.Checkbox) and controls["loop"].value is False
     assert isinstance(controls["objects"], gr.CheckboxGroup) and not controls["objects"].visible
+    assert isinstance(controls["scale"], gr.Slider) and (controls["scale"].value, controls["scale"].step) == (
+        1,
+        0.05,
+    )
+    assert isinstance(controls["keyframes"], gr.File) and controls["keyframes"].elem_id == "cmp-keyframes"
+    assert isinstance(controls["trim"], gr.Textbox) and controls["trim"].value == ""
+    assert controls["holdout_mask"].elem_id == "cmp-holdout-mask" and controls["shadow"].value is False
 
 
 def test_segment_controls_use_radio_buttons_for_the_direction():

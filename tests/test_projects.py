@@ -225,6 +225,15 @@ def test_kill_9_of_a_cli_run_then_the_same_command_gives_the_uninterrupted_masks
     )  # fmt: skip
     printed = json.loads(summary.stdout)
     assert printed["frames_tracked"] == 38 and printed["current"] and printed["video"]["frames"] == 40
+    background = make_video("background.mp4", [np.full((96, 128, 3), 90, np.uint8)] * 12, fps=12)
+    composed = subprocess.run(
+        [sys.executable, "-m", "sam2_gradio.compose", "--project", str(tmp_path / "killed"), "--bg",
+         str(background), "--out", str(tmp_path / "out.mp4"), "--snapshot", "5"],
+        cwd=REPO_ROOT, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert composed.returncode == 0, composed.stderr
+    pasted = cv2.imread(str(tmp_path / "out_frame_00005.png"))
+    assert pasted.shape == (96, 128, 3) and (np.abs(pasted.astype(int) - 90).max(axis=2) > 40).any()
 
 
 KILLED_WRITER = """

@@ -49,7 +49,7 @@ class ComposePreview:
 
     image: np.ndarray  # RGB uint8, the background's size
     num_frames: int  # frames the rendered video will have
-    note: str | None  # why the placement was forced to "original", if it was
+    note: str | None  # that several objects move as one group (see `placement_note`), if they do
 
 
 NO_OBJECTS = "Propagate in the Segment tab, or upload an object video and its masks zip."
@@ -106,7 +106,7 @@ def preview(
 ) -> ComposePreview:
     """Output frame `index` (clamped to the output) as the render would make it."""
     checked = check_inputs(session, inputs)
-    total = plan_timeline(checked.background, checked.obj, loop=options.loop).num_frames
+    total = plan_timeline(checked.background, checked.obj, options).num_frames
     index = min(max(int(index), 0), total - 1)
     image = compositor.output_frame(checked.background, checked.obj, checked.mask_set, index, options)
     return ComposePreview(image, total, compositor.placement_note(checked.mask_set, options))

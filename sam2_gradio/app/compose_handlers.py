@@ -20,16 +20,24 @@ from sam2_gradio.config import option_fields, options_from_values
 from sam2_gradio.jobs import NotReady
 
 
-def _read_controls(controls: Sequence[Any]) -> tuple[compose_actions.ComposeInputs, ComposeOptions]:
-    """The three files and the options from the values of `ComposeView.inputs`, in order."""
+def _read_controls(controls: Sequence[Any]) -> tuple[compose_actions.ComposeInputs, ComposeOptions, Any]:
+    """The three files, the options and the raw ticked objects from the values of `ComposeView.inputs`,
+    in order."""
     files, values = controls[:3], controls[3:]
     names = [field.name for field, _ in option_fields(ComposeOptions)]
-    options = options_from_values(ComposeOptions, dict(zip(names, values, strict=True)))
-    return compose_actions.ComposeInputs(*files), options
+    named = dict(zip(names, values, strict=True))
+    return compose_actions.ComposeInputs(*files), options_from_values(ComposeOptions, named), named["objects"]
 
 
 NONE_TICKED = "No object is ticked, so nothing is pasted: tick the objects to paste."
-RELOCATE_CONTROLS = ("pos", "size", "offset_x", "offset_y")  # options that only "relocate" uses
+# The options each placement uses (the others are greyed out while it is chosen).
+GEOMETRY_CONTROLS = {
+    "pos": ("relocate", "follow"),
+    "size": ("relocate",),
+    "offset_x": ("relocate", "follow"),
+    "offset_y": ("relocate", "follow"),
+    "scale": ("follow",),
+}
 
 
 class ComposeHandlers:
@@ -78,10 +86,10 @@ class ComposeHandlers:
         gradio can pass them positionally). In the page, several objects none of which is ticked paste
         nothing, and the note says so (an API client's empty list means every object).
         """
-        inputs, options = _read_controls(controls)
+        inputs, options, ticked = _read_controls(controls)
         session = self._session(request)
         try:
-            if from_page(request) and not controls[-1]:
+            if from_page(request) and not ticked:
                 compose_actions.check_inputs(session, inputs)
                 if not compose_actions.ticked_objects(session, inputs, []):
                     return gr.skip(), gr.skip(), f"**Note:** {NONE_TICKED}"
@@ -92,27 +100,15 @@ class ComposeHandlers:
         slider = gr.update(maximum=max(shown.num_frames - 1, 1))
         return shown.image, slider, f"**Note:** {shown.note}" if shown.note else ""
 
-    @user_errors
-    def placement_controls(
-        self,
-        obj_video: str | None,
-        masks: str | None,
-        ticked: Sequence[int],
-        chosen: str,
-        request: gr.Request,
-    ) -> tuple:
-        """Placement shown forced to "original" (and not editable) while several objects are pasted, else
-        back to the user's `chosen` placement; position, size and offsets editable only for relocate."""
-        inputs = compose_actions.ComposeInputs(obj_video, masks, None)
-        forced = len(compose_actions.ticked_objects(self._session(request), inputs, ticked)) > 1
-        placement = "original" if forced else chosen
-        geometry = gr.update(interactive=placement == "relocate")
-        return gr.update(value=placement, interactive=not forced), *(geometry for _ in RELOCATE_CONTROLS)
+    @staticmethod
+    def placement_controls(placement: str) -> tuple:
+        """Position, size, offsets and scale editable only for the placements that use them."""
+        return tuple(gr.update(interactive=placement in users) for users in GEOMETRY_CONTROLS.values())
 
     @user_errors
     def snapshot(self, request: gr.Request, frame: float, *controls: Any) -> str:
         """Output frame `frame` as a PNG, for download (arguments as for `preview`)."""
-        inputs, options = _read_controls(controls)
+        inputs, options, _ = _read_controls(controls)
         return str(compose_actions.snapshot(self._session(request), inputs, int(frame), options))
 
     @user_errors
@@ -132,6 +128,19 @@ class ComposeHandlers:
         loop: bool = False,
         feather: float = config.DEFAULT_FEATHER,
         objects: Sequence[int] | None = None,
+        scale: float = 1.0,
+        mirror: bool = False,
+        keyframes: str | None = None,
+        start_frame: float = 0,
+        trim: str = "",
+        holdout_mask: str | None = None,
+        shadow: bool = False,
+        shadow_angle: float = 60,
+        shadow_length: float = 40,
+        shadow_blur: float = 6,
+        shadow_opacity: float = 0.5,
+        color_match: float = 0.0,
+        objects_file: str | None = None,
         request: gr.Request = None,
         progress: gr.Progress = gr.Progress(),  # noqa: B008 (gradio finds its progress bar by this default)
     ) -> str:
@@ -141,7 +150,8 @@ class ComposeHandlers:
             obj_video: the video the objects are cut from.
             masks: their masks, a zip of per_object/ (or combined/) PNGs as /propagate returns it.
             bg_video: the video they are pasted into (its audio is kept).
-            placement: "relocate" (crop, rescale, anchor) or "original" (keep each object's position).
+            placement: "relocate" (crop, rescale, anchor), "original" (keep each object's position) or
+                "follow" (keep the object's own motion from the anchor, scaled by `scale`).
             pos: anchor of "relocate", e.g. "center" or "bottom-left".
             size: longer side of the relocated object, pixels.
             offset_x: pixels right of the anchor (negative: left).
@@ -151,6 +161,19 @@ class ComposeHandlers:
             loop: restart the shorter video so the output lasts as long as the longer one.
             feather: mask edge softening, pixels.
             objects: object ids to paste (empty: all); API clients call /mask_objects first to use it.
+            scale: follow: multiplies the object's own size and motion.
+            mirror: flip the object left to right (follow: its motion too).
+            keyframes: JSON file of offsets, scale and rotation at output frames (relocate, follow).
+            start_frame: background frame at which the object's clip starts.
+            trim: object frames "IN:OUT" making its clip (empty: all).
+            holdout_mask: zip of mask PNGs of the background video, passing in front of the objects.
+            shadow: cast a contact shadow from the object's mask.
+            shadow_angle: direction of the shadow, degrees (0: right, 90: up).
+            shadow_length: shadow length, percent of the object's height.
+            shadow_blur: shadow softness, pixels.
+            shadow_opacity: shadow darkness, 0..1.
+            color_match: strength of the Lab colour match toward the background, 0..1.
+            objects_file: JSON list of objects, back to front, each with its own placement and blend.
         Returns:
             The composited MP4.
         """

@@ -14,7 +14,7 @@ import gradio as gr
 from sam2_gradio import config
 from sam2_gradio.app import assets as ui_assets
 from sam2_gradio.app.assets import FILE_HEIGHT
-from sam2_gradio.app.compose_handlers import RELOCATE_CONTROLS, ComposeHandlers
+from sam2_gradio.app.compose_handlers import GEOMETRY_CONTROLS, ComposeHandlers
 from sam2_gradio.app.edge import COMPOSE_QUEUE, FRAME_SLIDER_MAX, PREVIEW_QUEUE
 from sam2_gradio.app.option_controls import option_controls
 from sam2_gradio.compositor.render import ComposeOptions
@@ -31,7 +31,7 @@ class ComposeView:
     use_segment: gr.Button
     bg_video: gr.Video  # the video they are pasted into
     preview: gr.Image  # output frame `frame` as the render will make it
-    note: gr.Markdown  # why the placement was forced to "original"
+    note: gr.Markdown  # that several objects move as one group, or that none is ticked
     frame: gr.Slider
     options: dict[str, gr.components.Component]  # one control per `ComposeOptions` field, in its order
     snapshot: gr.Button
@@ -99,7 +99,7 @@ def _wire_compose_events(handlers: ComposeHandlers, ui: ComposeView) -> None:
         handlers.mask_objects, [ui.masks], [ui.options["objects"]], api_name="mask_objects", **PREVIEW_QUEUE
     )
     framed = [ui.frame, *ui.inputs]
-    previewed = gr.on(
+    gr.on(
         [control.change for control in ui.inputs] + [ui.frame.input],
         handlers.preview,
         framed,
@@ -109,14 +109,12 @@ def _wire_compose_events(handlers: ComposeHandlers, ui: ComposeView) -> None:
         **PREVIEW_QUEUE,
     )
     placement = ui.options["placement"]
-    chosen = gr.State(placement.value)  # the placement the user picked, shown again when none is forced
-    placement.input(lambda picked: picked, placement, chosen, api_visibility="private", queue=False)
-    previewed.then(
+    placement.change(
         handlers.placement_controls,
-        [ui.obj_video, ui.masks, ui.options["objects"], chosen],
-        [placement, *(ui.options[name] for name in RELOCATE_CONTROLS)],
+        [placement],
+        [ui.options[name] for name in GEOMETRY_CONTROLS],
         api_visibility="private",
-        **PREVIEW_QUEUE,
+        queue=False,
     )
     ui.snapshot.click(handlers.snapshot, framed, [ui.snapshot_file], api_name="snapshot", **PREVIEW_QUEUE)
     rendering = ui.render.click(handlers.compose, ui.inputs, [ui.output], api_name="compose", **COMPOSE_QUEUE)

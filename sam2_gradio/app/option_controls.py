@@ -1,9 +1,10 @@
 """The app's controls for an options dataclass (`ComposeOptions`, `SegmentOptions`), built from its fields.
 
 Each field's spec (`config.OptionSpec`) says what control it gets: a choice a dropdown (or radio
-buttons), a whole number a slider over its range, a flag a checkbox, a set of object ids checkboxes
-that the app fills once it knows the objects (hidden until then). Controls are laid out by kind: the
-choices in a row, the sliders two by two, the checkboxes in a row, the object ids last.
+buttons), a number a slider over its range (whole numbers in steps of 1, real ones of `REAL_STEP`), a
+flag a checkbox, a text a textbox, a file an upload box, a set of object ids checkboxes that the app
+fills once it knows the objects (hidden until then). Controls are laid out by kind: the choices in a
+row, the sliders two by two, the checkboxes in a row, texts, files, and the object ids last.
 """
 
 from __future__ import annotations
@@ -15,11 +16,13 @@ from itertools import groupby
 
 import gradio as gr
 
+from sam2_gradio.app.assets import FILE_HEIGHT
 from sam2_gradio.config import OptionSpec, option_fields
 
 Component = gr.components.Component
-KIND_ORDER = ("choice", "number", "flag", "ids")  # how the rows follow one another
-PER_ROW = {"choice": 3, "number": 2, "flag": 3, "ids": 1}  # most controls of a kind in one row
+KIND_ORDER = ("choice", "number", "real", "flag", "text", "file", "ids")  # how the rows follow one another
+PER_ROW = {"choice": 3, "number": 2, "real": 2, "flag": 3, "text": 2, "file": 3, "ids": 1}  # most in a row
+REAL_STEP = 0.05  # slider step of a real-number option
 
 
 def option_controls(
@@ -58,7 +61,13 @@ def _control(field: Field, spec: OptionSpec, elem_id: str, choice_control: type[
         return gr.Checkbox(value=field.default, label=spec.label, elem_id=elem_id)
     if kind == "ids":
         return gr.CheckboxGroup([], value=[], label=spec.label, visible=False, elem_id=elem_id)
+    if kind == "text":
+        return gr.Textbox(value=field.default, label=spec.label, info=spec.help, elem_id=elem_id)
+    if kind == "file":
+        types = list(spec.file_types) or None
+        return gr.File(label=spec.label, file_types=types, height=FILE_HEIGHT, elem_id=elem_id)
     if spec.slider is None:
         raise ValueError(f"option {field.name} needs a slider range (slider=(low, high)) to be shown")
     low, high = spec.slider
-    return gr.Slider(low, high, value=field.default, step=1, label=spec.label, elem_id=elem_id)
+    step = 1 if kind == "number" else REAL_STEP
+    return gr.Slider(low, high, value=field.default, step=step, label=spec.label, elem_id=elem_id)

@@ -35,8 +35,9 @@ def add_option_arguments(
     """One flag per option field of `options_class` (`offset_x` -> `--offset-x`), from its spec; with
     `only`, for those fields alone.
 
-    Choices become `choices=`, whole numbers `type=int` (checked against the minimum while parsing),
-    flags `store_true` and sets of object ids `nargs="+"`; each flag's default is the field's.
+    Choices become `choices=`, whole numbers `type=int` and real ones `type=float` (both checked against
+    the range while parsing), flags `store_true`, sets of object ids `nargs="+"`, files and texts plain
+    strings; each flag's default is the field's.
     """
     for field, spec in option_fields(options_class):
         if only is not None and field.name not in only:
@@ -49,8 +50,12 @@ def add_option_arguments(
             parser.add_argument(flag, type=int, nargs="+", metavar="ID", help=spec.help)
         elif kind == "choice":
             parser.add_argument(flag, choices=spec.choices, default=field.default, help=spec.help)
+        elif kind in ("file", "text"):
+            metavar = "FILE" if kind == "file" else "TEXT"
+            parser.add_argument(flag, default=field.default, metavar=metavar, help=spec.help)
         else:
-            parser.add_argument(flag, type=_whole_number(spec.minimum), default=field.default, help=spec.help)
+            number = _ranged(int if kind == "number" else float, spec.minimum, spec.maximum)
+            parser.add_argument(flag, type=number, default=field.default, help=spec.help)
 
 
 def options_from_args(options_class: type[OptionsT], args: argparse.Namespace) -> OptionsT:
@@ -58,14 +63,18 @@ def options_from_args(options_class: type[OptionsT], args: argparse.Namespace) -
     return options_from_values(options_class, vars(args))
 
 
-def _whole_number(minimum: int | None) -> Callable[[str], int]:
-    def parse(text: str) -> int:
+def _ranged(kind: type, minimum: float | None, maximum: float | None) -> Callable[[str], float]:
+    """An argparse type: `kind` (int or float) of `text`, inside [minimum, maximum] where given."""
+
+    def parse(text: str) -> float:
         try:
-            value = int(text)
+            value = kind(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"invalid int value: {text!r}") from None
+            raise argparse.ArgumentTypeError(f"invalid {kind.__name__} value: {text!r}") from None
         if minimum is not None and value < minimum:
             raise argparse.ArgumentTypeError(f"must be at least {minimum}, got {value}")
+        if maximum is not None and value > maximum:
+            raise argparse.ArgumentTypeError(f"must be at most {maximum}, got {value}")
         return value
 
     return parse

@@ -98,7 +98,7 @@ def run(args: argparse.Namespace) -> None:
         raise BadInput("give --obj and --mask, or --project")
     background, obj = probe_video(args.bg, exact=False), probe_video(args.obj, exact=False)
     mask_set = load_mask_set(args.mask)  # every input is checked before anything is logged
-    num_frames = plan_timeline(background, obj, loop=options.loop).num_frames
+    num_frames = plan_timeline(background, obj, options).num_frames
     try:
         _log_inputs(background, obj)
         _log_masks(mask_set, options)

@@ -1,4 +1,4 @@
-"""Pixel functions of the compositor: blend modes, mask mixing, edge feather and brightness matching.
+"""Pixel functions of the compositor: blend modes, mask mixing, edge feather, brightness and colour matching.
 
 All work on the object's box only, in ``uint8`` with integer or OpenCV arithmetic. Colours are 0..255
 integers standing for W3C's 0..1 values; results are rounded to the nearest integer.
@@ -25,6 +25,7 @@ from sam2_gradio import config
 BLEND_MODES = ("normal", "multiply", "screen", "overlay")
 BT601_WEIGHTS = (0.299, 0.587, 0.114)  # luma Y of R, G, B
 _LUMA_FLOOR, _LUMA_CEILING = 1.0, 254.0  # keeps the gamma of brightness matching finite
+_REFERENCE_STEP = 4  # colour matching takes the background's statistics from every 4th pixel each way
 
 
 def blend(backdrop: np.ndarray, source: np.ndarray, mode: str) -> np.ndarray:
@@ -155,6 +156,47 @@ def match_brightness(
     gamma = brightness_gamma(mean_luma(source, alpha), mean_luma(reference), gain_range)
     table = np.round(255 * (np.arange(256) / 255) ** gamma).astype(np.uint8)
     return cv2.LUT(source, table)
+
+
+def match_colour(
+    source: np.ndarray,
+    alpha: np.ndarray,
+    reference: np.ndarray,
+    strength: float,
+    spread_range: tuple[float, float] = config.COLOUR_SPREAD_RANGE,
+) -> np.ndarray:
+    """Move the object's colours toward those of the background around it, in CIE Lab (Reinhard et al.).
+
+    Per Lab channel, ``v' = (v - mean_o) * clamp(std_r / std_o, *spread_range) + mean_r``, the object's
+    mean and spread (``_o``) taken over the pixels where ``alpha >= 0.5`` and the reference's (``_r``)
+    over every 4th pixel of it each way; the result is ``v + strength * (v' - v)``, back in RGB. Lab is
+    OpenCV's 8-bit encoding (L scaled to 0..255, a and b offset by 128), whose scalings are linear.
+
+    Args:
+        source: ``uint8`` (h, w, 3) RGB, the object's pixels.
+        alpha: ``float32`` (h, w) in [0, 1], the object's mask (which pixels count for its statistics).
+        reference: ``uint8`` (H, W, 3) RGB, the background region around the placement.
+        strength: 0 (``source`` unchanged) to 1 (the full transfer).
+
+    Returns:
+        ``uint8`` (h, w, 3) RGB.
+    """
+    _check_alpha(alpha, source.shape[:2])
+    if not 0 <= strength <= 1:
+        raise ValueError(f"strength must be in [0, 1], got {strength}")
+    selection = (alpha >= 0.5).astype(np.uint8)
+    if strength == 0 or not selection.any():
+        return source
+    lab = cv2.cvtColor(source, cv2.COLOR_RGB2LAB)
+    sample = np.ascontiguousarray(reference[::_REFERENCE_STEP, ::_REFERENCE_STEP])  # its statistics suffice
+    mean_o, std_o = (values.reshape(3) for values in cv2.meanStdDev(lab, mask=selection))
+    mean_r, std_r = (values.reshape(3) for values in cv2.meanStdDev(cv2.cvtColor(sample, cv2.COLOR_RGB2LAB)))
+    low, high = spread_range
+    ratio = np.clip(std_r / np.maximum(std_o, 1e-3), low, high)
+    values = np.arange(256, dtype=np.float64)[:, None]  # one table per channel: v -> v + s (v' - v)
+    moved = (values - mean_o) * ratio + mean_r
+    table = np.clip(np.round(values + strength * (moved - values)), 0, 255).astype(np.uint8)
+    return cv2.cvtColor(cv2.LUT(lab, table.reshape(256, 1, 3)), cv2.COLOR_LAB2RGB)
 
 
 def _check_pair(backdrop: np.ndarray, source: np.ndarray) -> None:

@@ -1,4 +1,5 @@
-"""Where the cut-out object lands in the background: pure box geometry, in pixels.
+"""Where the cut-out object lands in the background: pure box geometry, in pixels (the placements
+``relocate`` and ``original`` here; ``follow`` and keyframes in ``motion``).
 
 Boxes are half-open ``[x0, x1) x [y0, y1)``. Target boxes may reach past the background's edges;
 ``clip_box`` keeps the visible part (never wrapped, never an error).
@@ -8,7 +9,7 @@ from __future__ import annotations
 
 from sam2_gradio.media.mask_files import Box
 
-PLACEMENTS = ("relocate", "original")
+PLACEMENTS = ("relocate", "original", "follow")  # follow: see `motion.follow_box`
 ANCHORS = (
     "top-left",
     "top-center",
@@ -69,6 +70,14 @@ def clip_box(box: Box, frame_size: tuple[int, int]) -> Box | None:
     """Part of ``box`` inside a frame of ``frame_size`` = (width, height); None when it is all outside."""
     clipped = Box(max(box.x0, 0), max(box.y0, 0), min(box.x1, frame_size[0]), min(box.y1, frame_size[1]))
     return clipped if clipped.width > 0 and clipped.height > 0 else None
+
+
+def intersect(first: Box, second: Box) -> Box | None:
+    """The pixels ``first`` and ``second`` share, or None when they share none."""
+    shared = Box(
+        max(first.x0, second.x0), max(first.y0, second.y0), min(first.x1, second.x1), min(first.y1, second.y1)
+    )
+    return shared if shared.width > 0 and shared.height > 0 else None
 
 
 def grow_box(box: Box, margin: int, frame_size: tuple[int, int]) -> Box:

@@ -2,9 +2,16 @@
 
 The output has the background's size and frame rate. Output frame ``i`` shows time ``t = i / bg_fps``:
 the background frame at ``t`` and the object frame at ``t`` (``floor(t * obj_fps)``), so clips of
-different frame rates stay in sync. Without ``loop`` the output ends when either video ends; with
-``loop`` the shorter one restarts and the output lasts as long as the longer. The background's audio is
-carried over, cut (or repeated, with ``loop``) to the output's length.
+different frame rates stay in sync. The object's clip may start later (``start_frame``: no object before
+it, then its first frame) and be trimmed (``trim``: object frames ``in`` to ``out - 1``). Without ``loop``
+the output ends when either the background or the clip ends; with ``loop`` the shorter one restarts and
+the output lasts as long as the longer. The background's audio is carried over, cut (or repeated, with
+``loop``) to the output's length.
+
+The objects are pasted as layers, back to front (``layers.plan_layers``: one layer of the selected
+objects, or one per entry of an objects file), each placed by ``layers.place`` (``relocate``,
+``original``, or ``follow`` along its smoothed path, with keyframes), mirrored and rotated, its shadow cast
+first; the background's holdout masks cut every layer's alpha and shadow, so they stay in front.
 
 A render overlaps its work: two reader threads decode the background and the object (plus its masks)
 while the main thread composites and an ffmpeg process encodes. Frames travel as I420 (the videos' own
@@ -19,13 +26,14 @@ Example::
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 import queue
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,9 +43,12 @@ import cv2
 import numpy as np
 
 from sam2_gradio import config
-from sam2_gradio.compositor.blend import BLEND_MODES, composite, feather_alpha, match_brightness
-from sam2_gradio.compositor.placement import ANCHORS, PLACEMENTS, Box, clip_box, grow_box, relocate
-from sam2_gradio.config import check_options, option
+from sam2_gradio.compositor.blend import composite, feather_alpha, match_brightness, match_colour
+from sam2_gradio.compositor.layers import Layer, place, plan_layers
+from sam2_gradio.compositor.motion import ObjectPath, PathPoint, Placed, transform_patch
+from sam2_gradio.compositor.options import ComposeOptions
+from sam2_gradio.compositor.placement import Box, clip_box, grow_box, intersect
+from sam2_gradio.compositor.shadow import darken, shadow_alpha
 from sam2_gradio.jobs import BadInput, CancelFlag, Cancelled, raise_if_cancelled
 from sam2_gradio.media.mask_files import MaskSet, ObjectMask, load_mask_set
 from sam2_gradio.media.video import VideoInfo, VideoWriter, iter_frames, probe_video, read_frame
@@ -49,7 +60,6 @@ __all__ = [
     "RenderResult",
     "Timeline",
     "compose_frame",
-    "effective_placement",
     "output_frame",
     "placement_note",
     "plan_timeline",
@@ -59,69 +69,10 @@ __all__ = [
 
 RenderProgress = Callable[[int, int, float], None]  # (frames_done, total, frames per second)
 _QUEUED_FRAMES = 8  # decoded frames each reader thread may hold ahead of the compositor
+_BOXES_KEPT = 8  # objects whose follow paths' mask boxes are kept between previews
+_HOLDOUTS_KEPT = 2  # holdout mask sets kept loaded between previews
+_FRAMES_KEPT = 4  # decoded video frames kept between previews (two outputs' background and object)
 T = TypeVar("T")
-
-
-@dataclass(frozen=True)
-class ComposeOptions:
-    """How the object is placed, blended and timed; every field has a usable default.
-
-    Each field is declared once, with its help, choices or range: the compose CLI's flags, the Compose
-    tab's controls and `/compose`'s parameters are built from (and tested against) these fields.
-    """
-
-    placement: str = option(
-        "relocate",
-        choices=PLACEMENTS,
-        label="Placement",
-        help="relocate: crop, rescale and anchor the object; original: keep it where it was "
-        "(forced when several objects are pasted)",
-    )
-    pos: str = option("center", choices=ANCHORS, label="Position", help="anchor of the relocated object")
-    size: int = option(
-        config.DEFAULT_OBJECT_SIZE,
-        minimum=1,
-        slider=(16, 2048),
-        label="Size (px)",
-        help="longer side of the relocated object in pixels, aspect kept",
-    )
-    offset_x: int = option(
-        0, slider=(-2000, 2000), label="Offset x (px)", help="pixels right of the anchor (negative: left)"
-    )
-    offset_y: int = option(
-        0, slider=(-2000, 2000), label="Offset y (px)", help="pixels below the anchor (negative: up)"
-    )
-    blend_mode: str = option(
-        "normal",
-        choices=BLEND_MODES,
-        label="Blend mode",
-        control_id="blend",
-        help="W3C blend mode of the object (source) over the background (backdrop)",
-    )
-    brightness_match: bool = option(
-        False,
-        label="Match brightness",
-        control_id="brightness",
-        help="bring the object's mean luma toward the background's around it (clamped gain, gamma curve)",
-    )
-    loop: bool = option(
-        False,
-        label="Loop the shorter video",
-        help="restart the shorter video so the output lasts as long as the longer (default: the shorter)",
-    )
-    feather: int = option(
-        config.DEFAULT_FEATHER,
-        minimum=0,
-        slider=(0, 32),
-        label="Feather (px)",
-        help="soften the mask edge inwards over this many pixels (0: hard edge)",
-    )
-    objects: tuple[int, ...] | None = option(
-        None, ids=True, label="Objects", help="object ids to paste (default: every object in the masks)"
-    )
-
-    def __post_init__(self) -> None:
-        check_options(self)
 
 
 @dataclass(frozen=True)
@@ -132,7 +83,7 @@ class RenderResult:
     num_frames: int  # frames in it
     fps: float  # its frame rate (the background's)
     seconds: float  # wall time the render took
-    note: str | None  # the forced-placement message, if any (see ``placement_note``)
+    note: str | None  # the several-objects-as-one-group message, if any (see ``placement_note``)
 
 
 @dataclass(frozen=True)
@@ -142,43 +93,67 @@ class Timeline:
     num_frames: int  # output frames
     fps: float  # output frame rate (the background's)
     background_frames: int
-    object_frames: int
+    object_frames: int  # frames of the object's clip (the object video, trimmed)
     object_fps: float
     loop: bool
+    start_frame: int = 0  # output frame on which the object's clip starts
+    first_object_frame: int = 0  # object video frame that starts the clip (the trim's in point)
 
     def background_index(self, index: int) -> int:
         """Background frame shown by output frame ``index``."""
         return index % self.background_frames if self.loop else index
 
-    def object_index(self, index: int) -> int:
-        """Object frame shown by output frame ``index``: the one on screen at the same time."""
-        frame = math.floor(index / self.fps * self.object_fps + 1e-6)
-        return frame % self.object_frames if self.loop else min(frame, self.object_frames - 1)
+    def object_index(self, index: int) -> int | None:
+        """Object frame shown by output frame ``index``: the one on screen at the same time after the
+        clip's start (None before it)."""
+        local = index - self.start_frame
+        if local < 0:
+            return None
+        frame = math.floor(local / self.fps * self.object_fps + 1e-6)
+        frame = frame % self.object_frames if self.loop else min(frame, self.object_frames - 1)
+        return self.first_object_frame + frame
+
+    @property
+    def clip(self) -> range:
+        """The object video's frames in the clip."""
+        return range(self.first_object_frame, self.first_object_frame + self.object_frames)
 
 
-def plan_timeline(background: VideoInfo, obj: VideoInfo, *, loop: bool) -> Timeline:
-    """Timeline of a composite of ``obj`` over ``background`` (lengths and fps from their probes)."""
-    object_in_output_frames = math.ceil(obj.num_frames / obj.fps * background.fps - 1e-6)
-    combine = max if loop else min
-    num_frames = combine(background.num_frames, object_in_output_frames)
-    return Timeline(num_frames, background.fps, background.num_frames, obj.num_frames, obj.fps, loop)
+def plan_timeline(background: VideoInfo, obj: VideoInfo, options: ComposeOptions) -> Timeline:
+    """Timeline of a composite of ``obj`` over ``background`` (lengths and fps from their probes), with
+    the options' loop, start frame and trim.
 
-
-def effective_placement(mask_set: MaskSet, options: ComposeOptions) -> str:
-    """The placement actually used: "original" whenever more than one object is pasted."""
-    return "original" if len(_selected_objects(mask_set, options)) > 1 else options.placement
+    Raises:
+        BadInput: the trim leaves no object frame, or the start frame is past the background's end.
+    """
+    trim_in, trim_out = options.trim_range
+    trim_out = obj.num_frames if trim_out is None else min(trim_out, obj.num_frames)
+    if trim_in >= trim_out:
+        raise BadInput(f"trim {options.trim} leaves no frame of the object video ({obj.num_frames} frames)")
+    if options.start_frame >= background.num_frames:
+        raise BadInput(
+            f"start frame {options.start_frame} is past the background's end ({background.num_frames} frames)"
+        )
+    clip = trim_out - trim_in
+    object_in_output = options.start_frame + math.ceil(clip / obj.fps * background.fps - 1e-6)
+    combine = max if options.loop else min
+    num_frames = combine(background.num_frames, object_in_output)
+    return Timeline(
+        num_frames, background.fps, background.num_frames, clip, obj.fps, options.loop, options.start_frame,
+        trim_in,
+    )  # fmt: skip
 
 
 def placement_note(mask_set: MaskSet, options: ComposeOptions) -> str | None:
-    """Message explaining that several pasted objects keep their positions ("original" placement, which
-    is forced whatever was chosen), or None for a single object, which goes where the options say."""
-    selected = _selected_objects(mask_set, options)
-    if len(selected) < 2:
+    """Message saying that several objects pasted without an objects file move together as one group
+    (their union mask, placed as the options say), or None."""
+    layers = plan_layers(mask_set.object_ids, options)
+    if len(layers) > 1 or len(layers[0].obj_ids) < 2:
         return None
-    ids = ", ".join(str(obj_id) for obj_id in selected)
+    ids = ", ".join(str(obj_id) for obj_id in layers[0].obj_ids)
     return (
-        f"The masks hold several objects ({ids}), so they keep their original positions "
-        "(placement 'original'); select a single object to relocate it."
+        f"The objects ({ids}) are placed together as one group; give an objects file "
+        "(JSON, one entry per object) to place each on its own."
     )
 
 
@@ -188,6 +163,9 @@ def compose_frame(
     masks: MaskSet,
     frame_index: int,
     options: ComposeOptions,
+    *,
+    output_index: int | None = None,
+    holdout: ObjectMask | None = None,
 ) -> np.ndarray:
     """Composite the selected objects of object frame ``frame_index`` over a background frame.
 
@@ -197,17 +175,20 @@ def compose_frame(
         masks: the object video's masks.
         frame_index: index of ``obj_frame`` in the object video (picks its masks).
         options: placement, blending and object selection.
+        output_index: the output frame it makes (picks the keyframes' values; default ``frame_index``).
+        holdout: the background's pixels that pass in front of the objects (``float32`` alpha over its box).
 
     Returns:
         ``uint8`` (H, W, 3) RGB composite.
     """
     _check_frame("bg_frame", bg_frame)
     _check_frame("obj_frame", obj_frame)
-    selected = _selected_objects(masks, options)
-    mask = masks.mask_for(frame_index, selected, (obj_frame.shape[1], obj_frame.shape[0]))
+    trim_in, trim_out = options.trim_range
+    last = trim_out - 1 if trim_out is not None else max(masks.frame_order[-1], frame_index)
+    scene = _Scene(masks, options, (obj_frame.shape[1], obj_frame.shape[0]), range(trim_in, last + 1))
     canvas = _RgbFrame(bg_frame.copy())
-    if mask is not None:
-        _paste(canvas, _RgbFrame(obj_frame), mask, options, effective_placement(masks, options))
+    index = frame_index if output_index is None else output_index
+    scene.paste(canvas, _RgbFrame(obj_frame), scene.layer_frames(frame_index), index, holdout)
     return canvas.pixels
 
 
@@ -217,26 +198,29 @@ def output_frame(
     masks: MaskSet,
     frame_index: int,
     options: ComposeOptions,
+    *,
+    holdouts: MaskSet | None = None,
 ) -> np.ndarray:
     """Output frame ``frame_index`` of the composite ``render`` would make, ``uint8`` (H, W, 3) RGB.
 
-    ``background`` and ``obj`` are the videos' paths, or their ``VideoInfo`` when already probed.
+    ``background`` and ``obj`` are the videos' paths, or their ``VideoInfo`` when already probed;
+    ``holdouts`` the already loaded masks of ``options.holdout_mask`` (loaded here when None).
 
     Raises:
         ValueError: ``frame_index`` is outside the output, or an input is unreadable.
     """
     background, obj = _probed(background), _probed(obj)
-    timeline = plan_timeline(background, obj, loop=options.loop)
+    timeline = plan_timeline(background, obj, options)
     if not 0 <= frame_index < timeline.num_frames:
         raise BadInput(f"frame {frame_index} is outside the output ({timeline.num_frames} frames)")
+    holdouts = _holdout_masks(options) if holdouts is None else holdouts
+    scene = _Scene(masks, options, (obj.width, obj.height), timeline.clip, holdouts, background)
+    canvas = _RgbFrame(_kept_frame(background, timeline.background_index(frame_index)).copy())
     object_index = timeline.object_index(frame_index)
-    return compose_frame(
-        read_frame(background, timeline.background_index(frame_index)),
-        read_frame(obj, object_index),
-        masks,
-        object_index,
-        options,
-    )
+    obj_frame = None if object_index is None else _RgbFrame(_kept_frame(obj, object_index))
+    holdout = scene.holdout(timeline.background_index(frame_index))
+    scene.paste(canvas, obj_frame, scene.layer_frames(object_index), frame_index, holdout)
+    return canvas.pixels
 
 
 def snapshot(
@@ -246,10 +230,13 @@ def snapshot(
     frame_index: int,
     options: ComposeOptions,
     out_png: str | os.PathLike,
+    *,
+    holdouts: MaskSet | None = None,
 ) -> Path:
     """Write ``output_frame(...)`` as an RGB PNG (atomically); ``masks`` may also be a folder or zip path."""
     with ExitStack() as cleanup:
-        composed = output_frame(background, obj, _as_mask_set(masks, cleanup), frame_index, options)
+        mask_set = _as_mask_set(masks, cleanup)
+        composed = output_frame(background, obj, mask_set, frame_index, options, holdouts=holdouts)
     return _write_png(Path(out_png), composed)
 
 
@@ -262,6 +249,7 @@ def render(
     *,
     progress: RenderProgress | None = None,
     cancel: CancelFlag | None = None,
+    holdouts: MaskSet | None = None,
 ) -> RenderResult:
     """Render the composite video to ``out_path`` (H.264 + AAC mp4, written to a temp file then renamed).
 
@@ -269,6 +257,7 @@ def render(
     between frames and a set flag raises ``Cancelled``. A failed or cancelled render leaves no file.
     Inputs are probed by counting packets (``probe_video(exact=False)``); should a damaged input stop
     decoding earlier than that, the output ends there (``RenderResult.num_frames`` says where).
+    ``holdouts`` are the already loaded masks of ``options.holdout_mask`` (loaded here when None).
 
     Raises:
         ValueError: an unreadable input, unknown object ids, or a bad output path.
@@ -276,12 +265,13 @@ def render(
     """
     started = time.perf_counter()
     background, obj = probe_video(bg_path, exact=False), probe_video(obj_path, exact=False)
-    timeline = plan_timeline(background, obj, loop=options.loop)
+    timeline = plan_timeline(background, obj, options)
     with ExitStack() as cleanup:
         mask_set = _as_mask_set(masks, cleanup)
-        placement = effective_placement(mask_set, options)
-        backgrounds = cleanup.enter_context(_Prefetch(_background_frames(background, timeline)))
-        objects = cleanup.enter_context(_Prefetch(_object_frames(obj, mask_set, options, timeline)))
+        holdouts = _holdout_masks(options) if holdouts is None else holdouts
+        scene = _Scene(mask_set, options, (obj.width, obj.height), timeline.clip, holdouts, background)
+        backgrounds = cleanup.enter_context(_Prefetch(_background_frames(background, timeline, scene)))
+        objects = cleanup.enter_context(_Prefetch(_object_frames(obj, scene, timeline)))
         audio = bg_path if background.has_audio else None
         writer = cleanup.enter_context(
             VideoWriter(
@@ -293,51 +283,164 @@ def render(
             )
         )
         pairs = zip(backgrounds, objects, strict=False)  # ends when either input stops decoding
-        for done, (canvas, (obj_frame, mask)) in enumerate(pairs, start=1):
+        for index, ((canvas, holdout), (obj_frame, layer_frames)) in enumerate(pairs):
             raise_if_cancelled(cancel, "rendering")
-            if mask is not None:
-                _paste(canvas, obj_frame, mask, options, placement)
+            scene.paste(canvas, obj_frame, layer_frames, index, holdout)
             writer.write(canvas.data)
             if progress is not None:
-                progress(done, timeline.num_frames, done / (time.perf_counter() - started))
+                progress(index + 1, timeline.num_frames, (index + 1) / (time.perf_counter() - started))
         note = placement_note(mask_set, options)
     return RenderResult(
         writer.path, writer.frames_written, background.fps, time.perf_counter() - started, note
     )
 
 
+# --- layers --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _LayerFrame:
+    """One layer on one object frame: its mask and, for ``follow``, its path's (start, current) points."""
+
+    mask: ObjectMask | None
+    path: tuple[PathPoint, PathPoint] | None = None
+
+
+class _Scene:
+    """The layers of a composite, back to front, and what each frame needs of them: masks, paths and
+    the background's holdouts."""
+
+    def __init__(
+        self,
+        masks: MaskSet,
+        options: ComposeOptions,
+        object_size: tuple[int, int],
+        clip: range,
+        holdouts: MaskSet | None = None,
+        background: VideoInfo | None = None,
+    ) -> None:
+        self.masks, self.options, self.object_size = masks, options, object_size
+        self.layers = plan_layers(masks.object_ids, options)
+        self.holdouts = holdouts
+        self.background_size = None if background is None else (background.width, background.height)
+        self.paths = [self._path(layer, clip) for layer in self.layers]
+
+    def _path(self, layer: Layer, clip: range) -> ObjectPath | None:
+        if layer.options.placement != "follow":
+            return None
+
+        known = _known_boxes(id(self.masks), self.masks.source, layer.obj_ids, self.object_size)
+
+        def box_at(frame: int) -> Box | None:
+            if frame not in known:
+                mask = self.masks.mask_for(frame, layer.obj_ids, self.object_size)
+                known[frame] = None if mask is None else mask.box
+            return known[frame]
+
+        radius = config.FOLLOW_SMOOTH_RADIUS
+        return ObjectPath(box_at, clip.start, clip.stop - 1, layer.options.pos, radius)
+
+    def layer_frames(self, object_index: int | None) -> tuple[_LayerFrame, ...]:
+        """Each layer's mask (and path) on object frame ``object_index`` (None: before the clip)."""
+        if object_index is None:
+            return tuple(_LayerFrame(None) for _ in self.layers)
+        frames = []
+        for layer, path in zip(self.layers, self.paths, strict=True):
+            mask = self.masks.mask_for(object_index, layer.obj_ids, self.object_size)
+            start, current = (
+                (None, None) if path is None or mask is None else (path.start(), path.at(object_index))
+            )
+            frames.append(_LayerFrame(mask, None if start is None or current is None else (start, current)))
+        return tuple(frames)
+
+    def holdout(self, background_index: int) -> ObjectMask | None:
+        """The holdout of background frame ``background_index``, feathered like the objects (or None)."""
+        if self.holdouts is None or self.background_size is None:
+            return None
+        mask = self.holdouts.mask_for(background_index, None, self.background_size)
+        return None if mask is None else ObjectMask(feather_alpha(mask.alpha, self.options.feather), mask.box)
+
+    def paste(
+        self,
+        canvas: _Frame,
+        obj_frame: _Frame | None,
+        layer_frames: Sequence[_LayerFrame],
+        output_index: int,
+        holdout: ObjectMask | None,
+    ) -> None:
+        """Paste every layer with a mask on this frame into ``canvas``, back to front."""
+        if obj_frame is None:
+            return
+        for layer, frame in zip(self.layers, layer_frames, strict=True):
+            if frame.mask is None or (layer.options.placement == "follow" and frame.path is None):
+                continue
+            placed = place(layer, frame.mask.box, canvas.size, output_index, frame.path)
+            _paste(canvas, obj_frame, frame.mask, layer.options, placed, holdout)
+
+
 # --- pasting --------------------------------------------------------------------------------------
 
 
 def _paste(
-    canvas: _Frame, obj_frame: _Frame, mask: ObjectMask, options: ComposeOptions, placement: str
+    canvas: _Frame,
+    obj_frame: _Frame,
+    mask: ObjectMask,
+    options: ComposeOptions,
+    placed: Placed,
+    holdout: ObjectMask | None = None,
 ) -> None:
-    """Composite ``obj_frame`` through ``mask`` into ``canvas`` in place; touches only the target box."""
-    if placement == "original":
-        target = mask.box
-    else:
-        target = relocate(
-            mask.box,
-            canvas.size,
-            size=options.size,
-            pos=options.pos,
-            offset_x=options.offset_x,
-            offset_y=options.offset_y,
-        )
+    """Composite ``obj_frame`` through ``mask`` into ``canvas`` in place, as ``placed`` says (with its
+    shadow under it, and the ``holdout`` in front of both); touches only the target and shadow boxes.
+    Brightness and colour are matched to the background as it was before the shadow."""
+    patch, alpha = _scaled_patch(obj_frame.rgb(mask.box), mask, placed.box)
+    patch, alpha, target = transform_patch(patch, alpha, placed)
+    alpha = feather_alpha(alpha, options.feather)
     visible = clip_box(target, canvas.size)
+    if visible is not None:
+        inside = _inner_slices(visible, target)
+        patch, visible_alpha = patch[inside], _held_out(np.ascontiguousarray(alpha[inside]), visible, holdout)
+        if options.brightness_match or options.color_match > 0:
+            reference = canvas.rgb(_surroundings(visible, canvas.size))
+            if options.brightness_match:
+                patch = match_brightness(patch, visible_alpha, reference)
+            if options.color_match > 0:
+                patch = match_colour(patch, visible_alpha, reference, options.color_match)
+    if options.shadow:
+        _cast_shadow(canvas, alpha, target, options, holdout)
     if visible is None:
         return
-    patch, alpha = _scaled_patch(obj_frame.rgb(mask.box), mask, target)
-    alpha = feather_alpha(alpha, options.feather)
-    inside = (
-        slice(visible.y0 - target.y0, visible.y1 - target.y0),
-        slice(visible.x0 - target.x0, visible.x1 - target.x0),
-    )
-    patch, alpha = patch[inside], np.ascontiguousarray(alpha[inside])
     region = np.ascontiguousarray(canvas.rgb(visible))
-    if options.brightness_match:
-        patch = match_brightness(patch, alpha, canvas.rgb(_surroundings(visible, canvas.size)))
-    canvas.put(visible, composite(region, np.ascontiguousarray(patch), alpha, options.blend_mode))
+    canvas.put(visible, composite(region, np.ascontiguousarray(patch), visible_alpha, options.blend_mode))
+
+
+def _cast_shadow(
+    canvas: _Frame, alpha: np.ndarray, target: Box, options: ComposeOptions, holdout: ObjectMask | None
+) -> None:
+    """Darken ``canvas`` by the shadow of an object whose ``alpha`` covers ``target``."""
+    cast = shadow_alpha(
+        alpha, target, angle=options.shadow_angle, length=options.shadow_length, blur=options.shadow_blur,
+        opacity=options.shadow_opacity,
+    )  # fmt: skip
+    if cast is None:
+        return
+    shadow, box = cast
+    visible = clip_box(box, canvas.size)
+    if visible is None:
+        return
+    shadow = _held_out(np.ascontiguousarray(shadow[_inner_slices(visible, box)]), visible, holdout)
+    canvas.put(visible, darken(np.ascontiguousarray(canvas.rgb(visible)), shadow))
+
+
+def _held_out(alpha: np.ndarray, box: Box, holdout: ObjectMask | None) -> np.ndarray:
+    """``alpha`` over ``box`` times ``1 - holdout`` where the holdout covers it (a copy when it does)."""
+    if holdout is None:
+        return alpha
+    overlap = intersect(box, holdout.box)
+    if overlap is None:
+        return alpha
+    alpha = alpha.copy()
+    alpha[_inner_slices(overlap, box)] *= 1 - holdout.alpha[_inner_slices(overlap, holdout.box)]
+    return alpha
 
 
 def _scaled_patch(patch: np.ndarray, mask: ObjectMask, target: Box) -> tuple[np.ndarray, np.ndarray]:
@@ -451,33 +554,38 @@ def _plane_slices(plane: np.ndarray, luma: np.ndarray, box: Box) -> tuple[slice,
 # --- reading -------------------------------------------------------------------------------------
 
 
-def _background_frames(background: VideoInfo, timeline: Timeline) -> Iterator[_I420Frame]:
-    """The background frames of every output frame, restarting the video when it loops; ends early when
-    the video stops decoding before its probed length (and never loops an undecodable video)."""
+def _background_frames(
+    background: VideoInfo, timeline: Timeline, scene: _Scene
+) -> Iterator[tuple[_I420Frame, ObjectMask | None]]:
+    """The background frames of every output frame with their holdouts, restarting the video when it
+    loops; ends early when the video stops decoding before its probed length (and never loops an
+    undecodable video)."""
     size = (background.width, background.height)
-    remaining = timeline.num_frames
+    remaining, index = timeline.num_frames, 0
     while remaining > 0:
         decoded = 0
         for frame in iter_frames(background.path, stop=remaining, pixel_format="yuv420p"):
-            yield _I420Frame(frame, size)
-            decoded += 1
+            yield _I420Frame(frame, size), scene.holdout(timeline.background_index(index))
+            decoded, index = decoded + 1, index + 1
         remaining -= decoded
         if decoded == 0 or not timeline.loop:
             return
 
 
 def _object_frames(
-    obj: VideoInfo, mask_set: MaskSet, options: ComposeOptions, timeline: Timeline
-) -> Iterator[tuple[_I420Frame, ObjectMask | None]]:
-    """(object frame, its selected masks) for every output frame, in output order; ends early when the
-    video stops decoding before its probed length."""
-    selected = _selected_objects(mask_set, options)
+    obj: VideoInfo, scene: _Scene, timeline: Timeline
+) -> Iterator[tuple[_I420Frame | None, tuple[_LayerFrame, ...]]]:
+    """(object frame, its layers' masks and paths) for every output frame, in output order (no frame
+    before the clip starts); ends early when the video stops decoding before its probed length."""
     size = (obj.width, obj.height)
     decoder: Iterator[np.ndarray] | None = None
     position = -1  # index of ``current`` in the object video
-    current: tuple[_I420Frame, ObjectMask | None] | None = None
+    current: tuple[_I420Frame | None, tuple[_LayerFrame, ...]] | None = None
     for index in range(timeline.num_frames):
         wanted = timeline.object_index(index)
+        if wanted is None:
+            yield None, scene.layer_frames(None)
+            continue
         if decoder is None or wanted < position:  # first frame, or the object video restarts (loop)
             decoder, position = iter_frames(obj.path, start=wanted, pixel_format="yuv420p"), wanted - 1
         while position < wanted:
@@ -486,7 +594,7 @@ def _object_frames(
                 return
             position += 1
             if position == wanted:
-                current = (_I420Frame(frame, size), mask_set.mask_for(wanted, selected, size))
+                current = (_I420Frame(frame, size), scene.layer_frames(wanted))
         yield current
 
 
@@ -543,19 +651,50 @@ class _Prefetch(Iterator[T]):
 # --- helpers -------------------------------------------------------------------------------------
 
 
-def _selected_objects(mask_set: MaskSet, options: ComposeOptions) -> tuple[int, ...]:
-    if options.objects is None:
-        return mask_set.object_ids
-    unknown = sorted(set(options.objects) - set(mask_set.object_ids))
-    if unknown:
-        have = ", ".join(str(obj_id) for obj_id in mask_set.object_ids)
-        raise BadInput(f"object ids {unknown} are not in the masks (they hold {have})")
-    return options.objects
-
-
 def _probed(video: str | os.PathLike | VideoInfo) -> VideoInfo:
     """``video``'s probe: itself when already probed, else counted from packets (as ``render`` does)."""
     return video if isinstance(video, VideoInfo) else probe_video(video, exact=False)
+
+
+def _kept_frame(video: VideoInfo, index: int) -> np.ndarray:
+    """Frame ``index`` of ``video`` (read-only), the last few kept: a preview after a change of the
+    options, not of the frame, decodes nothing."""
+    stat = os.stat(video.path)
+    return _decoded_frame(video, index, stat.st_mtime_ns, stat.st_size)
+
+
+@functools.lru_cache(maxsize=_FRAMES_KEPT)
+def _decoded_frame(video: VideoInfo, index: int, modified_ns: int, size: int) -> np.ndarray:
+    frame = read_frame(video, index)
+    frame.setflags(write=False)  # shared by every caller through the cache
+    return frame
+
+
+@functools.lru_cache(maxsize=_BOXES_KEPT)
+def _known_boxes(
+    masks_id: int, source: str, obj_ids: tuple[int, ...], object_size: tuple[int, int]
+) -> dict[int, Box | None]:
+    """The mask boxes by frame of objects ``obj_ids`` of a mask set (by its id and source) found so far:
+    kept between previews, so that each change does not read the follow path's frames again."""
+    return {}
+
+
+def _holdout_masks(options: ComposeOptions) -> MaskSet | None:
+    """The masks of ``options.holdout_mask``, or None without one; kept loaded while the folder or zip is
+    unchanged (its zip closes when the set is dropped), so that previews do not index them again."""
+    if options.holdout_mask is None:
+        return None
+    path = Path(options.holdout_mask)
+    try:
+        stamp = path.stat().st_mtime_ns
+    except OSError:
+        stamp = 0  # load_mask_set says what is wrong with it
+    return _loaded_mask_set(str(path), stamp)
+
+
+@functools.lru_cache(maxsize=_HOLDOUTS_KEPT)
+def _loaded_mask_set(path: str, modified_ns: int) -> MaskSet:
+    return load_mask_set(path)
 
 
 def _as_mask_set(masks: MaskSet | str | os.PathLike, cleanup: ExitStack) -> MaskSet:
