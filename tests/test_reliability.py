@@ -516,25 +516,26 @@ def test_segment_cli_checks_every_output_before_starting(
 def test_a_segment_cli_run_failing_in_the_preview_keeps_masks_preview_and_zip_together(
     segment_files, shared_random_model, monkeypatch
 ):
+    from sam2_gradio.engine import project_exports
+
     folder = segment_files["dir"]
     write_masks_folder(folder / "masks" / "combined", 2)
     (folder / "preview.mp4").write_bytes(PREVIOUS)
     (folder / "masks.zip").write_bytes(PREVIOUS)
     before = {path: path.read_bytes() for path in folder.rglob("*") if path.is_file()}
     stages = []
+    monkeypatch.setattr(segment, "_log_progress", lambda report: stages.append(report.stage))
 
-    def fail_in_the_preview(report) -> None:
-        stages.append(report.stage)
-        if report.stage == "preview":
-            raise OSError("disk full")
+    def disk_full(*args, **kwargs):
+        raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(segment, "_log_progress", fail_in_the_preview)
+    monkeypatch.setattr(project_exports, "preview", disk_full)  # the preview is the last output made
     video = write_video(folder / "twelve.mp4", flat_frames(12, (90, 90, 90)), fps=FPS)
     before[video] = video.read_bytes()
     argv = segment_args(segment_files, "--video", str(video), "--output", str(folder / "preview.mp4"))
     argv += ["--zip", str(folder / "masks.zip"), *shared_random_model]
     assert segment.main(argv) == 2
-    assert stages[0] == "propagate" and stages[-1] == "preview"  # the masks were complete, then it failed
+    assert stages and set(stages) == {"tracking"}  # the masks were tracked, then the outputs failed
     assert {path: path.read_bytes() for path in folder.rglob("*") if path.is_file()} == before
     assert sorted(path.name for path in folder.iterdir() if path.name.startswith(".")) == []
 

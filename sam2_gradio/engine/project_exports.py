@@ -160,8 +160,10 @@ def alpha_video(
     feather: int = config.DEFAULT_FEATHER,
     progress: ProgressCallback | None = None,
     cancel: CancelFlag | None = None,
+    copy: bool = True,
 ) -> Path:
-    """The objects `obj_ids` (default all) on transparency: ``.webm`` (VP9) or ``.mov`` (ProRes 4444)."""
+    """The objects `obj_ids` (default all) on transparency: ``.webm`` (VP9) or ``.mov`` (ProRes 4444),
+    as `path` names it; put at `path` unless `copy` is off (then the cached file is returned)."""
     path = Path(path)
     tracked = project.masks()
     export_formats.ExportFormats(alpha_video_path=path, alpha_objects=obj_ids, feather=feather).check(
@@ -179,7 +181,7 @@ def alpha_video(
             staged.replace(cached)
         finally:
             staged.unlink(missing_ok=True)
-    return deliver(cached, path)
+    return deliver(cached, path) if copy else cached
 
 
 @dataclass(frozen=True)
@@ -206,26 +208,53 @@ def write_outputs(
 ) -> dict[str, Path]:
     """Write every output `request` asks for; returns {output name: path written}.
 
-    Every path and option is checked first (`BadInput`), so a bad one fails before any work.
+    Every path and option is checked first (`BadInput`), so a bad one fails before any work. The
+    outputs are all written (into the project's cache) before any is put in place, and then put in
+    place together: a failure leaves every path as it was.
     """
     check_request(project, request)
-    written: dict[str, Path] = {}
+    made: list[tuple[str, Path, Path]] = []  # (name, cached output, where it goes)
     if request.mask_dir is not None:
-        written["masks"] = mask_pngs(project, request.mask_dir)
+        made.append(("masks", mask_pngs(project), request.mask_dir))
     if request.zip_path is not None:
-        written["zip"] = masks_zip(project, request.zip_path)
+        made.append(("zip", masks_zip(project), request.zip_path))
     if request.coco_path is not None:
-        written["coco"] = coco(project, request.coco_path)
+        made.append(("coco", coco(project), request.coco_path))
     if request.davis_dir is not None:
-        written["davis"] = davis(project, request.davis_dir)
+        made.append(("davis", davis(project), request.davis_dir))
     if request.preview_path is not None:
-        written["preview"] = preview(project, request.preview_path, fps=request.fps, cancel=cancel)
+        made.append(("preview", preview(project, fps=request.fps, cancel=cancel), request.preview_path))
     for index, path in enumerate(request.alpha_videos):
-        written[f"alpha video {index + 1}" if len(request.alpha_videos) > 1 else "alpha video"] = alpha_video(
+        cached = alpha_video(
             project, path, obj_ids=request.alpha_objects, feather=request.feather,
-            progress=progress, cancel=cancel,
+            progress=progress, cancel=cancel, copy=False,
         )  # fmt: skip
-    return written
+        made.append(
+            (f"alpha video {index + 1}" if len(request.alpha_videos) > 1 else "alpha video", cached, path)
+        )
+    _publish_together([(cached, Path(path)) for _, cached, path in made])
+    return {name: Path(path) for name, _, path in made}
+
+
+def _publish_together(pairs: list[tuple[Path, Path]]) -> None:
+    """Copy each cached output beside its destination, then move them all into place."""
+    staged: list[tuple[Path, Path]] = []
+    try:
+        for cached, final in pairs:
+            final.absolute().parent.mkdir(parents=True, exist_ok=True)
+            staged.append((partial_sibling(final), final))
+            if cached.is_dir():
+                shutil.copytree(cached, staged[-1][0])
+            else:
+                shutil.copyfile(cached, staged[-1][0])
+        for partial, final in staged:
+            replace_path(partial, final)
+    finally:
+        for partial, _ in staged:
+            if partial.is_dir():
+                shutil.rmtree(partial, ignore_errors=True)
+            else:
+                partial.unlink(missing_ok=True)
 
 
 def check_request(project: Project, request: OutputRequest) -> None:
