@@ -14,7 +14,7 @@ from sam2_gradio.app import segment_actions as actions
 from sam2_gradio.app.model_holder import AppModel
 from sam2_gradio.app.sessions import BrowserSession, SessionStore
 from sam2_gradio.engine.options import SegmentOptions
-from sam2_gradio.engine.pipeline import TrackedFrame
+from sam2_gradio.engine.track_project import FrameTracked
 from sam2_gradio.media.mask_files import load_mask_set
 
 pytestmark = pytest.mark.slow
@@ -59,10 +59,11 @@ def test_cancel_keeps_the_tracked_frames_and_continue_equals_an_uninterrupted_ru
     complete = actions.propagate(session, OPTIONS)
     expected = _masks_by_frame(complete.masks_zip)
 
-    def cancel_at_frame_5(tracked: TrackedFrame) -> None:
+    def cancel_at_frame_5(tracked: FrameTracked) -> None:
         if tracked.frame == 5:
             session.cancel_flag("segment").set()
 
+    session = _opened(store, "b", clip, app_model)  # the same prompts in a new project: a new run
     partial = actions.propagate(session, OPTIONS, watch=cancel_at_frame_5)
     assert partial.partial and partial.tracked.start == 0 and 6 <= partial.tracked.stop < NUM_FRAMES
     assert partial.masks_zip.name.endswith("_partial.zip")
@@ -99,11 +100,13 @@ def test_every_tracked_frame_is_watched_and_an_edit_during_the_run_outdates_it(s
 
     clicker = threading.Thread(target=click_during_the_run)
 
-    def watch(tracked: TrackedFrame) -> None:
+    def watch(tracked: FrameTracked) -> None:
         seen.append(tracked.frame)
         assert tracked.frame in tracked.tracked
-        assert session.segment.mask_dir == tracked.mask_dir  # the frame view reads the live masks
-        assert (tracked.mask_dir / "combined").is_dir()
+        stored = session.project.frame_masks(tracked.frame)  # committed before it is watched
+        assert all(np.array_equal(stored.get(obj, mask), mask) for obj, mask in tracked.masks.items())
+        if tracked.frame > 0:  # the frame view draws the frames tracked so far from the store
+            assert session.segment.tracked_masks(tracked.frame - 1).keys() == {1}
         if tracked.frame == 1:
             clicker.start()
 
@@ -121,7 +124,7 @@ def test_another_sessions_click_is_served_while_a_propagation_runs(store, clip, 
     frames_a = []
     b_may_click = threading.Event()
 
-    def watch(tracked: TrackedFrame) -> None:
+    def watch(tracked: FrameTracked) -> None:
         frames_a.append(tracked.frame)
         b_may_click.set()
 
@@ -148,11 +151,10 @@ def test_the_live_view_follows_the_run_until_the_user_picks_a_frame(store, clip,
     session = _opened(store, "a", clip, app_model)
     clock = _Clock()
     view = actions.LiveView(session, clock=clock)
-    live = tmp_path / "live"
 
-    def tracked(frame: int) -> TrackedFrame:
+    def tracked(frame: int) -> FrameTracked:
         masks = {1: np.zeros((48, 64), dtype=bool)}
-        return TrackedFrame(frame=frame, tracked=range(0, frame + 1), mask_dir=live, masks=masks)
+        return FrameTracked(frame=frame, tracked=range(0, frame + 1), masks=masks)
 
     image, move_to = view.redraw(tracked(0))
     assert move_to == 0 and image.shape[:2] == (48, 64)

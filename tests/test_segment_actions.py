@@ -495,7 +495,8 @@ def test_propagate_writes_masks_preview_and_zip_in_the_session_folder(propagated
 
 def test_a_cancelled_propagate_keeps_what_it_tracked_beside_the_previous_result(propagated):
     session, previous, _, _ = propagated
-    previous_files = sorted(path for path in previous.mask_dir.parent.rglob("*"))
+    previous_files = sorted(path for path in previous.masks_zip.parent.rglob("*"))
+    actions.add_click(session, 3, 1, 30, 20, positive=False)  # other prompts: a new run
     reports = []
 
     def cancel_on_first_report(report: Progress) -> None:
@@ -509,7 +510,7 @@ def test_a_cancelled_propagate_keeps_what_it_tracked_beside_the_previous_result(
     saved = json.loads(actions.state_file_of(result).read_text())["propagation"]
     assert saved["partial"] and saved["tracked_frames"] == [result.tracked.start, result.tracked.stop]
     assert session.segment_result is result
-    assert sorted(path for path in previous.mask_dir.parent.rglob("*")) == previous_files  # untouched
+    assert sorted(path for path in previous.masks_zip.parent.rglob("*")) == previous_files  # untouched
 
 
 def test_a_click_the_model_cannot_answer_is_taken_back(session, clip, tmp_path, monkeypatch):
