@@ -44,7 +44,7 @@ def cached_output(project: Project, kind: str, suffix: str, *depends_on: object)
     return folder / f"{kind}-{key[:16]}{suffix}"
 
 
-def _deliver(cached: Path, path: str | Path | None) -> Path:
+def deliver(cached: Path, path: str | Path | None) -> Path:
     """`cached`, also copied to `path` when one is given (atomically, a file or a folder)."""
     if path is None:
         return cached
@@ -92,7 +92,7 @@ def preview(
         finally:
             staged.unlink(missing_ok=True)
         _drop_older(cached, "preview")
-    return _deliver(cached, path)
+    return deliver(cached, path)
 
 
 def adopt_preview(project: Project, written: Path, *, fps: float | None = None) -> Path:
@@ -116,7 +116,7 @@ def mask_pngs(project: Project, mask_dir: str | Path | None = None) -> Path:
             exporter.finish(fill_untracked=finished)
             exporter.publish()
         _drop_older(cached, "masks")
-    return _deliver(cached, mask_dir)
+    return deliver(cached, mask_dir)
 
 
 def masks_zip(project: Project, zip_path: str | Path | None = None) -> Path:
@@ -125,7 +125,7 @@ def masks_zip(project: Project, zip_path: str | Path | None = None) -> Path:
     if not cached.exists():
         zip_masks(mask_pngs(project), cached)
         _drop_older(cached, "masks.zip")
-    return _deliver(cached, zip_path)
+    return deliver(cached, zip_path)
 
 
 def coco(project: Project, path: str | Path | None = None) -> Path:
@@ -138,7 +138,7 @@ def coco(project: Project, path: str | Path | None = None) -> Path:
             cached, project.masks(), names=named, video_name=Path(project.video.name).stem or "video"
         )
         _drop_older(cached, "coco")
-    return _deliver(cached, path)
+    return deliver(cached, path)
 
 
 def davis(project: Project, davis_dir: str | Path | None = None) -> Path:
@@ -149,7 +149,7 @@ def davis(project: Project, davis_dir: str | Path | None = None) -> Path:
     if not cached.exists():
         export_formats.write_davis_pngs(cached, tracked)
         _drop_older(cached, "davis")
-    return _deliver(cached, davis_dir)
+    return deliver(cached, davis_dir)
 
 
 def alpha_video(
@@ -181,7 +181,7 @@ def alpha_video(
             staged.replace(cached)
         finally:
             staged.unlink(missing_ok=True)
-    return _deliver(cached, path) if copy else cached
+    return deliver(cached, path) if copy else cached
 
 
 @dataclass(frozen=True)
