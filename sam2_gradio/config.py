@@ -112,6 +112,11 @@ MAX_MASK_PNG_MB = _env_int("SAM2_GRADIO_MAX_MASK_PNG_MB", 64)
 MAX_MASK_SIDE = _env_int("SAM2_GRADIO_MAX_MASK_SIDE", MAX_VIDEO_SIDE)
 # Longest object name ("dog") a prompt state accepts, in characters.
 MAX_OBJECT_NAME_LENGTH = 40
+# Largest prompt state file (interactive_state.json) read, and the longest COCO RLE counts string of one
+# painted mask in it (a mask of a few objects at 4K takes some 10 000 characters; a string is also refused
+# when longer than its declared size can need).
+MAX_STATE_FILE_MB = _env_int("SAM2_GRADIO_MAX_STATE_FILE_MB", 32)
+MAX_RLE_CHARS = _env_int("SAM2_GRADIO_MAX_RLE_CHARS", 4_000_000)
 
 # --- Setup ------------------------------------------------------------------------------------
 # sam2_gradio/cli/bootstrap.py runs before .venv exists, so it keeps its own settings; it reads
