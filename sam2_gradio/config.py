@@ -110,6 +110,10 @@ MAX_MASK_PNG_MB = _env_int("SAM2_GRADIO_MAX_MASK_PNG_MB", 64)
 # Mask PNGs declaring a wider or taller image are refused from their header, before any decoding
 # (a decompression-bomb guard): no object video may be larger.
 MAX_MASK_SIDE = _env_int("SAM2_GRADIO_MAX_MASK_SIDE", MAX_VIDEO_SIDE)
+# Pixels (by the PNG headers, summed) that indexing a folder or zip of DAVIS-style indexed masks may decode
+# to find the objects they hold, checked before any is decoded (some 7 s on one core; 480 frames at 1080p,
+# 1000 at 720p). Per-object and union masks are only decoded when a frame is rendered, one frame at a time.
+MAX_MASK_INDEX_PIXELS = _env_int("SAM2_GRADIO_MAX_MASK_INDEX_PIXELS", 1_000_000_000)
 # Longest object name ("dog") a prompt state accepts, in characters.
 MAX_OBJECT_NAME_LENGTH = 40
 # Largest prompt state file (interactive_state.json) read, and the longest COCO RLE counts string of one

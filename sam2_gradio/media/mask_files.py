@@ -26,7 +26,7 @@ import struct
 import threading
 import uuid
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path, PurePosixPath
@@ -419,15 +419,22 @@ def load_mask_set(source: str | os.PathLike) -> MaskSet:
             reader.close()
             raise
     if source.is_dir():
-        files = {
-            path.relative_to(source).as_posix(): _folder_file(path)
-            for path in source.rglob("*")
-            if _is_png_name(path.name)
-        }
-        return _index(str(source), files, None)
+        return _index(str(source), _folder_mask_files(source), None)
     if source.is_file():
         raise BadInput(f"masks {source.name} must be a folder or a .zip of PNG masks")
     raise BadInput(f"masks not found: {source.name}")
+
+
+def _folder_mask_files(folder: Path) -> dict[str, MaskFile]:
+    """The PNGs under ``folder`` keyed by relative name; a folder of more than ``config.MAX_ZIP_ENTRIES``
+    files is refused as soon as the walk finds one more."""
+    files = {}
+    for count, path in enumerate(folder.rglob("*")):
+        if count >= config.MAX_ZIP_ENTRIES:
+            raise BadInput(f"masks folder {folder.name} holds more than {config.MAX_ZIP_ENTRIES} files")
+        if _is_png_name(path.name):
+            files[path.relative_to(folder).as_posix()] = _folder_file(path)
+    return files
 
 
 def _folder_file(path: Path) -> MaskFile:
@@ -523,6 +530,8 @@ def _index_indexed(source: str, files: dict[str, MaskFile], archive: _ZipReader 
     """A MaskSet of DAVIS-style indexed PNGs; every PNG is decoded once to find the objects it holds.
 
     A frame whose PNG holds only background has no object (it does not reuse an earlier frame's masks).
+    Every header is read first, and the set is refused unread when the pixels they declare add up to more
+    than ``config.MAX_MASK_INDEX_PIXELS``.
     """
     indexed = _match(files, INDEXED_PATTERN)
     if not indexed:
@@ -531,6 +540,7 @@ def _index_indexed(source: str, files: dict[str, MaskFile], archive: _ZipReader 
             f"no PNG in masks {Path(source).name} is named like {combined_mask_name(12)}, "
             f"{per_object_mask_name(12, 2)} or {indexed_mask_name(12)} (found e.g. {example!r})"
         )
+    _check_index_pixels(source, indexed.values())
     frames: dict[int, dict[int, MaskFile]] = {}
     for (frame,), file in sorted(indexed.items()):
         labels = np.unique(file.labels())
@@ -558,3 +568,19 @@ def _match(files: dict[str, MaskFile], pattern: re.Pattern) -> dict[tuple[int, .
 
 def _check_png_file(source: str, file: MaskFile) -> None:
     check_mask_header(file.read_bytes(_PNG_HEADER_BYTES), f"{file.name} in {Path(source).name}")
+
+
+def _check_index_pixels(source: str, files: Iterable[MaskFile]) -> None:
+    """Refuse (``BadInput``) indexed masks whose headers declare more pixels than indexing may decode."""
+    total = 0
+    for file in files:
+        width, height = check_mask_header(
+            file.read_bytes(_PNG_HEADER_BYTES), f"{file.name} in {Path(source).name}"
+        )
+        total += width * height
+    if total > config.MAX_MASK_INDEX_PIXELS:
+        raise BadInput(
+            f"the indexed masks in {Path(source).name} hold {total / 1e6:.0f} megapixels, more than the "
+            f"{config.MAX_MASK_INDEX_PIXELS / 1e6:.0f} decoded to find their objects: give per-object PNGs "
+            f"({per_object_mask_name(12, 2)}) or fewer frames"
+        )

@@ -1,0 +1,58 @@
+"""Hardening, round 2 (issue 25): each finding of the red-team pass, refused with one sentence before
+the work it would cost, or handled."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from sam2_gradio import config
+from sam2_gradio.jobs import BadInput
+from sam2_gradio.media import mask_files
+from sam2_gradio.media.mask_files import DAVIS_PALETTE, indexed_mask_name, load_mask_set
+
+
+def palette_png(width: int, height: int, label: int = 0) -> bytes:
+    """A DAVIS palette PNG of one label everywhere (a few hundred bytes whatever its size)."""
+    image = Image.fromarray(np.full((height, width), label, np.uint8))
+    image.putpalette(DAVIS_PALETTE)
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+# --- Mask zips and folders ------------------------------------------------------------------------------
+def test_indexed_masks_declaring_more_pixels_than_indexing_may_decode_are_refused_unread(tmp_path, monkeypatch):
+    """The issue's zip held 2000 copies of a 3840x3840 PNG; here 40 copies of 1000x1000 against a budget of
+    30 megapixels: refused from the headers, before a single PNG is decoded."""
+    monkeypatch.setattr(config, "MAX_MASK_INDEX_PIXELS", 30_000_000)
+    decoded = []
+    monkeypatch.setattr(mask_files, "decode_labels", lambda data, name: decoded.append(name))
+    png = palette_png(1000, 1000, label=1)
+    with zipfile.ZipFile(tmp_path / "masks.zip", "w", zipfile.ZIP_DEFLATED) as archive:
+        for frame in range(40):
+            archive.writestr(indexed_mask_name(frame), png)
+    with pytest.raises(BadInput, match="hold 40 megapixels, more than the 30 decoded to find their objects"):
+        load_mask_set(tmp_path / "masks.zip")
+    assert decoded == []
+
+
+def test_indexed_masks_within_the_budget_are_indexed(tmp_path, monkeypatch):
+    monkeypatch.setattr(config, "MAX_MASK_INDEX_PIXELS", 30_000_000)
+    (tmp_path / "davis").mkdir()
+    for frame in range(3):
+        (tmp_path / "davis" / indexed_mask_name(frame)).write_bytes(palette_png(100, 80, label=frame + 1))
+    masks = load_mask_set(tmp_path / "davis")
+    assert masks.object_ids == (1, 2, 3)
+
+
+def test_a_masks_folder_with_more_files_than_the_limit_is_refused_while_walking(tmp_path, monkeypatch):
+    monkeypatch.setattr(config, "MAX_ZIP_ENTRIES", 5)
+    for index in range(8):
+        (tmp_path / f"note{index}.txt").write_text("x")
+    with pytest.raises(BadInput, match="holds more than 5 files"):
+        load_mask_set(tmp_path)
