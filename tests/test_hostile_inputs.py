@@ -11,6 +11,10 @@ import pytest
 from PIL import Image
 
 from sam2_gradio import config
+from sam2_gradio.app.model_holder import AppModel
+from sam2_gradio.app.server import create_app
+from sam2_gradio.app.sessions import SessionStore
+from sam2_gradio.engine.model import ModelSettings
 from sam2_gradio.jobs import BadInput
 from sam2_gradio.media import mask_files
 from sam2_gradio.media.mask_files import DAVIS_PALETTE, indexed_mask_name, load_mask_set
@@ -26,7 +30,9 @@ def palette_png(width: int, height: int, label: int = 0) -> bytes:
 
 
 # --- Mask zips and folders ------------------------------------------------------------------------------
-def test_indexed_masks_declaring_more_pixels_than_indexing_may_decode_are_refused_unread(tmp_path, monkeypatch):
+def test_indexed_masks_declaring_more_pixels_than_indexing_may_decode_are_refused_unread(
+    tmp_path, monkeypatch
+):
     """The issue's zip held 2000 copies of a 3840x3840 PNG; here 40 copies of 1000x1000 against a budget of
     30 megapixels: refused from the headers, before a single PNG is decoded."""
     monkeypatch.setattr(config, "MAX_MASK_INDEX_PIXELS", 30_000_000)
@@ -56,3 +62,36 @@ def test_a_masks_folder_with_more_files_than_the_limit_is_refused_while_walking(
         (tmp_path / f"note{index}.txt").write_text("x")
     with pytest.raises(BadInput, match="holds more than 5 files"):
         load_mask_set(tmp_path)
+
+
+# --- Cancel while queued --------------------------------------------------------------------------------
+def test_a_cancel_while_a_requested_run_waits_stops_it_as_it_starts(tmp_path):
+    session = SessionStore(tmp_path / "sessions").get("tab-1")
+    session.request_job("segment")  # Propagate clicked: the run waits behind another session's
+    session.cancel("segment")  # Cancel clicked while it waits
+    with session.job("segment"):
+        assert session.cancel_flag("segment").is_set()  # its first check stops it
+    with session.job("segment"):  # the cancel was for that run only
+        assert not session.cancel_flag("segment").is_set()
+
+
+def test_a_cancel_before_the_request_does_not_stop_the_next_run(tmp_path):
+    session = SessionStore(tmp_path / "sessions").get("tab-1")
+    session.cancel("segment")  # a stray click while nothing ran
+    session.request_job("segment")
+    with session.job("segment"):
+        assert not session.cancel_flag("segment").is_set()
+
+
+def test_the_propagate_buttons_note_the_request_before_the_run_queues(tmp_path, monkeypatch):
+    monkeypatch.setattr(config, "CHECKPOINT_DIR", tmp_path / "no_weights")
+    demo = create_app(
+        AppModel(ModelSettings(model_size="tiny", image_size=256, device="cpu")),
+        sessions=SessionStore(tmp_path / "sessions"),
+    )
+    dependencies = demo.config["dependencies"]
+    for name in ("propagate_live", "continue_propagate"):
+        (run,) = [dep for dep in dependencies if dep.get("api_name") == name]
+        (trigger,) = [dep for dep in dependencies if dep["id"] == run["trigger_after"]]
+        assert trigger["queue"] is False and run["queue"] is not False
+        assert demo.fns[trigger["id"]].fn.__name__ == "request_propagation"

@@ -164,4 +164,4 @@ class ComposeHandlers:
 
     def cancel(self, request: gr.Request) -> None:
         """Stop this session's render at its next frame."""
-        self._session(request).cancel_flag("compose").set()
+        self._session(request).cancel("compose")

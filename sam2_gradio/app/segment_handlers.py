@@ -390,5 +390,9 @@ class SegmentHandlers:
         return segment_actions.results_note(self._session(request))
 
     def cancel(self, request: gr.Request) -> None:
-        """Stop this session's propagation at its next frame."""
-        self._session(request).cancel_flag("segment").set()
+        """Stop this session's propagation at its next frame, or as it starts when it still waits."""
+        self._session(request).cancel("segment")
+
+    def request_propagation(self, request: gr.Request) -> None:
+        """Note that a propagation was asked for (before it queues), so a Cancel while it waits stops it."""
+        self._session(request).request_job("segment")

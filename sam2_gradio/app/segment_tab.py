@@ -255,7 +255,8 @@ def _wire_propagation(handlers: SegmentHandlers, ui: SegmentView) -> None:
         (ui.propagate, handlers.live_handler(resume=False), "propagate_live"),
         (ui.continue_run, handlers.live_handler(resume=True), "continue_propagate"),
     ):
-        button.click(
+        # the first, unqueued step notes the request, so a Cancel while the run waits stops it as it starts
+        button.click(handlers.request_propagation, None, None, queue=False, api_visibility="private").then(
             handler,
             options,
             live_outputs,

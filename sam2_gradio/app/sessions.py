@@ -124,6 +124,8 @@ class BrowserSession:
     last_used: float = field(default_factory=time.monotonic)  # clock reading of the latest event
     running_jobs: int = 0  # jobs running now; a busy session is never reclaimed
     _cancel_flags: dict[str, threading.Event] = field(default_factory=dict)  # job kind -> flag
+    _requested_at: dict[str, float] = field(default_factory=dict)  # job kind -> when one was queued
+    _cancelled_at: dict[str, float] = field(default_factory=dict)  # job kind -> the latest Cancel
     _finished_jobs: dict[str, deque[Path]] = field(default_factory=dict)  # job kind -> kept folders
     _job_bytes: dict[Path, int] = field(default_factory=dict)  # kept folder -> its size, oldest first
     _mask_set: MaskSet | None = None  # the masks the Compose tab shows, loaded once
@@ -137,9 +139,20 @@ class BrowserSession:
         """The flag that cancels this session's running job of `kind` ("segment", "compose", ...)."""
         return self._cancel_flags.setdefault(kind, threading.Event())
 
+    def request_job(self, kind: str) -> None:
+        """Note that a job of `kind` was asked for and may wait in the queue: a `cancel` between now and
+        its start stops it as it starts (its first check of the flag)."""
+        self._requested_at[kind] = time.monotonic()
+
+    def cancel(self, kind: str) -> None:
+        """Stop the running job of `kind` at its next check, and a requested one still waiting."""
+        self._cancelled_at[kind] = time.monotonic()
+        self.cancel_flag(kind).set()
+
     @contextlib.contextmanager
     def job(self, kind: str) -> Iterator[Path]:
-        """A fresh folder for one job of `kind`, with the kind's cancel flag cleared.
+        """A fresh folder for one job of `kind`, with the kind's cancel flag cleared, unless the job was
+        cancelled while it waited (`request_job`, then `cancel`): its flag then stays set.
 
         A job that raises leaves nothing behind; a finished one is kept with the last
         `config.JOBS_KEPT_PER_KIND - 1` finished folders of its kind, older ones are deleted, and so are the
@@ -148,7 +161,9 @@ class BrowserSession:
         """
         folder = self.folder / f"{kind}-{uuid.uuid4().hex[:12]}"
         folder.mkdir(parents=True)
-        self.cancel_flag(kind).clear()
+        requested = self._requested_at.pop(kind, None)
+        if requested is None or self._cancelled_at.get(kind, -1.0) < requested:
+            self.cancel_flag(kind).clear()
         self.running_jobs += 1
         try:
             yield folder
