@@ -50,6 +50,7 @@ RANDOM_WEIGHTS_SEED = 0
 # --- Segmentation ------------------------------------------------------------------------------
 # Frames decoded and handed to the model at a time during propagation.
 DEFAULT_BATCH_SIZE = _env_int("SAM2_GRADIO_BATCH_SIZE", 32)
+MAX_BATCH_SIZE = 1024  # the largest batch size accepted (frames held decoded at once)
 # bf16 autocast on the CPU: faster only on CPUs with native bf16 (AVX512-BF16, AMX), 5-50x slower than
 # float32 elsewhere; off by default, as in SAM 2's own CPU examples (CUDA always runs under bf16 autocast).
 CPU_BF16 = _env_int("SAM2_GRADIO_CPU_BF16", 0) != 0
@@ -81,6 +82,7 @@ MAX_BRUSH_RADIUS = 64
 # --- Compositing -------------------------------------------------------------------------------
 DEFAULT_OBJECT_SIZE = 256  # longer side of the relocated object, pixels
 DEFAULT_FEATHER = 2  # mask edge feather, pixels
+MAX_FEATHER = 256  # the widest feather accepted (compositor and alpha video), pixels
 MIN_MASK_AREA = 16  # masks with fewer foreground pixels are treated as empty
 # Brightness matching gain is clamped to this range (see sam2_gradio.compositor.blend.match_brightness).
 BRIGHTNESS_GAIN_RANGE = (0.5, 2.0)
@@ -94,6 +96,8 @@ VP9_ALPHA_CRF = 20
 MAX_UPLOAD_MB = _env_int("SAM2_GRADIO_MAX_UPLOAD_MB", 500)
 MAX_VIDEO_SECONDS = _env_float("SAM2_GRADIO_MAX_VIDEO_SECONDS", 600.0)
 MAX_VIDEO_SIDE = _env_int("SAM2_GRADIO_MAX_VIDEO_SIDE", 3840)
+# Largest object size (compose --size, longer side in pixels); only the part inside the frame is resampled.
+MAX_OBJECT_SIZE = _env_int("SAM2_GRADIO_MAX_OBJECT_SIZE", 2 * MAX_VIDEO_SIDE)
 # Frame rate and frame count of an uploaded video (600 s at 30 fps; a 60 fps video may last 300 s).
 MAX_VIDEO_FPS = _env_float("SAM2_GRADIO_MAX_VIDEO_FPS", 120.0)
 MAX_VIDEO_FRAMES = _env_int("SAM2_GRADIO_MAX_VIDEO_FRAMES", 18_000)
@@ -178,6 +182,7 @@ class OptionSpec:
     label: str  # the app control's label
     choices: tuple[str, ...] = ()  # the allowed values of a text option
     minimum: int | None = None  # the smallest allowed value of a whole-number option
+    maximum: int | None = None  # the largest allowed value of a whole-number option
     slider: tuple[int, int] | None = None  # the app slider's range of a whole-number option
     ids: bool = False  # a set of object ids: None (all) or at least one id
     control_id: str = ""  # the app control's elem_id after its tab's prefix (default: the field's name)
@@ -212,6 +217,8 @@ def check_options(options: Any) -> None:
             raise BadInput(f"{name} must be one of {', '.join(spec.choices)}, got {value!r}")
         if spec.minimum is not None and value < spec.minimum:
             raise BadInput(f"{name} must be at least {spec.minimum}, got {value}")
+        if spec.maximum is not None and value > spec.maximum:
+            raise BadInput(f"{name} must be at most {spec.maximum}, got {value}")
         if spec.ids and value is not None:
             object.__setattr__(options, field.name, tuple(int(obj_id) for obj_id in value))
             if not getattr(options, field.name):

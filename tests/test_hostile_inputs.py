@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import zipfile
 
+import cv2
 import numpy as np
 import pytest
 from PIL import Image
@@ -14,10 +15,21 @@ from sam2_gradio import config
 from sam2_gradio.app.model_holder import AppModel
 from sam2_gradio.app.server import create_app
 from sam2_gradio.app.sessions import SessionStore
+from sam2_gradio.cli import compose as compose_cli
+from sam2_gradio.compositor.blend import composite, feather_alpha
+from sam2_gradio.compositor.placement import clip_box, relocate
+from sam2_gradio.compositor.render import ComposeOptions, compose_frame
 from sam2_gradio.engine.model import ModelSettings
 from sam2_gradio.jobs import BadInput
 from sam2_gradio.media import mask_files
-from sam2_gradio.media.mask_files import DAVIS_PALETTE, indexed_mask_name, load_mask_set
+from sam2_gradio.media.mask_files import (
+    DAVIS_PALETTE,
+    Box,
+    combined_mask_name,
+    indexed_mask_name,
+    load_mask_set,
+    save_mask_png,
+)
 
 
 def palette_png(width: int, height: int, label: int = 0) -> bytes:
@@ -95,3 +107,80 @@ def test_the_propagate_buttons_note_the_request_before_the_run_queues(tmp_path, 
         (trigger,) = [dep for dep in dependencies if dep["id"] == run["trigger_after"]]
         assert trigger["queue"] is False and run["queue"] is not False
         assert demo.fns[trigger["id"]].fn.__name__ == "request_propagation"
+
+
+# --- Compose options and the resampled patch ------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"size": 100_000}, "size must be at most 7680"),
+        ({"feather": 10**9}, "feather must be at most 256"),
+    ],
+)
+def test_compose_options_past_their_maximum_are_bad_input(options, message):
+    with pytest.raises(BadInput, match=message):
+        ComposeOptions(**options)
+
+
+@pytest.mark.parametrize("flag", ["--size=30000", "--size=100000", "--feather=1000000000"])
+def test_the_compose_cli_refuses_a_size_past_the_maximum_in_one_line(flag, tmp_path, capsys):
+    code = compose_cli.main(["--bg", "bg.mp4", "--obj", "o.mp4", "--mask", "m.zip", "--out", "o.mp4", flag])
+    assert code == 2 or code is None
+    error = capsys.readouterr().err.strip()
+    assert "must be at most" in error and "\n" not in error
+
+
+def test_an_enlarged_object_the_frame_clips_is_resampled_only_where_it_shows(monkeypatch, tmp_path):
+    """Output pixels equal resizing the whole patch and cutting it (within one level of rounding), while
+    cv2.resize is never asked for the full 7680-pixel patch."""
+    rng = np.random.default_rng(0)
+    frame = rng.integers(0, 256, (48, 64, 3), np.uint8)
+    mask = np.zeros((48, 64), np.uint8)
+    mask[10:40, 12:50] = 255
+    background = np.full((90, 160, 3), 40, np.uint8)
+    options = ComposeOptions(size=7680, pos="top-left", offset_x=-3000, offset_y=-2000, feather=3)
+    save_mask_png(tmp_path / combined_mask_name(0), mask)
+    masks = load_mask_set(tmp_path)
+    expected = _whole_patch_resized_then_cut(background, frame, mask, options)
+    sizes = []
+    real_resize = cv2.resize
+
+    def counted_resize(image, size, **kwargs):
+        sizes.append(size)
+        return real_resize(image, size, **kwargs)
+
+    monkeypatch.setattr(cv2, "resize", counted_resize)
+    pasted = compose_frame(background, frame, masks, 0, options)
+    assert all(max(size) < 1000 for size in sizes)
+    assert np.abs(pasted.astype(int) - expected).max() <= 1
+    assert (pasted != background).any()
+
+
+def _whole_patch_resized_then_cut(background, frame, mask, options):
+    box = Box(12, 10, 50, 40)  # the mask's tight box
+    target = relocate(
+        box,
+        (160, 90),
+        size=options.size,
+        pos=options.pos,
+        offset_x=options.offset_x,
+        offset_y=options.offset_y,
+    )
+    size = (target.width, target.height)
+    patch = cv2.resize(frame[box.y0 : box.y1, box.x0 : box.x1], size, interpolation=cv2.INTER_LINEAR)
+    alpha = cv2.resize(np.ones((box.height, box.width), np.float32), size, interpolation=cv2.INTER_LINEAR)
+    alpha = feather_alpha(alpha, options.feather)
+    visible = clip_box(target, (160, 90))
+    inside = (
+        slice(visible.y0 - target.y0, visible.y1 - target.y0),
+        slice(visible.x0 - target.x0, visible.x1 - target.x0),
+    )
+    out = background.copy()
+    region = out[visible.y0 : visible.y1, visible.x0 : visible.x1]
+    out[visible.y0 : visible.y1, visible.x0 : visible.x1] = composite(
+        np.ascontiguousarray(region),
+        np.ascontiguousarray(patch[inside]),
+        np.ascontiguousarray(alpha[inside]),
+        "normal",
+    )
+    return out

@@ -35,7 +35,7 @@ def add_option_arguments(
     """One flag per option field of `options_class` (`offset_x` -> `--offset-x`), from its spec; with
     `only`, for those fields alone.
 
-    Choices become `choices=`, whole numbers `type=int` (checked against the minimum while parsing),
+    Choices become `choices=`, whole numbers `type=int` (checked against their range while parsing),
     flags `store_true` and sets of object ids `nargs="+"`; each flag's default is the field's.
     """
     for field, spec in option_fields(options_class):
@@ -50,7 +50,8 @@ def add_option_arguments(
         elif kind == "choice":
             parser.add_argument(flag, choices=spec.choices, default=field.default, help=spec.help)
         else:
-            parser.add_argument(flag, type=_whole_number(spec.minimum), default=field.default, help=spec.help)
+            number = _whole_number(spec.minimum, spec.maximum)
+            parser.add_argument(flag, type=number, default=field.default, help=spec.help)
 
 
 def options_from_args(options_class: type[OptionsT], args: argparse.Namespace) -> OptionsT:
@@ -58,7 +59,7 @@ def options_from_args(options_class: type[OptionsT], args: argparse.Namespace) -
     return options_from_values(options_class, vars(args))
 
 
-def _whole_number(minimum: int | None) -> Callable[[str], int]:
+def _whole_number(minimum: int | None, maximum: int | None = None) -> Callable[[str], int]:
     def parse(text: str) -> int:
         try:
             value = int(text)
@@ -66,6 +67,8 @@ def _whole_number(minimum: int | None) -> Callable[[str], int]:
             raise argparse.ArgumentTypeError(f"invalid int value: {text!r}") from None
         if minimum is not None and value < minimum:
             raise argparse.ArgumentTypeError(f"must be at least {minimum}, got {value}")
+        if maximum is not None and value > maximum:
+            raise argparse.ArgumentTypeError(f"must be at most {maximum}, got {value}")
         return value
 
     return parse

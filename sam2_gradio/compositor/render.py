@@ -81,6 +81,7 @@ class ComposeOptions:
     size: int = option(
         config.DEFAULT_OBJECT_SIZE,
         minimum=1,
+        maximum=config.MAX_OBJECT_SIZE,
         slider=(16, 2048),
         label="Size (px)",
         help="longer side of the relocated object in pixels, aspect kept",
@@ -112,6 +113,7 @@ class ComposeOptions:
     feather: int = option(
         config.DEFAULT_FEATHER,
         minimum=0,
+        maximum=config.MAX_FEATHER,
         slider=(0, 32),
         label="Feather (px)",
         help="soften the mask edge inwards over this many pixels (0: hard edge)",
@@ -327,11 +329,12 @@ def _paste(
     visible = clip_box(target, canvas.size)
     if visible is None:
         return
-    patch, alpha = _scaled_patch(obj_frame.rgb(mask.box), mask, target)
+    part = _needed_part(mask.box, target, visible, options.feather)
+    patch, alpha = _scaled_patch(obj_frame.rgb(mask.box), mask, target, part)
     alpha = feather_alpha(alpha, options.feather)
     inside = (
-        slice(visible.y0 - target.y0, visible.y1 - target.y0),
-        slice(visible.x0 - target.x0, visible.x1 - target.x0),
+        slice(visible.y0 - part.y0, visible.y1 - part.y0),
+        slice(visible.x0 - part.x0, visible.x1 - part.x0),
     )
     patch, alpha = patch[inside], np.ascontiguousarray(alpha[inside])
     region = np.ascontiguousarray(canvas.rgb(visible))
@@ -340,9 +343,41 @@ def _paste(
     canvas.put(visible, composite(region, np.ascontiguousarray(patch), alpha, options.blend_mode))
 
 
-def _scaled_patch(patch: np.ndarray, mask: ObjectMask, target: Box) -> tuple[np.ndarray, np.ndarray]:
-    """The object's pixels ``patch`` and alpha inside ``mask.box``, resized to the size of ``target``."""
+def _needed_part(box: Box, target: Box, visible: Box, feather: int) -> Box:
+    """The part of ``target`` to resample: all of it, or, for an enlarged object that the frame clips,
+    the ``visible`` part and the ``feather`` pixels around it that its feathering reads (so the work is
+    bounded by the frame, not by the size asked for)."""
+    if target.width <= box.width or target.height <= box.height:
+        return target  # not enlarged: never larger than the object video's frame
+    return Box(
+        max(visible.x0 - feather, target.x0),
+        max(visible.y0 - feather, target.y0),
+        min(visible.x1 + feather, target.x1),
+        min(visible.y1 + feather, target.y1),
+    )
+
+
+def _scaled_patch(
+    patch: np.ndarray, mask: ObjectMask, target: Box, part: Box
+) -> tuple[np.ndarray, np.ndarray]:
+    """The object's pixels ``patch`` and alpha inside ``mask.box``, resized to the size of ``target`` and
+    cut to its ``part`` (bilinear, as ``cv2.resize`` maps pixel centres, for a part smaller than it)."""
     box = mask.box
+    if part != target:
+        scale_x, scale_y = target.width / box.width, target.height / box.height
+        matrix = np.array(
+            [
+                [1 / scale_x, 0.0, (part.x0 - target.x0 + 0.5) / scale_x - 0.5],
+                [0.0, 1 / scale_y, (part.y0 - target.y0 + 0.5) / scale_y - 0.5],
+            ]
+        )
+        flags = cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
+        return tuple(
+            cv2.warpAffine(
+                image, matrix, (part.width, part.height), flags=flags, borderMode=cv2.BORDER_REPLICATE
+            )
+            for image in (patch, mask.alpha)
+        )
     size = (target.width, target.height)
     if size == (box.width, box.height):
         return patch, mask.alpha
