@@ -147,8 +147,12 @@ JOBS_KEPT_PER_KIND = 3
 SESSION_IDLE_MINUTES = _env_float("SAM2_GRADIO_SESSION_IDLE_MINUTES", 60.0)
 # Live sessions at most: a new one first closes the longest-idle session, and is refused if all are busy.
 MAX_LIVE_SESSIONS = _env_int("SAM2_GRADIO_MAX_SESSIONS", 32)
-# Disk a session's finished jobs may take: the oldest are deleted first; a larger result is refused.
+# Disk a session's finished jobs and uploads may take: the oldest jobs are deleted first; a larger result
+# or upload is refused.
 MAX_SESSION_DISK_MB = _env_int("SAM2_GRADIO_MAX_SESSION_DISK_MB", 4096)
+# Disk all live sessions may take together (their kept jobs and uploads): past it, uploads and results
+# are refused until sessions close.
+MAX_TOTAL_DISK_MB = _env_int("SAM2_GRADIO_MAX_TOTAL_DISK_MB", 32768)
 # Partial files and folders that a killed process left (".masks.partial-*", ".composite.*.partial.mp4",
 # "sam2-gradio-masks-*" in the temp folder) are deleted at start-up: one app process per SESSION_DIR.
 # Compose renders that run at once, beside the one SAM 2 job at a time (segment events share one slot).
@@ -159,8 +163,13 @@ PREVIEW_CONCURRENCY = _env_int("SAM2_GRADIO_PREVIEW_CONCURRENCY", 4)
 PROPAGATE_CONCURRENCY = _env_int("SAM2_GRADIO_PROPAGATE_CONCURRENCY", 4)
 # Seconds between two redraws of the frame view while a propagation runs.
 LIVE_VIEW_SECONDS = _env_float("SAM2_GRADIO_LIVE_VIEW_SECONDS", 0.4)
-# "USER:PASSWORD" that the app asks for (gradio's login page), as --auth gives it; never logged.
+# "USER:PASSWORD" that the app asks for (gradio's login page) when --auth-file names no file holding it;
+# never logged, never a command-line argument (ps shows those to every user of the machine).
 AUTH_ENV = "SAM2_GRADIO_AUTH"
+# Wrong logins in a row answered at once; each further one waits twice as long as the one before, from
+# half a second up to LOGIN_MAX_DELAY_SECONDS, and logins are answered one at a time.
+LOGIN_FREE_FAILURES = 3
+LOGIN_MAX_DELAY_SECONDS = _env_float("SAM2_GRADIO_LOGIN_MAX_DELAY_SECONDS", 8.0)
 # Hugging Face ZeroGPU: each SAM 2 call asks `spaces.GPU` for a duration (seconds of GPU; a call past it is
 # aborted, and a user's daily quota must hold it). A click asks for SPACES_CLICK_SECONDS; a propagation is a
 # chain of calls, each asking for the frames it will do at the measured speed plus SPACES_MARGIN_SECONDS

@@ -3,18 +3,22 @@ the work it would cost, or handled."""
 
 from __future__ import annotations
 
+import asyncio
 import io
 import zipfile
+from pathlib import Path
 
 import cv2
+import gradio as gr
 import numpy as np
 import pytest
 from PIL import Image
 
 from sam2_gradio import config
+from sam2_gradio.app.assets import FrameSlider
 from sam2_gradio.app.model_holder import AppModel
-from sam2_gradio.app.server import create_app
-from sam2_gradio.app.sessions import SessionStore
+from sam2_gradio.app.server import build_parser, create_app, login_checker, read_auth_file
+from sam2_gradio.app.sessions import DiskLimitReached, SessionStore, UploadRejected
 from sam2_gradio.cli import compose as compose_cli
 from sam2_gradio.compositor.blend import composite, feather_alpha
 from sam2_gradio.compositor.placement import clip_box, relocate
@@ -184,3 +188,145 @@ def _whole_patch_resized_then_cut(background, frame, mask, options):
         "normal",
     )
     return out
+
+
+# --- Gradio's cache: uploads and served files with the session, a global disk budget ---------------------
+@pytest.fixture
+def gradio_cache(tmp_path, monkeypatch):
+    cache = tmp_path / "gradio"
+    monkeypatch.setenv("GRADIO_TEMP_DIR", str(cache))
+    return cache
+
+
+def _upload(cache, name: str, size: int):
+    path = cache / name.replace(".", "-") / name  # gradio: <cache>/<content hash>/<name>
+    path.parent.mkdir(parents=True)
+    path.write_bytes(b"x" * size)
+    return path
+
+
+def test_uploads_count_against_the_session_and_go_with_it(tmp_path, gradio_cache):
+    store = SessionStore(tmp_path / "sessions")
+    session = store.get("tab-1")
+    first, second = _upload(gradio_cache, "a.mp4", 1000), _upload(gradio_cache, "b.mp4", 3000)
+    session.adopt_upload(first, "video")
+    assert session.disk_bytes == 1000
+    session.adopt_upload(second, "video")  # a new video replaces the first, whose file goes
+    assert session.disk_bytes == 3000 and not first.exists()
+    store.close("tab-1")
+    assert not second.exists()
+
+
+def test_an_upload_another_live_session_uses_is_kept(tmp_path, gradio_cache):
+    store = SessionStore(tmp_path / "sessions")
+    shared = _upload(gradio_cache, "same.mp4", 10)  # identical uploads share gradio's content-named file
+    store.get("tab-1").adopt_upload(shared, "video")
+    store.get("tab-2").adopt_upload(shared, "video")
+    store.close("tab-1")
+    assert shared.exists()
+    store.close("tab-2")
+    assert not shared.exists()
+
+
+def test_an_upload_past_the_session_disk_is_refused(tmp_path, gradio_cache, monkeypatch):
+    monkeypatch.setattr(config, "MAX_SESSION_DISK_MB", 1)
+    session = SessionStore(tmp_path / "sessions").get("tab-1")
+    with pytest.raises(UploadRejected, match="past its 1 MB of disk"):
+        session.adopt_upload(_upload(gradio_cache, "big.mp4", 2**20 + 1), "video")
+
+
+def test_results_are_served_from_the_sessions_own_cache_folder_and_deleted_with_it(tmp_path, gradio_cache):
+    store = SessionStore(tmp_path / "sessions")
+    session = store.get("tab-1")
+    with session.job("compose") as folder:
+        (folder / "out.mp4").write_bytes(b"video")
+    served = Path(session.serve(folder / "out.mp4"))
+    assert served.is_relative_to(gradio_cache) and served.read_bytes() == b"video"
+    assert served.stat().st_ino == (folder / "out.mp4").stat().st_ino  # a link, not a second copy
+    store.close("tab-1")
+    assert not served.exists()
+
+
+def test_the_same_frame_shown_to_two_sessions_is_two_files(tmp_path, gradio_cache):
+    store = SessionStore(tmp_path / "sessions")
+    frame = np.zeros((8, 8, 3), np.uint8)
+    first, second = store.get("tab-1").serve_frame(frame), store.get("tab-2").serve_frame(frame)
+    assert first != second and Path(first).is_file() and Path(second).is_file()
+    session = store.get("tab-1")
+    shown = [session.serve_frame(frame) for _ in range(40)]
+    assert sum(Path(path).exists() for path in shown) == 16  # older frames go
+
+
+def test_results_past_the_global_disk_budget_are_refused(tmp_path, gradio_cache, monkeypatch):
+    monkeypatch.setattr(config, "MAX_TOTAL_DISK_MB", 1)
+    store = SessionStore(tmp_path / "sessions")
+    with store.get("tab-1").job("compose") as folder:
+        (folder / "out.mp4").write_bytes(b"x" * 700_000)
+    with (
+        pytest.raises(DiskLimitReached, match="disk for all sessions"),
+        store.get("tab-2").job("compose") as other,
+    ):
+        (other / "out.mp4").write_bytes(b"x" * 700_000)
+    assert not other.exists()
+    with pytest.raises(UploadRejected, match="disk for all sessions"):
+        store.get("tab-3").adopt_upload(_upload(gradio_cache, "c.mp4", 400_000), "video")
+
+
+# --- The frame sliders' maximum after a video change --------------------------------------------------
+def test_a_frame_past_a_stale_slider_maximum_reaches_the_handler():
+    """Gradio checks a slider's input against the maximum it last sent the session; /propagate with a
+    longer video leaves that stale, so the frame sliders leave the check to the handlers."""
+    slider = FrameSlider(0, 100, value=0, step=1)
+    slider.maximum = 7  # what the session was sent for its previous, 8-frame video
+    assert slider.preprocess(20) == 20 and slider.preprocess(3.0) == 3
+    assert slider.get_block_name() == "slider"  # drawn as gradio's own
+    with pytest.raises(gr.Error, match="not a whole number"):
+        slider.preprocess(-1)
+    with pytest.raises(gr.Error, match="not a whole number"):
+        slider.preprocess(float("inf"))
+    with pytest.raises(gr.Error, match="not a whole number"):
+        slider.preprocess(101)  # past the range it was built with
+
+
+def test_both_tabs_use_the_frame_slider(tmp_path, monkeypatch):
+    monkeypatch.setattr(config, "CHECKPOINT_DIR", tmp_path / "no_weights")
+    demo = create_app(
+        AppModel(ModelSettings(model_size="tiny", image_size=256, device="cpu")),
+        sessions=SessionStore(tmp_path / "sessions"),
+    )
+    sliders = {block.elem_id: block for block in demo.blocks.values() if isinstance(block, gr.Slider)}
+    assert isinstance(sliders["seg-frame-slider"], FrameSlider)
+    assert isinstance(sliders["cmp-frame-slider"], FrameSlider)
+
+
+# --- Logins -------------------------------------------------------------------------------------------
+def test_the_password_is_never_a_command_line_argument(tmp_path):
+    parser = build_parser()
+    with pytest.raises(SystemExit):
+        parser.parse_args(["--auth", "ann:secret"])
+    (tmp_path / "login").write_text("ann:se:cret\n")
+    assert read_auth_file(tmp_path / "login") == "ann:se:cret"
+    (tmp_path / "huge").write_bytes(b"a:" + b"x" * 10_000)
+    with pytest.raises(BadInput, match="larger than"):
+        read_auth_file(tmp_path / "huge")
+
+
+def test_wrong_logins_in_a_row_wait_longer_and_longer_and_a_right_one_resets(monkeypatch):
+    monkeypatch.setattr(config, "LOGIN_FREE_FAILURES", 3)
+    monkeypatch.setattr(config, "LOGIN_MAX_DELAY_SECONDS", 4.0)
+    waits = []
+
+    async def recorded_sleep(seconds):
+        waits.append(seconds)
+
+    check = login_checker(("ann", "secret"), sleep=recorded_sleep)
+
+    async def attempts():
+        wrong = await asyncio.gather(*(check("ann", f"guess{index}") for index in range(8)))
+        right = await check("ann", "secret")
+        after = await check("ann", "again wrong")
+        return wrong, right, after
+
+    wrong, right, after = asyncio.run(attempts())
+    assert not any(wrong) and right and not after
+    assert waits == [0.5, 1.0, 2.0, 4.0, 4.0]  # none for the first three, then doubling up to the cap

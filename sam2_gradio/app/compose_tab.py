@@ -71,7 +71,9 @@ def _compose_files_column() -> dict[str, gr.components.Component]:
 def _compose_result_column() -> dict[str, gr.components.Component]:
     preview = ui_assets.frame_view("Preview", "cmp-preview")
     note = gr.Markdown(elem_id="cmp-note")
-    frame = gr.Slider(0, FRAME_SLIDER_MAX, value=0, step=1, label="Output frame", elem_id="cmp-frame-slider")
+    frame = ui_assets.FrameSlider(
+        0, FRAME_SLIDER_MAX, value=0, step=1, label="Output frame", elem_id="cmp-frame-slider"
+    )
     options = option_controls(ComposeOptions, id_prefix="cmp")
     with gr.Row():
         snapshot = gr.Button("Snapshot PNG", elem_id="cmp-snapshot")

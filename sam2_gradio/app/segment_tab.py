@@ -113,7 +113,7 @@ def _segment_frame_column() -> dict[str, gr.components.Component]:
     with gr.Row():
         previous = gr.Button("◀ Previous", size="sm", scale=0, elem_id="seg-prev")
         with gr.Column(scale=4), gr.Group():  # one box: the slider with its timeline under it
-            slider = gr.Slider(
+            slider = ui_assets.FrameSlider(
                 0, FRAME_SLIDER_MAX, value=0, step=1, label="Frame", elem_id="seg-frame-slider"
             )
             timeline = gr.HTML(js_on_load=ui_assets.TIMELINE_JS, elem_id="seg-timeline")
