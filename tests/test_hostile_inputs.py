@@ -15,7 +15,8 @@ import pytest
 from PIL import Image
 
 from sam2_gradio import config
-from sam2_gradio.app.assets import FrameSlider
+from sam2_gradio.app.edge import FRAME_SLIDER_MAX
+from sam2_gradio.app.frame_slider import FrameSlider
 from sam2_gradio.app.model_holder import AppModel
 from sam2_gradio.app.server import build_parser, create_app, login_checker, read_auth_file
 from sam2_gradio.app.sessions import DiskLimitReached, SessionStore, UploadRejected
@@ -276,8 +277,7 @@ def test_results_past_the_global_disk_budget_are_refused(tmp_path, gradio_cache,
 def test_a_frame_past_a_stale_slider_maximum_reaches_the_handler():
     """Gradio checks a slider's input against the maximum it last sent the session; /propagate with a
     longer video leaves that stale, so the frame sliders leave the check to the handlers."""
-    slider = FrameSlider(0, 100, value=0, step=1)
-    slider.maximum = 7  # what the session was sent for its previous, 8-frame video
+    slider = FrameSlider(0, 7, value=0, step=1)  # as gradio rebuilds it for a session sent maximum=7
     assert slider.preprocess(20) == 20 and slider.preprocess(3.0) == 3
     assert slider.get_block_name() == "slider"  # drawn as gradio's own
     with pytest.raises(gr.Error, match="not a whole number"):
@@ -285,7 +285,7 @@ def test_a_frame_past_a_stale_slider_maximum_reaches_the_handler():
     with pytest.raises(gr.Error, match="not a whole number"):
         slider.preprocess(float("inf"))
     with pytest.raises(gr.Error, match="not a whole number"):
-        slider.preprocess(101)  # past the range it was built with
+        slider.preprocess(FRAME_SLIDER_MAX + 1)  # past the longest video
 
 
 def test_both_tabs_use_the_frame_slider(tmp_path, monkeypatch):

@@ -94,7 +94,8 @@ def _zombie_children() -> list[int]:
         if not name.isdigit():
             continue
         try:
-            fields = open(f"/proc/{name}/stat").read().rsplit(")", 1)[1].split()
+            with open(f"/proc/{name}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
         except OSError:
             continue
         if fields[0] == "Z" and int(fields[1]) == os.getpid():

@@ -10,7 +10,6 @@ the control does; keys are ignored while typing in a field and while the Segment
 """
 
 import json
-from typing import Any
 
 import gradio as gr
 
@@ -173,26 +172,6 @@ def page_setup_js() -> str:
         "shortcuts": json.dumps(SHORTCUTS),
         "video_boxes": json.dumps(VIDEO_BOXES),
     }
-
-
-class FrameSlider(gr.Slider):
-    """A frame slider whose maximum is the page's hint, not a check: the handlers check the frame against
-    the session's video. (Gradio refuses values over the maximum it last sent a session, which an API call
-    that changes the video, such as /propagate, leaves stale.)"""
-
-    is_template = True  # the page draws it as gradio's own slider
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.largest = self.maximum  # the range it was built with; updates change only `maximum`
-
-    def preprocess(self, payload: float) -> float:
-        """The frame as a whole number; values outside the range it was built with are refused."""
-        if not isinstance(payload, (int, float)) or not 0 <= payload <= self.largest:
-            raise gr.Error(
-                f"frame {payload!r} is not a whole number from 0 to {self.largest:g}", print_exception=False
-            )
-        return round(payload)
 
 
 def frame_view(label: str, elem_id: str) -> gr.Image:
