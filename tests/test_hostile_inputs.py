@@ -5,6 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import io
+import json
+import resource
+import shutil
+import subprocess
+import sys
 import zipfile
 from pathlib import Path
 
@@ -330,3 +335,64 @@ def test_wrong_logins_in_a_row_wait_longer_and_longer_and_a_right_one_resets(mon
     wrong, right, after = asyncio.run(attempts())
     assert not any(wrong) and right and not after
     assert waits == [0.5, 1.0, 2.0, 4.0, 4.0]  # none for the first three, then doubling up to the cap
+
+
+# --- A session folder deleted while a run writes ------------------------------------------------------
+def test_a_mask_writer_does_not_make_a_deleted_folder_again(tmp_path):
+    folder = tmp_path / "session" / "segment-1" / "per_object"
+    folder.mkdir(parents=True)
+    save_mask_png(folder / "mask_00000_obj_1.png", np.ones((4, 4), bool), make_folders=False)
+    shutil.rmtree(tmp_path / "session")  # the page reloaded: the session closed with its folder
+    with pytest.raises(OSError):
+        save_mask_png(folder / "mask_00001_obj_1.png", np.ones((4, 4), bool), make_folders=False)
+    assert not (tmp_path / "session").exists()  # no orphan folder left behind
+
+
+# --- The CLIs: exit 2, one line on stderr, a few seconds and under 1 GB for each hostile input ---------
+def _run_cli(module: str, argv: list[str]) -> tuple[int, str, float]:
+    """Exit status, stderr and peak resident memory (MB) of `python -m sam2_gradio.cli.<module> argv`."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    result = subprocess.run(
+        [sys.executable, "-m", f"sam2_gradio.cli.{module}", *argv],
+        cwd=Path(__file__).resolve().parent.parent,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss  # the largest child so far, in KB
+    return result.returncode, result.stderr.strip(), max(peak, before) / 1024
+
+
+def _state(tmp_path, entry: dict) -> Path:
+    path = tmp_path / "state.json"
+    path.write_text(json.dumps({"version": 1, "clicks": {"0": {"1": entry}}}))
+    return path
+
+
+@pytest.mark.parametrize(
+    ("entry", "extra", "message"),
+    [
+        ({"mask": {"size": [48, 64], "counts": "oooooooooooo7oooooooooooo7RXh1"}}, [], "RLE count has 13"),
+        ({"mask": {"size": [48, 64], "counts": "o" * 1_000_000}}, [], "more than the 6146"),
+        ({"points": [[10**400, 1]], "labels": [1]}, [], "finite numbers"),
+        (
+            {"points": [[10, 10]], "labels": [1]},
+            ["--coco", "missing/c.json"],
+            "folder missing does not exist",
+        ),
+        ({"points": [[10, 10]], "labels": [1]}, ["--davis-dir", "d"], "DAVIS PNGs hold object ids 1 to 255"),
+    ],
+    ids=["int64-overflow", "long-counts", "huge-click", "coco-folder", "davis-id-0"],
+)
+def test_the_segment_cli_answers_hostile_input_with_one_line(tmp_path, make_video, entry, extra, message):
+    video = make_video("clip.mp4", 3)
+    if "--davis-dir" in extra:
+        state = tmp_path / "state.json"
+        state.write_text(json.dumps({"version": 1, "clicks": {"0": {"0": entry}}}))  # object id 0
+    else:
+        state = _state(tmp_path, entry)
+    argv = ["--video", str(video), "--state-file", str(state), "--mask-dir", str(tmp_path / "m"), *extra]
+    code, stderr, peak_mb = _run_cli("segment", argv)
+    assert code == 2, stderr
+    assert stderr.count("\n") == 0 and message in stderr and "Traceback" not in stderr
+    assert peak_mb < 1024

@@ -136,10 +136,12 @@ def decode_labels(data: bytes, name: str) -> np.ndarray:
         raise BadInput(f"mask {name} is not a readable PNG mask ({error})") from None
 
 
-def save_mask_png(path: str | os.PathLike, mask: np.ndarray) -> None:
+def save_mask_png(path: str | os.PathLike, mask: np.ndarray, *, make_folders: bool = True) -> None:
     """Write ``mask`` (H, W) as a single-channel 0/255 ``uint8`` PNG, atomically (temp file + rename).
 
-    ``mask`` may be bool, 0/1 or 0/255 integers, or floats in [0, 1] (foreground where >= 0.5).
+    ``mask`` may be bool, 0/1 or 0/255 integers, or floats in [0, 1] (foreground where >= 0.5). Missing
+    folders are created unless ``make_folders`` is False: then a folder deleted meanwhile (a session
+    closed while its run writes) is an ``OSError``, not a folder made again and left behind.
     """
     if mask.ndim != 2:
         raise ValueError(f"mask must have shape (H, W), got {mask.shape}")
@@ -150,7 +152,8 @@ def save_mask_png(path: str | os.PathLike, mask: np.ndarray) -> None:
     else:
         foreground = mask >= (128 if mask.max(initial=0) > 1 else 1)
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    if make_folders:
+        path.parent.mkdir(parents=True, exist_ok=True)
     temp = path.with_name(f".{path.stem}.{uuid.uuid4().hex[:8]}.png")
     try:
         if not cv2.imwrite(str(temp), foreground.astype(np.uint8) * 255):
