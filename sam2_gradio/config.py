@@ -12,9 +12,10 @@ its default, its choices or range and its help text sit on the field, and the CL
 from __future__ import annotations
 
 import dataclasses
+import numbers
 import os
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -216,22 +217,54 @@ def option_fields(options_class: type) -> list[tuple[dataclasses.Field, OptionSp
 
 
 def check_options(options: Any) -> None:
-    """Raise ``jobs.BadInput`` naming the first option of ``options`` outside its choices or range.
+    """Raise ``jobs.BadInput`` naming the first option of ``options`` of the wrong type, or outside its
+    choices or range.
 
     Called by the options' ``__post_init__``; ids become a tuple of ints (an empty set is refused).
     """
     for field, spec in option_fields(type(options)):
         value, name = getattr(options, field.name), field.name.replace("_", " ")
-        if spec.choices and value not in spec.choices:
-            raise BadInput(f"{name} must be one of {', '.join(spec.choices)}, got {value!r}")
+        kind = spec.kind(field.default)
+        if spec.choices and (not isinstance(value, str) or value not in spec.choices):
+            raise BadInput(f"{name} must be one of {', '.join(spec.choices)}, got {shown_value(value)}")
+        if kind == "number" and (isinstance(value, bool) or not isinstance(value, numbers.Integral)):
+            raise BadInput(f"{name} must be a whole number, got {shown_value(value)}")
         if spec.minimum is not None and value < spec.minimum:
-            raise BadInput(f"{name} must be at least {spec.minimum}, got {value}")
+            raise BadInput(f"{name} must be at least {spec.minimum}, got {shown_value(value)}")
         if spec.maximum is not None and value > spec.maximum:
-            raise BadInput(f"{name} must be at most {spec.maximum}, got {value}")
+            raise BadInput(f"{name} must be at most {spec.maximum}, got {shown_value(value)}")
         if spec.ids and value is not None:
-            object.__setattr__(options, field.name, tuple(int(obj_id) for obj_id in value))
+            object.__setattr__(options, field.name, _object_ids(value, name))
             if not getattr(options, field.name):
                 raise BadInput(f"{name} must name at least one object id, or be None for all")
+
+
+def shown_value(value: Any) -> str:
+    """`value` as a message shows it: short, and never the 4301-digit integer `repr` refuses to write."""
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10**15:
+        return "a number of more than 15 digits"
+    text = repr(value)
+    return text if len(text) <= 60 else f"{text[:50]}..."
+
+
+def _object_ids(value: Any, name: str) -> tuple[int, ...]:
+    """Object ids as a tuple of ints from 0 to `MAX_OBJECT_ID`; `BadInput` for anything else."""
+    if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
+        raise BadInput(f"{name} must be a list of object ids, got {shown_value(value)}")
+    ids = tuple(_whole(obj_id, name) for obj_id in value)
+    if any(not 0 <= obj_id <= MAX_OBJECT_ID for obj_id in ids):
+        raise BadInput(f"{name} must be object ids from 0 to {MAX_OBJECT_ID}")
+    return ids
+
+
+def _whole(value: Any, name: str) -> int:
+    """A control's number as an int; `BadInput` for text, NaN and infinities (`int` raises on those)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, str, numbers.Integral)):
+        raise BadInput(f"{name} must be a whole number, got {shown_value(value)}")
+    try:
+        return int(value)
+    except (TypeError, ValueError, OverflowError):
+        raise BadInput(f"{name} must be a whole number, got {shown_value(value)}") from None
 
 
 def options_from_values(options_class: type[OptionsT], values: Mapping[str, Any]) -> OptionsT:
@@ -245,10 +278,10 @@ def options_from_values(options_class: type[OptionsT], values: Mapping[str, Any]
         if field.name in values:
             value, kind = values[field.name], spec.kind(field.default)
             if kind == "number":
-                value = int(value)
+                value = _whole(value, field.name.replace("_", " "))
             elif kind == "flag":
                 value = bool(value)
             elif kind == "ids":
-                value = tuple(int(obj_id) for obj_id in value) if value else None
+                value = _object_ids(value, field.name.replace("_", " ")) if value else None
             given[field.name] = value
     return options_class(**given)

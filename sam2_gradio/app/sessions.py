@@ -72,10 +72,15 @@ def check_video_upload(path: str | Path, what: str = "video") -> VideoInfo:
     if size_mb > config.MAX_UPLOAD_MB:
         raise UploadRejected(f"The {what} is {size_mb:.1f} MB; the limit is {config.MAX_UPLOAD_MB} MB.")
     try:
-        _check_frame_rate_and_count(probe_video(path, exact=False), what)  # fast: before decoding it all
+        _check_probed(probe_video(path, exact=False), what)  # from the header and packets: nothing decoded
         info = probe_video(path)
     except VideoReadError:
         raise UploadRejected(f"The {what} could not be read as a video; try an MP4 (H.264) file.") from None
+    _check_probed(info, what)
+    return info
+
+
+def _check_probed(info: VideoInfo, what: str) -> None:
     _check_frame_rate_and_count(info, what)
     if info.duration > config.MAX_VIDEO_SECONDS:
         raise UploadRejected(
@@ -86,7 +91,6 @@ def check_video_upload(path: str | Path, what: str = "video") -> VideoInfo:
             f"The {what} is {info.width}x{info.height}; its longer side may be at most "
             f"{config.MAX_VIDEO_SIDE} pixels."
         )
-    return info
 
 
 def _check_frame_rate_and_count(info: VideoInfo, what: str) -> None:
