@@ -6,10 +6,11 @@ from __future__ import annotations
 import asyncio
 import io
 import json
-import resource
+import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import zipfile
 from pathlib import Path
 
@@ -350,17 +351,20 @@ def test_a_mask_writer_does_not_make_a_deleted_folder_again(tmp_path):
 
 # --- The CLIs: exit 2, one line on stderr, a few seconds and under 1 GB for each hostile input ---------
 def _run_cli(module: str, argv: list[str]) -> tuple[int, str, float]:
-    """Exit status, stderr and peak resident memory (MB) of `python -m sam2_gradio.cli.<module> argv`."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    result = subprocess.run(
-        [sys.executable, "-m", f"sam2_gradio.cli.{module}", *argv],
-        cwd=Path(__file__).resolve().parent.parent,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss  # the largest child so far, in KB
-    return result.returncode, result.stderr.strip(), max(peak, before) / 1024
+    """Exit status, stderr and peak resident memory (MB) of `python -m sam2_gradio.cli.<module> argv`
+    (the child's own peak, from `os.wait4`)."""
+    with tempfile.TemporaryFile("w+") as stderr:
+        process = subprocess.Popen(
+            [sys.executable, "-m", f"sam2_gradio.cli.{module}", *argv],
+            cwd=Path(__file__).resolve().parent.parent,
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+            text=True,
+        )
+        _, status, usage = os.wait4(process.pid, 0)
+        process.returncode = os.waitstatus_to_exitcode(status)  # reaped here, not by Popen
+        stderr.seek(0)
+        return process.returncode, stderr.read().strip(), usage.ru_maxrss / 1024
 
 
 def _state(tmp_path, entry: dict) -> Path:

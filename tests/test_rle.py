@@ -103,3 +103,13 @@ def test_a_long_but_valid_counts_string_decodes_in_linear_time():
     rle = CompressedRle.from_mask(mask)
     assert len(rle.counts) >= 1920 * 1080 - 1
     assert np.array_equal(CompressedRle.from_coco(rle.to_coco()).to_mask(), mask)
+
+
+def test_a_counts_string_past_the_configured_limit_is_refused_but_our_own_masks_decode(monkeypatch):
+    mask = np.zeros((6, 6), bool)
+    mask[::2] = True  # 36 one-pixel runs
+    rle = CompressedRle.from_mask(mask)
+    monkeypatch.setattr(config, "MAX_RLE_CHARS", 10)
+    with pytest.raises(BadInput, match="the limit is 10"):
+        CompressedRle.from_coco(rle.to_coco())
+    assert np.array_equal(rle.to_mask(), mask)  # the limit is for input, not for masks we encoded

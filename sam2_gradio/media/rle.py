@@ -63,6 +63,8 @@ class CompressedRle:
             raise BadInput(
                 f"RLE size {size[0]}x{size[1]} exceeds the largest video side, {config.MAX_VIDEO_SIDE}"
             )
+        if len(counts) > config.MAX_RLE_CHARS:
+            raise BadInput(f"RLE counts are {len(counts)} characters; the limit is {config.MAX_RLE_CHARS}")
         rle = cls(size[0], size[1], counts)
         _checked_runs(rle)
         return rle
@@ -159,9 +161,9 @@ def string_to_counts(text: str, pixels: int) -> np.ndarray:
 
 
 def max_counts_chars(pixels: int) -> int:
-    """The longest counts string accepted for a mask of ``pixels`` pixels: what its worst encoding can take
-    (two characters a pixel, plus a leading empty run), capped at ``config.MAX_RLE_CHARS``."""
-    return min(2 * pixels + 2, config.MAX_RLE_CHARS)
+    """The longest counts string of a mask of ``pixels`` pixels: what its worst encoding can take (two
+    characters a pixel, plus a leading empty run)."""
+    return 2 * pixels + 2
 
 
 def _chars_per_count(pixels: int) -> int:
