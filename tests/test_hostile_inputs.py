@@ -260,7 +260,8 @@ def test_the_same_frame_shown_to_two_sessions_is_two_files(tmp_path, gradio_cach
     first, second = store.get("tab-1").serve_frame(frame), store.get("tab-2").serve_frame(frame)
     assert first != second and Path(first).is_file() and Path(second).is_file()
     session = store.get("tab-1")
-    shown = [session.serve_frame(frame) for _ in range(40)]
+    assert session.serve_frame(frame) == first  # the same frame again: the same file (the page's cache)
+    shown = [session.serve_frame(np.full((8, 8, 3), value, np.uint8)) for value in range(40)]
     assert sum(Path(path).exists() for path in shown) == 16  # older frames go
 
 

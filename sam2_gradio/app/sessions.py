@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import io
 import os
 import shutil
 import tempfile
@@ -206,14 +207,21 @@ class BrowserSession:
 
     def serve_frame(self, image: np.ndarray) -> str:
         """A frame (``uint8`` (H, W, 3) RGB) as a JPEG file of this session's own in gradio's cache, for an
-        image output. (Given the array, gradio writes a file named by its content, in place, while another
-        session showing the same frame may be reading it.) The latest `_FRAMES_SERVED` are kept."""
-        path = self.served_dir / "frames" / f"frame-{uuid.uuid4().hex[:12]}.jpeg"
+        image output. (Given the array, gradio writes a file named by its content alone, in place, while
+        another session showing the same frame may be reading it.) Named by its content within the
+        session, so the page's cache still serves a frame shown again; written atomically; the latest
+        `_FRAMES_SERVED` are kept."""
+        buffer = io.BytesIO()
+        Image.fromarray(image).save(buffer, format="jpeg")
+        data = buffer.getvalue()
+        path = self.served_dir / "frames" / f"frame-{hashlib.sha256(data).hexdigest()[:16]}.jpeg"
         path.parent.mkdir(parents=True, exist_ok=True)
-        partial = path.with_name(f".{path.name}.partial")
-        Image.fromarray(image).save(partial, format="jpeg")
+        partial = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.partial")
+        partial.write_bytes(data)
         os.replace(partial, path)
         with self.lock:
+            if path in self._served_frames:
+                self._served_frames.remove(path)
             self._served_frames.append(path)
             while len(self._served_frames) > _FRAMES_SERVED:
                 self._served_frames.popleft().unlink(missing_ok=True)
