@@ -6,11 +6,9 @@ from __future__ import annotations
 import asyncio
 import io
 import json
-import os
 import shutil
 import subprocess
 import sys
-import tempfile
 import zipfile
 from pathlib import Path
 
@@ -351,21 +349,28 @@ def test_a_mask_writer_does_not_make_a_deleted_folder_again(tmp_path):
 
 
 # --- The CLIs: exit 2, one line on stderr, a few seconds and under 1 GB for each hostile input ---------
+_CLI_WITH_PEAK = (
+    "import importlib, re, sys\n"
+    "from pathlib import Path\n"
+    "try:\n"
+    "    code = importlib.import_module('sam2_gradio.cli.' + sys.argv[1]).main(sys.argv[2:])\n"
+    "finally:  # the peak resident memory of this process (its own, not the forking parent's)\n"
+    "    print('PEAK_KB', re.search(r'VmHWM:\\s+(\\d+)', Path('/proc/self/status').read_text()).group(1))\n"
+    "sys.exit(code)\n"
+)
+
+
 def _run_cli(module: str, argv: list[str]) -> tuple[int, str, float]:
-    """Exit status, stderr and peak resident memory (MB) of `python -m sam2_gradio.cli.<module> argv`
-    (the child's own peak, from `os.wait4`)."""
-    with tempfile.TemporaryFile("w+") as stderr:
-        process = subprocess.Popen(
-            [sys.executable, "-m", f"sam2_gradio.cli.{module}", *argv],
-            cwd=Path(__file__).resolve().parent.parent,
-            stdout=subprocess.DEVNULL,
-            stderr=stderr,
-            text=True,
-        )
-        _, status, usage = os.wait4(process.pid, 0)
-        process.returncode = os.waitstatus_to_exitcode(status)  # reaped here, not by Popen
-        stderr.seek(0)
-        return process.returncode, stderr.read().strip(), usage.ru_maxrss / 1024
+    """Exit status, stderr and peak resident memory (MB) of the CLI `sam2_gradio.cli.<module>` on `argv`."""
+    result = subprocess.run(
+        [sys.executable, "-c", _CLI_WITH_PEAK, module, *argv],
+        cwd=Path(__file__).resolve().parent.parent,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    peak_kb = int(result.stdout.split("PEAK_KB")[-1])
+    return result.returncode, result.stderr.strip(), peak_kb / 1024
 
 
 def _state(tmp_path, entry: dict) -> Path:
