@@ -95,6 +95,7 @@ def open_video(session: BrowserSession, path: str | Path, model: AppModel) -> Op
     previous video and clicks are then kept.
     """
     info = check_video_upload(path)
+    session.adopt_upload(path, "video")
     announced = probe_video(path, exact=False).num_frames
     source = VideoFileFrames.open(path)
     with session.lock:
