@@ -12,9 +12,11 @@ its default, its choices or range and its help text sit on the field, and the CL
 from __future__ import annotations
 
 import dataclasses
+import math
+import numbers
 import os
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -50,6 +52,7 @@ RANDOM_WEIGHTS_SEED = 0
 # --- Segmentation ------------------------------------------------------------------------------
 # Frames decoded and handed to the model at a time during propagation.
 DEFAULT_BATCH_SIZE = _env_int("SAM2_GRADIO_BATCH_SIZE", 32)
+MAX_BATCH_SIZE = 1024  # the largest batch size accepted (frames held decoded at once)
 # bf16 autocast on the CPU: faster only on CPUs with native bf16 (AVX512-BF16, AMX), 5-50x slower than
 # float32 elsewhere; off by default, as in SAM 2's own CPU examples (CUDA always runs under bf16 autocast).
 CPU_BF16 = _env_int("SAM2_GRADIO_CPU_BF16", 0) != 0
@@ -81,6 +84,7 @@ MAX_BRUSH_RADIUS = 64
 # --- Compositing -------------------------------------------------------------------------------
 DEFAULT_OBJECT_SIZE = 256  # longer side of the relocated object, pixels
 DEFAULT_FEATHER = 2  # mask edge feather, pixels
+MAX_FEATHER = 256  # the widest feather accepted (compositor and alpha video), pixels
 MIN_MASK_AREA = 16  # masks with fewer foreground pixels are treated as empty
 # Brightness matching gain is clamped to this range (see sam2_gradio.compositor.blend.match_brightness).
 BRIGHTNESS_GAIN_RANGE = (0.5, 2.0)
@@ -98,6 +102,8 @@ VP9_ALPHA_CRF = 20
 MAX_UPLOAD_MB = _env_int("SAM2_GRADIO_MAX_UPLOAD_MB", 500)
 MAX_VIDEO_SECONDS = _env_float("SAM2_GRADIO_MAX_VIDEO_SECONDS", 600.0)
 MAX_VIDEO_SIDE = _env_int("SAM2_GRADIO_MAX_VIDEO_SIDE", 3840)
+# Largest object size (compose --size, longer side in pixels); only the part inside the frame is resampled.
+MAX_OBJECT_SIZE = _env_int("SAM2_GRADIO_MAX_OBJECT_SIZE", 2 * MAX_VIDEO_SIDE)
 # Frame rate and frame count of an uploaded video (600 s at 30 fps; a 60 fps video may last 300 s).
 MAX_VIDEO_FPS = _env_float("SAM2_GRADIO_MAX_VIDEO_FPS", 120.0)
 MAX_VIDEO_FRAMES = _env_int("SAM2_GRADIO_MAX_VIDEO_FRAMES", 18_000)
@@ -114,8 +120,17 @@ MAX_MASK_PNG_MB = _env_int("SAM2_GRADIO_MAX_MASK_PNG_MB", 64)
 # Mask PNGs declaring a wider or taller image are refused from their header, before any decoding
 # (a decompression-bomb guard): no object video may be larger.
 MAX_MASK_SIDE = _env_int("SAM2_GRADIO_MAX_MASK_SIDE", MAX_VIDEO_SIDE)
+# Pixels (by the PNG headers, summed) that indexing a folder or zip of DAVIS-style indexed masks may decode
+# to find the objects they hold, checked before any is decoded (some 7 s on one core; 480 frames at 1080p,
+# 1000 at 720p). Per-object and union masks are only decoded when a frame is rendered, one frame at a time.
+MAX_MASK_INDEX_PIXELS = _env_int("SAM2_GRADIO_MAX_MASK_INDEX_PIXELS", 1_000_000_000)
 # Longest object name ("dog") a prompt state accepts, in characters.
 MAX_OBJECT_NAME_LENGTH = 40
+# Largest prompt state file (interactive_state.json) read, and the longest COCO RLE counts string of one
+# painted mask in it (a mask of a few objects at 4K takes some 10 000 characters; a string is also refused
+# when longer than its declared size can need).
+MAX_STATE_FILE_MB = _env_int("SAM2_GRADIO_MAX_STATE_FILE_MB", 32)
+MAX_RLE_CHARS = _env_int("SAM2_GRADIO_MAX_RLE_CHARS", 4_000_000)
 
 # --- Setup ------------------------------------------------------------------------------------
 # sam2_gradio/cli/bootstrap.py runs before .venv exists, so it keeps its own settings; it reads
@@ -138,8 +153,12 @@ JOBS_KEPT_PER_KIND = 3
 SESSION_IDLE_MINUTES = _env_float("SAM2_GRADIO_SESSION_IDLE_MINUTES", 60.0)
 # Live sessions at most: a new one first closes the longest-idle session, and is refused if all are busy.
 MAX_LIVE_SESSIONS = _env_int("SAM2_GRADIO_MAX_SESSIONS", 32)
-# Disk a session's finished jobs may take: the oldest are deleted first; a larger result is refused.
+# Disk a session's finished jobs and uploads may take: the oldest jobs are deleted first; a larger result
+# or upload is refused.
 MAX_SESSION_DISK_MB = _env_int("SAM2_GRADIO_MAX_SESSION_DISK_MB", 4096)
+# Disk all live sessions may take together (their kept jobs and uploads): past it, uploads and results
+# are refused until sessions close.
+MAX_TOTAL_DISK_MB = _env_int("SAM2_GRADIO_MAX_TOTAL_DISK_MB", 32768)
 # Partial files and folders that a killed process left (".masks.partial-*", ".composite.*.partial.mp4",
 # "sam2-gradio-masks-*" in the temp folder) are deleted at start-up: one app process per SESSION_DIR.
 # Compose renders that run at once, beside the one SAM 2 job at a time (segment events share one slot).
@@ -150,8 +169,13 @@ PREVIEW_CONCURRENCY = _env_int("SAM2_GRADIO_PREVIEW_CONCURRENCY", 4)
 PROPAGATE_CONCURRENCY = _env_int("SAM2_GRADIO_PROPAGATE_CONCURRENCY", 4)
 # Seconds between two redraws of the frame view while a propagation runs.
 LIVE_VIEW_SECONDS = _env_float("SAM2_GRADIO_LIVE_VIEW_SECONDS", 0.4)
-# "USER:PASSWORD" that the app asks for (gradio's login page), as --auth gives it; never logged.
+# "USER:PASSWORD" that the app asks for (gradio's login page) when --auth-file names no file holding it;
+# never logged, never a command-line argument (ps shows those to every user of the machine).
 AUTH_ENV = "SAM2_GRADIO_AUTH"
+# Wrong logins in a row answered at once; each further one waits twice as long as the one before, from
+# half a second up to LOGIN_MAX_DELAY_SECONDS, and logins are answered one at a time.
+LOGIN_FREE_FAILURES = 3
+LOGIN_MAX_DELAY_SECONDS = _env_float("SAM2_GRADIO_LOGIN_MAX_DELAY_SECONDS", 8.0)
 # Hugging Face ZeroGPU: each SAM 2 call asks `spaces.GPU` for a duration (seconds of GPU; a call past it is
 # aborted, and a user's daily quota must hold it). A click asks for SPACES_CLICK_SECONDS; a propagation is a
 # chain of calls, each asking for the frames it will do at the measured speed plus SPACES_MARGIN_SECONDS
@@ -207,22 +231,67 @@ def option_fields(options_class: type) -> list[tuple[dataclasses.Field, OptionSp
 
 
 def check_options(options: Any) -> None:
-    """Raise ``jobs.BadInput`` naming the first option of ``options`` outside its choices or range.
+    """Raise ``jobs.BadInput`` naming the first option of ``options`` of the wrong type, or outside its
+    choices or range.
 
     Called by the options' ``__post_init__``; ids become a tuple of ints (an empty set is refused).
     """
     for field, spec in option_fields(type(options)):
         value, name = getattr(options, field.name), field.name.replace("_", " ")
-        if spec.choices and value not in spec.choices:
-            raise BadInput(f"{name} must be one of {', '.join(spec.choices)}, got {value!r}")
+        kind = spec.kind(field.default)
+        if spec.choices and (not isinstance(value, str) or value not in spec.choices):
+            raise BadInput(f"{name} must be one of {', '.join(spec.choices)}, got {shown_value(value)}")
+        if kind == "number" and (isinstance(value, bool) or not isinstance(value, numbers.Integral)):
+            raise BadInput(f"{name} must be a whole number, got {shown_value(value)}")
         if spec.minimum is not None and value < spec.minimum:
-            raise BadInput(f"{name} must be at least {spec.minimum}, got {value}")
+            raise BadInput(f"{name} must be at least {spec.minimum}, got {shown_value(value)}")
         if spec.maximum is not None and value > spec.maximum:
-            raise BadInput(f"{name} must be at most {spec.maximum}, got {value}")
+            raise BadInput(f"{name} must be at most {spec.maximum}, got {shown_value(value)}")
         if spec.ids and value is not None:
-            object.__setattr__(options, field.name, tuple(int(obj_id) for obj_id in value))
+            object.__setattr__(options, field.name, _object_ids(value, name))
             if not getattr(options, field.name):
                 raise BadInput(f"{name} must name at least one object id, or be None for all")
+
+
+def shown_value(value: Any) -> str:
+    """`value` as a message shows it: short, and never the 4301-digit integer `repr` refuses to write."""
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10**15:
+        return "a number of more than 15 digits"
+    text = repr(value)
+    return text if len(text) <= 60 else f"{text[:50]}..."
+
+
+def _object_ids(value: Any, name: str) -> tuple[int, ...]:
+    """Object ids as a tuple of ints from 0 to `MAX_OBJECT_ID`; `BadInput` for anything else."""
+    if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
+        raise BadInput(f"{name} must be a list of object ids, got {shown_value(value)}")
+    ids = tuple(_whole(obj_id, name) for obj_id in value)
+    if any(not 0 <= obj_id <= MAX_OBJECT_ID for obj_id in ids):
+        raise BadInput(f"{name} must be object ids from 0 to {MAX_OBJECT_ID}")
+    return ids
+
+
+def _whole(value: Any, name: str) -> int:
+    """A control's number as an int; `BadInput` for text, NaN and infinities (`int` raises on those)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, str, numbers.Integral)):
+        raise BadInput(f"{name} must be a whole number, got {shown_value(value)}")
+    try:
+        return int(value)
+    except (TypeError, ValueError, OverflowError):
+        raise BadInput(f"{name} must be a whole number, got {shown_value(value)}") from None
+
+
+def _real(value: Any, name: str) -> float:
+    """A control's real number as a float; `BadInput` for text, NaN and infinities."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, str, numbers.Real)):
+        raise BadInput(f"{name} must be a number, got {shown_value(value)}")
+    try:
+        number = float(value)
+    except (TypeError, ValueError, OverflowError):
+        raise BadInput(f"{name} must be a number, got {shown_value(value)}") from None
+    if not math.isfinite(number):
+        raise BadInput(f"{name} must be a finite number, got {shown_value(value)}")
+    return number
 
 
 def options_from_values(options_class: type[OptionsT], values: Mapping[str, Any]) -> OptionsT:
@@ -237,15 +306,15 @@ def options_from_values(options_class: type[OptionsT], values: Mapping[str, Any]
         if field.name in values:
             value, kind = values[field.name], spec.kind(field.default)
             if kind == "number":
-                value = int(value)
+                value = _whole(value, field.name.replace("_", " "))
             elif kind == "real":
-                value = float(value)
+                value = _real(value, field.name.replace("_", " "))
             elif kind in ("file", "text"):
                 value = str(value) if value else field.default
             elif kind == "flag":
                 value = bool(value)
             elif kind == "ids":
-                value = tuple(int(obj_id) for obj_id in value) if value else None
+                value = _object_ids(value, field.name.replace("_", " ")) if value else None
             given[field.name] = value
     return options_class(**given)
 

@@ -23,6 +23,7 @@ from sam2_gradio.engine.export_formats import (
     write_exports,
     write_youtube_vis,
 )
+from sam2_gradio.jobs import BadInput
 from sam2_gradio.media.frames import JpegFolderFrames, VideoMeta
 from sam2_gradio.media.mask_files import DAVIS_PALETTE, load_mask_set
 from sam2_gradio.media.video import ffmpeg_exe
@@ -241,10 +242,11 @@ def test_write_exports_writes_what_is_asked_and_checks_first(tracked, source, tm
 )
 def test_bad_export_options_are_refused_before_anything_runs(formats, message, monkeypatch, tmp_path):
     monkeypatch.chdir(tmp_path)
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(BadInput, match=message):  # BadInput: one line from the CLIs, not a traceback
         formats.check([1, 4, 7])
 
 
-def test_davis_export_refuses_object_ids_above_255():
-    with pytest.raises(ValueError, match="object ids 1 to 255"):
-        ExportFormats(davis_dir=Path("davis")).check([1, 300])
+@pytest.mark.parametrize("obj_ids", [[1, 300], [0, 2]])
+def test_davis_export_refuses_object_ids_a_palette_png_cannot_hold(obj_ids):
+    with pytest.raises(BadInput, match="object ids 1 to 255"):
+        ExportFormats(davis_dir=Path("davis")).check(obj_ids)

@@ -7,6 +7,7 @@ Memory and disk figures (peak RSS growth of the PNG-bomb cases, bytes on disk of
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import errno
 import json
@@ -453,17 +454,19 @@ def test_the_login_is_parsed_never_echoed_and_handed_to_gradio():
             parse_auth(bad)
         assert "secret" not in str(refused.value)
     options = protective_launch_options(("ann", "secret"))
-    assert options["auth"] == ("ann", "secret")
+    assert asyncio.run(options["auth"]("ann", "secret")) and not asyncio.run(options["auth"]("ann", "x"))
+    assert protective_launch_options(None)["auth"] is None
     assert options["max_file_size"] == config.MAX_UPLOAD_MB * 2**20
     assert options["allowed_paths"] == [str(config.EXAMPLES_DIR)]
-    assert "--auth" in build_parser().format_help()
+    assert "--auth-file" in build_parser().format_help()
 
 
 def test_a_bad_login_or_a_session_folder_gradio_cannot_serve_stops_the_app_with_one_line(
     tmp_path, monkeypatch, capsys
 ):
+    (tmp_path / "login").write_text("nopassword\n")
     with pytest.raises(SystemExit) as stopped:
-        server_main(["--auth", "nopassword"])
+        server_main(["--auth-file", str(tmp_path / "login")])
     assert stopped.value.code == 2 and "USER:PASSWORD" in capsys.readouterr().err
     monkeypatch.setenv(config.AUTH_ENV, "ann:hunter2")
     monkeypatch.setattr(config, "SESSION_DIR", Path("/var/lib/sam2-sessions"))

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from pycocotools import mask as coco_mask
 
+from sam2_gradio import config
 from sam2_gradio.engine.prompts import (
     PromptState,
     PromptStateError,
@@ -335,3 +336,69 @@ def _mask_json(mask: np.ndarray) -> dict:
 def test_invalid_boxes_masks_and_names_name_the_offending_entry(data, message):
     with pytest.raises(PromptStateError, match=message):
         prompt_state_from_dict(data, VIDEO)
+
+
+@pytest.mark.parametrize(
+    "entry",
+    [
+        {"points": [[10**400, 1]], "labels": [1]},  # an integer no float holds: OverflowError before
+        {"points": [[1e400, 1]], "labels": [1]},  # JSON's 1e400 is inf
+        {"box": [10**400, 1, 2, 3]},
+        {"box": [0, 0, float("nan"), 3]},
+    ],
+)
+def test_huge_and_infinite_coordinates_are_bad_input(entry):
+    with pytest.raises(PromptStateError, match="finite numbers"):
+        prompt_state_from_dict({"version": 1, "clicks": {"0": {"1": entry}}}, VIDEO)
+
+
+def test_a_click_at_a_huge_integer_is_bad_input():
+    with pytest.raises(PromptStateError, match="finite numbers"):
+        PromptState(video=VIDEO).add_click(0, 1, 10**400, 1, 1)
+
+
+def test_the_overflowing_rle_of_issue_25_is_a_prompt_state_error():
+    entry = {"mask": {"size": [48, 64], "counts": "oooooooooooo7oooooooooooo7RXh1"}}
+    with pytest.raises(PromptStateError, match="'mask' is not a COCO compressed RLE"):
+        prompt_state_from_dict({"version": 1, "clicks": {"0": {"1": entry}}}, VIDEO)
+
+
+@pytest.mark.parametrize("name", ["a\u202egpj.exe", "nul\x00", "bell\x07", "zero\u200bwidth"])
+def test_names_with_control_or_direction_characters_are_refused(name):
+    with pytest.raises(PromptStateError, match="control or formatting character U\\+"):
+        PromptState(video=VIDEO).set_name(1, name)
+
+
+def test_names_in_other_scripts_are_kept():
+    state = PromptState(video=VIDEO)
+    state.set_name(1, "כלב 犬 Hund")
+    assert state.names[1] == "כלב 犬 Hund"
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("[" * 100_000, "nests its JSON too deeply"),
+        ('{"version": ' + "1" * 5000 + "}", "number too long"),
+    ],
+)
+def test_hostile_json_is_bad_input(tmp_path, text, message):
+    path = tmp_path / "state.json"
+    path.write_text(text)
+    with pytest.raises(PromptStateError, match=message):
+        load_prompt_state(path, VIDEO)
+
+
+def test_a_state_file_past_the_limit_is_refused_unread(tmp_path, monkeypatch):
+    monkeypatch.setattr(config, "MAX_STATE_FILE_MB", 1)
+    path = tmp_path / "state.json"
+    path.write_text(json.dumps({"version": 1, "pad": "x" * 2**20}))
+    with pytest.raises(PromptStateError, match="larger than 1 MB"):
+        load_prompt_state(path, VIDEO)
+
+
+def test_a_video_entry_with_infinite_sizes_is_refused():
+    with pytest.raises(PromptStateError, match="'video' entry is incomplete or not numeric"):
+        prompt_state_from_dict(
+            {"version": 1, "video": {"num_frames": 1e400, "width": 2, "height": 2, "fps": 1}}
+        )

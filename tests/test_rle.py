@@ -6,7 +6,9 @@ import numpy as np
 import pytest
 from pycocotools import mask as coco_mask
 
-from sam2_gradio.media.rle import CompressedRle, mask_runs
+from sam2_gradio import config
+from sam2_gradio.jobs import BadInput
+from sam2_gradio.media.rle import CompressedRle, counts_to_string, mask_runs
 
 
 def _masks():
@@ -67,3 +69,47 @@ def test_an_rle_of_another_size_does_not_decode():
     counts = CompressedRle.from_mask(np.ones((4, 4), bool)).counts
     with pytest.raises(ValueError, match="cover 16 pixels, not the 4x5 = 20"):
         CompressedRle.from_coco({"size": [4, 5], "counts": counts})
+
+
+def test_run_counts_that_overflow_int64_are_refused_not_decoded():
+    # issue 25: these counts sum to 57600 in wrapped int64 arithmetic, then crashed np.repeat (segfault)
+    entry = {"size": [180, 320], "counts": "oooooooooooo7oooooooooooo7RXh1"}
+    with pytest.raises(BadInput, match="characters; counts of this size need at most"):
+        CompressedRle.from_coco(entry)
+
+
+def test_runs_are_summed_without_wrapping():
+    # a run past int64 (the old decoder's np.asarray raised OverflowError, a traceback)
+    huge = counts_to_string([2**64, 4])
+    with pytest.raises(BadInput):
+        CompressedRle.from_coco({"size": [2, 2], "counts": huge})
+
+
+def test_a_counts_string_longer_than_its_size_can_need_is_refused_unread():
+    with pytest.raises(BadInput, match="1000000 characters, more than the 115202"):
+        CompressedRle.from_coco({"size": [180, 320], "counts": "0" * 1_000_000})
+
+
+def test_a_declared_size_larger_than_any_video_is_refused():
+    side = config.MAX_VIDEO_SIDE + 1
+    with pytest.raises(BadInput, match="exceeds the largest video side"):
+        CompressedRle.from_coco({"size": [side, 2], "counts": "0"})
+
+
+def test_a_long_but_valid_counts_string_decodes_in_linear_time():
+    # a striped 1080p mask: 1920 x 540 runs; the quadratic decoder took seconds, this one one pass
+    mask = np.zeros((1080, 1920), bool)
+    mask[::2] = True
+    rle = CompressedRle.from_mask(mask)
+    assert len(rle.counts) >= 1920 * 1080 - 1
+    assert np.array_equal(CompressedRle.from_coco(rle.to_coco()).to_mask(), mask)
+
+
+def test_a_counts_string_past_the_configured_limit_is_refused_but_our_own_masks_decode(monkeypatch):
+    mask = np.zeros((6, 6), bool)
+    mask[::2] = True  # 36 one-pixel runs
+    rle = CompressedRle.from_mask(mask)
+    monkeypatch.setattr(config, "MAX_RLE_CHARS", 10)
+    with pytest.raises(BadInput, match="the limit is 10"):
+        CompressedRle.from_coco(rle.to_coco())
+    assert np.array_equal(rle.to_mask(), mask)  # the limit is for input, not for masks we encoded

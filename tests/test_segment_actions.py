@@ -9,6 +9,7 @@ from pathlib import Path
 import gradio as gr
 import numpy as np
 import pytest
+from PIL import Image
 from timeline_support import Marks, style_percent
 
 from sam2_gradio import config
@@ -297,7 +298,7 @@ def test_the_frame_click_handler_takes_the_prompt_type_at_the_shown_pixel(app_mo
         image, _ = handlers.add_click(
             1, 1, kind, size, gr.SelectData(None, {"index": shown, "value": None}), request
         )
-        return image
+        return np.asarray(Image.open(image))  # the frame is served as a file of the session's own
 
     image = click_at(40, 30, "box")
     assert image.shape == (HEIGHT * scale, WIDTH * scale, 3)

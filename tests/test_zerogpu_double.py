@@ -81,3 +81,32 @@ def test_errors_come_back_as_gradio_errors(spaces) -> None:
         call("gradio")
     with pytest.raises(gr.Error, match="KeyError"):
         call("bug")
+
+
+def die(code: int) -> None:
+    os._exit(code)  # the worker dies without answering (a crash, the OOM killer)
+
+
+def _zombie_children() -> list[int]:
+    """Child processes of this one that have exited but were never reaped (state Z)."""
+    zombies = []
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if fields[0] == "Z" and int(fields[1]) == os.getpid():
+            zombies.append(int(name))
+    return zombies
+
+
+def test_killed_and_dead_workers_are_reaped(spaces) -> None:
+    sleepy = spaces.GPU(duration=lambda seconds: 0.5 if seconds > 1 else 10)(sleep_for)
+    with pytest.raises(gr.Error, match="ran past its duration"):
+        sleepy(5)  # killed by the double
+    with pytest.raises(gr.Error, match="the worker died"):
+        spaces.GPU(duration=10)(die)(3)  # died on its own
+    assert _zombie_children() == []

@@ -83,6 +83,12 @@ def check_inputs(session: BrowserSession, inputs: ComposeInputs) -> CheckedInput
         raise MissingInput("Upload a background video (or pick the example background).")
     obj = check_video_upload(inputs.obj_video, "object video")
     background = check_video_upload(inputs.bg_video, "background video")
+    for role, path in (
+        ("object video", inputs.obj_video),
+        ("background video", inputs.bg_video),
+        ("masks", inputs.masks),
+    ):
+        session.adopt_upload(path, role)
     return CheckedInputs(obj, background, session.mask_set(inputs.masks))
 
 

@@ -56,7 +56,7 @@ class ComposeHandlers:
         result = session.segment_result
         if result is None or result.masks_zip is None or session.video_path is None:
             raise NotReady("Propagate in the Segment tab first; its video and masks are then used here.")
-        return str(session.video_path), str(result.masks_zip)
+        return str(session.video_path), session.serve(result.masks_zip)
 
     @user_errors
     def offer_segment_result(self, obj_video: str | None, masks: str | None, request: gr.Request) -> tuple:
@@ -109,7 +109,8 @@ class ComposeHandlers:
     def snapshot(self, request: gr.Request, frame: float, *controls: Any) -> str:
         """Output frame `frame` as a PNG, for download (arguments as for `preview`)."""
         inputs, options, _ = _read_controls(controls)
-        return str(compose_actions.snapshot(self._session(request), inputs, int(frame), options))
+        session = self._session(request)
+        return session.serve(compose_actions.snapshot(session, inputs, int(frame), options))
 
     @user_errors
     @keep_outputs_when_cancelled(outputs=1)
@@ -183,8 +184,8 @@ class ComposeHandlers:
         if from_page(request) and not objects and not compose_actions.ticked_objects(session, inputs, []):
             raise NotReady(NONE_TICKED)
         result = compose_actions.render(session, inputs, options, progress=render_progress(progress))
-        return str(result.path)
+        return session.serve(result.path)
 
     def cancel(self, request: gr.Request) -> None:
         """Stop this session's render at its next frame."""
-        self._session(request).cancel_flag("compose").set()
+        self._session(request).cancel("compose")

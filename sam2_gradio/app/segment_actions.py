@@ -106,6 +106,7 @@ def open_video(
     previous video and clicks are then kept (and so is its project, on disk).
     """
     info = check_video_upload(path)
+    session.adopt_upload(path, "video")
     announced = probe_video(path, exact=False).num_frames
     if library is not None:
         project_id, project = library.create(path)

@@ -89,19 +89,21 @@ def finished_line(result: SegmentResult) -> str:
     return f"Tracked {objects} over {result.frames_tracked} frames at {result.fps:.1f} frames/s."
 
 
-def _result_files(result: SegmentResult) -> tuple[str | None, str | None, str]:
-    """The preview, the masks zip and the state file of `result`, as the output components take them."""
-    preview = str(result.preview) if result.preview is not None else None
-    masks = str(result.masks_zip) if result.masks_zip is not None else None
-    return preview, masks, str(segment_actions.state_file_of(result))
+def _result_files(session: BrowserSession, result: SegmentResult) -> tuple[str | None, str | None, str]:
+    """The preview, the masks zip and the state file of `result`, as the output components take them
+    (served from the session's own folder in gradio's cache, `BrowserSession.serve`)."""
+    preview = session.serve(result.preview) if result.preview is not None else None
+    masks = session.serve(result.masks_zip) if result.masks_zip is not None else None
+    return preview, masks, session.serve(segment_actions.state_file_of(result))
 
 
 NO_VIDEO_INFO = "Upload a video or pick the example."
 
 
-def _shown(session: BrowserSession, image: np.ndarray) -> np.ndarray:
-    """`image` as the frame box shows it: smaller videos enlarged (`segment_actions.shown_scale`)."""
-    return enlarge(image, segment_actions.shown_scale(session))
+def _shown(session: BrowserSession, image: np.ndarray) -> str:
+    """`image` as the frame box shows it: smaller videos enlarged (`segment_actions.shown_scale`), in a
+    file of the session's own (`BrowserSession.serve_frame`)."""
+    return session.serve_frame(enlarge(image, segment_actions.shown_scale(session)))
 
 
 class SegmentHandlers:
@@ -316,7 +318,8 @@ class SegmentHandlers:
     @user_errors
     def save_state(self, request: gr.Request) -> str:
         """The clicks as interactive_state.json, for download."""
-        return str(segment_actions.save_state(self._session(request)))
+        session = self._session(request)
+        return session.serve(segment_actions.save_state(session))
 
     @user_errors
     def load_state(self, state_file: str | None, frame: float, request: gr.Request) -> tuple:
@@ -373,7 +376,7 @@ class SegmentHandlers:
             session, options, exports=exports, progress=segment_progress(progress)
         )
         gr.Info(finished_line(result))
-        return _result_files(result)
+        return _result_files(session, result)
 
     def live_handler(self, *, resume: bool) -> Callable[..., Iterator[tuple]]:
         """The Propagate button's handler: track the objects, showing each step's masks on the frame as
@@ -423,7 +426,14 @@ class SegmentHandlers:
                     image = _shown(session, segment_actions.show_frame(session, view.frame))
                     result, note = finished.value, segment_actions.results_note(session)
                     timeline = session_timeline(session, view.slider_frame)
-                    yield image, gr.skip(), *_result_files(result), finished_line(result), note, timeline
+                    yield (
+                        image,
+                        gr.skip(),
+                        *_result_files(session, result),
+                        finished_line(result),
+                        note,
+                        timeline,
+                    )
                     return
                 shown = view.redraw(last_of(burst, FrameTracked))
                 stepped = report is not None and report.stage == "tracking"  # a step's frames are tracked
@@ -441,13 +451,17 @@ class SegmentHandlers:
     def export_files(self, request: gr.Request) -> list[str] | None:
         """The export files of this session's last propagation (COCO JSON, DAVIS PNGs zip, alpha video),
         as asked for when it ran; None when there are none."""
-        files = segment_actions.export_files(self._session(request))
-        return [str(path) for path in files] or None
+        session = self._session(request)
+        return [session.serve(path) for path in segment_actions.export_files(session)] or None
 
     def results_note(self, request: gr.Request) -> str:
         """The note beside the results: partial, or out of date after an edit (empty when neither)."""
         return segment_actions.results_note(self._session(request))
 
     def cancel(self, request: gr.Request) -> None:
-        """Stop this session's propagation at its next frame."""
-        self._session(request).cancel_flag("segment").set()
+        """Stop this session's propagation at its next frame, or as it starts when it still waits."""
+        self._session(request).cancel("segment")
+
+    def request_propagation(self, request: gr.Request) -> None:
+        """Note that a propagation was asked for (before it queues), so a Cancel while it waits stops it."""
+        self._session(request).request_job("segment")

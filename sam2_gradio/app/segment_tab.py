@@ -15,6 +15,7 @@ from sam2_gradio import config
 from sam2_gradio.app import assets as ui_assets
 from sam2_gradio.app.assets import FILE_HEIGHT
 from sam2_gradio.app.edge import FRAME_SLIDER_MAX, GPU_QUEUE, PREVIEW_QUEUE, PROPAGATE_QUEUE
+from sam2_gradio.app.frame_slider import FrameSlider
 from sam2_gradio.app.option_controls import option_controls
 from sam2_gradio.app.segment_actions import PROMPT_HINTS, PROMPT_KINDS
 from sam2_gradio.app.segment_handlers import NO_VIDEO_INFO, SegmentHandlers
@@ -175,7 +176,7 @@ def _segment_frame_column() -> dict[str, gr.components.Component]:
     with gr.Row():
         previous = gr.Button("◀ Previous", size="sm", scale=0, elem_id="seg-prev")
         with gr.Column(scale=4), gr.Group():  # one box: the slider with its timeline under it
-            slider = gr.Slider(
+            slider = FrameSlider(
                 0, FRAME_SLIDER_MAX, value=0, step=1, label="Frame", elem_id="seg-frame-slider"
             )
             timeline = gr.HTML(js_on_load=ui_assets.TIMELINE_JS, elem_id="seg-timeline")
@@ -321,7 +322,8 @@ def _wire_propagation(handlers: SegmentHandlers, ui: SegmentView) -> None:
         (ui.propagate, handlers.live_handler(resume=False), "propagate_live"),
         (ui.continue_run, handlers.live_handler(resume=True), "continue_propagate"),
     ):
-        button.click(
+        # the first, unqueued step notes the request, so a Cancel while the run waits stops it as it starts
+        button.click(handlers.request_propagation, None, None, queue=False, api_visibility="private").then(
             handler,
             options,
             live_outputs,

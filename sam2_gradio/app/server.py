@@ -12,10 +12,12 @@ Named API endpoints (gradio_client): `/propagate` (video + state JSON -> preview
 from __future__ import annotations
 
 import argparse
+import asyncio
 import logging
 import os
+import secrets
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +34,9 @@ from sam2_gradio.app.segment_tab import build_segment_tab, wire_restore
 from sam2_gradio.app.sessions import SessionStore
 from sam2_gradio.engine.checkpoints import add_model_arguments
 from sam2_gradio.jobs import BadInput, UserError
+from sam2_gradio.limits import read_bounded
+
+_AUTH_FILE_BYTES = 4096  # a login file is one short line
 
 logger = logging.getLogger(__name__)
 
@@ -90,6 +95,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="sam2-gradio",
         description="Segment objects in a video with SAM 2 and composite them into another.",
+        allow_abbrev=False,  # "--auth USER:PASSWORD" must not pass for --auth-file
     )
     parser.add_argument(
         "--host", default=config.DEFAULT_HOST, help="address to serve on (0.0.0.0: every interface)"
@@ -101,9 +107,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="also serve through a public gradio.live link: anyone with it can use the app (see --auth)",
     )
     parser.add_argument(
-        "--auth",
-        metavar="USER:PASSWORD",
-        help=f"ask for this login before the app opens (default: ${config.AUTH_ENV}, else no login)",
+        "--auth-file",
+        metavar="PATH",
+        help=f"ask for the login USER:PASSWORD this file holds before the app opens (default: "
+        f"${config.AUTH_ENV}, else no login); never on the command line, where ps would show it",
     )
     parser.add_argument(
         "--projects-dir",
@@ -129,6 +136,44 @@ def parse_auth(text: str | None) -> tuple[str, str] | None:
     return user, password
 
 
+def read_auth_file(path: str | os.PathLike) -> str:
+    """The USER:PASSWORD line of a login file (surrounding blanks and the newline dropped)."""
+    data = read_bounded(path, _AUTH_FILE_BYTES, "login file")
+    try:
+        return data.decode("utf-8").strip()
+    except UnicodeDecodeError:
+        raise BadInput("the login file is not UTF-8 text") from None
+
+
+def login_checker(
+    auth: tuple[str, str], sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
+) -> Callable[[str, str], Awaitable[bool]]:
+    """Gradio's `auth` callable for one login: after `config.LOGIN_FREE_FAILURES` wrong logins in a row,
+    each further one is answered only after a delay that doubles up to `config.LOGIN_MAX_DELAY_SECONDS`,
+    and attempts are answered one at a time (so thirty at once take minutes, not a moment). A right
+    login resets the count. Passwords are compared in constant time and never logged."""
+    user, password = auth
+    failures = 0
+    turn = asyncio.Lock()
+
+    async def check(given_user: str, given_password: str) -> bool:
+        nonlocal failures
+        async with turn:
+            right = secrets.compare_digest(given_user.encode(), user.encode()) & secrets.compare_digest(
+                given_password.encode(), password.encode()
+            )
+            if right:
+                failures = 0
+                return True
+            failures += 1
+            if failures > config.LOGIN_FREE_FAILURES:
+                extra = failures - config.LOGIN_FREE_FAILURES - 1
+                await sleep(min(0.5 * 2.0**extra, config.LOGIN_MAX_DELAY_SECONDS))
+            return False
+
+    return check
+
+
 def session_dir_problem(folder: Path, *, working_dir: Path | None = None) -> str | None:
     """Why gradio would refuse to hand out results from `folder`, or None when it is inside the system
     temp folder or the working directory (the only places gradio serves results from without
@@ -150,7 +195,7 @@ def protective_launch_options(auth: tuple[str, str] | None) -> dict[str, Any]:
     return {
         "max_file_size": config.MAX_UPLOAD_MB * 2**20,
         "allowed_paths": [str(config.EXAMPLES_DIR)],
-        "auth": auth,
+        "auth": login_checker(auth) if auth is not None else None,
     }
 
 
@@ -164,9 +209,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     from sam2_gradio.engine.model import settings_from_args
 
     try:
-        auth = parse_auth(args.auth or os.environ.get(config.AUTH_ENV))
+        auth = parse_auth(
+            read_auth_file(args.auth_file) if args.auth_file else os.environ.get(config.AUTH_ENV)
+        )
     except ValueError as error:
-        parser.exit(2, f"error: --auth / ${config.AUTH_ENV}: {error}\n")
+        parser.exit(2, f"error: --auth-file / ${config.AUTH_ENV}: {error}\n")
     problem = session_dir_problem(config.SESSION_DIR)
     if problem:
         parser.exit(2, f"error: {problem}\n")
@@ -186,8 +233,10 @@ def main(argv: Sequence[str] | None = None) -> None:
 __all__ = [
     "build_parser",
     "create_app",
+    "login_checker",
     "main",
     "parse_auth",
+    "read_auth_file",
     "protective_launch_options",
     "session_dir_problem",
 ]

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import io
 import os
 import shutil
 import tempfile
@@ -30,6 +31,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import numpy as np
+from PIL import Image
+
 from sam2_gradio import config
 from sam2_gradio.jobs import BadInput
 from sam2_gradio.media.mask_files import MaskSet, load_mask_set
@@ -40,6 +44,9 @@ if TYPE_CHECKING:
     from sam2_gradio.engine.pipeline import SegmentResult
     from sam2_gradio.engine.prompts import PromptState
     from sam2_gradio.engine.store.project import Project
+
+
+_FRAMES_SERVED = 16  # frame files kept per session: the page has fetched older ones
 
 
 class UploadRejected(BadInput):
@@ -67,10 +74,15 @@ def check_video_upload(path: str | Path, what: str = "video") -> VideoInfo:
     if size_mb > config.MAX_UPLOAD_MB:
         raise UploadRejected(f"The {what} is {size_mb:.1f} MB; the limit is {config.MAX_UPLOAD_MB} MB.")
     try:
-        _check_frame_rate_and_count(probe_video(path, exact=False), what)  # fast: before decoding it all
+        _check_probed(probe_video(path, exact=False), what)  # from the header and packets: nothing decoded
         info = probe_video(path)
     except VideoReadError:
         raise UploadRejected(f"The {what} could not be read as a video; try an MP4 (H.264) file.") from None
+    _check_probed(info, what)
+    return info
+
+
+def _check_probed(info: VideoInfo, what: str) -> None:
     _check_frame_rate_and_count(info, what)
     if info.duration > config.MAX_VIDEO_SECONDS:
         raise UploadRejected(
@@ -81,7 +93,6 @@ def check_video_upload(path: str | Path, what: str = "video") -> VideoInfo:
             f"The {what} is {info.width}x{info.height}; its longer side may be at most "
             f"{config.MAX_VIDEO_SIDE} pixels."
         )
-    return info
 
 
 def _check_frame_rate_and_count(info: VideoInfo, what: str) -> None:
@@ -127,22 +138,120 @@ class BrowserSession:
     last_used: float = field(default_factory=time.monotonic)  # clock reading of the latest event
     running_jobs: int = 0  # jobs running now; a busy session is never reclaimed
     _cancel_flags: dict[str, threading.Event] = field(default_factory=dict)  # job kind -> flag
+    _requested_at: dict[str, float] = field(default_factory=dict)  # job kind -> when one was queued
+    _cancelled_at: dict[str, float] = field(default_factory=dict)  # job kind -> the latest Cancel
     _finished_jobs: dict[str, deque[Path]] = field(default_factory=dict)  # job kind -> kept folders
     _job_bytes: dict[Path, int] = field(default_factory=dict)  # kept folder -> its size, oldest first
     _mask_set: MaskSet | None = None  # the masks the Compose tab shows, loaded once
+    _uploads: dict[str, tuple[Path, int]] = field(default_factory=dict)  # role -> upload in gradio's cache
+    _served_frames: deque[Path] = field(default_factory=deque)  # the latest frames served, oldest first
+    store: SessionStore | None = field(
+        default=None, repr=False
+    )  # the live sessions (global budget, shared uploads)
 
     @property
     def disk_bytes(self) -> int:
-        """Bytes the session's kept job folders take."""
-        return sum(self._job_bytes.values())
+        """Bytes the session's kept job folders and its uploads in gradio's cache take."""
+        return sum(self._job_bytes.values()) + sum(size for _, size in self._uploads.values())
+
+    @property
+    def served_dir(self) -> Path:
+        """This session's folder in gradio's cache, where its results are served from (`serve`)."""
+        return gradio_cache_dir() / "sam2_gradio_served" / self.folder.name
+
+    @property
+    def uploads(self) -> list[Path]:
+        """The uploads (files in gradio's cache) this session uses now (`adopt_upload`)."""
+        return [path for path, _ in self._uploads.values()]
+
+    def adopt_upload(self, path: str | Path, role: str) -> None:
+        """Count an uploaded file against this session's disk, and delete it when the session closes or
+        when another upload takes its `role` ("video", "masks", ...). Files outside gradio's cache (an
+        example, a server path) are left alone.
+
+        Raises `UploadRejected` when it would take the session past `config.MAX_SESSION_DISK_MB`, or
+        every session past `config.MAX_TOTAL_DISK_MB`.
+        """
+        path = Path(path).resolve()
+        previous = self._uploads.get(role)
+        cache = gradio_cache_dir()
+        if (previous is not None and previous[0] == path) or not path.is_relative_to(cache):
+            return
+        if path.is_relative_to(self.served_dir.parent):  # a result served back as an input
+            return
+        size = path.stat().st_size
+        kept = self.disk_bytes - (previous[1] if previous else 0) + size
+        if kept > config.MAX_SESSION_DISK_MB * 2**20:
+            raise UploadRejected(
+                f"The upload would take this session past its {config.MAX_SESSION_DISK_MB} MB of disk."
+            )
+        if self._over_global_budget(size):
+            raise UploadRejected("The server's disk for all sessions is full; try again later.")
+        self._uploads[role] = (path, size)
+        in_use = set(self.uploads) | (
+            self.store.uploads_in_use(but=self) if self.store is not None else set()
+        )
+        if previous is not None and previous[0] not in in_use:
+            previous[0].unlink(missing_ok=True)
+
+    def serve(self, path: str | Path) -> str:
+        """`path`, a file of this session's folder, as gradio should serve it: hard-linked into gradio's
+        cache under this session's own folder (gradio then serves it in place: no copy of the result, no
+        content-named cache file shared with other sessions) and deleted with its job or the session."""
+        path = Path(path)
+        job = path.relative_to(self.folder).parts[0] if path.is_relative_to(self.folder) else "other"
+        served = self.served_dir / job / uuid.uuid4().hex[:8] / path.name
+        served.parent.mkdir(parents=True)
+        try:
+            os.link(path, served)
+        except OSError:  # another file system: a copy
+            shutil.copyfile(path, served)
+        return str(served)
+
+    def serve_frame(self, image: np.ndarray) -> str:
+        """A frame (``uint8`` (H, W, 3) RGB) as a JPEG file of this session's own in gradio's cache, for an
+        image output. (Given the array, gradio writes a file named by its content alone, in place, while
+        another session showing the same frame may be reading it.) Named by its content within the
+        session, so the page's cache still serves a frame shown again; written atomically; the latest
+        `_FRAMES_SERVED` are kept."""
+        buffer = io.BytesIO()
+        Image.fromarray(image).save(buffer, format="jpeg")
+        data = buffer.getvalue()
+        path = self.served_dir / "frames" / f"frame-{hashlib.sha256(data).hexdigest()[:16]}.jpeg"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.partial")
+        partial.write_bytes(data)
+        os.replace(partial, path)
+        with self.lock:
+            if path in self._served_frames:
+                self._served_frames.remove(path)
+            self._served_frames.append(path)
+            while len(self._served_frames) > _FRAMES_SERVED:
+                self._served_frames.popleft().unlink(missing_ok=True)
+        return str(path)
+
+    def _over_global_budget(self, extra: int) -> bool:
+        total = self.store.disk_bytes() if self.store is not None else self.disk_bytes
+        return total + extra > config.MAX_TOTAL_DISK_MB * 2**20
 
     def cancel_flag(self, kind: str) -> threading.Event:
         """The flag that cancels this session's running job of `kind` ("segment", "compose", ...)."""
         return self._cancel_flags.setdefault(kind, threading.Event())
 
+    def request_job(self, kind: str) -> None:
+        """Note that a job of `kind` was asked for and may wait in the queue: a `cancel` between now and
+        its start stops it as it starts (its first check of the flag)."""
+        self._requested_at[kind] = time.monotonic()
+
+    def cancel(self, kind: str) -> None:
+        """Stop the running job of `kind` at its next check, and a requested one still waiting."""
+        self._cancelled_at[kind] = time.monotonic()
+        self.cancel_flag(kind).set()
+
     @contextlib.contextmanager
     def job(self, kind: str) -> Iterator[Path]:
-        """A fresh folder for one job of `kind`, with the kind's cancel flag cleared.
+        """A fresh folder for one job of `kind`, with the kind's cancel flag cleared, unless the job was
+        cancelled while it waited (`request_job`, then `cancel`): its flag then stays set.
 
         A job that raises leaves nothing behind; a finished one is kept with the last
         `config.JOBS_KEPT_PER_KIND - 1` finished folders of its kind, older ones are deleted, and so are the
@@ -151,7 +260,9 @@ class BrowserSession:
         """
         folder = self.folder / f"{kind}-{uuid.uuid4().hex[:12]}"
         folder.mkdir(parents=True)
-        self.cancel_flag(kind).clear()
+        requested = self._requested_at.pop(kind, None)
+        if requested is None or self._cancelled_at.get(kind, -1.0) < requested:
+            self.cancel_flag(kind).clear()
         self.running_jobs += 1
         try:
             yield folder
@@ -178,6 +289,11 @@ class BrowserSession:
                 f"The result takes {size / 2**20:.0f} MB of disk, more than the "
                 f"{config.MAX_SESSION_DISK_MB} MB a session may keep; try a shorter or smaller video."
             )
+        if self._over_global_budget(0):
+            self._delete_job(folder)
+            raise DiskLimitReached(
+                f"The server's disk for all sessions ({config.MAX_TOTAL_DISK_MB} MB) is full; try later."
+            )
 
     def _delete_job(self, folder: Path) -> None:
         self._job_bytes.pop(folder, None)
@@ -185,6 +301,7 @@ class BrowserSession:
             if folder in kept:
                 kept.remove(folder)
         shutil.rmtree(folder, ignore_errors=True)
+        shutil.rmtree(self.served_dir / folder.name, ignore_errors=True)
 
     def mask_set(self, source: str | Path) -> MaskSet:
         """The mask set of a folder or zip, indexed once (a zip is read in place) and kept until another
@@ -201,15 +318,26 @@ class BrowserSession:
             self._mask_set.close()
             self._mask_set = None
 
-    def close(self) -> None:
+    def close(self, shared: Collection[Path] = ()) -> None:
         """Cancel every job of the session, drop its video (with its clicks and image features, the
-        memory it took) and delete its folder."""
+        memory it took) and delete its folder, the files it served and its uploads (but those in
+        `shared`, which other live sessions use)."""
         for flag in self._cancel_flags.values():
             flag.set()
         with self.lock:
             self.segment, self.project = None, None  # a project stays on disk; a running job keeps its own
         self.close_mask_set()
         shutil.rmtree(self.folder, ignore_errors=True)
+        shutil.rmtree(self.served_dir, ignore_errors=True)
+        for path in self.uploads:
+            if path not in shared:
+                path.unlink(missing_ok=True)
+        self._uploads.clear()
+
+
+def gradio_cache_dir() -> Path:
+    """Gradio's folder of uploads and served files (``GRADIO_TEMP_DIR``, else ``<temp>/gradio``)."""
+    return Path(os.environ.get("GRADIO_TEMP_DIR") or Path(tempfile.gettempdir()) / "gradio").resolve()
 
 
 def folder_name(session_id: str) -> str:
@@ -309,12 +437,26 @@ class SessionStore:
                 live = {known.folder for known in self._sessions.values()}
                 remove_stale_folders(self.root, self.stale_hours, keep=live)
                 session = BrowserSession(session_id, self.root / folder_name(session_id))
+                session.store = self
                 session.folder.mkdir(parents=True, exist_ok=True)
                 self._sessions[session_id] = session
             session.last_used = now
         for old in reclaimed:
-            old.close()
+            old.close(shared=self.uploads_in_use())
         return session
+
+    def disk_bytes(self) -> int:
+        """Bytes every live session takes (`BrowserSession.disk_bytes`), for `config.MAX_TOTAL_DISK_MB`."""
+        return sum(session.disk_bytes for session in list(self._sessions.values()))
+
+    def uploads_in_use(self, but: BrowserSession | None = None) -> set[Path]:
+        """The uploads live sessions (all `but` one) use, which no other session may delete."""
+        return {
+            path
+            for session in list(self._sessions.values())
+            if session is not but
+            for path in session.uploads
+        }
 
     def _pop_idle(self, now: float) -> list[BrowserSession]:
         idle = [
@@ -338,7 +480,7 @@ class SessionStore:
         with self._lock:
             session = self._sessions.pop(session_id, None)
         if session is not None:
-            session.close()
+            session.close(shared=self.uploads_in_use())
 
     def __len__(self) -> int:
         return len(self._sessions)

@@ -34,6 +34,7 @@ class ComposeOptions:
     size: int = option(
         config.DEFAULT_OBJECT_SIZE,
         minimum=1,
+        maximum=config.MAX_OBJECT_SIZE,
         slider=(16, 2048),
         label="Size (px)",
         help="longer side of the relocated object in pixels, aspect kept",
@@ -65,6 +66,7 @@ class ComposeOptions:
     feather: int = option(
         config.DEFAULT_FEATHER,
         minimum=0,
+        maximum=config.MAX_FEATHER,
         slider=(0, 32),
         label="Feather (px)",
         help="soften the mask edge inwards over this many pixels (0: hard edge)",

@@ -391,9 +391,20 @@ def _paste(
 ) -> None:
     """Composite ``obj_frame`` through ``mask`` into ``canvas`` in place, as ``placed`` says (with its
     shadow under it, and the ``holdout`` in front of both); touches only the target and shadow boxes.
-    Brightness and colour are matched to the background as it was before the shadow."""
-    patch, alpha = _scaled_patch(obj_frame.rgb(mask.box), mask, placed.box)
-    patch, alpha, target = transform_patch(patch, alpha, placed)
+    Brightness and colour are matched to the background as it was before the shadow. An enlarged object
+    that the frame clips is resampled only where it shows (`_needed_part`) when it is neither turned
+    nor casting a shadow."""
+    part = placed.box
+    if placed.rotation % 360 == 0 and not placed.mirror and not options.shadow:
+        shown = clip_box(placed.box, canvas.size)
+        if shown is None:
+            return
+        part = _needed_part(mask.box, placed.box, shown, options.feather)
+    patch, alpha = _scaled_patch(obj_frame.rgb(mask.box), mask, placed.box, part)
+    if part == placed.box:
+        patch, alpha, target = transform_patch(patch, alpha, placed)
+    else:
+        target = part
     alpha = feather_alpha(alpha, options.feather)
     visible = clip_box(target, canvas.size)
     if visible is not None:
@@ -443,9 +454,41 @@ def _held_out(alpha: np.ndarray, box: Box, holdout: ObjectMask | None) -> np.nda
     return alpha
 
 
-def _scaled_patch(patch: np.ndarray, mask: ObjectMask, target: Box) -> tuple[np.ndarray, np.ndarray]:
-    """The object's pixels ``patch`` and alpha inside ``mask.box``, resized to the size of ``target``."""
+def _needed_part(box: Box, target: Box, visible: Box, feather: int) -> Box:
+    """The part of ``target`` to resample: all of it, or, for an enlarged object that the frame clips,
+    the ``visible`` part and the ``feather`` pixels around it that its feathering reads (so the work is
+    bounded by the frame, not by the size asked for)."""
+    if target.width <= box.width or target.height <= box.height:
+        return target  # not enlarged: never larger than the object video's frame
+    return Box(
+        max(visible.x0 - feather, target.x0),
+        max(visible.y0 - feather, target.y0),
+        min(visible.x1 + feather, target.x1),
+        min(visible.y1 + feather, target.y1),
+    )
+
+
+def _scaled_patch(
+    patch: np.ndarray, mask: ObjectMask, target: Box, part: Box
+) -> tuple[np.ndarray, np.ndarray]:
+    """The object's pixels ``patch`` and alpha inside ``mask.box``, resized to the size of ``target`` and
+    cut to its ``part`` (bilinear, as ``cv2.resize`` maps pixel centres, for a part smaller than it)."""
     box = mask.box
+    if part != target:
+        scale_x, scale_y = target.width / box.width, target.height / box.height
+        matrix = np.array(
+            [
+                [1 / scale_x, 0.0, (part.x0 - target.x0 + 0.5) / scale_x - 0.5],
+                [0.0, 1 / scale_y, (part.y0 - target.y0 + 0.5) / scale_y - 0.5],
+            ]
+        )
+        flags = cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
+        return tuple(
+            cv2.warpAffine(
+                image, matrix, (part.width, part.height), flags=flags, borderMode=cv2.BORDER_REPLICATE
+            )
+            for image in (patch, mask.alpha)
+        )
     size = (target.width, target.height)
     if size == (box.width, box.height):
         return patch, mask.alpha

@@ -26,7 +26,7 @@ import numpy as np
 from sam2_gradio import config
 from sam2_gradio.compositor.blend import feather_alpha
 from sam2_gradio.engine.exports import partial_sibling, replace_path
-from sam2_gradio.jobs import CancelFlag, ProgressCallback, ProgressMeter, raise_if_cancelled
+from sam2_gradio.jobs import BadInput, CancelFlag, ProgressCallback, ProgressMeter, raise_if_cancelled
 from sam2_gradio.media.frames import FrameSource, VideoMeta
 from sam2_gradio.media.mask_files import indexed_mask_name, save_indexed_png
 from sam2_gradio.media.rle import CompressedRle
@@ -99,22 +99,23 @@ class ExportFormats:
         return any(path is not None for path in (self.coco_path, self.davis_dir, self.alpha_video_path))
 
     def check(self, obj_ids: Sequence[int]) -> None:
-        """Refuse (`ValueError`) options that would fail only after a long propagation."""
+        """Refuse (`BadInput`) options that would fail only after a long propagation."""
         if self.davis_dir is not None and any(not 1 <= obj <= MAX_INDEXED_OBJECT_ID for obj in obj_ids):
-            raise ValueError(f"DAVIS PNGs hold object ids 1 to {MAX_INDEXED_OBJECT_ID}; got {list(obj_ids)}")
+            raise BadInput(f"DAVIS PNGs hold object ids 1 to {MAX_INDEXED_OBJECT_ID}; got {list(obj_ids)}")
         for path in (self.coco_path, self.alpha_video_path):
             if path is not None and not Path(path).parent.is_dir():
-                raise ValueError(f"output folder {Path(path).parent} does not exist")
+                raise BadInput(f"output folder {Path(path).parent} does not exist")
         if self.alpha_video_path is None:
             return
-        check_alpha_video_path(self.alpha_video_path)
+        try:
+            check_alpha_video_path(self.alpha_video_path)
+        except ValueError as error:
+            raise BadInput(str(error)) from None
         unknown = sorted(set(self.alpha_objects or ()) - set(obj_ids))
         if unknown:
-            raise ValueError(
-                f"alpha video objects {unknown} are not among the tracked objects {list(obj_ids)}"
-            )
+            raise BadInput(f"alpha video objects {unknown} are not among the tracked objects {list(obj_ids)}")
         if self.feather < 0:
-            raise ValueError(f"feather must be >= 0 pixels, got {self.feather}")
+            raise BadInput(f"feather must be >= 0 pixels, got {self.feather}")
 
 
 @dataclass(frozen=True)

@@ -141,9 +141,13 @@ class MaskExporter:
         for obj_id, mask in masks.items():
             union |= mask
             mask_files.save_mask_png(
-                self._partial / PER_OBJECT_DIR / mask_files.per_object_mask_name(frame, obj_id), mask
+                self._partial / PER_OBJECT_DIR / mask_files.per_object_mask_name(frame, obj_id),
+                mask,
+                make_folders=False,  # a session folder deleted under the run is not made again
             )
-        mask_files.save_mask_png(self._partial / COMBINED_DIR / mask_files.combined_mask_name(frame), union)
+        mask_files.save_mask_png(
+            self._partial / COMBINED_DIR / mask_files.combined_mask_name(frame), union, make_folders=False
+        )
         if self._on_frame is not None:
             self._on_frame(frame, masks)
 

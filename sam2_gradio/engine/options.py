@@ -28,6 +28,7 @@ class SegmentOptions:
     batch_size: int = option(
         config.DEFAULT_BATCH_SIZE,
         minimum=1,
+        maximum=config.MAX_BATCH_SIZE,
         slider=(1, 128),
         label="Batch size (frames)",
         help="frames decoded and handed to the model at a time",
@@ -63,6 +64,7 @@ class ExportChoices:
     feather: int = option(
         config.DEFAULT_FEATHER,
         minimum=0,
+        maximum=config.MAX_FEATHER,
         slider=(0, 32),
         label="Alpha video feather (pixels)",
         help="soft edge of the alpha video's objects in pixels, as the compositor's feather (0 = hard)",

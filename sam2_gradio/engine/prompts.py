@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -35,6 +34,7 @@ import numpy as np
 
 from sam2_gradio import config
 from sam2_gradio.jobs import BadInput
+from sam2_gradio.limits import check_name_text, finite_float, parse_json, read_bounded
 from sam2_gradio.media.frames import VideoMeta
 from sam2_gradio.media.rle import CompressedRle
 
@@ -200,6 +200,10 @@ class PromptState:
         if not isinstance(name, str):
             raise PromptStateError(f"name of object {obj_id} must be text, got {name!r}")
         name = " ".join(name.split())
+        try:
+            check_name_text(name, f"name of object {obj_id}")
+        except BadInput as error:
+            raise PromptStateError(str(error)) from None
         if len(name) > config.MAX_OBJECT_NAME_LENGTH:
             raise PromptStateError(
                 f"name of object {obj_id} is {len(name)} characters; the limit is "
@@ -339,8 +343,10 @@ class PromptState:
             raise PromptStateError(f"{where}: frame {frame} is outside the video{limit}")
 
     def _check_point(self, x: float, y: float, where: str) -> None:
-        if not (math.isfinite(x) and math.isfinite(y)):
-            raise PromptStateError(f"{where}: coordinates must be finite numbers")
+        try:
+            x, y = finite_float(x, "x"), finite_float(y, "y")
+        except BadInput:
+            raise PromptStateError(f"{where}: coordinates must be finite numbers") from None
         if self.video is None:
             return
         if not (0 <= x < self.video.width and 0 <= y < self.video.height):
@@ -349,13 +355,12 @@ class PromptState:
             )
 
     def _checked_box(self, box: Any, where: str) -> BoxCorners:
-        if not (
-            isinstance(box, (list, tuple))
-            and len(box) == 4
-            and all(isinstance(c, (int, float)) and not isinstance(c, bool) and math.isfinite(c) for c in box)
-        ):
+        if not (isinstance(box, (list, tuple)) and len(box) == 4):
             raise PromptStateError(f"{where}: a box is four finite numbers [x0, y0, x1, y1]")
-        x0, y0, x1, y1 = (float(c) for c in box)
+        try:
+            x0, y0, x1, y1 = (finite_float(c, "a box corner") for c in box)
+        except BadInput:
+            raise PromptStateError(f"{where}: a box is four finite numbers [x0, y0, x1, y1]") from None
         if not (x0 < x1 and y0 < y1):
             raise PromptStateError(f"{where}: the box is empty or inverted (needs x0 < x1 and y0 < y1)")
         if self.video is not None and not (
@@ -459,7 +464,7 @@ def _parse_video(data: Any) -> VideoMeta:
         raise PromptStateError("'video' must be an object with num_frames, width, height and fps")
     try:
         meta = VideoMeta(int(data["num_frames"]), int(data["width"]), int(data["height"]), float(data["fps"]))
-    except (KeyError, TypeError, ValueError) as error:
+    except (KeyError, TypeError, ValueError, OverflowError) as error:
         raise PromptStateError(f"'video' entry is incomplete or not numeric ({error})") from None
     if meta.num_frames <= 0 or meta.width <= 0 or meta.height <= 0:
         raise PromptStateError(f"'video' entry has non-positive sizes: {data}")
@@ -494,7 +499,10 @@ def _parse_object_clicks(entry: Any, where: str) -> list[tuple[float, float, int
             raise PromptStateError(f"{where}: point {point!r} is not a pair of numbers [x, y]")
         if label not in (POSITIVE, NEGATIVE) or isinstance(label, bool):
             raise PromptStateError(f"{where}: unknown label {label!r} (use 1 positive, 0 negative)")
-        parsed.append((float(point[0]), float(point[1]), int(label)))
+        try:
+            parsed.append((finite_float(point[0], "x"), finite_float(point[1], "y"), int(label)))
+        except BadInput:
+            raise PromptStateError(f"{where}: point coordinates must be finite numbers") from None
     return parsed
 
 
@@ -573,20 +581,13 @@ def _add_names(state: PromptState, names: Any) -> None:
 def load_prompt_state(path: str | Path, video: VideoMeta | None = None) -> PromptState:
     """Read and validate an interactive_state.json file (see `prompt_state_from_dict`)."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise PromptStateError(f"state file {path.name} does not exist") from None
-    except UnicodeDecodeError:
-        raise PromptStateError(f"state file {path.name} is not UTF-8 text") from None
-    except OSError as error:
-        reason = error.strerror or type(error).__name__
-        raise PromptStateError(f"state file {path.name} cannot be read ({reason})") from None
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as error:
-        raise PromptStateError(
-            f"state file {path.name} is not valid JSON: {error.msg} at line {error.lineno}, "
-            f"column {error.colno}"
-        ) from None
-    return prompt_state_from_dict(data, video)
+    try:  # size, then text, then JSON: each checked before the next step's work
+        data = read_bounded(path, config.MAX_STATE_FILE_MB * 2**20, "state file")
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
+            raise BadInput(f"state file {path.name} is not UTF-8 text") from None
+        parsed = parse_json(text, f"state file {path.name}")
+    except BadInput as error:
+        raise PromptStateError(str(error)) from None
+    return prompt_state_from_dict(parsed, video)

@@ -26,7 +26,7 @@ import struct
 import threading
 import uuid
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path, PurePosixPath
@@ -136,10 +136,12 @@ def decode_labels(data: bytes, name: str) -> np.ndarray:
         raise BadInput(f"mask {name} is not a readable PNG mask ({error})") from None
 
 
-def save_mask_png(path: str | os.PathLike, mask: np.ndarray) -> None:
+def save_mask_png(path: str | os.PathLike, mask: np.ndarray, *, make_folders: bool = True) -> None:
     """Write ``mask`` (H, W) as a single-channel 0/255 ``uint8`` PNG, atomically (temp file + rename).
 
-    ``mask`` may be bool, 0/1 or 0/255 integers, or floats in [0, 1] (foreground where >= 0.5).
+    ``mask`` may be bool, 0/1 or 0/255 integers, or floats in [0, 1] (foreground where >= 0.5). Missing
+    folders are created unless ``make_folders`` is False: then a folder deleted meanwhile (a session
+    closed while its run writes) is an ``OSError``, not a folder made again and left behind.
     """
     if mask.ndim != 2:
         raise ValueError(f"mask must have shape (H, W), got {mask.shape}")
@@ -150,7 +152,8 @@ def save_mask_png(path: str | os.PathLike, mask: np.ndarray) -> None:
     else:
         foreground = mask >= (128 if mask.max(initial=0) > 1 else 1)
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    if make_folders:
+        path.parent.mkdir(parents=True, exist_ok=True)
     temp = path.with_name(f".{path.stem}.{uuid.uuid4().hex[:8]}.png")
     try:
         if not cv2.imwrite(str(temp), foreground.astype(np.uint8) * 255):
@@ -419,15 +422,22 @@ def load_mask_set(source: str | os.PathLike) -> MaskSet:
             reader.close()
             raise
     if source.is_dir():
-        files = {
-            path.relative_to(source).as_posix(): _folder_file(path)
-            for path in source.rglob("*")
-            if _is_png_name(path.name)
-        }
-        return _index(str(source), files, None)
+        return _index(str(source), _folder_mask_files(source), None)
     if source.is_file():
         raise BadInput(f"masks {source.name} must be a folder or a .zip of PNG masks")
     raise BadInput(f"masks not found: {source.name}")
+
+
+def _folder_mask_files(folder: Path) -> dict[str, MaskFile]:
+    """The PNGs under ``folder`` keyed by relative name; a folder of more than ``config.MAX_ZIP_ENTRIES``
+    files is refused as soon as the walk finds one more."""
+    files = {}
+    for count, path in enumerate(folder.rglob("*")):
+        if count >= config.MAX_ZIP_ENTRIES:
+            raise BadInput(f"masks folder {folder.name} holds more than {config.MAX_ZIP_ENTRIES} files")
+        if _is_png_name(path.name):
+            files[path.relative_to(folder).as_posix()] = _folder_file(path)
+    return files
 
 
 def _folder_file(path: Path) -> MaskFile:
@@ -523,6 +533,8 @@ def _index_indexed(source: str, files: dict[str, MaskFile], archive: _ZipReader 
     """A MaskSet of DAVIS-style indexed PNGs; every PNG is decoded once to find the objects it holds.
 
     A frame whose PNG holds only background has no object (it does not reuse an earlier frame's masks).
+    Every header is read first, and the set is refused unread when the pixels they declare add up to more
+    than ``config.MAX_MASK_INDEX_PIXELS``.
     """
     indexed = _match(files, INDEXED_PATTERN)
     if not indexed:
@@ -531,6 +543,7 @@ def _index_indexed(source: str, files: dict[str, MaskFile], archive: _ZipReader 
             f"no PNG in masks {Path(source).name} is named like {combined_mask_name(12)}, "
             f"{per_object_mask_name(12, 2)} or {indexed_mask_name(12)} (found e.g. {example!r})"
         )
+    _check_index_pixels(source, indexed.values())
     frames: dict[int, dict[int, MaskFile]] = {}
     for (frame,), file in sorted(indexed.items()):
         labels = np.unique(file.labels())
@@ -558,3 +571,19 @@ def _match(files: dict[str, MaskFile], pattern: re.Pattern) -> dict[tuple[int, .
 
 def _check_png_file(source: str, file: MaskFile) -> None:
     check_mask_header(file.read_bytes(_PNG_HEADER_BYTES), f"{file.name} in {Path(source).name}")
+
+
+def _check_index_pixels(source: str, files: Iterable[MaskFile]) -> None:
+    """Refuse (``BadInput``) indexed masks whose headers declare more pixels than indexing may decode."""
+    total = 0
+    for file in files:
+        width, height = check_mask_header(
+            file.read_bytes(_PNG_HEADER_BYTES), f"{file.name} in {Path(source).name}"
+        )
+        total += width * height
+    if total > config.MAX_MASK_INDEX_PIXELS:
+        raise BadInput(
+            f"the indexed masks in {Path(source).name} hold {total / 1e6:.0f} megapixels, more than the "
+            f"{config.MAX_MASK_INDEX_PIXELS / 1e6:.0f} decoded to find their objects: give per-object PNGs "
+            f"({per_object_mask_name(12, 2)}) or fewer frames"
+        )

@@ -16,6 +16,9 @@ from typing import Any
 
 import numpy as np
 
+from sam2_gradio import config
+from sam2_gradio.jobs import BadInput
+
 _FIRST_CHAR, _LAST_CHAR = 48, 48 + 63  # characters of the encoding: "0" .. "o"
 
 
@@ -40,21 +43,28 @@ class CompressedRle:
         """Read ``{"size": [H, W], "counts": "..."}`` (``counts`` as text or bytes), checking it decodes.
 
         Raises:
-            ValueError: the entry is not of that shape, or its counts do not cover H x W pixels.
+            BadInput: the entry is not of that shape, a side is larger than ``config.MAX_VIDEO_SIDE``, or
+                its counts do not cover H x W pixels.
         """
         if not isinstance(data, dict) or "size" not in data or "counts" not in data:
-            raise ValueError('expected an object {"size": [height, width], "counts": "<compressed RLE>"}')
+            raise BadInput('expected an object {"size": [height, width], "counts": "<compressed RLE>"}')
         size, counts = data["size"], data["counts"]
         if not (
             isinstance(size, list)
             and len(size) == 2
             and all(isinstance(side, int) and not isinstance(side, bool) and side > 0 for side in size)
         ):
-            raise ValueError(f"RLE size {size!r} is not [height, width] in positive integers")
+            raise BadInput(f"RLE size {size!r} is not [height, width] in positive integers")
         if isinstance(counts, bytes):
             counts = counts.decode("ascii", "replace")
         if not isinstance(counts, str):
-            raise ValueError(f"RLE counts must be a compressed RLE string, got {type(counts).__name__}")
+            raise BadInput(f"RLE counts must be a compressed RLE string, got {type(counts).__name__}")
+        if max(size) > config.MAX_VIDEO_SIDE:
+            raise BadInput(
+                f"RLE size {size[0]}x{size[1]} exceeds the largest video side, {config.MAX_VIDEO_SIDE}"
+            )
+        if len(counts) > config.MAX_RLE_CHARS:
+            raise BadInput(f"RLE counts are {len(counts)} characters; the limit is {config.MAX_RLE_CHARS}")
         rle = cls(size[0], size[1], counts)
         _checked_runs(rle)
         return rle
@@ -97,36 +107,77 @@ def counts_to_string(runs: np.ndarray) -> str:
     return "".join(characters)
 
 
-def string_to_counts(text: str) -> list[int]:
-    """The run lengths a compressed RLE string stands for (pycocotools ``rleFrString``)."""
-    counts: list[int] = []
-    position = 0
-    while position < len(text):
-        value, shift, more = 0, 0, True
-        while more:
-            if position >= len(text):
-                raise ValueError("RLE counts end in the middle of a number")
-            code = ord(text[position])
-            if not _FIRST_CHAR <= code <= _LAST_CHAR:
-                raise ValueError(f"RLE counts hold {text[position]!r}, not a compressed RLE character")
-            group = code - _FIRST_CHAR
-            value |= (group & 0x1F) << shift
-            more = bool(group & 0x20)
-            position += 1
-            shift += 5
-            if not more and group & 0x10:
-                value |= -1 << shift
-        counts.append(value + counts[-2] if len(counts) > 2 else value)
-    return counts
+def string_to_counts(text: str, pixels: int) -> np.ndarray:
+    """The run lengths (int64) a compressed RLE string stands for (pycocotools ``rleFrString``), checked
+    against ``pixels``, the H x W of the declared size, before any arithmetic that could overflow.
+
+    Linear in the length of ``text`` and vectorised: the string is refused unread when it is longer than
+    a mask of ``pixels`` pixels can need (see ``max_counts_chars``), a number when it has more characters
+    than a count up to ``pixels`` needs, and the runs when one is negative or they do not sum to ``pixels``.
+
+    Raises:
+        ValueError: the string is not such an encoding of ``pixels`` pixels; the message says why.
+    """
+    limit = max_counts_chars(pixels)
+    if len(text) > limit:
+        raise BadInput(
+            f"RLE counts are {len(text)} characters, more than the {limit} a mask of this size needs"
+        )
+    try:
+        codes = np.frombuffer(text.encode("ascii"), np.uint8)
+    except UnicodeEncodeError as error:
+        raise BadInput(f"RLE counts hold {text[error.start]!r}, not a compressed RLE character") from None
+    outside = (codes < _FIRST_CHAR) | (codes > _LAST_CHAR)
+    if outside.any():
+        raise BadInput(f"RLE counts hold {text[int(np.argmax(outside))]!r}, not a compressed RLE character")
+    if codes.size == 0:
+        return np.zeros(0, np.int64)
+    groups = codes - np.uint8(_FIRST_CHAR)
+    more = (groups & 0x20) != 0
+    if more[-1]:
+        raise BadInput("RLE counts end in the middle of a number")
+    ends = np.flatnonzero(~more)
+    starts = np.concatenate(([0], ends[:-1] + 1))
+    lengths = ends - starts + 1
+    longest = _chars_per_count(pixels)
+    if int(lengths.max()) > longest:
+        raise BadInput(
+            f"an RLE count has {int(lengths.max())} characters; counts of this size need at most {longest}"
+        )
+    place = np.arange(codes.size) - np.repeat(starts, lengths)  # 5-bit group index within its number
+    values = np.add.reduceat((groups & 0x1F).astype(np.int64) << (5 * place), starts)
+    negative = (groups[ends] & 0x10) != 0
+    values[negative] -= np.left_shift(np.int64(1), 5 * lengths[negative])  # sign-extend: |= -1 << bits
+    if int(np.abs(values).max()) > pixels:
+        raise BadInput(f"an RLE count or difference exceeds the {pixels} pixels of its size")
+    runs = values.copy()
+    runs[1::2] = np.cumsum(values[1::2])  # from the fourth count on, each is a difference to the one two
+    runs[2::2] = np.cumsum(values[2::2])  # before (the third is not), so odd and even runs are sums
+    if (runs < 0).any():
+        raise BadInput("RLE counts decode to a negative run length")
+    if (runs > pixels).any():
+        raise BadInput(f"an RLE run is longer than the {pixels} pixels of its size")
+    return runs
+
+
+def max_counts_chars(pixels: int) -> int:
+    """The longest counts string of a mask of ``pixels`` pixels: what its worst encoding can take (two
+    characters a pixel, plus a leading empty run)."""
+    return 2 * pixels + 2
+
+
+def _chars_per_count(pixels: int) -> int:
+    """Characters of the longest number in the encoding of counts up to ``pixels`` (5 bits each, with a
+    sign bit), plus one for an encoder that spends a redundant group."""
+    return min((pixels.bit_length() + 1 + 4) // 5 + 1, 12)
 
 
 def _checked_runs(rle: CompressedRle) -> np.ndarray:
-    runs = np.asarray(string_to_counts(rle.counts), dtype=np.int64)
-    if (runs < 0).any():
-        raise ValueError("RLE counts decode to a negative run length")
-    if int(runs.sum()) != rle.height * rle.width:
-        raise ValueError(
-            f"RLE counts cover {int(runs.sum())} pixels, not the {rle.height}x{rle.width} = "
-            f"{rle.height * rle.width} of its size"
+    pixels = rle.height * rle.width
+    runs = string_to_counts(rle.counts, pixels)
+    covered = int(runs.sum())  # each run is at most `pixels`, so the int64 sum cannot wrap
+    if covered != pixels:
+        raise BadInput(
+            f"RLE counts cover {covered} pixels, not the {rle.height}x{rle.width} = {pixels} of its size"
         )
     return runs

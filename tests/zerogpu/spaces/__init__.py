@@ -97,6 +97,7 @@ class _Worker:
         return self.process.is_alive()
 
     def kill(self) -> None:
+        """Kill the worker and reap it (join), so that no zombie process stays behind."""
         self.process.kill()
         self.process.join()
         self.connection.close()
@@ -229,6 +230,7 @@ class _Decorated:
         try:
             message = _receive(worker.connection)
         except EOFError:
+            worker.kill()  # reaped: a dead worker left unjoined stays a zombie process
             self.worker = None
             raise _aborted("GPU task aborted (the worker died)") from None
         if isinstance(message, _Failed):
