@@ -16,7 +16,7 @@ from sam2_gradio.app.model_holder import AppModel
 from sam2_gradio.app.projects import ProjectLibrary
 from sam2_gradio.app.sessions import SessionStore
 from sam2_gradio.engine.options import SegmentOptions
-from sam2_gradio.jobs import BadInput
+from sam2_gradio.jobs import BadInput, NotReady
 
 pytestmark = pytest.mark.slow
 OPTIONS = SegmentOptions(direction="forward", batch_size=4)
@@ -127,3 +127,21 @@ def test_edits_are_stored_as_they_happen(tmp_path, make_video, app_model, librar
     stored = library.open(session.project_id)
     assert stored.prompts().names == {1: "square"} and stored.prompts().prompted_frames() == [1]
     assert stored.objects() == [(1, "square")]
+
+
+def test_exports_are_written_from_the_store_after_the_run_without_tracking(
+    tmp_path, make_video, app_model, library
+):
+    from sam2_gradio.engine.options import ExportChoices
+
+    store = SessionStore(tmp_path / "sessions")
+    session = store.get("a")
+    actions.open_video(session, make_video("clip.mp4", 5), app_model, library)
+    with pytest.raises(NotReady, match="Propagate first"):
+        actions.write_exports_now(session, ExportChoices(coco=True))
+    actions.add_click(session, 0, 1, 20, 20, positive=True)
+    actions.propagate(session, OPTIONS)
+    files = actions.write_exports_now(session, ExportChoices(coco=True, davis=True))
+    assert sorted(path.suffix for path in files) == [".json", ".zip"]
+    assert all(path.is_file() for path in files) and actions.export_files(session) == files
+    assert len(session.project.runs()) == 1, "nothing was tracked again"

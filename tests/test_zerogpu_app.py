@@ -32,8 +32,8 @@ from sam2_gradio.app.sessions import SessionStore
 from sam2_gradio.cli import bootstrap
 from sam2_gradio.engine.model import ModelSettings
 from sam2_gradio.engine.options import SegmentOptions
-from sam2_gradio.engine.pipeline import TrackedFrame
 from sam2_gradio.engine.propagation import GpuStopped
+from sam2_gradio.engine.track_project import FrameTracked
 
 pytestmark = pytest.mark.slow
 
@@ -186,10 +186,13 @@ def test_cancel_keeps_what_the_worker_tracked_and_continue_equals_an_uninterrupt
     options = SegmentOptions(direction="forward", batch_size=2)
     complete = actions.propagate(session, options)
 
-    def cancel_at_frame_5(tracked: TrackedFrame) -> None:
+    def cancel_at_frame_5(tracked: FrameTracked) -> None:
         if tracked.frame == 5:
             session.cancel_flag("segment").set()
 
+    session = SessionStore(tmp_path / "sessions").get("b")  # the same clicks in a new project: a new run
+    actions.open_video(session, clip, model)
+    actions.add_click(session, 0, 1, 20, 20, positive=True)
     partial = actions.propagate(session, options, watch=cancel_at_frame_5)
     assert partial.partial and partial.tracked.start == 0 and 6 <= partial.tracked.stop < 16
     resumed = actions.propagate(session, options, resume=True)
@@ -200,17 +203,22 @@ def test_cancel_keeps_what_the_worker_tracked_and_continue_equals_an_uninterrupt
 def test_a_gpu_call_lost_before_its_first_frame_is_made_again_and_two_in_a_row_stop_the_run(
     small_model, make_video, tmp_path, spaces
 ):
-    session = SessionStore(tmp_path / "sessions").get("a")
-    actions.open_video(session, make_video("clip.mp4", 8), app_model_of(small_model))
-    actions.add_click(session, 0, 1, 20, 20, positive=True)
-    complete = zip_masks(actions.propagate(session).masks_zip)
+    sessions, clip = SessionStore(tmp_path / "sessions"), make_video("clip.mp4", 8)
+
+    def clicked(name: str):  # a session with the same click on the same clip, in a project of its own
+        session = sessions.get(name)
+        actions.open_video(session, clip, app_model_of(small_model))
+        actions.add_click(session, 0, 1, 20, 20, positive=True)
+        return session
+
+    complete = zip_masks(actions.propagate(clicked("a")).masks_zip)
     spaces.aborted_calls = 1
-    again = actions.propagate(session)
+    again = actions.propagate(clicked("b"))
     assert spaces.aborted_calls == 0 and not again.partial
     assert_same_masks(zip_masks(again.masks_zip), complete)
     spaces.aborted_calls = 2
     with pytest.raises(GpuStopped, match="GPU task aborted"):
-        actions.propagate(session)
+        actions.propagate(clicked("c"))
 
 
 def test_on_zerogpu_no_frame_is_encoded_ahead_of_a_click(small_model, make_video, tmp_path, spaces):
@@ -232,6 +240,9 @@ def test_a_gpu_quota_spent_mid_run_keeps_the_tracked_frames_and_continue_complet
     actions.open_video(session, clip, app_model_of(small_model))
     actions.add_click(session, 0, 1, 20, 20, positive=True)
     complete = zip_masks(actions.propagate(session).masks_zip)
+    session = SessionStore(tmp_path / "sessions").get("b")  # the same clicks in a new project: a new run
+    actions.open_video(session, clip, app_model_of(small_model))
+    actions.add_click(session, 0, 1, 20, 20, positive=True)
 
     spaces.quota_seconds = (
         spaces.quota_used + 12

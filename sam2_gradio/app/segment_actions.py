@@ -554,6 +554,25 @@ def davis_zip_path(davis_dir: Path) -> Path:
     return davis_dir.with_name(f"{davis_dir.name}.zip")
 
 
+def write_exports_now(session: BrowserSession, choices: ExportChoices) -> list[Path]:
+    """Write the exports `choices` ask for from the project's store, without tracking again (the
+    masks of the last propagation; a partial one's tracked frames); returns them as `export_files`
+    does, and the session's result offers them from now on."""
+    with session.lock:
+        project, result = session.project, session.segment_result
+        name = session.video_path.stem if session.video_path is not None else "video"
+    if project is None or result is None:
+        raise NotReady("Propagate first: the exports are written from the tracked masks.")
+    if not (choices.coco or choices.davis or choices.alpha_video != "none"):
+        raise NotReady("Tick an export first (COCO JSON, DAVIS PNGs or an alpha video).")
+    with session.job("exports") as folder:
+        exported = _write_exports(project, folder, choices, name, None)
+    with session.lock:
+        if session.segment_result is result:
+            session.segment_result = replace(result, exported=exported)
+    return export_files(session)
+
+
 def export_files(session: BrowserSession) -> list[Path]:
     """The export files of the session's last propagation (COCO JSON, DAVIS zip, alpha video), if any."""
     with session.lock:

@@ -448,6 +448,30 @@ class SegmentHandlers:
             if not view.finished:
                 session.cancel_flag("segment").set()  # the page went away: stop the run, keep what it tracked
 
+    @user_errors
+    def write_exports(
+        self,
+        coco: bool = False,
+        davis: bool = False,
+        alpha_video: str = "none",
+        feather: float = config.DEFAULT_FEATHER,
+        request: gr.Request = None,
+    ) -> list[str] | None:
+        """Write the ticked exports of the last propagation from the project's store (no tracking).
+
+        Parameters:
+            coco: the masks as a YouTube-VIS style JSON (COCO compressed RLE).
+            davis: DAVIS indexed PNGs (pixel value = object id), zipped.
+            alpha_video: "none", "webm" (VP9) or "mov" (ProRes 4444): the objects on transparency.
+            feather: soft edge of the alpha video, pixels (0 = hard).
+        Returns:
+            Every export file of the last propagation.
+        """
+        session = self._session(request)
+        choices = options_from_values(ExportChoices, locals())
+        files = segment_actions.write_exports_now(session, choices)
+        return [session.serve(path) for path in files] or None
+
     def export_files(self, request: gr.Request) -> list[str] | None:
         """The export files of this session's last propagation (COCO JSON, DAVIS PNGs zip, alpha video),
         as asked for when it ran; None when there are none."""

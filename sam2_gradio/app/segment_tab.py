@@ -32,6 +32,7 @@ class SegmentView:
     info: gr.Markdown  # its frames, fps, size and duration
     options: dict[str, gr.components.Component]  # one control per `SegmentOptions` field, in its order
     export_options: dict[str, gr.components.Component]  # one control per `ExportChoices` field
+    write_exports: gr.Button  # writes the ticked exports from the store, without tracking again
     propagate: gr.Button
     cancel: gr.Button
     continue_run: gr.Button  # resumes a cancelled propagation
@@ -145,6 +146,9 @@ def _segment_source_column() -> dict[str, gr.components.Component]:
         options = option_controls(SegmentOptions, id_prefix="seg", choice_control=gr.Radio)
     with gr.Accordion("Exports (besides the masks zip)", open=False, elem_id="seg-exports-options"):
         export_options = option_controls(ExportChoices, id_prefix="seg-export", choice_control=gr.Radio)
+        write_exports = gr.Button(
+            "Write these exports now (from the tracked masks)", size="sm", elem_id="seg-write-exports"
+        )
     with gr.Row():
         propagate = gr.Button("Propagate", variant="primary", elem_id="seg-propagate")
         cancel = gr.Button("Cancel", variant="stop", elem_id="seg-cancel")
@@ -162,7 +166,8 @@ def _segment_source_column() -> dict[str, gr.components.Component]:
     )
     api_state = gr.File(label="State JSON for API clients", file_types=[".json"], visible="hidden")
     return dict(
-        video=video, info=info, options=options, export_options=export_options, propagate=propagate,
+        video=video, info=info, options=options, export_options=export_options, write_exports=write_exports,
+        propagate=propagate,
         cancel=cancel, continue_run=continue_run, api_propagate=api_propagate, status=status,
         results_note=results_note, preview=preview, masks=masks, exports=exports, state_file=state_file,
         api_state=api_state,
@@ -256,6 +261,10 @@ def _wire_segment_events(handlers: SegmentHandlers, ui: SegmentView) -> None:
     for edit in _wire_edits(handlers, ui):  # the note says when an edit outdates the results
         edit.then(handlers.results_note, None, [ui.results_note], api_visibility="private", **PREVIEW_QUEUE)
     _wire_propagation(handlers, ui)
+    ui.write_exports.click(
+        handlers.write_exports, list(ui.export_options.values()), [ui.exports], api_name="write_exports",
+        **PREVIEW_QUEUE,
+    )  # fmt: skip
 
 
 def _wire_edits(handlers: SegmentHandlers, ui: SegmentView) -> list[Dependency]:
