@@ -193,7 +193,9 @@ def _stream_description(path: Path) -> str:
 
 @pytest.mark.parametrize(("suffix", "codec"), [(".mov", "prores"), (".webm", "vp9")])
 def test_alpha_video_alpha_plane_is_the_mask(tracked, source, tmp_path, suffix, codec):
-    path = write_alpha_video(tmp_path / f"cutout{suffix}", source, tracked, obj_ids=[1, 7], feather=0)
+    path = write_alpha_video(
+        tmp_path / f"cutout{suffix}", source, tracked, obj_ids=[1, 7], feather=0, edge="hard"
+    )
     description = _stream_description(path)
     assert codec in description and f"{WIDTH}x{HEIGHT}" in description and "10 fps" in description
     alpha = _decoded_alpha(path)
@@ -211,7 +213,7 @@ def test_alpha_video_alpha_plane_is_the_mask(tracked, source, tmp_path, suffix, 
 
 
 def test_alpha_video_edges_are_feathered_as_the_compositor_does(tracked, source, tmp_path):
-    path = write_alpha_video(tmp_path / "soft.mov", source, tracked, obj_ids=[4], feather=3)
+    path = write_alpha_video(tmp_path / "soft.mov", source, tracked, obj_ids=[4], feather=3, edge="hard")
     alpha = _decoded_alpha(path)
     for frame in range(FRAMES):
         expected = feather_alpha(_object_masks(frame)[4].astype(np.float32), 3) * 255

@@ -25,9 +25,10 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from sam2_gradio import config
 from sam2_gradio.compositor.blend import feather_alpha
 
-EDGE_MODES = ("hard", "refine", "matte")
+EDGE_MODES = config.EDGE_MODES
 GUIDE_RADIUS = 16  # guided filter window radius, source pixels
 GUIDE_SUBSAMPLE = 4  # the guided filter's coefficients are computed at 1/4 of the resolution
 GUIDE_EPS = 1e-4  # guided filter regularisation, for a 0..1 guide

@@ -36,6 +36,7 @@ import numpy as np
 
 from sam2_gradio import config
 from sam2_gradio.compositor.blend import BLEND_MODES, composite, feather_alpha, match_brightness
+from sam2_gradio.compositor.edges import EDGE_MODES, Cutout, EdgeHistory, cut_out, reach
 from sam2_gradio.compositor.placement import ANCHORS, PLACEMENTS, Box, clip_box, grow_box, relocate
 from sam2_gradio.config import check_options, option
 from sam2_gradio.jobs import BadInput, CancelFlag, Cancelled, raise_if_cancelled
@@ -114,7 +115,21 @@ class ComposeOptions:
         minimum=0,
         slider=(0, 32),
         label="Feather (px)",
-        help="soften the mask edge inwards over this many pixels (0: hard edge)",
+        help="soften the hard edge inwards over this many pixels (0: binary; --edge hard only)",
+    )
+    edge: str = option(
+        config.DEFAULT_EDGE,
+        choices=EDGE_MODES,
+        label="Edge",
+        help="hard: the mask as is (with --feather); refine: edge-aware alpha and the object's own edge "
+        "colours, smoothed along the motion (fast); matte: a matting solve in the band (seconds per frame)",
+    )
+    edge_band: int = option(
+        config.DEFAULT_EDGE_BAND,
+        minimum=1,
+        slider=(1, 32),
+        label="Edge band (px)",
+        help="pixels on either side of the mask's edge that refine and matte may change",
     )
     objects: tuple[int, ...] | None = option(
         None, ids=True, label="Objects", help="object ids to paste (default: every object in the masks)"
@@ -293,10 +308,11 @@ def render(
             )
         )
         pairs = zip(backgrounds, objects, strict=False)  # ends when either input stops decoding
+        history = EdgeHistory()  # the edge's previous frame, followed along the motion
         for done, (canvas, (obj_frame, mask)) in enumerate(pairs, start=1):
             raise_if_cancelled(cancel, "rendering")
             if mask is not None:
-                _paste(canvas, obj_frame, mask, options, placement)
+                _paste(canvas, obj_frame, mask, options, placement, history, timeline.object_index(done - 1))
             writer.write(canvas.data)
             if progress is not None:
                 progress(done, timeline.num_frames, done / (time.perf_counter() - started))
@@ -310,9 +326,20 @@ def render(
 
 
 def _paste(
-    canvas: _Frame, obj_frame: _Frame, mask: ObjectMask, options: ComposeOptions, placement: str
+    canvas: _Frame,
+    obj_frame: _Frame,
+    mask: ObjectMask,
+    options: ComposeOptions,
+    placement: str,
+    history: EdgeHistory | None = None,
+    frame_index: int | None = None,
 ) -> None:
-    """Composite ``obj_frame`` through ``mask`` into ``canvas`` in place; touches only the target box."""
+    """Composite ``obj_frame`` through ``mask`` into ``canvas`` in place; touches only the target box.
+
+    The edge stage (``options.edge``) runs on the object's box grown by its reach, at the source
+    resolution, before rescaling; ``hard`` keeps the tight box and feathers after rescaling, as before.
+    ``history`` and ``frame_index`` (the object frame) let ``refine`` and ``matte`` follow the motion.
+    """
     if placement == "original":
         target = mask.box
     else:
@@ -324,11 +351,16 @@ def _paste(
             offset_x=options.offset_x,
             offset_y=options.offset_y,
         )
+    if options.edge == "hard":
+        patch, alpha = _scaled_patch(obj_frame.rgb(mask.box), mask.alpha, mask.box, target)
+        alpha = feather_alpha(alpha, options.feather)
+    else:
+        source, cutout = _soft_cutout(obj_frame, mask, options, history, frame_index)
+        target = _grown_target(target, mask.box, source)
+        patch, alpha = _scaled_patch(cutout.foreground, cutout.alpha, source, target)
     visible = clip_box(target, canvas.size)
     if visible is None:
         return
-    patch, alpha = _scaled_patch(obj_frame.rgb(mask.box), mask, target)
-    alpha = feather_alpha(alpha, options.feather)
     inside = (
         slice(visible.y0 - target.y0, visible.y1 - target.y0),
         slice(visible.x0 - target.x0, visible.x1 - target.x0),
@@ -340,16 +372,52 @@ def _paste(
     canvas.put(visible, composite(region, np.ascontiguousarray(patch), alpha, options.blend_mode))
 
 
-def _scaled_patch(patch: np.ndarray, mask: ObjectMask, target: Box) -> tuple[np.ndarray, np.ndarray]:
-    """The object's pixels ``patch`` and alpha inside ``mask.box``, resized to the size of ``target``."""
-    box = mask.box
+def _soft_cutout(
+    obj_frame: _Frame,
+    mask: ObjectMask,
+    options: ComposeOptions,
+    history: EdgeHistory | None,
+    frame_index: int | None,
+) -> tuple[Box, Cutout]:
+    """The ``refine`` or ``matte`` cut-out on the mask's box grown by the edge's reach, and that box."""
+    source = grow_box(mask.box, reach(options.edge, options.edge_band), obj_frame.size)
+    alpha = np.zeros((source.height, source.width), np.float32)
+    alpha[_inner_slices(mask.box, source)] = mask.alpha
+    cutout = cut_out(
+        np.ascontiguousarray(obj_frame.rgb(source)),
+        alpha,
+        edge=options.edge,
+        band=options.edge_band,
+        feather=options.feather,
+        box=(source.x0, source.y0, source.x1, source.y1),
+        frame_index=frame_index,
+        history=history,
+    )
+    return source, cutout
+
+
+def _grown_target(target: Box, box: Box, grown: Box) -> Box:
+    """Where ``grown`` (``box`` grown in the object video) lands when ``box`` lands on ``target``."""
+    scale_x, scale_y = target.width / box.width, target.height / box.height
+    return Box(
+        target.x0 - round((box.x0 - grown.x0) * scale_x),
+        target.y0 - round((box.y0 - grown.y0) * scale_y),
+        target.x1 + round((grown.x1 - box.x1) * scale_x),
+        target.y1 + round((grown.y1 - box.y1) * scale_y),
+    )
+
+
+def _scaled_patch(
+    patch: np.ndarray, alpha: np.ndarray, box: Box, target: Box
+) -> tuple[np.ndarray, np.ndarray]:
+    """The object's pixels ``patch`` and ``alpha`` on ``box``, resized to the size of ``target``."""
     size = (target.width, target.height)
     if size == (box.width, box.height):
-        return patch, mask.alpha
+        return patch, alpha
     shrinking = target.width < box.width
     interpolation = cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR
     return cv2.resize(patch, size, interpolation=interpolation), cv2.resize(
-        mask.alpha, size, interpolation=interpolation
+        alpha, size, interpolation=interpolation
     )
 
 
