@@ -15,6 +15,8 @@ from pycocotools import mask as coco_mask
 
 from sam2_gradio.compositor.blend import feather_alpha
 from sam2_gradio.engine.export_formats import (
+    alpha_frame,
+    write_alpha_pngs,
     ExportFormats,
     TrackedMasks,
     indexed_labels,
@@ -250,3 +252,20 @@ def test_bad_export_options_are_refused_before_anything_runs(formats, message, m
 def test_davis_export_refuses_object_ids_above_255():
     with pytest.raises(ValueError, match="object ids 1 to 255"):
         ExportFormats(davis_dir=Path("davis")).check([1, 300])
+
+
+@pytest.mark.parametrize("edge", ["hard", "refine"])
+def test_alpha_pngs_are_the_alpha_video_frames_losslessly(tracked, source, tmp_path, edge):
+    import cv2
+
+    folder = write_alpha_pngs(tmp_path / "pngs", source, tracked, obj_ids=[1, 4], feather=2, edge=edge)
+    names = sorted(path.name for path in folder.iterdir())
+    assert names == [f"{frame:05d}.png" for frame in range(FRAMES)]
+    for frame, rgb in enumerate(source.read(0, FRAMES)):
+        rgba = cv2.cvtColor(cv2.imread(str(folder / names[frame]), cv2.IMREAD_UNCHANGED), cv2.COLOR_BGRA2RGBA)
+        union = _object_masks(frame)[1] | _object_masks(frame)[4]
+        if edge == "hard":  # the feathered mask and the frame's own pixels, bit for bit
+            assert np.array_equal(rgba, alpha_frame(rgb, feather_alpha(union.astype(np.float32), 2)))
+        else:  # soft near the edge only: the mask's inside opaque, far outside transparent
+            assert np.all(rgba[..., 3][cv2.erode(union.astype(np.uint8), np.ones((19, 19))) > 0] == 255)
+            assert np.all(rgba[cv2.dilate(union.astype(np.uint8), np.ones((19, 19))) == 0] == 0)
