@@ -94,17 +94,25 @@ def test_temporal_smoothing_follows_the_motion():
     truth = ramp_alpha()
     shift = 3
     previous_alpha, alpha = truth, np.ascontiguousarray(np.roll(truth, shift, axis=1))
-    texture = np.random.default_rng(0).integers(0, 60, (HEIGHT, WIDTH), dtype=np.uint8)
-    previous_gray = np.clip(truth * 150 + texture, 0, 255).astype(np.uint8)
-    gray = np.ascontiguousarray(np.roll(previous_gray, shift, axis=1))
+    texture = np.random.default_rng(0).integers(0, 60, (HEIGHT, WIDTH, 1), dtype=np.uint8)
+    previous_frame = np.clip(observed(truth).astype(int) + texture, 0, 255).astype(np.uint8)
+    frame = np.ascontiguousarray(np.roll(previous_frame, shift, axis=1))
     known = np.ones((HEIGHT, WIDTH), bool)
-    smoothed = temporal_smooth(alpha, gray, previous_alpha, previous_gray, known, weight=0.5)
+    smoothed = temporal_smooth(alpha, frame, previous_alpha, previous_frame, known, weight=0.5)
     unwarped = 0.5 * (alpha + previous_alpha)
     inner = (slice(8, -8), slice(8, -8))  # away from the borders the flow cannot see past
     error = np.abs(smoothed - alpha)[inner].mean()
     assert error < np.abs(unwarped - alpha)[inner].mean() / 3
-    same = temporal_smooth(alpha, gray, alpha, gray, known, weight=0.5)
+    same = temporal_smooth(alpha, frame, alpha, frame, known, weight=0.5)
     np.testing.assert_allclose(same, alpha, atol=1e-3)
+
+
+def test_temporal_smoothing_does_not_trust_a_previous_frame_of_another_colour():
+    truth = ramp_alpha()
+    frame = observed(truth)
+    other = np.full_like(frame, 255) - frame  # nothing alike: every pixel keeps its own alpha
+    smoothed = temporal_smooth(truth, frame, 1 - truth, other, np.ones(truth.shape, bool), weight=0.5)
+    np.testing.assert_allclose(smoothed, truth, atol=1e-3)
 
 
 def test_cut_out_with_history_returns_the_same_cutout_for_the_same_frame():
@@ -134,12 +142,16 @@ def test_cut_out_with_history_returns_the_same_cutout_for_the_same_frame():
         (lambda f, m: edge_band(m, -2), "edge band must be at least 1 pixel, got -2"),
         (lambda f, m: guided_filter(f, m, radius=0, eps=1e-4, subsample=1), "need radius >= 1"),
         (
-            lambda f, m: temporal_smooth(m, f[..., 0], m, f[..., 0], np.ones(m.shape, bool), weight=1.0),
+            lambda f, m: temporal_smooth(m, f, m, f, np.ones(m.shape, bool), weight=1.0),
             r"weight must be in \[0, 1\), got 1.0",
         ),
         (
-            lambda f, m: temporal_smooth(m, f[..., 0].astype(np.float32), m, f[..., 0], np.ones(m.shape, bool)),
-            r"gray must be uint8 \(48, 64\), got float32",
+            lambda f, m: temporal_smooth(m, f, m, f[..., 0], np.ones(m.shape, bool)),
+            r"frame must be uint8 \(h, w, 3\), got uint8 \(48, 64\)",
+        ),
+        (
+            lambda f, m: temporal_smooth(m, f, m, f, np.ones(m.shape, np.uint8)),
+            r"known must be bool \(48, 64\), got uint8",
         ),
     ],
 )

@@ -36,7 +36,7 @@ REFINE_GAIN = 1.25  # alpha -> 0.5 + gain * (alpha - 0.5), clipped
 FUSION_RADII = (90, 6)  # blur-fusion box radii: the coarse pass, then the fine pass
 FUSION_SUBSAMPLE = 4  # the coarse pass runs at 1/4 of the resolution, the fine one at 1/2
 TEMPORAL_WEIGHT = 0.5  # share of the flow-warped previous alpha in this frame's alpha
-TEMPORAL_TOLERANCE = 12.0  # luma difference (0..255) at which the warped previous frame is trusted 1/e
+TEMPORAL_TOLERANCE = 12.0  # mean RGB difference (0..255) at which the warped previous frame is trusted 1/e
 MATTE_RADIUS = 1  # matting Laplacian window radius
 MATTE_EPS = 1e-6  # matting Laplacian regularisation
 MATTE_PRIOR = 0.005  # weight of the refine alpha inside the band (outside it: MATTE_KNOWN)
@@ -405,25 +405,26 @@ def _conjugate_gradients(apply, right: np.ndarray, start: np.ndarray, iterations
 
 def temporal_smooth(
     alpha: np.ndarray,
-    gray: np.ndarray,
+    frame: np.ndarray,
     previous_alpha: np.ndarray,
-    previous_gray: np.ndarray,
+    previous_frame: np.ndarray,
     known: np.ndarray,
     weight: float = TEMPORAL_WEIGHT,
     zone: EdgeBand | None = None,
 ) -> np.ndarray:
     """Average ``alpha`` with ``previous_alpha`` warped along the motion from the previous frame.
 
-    The previous frame is warped onto this one by DIS optical flow (this frame to the previous, OpenCV's
-    ultrafast preset, at half resolution); each pixel takes ``weight * exp(-|warped gray - gray| /
-    TEMPORAL_TOLERANCE)`` of the warped previous alpha where ``known`` (the previous values are real
-    there), none elsewhere.
+    The previous frame is warped onto this one by DIS optical flow of the luma (this frame to the previous,
+    OpenCV's ultrafast preset, at half resolution); each pixel takes ``weight * exp(-d /
+    TEMPORAL_TOLERANCE)`` of the warped previous alpha, ``d`` being the mean absolute RGB difference between
+    the warped previous frame and this one (a pixel whose colour does not match is not trusted), where
+    ``known`` (the previous values are real there), none elsewhere.
 
     Args:
         alpha: ``float32`` (h, w) in [0, 1], this frame's alpha.
-        gray: ``uint8`` (h, w), this frame's luma.
+        frame: ``uint8`` (h, w, 3) RGB, this frame.
         previous_alpha: ``float32`` (h, w) in [0, 1], the previous frame's (smoothed) alpha on the same crop.
-        previous_gray: ``uint8`` (h, w), the previous frame's luma on the same crop.
+        previous_frame: ``uint8`` (h, w, 3) RGB, the previous frame on the same crop.
         known: ``bool`` (h, w), where the previous frame's values are known.
         weight: share of the previous alpha, in [0, 1).
         zone: the pixels to smooth (default: all).
@@ -431,11 +432,10 @@ def temporal_smooth(
     Returns:
         ``float32`` (h, w) in [0, 1].
     """
-    _check_alpha(alpha, alpha.shape, name="alpha")
-    _check_alpha(previous_alpha, alpha.shape, name="previous_alpha")
-    for name, image in (("gray", gray), ("previous_gray", previous_gray)):
-        if image.dtype != np.uint8 or image.shape != alpha.shape:
-            raise ValueError(f"{name} must be uint8 {alpha.shape}, got {image.dtype} {image.shape}")
+    _check_frame_and_alpha(frame, alpha, alpha_name="alpha")
+    _check_frame_and_alpha(previous_frame, previous_alpha, alpha_name="previous_alpha")
+    if previous_alpha.shape != alpha.shape:
+        raise ValueError(f"previous_alpha {previous_alpha.shape} and alpha {alpha.shape} differ in shape")
     if known.dtype != np.bool_ or known.shape != alpha.shape:
         raise ValueError(f"known must be bool {alpha.shape}, got {known.dtype} {known.shape}")
     if not 0 <= weight < 1:
@@ -447,17 +447,17 @@ def temporal_smooth(
     if min(half) < 8:  # too small for a flow pyramid: no motion to follow
         flow = np.zeros((*columns.shape, 2), np.float32)
     else:
-        small_flow = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST).calc(
-            cv2.resize(gray, half, interpolation=cv2.INTER_AREA),
-            cv2.resize(previous_gray, half, interpolation=cv2.INTER_AREA),
-            None,
-        )
+        grays = [
+            cv2.resize(cv2.cvtColor(image, cv2.COLOR_RGB2GRAY), half, interpolation=cv2.INTER_AREA)
+            for image in (frame, previous_frame)
+        ]
+        small_flow = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST).calc(*grays, None)
         flow = _bilinear_at(small_flow, rows, columns, (width, height)) * np.float32(width / half[0])
     x, y = columns + flow[:, 0], rows + flow[:, 1]
     warped_alpha = _sample(previous_alpha, x, y)
-    warped_gray = _sample(previous_gray, x, y).astype(np.float32)
+    warped_frame = _sample(previous_frame, x, y).astype(np.float32)
     warped_known = _sample(known.astype(np.float32), x, y) > 0.999
-    difference = np.abs(warped_gray - gray.reshape(-1)[flat].astype(np.float32))
+    difference = np.abs(warped_frame - frame.reshape(-1, 3)[flat].astype(np.float32)).mean(axis=-1)
     share = np.float32(weight) * np.exp(-difference / np.float32(TEMPORAL_TOLERANCE)) * warped_known
     here = alpha.reshape(-1)[flat]
     smoothed = alpha.copy()
@@ -466,7 +466,7 @@ def temporal_smooth(
 
 
 class EdgeHistory:
-    """The previous frame's alpha and luma of one cut-out object, for ``cut_out``'s temporal smoothing.
+    """The previous frame's alpha and pixels of one cut-out object, for ``cut_out``'s temporal smoothing.
 
     Kept in the object video's coordinates with the crop they cover; a frame that does not follow the
     previous one (a seek, a loop) starts afresh, and the same frame again returns the same cut-out.
@@ -476,7 +476,7 @@ class EdgeHistory:
         self.frame_index: int | None = None  # object frame of the kept values
         self.box: tuple[int, int, int, int] | None = None  # (x0, y0, x1, y1) of the crop they cover
         self.alpha: np.ndarray | None = None  # float32 (h, w), the smoothed alpha
-        self.gray: np.ndarray | None = None  # uint8 (h, w), the luma
+        self.frame: np.ndarray | None = None  # uint8 (h, w, 3), the RGB crop
         self.cutout: Cutout | None = None  # what cut_out returned for that frame
 
 
@@ -515,33 +515,33 @@ def cut_out(
     alpha = _refined(frame, mask, zone) if edge == "refine" else _matted(frame, mask, zone)
     if not tracked:
         return Cutout(estimate_foreground(frame, alpha, zone), alpha)
-    gray = cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY)
     if history.frame_index is not None and frame_index == history.frame_index + 1:
-        previous_alpha, previous_gray, known = _previous_on(history, box, gray)
-        alpha = temporal_smooth(alpha, gray, previous_alpha, previous_gray, known, zone=zone)
+        previous_alpha, previous_frame, known = _previous_on(history, box, frame)
+        alpha = temporal_smooth(alpha, frame, previous_alpha, previous_frame, known, zone=zone)
     cutout = Cutout(estimate_foreground(frame, alpha, zone), alpha)
-    history.frame_index, history.box, history.alpha, history.gray = frame_index, box, alpha, gray
+    history.frame_index, history.box, history.alpha, history.frame = frame_index, box, alpha, frame.copy()
     history.cutout = cutout
     return cutout
 
 
 def _previous_on(
-    history: EdgeHistory, box: tuple[int, int, int, int], gray: np.ndarray
+    history: EdgeHistory, box: tuple[int, int, int, int], frame: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The kept alpha and luma moved onto crop ``box`` (this frame's luma and alpha 0 where unknown)."""
+    """The kept alpha and pixels moved onto crop ``box`` (this frame's pixels and alpha 0 where unknown),
+    and where they are known."""
     x0, y0, x1, y1 = box
     px0, py0, px1, py1 = history.box
-    previous_alpha = np.zeros(gray.shape, np.float32)
-    previous_gray = gray.copy()
-    known = np.zeros(gray.shape, bool)
+    previous_alpha = np.zeros(frame.shape[:2], np.float32)
+    previous_frame = frame.copy()
+    known = np.zeros(frame.shape[:2], bool)
     ix0, iy0, ix1, iy1 = max(x0, px0), max(y0, py0), min(x1, px1), min(y1, py1)
     if ix0 < ix1 and iy0 < iy1:
         here = (slice(iy0 - y0, iy1 - y0), slice(ix0 - x0, ix1 - x0))
         there = (slice(iy0 - py0, iy1 - py0), slice(ix0 - px0, ix1 - px0))
         previous_alpha[here] = history.alpha[there]
-        previous_gray[here] = history.gray[there]
+        previous_frame[here] = history.frame[there]
         known[here] = True
-    return previous_alpha, previous_gray, known
+    return previous_alpha, previous_frame, known
 
 
 def _check_frame_and_alpha(
