@@ -113,6 +113,8 @@ def test_preview_and_snapshot_show_the_frame_the_render_makes(client, make_video
         "brightness_match": False,
         "loop": False,
         "feather": 0,
+        "edge": "refine",
+        "edge_band": 8,
         "objects": [],
     }
     shown, _, note = client.predict(1, *controls.values(), api_name="/compose_preview")

@@ -32,6 +32,7 @@ EDGE_MODES = config.EDGE_MODES
 GUIDE_RADIUS = 16  # guided filter window radius, source pixels
 GUIDE_SUBSAMPLE = 4  # the guided filter's coefficients are computed at 1/4 of the resolution
 GUIDE_EPS = 1e-4  # guided filter regularisation, for a 0..1 guide
+GUIDE_EVIDENCE = 1e-3  # local colour variance (0..1 guide) at which the filter and the mask count alike
 REFINE_GAIN = 1.25  # alpha -> 0.5 + gain * (alpha - 0.5), clipped
 FUSION_RADII = (90, 6)  # blur-fusion box radii: the coarse pass, then the fine pass
 FUSION_SUBSAMPLE = 4  # the coarse pass runs at 1/4 of the resolution, the fine one at 1/2
@@ -107,8 +108,16 @@ def refine_alpha(frame: np.ndarray, mask: np.ndarray, band: int) -> np.ndarray:
 
 
 def _refined(frame: np.ndarray, mask: np.ndarray, zone: EdgeBand) -> np.ndarray:
-    filtered = _guided_at(frame, mask, zone, radius=GUIDE_RADIUS, eps=GUIDE_EPS, subsample=GUIDE_SUBSAMPLE)
-    return _with_band(zone, sharpen(filtered[None], REFINE_GAIN)[0])
+    """``refine_alpha`` on ``zone``: the sharpened filter where the frame has contrast, the mask where it
+    is flat (weight ``v / (v + GUIDE_EVIDENCE)``, ``v`` the local colour variance), so that a mask edge
+    with no edge in the picture under it stays where it is."""
+    filtered, variance = _guided_at(
+        frame, mask, zone, radius=GUIDE_RADIUS, eps=GUIDE_EPS, subsample=GUIDE_SUBSAMPLE
+    )
+    sharpened = sharpen(filtered[None], REFINE_GAIN)[0]
+    observed = mask.reshape(-1)[zone.flat]
+    evidence = variance / (variance + np.float32(GUIDE_EVIDENCE))
+    return _with_band(zone, observed + evidence * (sharpened - observed))
 
 
 def guided_filter(
@@ -138,7 +147,7 @@ def guided_filter(
     _check_frame_and_alpha(guide, source, alpha_name="source", check_range=False)
     if radius < 1 or subsample < 1 or eps <= 0:
         raise ValueError(f"need radius >= 1, subsample >= 1, eps > 0; got {radius}, {subsample}, {eps}")
-    values = _guided_at(guide, source, _everywhere(source.shape), radius=radius, eps=eps, subsample=subsample)
+    values, _ = _guided_at(guide, source, _everywhere(source.shape), radius=radius, eps=eps, subsample=subsample)
     return values.reshape(source.shape)
 
 
@@ -150,8 +159,9 @@ def _guided_at(
     radius: int,
     eps: float,
     subsample: int,
-) -> np.ndarray:
-    """``guided_filter`` at the pixels of ``zone`` only: ``float32`` (n,)."""
+) -> tuple[np.ndarray, np.ndarray]:
+    """``guided_filter`` at the pixels of ``zone`` only, and the guide's local colour variance (the trace
+    of its covariance, window-averaged) there: ``float32`` (n,) each."""
     height, width = source.shape
     small = (max(1, round(width / subsample)), max(1, round(height / subsample)))
     image_small = cv2.resize(guide, small, interpolation=cv2.INTER_AREA).astype(np.float32) / 255
@@ -168,6 +178,7 @@ def _guided_at(
         mean(image_small[..., i] * image_small[..., j]) - mean_image[..., i] * mean_image[..., j]
         for i, j in products
     )
+    variance = rr + gg + bb
     rr, gg, bb = rr + eps, gg + eps, bb + eps
     # inverse of the symmetric 3x3 [[rr, rg, rb], [rg, gg, gb], [rb, gb, bb]] by cofactors
     inv_rr, inv_rg, inv_rb = gg * bb - gb * gb, rb * gb - rg * bb, rg * gb - rb * gg
@@ -183,10 +194,10 @@ def _guided_at(
         axis=-1,
     ) / determinant[..., None]
     b = mean_source - np.sum(a * mean_image, axis=-1)
-    coefficients = mean(np.concatenate([a, b[..., None]], axis=-1).astype(np.float32))  # (sh, sw, 4)
-    picked = _bilinear_at(coefficients, zone.rows, zone.columns, (width, height))
+    stacked = np.concatenate([a, b[..., None], variance[..., None]], axis=-1).astype(np.float32)
+    picked = _bilinear_at(mean(stacked), zone.rows, zone.columns, (width, height))  # (n, 5)
     pixels = guide.reshape(-1, 3)[zone.flat].astype(np.float32) / 255
-    return (np.sum(picked[:, :3] * pixels, axis=-1) + picked[:, 3]).astype(np.float32)
+    return (np.sum(picked[:, :3] * pixels, axis=-1) + picked[:, 3]).astype(np.float32), picked[:, 4]
 
 
 def _bilinear_at(
