@@ -295,8 +295,12 @@ def estimate_foreground(frame: np.ndarray, alpha: np.ndarray, zone: EdgeBand | N
     _check_frame_and_alpha(frame, alpha, alpha_name="alpha")
     if zone is None:
         zone = _pixels(alpha.shape, np.flatnonzero((alpha > 0) & (alpha < 1)))
-    rows, columns, flat = zone.rows, zone.columns, zone.flat
-    if flat.size == 0:
+    return _foreground(frame, alpha, zone)
+
+
+def _foreground(frame: np.ndarray, alpha: np.ndarray, zone: EdgeBand) -> np.ndarray:
+    """``estimate_foreground`` on the pixels of ``zone``, arguments unchecked."""
+    if zone.flat.size == 0:
         return frame
     height, width = alpha.shape
     quarter = (max(1, round(width / FUSION_SUBSAMPLE)), max(1, round(height / FUSION_SUBSAMPLE)))
@@ -304,19 +308,27 @@ def estimate_foreground(frame: np.ndarray, alpha: np.ndarray, zone: EdgeBand | N
     image_quarter = cv2.resize(frame, quarter, interpolation=cv2.INTER_AREA).astype(np.float32) / 255
     alpha_quarter = cv2.resize(alpha, quarter, interpolation=cv2.INTER_AREA)
     fore_quarter, back_quarter = _fused_means(image_quarter, image_quarter, alpha_quarter, coarse)
-    # the first estimate and the fine pass's means at 1/2 resolution
+    # the first estimate at 1/2 resolution: the observed pixel where alpha is 1 (0 where it is 0, unused)
     half = (max(1, round(width / 2)), max(1, round(height / 2)))
     image_half = cv2.resize(frame, half, interpolation=cv2.INTER_AREA).astype(np.float32) / 255
     alpha_half = cv2.resize(alpha, half, interpolation=cv2.INTER_AREA)
-    back_half = cv2.resize(back_quarter, half, interpolation=cv2.INTER_LINEAR)
-    first = _fuse(image_half, cv2.resize(fore_quarter, half, interpolation=cv2.INTER_LINEAR), back_half, alpha_half[..., None])
-    fore_half, _ = _fused_means(first, back_half, alpha_half, max(1, FUSION_RADII[1] // 2))
-    fore = _bilinear_at(fore_half, rows, columns, (width, height))
-    back = _bilinear_at(back_half, rows, columns, (width, height))
-    image = frame.reshape(-1, 3)[flat].astype(np.float32) / 255
-    weight = alpha.reshape(-1)[flat][:, None]
+    soft = _pixels(alpha_half.shape, np.flatnonzero((alpha_half > 0) & (alpha_half < 1)))
+    weight = alpha_half.reshape(-1)[soft.flat][:, None]
+    first = image_half * alpha_half[..., None]  # weighted by alpha, as the fine pass's mean needs it
+    first.reshape(-1, 3)[soft.flat] = weight * _fuse(
+        image_half.reshape(-1, 3)[soft.flat],
+        _bilinear_at(fore_quarter, soft.rows, soft.columns, half),
+        _bilinear_at(back_quarter, soft.rows, soft.columns, half),
+        weight,
+    )
+    window = (2 * max(1, FUSION_RADII[1] // 2) + 1,) * 2
+    fore_half = cv2.blur(first, window) / (cv2.blur(alpha_half, window)[..., None] + 1e-5)
+    fore = _bilinear_at(fore_half, zone.rows, zone.columns, (width, height))
+    back = _bilinear_at(back_quarter, zone.rows, zone.columns, (width, height))
+    image = frame.reshape(-1, 3)[zone.flat].astype(np.float32) / 255
+    weight = alpha.reshape(-1)[zone.flat][:, None]
     result = frame.copy()
-    result.reshape(-1, 3)[flat] = np.round(_fuse(image, fore, back, weight) * 255).astype(np.uint8)
+    result.reshape(-1, 3)[zone.flat] = np.round(_fuse(image, fore, back, weight) * 255).astype(np.uint8)
     return result
 
 
@@ -451,8 +463,21 @@ def temporal_smooth(
         raise ValueError(f"known must be bool {alpha.shape}, got {known.dtype} {known.shape}")
     if not 0 <= weight < 1:
         raise ValueError(f"weight must be in [0, 1), got {weight}")
-    height, width = alpha.shape
     zone = zone if zone is not None else _everywhere(alpha.shape)
+    return _smoothed(alpha, frame, previous_alpha, previous_frame, known, weight, zone)
+
+
+def _smoothed(
+    alpha: np.ndarray,
+    frame: np.ndarray,
+    previous_alpha: np.ndarray,
+    previous_frame: np.ndarray,
+    known: np.ndarray,
+    weight: float,
+    zone: EdgeBand,
+) -> np.ndarray:
+    """``temporal_smooth`` on the pixels of ``zone``, arguments unchecked."""
+    height, width = alpha.shape
     rows, columns, flat = zone.rows, zone.columns, zone.flat
     half = (max(1, width // 2), max(1, height // 2))
     if min(half) < 8:  # too small for a flow pyramid: no motion to follow
@@ -525,11 +550,11 @@ def cut_out(
     zone = edge_band(mask, band)
     alpha = _refined(frame, mask, zone) if edge == "refine" else _matted(frame, mask, zone)
     if not tracked:
-        return Cutout(estimate_foreground(frame, alpha, zone), alpha)
+        return Cutout(_foreground(frame, alpha, zone), alpha)
     if history.frame_index is not None and frame_index == history.frame_index + 1:
         previous_alpha, previous_frame, known = _previous_on(history, box, frame)
-        alpha = temporal_smooth(alpha, frame, previous_alpha, previous_frame, known, zone=zone)
-    cutout = Cutout(estimate_foreground(frame, alpha, zone), alpha)
+        alpha = _smoothed(alpha, frame, previous_alpha, previous_frame, known, TEMPORAL_WEIGHT, zone)
+    cutout = Cutout(_foreground(frame, alpha, zone), alpha)
     history.frame_index, history.box, history.alpha, history.frame = frame_index, box, alpha, frame.copy()
     history.cutout = cutout
     return cutout
