@@ -45,7 +45,10 @@ from sam2_gradio import config  # noqa: E402 (after the path is set)
 from sam2_gradio.compositor.blend import composite  # noqa: E402
 from sam2_gradio.compositor.edges import EDGE_MODES, EdgeHistory, cut_out, reach  # noqa: E402
 
-FIXTURE_CANDIDATES = (PROJECT_ROOT.parent / "shared" / "fixtures", PROJECT_ROOT.parents[1] / "shared" / "fixtures")
+FIXTURE_CANDIDATES = (
+    PROJECT_ROOT.parent / "shared" / "fixtures",
+    PROJECT_ROOT.parents[1] / "shared" / "fixtures",
+)
 CLIPS = ("01_dog.mp4", "02_cups.mp4", "03_blocks.mp4")
 UNKNOWN_MARGIN = 10  # pixels around soft pixels and the contour counted as unknown
 EDGE_BAND = 8  # pixels around the contour where the composite's edge error is measured
@@ -59,7 +62,9 @@ def fixtures() -> Path | None:
 def sam_like_mask(truth: np.ndarray, noise: float, rng: np.random.Generator) -> np.ndarray:
     """``float32`` 0/1 mask: ``truth >= 0.5`` with its contour moved by smooth noise of ``noise`` px std."""
     inside = (truth >= 0.5).astype(np.uint8)
-    distance = cv2.distanceTransform(inside, cv2.DIST_L2, 5) - cv2.distanceTransform(1 - inside, cv2.DIST_L2, 5)
+    distance = cv2.distanceTransform(inside, cv2.DIST_L2, 5) - cv2.distanceTransform(
+        1 - inside, cv2.DIST_L2, 5
+    )
     field = cv2.GaussianBlur(rng.standard_normal(truth.shape).astype(np.float32), (0, 0), 8)
     field *= noise / max(float(field.std()), 1e-6)
     return (distance + field > 0).astype(np.float32)
@@ -238,7 +243,9 @@ def main() -> None:
     columns = ["SAD", "MSE", "Grad", "away"]
     synthetic_columns = ["edge RGB", "away RGB", "spill"]
     print(f"{len(pairs)} photos, band {args.band} px, mask noise {args.noise} px, 1 thread, CPU ms")
-    print("| edge | SAD | MSE x1e-3 | gradient | away x1e-3 | edge RGB | away RGB | spill | flicker | ms/720p |")
+    print(
+        "| edge | SAD | MSE x1e-3 | gradient | away x1e-3 | edge RGB | away RGB | spill | flicker | ms/720p |"
+    )
     print("|---|---|---|---|---|---|---|---|---|---|")
     for mode in modes:
         means = [statistics.mean(row[key] for row in photo[mode]) for key in columns]
@@ -250,7 +257,10 @@ def main() -> None:
         better = sum(row["SAD"] < base["SAD"] for row, base in zip(photo[mode], hard, strict=True))
         ratio_sad = statistics.mean(r["SAD"] for r in photo[mode]) / statistics.mean(r["SAD"] for r in hard)
         ratio_mse = statistics.mean(r["MSE"] for r in photo[mode]) / statistics.mean(r["MSE"] for r in hard)
-        print(f"{mode}: SAD {ratio_sad:.0%} and MSE {ratio_mse:.0%} of hard's; lower SAD on {better}/{len(hard)}")
+        print(
+            f"{mode}: SAD {ratio_sad:.0%} and MSE {ratio_mse:.0%} of hard's; "
+            f"lower SAD on {better}/{len(hard)}"
+        )
 
 
 if __name__ == "__main__":

@@ -47,7 +47,7 @@ def scene(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray,
     colour = np.clip(np.array([236, 140, 50], np.float32) * shade + fur, 0, 255)
     green = np.clip(np.array([40, 190, 70], np.float32) + rng.normal(0, 6, (HEIGHT, WIDTH, 3)), 0, 255)
     sky = np.linspace(0, 1, HEIGHT, dtype=np.float32)[:, None, None]
-    background = (np.array([30, 40, 90], np.float32) * (1 - sky) + np.array([90, 70, 120], np.float32) * sky)
+    background = np.array([30, 40, 90], np.float32) * (1 - sky) + np.array([90, 70, 120], np.float32) * sky
     background = np.broadcast_to(background, (HEIGHT, WIDTH, 3)).astype(np.uint8)
     weight = alpha[..., None]
     observed = np.round(weight * colour + (1 - weight) * green).astype(np.uint8)
@@ -71,7 +71,9 @@ def main() -> None:
     mask = (alpha >= 0.5).astype(np.float32)
     panels = []
     for edge in EDGE_MODES:
-        cut = cut_out(observed, mask, edge=edge, band=config.DEFAULT_EDGE_BAND, feather=config.DEFAULT_FEATHER)
+        cut = cut_out(
+            observed, mask, edge=edge, band=config.DEFAULT_EDGE_BAND, feather=config.DEFAULT_FEATHER
+        )
         panels.append(panel(composite(background, cut.foreground, cut.alpha), edge))
     truth = np.round(alpha[..., None] * colour + (1 - alpha[..., None]) * background).astype(np.uint8)
     panels.append(panel(truth, "true composite"))

@@ -62,7 +62,9 @@ def test_refine_and_matte_recover_a_ramp_alpha_from_a_binary_mask():
 
 def test_guided_filter_of_a_constant_is_that_constant():
     image = observed(ramp_alpha())
-    filtered = guided_filter(image, np.full((HEIGHT, WIDTH), 0.3, np.float32), radius=8, eps=1e-4, subsample=2)
+    filtered = guided_filter(
+        image, np.full((HEIGHT, WIDTH), 0.3, np.float32), radius=8, eps=1e-4, subsample=2
+    )
     np.testing.assert_allclose(filtered, 0.3, atol=1e-4)
 
 
@@ -123,21 +125,41 @@ def test_cut_out_with_history_returns_the_same_cutout_for_the_same_frame():
     first = cut_out(image, mask, edge="refine", band=8, feather=2, box=box, frame_index=0, history=history)
     again = cut_out(image, mask, edge="refine", band=8, feather=2, box=box, frame_index=0, history=history)
     assert again is first
-    following = cut_out(image, mask, edge="refine", band=8, feather=2, box=box, frame_index=1, history=history)
+    following = cut_out(
+        image, mask, edge="refine", band=8, feather=2, box=box, frame_index=1, history=history
+    )
     np.testing.assert_allclose(following.alpha, first.alpha, atol=1e-3)  # a still frame stays still
 
 
 @pytest.mark.parametrize(
     ("call", "message"),
     [
-        (lambda f, m: refine_alpha(f, m.astype(np.float64), 8), r"mask must be float32 \(48, 64\), got float64"),
+        (
+            lambda f, m: refine_alpha(f, m.astype(np.float64), 8),
+            r"mask must be float32 \(48, 64\), got float64",
+        ),
         (lambda f, m: refine_alpha(f, m * 2, 8), r"mask must lie in \[0, 1\], got 0.0..2.0"),
-        (lambda f, m: refine_alpha(f[..., 0], m, 8), r"frame must be uint8 \(h, w, 3\), got uint8 \(48, 64\)"),
-        (lambda f, m: refine_alpha(f.astype(np.float32), m, 8), r"frame must be uint8 \(h, w, 3\), got float32"),
-        (lambda f, m: matte_alpha(f, m[:, :10], 8), r"mask must be float32 \(48, 64\), got float32 \(48, 10\)"),
+        (
+            lambda f, m: refine_alpha(f[..., 0], m, 8),
+            r"frame must be uint8 \(h, w, 3\), got uint8 \(48, 64\)",
+        ),
+        (
+            lambda f, m: refine_alpha(f.astype(np.float32), m, 8),
+            r"frame must be uint8 \(h, w, 3\), got float32",
+        ),
+        (
+            lambda f, m: matte_alpha(f, m[:, :10], 8),
+            r"mask must be float32 \(48, 64\), got float32 \(48, 10\)",
+        ),
         (lambda f, m: estimate_foreground(f, m - 1), r"alpha must lie in \[0, 1\]"),
-        (lambda f, m: cut_out(f, m, edge="soft", band=8, feather=0), "edge must be one of hard, refine, matte"),
-        (lambda f, m: cut_out(f, m, edge="refine", band=0, feather=0), "edge band must be at least 1 pixel, got 0"),
+        (
+            lambda f, m: cut_out(f, m, edge="soft", band=8, feather=0),
+            "edge must be one of hard, refine, matte",
+        ),
+        (
+            lambda f, m: cut_out(f, m, edge="refine", band=0, feather=0),
+            "edge band must be at least 1 pixel, got 0",
+        ),
         (lambda f, m: reach("fuzzy", 8), "edge must be one of hard, refine, matte, got 'fuzzy'"),
         (lambda f, m: edge_band(m, -2), "edge band must be at least 1 pixel, got -2"),
         (lambda f, m: guided_filter(f, m, radius=0, eps=1e-4, subsample=1), "need radius >= 1"),
@@ -183,9 +205,12 @@ def _scene(tmp_path, rng):
 
 @pytest.mark.parametrize("feather", [0, 3])
 @pytest.mark.parametrize(
-    ("placement", "size", "mode"), [("original", 1, "normal"), ("relocate", 40, "screen"), ("relocate", 13, "normal")]
+    ("placement", "size", "mode"),
+    [("original", 1, "normal"), ("relocate", 40, "screen"), ("relocate", 13, "normal")],
 )
-def test_hard_edge_composite_is_bit_for_bit_the_feathered_mask_paste(tmp_path, feather, placement, size, mode):
+def test_hard_edge_composite_is_bit_for_bit_the_feathered_mask_paste(
+    tmp_path, feather, placement, size, mode
+):
     """The paste as the compositor made it before edge modes: the tight box's pixels and mask resized
     to the target (area when shrinking, linear when growing), feathered, then blended."""
     import cv2
@@ -223,7 +248,6 @@ def test_hard_edge_alpha_frame_is_bit_for_bit_the_feathered_mask():
     mask[5:20, 8:33] = True
     made = cutout_rgba(frame, mask, edge="hard", edge_band=8, feather=2)
     assert np.array_equal(made, alpha_frame(frame, feather_alpha(mask.astype(np.float32), 2)))
-
 
 
 def test_refine_alpha_frame_carries_the_estimated_object_colour_on_the_whole_frame():

@@ -15,11 +15,11 @@ from pycocotools import mask as coco_mask
 
 from sam2_gradio.compositor.blend import feather_alpha
 from sam2_gradio.engine.export_formats import (
-    alpha_frame,
-    write_alpha_pngs,
     ExportFormats,
     TrackedMasks,
+    alpha_frame,
     indexed_labels,
+    write_alpha_pngs,
     write_alpha_video,
     write_davis_pngs,
     write_exports,

@@ -81,15 +81,21 @@ def hard(frame: np.ndarray, mask: np.ndarray, feather: int) -> Cutout:
 
 
 def refine(frame: np.ndarray, mask: np.ndarray, band: int) -> Cutout:
-    """Edge-aware alpha (``refine_alpha``) and the object's colour under it (``estimate_foreground``)."""
-    alpha = refine_alpha(frame, mask, band)
-    return Cutout(estimate_foreground(frame, alpha), alpha)
+    """Edge-aware alpha (``refine_alpha``) and the object's colour under it (``estimate_foreground``) in
+    the band; shapes as in ``refine_alpha``."""
+    _check_frame_and_alpha(frame, mask)
+    zone = edge_band(mask, band)
+    alpha = _refined(frame, mask, zone)
+    return Cutout(_foreground(frame, alpha, zone), alpha)
 
 
 def matte(frame: np.ndarray, mask: np.ndarray, band: int) -> Cutout:
-    """Closed-form matte in the band (``matte_alpha``) and the object's colour under it."""
-    alpha = matte_alpha(frame, mask, band)
-    return Cutout(estimate_foreground(frame, alpha), alpha)
+    """Closed-form matte in the band (``matte_alpha``) and the object's colour under it; shapes as in
+    ``refine_alpha``."""
+    _check_frame_and_alpha(frame, mask)
+    zone = edge_band(mask, band)
+    alpha = _matted(frame, mask, zone)
+    return Cutout(_foreground(frame, alpha, zone), alpha)
 
 
 def refine_alpha(frame: np.ndarray, mask: np.ndarray, band: int) -> np.ndarray:
@@ -147,7 +153,9 @@ def guided_filter(
     _check_frame_and_alpha(guide, source, alpha_name="source", check_range=False)
     if radius < 1 or subsample < 1 or eps <= 0:
         raise ValueError(f"need radius >= 1, subsample >= 1, eps > 0; got {radius}, {subsample}, {eps}")
-    values, _ = _guided_at(guide, source, _everywhere(source.shape), radius=radius, eps=eps, subsample=subsample)
+    values, _ = _guided_at(
+        guide, source, _everywhere(source.shape), radius=radius, eps=eps, subsample=subsample
+    )
     return values.reshape(source.shape)
 
 
@@ -185,14 +193,17 @@ def _guided_at(
     inv_gg, inv_gb, inv_bb = rr * bb - rb * rb, rb * rg - rr * gb, rr * gg - rg * rg
     determinant = rr * inv_rr + rg * inv_rg + rb * inv_rb
     c_r, c_g, c_b = (covariance_source[..., k] for k in range(3))
-    a = np.stack(
-        [
-            inv_rr * c_r + inv_rg * c_g + inv_rb * c_b,
-            inv_rg * c_r + inv_gg * c_g + inv_gb * c_b,
-            inv_rb * c_r + inv_gb * c_g + inv_bb * c_b,
-        ],
-        axis=-1,
-    ) / determinant[..., None]
+    a = (
+        np.stack(
+            [
+                inv_rr * c_r + inv_rg * c_g + inv_rb * c_b,
+                inv_rg * c_r + inv_gg * c_g + inv_gb * c_b,
+                inv_rb * c_r + inv_gb * c_g + inv_bb * c_b,
+            ],
+            axis=-1,
+        )
+        / determinant[..., None]
+    )
     b = mean_source - np.sum(a * mean_image, axis=-1)
     stacked = np.concatenate([a, b[..., None], variance[..., None]], axis=-1).astype(np.float32)
     picked = _bilinear_at(mean(stacked), zone.rows, zone.columns, (width, height))  # (n, 5)
@@ -400,15 +411,13 @@ class _MattingLaplacian:
     def apply(self, values: np.ndarray) -> np.ndarray:
         mean_values = self._mean(values)
         covariance = self._mean(self.image * values[..., None]) - self.mean_image * mean_values[..., None]
-        a = cv2.merge(
-            [sum(self.inverse[i][j] * covariance[..., j] for j in range(3)) for i in range(3)]
-        )
+        a = cv2.merge([sum(self.inverse[i][j] * covariance[..., j] for j in range(3)) for i in range(3)])
         b = mean_values - np.sum(a * self.mean_image, axis=-1)
         return self.count * values - (np.sum(self._sum(a) * self.image, axis=-1) + self._sum(b))
 
 
 def _conjugate_gradients(apply, right: np.ndarray, start: np.ndarray, iterations: int) -> np.ndarray:
-    """Approximate solution of ``apply(x) = right`` (a symmetric positive definite operator) from ``start``."""
+    """Approximate solution of ``apply(x) = right`` (symmetric positive definite) from ``start``."""
     solution = start.copy()
     residual = right - apply(solution)
     direction = residual.copy()
@@ -547,10 +556,10 @@ def cut_out(
     tracked = history is not None and box is not None and frame_index is not None
     if tracked and (frame_index, box) == (history.frame_index, history.box):
         return history.cutout
+    if not tracked:
+        return refine(frame, mask, band) if edge == "refine" else matte(frame, mask, band)
     zone = edge_band(mask, band)
     alpha = _refined(frame, mask, zone) if edge == "refine" else _matted(frame, mask, zone)
-    if not tracked:
-        return Cutout(_foreground(frame, alpha, zone), alpha)
     if history.frame_index is not None and frame_index == history.frame_index + 1:
         previous_alpha, previous_frame, known = _previous_on(history, box, frame)
         alpha = _smoothed(alpha, frame, previous_alpha, previous_frame, known, TEMPORAL_WEIGHT, zone)

@@ -374,7 +374,11 @@ def write_alpha_video(
     """
     selected = list(tracked.obj_ids if obj_ids is None else obj_ids)
     ExportFormats(
-        alpha_video_path=Path(path), alpha_objects=tuple(selected), feather=feather, edge=edge, edge_band=edge_band
+        alpha_video_path=Path(path),
+        alpha_objects=tuple(selected),
+        feather=feather,
+        edge=edge,
+        edge_band=edge_band,
     ).check(tracked.obj_ids)
     meta = source.meta
     meter = ProgressMeter(meta.num_frames, ALPHA_REPORT_EVERY, progress)
@@ -413,7 +417,9 @@ def write_alpha_pngs(
         frames = alpha_frames(source, tracked, selected, edge=edge, edge_band=edge_band, feather=feather)
         for index, rgba in enumerate(frames):
             raise_if_cancelled(cancel, "alpha PNGs")
-            if not cv2.imwrite(str(partial / indexed_mask_name(index)), cv2.cvtColor(rgba, cv2.COLOR_RGBA2BGRA)):
+            if not cv2.imwrite(
+                str(partial / indexed_mask_name(index)), cv2.cvtColor(rgba, cv2.COLOR_RGBA2BGRA)
+            ):
                 raise OSError(f"could not write alpha PNG {index} in {png_dir}")
             meter.frame_done()
         replace_path(partial, png_dir)
