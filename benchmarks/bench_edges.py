@@ -19,9 +19,9 @@ Three sets, all from the shared fixtures (skipped with a note when absent):
   mask noise; flicker is the mean absolute frame-to-frame change of alpha (0..255) in the edge band.
 
 Speed is the median thread CPU time (``time.thread_time``, so that other processes on a shared machine
-count less) of ``cut_out`` on one 1280x720 frame whose object box covers most of the frame
-(a 900x560 ellipse; the crop is that box grown by the mode's reach), with the temporal step for
-``refine`` and ``matte`` (a history of the previous frame), one thread.
+count less) of ``cut_out`` on one 1280x720 frame, one thread, with the temporal step for ``refine`` and
+``matte`` (a history of the previous frame); the crop is the object's box grown by the mode's reach.
+"large": a 900x560 ellipse (the crop is 63% of the frame); "small": a 320x240 one.
 
     .venv/bin/python benchmarks/bench_edges.py                # every set, all three modes
     .venv/bin/python benchmarks/bench_edges.py --photos 6 --skip-matte
@@ -52,6 +52,7 @@ FIXTURE_CANDIDATES = (
 CLIPS = ("01_dog.mp4", "02_cups.mp4", "03_blocks.mp4")
 UNKNOWN_MARGIN = 10  # pixels around soft pixels and the contour counted as unknown
 EDGE_BAND = 8  # pixels around the contour where the composite's edge error is measured
+LARGE_OBJECT, SMALL_OBJECT = (450, 280), (160, 120)  # half-axes of the timed ellipses in a 720p frame
 
 
 def fixtures() -> Path | None:
@@ -168,11 +169,11 @@ def run_synthetic(root: Path, pairs, modes, band: int, noise: float) -> dict[str
     return results
 
 
-def ellipse_scene(root: Path) -> tuple[np.ndarray, np.ndarray]:
-    """A 720p clip frame and a 900x560 ellipse as the object's soft truth (a 3 px ramp)."""
+def ellipse_scene(root: Path, axes: tuple[int, int] = (450, 280)) -> tuple[np.ndarray, np.ndarray]:
+    """A 720p clip frame and an ellipse of half-axes ``axes`` as the object's soft truth (a 3 px ramp)."""
     frame = clip_frame(root, CLIPS[0], 100, (1280, 720))
     inside = np.zeros((720, 1280), np.uint8)
-    cv2.ellipse(inside, (640, 360), (450, 280), 0, 0, 360, 1, -1)
+    cv2.ellipse(inside, (640, 360), axes, 0, 0, 360, 1, -1)
     truth = cv2.GaussianBlur(inside.astype(np.float32), (0, 0), 1.5)
     return frame, truth
 
@@ -198,8 +199,8 @@ def run_flicker(root: Path, modes, band: int, noise: float, frames: int) -> dict
     return results
 
 
-def run_speed(root: Path, modes, band: int, repeats: int) -> dict[str, float]:
-    frame, truth = ellipse_scene(root)
+def run_speed(root: Path, modes, band: int, repeats: int, axes: tuple[int, int]) -> dict[str, float]:
+    frame, truth = ellipse_scene(root, axes)
     mask = sam_like_mask(truth, 1.5, np.random.default_rng(3))
     x, y, width, height = cv2.boundingRect((mask >= 0.5).astype(np.uint8))
     results = {}
@@ -239,18 +240,21 @@ def main() -> None:
     photo = run_photos(pairs, modes, args.band, args.noise)
     synthetic = run_synthetic(root, pairs, modes, args.band, args.noise)
     flicker = run_flicker(root, modes, args.band, args.noise, args.flicker_frames)
-    speed = run_speed(root, modes, args.band, args.repeats)
+    speed = run_speed(root, modes, args.band, args.repeats, LARGE_OBJECT)
+    speed_small = run_speed(root, modes, args.band, args.repeats, SMALL_OBJECT)
     columns = ["SAD", "MSE", "Grad", "away"]
     synthetic_columns = ["edge RGB", "away RGB", "spill"]
     print(f"{len(pairs)} photos, band {args.band} px, mask noise {args.noise} px, 1 thread, CPU ms")
     print(
-        "| edge | SAD | MSE x1e-3 | gradient | away x1e-3 | edge RGB | away RGB | spill | flicker | ms/720p |"
+        "| edge | SAD | MSE x1e-3 | gradient | away x1e-3 | edge RGB | away RGB | spill | flicker "
+        "| ms large | ms small |"
     )
-    print("|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     for mode in modes:
         means = [statistics.mean(row[key] for row in photo[mode]) for key in columns]
         synth = [statistics.mean(row[key] for row in synthetic[mode]) for key in synthetic_columns]
-        cells = [f"{value:.3g}" for value in means + synth] + [f"{flicker[mode]:.2f}", f"{speed[mode]:.1f}"]
+        cells = [f"{value:.3g}" for value in means + synth]
+        cells += [f"{flicker[mode]:.2f}", f"{speed[mode]:.1f}", f"{speed_small[mode]:.1f}"]
         print(f"| {mode} | " + " | ".join(cells) + " |")
     hard = photo["hard"]
     for mode in modes[1:]:

@@ -7,7 +7,7 @@ grown by ``reach``), at the source resolution:
   with the observed pixels as the object's colour.
 - ``refine`` (the default): a fast guided filter of the mask guided by the frame (He and Sun 2015,
   "Fast Guided Filter"), pushed away from 0.5 by ``REFINE_GAIN``, kept to a band of ``band`` pixels around
-  the mask's edge; the object's colour in that band estimated by blur fusion (Forte and Pitie 2021,
+  the mask's edge and to the mask where the frame is flat; the object's colour in that band estimated by blur fusion (Forte and Pitie 2021,
   "Approximate Fast Foreground Colour Estimation"), so the background the object was filmed on does not
   come along; and, from frame to frame, an average with the previous alpha warped by DIS optical flow.
 - ``matte``: closed-form matting (Levin et al. 2008) in the band, the matting Laplacian applied with box
@@ -69,7 +69,8 @@ def check_edge(edge: str, band: int) -> None:
 
 
 def hard(frame: np.ndarray, mask: np.ndarray, feather: int) -> Cutout:
-    """Today's edge: the observed pixels through ``feather_alpha(mask, feather)``, bit for bit.
+    """The compositor's edge before edge modes: the observed pixels through ``feather_alpha(mask,
+    feather)``, bit for bit.
 
     Args:
         frame: ``uint8`` (h, w, 3) RGB.
@@ -83,6 +84,7 @@ def hard(frame: np.ndarray, mask: np.ndarray, feather: int) -> Cutout:
 def refine(frame: np.ndarray, mask: np.ndarray, band: int) -> Cutout:
     """Edge-aware alpha (``refine_alpha``) and the object's colour under it (``estimate_foreground``) in
     the band; shapes as in ``refine_alpha``."""
+    frame, mask = np.ascontiguousarray(frame), np.ascontiguousarray(mask)
     _check_frame_and_alpha(frame, mask)
     zone = edge_band(mask, band)
     alpha = _refined(frame, mask, zone)
@@ -92,6 +94,7 @@ def refine(frame: np.ndarray, mask: np.ndarray, band: int) -> Cutout:
 def matte(frame: np.ndarray, mask: np.ndarray, band: int) -> Cutout:
     """Closed-form matte in the band (``matte_alpha``) and the object's colour under it; shapes as in
     ``refine_alpha``."""
+    frame, mask = np.ascontiguousarray(frame), np.ascontiguousarray(mask)
     _check_frame_and_alpha(frame, mask)
     zone = edge_band(mask, band)
     alpha = _matted(frame, mask, zone)
@@ -552,6 +555,7 @@ def cut_out(
     check_edge(edge, band)
     if edge == "hard":
         return hard(frame, mask, feather)
+    frame, mask = np.ascontiguousarray(frame), np.ascontiguousarray(mask)  # pixels are indexed flat
     _check_frame_and_alpha(frame, mask)
     tracked = history is not None and box is not None and frame_index is not None
     if tracked and (frame_index, box) == (history.frame_index, history.box):
