@@ -7,9 +7,10 @@ grown by ``reach``), at the source resolution:
   with the observed pixels as the object's colour.
 - ``refine`` (the default): a fast guided filter of the mask guided by the frame (He and Sun 2015,
   "Fast Guided Filter"), pushed away from 0.5 by ``REFINE_GAIN``, kept to a band of ``band`` pixels around
-  the mask's edge and to the mask where the frame is flat; the object's colour in that band estimated by blur fusion (Forte and Pitie 2021,
-  "Approximate Fast Foreground Colour Estimation"), so the background the object was filmed on does not
-  come along; and, from frame to frame, an average with the previous alpha warped by DIS optical flow.
+  the mask's edge and to the mask where the frame is flat; the object's colour in that band estimated by
+  blur fusion (Forte and Pitie 2021, "Approximate Fast Foreground Colour Estimation"), so the background
+  the object was filmed on does not come along; and, from frame to frame, an average with the previous
+  alpha warped by DIS optical flow.
 - ``matte``: closed-form matting (Levin et al. 2008) in the band, the matting Laplacian applied with box
   filters (He, Sun and Tang 2010, "Fast Matting Using Large Kernel Matting Laplacian Matrices") and solved
   by conjugate gradients from the ``refine`` alpha, which also serves as a weak prior; then the same
