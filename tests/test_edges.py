@@ -263,3 +263,31 @@ def test_refine_alpha_frame_carries_the_estimated_object_colour_on_the_whole_fra
     colour_error = np.abs(rgba[..., :3][edge].astype(float) - OBJECT)
     observed_error = np.abs(image[edge].astype(float) - OBJECT)
     assert edge.any() and colour_error.mean() <= 12 and colour_error.max() <= 30 < observed_error.max()
+
+
+def test_a_refine_render_leaves_the_filmed_on_backdrop_behind(make_video, tmp_path):
+    """An object whose edge pixels are partly backdrop (green), pasted over grey by a render: `hard`
+    carries the green into the output, `refine` (its estimated colour and alpha, followed from frame to
+    frame) comes much closer to the true composite ``a F + (1 - a) grey`` around the edge."""
+    import cv2
+
+    from sam2_gradio.compositor.render import render
+    from sam2_gradio.media.video import iter_frames
+
+    truth = np.zeros((HEIGHT, WIDTH), np.float32)
+    truth[12:36, 16:48] = 1
+    truth = cv2.blur(truth, (5, 5))  # a 5 px soft edge
+    frames = [observed(truth, OBJECT, np.float32([30, 190, 40]))] * 6
+    obj = make_video("obj.mp4", frames)
+    background = make_video("bg.mp4", [np.full((HEIGHT, WIDTH, 3), 90, np.uint8)] * 6)
+    for frame in range(6):
+        save_mask_png(tmp_path / "masks" / f"mask_{frame:05d}.png", truth >= 0.5)
+    expected = observed(truth, OBJECT, np.float32(90)).astype(float)
+    ring = cv2.dilate(((truth > 0) & (truth < 1)).astype(np.uint8), np.ones((5, 5))) > 0
+    errors = {}
+    for edge in ("hard", "refine"):
+        options = ComposeOptions(placement="original", feather=0, edge=edge)
+        out = render(background, obj, tmp_path / "masks", tmp_path / f"{edge}.mp4", options).path
+        last = list(iter_frames(out))[-1].astype(float)
+        errors[edge] = np.abs(last - expected)[ring].mean()
+    assert errors["refine"] < 0.6 * errors["hard"]

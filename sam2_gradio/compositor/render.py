@@ -296,7 +296,9 @@ def render(
         mask_set = _as_mask_set(masks, cleanup)
         placement = effective_placement(mask_set, options)
         backgrounds = cleanup.enter_context(_Prefetch(_background_frames(background, timeline)))
-        objects = cleanup.enter_context(_Prefetch(_object_frames(obj, mask_set, options, timeline)))
+        objects = cleanup.enter_context(
+            _Prefetch(_cut_out_objects(_object_frames(obj, mask_set, options, timeline), options, timeline))
+        )
         audio = bg_path if background.has_audio else None
         writer = cleanup.enter_context(
             VideoWriter(
@@ -308,11 +310,10 @@ def render(
             )
         )
         pairs = zip(backgrounds, objects, strict=False)  # ends when either input stops decoding
-        history = EdgeHistory()  # the edge's previous frame, followed along the motion
-        for done, (canvas, (obj_frame, mask)) in enumerate(pairs, start=1):
+        for done, (canvas, (obj_frame, mask, cut)) in enumerate(pairs, start=1):
             raise_if_cancelled(cancel, "rendering")
             if mask is not None:
-                _paste(canvas, obj_frame, mask, options, placement, history, timeline.object_index(done - 1))
+                _paste(canvas, obj_frame, mask, options, placement, cut)
             writer.write(canvas.data)
             if progress is not None:
                 progress(done, timeline.num_frames, done / (time.perf_counter() - started))
@@ -331,14 +332,13 @@ def _paste(
     mask: ObjectMask,
     options: ComposeOptions,
     placement: str,
-    history: EdgeHistory | None = None,
-    frame_index: int | None = None,
+    cut: tuple[Box, Cutout] | None = None,
 ) -> None:
     """Composite ``obj_frame`` through ``mask`` into ``canvas`` in place; touches only the target box.
 
     The edge stage (``options.edge``) runs on the object's box grown by its reach, at the source
-    resolution, before rescaling; ``hard`` keeps the tight box and feathers after rescaling, as before.
-    ``history`` and ``frame_index`` (the object frame) let ``refine`` and ``matte`` follow the motion.
+    resolution, before rescaling (``cut``: its result when already made, see ``_soft_cutout``); ``hard``
+    keeps the tight box and feathers after rescaling, as before.
     """
     if placement == "original":
         target = mask.box
@@ -355,7 +355,7 @@ def _paste(
         patch, alpha = _scaled_patch(obj_frame.rgb(mask.box), mask.alpha, mask.box, target)
         alpha = feather_alpha(alpha, options.feather)
     else:
-        source, cutout = _soft_cutout(obj_frame, mask, options, history, frame_index)
+        source, cutout = cut if cut is not None else _soft_cutout(obj_frame, mask, options)
         target = _grown_target(target, mask.box, source)
         patch, alpha = _scaled_patch(cutout.foreground, cutout.alpha, source, target)
     visible = clip_box(target, canvas.size)
@@ -376,10 +376,11 @@ def _soft_cutout(
     obj_frame: _Frame,
     mask: ObjectMask,
     options: ComposeOptions,
-    history: EdgeHistory | None,
-    frame_index: int | None,
+    history: EdgeHistory | None = None,
+    frame_index: int | None = None,
 ) -> tuple[Box, Cutout]:
-    """The ``refine`` or ``matte`` cut-out on the mask's box grown by the edge's reach, and that box."""
+    """The ``refine`` or ``matte`` cut-out on the mask's box grown by the edge's reach, and that box;
+    ``history`` and ``frame_index`` (the object frame) let it follow the motion."""
     source = grow_box(mask.box, reach(options.edge, options.edge_band), obj_frame.size)
     alpha = np.zeros((source.height, source.width), np.float32)
     alpha[_inner_slices(mask.box, source)] = mask.alpha
@@ -556,6 +557,19 @@ def _object_frames(
             if position == wanted:
                 current = (_I420Frame(frame, size), mask_set.mask_for(wanted, selected, size))
         yield current
+
+
+def _cut_out_objects(
+    frames: Iterator[tuple[_I420Frame, ObjectMask | None]], options: ComposeOptions, timeline: Timeline
+) -> Iterator[tuple[_I420Frame, ObjectMask | None, tuple[Box, Cutout] | None]]:
+    """``frames`` with the ``refine`` or ``matte`` cut-out of each (None for ``hard`` or no mask), made in
+    the object reader's thread so that it overlaps the blend and the encoder; it follows the motion."""
+    history = EdgeHistory()
+    for index, (frame, mask) in enumerate(frames):
+        cut = None
+        if mask is not None and options.edge != "hard":
+            cut = _soft_cutout(frame, mask, options, history, timeline.object_index(index))
+        yield frame, mask, cut
 
 
 class _Prefetch(Iterator[T]):
