@@ -411,6 +411,8 @@ def _export_formats(choices: ExportChoices, folder: Path, name: str) -> ExportFo
         davis_dir=folder / f"{name}_davis" if choices.davis else None,
         alpha_video_path=folder / f"{name}_alpha.{choices.alpha_video}" if alpha else None,
         feather=choices.feather,
+        edge=choices.edge,
+        edge_band=choices.edge_band,
     )
 
 
