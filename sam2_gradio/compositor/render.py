@@ -405,25 +405,30 @@ def _paste(
     The edge stage (``options.edge``) runs on the object's box grown by its reach, at the source
     resolution, before rescaling (``history`` and ``frame_index``, the object frame, let ``refine`` and
     ``matte`` follow the motion); ``hard`` keeps the tight box and feathers after rescaling. An enlarged
-    object that the frame clips is resampled only where it shows (`_needed_part`) when its edge is hard
-    and it is neither turned nor casting a shadow."""
-    if options.edge != "hard":
-        source, cutout = _soft_cutout(obj_frame, mask, options, history, frame_index)
-        grown = _grown_target(placed.box, mask.box, source)
-        patch, alpha = _scaled_patch(cutout.foreground, cutout.alpha, source, grown)
-        patch, alpha, target = transform_patch(patch, alpha, replace(placed, box=grown))
+    object that the frame clips is resampled only where it shows (`_needed_part`) when it is neither
+    turned, mirrored nor casting a shadow."""
+    hard = options.edge == "hard"
+    if hard:
+        box, landing, pixels, mask_alpha = mask.box, placed.box, obj_frame.rgb(mask.box), mask.alpha
     else:
-        part = placed.box
-        if placed.rotation % 360 == 0 and not placed.mirror and not options.shadow:
-            shown = clip_box(placed.box, canvas.size)
-            if shown is None:
-                return
-            part = _needed_part(mask.box, placed.box, shown, options.feather)
-        patch, alpha = _scaled_patch(obj_frame.rgb(mask.box), mask.alpha, mask.box, placed.box, part)
-        if part == placed.box:
-            patch, alpha, target = transform_patch(patch, alpha, placed)
-        else:
-            target = part
+        box, cutout = _soft_cutout(obj_frame, mask, options, history, frame_index)
+        landing = _grown_target(placed.box, mask.box, box)
+        if placed.mirror:  # the margins the frame's border cut mirror too: the object stays in place
+            twice_centre = placed.box.x0 + placed.box.x1
+            landing = Box(twice_centre - landing.x1, landing.y0, twice_centre - landing.x0, landing.y1)
+        pixels, mask_alpha = cutout.foreground, cutout.alpha
+    part = landing
+    if placed.rotation % 360 == 0 and not placed.mirror and not options.shadow:
+        shown = clip_box(landing, canvas.size)
+        if shown is None:
+            return
+        part = _needed_part(box, landing, shown, options.feather if hard else 0)
+    patch, alpha = _scaled_patch(pixels, mask_alpha, box, landing, part)
+    if part == landing:
+        patch, alpha, target = transform_patch(patch, alpha, replace(placed, box=landing))
+    else:
+        target = part
+    if hard:
         alpha = feather_alpha(alpha, options.feather)
     visible = clip_box(target, canvas.size)
     if visible is not None:
