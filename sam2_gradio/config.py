@@ -85,6 +85,9 @@ MAX_BRUSH_RADIUS = 64
 DEFAULT_OBJECT_SIZE = 256  # longer side of the relocated object, pixels
 DEFAULT_FEATHER = 2  # mask edge feather, pixels
 MAX_FEATHER = 256  # the widest feather accepted (compositor and alpha video), pixels
+EDGE_MODES = ("hard", "refine", "matte")  # edge of cut-outs (see sam2_gradio.compositor.edges)
+DEFAULT_EDGE = "refine"
+DEFAULT_EDGE_BAND = 8  # pixels on either side of the mask's edge that refine and matte may change
 MIN_MASK_AREA = 16  # masks with fewer foreground pixels are treated as empty
 # Brightness matching gain is clamped to this range (see sam2_gradio.compositor.blend.match_brightness).
 BRIGHTNESS_GAIN_RANGE = (0.5, 2.0)

@@ -131,6 +131,8 @@ def test_preview_and_snapshot_show_the_frame_the_render_makes(client, make_video
         "brightness_match": False,
         "loop": False,
         "feather": 0,
+        "edge": "refine",
+        "edge_band": 8,
         "objects": [],
         "scale": 1.0,
         "mirror": False,

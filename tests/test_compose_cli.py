@@ -94,7 +94,7 @@ def test_several_objects_log_that_they_move_as_one_group_unless_an_objects_file_
     caplog.clear()
     objects = tmp_path / "objects.json"
     objects.write_text('[{"id": 4, "pos": "bottom-right", "size": 20}, {"id": 1, "placement": "original"}]')
-    assert main(cli_args(clips, "--objects-file", str(objects), "--snapshot", "0")) == 0
+    assert main(cli_args(clips, "--objects-file", str(objects), "--snapshot", "0", "--edge", "hard")) == 0
     assert "one group" not in caplog.text
     image = read_png(clips["out"].parent / "result_frame_00000.png")
     # object 4 (its 20x14 green box) moved to the bottom-right corner, object 1 where it was

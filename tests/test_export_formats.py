@@ -17,7 +17,9 @@ from sam2_gradio.compositor.blend import feather_alpha
 from sam2_gradio.engine.export_formats import (
     ExportFormats,
     TrackedMasks,
+    alpha_frame,
     indexed_labels,
+    write_alpha_pngs,
     write_alpha_video,
     write_davis_pngs,
     write_exports,
@@ -194,7 +196,9 @@ def _stream_description(path: Path) -> str:
 
 @pytest.mark.parametrize(("suffix", "codec"), [(".mov", "prores"), (".webm", "vp9")])
 def test_alpha_video_alpha_plane_is_the_mask(tracked, source, tmp_path, suffix, codec):
-    path = write_alpha_video(tmp_path / f"cutout{suffix}", source, tracked, obj_ids=[1, 7], feather=0)
+    path = write_alpha_video(
+        tmp_path / f"cutout{suffix}", source, tracked, obj_ids=[1, 7], feather=0, edge="hard"
+    )
     description = _stream_description(path)
     assert codec in description and f"{WIDTH}x{HEIGHT}" in description and "10 fps" in description
     alpha = _decoded_alpha(path)
@@ -212,7 +216,7 @@ def test_alpha_video_alpha_plane_is_the_mask(tracked, source, tmp_path, suffix, 
 
 
 def test_alpha_video_edges_are_feathered_as_the_compositor_does(tracked, source, tmp_path):
-    path = write_alpha_video(tmp_path / "soft.mov", source, tracked, obj_ids=[4], feather=3)
+    path = write_alpha_video(tmp_path / "soft.mov", source, tracked, obj_ids=[4], feather=3, edge="hard")
     alpha = _decoded_alpha(path)
     for frame in range(FRAMES):
         expected = feather_alpha(_object_masks(frame)[4].astype(np.float32), 3) * 255
@@ -250,3 +254,20 @@ def test_bad_export_options_are_refused_before_anything_runs(formats, message, m
 def test_davis_export_refuses_object_ids_a_palette_png_cannot_hold(obj_ids):
     with pytest.raises(BadInput, match="object ids 1 to 255"):
         ExportFormats(davis_dir=Path("davis")).check(obj_ids)
+
+
+@pytest.mark.parametrize("edge", ["hard", "refine"])
+def test_alpha_pngs_are_the_alpha_video_frames_losslessly(tracked, source, tmp_path, edge):
+    import cv2
+
+    folder = write_alpha_pngs(tmp_path / "pngs", source, tracked, obj_ids=[1, 4], feather=2, edge=edge)
+    names = sorted(path.name for path in folder.iterdir())
+    assert names == [f"{frame:05d}.png" for frame in range(FRAMES)]
+    for frame, rgb in enumerate(source.read(0, FRAMES)):
+        rgba = cv2.cvtColor(cv2.imread(str(folder / names[frame]), cv2.IMREAD_UNCHANGED), cv2.COLOR_BGRA2RGBA)
+        union = _object_masks(frame)[1] | _object_masks(frame)[4]
+        if edge == "hard":  # the feathered mask and the frame's own pixels, bit for bit
+            assert np.array_equal(rgba, alpha_frame(rgb, feather_alpha(union.astype(np.float32), 2)))
+        else:  # soft near the edge only: the mask's inside opaque, far outside transparent
+            assert np.all(rgba[..., 3][cv2.erode(union.astype(np.uint8), np.ones((19, 19))) > 0] == 255)
+            assert np.all(rgba[cv2.dilate(union.astype(np.uint8), np.ones((19, 19))) == 0] == 0)

@@ -4,6 +4,7 @@ the work it would cost, or handled."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import io
 import json
 import shutil
@@ -147,7 +148,9 @@ def test_an_enlarged_object_the_frame_clips_is_resampled_only_where_it_shows(mon
     mask = np.zeros((48, 64), np.uint8)
     mask[10:40, 12:50] = 255
     background = np.full((90, 160, 3), 40, np.uint8)
-    options = ComposeOptions(size=7680, pos="top-left", offset_x=-3000, offset_y=-2000, feather=3)
+    options = ComposeOptions(
+        size=7680, pos="top-left", offset_x=-3000, offset_y=-2000, feather=3, edge="hard"
+    )
     save_mask_png(tmp_path / combined_mask_name(0), mask)
     masks = load_mask_set(tmp_path)
     expected = _whole_patch_resized_then_cut(background, frame, mask, options)
@@ -163,6 +166,9 @@ def test_an_enlarged_object_the_frame_clips_is_resampled_only_where_it_shows(mon
     assert all(max(size) < 1000 for size in sizes)
     assert np.abs(pasted.astype(int) - expected).max() <= 1
     assert (pasted != background).any()
+    sizes.clear()
+    soft = compose_frame(background, frame, masks, 0, dataclasses.replace(options, edge="refine"))
+    assert all(max(size) < 1000 for size in sizes) and (soft != background).any()  # refine: the same bound
 
 
 def _whole_patch_resized_then_cut(background, frame, mask, options):

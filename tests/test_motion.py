@@ -40,7 +40,7 @@ BG = (70, 70, 70)
 RED, BLUE = (230, 30, 30), (30, 40, 230)
 GREEN = (30, 160, 30)  # around the objects in their own video: never pasted
 STEP = 5  # pixels the moving object goes right per frame
-HARD = {"feather": 0}
+HARD = {"feather": 0, "edge": "hard"}  # exact geometry: the binary mask, no soft edge
 
 
 def moving_box(frame: int) -> tuple[int, int, int, int]:

@@ -128,6 +128,8 @@ class ComposeHandlers:
         brightness_match: bool = False,
         loop: bool = False,
         feather: float = config.DEFAULT_FEATHER,
+        edge: str = config.DEFAULT_EDGE,
+        edge_band: float = config.DEFAULT_EDGE_BAND,
         objects: Sequence[int] | None = None,
         scale: float = 1.0,
         mirror: bool = False,
@@ -160,7 +162,10 @@ class ComposeHandlers:
             blend_mode: "normal", "multiply", "screen" or "overlay".
             brightness_match: bring the object's brightness toward the background's around it.
             loop: restart the shorter video so the output lasts as long as the longer one.
-            feather: mask edge softening, pixels.
+            feather: mask edge softening, pixels (edge "hard" only).
+            edge: "hard" (the mask), "refine" (edge-aware alpha and edge colours, the default) or "matte"
+                (a matting solve, seconds per frame).
+            edge_band: pixels on either side of the mask's edge that refine and matte may change.
             objects: object ids to paste (empty: all); API clients call /mask_objects first to use it.
             scale: follow: multiplies the object's own size and motion.
             mirror: flip the object left to right (follow: its motion too).

@@ -538,7 +538,7 @@ def _write_exports(
     if choices.alpha_video != "none":
         alpha = project_exports.alpha_video(
             project, folder / f"{name}_alpha.{choices.alpha_video}", feather=choices.feather,
-            progress=_staged(progress, "alpha video"),
+            edge=choices.edge, edge_band=choices.edge_band, progress=_staged(progress, "alpha video"),
         )  # fmt: skip
     return ExportedFiles(coco=coco, davis_dir=davis, alpha_video=alpha)
 

@@ -343,6 +343,8 @@ class SegmentHandlers:
         davis: bool = False,
         alpha_video: str = "none",
         feather: float = config.DEFAULT_FEATHER,
+        edge: str = config.DEFAULT_EDGE,
+        edge_band: float = config.DEFAULT_EDGE_BAND,
         request: gr.Request = None,
         progress: gr.Progress = gr.Progress(),  # noqa: B008 (gradio finds its progress bar by this default)
     ) -> tuple[str, str, str]:
@@ -360,7 +362,9 @@ class SegmentHandlers:
             coco: also write the masks as a YouTube-VIS style JSON (COCO compressed RLE).
             davis: also write DAVIS indexed PNGs (pixel value = object id), zipped.
             alpha_video: "none", "webm" (VP9) or "mov" (ProRes 4444): the objects on transparency.
-            feather: soft edge of the alpha video, pixels (0 = hard).
+            feather: soft edge of the alpha video, pixels (0 = hard; edge "hard" only).
+            edge: the alpha video's edge: "hard", "refine" (the default) or "matte".
+            edge_band: pixels on either side of the mask's edge that refine and matte may change.
         Returns:
             The preview MP4 with the masks drawn, the masks zip (per_object/ and combined/ PNGs, one per
             frame) and the state JSON the run used.
@@ -391,6 +395,8 @@ class SegmentHandlers:
             davis: bool,
             alpha_video: str,
             feather: float,
+            edge: str,
+            edge_band: float,
             request: gr.Request,
             progress: gr.Progress = gr.Progress(),  # noqa: B008
         ) -> Iterator[tuple]:

@@ -85,11 +85,16 @@ def add_export_arguments(parser: argparse.ArgumentParser) -> None:
         help="also write the objects on transparency: .webm (VP9, browsers) or .mov (ProRes 4444, editors)",
     )
     group.add_argument(
+        "--alpha-png",
+        metavar="DIR",
+        help="also write the objects on transparency as one RGBA PNG per frame (00000.png, ...) into DIR",
+    )
+    group.add_argument(
         "--alpha-objects",
         metavar="IDS",
-        help="comma-separated object ids shown in --alpha-video (default: every object)",
+        help="comma-separated object ids shown in --alpha-video and --alpha-png (default: every object)",
     )
-    add_option_arguments(group, ExportChoices, only=("feather",))
+    add_option_arguments(group, ExportChoices, only=("feather", "edge", "edge_band"))
 
 
 def export_formats_from_args(args: argparse.Namespace) -> ExportFormats:
@@ -103,6 +108,9 @@ def export_formats_from_args(args: argparse.Namespace) -> ExportFormats:
         alpha_video_path=Path(args.alpha_video) if args.alpha_video else None,
         alpha_objects=alpha_objects,
         feather=args.feather,
+        alpha_png_dir=Path(args.alpha_png) if args.alpha_png else None,
+        edge=args.edge,
+        edge_band=args.edge_band,
     )
 
 

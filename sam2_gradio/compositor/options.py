@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from sam2_gradio import config
 from sam2_gradio.compositor.blend import BLEND_MODES
+from sam2_gradio.compositor.edges import EDGE_MODES
 from sam2_gradio.compositor.motion import parse_trim
 from sam2_gradio.compositor.placement import ANCHORS, PLACEMENTS
 from sam2_gradio.config import check_options, option
@@ -69,7 +70,21 @@ class ComposeOptions:
         maximum=config.MAX_FEATHER,
         slider=(0, 32),
         label="Feather (px)",
-        help="soften the mask edge inwards over this many pixels (0: hard edge)",
+        help="soften the hard edge inwards over this many pixels (0: binary; --edge hard only)",
+    )
+    edge: str = option(
+        config.DEFAULT_EDGE,
+        choices=EDGE_MODES,
+        label="Edge",
+        help="hard: the mask as is (with --feather); refine: edge-aware alpha and the object's own edge "
+        "colours, smoothed along the motion (fast); matte: a matting solve in the band (seconds per frame)",
+    )
+    edge_band: int = option(
+        config.DEFAULT_EDGE_BAND,
+        minimum=1,
+        slider=(1, 32),
+        label="Edge band (px)",
+        help="pixels on either side of the mask's edge that refine and matte may change",
     )
     objects: tuple[int, ...] | None = option(
         None, ids=True, label="Objects", help="object ids to paste (default: every object in the masks)"

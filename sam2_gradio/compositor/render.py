@@ -35,7 +35,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TypeVar
 
@@ -44,6 +44,7 @@ import numpy as np
 
 from sam2_gradio import config
 from sam2_gradio.compositor.blend import composite, feather_alpha, match_brightness, match_colour
+from sam2_gradio.compositor.edges import Cutout, EdgeHistory, cut_out, reach
 from sam2_gradio.compositor.layers import Layer, place, plan_layers
 from sam2_gradio.compositor.motion import ObjectPath, PathPoint, Placed, transform_patch
 from sam2_gradio.compositor.options import ComposeOptions
@@ -304,6 +305,7 @@ class _LayerFrame:
 
     mask: ObjectMask | None
     path: tuple[PathPoint, PathPoint] | None = None
+    object_index: int | None = None  # the object video's frame (soft edges follow the motion by it)
 
 
 class _Scene:
@@ -324,6 +326,7 @@ class _Scene:
         self.holdouts = holdouts
         self.background_size = None if background is None else (background.width, background.height)
         self.paths = [self._path(layer, clip) for layer in self.layers]
+        self.edge_histories = [EdgeHistory() for _ in self.layers]  # soft edges follow each layer's motion
 
     def _path(self, layer: Layer, clip: range) -> ObjectPath | None:
         if layer.options.placement != "follow":
@@ -350,7 +353,8 @@ class _Scene:
             start, current = (
                 (None, None) if path is None or mask is None else (path.start(), path.at(object_index))
             )
-            frames.append(_LayerFrame(mask, None if start is None or current is None else (start, current)))
+            points = None if start is None or current is None else (start, current)
+            frames.append(_LayerFrame(mask, points, object_index))
         return tuple(frames)
 
     def holdout(self, background_index: int) -> ObjectMask | None:
@@ -371,11 +375,14 @@ class _Scene:
         """Paste every layer with a mask on this frame into ``canvas``, back to front."""
         if obj_frame is None:
             return
-        for layer, frame in zip(self.layers, layer_frames, strict=True):
+        for layer, frame, history in zip(self.layers, layer_frames, self.edge_histories, strict=True):
             if frame.mask is None or (layer.options.placement == "follow" and frame.path is None):
                 continue
             placed = place(layer, frame.mask.box, canvas.size, output_index, frame.path)
-            _paste(canvas, obj_frame, frame.mask, layer.options, placed, holdout)
+            _paste(
+                canvas, obj_frame, frame.mask, layer.options, placed, holdout,
+                history=history, frame_index=frame.object_index,
+            )  # fmt: skip
 
 
 # --- pasting --------------------------------------------------------------------------------------
@@ -388,24 +395,41 @@ def _paste(
     options: ComposeOptions,
     placed: Placed,
     holdout: ObjectMask | None = None,
+    history: EdgeHistory | None = None,
+    frame_index: int | None = None,
 ) -> None:
     """Composite ``obj_frame`` through ``mask`` into ``canvas`` in place, as ``placed`` says (with its
     shadow under it, and the ``holdout`` in front of both); touches only the target and shadow boxes.
-    Brightness and colour are matched to the background as it was before the shadow. An enlarged object
-    that the frame clips is resampled only where it shows (`_needed_part`) when it is neither turned
-    nor casting a shadow."""
-    part = placed.box
+    Brightness and colour are matched to the background as it was before the shadow.
+
+    The edge stage (``options.edge``) runs on the object's box grown by its reach, at the source
+    resolution, before rescaling (``history`` and ``frame_index``, the object frame, let ``refine`` and
+    ``matte`` follow the motion); ``hard`` keeps the tight box and feathers after rescaling. An enlarged
+    object that the frame clips is resampled only where it shows (`_needed_part`) when it is neither
+    turned, mirrored nor casting a shadow."""
+    hard = options.edge == "hard"
+    if hard:
+        box, landing, pixels, mask_alpha = mask.box, placed.box, obj_frame.rgb(mask.box), mask.alpha
+    else:
+        box, cutout = _soft_cutout(obj_frame, mask, options, history, frame_index)
+        landing = _grown_target(placed.box, mask.box, box)
+        if placed.mirror:  # the margins the frame's border cut mirror too: the object stays in place
+            twice_centre = placed.box.x0 + placed.box.x1
+            landing = Box(twice_centre - landing.x1, landing.y0, twice_centre - landing.x0, landing.y1)
+        pixels, mask_alpha = cutout.foreground, cutout.alpha
+    part = landing
     if placed.rotation % 360 == 0 and not placed.mirror and not options.shadow:
-        shown = clip_box(placed.box, canvas.size)
+        shown = clip_box(landing, canvas.size)
         if shown is None:
             return
-        part = _needed_part(mask.box, placed.box, shown, options.feather)
-    patch, alpha = _scaled_patch(obj_frame.rgb(mask.box), mask, placed.box, part)
-    if part == placed.box:
-        patch, alpha, target = transform_patch(patch, alpha, placed)
+        part = _needed_part(box, landing, shown, options.feather if hard else 0)
+    patch, alpha = _scaled_patch(pixels, mask_alpha, box, landing, part)
+    if part == landing:
+        patch, alpha, target = transform_patch(patch, alpha, replace(placed, box=landing))
     else:
         target = part
-    alpha = feather_alpha(alpha, options.feather)
+    if hard:
+        alpha = feather_alpha(alpha, options.feather)
     visible = clip_box(target, canvas.size)
     if visible is not None:
         inside = _inner_slices(visible, target)
@@ -468,13 +492,48 @@ def _needed_part(box: Box, target: Box, visible: Box, feather: int) -> Box:
     )
 
 
+def _soft_cutout(
+    obj_frame: _Frame,
+    mask: ObjectMask,
+    options: ComposeOptions,
+    history: EdgeHistory | None = None,
+    frame_index: int | None = None,
+) -> tuple[Box, Cutout]:
+    """The ``refine`` or ``matte`` cut-out on the mask's box grown by the edge's reach, and that box;
+    ``history`` and ``frame_index`` (the object frame) let it follow the motion."""
+    source = grow_box(mask.box, reach(options.edge, options.edge_band), obj_frame.size)
+    alpha = np.zeros((source.height, source.width), np.float32)
+    alpha[_inner_slices(mask.box, source)] = mask.alpha
+    cutout = cut_out(
+        np.ascontiguousarray(obj_frame.rgb(source)),
+        alpha,
+        edge=options.edge,
+        band=options.edge_band,
+        feather=options.feather,
+        box=(source.x0, source.y0, source.x1, source.y1),
+        frame_index=frame_index,
+        history=history,
+    )
+    return source, cutout
+
+
+def _grown_target(target: Box, box: Box, grown: Box) -> Box:
+    """Where ``grown`` (``box`` grown in the object video) lands when ``box`` lands on ``target``."""
+    scale_x, scale_y = target.width / box.width, target.height / box.height
+    return Box(
+        target.x0 - round((box.x0 - grown.x0) * scale_x),
+        target.y0 - round((box.y0 - grown.y0) * scale_y),
+        target.x1 + round((grown.x1 - box.x1) * scale_x),
+        target.y1 + round((grown.y1 - box.y1) * scale_y),
+    )
+
+
 def _scaled_patch(
-    patch: np.ndarray, mask: ObjectMask, target: Box, part: Box
+    patch: np.ndarray, alpha: np.ndarray, box: Box, target: Box, part: Box | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
-    """The object's pixels ``patch`` and alpha inside ``mask.box``, resized to the size of ``target`` and
-    cut to its ``part`` (bilinear, as ``cv2.resize`` maps pixel centres, for a part smaller than it)."""
-    box = mask.box
-    if part != target:
+    """The object's pixels ``patch`` and ``alpha`` on ``box``, resized to the size of ``target`` and cut to
+    its ``part`` (default: all of it; bilinear, as ``cv2.resize`` maps pixel centres, for a smaller part)."""
+    if part is not None and part != target:
         scale_x, scale_y = target.width / box.width, target.height / box.height
         matrix = np.array(
             [
@@ -487,15 +546,15 @@ def _scaled_patch(
             cv2.warpAffine(
                 image, matrix, (part.width, part.height), flags=flags, borderMode=cv2.BORDER_REPLICATE
             )
-            for image in (patch, mask.alpha)
+            for image in (patch, alpha)
         )
     size = (target.width, target.height)
     if size == (box.width, box.height):
-        return patch, mask.alpha
+        return patch, alpha
     shrinking = target.width < box.width
     interpolation = cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR
     return cv2.resize(patch, size, interpolation=interpolation), cv2.resize(
-        mask.alpha, size, interpolation=interpolation
+        alpha, size, interpolation=interpolation
     )
 
 

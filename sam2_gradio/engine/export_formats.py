@@ -10,6 +10,10 @@ decoded from PNG again:
 - `write_davis_pngs`: ``00000.png, ...``, palette PNGs whose pixel value is the object id (SAM 2's
   ``tools/vos_inference.py`` and the DAVIS evaluation read them).
 - `write_alpha_video`: the objects on transparency, ``.webm`` (VP9) or ``.mov`` (ProRes 4444).
+- `write_alpha_pngs`: the same frames as RGBA PNGs, ``00000.png, ...``.
+
+Both cut the objects out with the compositor's edge stage (`compositor.edges`): ``hard`` (the mask,
+feathered), ``refine`` or ``matte``, whose edge colours are the objects' own, estimated.
 """
 
 from __future__ import annotations
@@ -17,14 +21,16 @@ from __future__ import annotations
 import json
 import shutil
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import cv2
 import numpy as np
 
 from sam2_gradio import config
 from sam2_gradio.compositor.blend import feather_alpha
+from sam2_gradio.compositor.edges import EdgeHistory, check_edge, cut_out, reach
 from sam2_gradio.engine.exports import partial_sibling, replace_path
 from sam2_gradio.jobs import BadInput, CancelFlag, ProgressCallback, ProgressMeter, raise_if_cancelled
 from sam2_gradio.media.frames import FrameSource, VideoMeta
@@ -91,24 +97,30 @@ class ExportFormats:
     davis_dir: Path | None = None  # one DAVIS palette PNG per frame
     alpha_video_path: Path | None = None  # .webm (VP9) or .mov (ProRes 4444) with alpha
     alpha_objects: tuple[int, ...] | None = None  # objects shown in the alpha video (None: all)
-    feather: int = config.DEFAULT_FEATHER  # soft edge of the alpha video, pixels
+    feather: int = config.DEFAULT_FEATHER  # soft edge of the alpha video with edge "hard", pixels
+    alpha_png_dir: Path | None = None  # one RGBA PNG per frame, the alpha video's frames
+    edge: str = config.DEFAULT_EDGE  # edge of the alpha video and PNGs (compositor.edges.EDGE_MODES)
+    edge_band: int = config.DEFAULT_EDGE_BAND  # pixels either side of the mask's edge refine/matte may change
 
     @property
     def wanted(self) -> bool:
         """True when at least one export is asked for."""
-        return any(path is not None for path in (self.coco_path, self.davis_dir, self.alpha_video_path))
+        paths = (self.coco_path, self.davis_dir, self.alpha_video_path, self.alpha_png_dir)
+        return any(path is not None for path in paths)
 
     def check(self, obj_ids: Sequence[int]) -> None:
         """Refuse (`BadInput`) options that would fail only after a long propagation."""
         if self.davis_dir is not None and any(not 1 <= obj <= MAX_INDEXED_OBJECT_ID for obj in obj_ids):
             raise BadInput(f"DAVIS PNGs hold object ids 1 to {MAX_INDEXED_OBJECT_ID}; got {list(obj_ids)}")
-        for path in (self.coco_path, self.alpha_video_path):
+        for path in (self.coco_path, self.alpha_video_path, self.alpha_png_dir):
             if path is not None and not Path(path).parent.is_dir():
                 raise BadInput(f"output folder {Path(path).parent} does not exist")
-        if self.alpha_video_path is None:
+        if self.alpha_video_path is None and self.alpha_png_dir is None:
             return
         try:
-            check_alpha_video_path(self.alpha_video_path)
+            if self.alpha_video_path is not None:
+                check_alpha_video_path(self.alpha_video_path)
+            check_edge(self.edge, self.edge_band)
         except ValueError as error:
             raise BadInput(str(error)) from None
         unknown = sorted(set(self.alpha_objects or ()) - set(obj_ids))
@@ -125,6 +137,7 @@ class ExportedFiles:
     coco: Path | None = None
     davis_dir: Path | None = None
     alpha_video: Path | None = None
+    alpha_pngs: Path | None = None
 
 
 def write_exports(
@@ -153,10 +166,25 @@ def write_exports(
             tracked,
             obj_ids=formats.alpha_objects,
             feather=formats.feather,
+            edge=formats.edge,
+            edge_band=formats.edge_band,
             progress=progress,
             cancel=cancel,
         )
-    return ExportedFiles(coco=coco, davis_dir=davis, alpha_video=alpha)
+    pngs = None
+    if formats.alpha_png_dir is not None:
+        pngs = write_alpha_pngs(
+            formats.alpha_png_dir,
+            source,
+            tracked,
+            obj_ids=formats.alpha_objects,
+            feather=formats.feather,
+            edge=formats.edge,
+            edge_band=formats.edge_band,
+            progress=progress,
+            cancel=cancel,
+        )
+    return ExportedFiles(coco=coco, davis_dir=davis, alpha_video=alpha, alpha_pngs=pngs)
 
 
 # --- YouTube-VIS JSON -------------------------------------------------------------------------------
@@ -282,6 +310,66 @@ def alpha_frame(frame: np.ndarray, alpha: np.ndarray) -> np.ndarray:
     return rgba
 
 
+def cutout_rgba(
+    frame: np.ndarray,
+    mask: np.ndarray,
+    *,
+    edge: str,
+    edge_band: int,
+    feather: int,
+    frame_index: int | None = None,
+    history: EdgeHistory | None = None,
+) -> np.ndarray:
+    """RGBA ``uint8`` (H, W, 4): the object of bool (H, W) ``mask`` cut out of RGB ``frame`` with edge mode
+    ``edge`` (``hard``: ``alpha_frame(frame, feather_alpha(mask, feather))``, as before edges existed).
+
+    ``refine`` and ``matte`` work on the mask's box grown by their reach; their colour is the estimated
+    foreground; ``history`` and ``frame_index`` let them follow the motion from frame to frame.
+    """
+    if edge == "hard":
+        return alpha_frame(frame, feather_alpha(mask.astype(np.float32), feather))
+    rgba = np.zeros((*frame.shape[:2], 4), np.uint8)
+    if not mask.any():
+        return rgba
+    height, width = mask.shape
+    x, y, box_width, box_height = cv2.boundingRect(mask.astype(np.uint8))
+    margin = reach(edge, edge_band)
+    x0, y0 = max(0, x - margin), max(0, y - margin)
+    x1, y1 = min(width, x + box_width + margin), min(height, y + box_height + margin)
+    cutout = cut_out(
+        np.ascontiguousarray(frame[y0:y1, x0:x1]),
+        mask[y0:y1, x0:x1].astype(np.float32),
+        edge=edge,
+        band=edge_band,
+        feather=feather,
+        box=(x0, y0, x1, y1),
+        frame_index=frame_index,
+        history=history,
+    )
+    rgba[y0:y1, x0:x1] = alpha_frame(cutout.foreground, cutout.alpha)
+    return rgba
+
+
+def alpha_frames(
+    source: FrameSource,
+    tracked: TrackedMasks,
+    obj_ids: Sequence[int],
+    *,
+    edge: str,
+    edge_band: int,
+    feather: int,
+) -> Iterator[np.ndarray]:
+    """The RGBA frames of the objects `obj_ids` of `source` on transparency, one per frame (`cutout_rgba`)."""
+    meta, history = source.meta, EdgeHistory()
+    for index, frame in enumerate(source.read(0, meta.num_frames)):
+        union = np.zeros((meta.height, meta.width), dtype=bool)
+        for obj_id in obj_ids:
+            union |= tracked.mask(index, obj_id)
+        yield cutout_rgba(
+            frame, union, edge=edge, edge_band=edge_band, feather=feather, frame_index=index, history=history
+        )
+
+
 def write_alpha_video(
     path: str | Path,
     source: FrameSource,
@@ -289,27 +377,70 @@ def write_alpha_video(
     *,
     obj_ids: Sequence[int] | None = None,
     feather: int = config.DEFAULT_FEATHER,
+    edge: str = config.DEFAULT_EDGE,
+    edge_band: int = config.DEFAULT_EDGE_BAND,
     fps: float | None = None,
     progress: ProgressCallback | None = None,
     cancel: CancelFlag | None = None,
 ) -> Path:
     """Encode the objects `obj_ids` (all when None) of `source` on transparency to `path`.
 
-    ``.webm`` gives VP9 with alpha, ``.mov`` ProRes 4444; the video's size and fps (or `fps`). Edges are
-    softened inwards over `feather` pixels as the compositor does (`blend.feather_alpha`).
+    ``.webm`` gives VP9 with alpha, ``.mov`` ProRes 4444; the video's size and fps (or `fps`). Edges as the
+    compositor's (`cutout_rgba`): `edge` ``hard`` softens the mask inwards over `feather` pixels
+    (`blend.feather_alpha`); ``refine`` and ``matte`` change `edge_band` pixels either side of the edge.
     """
     selected = list(tracked.obj_ids if obj_ids is None else obj_ids)
-    ExportFormats(alpha_video_path=Path(path), alpha_objects=tuple(selected), feather=feather).check(
-        tracked.obj_ids
-    )
+    ExportFormats(
+        alpha_video_path=Path(path),
+        alpha_objects=tuple(selected),
+        feather=feather,
+        edge=edge,
+        edge_band=edge_band,
+    ).check(tracked.obj_ids)
     meta = source.meta
     meter = ProgressMeter(meta.num_frames, ALPHA_REPORT_EVERY, progress)
+    frames = alpha_frames(source, tracked, selected, edge=edge, edge_band=edge_band, feather=feather)
     with VideoWriter(path, fps=fps or meta.fps, pixel_format=ALPHA_PIXEL_FORMAT) as writer:
-        for index, frame in enumerate(source.read(0, meta.num_frames)):
+        for rgba in frames:
             raise_if_cancelled(cancel, "alpha video")
-            union = np.zeros((meta.height, meta.width), dtype=bool)
-            for obj_id in selected:
-                union |= tracked.mask(index, obj_id)
-            writer.write(alpha_frame(frame, feather_alpha(union.astype(np.float32), feather)))
+            writer.write(rgba)
             meter.frame_done()
     return Path(path)
+
+
+def write_alpha_pngs(
+    png_dir: str | Path,
+    source: FrameSource,
+    tracked: TrackedMasks,
+    *,
+    obj_ids: Sequence[int] | None = None,
+    feather: int = config.DEFAULT_FEATHER,
+    edge: str = config.DEFAULT_EDGE,
+    edge_band: int = config.DEFAULT_EDGE_BAND,
+    progress: ProgressCallback | None = None,
+    cancel: CancelFlag | None = None,
+) -> Path:
+    """Write the frames `write_alpha_video` would encode as RGBA PNGs ``00000.png, ...`` into `png_dir`
+    (replacing it; written beside it first, so a failure leaves the previous folder)."""
+    selected = list(tracked.obj_ids if obj_ids is None else obj_ids)
+    png_dir = Path(png_dir)
+    ExportFormats(
+        alpha_png_dir=png_dir, alpha_objects=tuple(selected), feather=feather, edge=edge, edge_band=edge_band
+    ).check(tracked.obj_ids)
+    meter = ProgressMeter(source.meta.num_frames, ALPHA_REPORT_EVERY, progress)
+    partial = partial_sibling(png_dir)
+    partial.mkdir()
+    try:
+        frames = alpha_frames(source, tracked, selected, edge=edge, edge_band=edge_band, feather=feather)
+        for index, rgba in enumerate(frames):
+            raise_if_cancelled(cancel, "alpha PNGs")
+            if not cv2.imwrite(
+                str(partial / indexed_mask_name(index)), cv2.cvtColor(rgba, cv2.COLOR_RGBA2BGRA)
+            ):
+                raise OSError(f"could not write alpha PNG {index} in {png_dir}")
+            meter.frame_done()
+        replace_path(partial, png_dir)
+    except BaseException:
+        shutil.rmtree(partial, ignore_errors=True)
+        raise
+    return png_dir

@@ -67,7 +67,23 @@ class ExportChoices:
         maximum=config.MAX_FEATHER,
         slider=(0, 32),
         label="Alpha video feather (pixels)",
-        help="soft edge of the alpha video's objects in pixels, as the compositor's feather (0 = hard)",
+        help="soft edge of the alpha video's objects in pixels, as the compositor's feather (edge hard only)",
+    )
+    edge: str = option(
+        config.DEFAULT_EDGE,
+        choices=config.EDGE_MODES,
+        label="Alpha edge",
+        control_id="edge",
+        help="edge of the alpha video's and PNGs' objects, as the compositor's: hard (the mask, feathered), "
+        "refine (edge-aware alpha and edge colours) or matte (a matting solve, seconds per frame)",
+    )
+    edge_band: int = option(
+        config.DEFAULT_EDGE_BAND,
+        minimum=1,
+        slider=(1, 32),
+        label="Alpha edge band (px)",
+        control_id="edge-band",
+        help="pixels on either side of the mask's edge that refine and matte may change",
     )
 
     def __post_init__(self) -> None:

@@ -475,11 +475,16 @@ class Project:
                 yield
                 self._db.execute("COMMIT")
             except sqlite3.Error as error:
-                self._db.execute("ROLLBACK")
+                self._roll_back()
                 raise _user_error(error, self.folder) from None
             except BaseException:
-                self._db.execute("ROLLBACK")
+                self._roll_back()
                 raise
+
+    def _roll_back(self) -> None:
+        """Undo the open transaction (SQLite has already undone one whose commit failed for a full disk)."""
+        if self._db.in_transaction:
+            self._db.execute("ROLLBACK")
 
 
 def _user_error(error: sqlite3.Error, folder: Path) -> Exception:
