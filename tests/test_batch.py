@@ -8,6 +8,7 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
 from pathlib import Path
 
 import imageio_ffmpeg
@@ -26,6 +27,7 @@ from sam2_gradio.engine.track_project import track_project
 from sam2_gradio.media.frames import open_frames
 
 pytestmark = pytest.mark.slow
+ROOT = Path(__file__).resolve().parents[1]
 MODEL = ModelSettings(random_weights=True, image_size=256, device="cpu")
 LENGTHS = {"a": 4, "b": 5, "c": 3, "d": 4}  # frames of the four small videos (a loaded 2-core CI)
 CHECKPOINT_FRAMES = 2  # the Ray workers checkpoint every 2 frames, so a short run can be killed after one
@@ -240,3 +242,15 @@ def test_on_ray_a_worker_killed_mid_run_is_retried_and_its_project_continues_to_
     with Project.open(reference) as project:
         track_project(random_model, project, preview=False)
     assert _same_masks(long, _masks(reference))
+
+
+def test_the_app_and_the_other_clis_never_import_the_batch_runner_or_ray():
+    modules = ["sam2_gradio.app.server", "sam2_gradio.cli.segment", "sam2_gradio.cli.export", "sam2_gradio"]
+    check = f"import sys; {'; '.join(f'import {m}' for m in modules)}; "
+    check += (
+        "print(sorted(m for m in sys.modules if m == 'ray' or m.startswith(('ray.', 'sam2_gradio.batch'))))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", check], capture_output=True, text=True, timeout=300, cwd=ROOT
+    )
+    assert done.returncode == 0 and done.stdout.strip() == "[]", done.stderr

@@ -49,7 +49,8 @@ def build_parser() -> argparse.ArgumentParser:
     cluster.add_argument(
         "--ray-address",
         metavar="ADDR",
-        help="run on this Ray cluster (auto: the one `ray start --head` started here; or host:port)",
+        help="run on this Ray cluster: auto (the one `ray start --head` started), host:port, "
+        "ray://host:port, or local (one started for this batch)",
     )
     cluster.add_argument(
         "--workers",

@@ -43,7 +43,8 @@ CPU_TORCH_SPEC = "torch==2.13.0"
 SAM2_SPEC = "sam2==1.1.0"
 SAM2_RUNTIME_DEPS = ("hydra-core>=1.3.2", "iopath>=0.1.10", "pillow", "tqdm", "numpy")
 BUILD_TOOLS = ("setuptools>=68", "wheel")
-TEST_PACKAGES = ("pytest", "playwright", "ruff", "pycocotools")  # pycocotools: the RLE reference
+# pycocotools: the RLE reference; ray: the batch runner's cluster extra (pyproject's [cluster])
+TEST_PACKAGES = ("pytest", "playwright", "ruff", "pycocotools", "ray==2.60.*")
 SPACES_SPEC = "spaces==0.51.3"  # the version tests/zerogpu's double follows
 REAL_SPACES_DIR = VENV_DIR / "real-spaces"
 CHROMIUM_PATH = Path("/usr/bin/chromium")
