@@ -66,7 +66,7 @@ def measure(clips: Path, state: Path, folder: Path, settings) -> tuple[float, in
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--projects", type=int, default=8, help="projects in the batch")
-    parser.add_argument("--frames", type=int, default=16, help="frames of each clip")
+    parser.add_argument("--frames", type=int, default=8, help="frames of each clip")
     parser.add_argument("--size", default="320x180", help="frame size of the clips")
     parser.add_argument("--image-size", type=int, default=256, help="model input size")
     parser.add_argument("--device", default="cpu", help="cpu or cuda")

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from sam2_gradio.batch.work import ProjectJob, ProjectStatus, StatusCallback, track_job
 from sam2_gradio.engine.options import SegmentOptions
+from sam2_gradio.jobs import BadInput
 
 if TYPE_CHECKING:
     from sam2_gradio.engine.model import ModelSettings, PredictorLender
@@ -77,9 +78,7 @@ def run_batch(
         report(ProjectStatus(job.folder, "waiting"))
     factory = settings.model_factory or _shared_model
     if settings.uses_ray:
-        from sam2_gradio.batch.ray_pool import run_on_ray
-
-        statuses = run_on_ray(jobs, settings, factory, report)
+        statuses = _ray_runner()(jobs, settings, factory, report)
     else:
         statuses = _run_in_process(jobs, settings, factory, report)
     return BatchResult(statuses, time.perf_counter() - started)
@@ -94,6 +93,17 @@ def _run_in_process(
         statuses.append(track_job(model, job, settings.options, report))
         report(statuses[-1])
     return statuses
+
+
+def _ray_runner() -> Callable[..., list[ProjectStatus]]:
+    """`ray_pool.run_on_ray`, or `BadInput` saying how to install Ray when it is missing."""
+    try:
+        from sam2_gradio.batch.ray_pool import run_on_ray
+    except ModuleNotFoundError as error:
+        if error.name != "ray":
+            raise
+        raise BadInput("--ray-address and --workers need Ray: pip install .[cluster]") from None
+    return run_on_ray
 
 
 def _shared_model(settings: ModelSettings) -> PredictorLender:
