@@ -133,15 +133,19 @@ def track_job(
     gets a "tracking" status after every step.
     """
     here = f"{socket.gethostname()}:{os.getpid()}"
-    worker = ProjectStatus(job.folder, "tracking", worker=here, pid=os.getpid())
+    tracking = ProjectStatus(job.folder, "tracking", worker=here, pid=os.getpid())
     try:
         with _open_project(job) as project:
-            return _track(model, project, options, worker, report)
+            return _track(model, project, options, tracking, report)
     except UserError as error:
-        return replace(worker, state="failed", reason=" ".join(str(error).split()))
+        return replace(tracking, state="failed", reason=" ".join(str(error).split()))
+    except OSError as error:  # a file of the project or its video cannot be read or written
+        reason = f"{error.strerror}: {error.filename}" if error.filename and error.strerror else str(error)
+        return replace(tracking, state="failed", reason=reason)
     except Exception as error:  # a bug or a failure of torch: this project fails, the others go on
         logger.exception("project %s failed", job.folder)
-        return replace(worker, state="failed", reason=f"internal error ({type(error).__name__}: {error})")
+        reason = f"internal error ({type(error).__name__}: {error})"
+        return replace(tracking, state="failed", reason=reason)
 
 
 def _open_project(job: ProjectJob) -> Project:
