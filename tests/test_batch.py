@@ -9,6 +9,7 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
 from pathlib import Path
 
 import imageio_ffmpeg
@@ -102,6 +103,32 @@ def reference(videos, random_model, tmp_path_factory) -> dict[str, dict[int, np.
         masks[name] = _masks(folder / name)
         assert any(m.any() for m in masks[name].values())  # the comparisons below mean something
     return masks
+
+
+def test_the_segment_cli_tracks_the_reference_masks(videos, reference, tmp_path):
+    """The chain the other tests rely on: the segment CLI's masks are `track_project`'s, bit for bit."""
+    video = videos["a"]
+    state = _prompts(open_frames(video).meta).save(tmp_path / "state.json")
+    command = [
+        sys.executable,
+        str(ROOT / "tests" / "project_cli_runner.py"),
+        "segment",
+        "--video",
+        str(video),
+    ]
+    command += [
+        "--state-file",
+        str(state),
+        "--project",
+        str(tmp_path / "cli"),
+        "--mask-dir",
+        str(tmp_path / "m"),
+    ]
+    command += ["--random-weights", "--image-size", "256", "--device", "cpu"]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}  # one thread, as the reference
+    done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    assert _same_masks(tmp_path / "cli", reference["a"])
 
 
 def test_time_left_is_the_frames_left_over_the_summed_speed():
