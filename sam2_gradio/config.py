@@ -328,3 +328,8 @@ def options_from_values(options_class: type[OptionsT], values: Mapping[str, Any]
 CHECKPOINT_FRAMES = _env_int("SAM2_GRADIO_CHECKPOINT_FRAMES", 8)
 # Frames of masks waiting for the preview encoder while tracking (memory stays bounded).
 PREVIEW_QUEUE_FRAMES = 16
+
+# --- Batch (python -m sam2_gradio.batch) ---------------------------------------------------------
+# How many times a project is given again to a Ray worker whose process was lost while tracking it
+# (it continues from its checkpoint each time); after that the project fails and the others go on.
+BATCH_TASK_RETRIES = _env_int("SAM2_GRADIO_BATCH_TASK_RETRIES", 3)
