@@ -340,3 +340,8 @@ PROJECTS_DIR = Path(
 PUBLIC_PROJECT_IDLE_HOURS = _env_float("SAM2_GRADIO_PUBLIC_PROJECT_IDLE_HOURS", 24.0)
 # Projects a browser lists at most (the most recent first).
 PROJECTS_LISTED = 20
+
+# --- Batch (python -m sam2_gradio.batch) ---------------------------------------------------------
+# How many times a project is given again to a Ray worker whose process was lost while tracking it
+# (it continues from its checkpoint each time); after that the project fails and the others go on.
+BATCH_TASK_RETRIES = _env_int("SAM2_GRADIO_BATCH_TASK_RETRIES", 3)

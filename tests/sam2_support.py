@@ -31,6 +31,11 @@ def build_random_model(image_size: int = TEST_IMAGE_SIZE) -> SharedModel:
     return SharedModel(predictor, settings)
 
 
+def random_model_for(settings: ModelSettings) -> SharedModel:
+    """`build_random_model` at `settings.image_size`: a model factory for runners that take one (batch)."""
+    return build_random_model(settings.image_size)
+
+
 def scene_frame(index: int) -> np.ndarray:
     """Frame `index` of a synthetic scene: a red disc moving right and a green box moving down."""
     width, height = SCENE_SIZE

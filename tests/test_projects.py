@@ -129,6 +129,17 @@ def test_exports_need_no_model_and_are_cached_against_the_masks(tracked_project,
     assert first.stat().st_mtime_ns == stamp and len(list((tmp_path / "davis").glob("*.png"))) == 24
 
 
+def test_alpha_pngs_from_the_store_cut_the_tracked_masks_out(tracked_project, tmp_path):
+    project, _, old = tracked_project
+    folder = project_exports.alpha_pngs(project, tmp_path / "alpha", edge="hard", feather=0)
+    names = sorted(path.name for path in folder.iterdir())
+    assert names == [f"{frame:05d}.png" for frame in range(24)]
+    for frame in (2, 12, 23):
+        rgba = cv2.imread(str(folder / names[frame]), cv2.IMREAD_UNCHANGED)
+        union = cv2.imread(str(old.mask_dir / "combined" / f"mask_{frame:05d}.png"), 0) > 0
+        assert np.array_equal(rgba[..., 3] == 255, union) and not rgba[..., 3][~union].any()
+
+
 def test_cancel_then_continue_gives_the_uninterrupted_masks_tracking_only_what_is_left(
     random_model, scene_jpegs, tracked_project, tmp_path
 ):

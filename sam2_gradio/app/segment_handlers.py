@@ -461,6 +461,8 @@ class SegmentHandlers:
         davis: bool = False,
         alpha_video: str = "none",
         feather: float = config.DEFAULT_FEATHER,
+        edge: str = config.DEFAULT_EDGE,
+        edge_band: float = config.DEFAULT_EDGE_BAND,
         request: gr.Request = None,
     ) -> list[str] | None:
         """Write the ticked exports of the last propagation from the project's store (no tracking).
@@ -469,7 +471,9 @@ class SegmentHandlers:
             coco: the masks as a YouTube-VIS style JSON (COCO compressed RLE).
             davis: DAVIS indexed PNGs (pixel value = object id), zipped.
             alpha_video: "none", "webm" (VP9) or "mov" (ProRes 4444): the objects on transparency.
-            feather: soft edge of the alpha video, pixels (0 = hard).
+            feather: inward feather of the alpha video with edge "hard", pixels.
+            edge: "hard", "refine" or "matte": how the alpha video's objects are cut out.
+            edge_band: pixels on either side of the mask's edge that refine and matte may change.
         Returns:
             Every export file of the last propagation.
         """

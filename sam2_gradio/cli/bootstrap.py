@@ -43,8 +43,9 @@ CPU_TORCH_SPEC = "torch==2.13.0"
 SAM2_SPEC = "sam2==1.1.0"
 SAM2_RUNTIME_DEPS = ("hydra-core>=1.3.2", "iopath>=0.1.10", "pillow", "tqdm", "numpy")
 BUILD_TOOLS = ("setuptools>=68", "wheel")
-# pycocotools: the RLE reference; hypothesis: the fuzz tests (tests/test_fuzz.py)
-TEST_PACKAGES = ("pytest", "playwright", "ruff", "pycocotools", "hypothesis")
+# pycocotools: the RLE reference; hypothesis: the fuzz tests (tests/test_fuzz.py); ray: the batch
+# runner's cluster extra (pyproject's [cluster])
+TEST_PACKAGES = ("pytest", "playwright", "ruff", "pycocotools", "hypothesis", "ray==2.60.*")
 SPACES_SPEC = "spaces==0.51.3"  # the version tests/zerogpu's double follows
 REAL_SPACES_DIR = VENV_DIR / "real-spaces"
 CHROMIUM_PATH = Path("/usr/bin/chromium")

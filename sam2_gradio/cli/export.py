@@ -40,9 +40,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=[],
         help="the objects on transparency, one file per name: .webm (VP9) and/or .mov (ProRes 4444)",
     )
+    parser.add_argument(
+        "--alpha-png", metavar="DIR", help="the alpha video's frames as RGBA PNGs (00000.png, ...), lossless"
+    )
     parser.add_argument("--alpha-objects", metavar="IDS", help="object ids in --alpha-video, e.g. 1,3")
     parser.add_argument("--fps", type=float, help="frame rate of the preview (default: the video's)")
-    add_option_arguments(parser, ExportChoices, only=("feather",))
+    add_option_arguments(parser, ExportChoices, only=("feather", "edge", "edge_band"))
     return parser
 
 
@@ -54,8 +57,9 @@ def run(args: argparse.Namespace) -> None:
     request = OutputRequest(
         mask_dir=_path(args.mask_dir), zip_path=_path(args.zip), preview_path=_path(args.output),
         coco_path=_path(args.coco), davis_dir=_path(args.davis_dir),
-        alpha_videos=tuple(Path(p) for p in args.alpha_video),
-        alpha_objects=parse_object_ids(args.alpha_objects), feather=args.feather, fps=args.fps,
+        alpha_videos=tuple(Path(p) for p in args.alpha_video), alpha_png_dir=_path(args.alpha_png),
+        alpha_objects=parse_object_ids(args.alpha_objects), feather=args.feather, edge=args.edge,
+        edge_band=args.edge_band, fps=args.fps,
     )  # fmt: skip
     with Project.open(args.project) as project:
         if not project.is_current():

@@ -177,7 +177,8 @@ def _track_and_export(
             mask_dir=Path(args.mask_dir), zip_path=_path(args.zip), preview_path=_path(args.output),
             coco_path=exports.coco_path, davis_dir=exports.davis_dir,
             alpha_videos=(exports.alpha_video_path,) if exports.alpha_video_path else (),
-            alpha_objects=exports.alpha_objects, feather=exports.feather, fps=args.fps,
+            alpha_png_dir=exports.alpha_png_dir, alpha_objects=exports.alpha_objects,
+            feather=exports.feather, edge=exports.edge, edge_band=exports.edge_band, fps=args.fps,
         )  # fmt: skip
         for kind, path in write_outputs(project, request).items():
             logger.info("%s: %s", kind, path)

@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -158,30 +158,78 @@ def alpha_video(
     *,
     obj_ids: Sequence[int] | None = None,
     feather: int = config.DEFAULT_FEATHER,
+    edge: str = config.DEFAULT_EDGE,
+    edge_band: int = config.DEFAULT_EDGE_BAND,
     progress: ProgressCallback | None = None,
     cancel: CancelFlag | None = None,
     copy: bool = True,
 ) -> Path:
-    """The objects `obj_ids` (default all) on transparency: ``.webm`` (VP9) or ``.mov`` (ProRes 4444),
-    as `path` names it; put at `path` unless `copy` is off (then the cached file is returned)."""
+    """The objects `obj_ids` (default all) on transparency, cut out with `edge`: ``.webm`` (VP9) or
+    ``.mov`` (ProRes 4444), as `path` names it; put at `path` unless `copy` is off (then the cached file
+    is returned)."""
     path = Path(path)
+    return _alpha_output(
+        project, "alpha", path.suffix.lower(), export_formats.write_alpha_video, path if copy else None,
+        obj_ids=obj_ids, feather=feather, edge=edge, edge_band=edge_band, progress=progress, cancel=cancel,
+        check=export_formats.ExportFormats(alpha_video_path=path, alpha_objects=obj_ids, feather=feather,
+                                           edge=edge, edge_band=edge_band),
+    )  # fmt: skip
+
+
+def alpha_pngs(
+    project: Project,
+    png_dir: str | Path | None = None,
+    *,
+    obj_ids: Sequence[int] | None = None,
+    feather: int = config.DEFAULT_FEATHER,
+    edge: str = config.DEFAULT_EDGE,
+    edge_band: int = config.DEFAULT_EDGE_BAND,
+    progress: ProgressCallback | None = None,
+    cancel: CancelFlag | None = None,
+) -> Path:
+    """The alpha video's frames as RGBA PNGs ``00000.png, ...`` (lossless, for compositing tools)."""
+    return _alpha_output(
+        project, "alpha-png", "", export_formats.write_alpha_pngs, png_dir,
+        obj_ids=obj_ids, feather=feather, edge=edge, edge_band=edge_band, progress=progress, cancel=cancel,
+        check=export_formats.ExportFormats(alpha_png_dir=Path("alpha"), alpha_objects=obj_ids,
+                                           feather=feather, edge=edge, edge_band=edge_band),
+    )  # fmt: skip
+
+
+def _alpha_output(
+    project: Project,
+    kind: str,
+    suffix: str,
+    write: Callable[..., Path],
+    destination: Path | str | None,
+    *,
+    obj_ids: Sequence[int] | None,
+    feather: int,
+    edge: str,
+    edge_band: int,
+    progress: ProgressCallback | None,
+    cancel: CancelFlag | None,
+    check: export_formats.ExportFormats,
+) -> Path:
+    """An alpha export (`write`: video or PNGs) of the objects, cached against its options."""
     tracked = project.masks()
-    export_formats.ExportFormats(alpha_video_path=path, alpha_objects=obj_ids, feather=feather).check(
-        tracked.obj_ids
-    )
+    check.check(tracked.obj_ids)
     chosen = None if obj_ids is None else sorted(obj_ids)
-    cached = cached_output(project, "alpha", path.suffix.lower(), chosen, feather)
+    cached = cached_output(project, kind, suffix, chosen, feather, edge, edge_band)
     if not cached.exists():
-        staged = partial_file(cached)
+        staged = partial_file(cached) if suffix else partial_sibling(cached)
         try:
-            export_formats.write_alpha_video(
-                staged, project.frames(), tracked, obj_ids=chosen, feather=feather,
-                progress=progress, cancel=cancel,
+            write(
+                staged, project.frames(), tracked, obj_ids=chosen, feather=feather, edge=edge,
+                edge_band=edge_band, progress=progress, cancel=cancel,
             )  # fmt: skip
             staged.replace(cached)
         finally:
-            staged.unlink(missing_ok=True)
-    return deliver(cached, path) if copy else cached
+            if staged.is_dir():
+                shutil.rmtree(staged, ignore_errors=True)
+            else:
+                staged.unlink(missing_ok=True)
+    return deliver(cached, destination)
 
 
 @dataclass(frozen=True)
@@ -194,8 +242,11 @@ class OutputRequest:
     coco_path: Path | None = None
     davis_dir: Path | None = None
     alpha_videos: tuple[Path, ...] = ()
+    alpha_png_dir: Path | None = None
     alpha_objects: tuple[int, ...] | None = None
     feather: int = config.DEFAULT_FEATHER
+    edge: str = config.DEFAULT_EDGE
+    edge_band: int = config.DEFAULT_EDGE_BAND
     fps: float | None = None
 
 
@@ -226,12 +277,18 @@ def write_outputs(
         made.append(("preview", preview(project, fps=request.fps, cancel=cancel), request.preview_path))
     for index, path in enumerate(request.alpha_videos):
         cached = alpha_video(
-            project, path, obj_ids=request.alpha_objects, feather=request.feather,
-            progress=progress, cancel=cancel, copy=False,
+            project, path, obj_ids=request.alpha_objects, feather=request.feather, edge=request.edge,
+            edge_band=request.edge_band, progress=progress, cancel=cancel, copy=False,
         )  # fmt: skip
         made.append(
             (f"alpha video {index + 1}" if len(request.alpha_videos) > 1 else "alpha video", cached, path)
         )
+    if request.alpha_png_dir is not None:
+        pngs = alpha_pngs(
+            project, obj_ids=request.alpha_objects, feather=request.feather, edge=request.edge,
+            edge_band=request.edge_band, progress=progress, cancel=cancel,
+        )  # fmt: skip
+        made.append(("alpha PNGs", pngs, request.alpha_png_dir))
     _publish_together([(cached, Path(path)) for _, cached, path in made])
     return {name: Path(path) for name, _, path in made}
 
@@ -266,7 +323,14 @@ def check_request(project: Project, request: OutputRequest) -> None:
     for path in (request.zip_path, request.coco_path):
         if path is not None and path.is_dir():
             raise BadInput(f"{path.name} is an existing folder: give a file name")
-    for path in (request.zip_path, request.coco_path, request.davis_dir, *request.alpha_videos):
+    outputs = (
+        request.zip_path,
+        request.coco_path,
+        request.davis_dir,
+        request.alpha_png_dir,
+        *request.alpha_videos,
+    )
+    for path in outputs:
         if path is not None and not path.absolute().parent.is_dir():
             raise BadInput(f"the folder of {path.name} does not exist")
     obj_ids = project.mask_objects()
