@@ -13,7 +13,8 @@ nothing when the masks are current; with other prompts it starts a new run. A ca
 is checkpointed where it stopped, so nothing it tracked is tracked again.
 
 A forward run's preview is encoded while it tracks (`PreviewStream`), so it is ready moments after the
-last frame; other directions' previews are written from the store when asked for.
+last frame; other directions' previews (and those of runs on ZeroGPU) are written from the store when
+asked for.
 """
 
 from __future__ import annotations
@@ -105,7 +106,7 @@ def track_project(
     source = project.frames()
     run, run_id, resumed_at = _run_to_continue(project, source, prompts, direction, batch_size)
     run.features = features
-    stream = _preview_stream(project, source, run, preview_fps) if preview else None
+    stream = _preview_stream(project, source, run, preview_fps) if preview and _local(model) else None
     started, done_before = time.perf_counter(), run.frames_done
     stopped, clean_stop = None, False
     checkpointed = [run.frames_done]  # frames done at the last checkpoint
@@ -175,6 +176,15 @@ def _run_to_continue(
                 return run, latest.id, run.next_frame()
     run = start_propagation(source, prompts, direction=direction, batch_size=batch_size)
     return run, project.begin_run(prompts, direction, run.total), None
+
+
+def _local(model: PredictorLender) -> bool:
+    """Whether SAM 2 runs in this process. On ZeroGPU each call forks a worker, which would inherit the
+    pipes of an ffmpeg started meanwhile by the preview thread and keep them open: no preview stream there
+    (the preview is written from the store afterwards)."""
+    from sam2_gradio.engine.gpu_tasks import model_tasks
+
+    return not model_tasks(model).remote
 
 
 def _staged(progress: ProgressCallback | None) -> ProgressCallback | None:
