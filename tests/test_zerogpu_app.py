@@ -211,14 +211,15 @@ def test_a_gpu_call_lost_before_its_first_frame_is_made_again_and_two_in_a_row_s
         actions.add_click(session, 0, 1, 20, 20, positive=True)
         return session
 
-    complete = zip_masks(actions.propagate(clicked("a")).masks_zip)
+    first, second, third = clicked("a"), clicked("b"), clicked("c")  # their clicks' calls first
+    complete = zip_masks(actions.propagate(first).masks_zip)
     spaces.aborted_calls = 1
-    again = actions.propagate(clicked("b"))
+    again = actions.propagate(second)
     assert spaces.aborted_calls == 0 and not again.partial
     assert_same_masks(zip_masks(again.masks_zip), complete)
     spaces.aborted_calls = 2
     with pytest.raises(GpuStopped, match="GPU task aborted"):
-        actions.propagate(clicked("c"))
+        actions.propagate(third)
 
 
 def test_on_zerogpu_no_frame_is_encoded_ahead_of_a_click(small_model, make_video, tmp_path, spaces):
