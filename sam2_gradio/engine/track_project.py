@@ -94,7 +94,9 @@ def track_project(
     Continues the latest run when it tracked these prompts in this direction and did not finish;
     returns at once (`already_current`) when it finished. The model is held one step at a time
     (`run_steps`; `step_frames` fixes a step's frames); `cancel` stops after the current frame, keeping
-    every frame tracked; `progress` gets `Progress` reports with stage "tracking"; `watch` gets each
+    every frame tracked, and so does a GPU call that fails after some frames (`GpuStopped`, e.g. a spent
+    ZeroGPU quota: `stopped` says why; before any frame it is raised); `progress` gets `Progress`
+    reports with stage "tracking"; `watch` gets each
     committed frame. With `preview`, a forward run encodes the preview while it tracks (`result.preview`).
     `features` (the video's `FeatureStore`) lends and keeps image features.
     Raises `BadInput`/`NotReady` for prompts that cannot be tracked, `DiskFull` when the disk fills.
@@ -133,8 +135,10 @@ def track_project(
                     stream.add(frame, by_object)
                 if watch is not None:
                     watch(FrameTracked(frame, run.tracked_frames, by_object))
-        except GpuStopped as error:
-            stopped = str(error)
+        except GpuStopped as error:  # the run was left after the last chunk that came back whole
+            stopped, clean_stop = str(error), True
+            if not run.tracked_frames:
+                raise  # nothing tracked: the GPU's refusal is the answer
         clean_stop = True  # every frame the run counts is committed: a checkpoint here is exact
     finally:
         run.close()
