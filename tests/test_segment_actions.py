@@ -556,7 +556,7 @@ def test_a_click_on_a_frame_then_a_live_propagation_marks_the_timeline(app_model
 
     replies = list(
         handlers.live_handler(resume=False)(
-            "forward", 1, False, False, "none", 0, request, progress=lambda *args, **kwargs: None
+            "forward", 1, False, False, "none", 0, "hard", 8, request, progress=lambda *args, **kwargs: None
         )
     )
     timelines = [reply[7] for reply in replies if isinstance(reply[7], str)]
