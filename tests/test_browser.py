@@ -186,15 +186,15 @@ def propagate_and_check(
 def reload_and_check(app: AppPage, clip_frames: int, folder: Path) -> None:
     """Reload the page: the same frame, clicks, undo history, tracked masks and preview come back (the
     project the browser keeps); another browser sees none of it."""
-    app.page.keyboard.press("ArrowRight")
-    app.wait_number("seg-frame-slider", 1)
-    app.page.keyboard.press("ArrowRight")
-    app.wait_number("seg-frame-slider", 2)
+    start = int(app.number("seg-frame-slider"))  # where the run left the view
+    frame = start - 1 if start > 0 else 1
+    app.page.keyboard.press("ArrowLeft" if start > 0 else "ArrowRight")
+    app.wait_number("seg-frame-slider", frame)
     shown = app.wait_image_src("seg-frame", other_than=None)
     before, clicks = pixels(app, shown), saved_clicks(app)
     app.page.reload()
     app.page.locator(".gradio-container").wait_for()
-    app.wait_number("seg-frame-slider", 2, timeout_ms=PROPAGATION_TIMEOUT_MS)
+    app.wait_number("seg-frame-slider", frame, timeout_ms=PROPAGATION_TIMEOUT_MS)
     restored = app.wait_image_src("seg-frame", other_than=None, timeout_ms=PROPAGATION_TIMEOUT_MS)
     assert np.abs(pixels(app, restored).astype(int) - before).mean() < 1, "the tracked masks are drawn"
     assert frame_count(app, app.wait_video("seg-preview"), folder) == clip_frames
@@ -202,7 +202,7 @@ def reload_and_check(app: AppPage, clip_frames: int, folder: Path) -> None:
     app.screenshot("reloaded")
     app.press("seg-undo")  # the undo history came back: the second object's click goes
     app.wait_number("seg-frame-slider", 0)
-    undone = saved_clicks(app)
+    undone = fresh_saved_clicks(app)
     assert len(undone["0"]) == 1, undone
     app.press("seg-redo")
     app.wait_image_src("seg-frame", other_than=None)
@@ -214,6 +214,18 @@ def reload_and_check(app: AppPage, clip_frames: int, folder: Path) -> None:
         assert "Upload a video" in other.locator("#seg-info").inner_text()
     finally:
         other.close()
+
+
+def fresh_saved_clicks(app: AppPage) -> dict:
+    """`saved_clicks`, waiting for the new state file when the box already offers one."""
+    link = app.component("seg-state-file").locator("a[href]").first
+    before = link.get_attribute("href") if link.count() else None
+    app.press("seg-save-state")
+    app.page.wait_for_function(
+        "([id, old]) => { const a = document.querySelector(`#${id} a[href]`); return a && a.href !== old; }",
+        arg=["seg-state-file", before and app.page.evaluate("h => new URL(h, location.href).href", before)],
+    )
+    return json.loads(fetch(app, app.file_link("seg-state-file")))["clicks"]
 
 
 def holdout_zip(folder: Path) -> Path:
