@@ -203,6 +203,12 @@ class AppPage:
         field = self.component(elem_id).locator("textarea, input[type=text]")
         return field.first.input_value() if field.count() else self.component(elem_id).inner_text()
 
+    def reload(self) -> None:
+        """Reload the page (as a user's F5) and record its toasts again."""
+        self.page.reload()
+        self.page.locator(".gradio-container").wait_for()
+        self.page.evaluate(RECORD_ERRORS_JS)
+
     def take_errors(self) -> list[str]:
         """The messages of the error toasts shown since the last call (or since this object was made)."""
         return self.page.evaluate("() => window.appErrors.splice(0)")

@@ -192,8 +192,7 @@ def reload_and_check(app: AppPage, clip_frames: int, folder: Path) -> None:
     app.wait_number("seg-frame-slider", frame)
     shown = app.wait_image_src("seg-frame", other_than=None)
     before, clicks = pixels(app, shown), saved_clicks(app)
-    app.page.reload()
-    app.page.locator(".gradio-container").wait_for()
+    app.reload()
     app.wait_number("seg-frame-slider", frame, timeout_ms=PROPAGATION_TIMEOUT_MS)
     restored = app.wait_image_src("seg-frame", other_than=None, timeout_ms=PROPAGATION_TIMEOUT_MS)
     assert np.abs(pixels(app, restored).astype(int) - before).mean() < 1, "the tracked masks are drawn"
