@@ -88,6 +88,29 @@ def measure(model, clip: Path, folder: Path) -> dict[str, float]:
     return row
 
 
+MATTING_ALPHA = PROJECT_ROOT.parent / "shared" / "fixtures" / "matting" / "alpha"
+
+
+def object_shaped_sizes(folder: Path = MATTING_ALPHA) -> tuple[int, float, float] | None:
+    """(masks, RLE bytes, PNG bytes per mask) of real object silhouettes: the matting fixtures' alpha
+    thresholded at 0.5, as the store keeps them (COCO RLE) and as the mask folder does (0/255 PNG).
+    The random-weights model's masks are noise, on which no run-length code saves anything; these are
+    the shapes a real checkpoint tracks. None when the fixtures are absent."""
+    import cv2
+
+    from sam2_gradio.media.rle import CompressedRle
+
+    paths = sorted(folder.glob("*.png")) if folder.is_dir() else []
+    if not paths:
+        return None
+    rle = png = 0
+    for path in paths:
+        mask = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE) >= 128
+        rle += len(CompressedRle.from_mask(mask).counts)
+        png += len(cv2.imencode(".png", mask.astype("uint8") * 255)[1])
+    return len(paths), rle / len(paths), png / len(paths)
+
+
 def print_table(rows: list[dict[str, float]], image_size: int) -> None:
     """The results as a Markdown table, goals beside."""
     print(f"\nSAM 2.1 tiny, random weights, {image_size} px, CPU; 2 objects; seconds unless said\n")
@@ -106,6 +129,13 @@ def print_table(rows: list[dict[str, float]], image_size: int) -> None:
     print("\nready: from the last tracked frame to the preview ready (goal: max(2 s, 10% of tracking));")
     print("all exports: every export from the store (goal: within 25% of tracking);")
     print("store B/mask: RLE bytes per frame and object (goal: at most 10% of the PNGs').")
+    shaped = object_shaped_sizes()
+    if shaped is not None:
+        count, rle, png = shaped
+        print(
+            f"\nobject-shaped masks ({count} matting fixtures thresholded at 0.5): RLE {rle:.0f} B, "
+            f"PNG {png:.0f} B per mask ({100 * rle / png:.1f}%)"
+        )
 
 
 def main() -> None:

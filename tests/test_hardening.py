@@ -438,7 +438,7 @@ def test_the_app_refuses_a_large_upload_while_it_arrives_and_takes_any_frame_thr
         assert too_large.status_code == 413
         client = Client(url, verbose=False, download_files=tmp_path / "downloads")
         controls = [handle_file(video), handle_file(masks), handle_file(video), "original", "center", 256]
-        controls += [0, 0, "normal", False, False, 0, []]
+        controls += [0, 0, "normal", False, False, 0, "hard", 8, []]  # ..., feather, edge, edge band, objects
         controls += [1.0, False, None, 0, "", None, False, 60, 40, 6, 0.5, 0.0, None]  # motion (issue 24)
         _, slider, _ = client.predict(9, *controls, api_name="/compose_preview")  # no earlier preview
         assert slider["maximum"] == 11 and "value" not in slider  # the user's value is never overwritten
