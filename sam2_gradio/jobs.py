@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 Clock = Callable[[], float]  # seconds, monotonic (time.perf_counter)
@@ -53,6 +53,13 @@ class Progress:
 
 
 ProgressCallback = Callable[[Progress], None]
+
+
+def with_stage(progress: ProgressCallback | None, stage: str) -> ProgressCallback | None:
+    """`progress` with every report's `stage` set to `stage` (None stays None)."""
+    if progress is None:
+        return None
+    return lambda report: progress(replace(report, stage=stage))
 
 
 def raise_if_cancelled(cancel: CancelFlag | None, what: str) -> None:

@@ -37,7 +37,7 @@ from sam2_gradio.engine.prompts import PromptState, box_from_corners, load_promp
 from sam2_gradio.engine.propagation import same_clicks
 from sam2_gradio.engine.store.project import Project
 from sam2_gradio.engine.track_project import FrameTracked, TrackingResult, track_project
-from sam2_gradio.jobs import BadInput, NotReady, ProgressCallback
+from sam2_gradio.jobs import BadInput, NotReady, ProgressCallback, with_stage
 from sam2_gradio.media.frames import VideoFileFrames
 from sam2_gradio.media.video import probe_video
 
@@ -251,7 +251,6 @@ def add_click(
         return segment.render(frame, segment.click(frame, obj_id, x, y, positive=positive))
 
 
-@_persisted
 def prompt_at(
     session: BrowserSession,
     frame: int,
@@ -505,7 +504,7 @@ def _results(
             preview = project_exports.deliver(tracking.preview, folder / "preview.mp4")
         else:
             preview = project_exports.preview(
-                project, folder / "preview.mp4", progress=_staged(progress, "preview")
+                project, folder / "preview.mp4", progress=with_stage(progress, "preview")
             )
     zip_path = folder / ("masks_partial.zip" if partial else "masks.zip")
     masks_zip = project_exports.masks_zip(project, zip_path)
@@ -538,15 +537,10 @@ def _write_exports(
     if choices.alpha_video != "none":
         alpha = project_exports.alpha_video(
             project, folder / f"{name}_alpha.{choices.alpha_video}", feather=choices.feather,
-            edge=choices.edge, edge_band=choices.edge_band, progress=_staged(progress, "alpha video"),
+            edge=choices.edge, edge_band=choices.edge_band, progress=with_stage(progress, "alpha video"),
         )  # fmt: skip
     return ExportedFiles(coco=coco, davis_dir=davis, alpha_video=alpha)
 
-
-def _staged(progress: ProgressCallback | None, stage: str) -> ProgressCallback | None:
-    if progress is None:
-        return None
-    return lambda report: progress(replace(report, stage=stage))
 
 
 def davis_zip_path(davis_dir: Path) -> Path:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -35,7 +35,7 @@ from sam2_gradio.engine.features import FeatureStore
 from sam2_gradio.engine.model import PredictorLender
 from sam2_gradio.engine.prompts import PromptState
 from sam2_gradio.engine.propagation import GpuStopped, PropagationRun, run_steps, start_propagation
-from sam2_gradio.jobs import BadInput, CancelFlag, Cancelled, Progress, ProgressCallback
+from sam2_gradio.jobs import BadInput, CancelFlag, Cancelled, Progress, ProgressCallback, with_stage
 from sam2_gradio.media.frames import FrameSource
 from sam2_gradio.media.video import check_output_video
 
@@ -68,11 +68,6 @@ class SegmentResult:
     run: PropagationRun | None = None  # a partial run, parked: pass this result as `resume=` to continue
     exported: ExportedFiles = ExportedFiles()  # COCO JSON, DAVIS PNGs, alpha video, when asked for
 
-
-def _staged(progress: ProgressCallback | None, stage: str) -> ProgressCallback | None:
-    if progress is None:
-        return None
-    return lambda report: progress(replace(report, stage=stage))
 
 
 def check_outputs(
@@ -181,7 +176,7 @@ def segment_video(
             stopped = None
             try:
                 for frame, frame_obj_ids, masks in run_steps(
-                    model, run, source, progress=_staged(progress, "propagate"), cancel=cancel
+                    model, run, source, progress=with_stage(progress, "propagate"), cancel=cancel
                 ):
                     exporter.write(frame, frame_obj_ids, masks)
                     if watch is not None:
@@ -207,7 +202,7 @@ def segment_video(
                     staged[-1][0],
                     fps=fps,
                     frames=tracked if partial else None,
-                    progress=_staged(progress, "preview"),
+                    progress=with_stage(progress, "preview"),
                     cancel=None if partial else cancel,  # a cancelled run still shows what it tracked
                 )
             if zip_path is not None:
@@ -240,7 +235,7 @@ def segment_video(
             source,
             kept,
             names=prompts.names,
-            progress=_staged(progress, "alpha video"),
+            progress=with_stage(progress, "alpha video"),
             cancel=cancel,
         )
     frames_now = run.frames_done - done_before

@@ -37,33 +37,26 @@ from sam2_gradio.media.video import check_output_video
 
 
 def cached_output(project: Project, kind: str, suffix: str, *depends_on: object) -> Path:
-    """Where output `kind` of the project's current masks (and `depends_on`) is cached."""
-    key = hashlib.sha256(json.dumps([project.masks_version, *map(str, depends_on)]).encode()).hexdigest()
+    """Where output `kind` of the project's current masks (and `depends_on`) is cached:
+    ``outputs/<kind>-m<masks version>-<hash of depends_on><suffix>``. Outputs of `kind` made from older
+    masks are deleted here; those of the current masks with other options are kept."""
+    version = project.masks_version
+    key = hashlib.sha256(json.dumps(list(map(str, depends_on))).encode()).hexdigest()
     folder = project.folder / OUTPUTS_DIR
     folder.mkdir(exist_ok=True)
-    return folder / f"{kind}-{key[:16]}{suffix}"
+    current = f"{kind}-m{version}-"
+    for old in folder.glob(f"{kind}-m*"):
+        if not old.name.startswith(current):
+            shutil.rmtree(old) if old.is_dir() else old.unlink(missing_ok=True)
+    return folder / f"{current}{key[:16]}{suffix}"
 
 
 def deliver(cached: Path, path: str | Path | None) -> Path:
     """`cached`, also copied to `path` when one is given (atomically, a file or a folder)."""
     if path is None:
         return cached
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    staged = partial_sibling(path)
-    if cached.is_dir():
-        shutil.copytree(cached, staged)
-    else:
-        shutil.copyfile(cached, staged)
-    replace_path(staged, path)
-    return path
-
-
-def _drop_older(cached: Path, kind: str) -> None:
-    """Remove the cached outputs of `kind` other than `cached` (they belong to older masks)."""
-    for old in cached.parent.glob(f"{kind}-*"):
-        if old != cached:
-            shutil.rmtree(old) if old.is_dir() else old.unlink(missing_ok=True)
+    _publish_together([(cached, Path(path))])
+    return Path(path)
 
 
 def preview(
@@ -91,7 +84,6 @@ def preview(
             staged.replace(cached)
         finally:
             staged.unlink(missing_ok=True)
-        _drop_older(cached, "preview")
     return deliver(cached, path)
 
 
@@ -99,7 +91,6 @@ def adopt_preview(project: Project, written: Path, *, fps: float | None = None) 
     """Keep `written` (a preview made while tracking, of the masks now stored) as the cached preview."""
     cached = cached_output(project, "preview", ".mp4", fps)
     written.replace(cached)
-    _drop_older(cached, "preview")
     return cached
 
 
@@ -115,16 +106,14 @@ def mask_pngs(project: Project, mask_dir: str | Path | None = None) -> Path:
                 exporter.write(frame, tracked.obj_ids, tracked.masks_of(frame))
             exporter.finish(fill_untracked=finished)
             exporter.publish()
-        _drop_older(cached, "masks")
     return deliver(cached, mask_dir)
 
 
 def masks_zip(project: Project, zip_path: str | Path | None = None) -> Path:
     """Both mask folders in one zip (uncompressed PNGs, fixed dates: the same masks give the same zip)."""
-    cached = cached_output(project, "masks", ".zip")
+    cached = cached_output(project, "zip", ".zip")
     if not cached.exists():
         zip_masks(mask_pngs(project), cached)
-        _drop_older(cached, "masks.zip")
     return deliver(cached, zip_path)
 
 
@@ -137,7 +126,6 @@ def coco(project: Project, path: str | Path | None = None) -> Path:
         export_formats.write_youtube_vis(
             cached, project.masks(), names=named, video_name=Path(project.video.name).stem or "video"
         )
-        _drop_older(cached, "coco")
     return deliver(cached, path)
 
 
@@ -148,7 +136,6 @@ def davis(project: Project, davis_dir: str | Path | None = None) -> Path:
     cached = cached_output(project, "davis", "")
     if not cached.exists():
         export_formats.write_davis_pngs(cached, tracked)
-        _drop_older(cached, "davis")
     return deliver(cached, davis_dir)
 
 

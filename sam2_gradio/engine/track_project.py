@@ -24,7 +24,7 @@ import queue
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -38,7 +38,7 @@ from sam2_gradio.engine.overlay import draw_masks
 from sam2_gradio.engine.prompts import PromptState, prompts_key
 from sam2_gradio.engine.propagation import GpuStopped, PropagationRun, run_steps, start_propagation
 from sam2_gradio.engine.store.project import Project
-from sam2_gradio.jobs import BadInput, CancelFlag, ProgressCallback
+from sam2_gradio.jobs import BadInput, CancelFlag, ProgressCallback, with_stage
 from sam2_gradio.media.frames import FrameSource
 from sam2_gradio.media.video import VideoWriter
 
@@ -126,8 +126,8 @@ def track_project(
     try:
         try:
             for frame, obj_ids, masks in run_steps(
-                model, run, source, step_frames=step_frames, progress=_staged(progress), cancel=cancel,
-                after_chunk=checkpoint_chunk,
+                model, run, source, step_frames=step_frames, progress=with_stage(progress, "tracking"),
+                cancel=cancel, after_chunk=checkpoint_chunk,
             ):  # fmt: skip
                 project.commit_frame(run_id, frame, obj_ids, masks, checkpoint=checkpoint_if_due())
                 by_object = dict(zip(obj_ids, masks, strict=True))
@@ -189,12 +189,6 @@ def _local(model: PredictorLender) -> bool:
     from sam2_gradio.engine.gpu_tasks import model_tasks
 
     return not model_tasks(model).remote
-
-
-def _staged(progress: ProgressCallback | None) -> ProgressCallback | None:
-    if progress is None:
-        return None
-    return lambda report: progress(replace(report, stage="tracking"))
 
 
 def _preview_stream(

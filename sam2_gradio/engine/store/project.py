@@ -403,13 +403,7 @@ class Project:
     # --- summary -------------------------------------------------------------------------------
     def is_current(self, direction: str | None = None) -> bool:
         """Whether the latest run finished tracking the prompts as they are now (in `direction`)."""
-        latest = self.latest_run()
-        return (
-            latest is not None
-            and latest.finished
-            and latest.prompts_key == prompts_key(self.prompts())
-            and (direction is None or latest.direction == direction)
-        )
+        return _tracks(self.latest_run(), prompts_key(self.prompts()), direction)
 
     def summary(self) -> dict[str, Any]:
         """What the project holds, as the `project` CLI prints it (JSON-ready)."""
@@ -433,7 +427,7 @@ class Project:
             "objects": [{"id": obj, "name": name} for obj, name in self.objects()],
             "prompts_version": self.prompts_version,
             "frames_tracked": current_frames,
-            "current": self.is_current(),
+            "current": _tracks(latest, current_key),
             "runs": [
                 {
                     "id": run.id,
@@ -485,6 +479,16 @@ class Project:
         """Undo the open transaction (SQLite has already undone one whose commit failed for a full disk)."""
         if self._db.in_transaction:
             self._db.execute("ROLLBACK")
+
+
+def _tracks(run: RunRecord | None, key: str, direction: str | None = None) -> bool:
+    """Whether `run` finished tracking the prompts whose `prompts_key` is `key` (in `direction`)."""
+    return (
+        run is not None
+        and run.finished
+        and run.prompts_key == key
+        and (direction is None or run.direction == direction)
+    )
 
 
 def _user_error(error: sqlite3.Error, folder: Path) -> Exception:
