@@ -39,7 +39,7 @@ def make_clip(path: Path, frames: int, size: str, seed: int) -> Path:
 
 def state_file(clip: Path, path: Path) -> Path:
     """A prompt state with two objects clicked on frame 0 of `clip`."""
-    from sam2_gradio.engine.prompts import PromptState
+    from sam2_gradio.engine.tracking.prompts import PromptState
     from sam2_gradio.media.frames import open_frames
 
     meta = open_frames(clip).meta
@@ -75,7 +75,7 @@ def main() -> None:
     import ray
 
     from sam2_gradio.batch.runner import BatchSettings
-    from sam2_gradio.engine.model import ModelSettings
+    from sam2_gradio.engine.model.predictor import ModelSettings
 
     ray.cloudpickle.register_pickle_by_value(sam2_support)  # the workers build the tests' model
     model = ModelSettings(random_weights=True, image_size=args.image_size, device=args.device)

@@ -72,7 +72,7 @@ def part_timer(predictor: Any, device: Any) -> Iterator[dict[str, float]]:
 
 def timed_run(model: Any, source: Any, prompts: Any, batch: int) -> tuple[float, dict[str, float]]:
     """Wall seconds of one propagation and the seconds of each part, `batch` objects at most a call."""
-    from sam2_gradio.engine.propagation import propagate
+    from sam2_gradio.engine.tracking.steps import propagate
 
     with bench_speed.objects_per_call(batch), part_timer(model.predictor, model.device) as spent:
         started = time.perf_counter()
@@ -86,7 +86,7 @@ def part_flops(model: Any, source: Any, prompts: Any) -> dict[str, int]:
     import torch
     from torch.utils.flop_counter import FlopCounterMode, sdpa_flop_count
 
-    from sam2_gradio.engine.propagation import propagate
+    from sam2_gradio.engine.tracking.steps import propagate
 
     def cpu_attention(query, key, value, *args, out_shape=None, **kwargs) -> int:
         return sdpa_flop_count(query, key, value)

@@ -45,10 +45,10 @@ def folder_bytes(folder: Path) -> int:
 
 def measure(model, clip: Path, folder: Path) -> dict[str, float]:
     """Track `clip` into a project in `folder` and time everything the issue asks about."""
-    from sam2_gradio.engine import project_exports
-    from sam2_gradio.engine.prompts import PromptState
+    from sam2_gradio.engine.exports import project_exports
     from sam2_gradio.engine.store.project import OUTPUTS_DIR, Project, adopt_prompts
-    from sam2_gradio.engine.track_project import track_project
+    from sam2_gradio.engine.tracking.prompts import PromptState
+    from sam2_gradio.engine.tracking.track_project import track_project
 
     project = Project.create(folder / "project", clip)
     meta = project.meta

@@ -113,7 +113,7 @@ def build_model(args: argparse.Namespace) -> Any:
     """The random-weights SAM 2.1 model with a positive object-score bias, so masks are not empty."""
     import torch
 
-    from sam2_gradio.engine.model import ModelSettings, SharedModel, build_predictor
+    from sam2_gradio.engine.model.predictor import ModelSettings, SharedModel, build_predictor
 
     settings = ModelSettings(
         model_size=args.model_size,
@@ -149,9 +149,9 @@ class MaskDigest:
 
 
 def run_ours(model: Any, folder: Path, args: argparse.Namespace, digest: MaskDigest) -> Timing:
-    """Propagate with `sam2_gradio.engine.propagation` (load is 0: frames are decoded while propagating)."""
-    from sam2_gradio.engine.prompts import POSITIVE, PromptState
-    from sam2_gradio.engine.propagation import propagate
+    """Propagate with `sam2_gradio.engine.tracking.steps` (load is 0: frames decode while propagating)."""
+    from sam2_gradio.engine.tracking.prompts import POSITIVE, PromptState
+    from sam2_gradio.engine.tracking.steps import propagate
     from sam2_gradio.media.frames import JpegFolderFrames
 
     start, start_cpu = time.perf_counter(), time.process_time()

@@ -53,7 +53,7 @@ def click_points(objects: int) -> list[tuple[int, int, int]]:
 
 def prompts_for(meta: Any, objects: int, correction: bool = False) -> Any:
     """One click per object on frame 0, plus a negative click on the middle frame with `correction`."""
-    from sam2_gradio.engine.prompts import PromptState
+    from sam2_gradio.engine.tracking.prompts import PromptState
 
     prompts = PromptState(video=meta)
     for obj_id, x, y in click_points(objects):
@@ -74,7 +74,7 @@ class Timed(NamedTuple):
 
 def run_ours(model: Any, source: Any, prompts: Any, features: Any = None) -> Timed:
     """Our propagation (frames decoded while propagating, counted)."""
-    from sam2_gradio.engine.propagation import propagate
+    from sam2_gradio.engine.tracking.steps import propagate
 
     wall, cpu = time.perf_counter(), time.process_time()
     masks = {frame: m for frame, _, m in propagate(model, source, prompts, features=features)}
@@ -188,7 +188,7 @@ REUSE_HEADER = [
 def reuse_row(args: argparse.Namespace, size: int, frames: int, workdir: Path) -> str:
     """First and second propagation (a correction click between them) at `size` px, one feature store
     (best of `args.repeats`, each with a fresh store), against the official predictor on both clicks."""
-    from sam2_gradio.engine.features import FeatureStore
+    from sam2_gradio.engine.model.features import FeatureStore
     from sam2_gradio.media.frames import JpegFolderFrames
 
     model = model_at(args, size)

@@ -35,8 +35,9 @@ IMPLEMENTATIONS = ("stepped", "parked", "one step", "official")
 
 def run_engine(model: Any, folder: Path, args: argparse.Namespace, digest: base.MaskDigest) -> base.Timing:
     """Propagate with a `PropagationRun`, as `args.worker` says (see the module docstring)."""
-    from sam2_gradio.engine.prompts import POSITIVE, PromptState
-    from sam2_gradio.engine.propagation import run_steps, start_propagation
+    from sam2_gradio.engine.tracking.prompts import POSITIVE, PromptState
+    from sam2_gradio.engine.tracking.propagation import start_propagation
+    from sam2_gradio.engine.tracking.steps import run_steps
     from sam2_gradio.media.frames import JpegFolderFrames
 
     start, start_cpu = time.perf_counter(), time.process_time()

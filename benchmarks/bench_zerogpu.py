@@ -1,8 +1,8 @@
 """Benchmark SAM 2 on ZeroGPU's terms: a propagation as a chain of `spaces.GPU` calls, and a click's payload.
 
-Runs the engine as the app does (`engine.gpu_tasks.ModelTasks`), once in this process and once with the
-ZeroGPU test double of `tests/zerogpu` (a forked worker per decorated function, arguments and results
-pickled both ways, one torch thread in the worker), on the synthetic clip of `bench_propagation.py`.
+Runs the engine as the app does (`engine.tracking.gpu_tasks.ModelTasks`), once in this process and once
+with the ZeroGPU test double of `tests/zerogpu` (a forked worker per decorated function, arguments and
+results pickled both ways, one torch thread in the worker), on the synthetic clip of `bench_propagation.py`.
 Prints, per mode: the calls made, the durations they asked for, the wall time and frames per second, and
 whether the masks equal those of the in-process run; then the bytes a click's call sends back (masks and
 the CPU copy of the frame's image features), pickled.
@@ -28,9 +28,10 @@ import bench_propagation as base  # noqa: E402 (the sibling benchmark's clip and
 
 def propagate(model: object, folder: Path, objects: int) -> tuple[float, list[str], int]:
     """Seconds, per-frame mask digests and calls of one propagation through `model`'s tasks."""
-    from sam2_gradio.engine.gpu_tasks import model_tasks
-    from sam2_gradio.engine.prompts import POSITIVE, PromptState
-    from sam2_gradio.engine.propagation import run_steps, start_propagation
+    from sam2_gradio.engine.tracking.gpu_tasks import model_tasks
+    from sam2_gradio.engine.tracking.prompts import POSITIVE, PromptState
+    from sam2_gradio.engine.tracking.propagation import start_propagation
+    from sam2_gradio.engine.tracking.steps import run_steps
     from sam2_gradio.media.frames import JpegFolderFrames
 
     source = JpegFolderFrames.open(folder)
@@ -46,9 +47,9 @@ def propagate(model: object, folder: Path, objects: int) -> tuple[float, list[st
 
 def click_payload_bytes(model: object, folder: Path) -> tuple[int, int]:
     """Pickled bytes of a click's result: (the masks, the frame's CPU image features as they travel)."""
-    from sam2_gradio.engine.features import FeatureStore
-    from sam2_gradio.engine.gpu_tasks import model_tasks
-    from sam2_gradio.engine.prompts import POSITIVE, PromptState
+    from sam2_gradio.engine.model.features import FeatureStore
+    from sam2_gradio.engine.tracking.gpu_tasks import model_tasks
+    from sam2_gradio.engine.tracking.prompts import POSITIVE, PromptState
     from sam2_gradio.media.frames import JpegFolderFrames, read_frame
 
     source = JpegFolderFrames.open(folder)

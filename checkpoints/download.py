@@ -5,7 +5,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sam2_gradio.engine.checkpoints import main  # noqa: E402  (the repository root must be on sys.path first)
+from sam2_gradio.engine.model.checkpoints import main  # noqa: E402  (the repository root must be on sys.path first)
 
 if __name__ == "__main__":
     main(["--model-size", *sys.argv[1:2]] if len(sys.argv) > 1 else [])

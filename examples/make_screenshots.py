@@ -71,7 +71,7 @@ def parse_args() -> argparse.Namespace:
 def build_model(args: argparse.Namespace):
     """The app's model: the checkpoint's when one is given, else biased random weights at 256 px."""
     from sam2_gradio.app.model_holder import AppModel
-    from sam2_gradio.engine.model import ModelSettings
+    from sam2_gradio.engine.model.predictor import ModelSettings
 
     if args.checkpoint:
         settings = ModelSettings(

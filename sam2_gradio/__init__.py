@@ -29,17 +29,17 @@ from typing import Any
 __version__ = "0.1.0"
 
 _SCRIPTING_API = {  # public name -> (module, attribute)
-    "ModelSettings": ("sam2_gradio.engine.model", "ModelSettings"),
-    "get_shared_model": ("sam2_gradio.engine.model", "get_shared_model"),
+    "ModelSettings": ("sam2_gradio.engine.model.predictor", "ModelSettings"),
+    "get_shared_model": ("sam2_gradio.engine.model.predictor", "get_shared_model"),
     "open_frames": ("sam2_gradio.media.frames", "open_frames"),
-    "load_prompt_state": ("sam2_gradio.engine.prompts", "load_prompt_state"),
-    "segment_video": ("sam2_gradio.engine.pipeline", "segment_video"),
+    "load_prompt_state": ("sam2_gradio.engine.tracking.prompts", "load_prompt_state"),
+    "segment_video": ("sam2_gradio.engine.tracking.pipeline", "segment_video"),
     "ComposeOptions": ("sam2_gradio.compositor.render", "ComposeOptions"),
     "compose_video": ("sam2_gradio.compositor.render", "render"),
     "load_mask_set": ("sam2_gradio.media.mask_files", "load_mask_set"),
     "Project": ("sam2_gradio.engine.store.project", "Project"),
-    "track_project": ("sam2_gradio.engine.track_project", "track_project"),
-    "exports": ("sam2_gradio.engine.project_exports", None),  # the module: exports.coco(project, ...)
+    "track_project": ("sam2_gradio.engine.tracking.track_project", "track_project"),
+    "exports": ("sam2_gradio.engine.exports.project_exports", None),  # the module: exports.coco(project, ...)
 }
 __all__ = sorted(_SCRIPTING_API)
 

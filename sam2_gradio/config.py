@@ -20,7 +20,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sam2_gradio.jobs import BadInput
+from sam2_gradio.errors import BadInput
 
 
 def _env_int(name: str, default: int) -> int:
@@ -58,13 +58,13 @@ MAX_BATCH_SIZE = 1024  # the largest batch size accepted (frames held decoded at
 CPU_BF16 = _env_int("SAM2_GRADIO_CPU_BF16", 0) != 0
 # Propagation advances in steps of about this many seconds, between which other work may use the model.
 STEP_SECONDS = _env_float("SAM2_GRADIO_STEP_SECONDS", 1.0)
-# CPU memory (MiB) each video's image features may take (`engine.features.FeatureStore`): clicks and
+# CPU memory (MiB) each video's image features may take (`engine.model.features.FeatureStore`): clicks and
 # propagating again after a correction skip the image encoder on every kept frame, least recently used
 # dropped first. A frame takes 16 MiB at 1024 px in float32 (the CPU's dtype; 8 MiB under CUDA's bf16),
 # 1 MiB at 256 px. The store is dropped with its video (a new video, a closed session).
 FEATURE_STORE_MB = _env_float("SAM2_GRADIO_FEATURE_STORE_MB", 1024.0)
 # Objects whose memories hold the same frames are tracked in batches of up to this many per SAM 2 call
-# (`engine.object_batch`), with the masks of SAM 2's one-object-at-a-time loop; 1 runs them one by one.
+# (`engine.model.object_batch`), with the masks of SAM 2's one-object-at-a-time loop; 1 runs them one by one.
 # One by one on the CPU, where a batch does the same arithmetic at the same rate (memory attention runs
 # near the CPU's peak already; measured 0.89x to 1.17x at 256 to 1024 px, `benchmarks/bench_object_batch.py`).
 OBJECT_BATCH_CPU = _env_int("SAM2_GRADIO_OBJECT_BATCH_CPU", 1)
@@ -234,7 +234,7 @@ def option_fields(options_class: type) -> list[tuple[dataclasses.Field, OptionSp
 
 
 def check_options(options: Any) -> None:
-    """Raise ``jobs.BadInput`` naming the first option of ``options`` of the wrong type, or outside its
+    """Raise ``errors.BadInput`` naming the first option of ``options`` of the wrong type, or outside its
     choices or range.
 
     Called by the options' ``__post_init__``; ids become a tuple of ints (an empty set is refused).

@@ -1,11 +1,5 @@
-"""What every long job shares: user-facing errors, progress reports, cancellation and step sizing
-(no heavy imports).
-
-`UserError` is the base of every error the user can fix: a bad value (`BadInput`, also a `ValueError`),
-or a step not taken yet (`NotReady`, also a `RuntimeError`), each with a one-sentence message. The CLIs
-print it and exit 2, the app shows it; any other exception is a bug or a failure of the machine and keeps
-its traceback.
-"""
+"""What every long job shares: progress reports (one callback shape, `ProgressCallback`), cancellation
+and step sizing (no heavy imports; the errors a user may read are in `errors`)."""
 
 from __future__ import annotations
 
@@ -14,20 +8,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Protocol
 
+from sam2_gradio import config
+
 Clock = Callable[[], float]  # seconds, monotonic (time.perf_counter)
-
-
-class UserError(Exception):
-    """A problem the user can fix (bad input, missing weights, a refused upload); the message says what."""
-
-
-class BadInput(UserError, ValueError):
-    """A value, file or option the user gave that cannot be used; the message names it."""
-
-
-class NotReady(UserError, RuntimeError):
-    """An action asked for before the step it needs (open a video, click, fetch weights); the message
-    names that step."""
 
 
 class Cancelled(RuntimeError):
@@ -161,8 +144,6 @@ class StepSizer:
             raise ValueError(f"max_frames must be at least 1, got {max_frames}")
         self.max_frames = max_frames  # the longest step
         if target_seconds is None:
-            from sam2_gradio import config  # here, not at the top: config imports this module
-
             target_seconds = config.STEP_SECONDS
         self.target_seconds = target_seconds
         if self.target_seconds <= 0:

@@ -1,5 +1,5 @@
 """Checks of untrusted input that cost nothing and come before any work: numbers, names, JSON text and
-files read with a size bound. Each raises `jobs.BadInput` with one sentence naming what was refused;
+files read with a size bound. Each raises `errors.BadInput` with one sentence naming what was refused;
 the limits themselves are in `config`.
 """
 
@@ -12,7 +12,7 @@ import unicodedata
 from pathlib import Path
 from typing import Any
 
-from sam2_gradio.jobs import BadInput
+from sam2_gradio.errors import BadInput
 
 # Unicode categories refused in names: controls (NUL, newlines, escapes), format characters (the
 # right-to-left override U+202E, zero-width joiners, BOM), line and paragraph separators, surrogates and

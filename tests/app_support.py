@@ -10,7 +10,7 @@ from pathlib import Path
 from sam2_gradio.app.model_holder import AppModel
 from sam2_gradio.app.server import create_app, protective_launch_options
 from sam2_gradio.app.sessions import SessionStore
-from sam2_gradio.engine.model import SharedModel
+from sam2_gradio.engine.model.predictor import SharedModel
 
 HOST = "127.0.0.1"
 

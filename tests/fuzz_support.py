@@ -1,5 +1,5 @@
 """Hostile inputs for every parser of untrusted input, built from each format's own grammar with
-hypothesis, and the property each parser must keep: it answers with a result or `jobs.BadInput`, never
+hypothesis, and the property each parser must keep: it answers with a result or `errors.BadInput`, never
 another exception, within the time and memory the caller gives it.
 
 `FUZZERS` maps a parser's name to its strategy and check; `fuzz(name, examples)` runs one of them
@@ -32,8 +32,8 @@ from sam2_gradio import config
 from sam2_gradio.app.sessions import check_video_upload
 from sam2_gradio.compositor.render import ComposeOptions
 from sam2_gradio.config import options_from_values
-from sam2_gradio.engine.prompts import load_prompt_state, prompt_state_from_dict
-from sam2_gradio.jobs import BadInput
+from sam2_gradio.engine.tracking.prompts import load_prompt_state, prompt_state_from_dict
+from sam2_gradio.errors import BadInput
 from sam2_gradio.media.frames import VideoMeta
 from sam2_gradio.media.mask_files import (
     DAVIS_PALETTE,

@@ -17,10 +17,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from sam2_support import build_random_model  # noqa: E402
 
 from sam2_gradio.cli import export, segment  # noqa: E402
-from sam2_gradio.engine import model  # noqa: E402
+from sam2_gradio.engine.model import predictor  # noqa: E402
 
 if __name__ == "__main__":
     shared = build_random_model()
-    model.get_shared_model = lambda settings: shared  # the CLI asks for it after parsing its flags
+    predictor.get_shared_model = lambda settings: shared  # the CLI asks for it after parsing its flags
     command, *argv = sys.argv[1:]
     sys.exit({"segment": segment.main, "export": export.main}[command](argv))

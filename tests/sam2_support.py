@@ -9,8 +9,8 @@ import cv2
 import numpy as np
 import torch
 
-from sam2_gradio.engine.model import ModelSettings, SharedModel, build_predictor
-from sam2_gradio.engine.prompts import PromptState
+from sam2_gradio.engine.model.predictor import ModelSettings, SharedModel, build_predictor
+from sam2_gradio.engine.tracking.prompts import PromptState
 
 TEST_IMAGE_SIZE = 256
 SCENE_SIZE = (160, 120)  # width, height of the synthetic scene

@@ -22,8 +22,8 @@ from sam2_gradio import config
 from sam2_gradio.app.model_holder import AppModel
 from sam2_gradio.app.server import create_app
 from sam2_gradio.app.sessions import SessionStore
-from sam2_gradio.engine.checkpoints import fetch_command
-from sam2_gradio.engine.model import ModelSettings
+from sam2_gradio.engine.model.checkpoints import fetch_command
+from sam2_gradio.engine.model.predictor import ModelSettings
 from sam2_gradio.media.mask_files import combined_mask_name, per_object_mask_name, save_mask_png
 from sam2_gradio.media.video import probe_video, read_frame
 

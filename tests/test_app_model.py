@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 
 from sam2_gradio import config
-from sam2_gradio.app.model_holder import AppModel, ModelUnavailable
-from sam2_gradio.engine.model import ModelSettings
+from sam2_gradio.app.model_holder import AppModel
+from sam2_gradio.engine.model.predictor import ModelSettings
+from sam2_gradio.errors import ModelUnavailable
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from sam2_gradio.app.model_holder import AppModel
 from sam2_gradio.app.projects import ProjectLibrary
 from sam2_gradio.app.sessions import SessionStore
 from sam2_gradio.engine.options import SegmentOptions
-from sam2_gradio.jobs import BadInput, NotReady
+from sam2_gradio.errors import BadInput, NotReady
 
 pytestmark = pytest.mark.slow
 OPTIONS = SegmentOptions(direction="forward", batch_size=4)

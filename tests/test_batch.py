@@ -21,10 +21,10 @@ from sam2_gradio.batch.progress_view import summary_lines, time_left
 from sam2_gradio.batch.runner import BatchSettings, run_batch
 from sam2_gradio.batch.work import ProjectStatus, jobs_for_folders, jobs_for_videos
 from sam2_gradio.cli import batch as batch_cli
-from sam2_gradio.engine.model import ModelSettings
-from sam2_gradio.engine.prompts import PromptState
+from sam2_gradio.engine.model.predictor import ModelSettings
 from sam2_gradio.engine.store.project import Project, adopt_prompts
-from sam2_gradio.engine.track_project import track_project
+from sam2_gradio.engine.tracking.prompts import PromptState
+from sam2_gradio.engine.tracking.track_project import track_project
 from sam2_gradio.media.frames import open_frames
 
 pytestmark = pytest.mark.slow
@@ -172,9 +172,9 @@ def test_in_process_recipe_tracks_every_video_as_track_project_and_a_second_run_
 def test_the_cli_exits_1_naming_the_failed_project_and_2_on_a_bad_recipe(
     videos, random_model, monkeypatch, tmp_path, capsys
 ):
-    from sam2_gradio.engine import model
+    from sam2_gradio.engine.model import predictor
 
-    monkeypatch.setattr(model, "get_shared_model", lambda settings: random_model)
+    monkeypatch.setattr(predictor, "get_shared_model", lambda settings: random_model)
     good = _make_project(tmp_path / "good", videos["c"])
     gone = _make_project(tmp_path / "gone", shutil.copy(videos["d"], tmp_path / "d.mp4"))
     (tmp_path / "d.mp4").unlink()

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from sam2_gradio import config
-from sam2_gradio.engine import checkpoints
+from sam2_gradio.engine.model import checkpoints
+from sam2_gradio.errors import CheckpointUnavailable
 
 
 @pytest.fixture
@@ -64,7 +65,7 @@ def test_downloads_into_checkpoint_dir(checkpoint_dir: Path, monkeypatch: pytest
 
 
 def test_missing_and_offline_names_fetch_command(checkpoint_dir: Path) -> None:
-    with pytest.raises(checkpoints.CheckpointUnavailable) as raised:
+    with pytest.raises(CheckpointUnavailable) as raised:
         checkpoints.resolve_checkpoint("tiny")
     message = str(raised.value)
     assert "python -m sam2_gradio.checkpoints --model-size tiny" in message
@@ -77,7 +78,7 @@ def test_unreachable_hub_fails_fast_without_calling_the_downloader(
 ) -> None:
     monkeypatch.setattr("huggingface_hub.hf_hub_download", pytest.fail)
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    with pytest.raises(checkpoints.CheckpointUnavailable, match="cannot be reached"):
+    with pytest.raises(CheckpointUnavailable, match="cannot be reached"):
         checkpoints.resolve_checkpoint("tiny")
 
 
@@ -86,7 +87,7 @@ def test_download_not_allowed(checkpoint_dir: Path, monkeypatch: pytest.MonkeyPa
         raise AssertionError("download attempted")
 
     monkeypatch.setattr("huggingface_hub.hf_hub_download", must_not_download)
-    with pytest.raises(checkpoints.CheckpointUnavailable, match="--model-size large"):
+    with pytest.raises(CheckpointUnavailable, match="--model-size large"):
         checkpoints.resolve_checkpoint("l", allow_download=False)
 
 
@@ -179,7 +180,7 @@ def test_cli_offline_exits_with_fetch_command(
 
 def test_does_not_import_torch() -> None:
     code = (
-        "import sys, sam2_gradio.engine.checkpoints; "
+        "import sys, sam2_gradio.engine.model.checkpoints; "
         "sys.exit('torch' in sys.modules or 'sam2' in sys.modules)"
     )
     assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
@@ -188,7 +189,7 @@ def test_does_not_import_torch() -> None:
 def test_the_app_and_the_segment_cli_take_the_same_model_flags():
     from sam2_gradio.app import server
     from sam2_gradio.cli import segment
-    from sam2_gradio.engine.model import settings_from_args
+    from sam2_gradio.engine.model.predictor import settings_from_args
 
     argv = ["--model-size", "small", "--image-size", "512", "--device", "cpu", "--checkpoint", "w.pt"]
     argv += ["--vos-optimized", "--random-weights"]

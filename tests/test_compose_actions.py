@@ -11,9 +11,10 @@ import numpy as np
 import pytest
 
 from sam2_gradio.app import compose_actions as actions
-from sam2_gradio.app.sessions import BrowserSession, SessionStore, UploadRejected
+from sam2_gradio.app.sessions import BrowserSession, SessionStore
 from sam2_gradio.compositor.render import ComposeOptions
-from sam2_gradio.engine.pipeline import SegmentResult
+from sam2_gradio.engine.tracking.pipeline import SegmentResult
+from sam2_gradio.errors import UploadRejected
 from sam2_gradio.jobs import Cancelled
 from sam2_gradio.media import video
 from sam2_gradio.media.mask_files import per_object_mask_name

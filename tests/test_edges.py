@@ -21,7 +21,7 @@ from sam2_gradio.compositor.edges import (
     temporal_smooth,
 )
 from sam2_gradio.compositor.render import ComposeOptions, compose_frame
-from sam2_gradio.engine.export_formats import alpha_frame, cutout_rgba
+from sam2_gradio.engine.exports.export_formats import alpha_frame, cutout_rgba
 from sam2_gradio.media.mask_files import load_mask_set, save_mask_png
 
 HEIGHT, WIDTH = 48, 64

@@ -1,6 +1,6 @@
 """Where errors meet people: the CLIs (`run_cli`) and the app (`user_errors`).
 
-A `jobs.UserError` is one sentence (CLI: exit 2); anything else, such as a `RuntimeError` from torch,
+A `errors.UserError` is one sentence (CLI: exit 2); anything else, such as a `RuntimeError` from torch,
 is an internal error whose traceback goes to the log (CLI: exit 1; app: a fixed sentence).
 """
 
@@ -18,8 +18,9 @@ from sam2_gradio.app import segment_actions
 from sam2_gradio.app.edge import INTERNAL_ERROR, user_errors
 from sam2_gradio.app.sessions import SessionStore
 from sam2_gradio.cli.common import OneLineParser, run_cli
-from sam2_gradio.engine.prompts import load_prompt_state
-from sam2_gradio.jobs import BadInput, Cancelled
+from sam2_gradio.engine.tracking.prompts import load_prompt_state
+from sam2_gradio.errors import BadInput
+from sam2_gradio.jobs import Cancelled
 
 
 def _torch_shape_mismatch() -> torch.Tensor:

@@ -14,7 +14,7 @@ from PIL import Image
 from pycocotools import mask as coco_mask
 
 from sam2_gradio.compositor.blend import feather_alpha
-from sam2_gradio.engine.export_formats import (
+from sam2_gradio.engine.exports.export_formats import (
     ExportFormats,
     TrackedMasks,
     alpha_frame,
@@ -25,7 +25,7 @@ from sam2_gradio.engine.export_formats import (
     write_exports,
     write_youtube_vis,
 )
-from sam2_gradio.jobs import BadInput
+from sam2_gradio.errors import BadInput
 from sam2_gradio.media.frames import JpegFolderFrames, VideoMeta
 from sam2_gradio.media.mask_files import DAVIS_PALETTE, load_mask_set
 from sam2_gradio.media.video import ffmpeg_exe

@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 from sam2_support import official_masks
 
-from sam2_gradio.engine import propagation
-from sam2_gradio.engine.features import FeatureStore
-from sam2_gradio.engine.interactive import InteractiveSession
-from sam2_gradio.engine.prompts import PromptState
+from sam2_gradio.engine.model.features import FeatureStore
+from sam2_gradio.engine.tracking import propagation, steps
+from sam2_gradio.engine.tracking.interactive import InteractiveSession
+from sam2_gradio.engine.tracking.prompts import PromptState
 from sam2_gradio.media.frames import JpegFolderFrames
 
 pytestmark = pytest.mark.slow
@@ -41,7 +41,7 @@ def encoder_calls(random_model, monkeypatch):
 def _masks(model, source, prompts, direction, features, batch_size=5) -> dict:
     return {
         frame: masks
-        for frame, _, masks in propagation.propagate(
+        for frame, _, masks in steps.propagate(
             model, source, prompts, direction=direction, batch_size=batch_size, features=features
         )
     }
@@ -158,7 +158,7 @@ def test_clicks_through_a_worker_send_one_frame_s_features_and_keep_them_in_the_
 ):
     from app_support import app_model_of
 
-    from sam2_gradio.engine.gpu_tasks import ModelTasks
+    from sam2_gradio.engine.tracking.gpu_tasks import ModelTasks
 
     remote = app_model_of(random_model)
     remote.tasks = ModelTasks(remote, gpu=_round_trip)

@@ -10,7 +10,7 @@ import pytest
 import torch
 from PIL import Image
 
-from sam2_gradio.engine.model_frames import ModelFrames, to_model_tensor
+from sam2_gradio.engine.model.model_frames import ModelFrames, to_model_tensor
 from sam2_gradio.media.frames import JpegFolderFrames, extract_jpeg_frames, open_frames, read_frame
 from sam2_gradio.media.video import ffmpeg_exe
 

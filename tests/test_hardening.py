@@ -41,21 +41,10 @@ from sam2_gradio.app.server import (
     session_dir_problem,
 )
 from sam2_gradio.app.server import main as server_main
-from sam2_gradio.app.sessions import (
-    DiskLimitReached,
-    ServerBusy,
-    SessionStore,
-    UploadRejected,
-    check_video_upload,
-    folder_bytes,
-)
-from sam2_gradio.engine.model import ModelSettings
-from sam2_gradio.engine.prompts import (
-    PromptState,
-    PromptStateError,
-    load_prompt_state,
-    prompt_state_from_dict,
-)
+from sam2_gradio.app.sessions import SessionStore, check_video_upload, folder_bytes
+from sam2_gradio.engine.model.predictor import ModelSettings
+from sam2_gradio.engine.tracking.prompts import PromptState, load_prompt_state, prompt_state_from_dict
+from sam2_gradio.errors import DiskLimitReached, PromptStateError, ServerBusy, UploadRejected
 from sam2_gradio.media.frames import VideoMeta
 from sam2_gradio.media.mask_files import (
     COMBINED_DIR,

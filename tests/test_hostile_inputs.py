@@ -24,13 +24,13 @@ from sam2_gradio.app.edge import FRAME_SLIDER_MAX
 from sam2_gradio.app.frame_slider import FrameSlider
 from sam2_gradio.app.model_holder import AppModel
 from sam2_gradio.app.server import build_parser, create_app, login_checker, read_auth_file
-from sam2_gradio.app.sessions import DiskLimitReached, SessionStore, UploadRejected
+from sam2_gradio.app.sessions import SessionStore
 from sam2_gradio.cli import compose as compose_cli
 from sam2_gradio.compositor.blend import composite, feather_alpha
 from sam2_gradio.compositor.placement import clip_box, relocate
 from sam2_gradio.compositor.render import ComposeOptions, compose_frame
-from sam2_gradio.engine.model import ModelSettings
-from sam2_gradio.jobs import BadInput
+from sam2_gradio.engine.model.predictor import ModelSettings
+from sam2_gradio.errors import BadInput, DiskLimitReached, UploadRejected
 from sam2_gradio.media import mask_files
 from sam2_gradio.media.mask_files import (
     DAVIS_PALETTE,

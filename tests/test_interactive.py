@@ -8,10 +8,10 @@ import time
 import numpy as np
 import pytest
 
-from sam2_gradio.engine.interactive import InteractiveSession
-from sam2_gradio.engine.overlay import object_color
-from sam2_gradio.engine.prompts import PromptStateError
-from sam2_gradio.engine.propagation import propagate
+from sam2_gradio.engine.exports.overlay import object_color
+from sam2_gradio.engine.tracking.interactive import InteractiveSession
+from sam2_gradio.engine.tracking.steps import propagate
+from sam2_gradio.errors import PromptStateError
 from sam2_gradio.media.frames import FrameSource, JpegFolderFrames
 
 pytestmark = pytest.mark.slow

@@ -7,7 +7,7 @@ import threading
 
 import pytest
 
-from sam2_gradio import jobs
+from sam2_gradio import errors, jobs
 from sam2_gradio.jobs import Progress, ProgressMeter, StepSizer, format_duration, format_progress
 
 
@@ -55,9 +55,9 @@ def test_a_set_flag_cancels_naming_the_job():
 
 
 def test_user_errors_stay_the_value_and_runtime_errors_callers_already_catch():
-    assert issubclass(jobs.BadInput, jobs.UserError) and issubclass(jobs.BadInput, ValueError)
-    assert issubclass(jobs.NotReady, jobs.UserError) and issubclass(jobs.NotReady, RuntimeError)
-    assert not issubclass(jobs.Cancelled, jobs.UserError)
+    assert issubclass(errors.BadInput, errors.UserError) and issubclass(errors.BadInput, ValueError)
+    assert issubclass(errors.NotReady, errors.UserError) and issubclass(errors.NotReady, RuntimeError)
+    assert not issubclass(jobs.Cancelled, errors.UserError)
 
 
 class FakeClock:

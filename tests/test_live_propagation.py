@@ -14,7 +14,7 @@ from sam2_gradio.app import segment_actions as actions
 from sam2_gradio.app.model_holder import AppModel
 from sam2_gradio.app.sessions import BrowserSession, SessionStore
 from sam2_gradio.engine.options import SegmentOptions
-from sam2_gradio.engine.track_project import FrameTracked
+from sam2_gradio.engine.tracking.track_project import FrameTracked
 from sam2_gradio.media.mask_files import load_mask_set
 
 pytestmark = pytest.mark.slow

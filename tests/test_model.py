@@ -9,8 +9,8 @@ import pytest
 import torch
 
 from sam2_gradio import config
-from sam2_gradio.engine import checkpoints
-from sam2_gradio.engine.model import ModelSettings, SharedModel, build_predictor, choose_device
+from sam2_gradio.engine.model.predictor import ModelSettings, SharedModel, build_predictor, choose_device
+from sam2_gradio.errors import CheckpointUnavailable
 
 
 def test_device_choice():
@@ -57,7 +57,7 @@ def test_the_model_keeps_the_log_quiet(random_model, capsys):
 def test_missing_weights_offline_raise_with_the_fetch_command(tmp_path, monkeypatch):
     monkeypatch.setattr(config, "CHECKPOINT_DIR", tmp_path)
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    with pytest.raises(checkpoints.CheckpointUnavailable, match="--model-size base\\+"):
+    with pytest.raises(CheckpointUnavailable, match="--model-size base\\+"):
         build_predictor(ModelSettings(model_size="b+", image_size=256, device="cpu"))
 
 
@@ -111,8 +111,8 @@ def test_the_model_and_the_app_never_import_torchvision(random_model, scene_jpeg
     import sam2_gradio.app.server  # noqa: F401
     import sam2_gradio.cli.compose  # noqa: F401
     import sam2_gradio.cli.segment  # noqa: F401
-    from sam2_gradio.engine.pipeline import segment_video
-    from sam2_gradio.engine.prompts import PromptState
+    from sam2_gradio.engine.tracking.pipeline import segment_video
+    from sam2_gradio.engine.tracking.prompts import PromptState
     from sam2_gradio.media.frames import open_frames
 
     source = open_frames(scene_jpegs)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 import time
 
-from sam2_gradio.engine.model import FairLock
+from sam2_gradio.engine.model.predictor import FairLock
 
 
 def _wait_until(condition, seconds: float = 10.0) -> None:

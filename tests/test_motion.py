@@ -31,7 +31,7 @@ from sam2_gradio.compositor.motion import (
 )
 from sam2_gradio.compositor.render import ComposeOptions, compose_frame, output_frame, plan_timeline, render
 from sam2_gradio.compositor.shadow import darken, shadow_alpha
-from sam2_gradio.jobs import BadInput
+from sam2_gradio.errors import BadInput
 from sam2_gradio.media.mask_files import Box, load_mask_set, per_object_mask_name, save_mask_png
 from sam2_gradio.media.video import iter_frames, probe_video, read_frame
 

@@ -8,8 +8,9 @@ import pytest
 import torch
 
 from sam2_gradio import config
-from sam2_gradio.engine import object_batch, propagation
-from sam2_gradio.engine.prompts import PromptState
+from sam2_gradio.engine.model import object_batch
+from sam2_gradio.engine.tracking import propagation, steps
+from sam2_gradio.engine.tracking.prompts import PromptState
 from sam2_gradio.media.frames import JpegFolderFrames
 
 # Three objects prompted together, a fourth from frame 4 and a correction of object 2 on frame 6: the
@@ -51,7 +52,7 @@ def _logits(model, source, prompts, direction, batch, monkeypatch) -> list[torch
     in one call (1: one by one)."""
     monkeypatch.setattr(config, "OBJECT_BATCH_CPU", batch)
     with _recorded(monkeypatch, propagation, "track_frame") as calls:
-        list(propagation.propagate(model, source, prompts, direction=direction, batch_size=4))
+        list(steps.propagate(model, source, prompts, direction=direction, batch_size=4))
     return [logits.clone() for _, logits in calls]
 
 
@@ -77,7 +78,7 @@ def test_objects_with_the_same_memory_run_as_one_batch(random_model, scene_jpegs
         source = JpegFolderFrames.open(scene_jpegs)
         prompts = _prompts(source.meta, REGROUPING_CLICKS[:4])  # objects 1-3 on frame 3, 4 on frame 4
         with _recorded(monkeypatch, propagation, "memory_groups") as calls:
-            list(propagation.propagate(random_model, source, prompts))
+            list(steps.propagate(random_model, source, prompts))
     finally:
         handle.remove()
     groups = [result for _, result in calls]

@@ -7,7 +7,7 @@ import colorsys
 import numpy as np
 import pytest
 
-from sam2_gradio.engine.overlay import (
+from sam2_gradio.engine.exports.overlay import (
     MARKER_INK,
     MARKER_OUTLINE,
     PALETTE,
@@ -17,7 +17,7 @@ from sam2_gradio.engine.overlay import (
     marker_radius,
     object_color,
 )
-from sam2_gradio.engine.prompts import ObjectClicks
+from sam2_gradio.engine.tracking.prompts import ObjectClicks
 
 CENTER = 360  # the click's position (x and y) on the test frames
 

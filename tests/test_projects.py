@@ -18,13 +18,13 @@ import numpy as np
 import pytest
 from pycocotools import mask as coco_mask
 
-from sam2_gradio.engine import project_exports
-from sam2_gradio.engine.pipeline import segment_video
-from sam2_gradio.engine.prompts import PromptState
+from sam2_gradio.engine.exports import project_exports
 from sam2_gradio.engine.store import schema
-from sam2_gradio.engine.store.project import PROJECT_FILE, DiskFull, Project, adopt_prompts
-from sam2_gradio.engine.track_project import track_project
-from sam2_gradio.jobs import BadInput
+from sam2_gradio.engine.store.project import PROJECT_FILE, Project, adopt_prompts
+from sam2_gradio.engine.tracking.pipeline import segment_video
+from sam2_gradio.engine.tracking.prompts import PromptState
+from sam2_gradio.engine.tracking.track_project import track_project
+from sam2_gradio.errors import BadInput, DiskFull
 from sam2_gradio.media.frames import JpegFolderFrames
 from sam2_gradio.media.video import iter_frames, probe_video
 

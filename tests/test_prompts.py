@@ -10,13 +10,13 @@ import pytest
 from pycocotools import mask as coco_mask
 
 from sam2_gradio import config
-from sam2_gradio.engine.prompts import (
+from sam2_gradio.engine.tracking.prompts import (
     PromptState,
-    PromptStateError,
     VideoMeta,
     load_prompt_state,
     prompt_state_from_dict,
 )
+from sam2_gradio.errors import PromptStateError
 
 VIDEO = VideoMeta(num_frames=30, width=64, height=48, fps=25.0)
 

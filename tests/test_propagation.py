@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from sam2_support import official_masks
 
-from sam2_gradio.engine import propagation
-from sam2_gradio.engine.prompts import PromptState
+from sam2_gradio.engine.tracking import propagation, steps
+from sam2_gradio.engine.tracking.prompts import PromptState
 from sam2_gradio.jobs import Cancelled
 from sam2_gradio.media.frames import JpegFolderFrames
 
@@ -32,7 +32,7 @@ TWO_OBJECTS_WITH_CORRECTION = [
 def _ours(model, source, prompts, direction, batch_size) -> dict:
     return {
         frame: masks
-        for frame, _, masks in propagation.propagate(
+        for frame, _, masks in steps.propagate(
             model, source, prompts, direction=direction, batch_size=batch_size
         )
     }
@@ -85,7 +85,7 @@ def test_outputs_no_frame_can_attend_to_are_dropped(random_model, scene_jpegs, m
     prompts = _prompts(source.meta, [(0, 1, 30, 60, 1), (0, 2, 120, 40, 1)])
     reach = propagation.memory_reach(random_model.predictor)
     held = []
-    for frame, _, _ in propagation.propagate(random_model, source, prompts, batch_size=4):
+    for frame, _, _ in steps.propagate(random_model, source, prompts, batch_size=4):
         outputs = states[0]["output_dict_per_obj"]
         held.append(max(len(per_obj["non_cond_frame_outputs"]) for per_obj in outputs.values()))
         assert all(
@@ -102,7 +102,7 @@ def test_progress_is_reported_per_step_with_time_left_and_cancel_stops(random_mo
     prompts = _prompts(source.meta, [(0, 1, 30, 60, 1)])
     reports = []
     list(
-        propagation.propagate(
+        steps.propagate(
             random_model, source, prompts, batch_size=10, step_frames=10, progress=reports.append
         )
     )
@@ -111,9 +111,9 @@ def test_progress_is_reported_per_step_with_time_left_and_cancel_stops(random_mo
     assert [report.eta_seconds > 0 for report in reports] == [True, True, False]
 
     adaptive = []
-    list(propagation.propagate(random_model, source, prompts, batch_size=6, progress=adaptive.append))
-    steps = np.diff([0] + [report.frames_done for report in adaptive])
-    assert steps[0] == 1 and steps.max() <= 6 and sum(steps) == 24  # first step one frame, then timed
+    list(steps.propagate(random_model, source, prompts, batch_size=6, progress=adaptive.append))
+    sizes = np.diff([0] + [report.frames_done for report in adaptive])
+    assert sizes[0] == 1 and sizes.max() <= 6 and sum(sizes) == 24  # first step one frame, then timed
 
     class CancelAfter:
         def __init__(self, frames: int) -> None:
@@ -126,7 +126,7 @@ def test_progress_is_reported_per_step_with_time_left_and_cancel_stops(random_mo
 
     produced, reports = [], []
     with pytest.raises(Cancelled):
-        for frame, _, _ in propagation.propagate(
+        for frame, _, _ in steps.propagate(
             random_model,
             source,
             prompts,
@@ -143,14 +143,14 @@ def test_progress_is_reported_per_step_with_time_left_and_cancel_stops(random_mo
 def test_propagate_without_clicks_says_what_to_do(random_model, scene_jpegs):
     source = JpegFolderFrames.open(scene_jpegs)
     with pytest.raises(RuntimeError, match="add a click"):
-        next(propagation.propagate(random_model, source, PromptState(video=source.meta)))
+        next(steps.propagate(random_model, source, PromptState(video=source.meta)))
 
 
 def test_unknown_direction_is_refused(random_model, scene_jpegs):
     source = JpegFolderFrames.open(scene_jpegs)
     prompts = _prompts(source.meta, [(0, 1, 30, 60, 1)])
     with pytest.raises(ValueError, match="sideways"):
-        next(propagation.propagate(random_model, source, prompts, direction="sideways"))
+        next(steps.propagate(random_model, source, prompts, direction="sideways"))
 
 
 def _disc(meta, cx: int, cy: int, radius: int) -> np.ndarray:

@@ -12,7 +12,7 @@ import numpy as np
 from sam2_support import scene_frame
 
 from sam2_gradio.engine import model as model_module
-from sam2_gradio.engine.model import ModelSettings
+from sam2_gradio.engine.model.predictor import ModelSettings
 from sam2_gradio.media.video import probe_video, read_frame
 
 README = Path(__file__).resolve().parents[1] / "README.md"

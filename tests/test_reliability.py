@@ -27,9 +27,10 @@ import pytest
 from sam2_gradio import config
 from sam2_gradio.app import segment_actions
 from sam2_gradio.app.model_holder import AppModel
-from sam2_gradio.app.sessions import SessionStore, UploadRejected
+from sam2_gradio.app.sessions import SessionStore
 from sam2_gradio.cli import compose, segment
 from sam2_gradio.engine import model as model_module
+from sam2_gradio.errors import UploadRejected
 from sam2_gradio.media.mask_files import (
     combined_mask_name,
     load_mask_set,
@@ -516,7 +517,7 @@ def test_segment_cli_checks_every_output_before_starting(
 def test_a_segment_cli_run_failing_in_the_preview_keeps_masks_preview_and_zip_together(
     segment_files, shared_random_model, monkeypatch
 ):
-    from sam2_gradio.engine import project_exports
+    from sam2_gradio.engine.exports import project_exports
 
     folder = segment_files["dir"]
     write_masks_folder(folder / "masks" / "combined", 2)

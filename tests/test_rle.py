@@ -7,7 +7,7 @@ import pytest
 from pycocotools import mask as coco_mask
 
 from sam2_gradio import config
-from sam2_gradio.jobs import BadInput
+from sam2_gradio.errors import BadInput
 from sam2_gradio.media.rle import CompressedRle, counts_to_string, mask_runs
 
 

@@ -14,14 +14,14 @@ from timeline_support import Marks, style_percent
 
 from sam2_gradio import config
 from sam2_gradio.app import segment_actions as actions
-from sam2_gradio.app.model_holder import AppModel, ModelUnavailable
+from sam2_gradio.app.model_holder import AppModel
 from sam2_gradio.app.segment_handlers import SegmentHandlers
-from sam2_gradio.app.sessions import BoxCorner, BrowserSession, SessionStore, UploadRejected
-from sam2_gradio.engine import gpu_tasks, interactive
-from sam2_gradio.engine.model import ModelSettings
+from sam2_gradio.app.sessions import BoxCorner, BrowserSession, SessionStore
+from sam2_gradio.engine.model.predictor import ModelSettings
 from sam2_gradio.engine.options import SegmentOptions
-from sam2_gradio.engine.pipeline import SegmentResult
-from sam2_gradio.engine.prompts import PromptStateError
+from sam2_gradio.engine.tracking import gpu_tasks, interactive
+from sam2_gradio.engine.tracking.pipeline import SegmentResult
+from sam2_gradio.errors import ModelUnavailable, PromptStateError, UploadRejected
 from sam2_gradio.jobs import Progress
 from sam2_gradio.media.mask_files import combined_mask_name, per_object_mask_name
 from sam2_gradio.media.video import probe_video, read_frame, write_video

@@ -14,10 +14,10 @@ import numpy as np
 import pytest
 
 from sam2_gradio.cli import segment
-from sam2_gradio.engine.export_formats import ExportFormats
-from sam2_gradio.engine.exports import zip_masks
-from sam2_gradio.engine.pipeline import segment_video
-from sam2_gradio.engine.prompts import PromptState
+from sam2_gradio.engine.exports.export_formats import ExportFormats
+from sam2_gradio.engine.exports.mask_folder import zip_masks
+from sam2_gradio.engine.tracking.pipeline import segment_video
+from sam2_gradio.engine.tracking.prompts import PromptState
 from sam2_gradio.jobs import Cancelled
 from sam2_gradio.media.frames import JpegFolderFrames
 from sam2_gradio.media.video import probe_video
@@ -227,7 +227,7 @@ def _assert_exports_hold_every_frame(mask_dir: Path, folder: Path, carried: list
 
 
 def test_continue_after_the_clicks_changed_starts_again(random_model, scene_jpegs, tmp_path, monkeypatch):
-    from sam2_gradio.engine import pipeline
+    from sam2_gradio.engine.tracking import pipeline
 
     source = JpegFolderFrames.open(scene_jpegs)
     cancel = threading.Event()

@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 
 from sam2_gradio import config
-from sam2_gradio.app.sessions import SessionStore, UploadRejected, check_video_upload
+from sam2_gradio.app.sessions import SessionStore, check_video_upload
+from sam2_gradio.errors import UploadRejected
 from sam2_gradio.media.mask_files import per_object_mask_name
 
 HOUR = 3600.0

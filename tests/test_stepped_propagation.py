@@ -10,8 +10,8 @@ import pytest
 import torch
 from sam2_support import official_masks
 
-from sam2_gradio.engine import propagation
-from sam2_gradio.engine.prompts import PromptState
+from sam2_gradio.engine.tracking import propagation
+from sam2_gradio.engine.tracking.prompts import PromptState
 from sam2_gradio.media.frames import JpegFolderFrames
 
 pytestmark = pytest.mark.slow

@@ -10,15 +10,8 @@ import imageio_ffmpeg
 import numpy as np
 import pytest
 
-from sam2_gradio.media.video import (
-    VideoReadError,
-    VideoWriteError,
-    VideoWriter,
-    iter_frames,
-    probe_video,
-    read_frame,
-    write_video,
-)
+from sam2_gradio.errors import VideoReadError, VideoWriteError
+from sam2_gradio.media.video import VideoWriter, iter_frames, probe_video, read_frame, write_video
 
 FFMPEG = imageio_ffmpeg.get_ffmpeg_exe()
 CODEC_TOLERANCE = 3  # max abs difference of a near-lossless round trip through yuv

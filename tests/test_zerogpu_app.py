@@ -30,10 +30,10 @@ from sam2_gradio.app import segment_actions as actions
 from sam2_gradio.app.model_holder import AppModel
 from sam2_gradio.app.sessions import SessionStore
 from sam2_gradio.cli import bootstrap
-from sam2_gradio.engine.model import ModelSettings
+from sam2_gradio.engine.model.predictor import ModelSettings
 from sam2_gradio.engine.options import SegmentOptions
-from sam2_gradio.engine.propagation import GpuStopped
-from sam2_gradio.engine.track_project import FrameTracked
+from sam2_gradio.engine.tracking.track_project import FrameTracked
+from sam2_gradio.errors import GpuStopped
 
 pytestmark = pytest.mark.slow
 
@@ -119,7 +119,7 @@ def test_clicks_on_one_frame_reuse_its_features_across_calls_and_give_the_masks_
     clicks = [(1, 12, 8, True), (1, 30, 20, False), (2, 44, 30, True)]
 
     def masks_after_each_click(model: AppModel) -> list[dict]:
-        from sam2_gradio.engine.interactive import InteractiveSession
+        from sam2_gradio.engine.tracking.interactive import InteractiveSession
         from sam2_gradio.media.frames import VideoFileFrames
 
         session = InteractiveSession(model, VideoFileFrames.open(clip))

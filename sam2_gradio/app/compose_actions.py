@@ -2,7 +2,7 @@
 
 The inputs are three files: the object video, its masks (a zip or folder of PNGs, as the Segment tab or
 the segment CLI writes them) and the background video. Each function checks them first and raises
-`MissingInput` or a `jobs.BadInput` of one sentence; results go into the session's own job folders.
+`MissingInput` or a `errors.BadInput` of one sentence; results go into the session's own job folders.
 """
 
 from __future__ import annotations
@@ -16,13 +16,9 @@ import numpy as np
 from sam2_gradio.app.sessions import BrowserSession, check_video_upload
 from sam2_gradio.compositor import render as compositor
 from sam2_gradio.compositor.render import ComposeOptions, RenderProgress, RenderResult, plan_timeline
-from sam2_gradio.jobs import NotReady
+from sam2_gradio.errors import MissingInput
 from sam2_gradio.media.mask_files import MaskSet
 from sam2_gradio.media.video import VideoInfo
-
-
-class MissingInput(NotReady):
-    """A Compose action was asked for before its three files were given."""
 
 
 @dataclass(frozen=True)

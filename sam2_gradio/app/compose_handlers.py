@@ -17,7 +17,7 @@ from sam2_gradio.app.edge import from_page, keep_outputs_when_cancelled, render_
 from sam2_gradio.app.sessions import BrowserSession, SessionStore
 from sam2_gradio.compositor.render import ComposeOptions
 from sam2_gradio.config import option_fields, options_from_values
-from sam2_gradio.jobs import NotReady
+from sam2_gradio.errors import MissingInput, NotReady
 
 
 def _read_controls(controls: Sequence[Any]) -> tuple[compose_actions.ComposeInputs, ComposeOptions, Any]:
@@ -94,7 +94,7 @@ class ComposeHandlers:
                 if not compose_actions.ticked_objects(session, inputs, []):
                     return gr.skip(), gr.skip(), f"**Note:** {NONE_TICKED}"
             shown = compose_actions.preview(session, inputs, int(frame), options)
-        except compose_actions.MissingInput as missing:
+        except MissingInput as missing:
             return None, gr.skip(), str(missing)
         # Only the range: a reply that set the value would pull back a slider the user is still dragging.
         slider = gr.update(maximum=max(shown.num_frames - 1, 1))

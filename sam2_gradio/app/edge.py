@@ -2,8 +2,8 @@
 the page showed, long jobs move a gradio progress bar, and each event takes one of three queue slots.
 
 No handler runs under `spaces.GPU`: on Hugging Face ZeroGPU only the SAM 2 calls of
-`engine.gpu_tasks.ModelTasks` do (plain values in and out), so the session state a handler changes, and
-the `gr.SelectData` / `gr.Request` it takes, stay in the main process.
+`engine.tracking.gpu_tasks.ModelTasks` do (plain values in and out), so the session state a handler
+changes, and the `gr.SelectData` / `gr.Request` it takes, stay in the main process.
 
 Events that run SAM 2 share one slot ("gpu", limit 1); renders and previews have their own
 (`config.COMPOSE_CONCURRENCY`, `config.PREVIEW_CONCURRENCY`), so a quick preview never waits on a render.
@@ -23,7 +23,8 @@ import gradio as gr
 
 from sam2_gradio import config
 from sam2_gradio.compositor.render import RenderProgress
-from sam2_gradio.jobs import Cancelled, Progress, ProgressCallback, UserError
+from sam2_gradio.errors import UserError
+from sam2_gradio.jobs import Cancelled, Progress, ProgressCallback
 
 logger = logging.getLogger(__name__)
 
@@ -44,7 +45,7 @@ INTERNAL_ERROR = "An internal error happened; the server log has the details."
 def user_errors(handler: Callable) -> Callable:
     """Wrap a handler so exceptions reach the user as one sentence, never as a traceback.
 
-    A `jobs.UserError` (`UploadRejected`, `PromptStateError`, `NoVideo`, `ModelUnavailable`, ...), a
+    A `errors.UserError` (`UploadRejected`, `PromptStateError`, `NoVideo`, `ModelUnavailable`, ...), a
     `Cancelled` job or an `OSError` (a full disk, say) becomes one sentence; the session is left as the
     library left it (unchanged, for a bad input). Anything else is a bug or a failure of torch: its
     traceback goes to the log and the user reads `INTERNAL_ERROR`. The sentence is a `gr.Error` for API

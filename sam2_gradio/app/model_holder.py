@@ -5,7 +5,7 @@ The app starts whether or not weights are available: Compose never needs the mod
 it). Everything that runs the model goes through `AppModel.use()`, which behaves like
 `SharedModel.use()` and raises `ModelUnavailable` with that message when there is no model.
 
-Its `tasks` (`engine.gpu_tasks.ModelTasks`) are the calls that run SAM 2: under `spaces.GPU` on a
+Its `tasks` (`engine.tracking.gpu_tasks.ModelTasks`) are the calls that run SAM 2: under `spaces.GPU` on a
 Hugging Face ZeroGPU Space, where the model is built on the CPU (the main process never touches CUDA)
 and each call moves it to the GPU it is lent; in this process everywhere else.
 """
@@ -20,21 +20,17 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from sam2_gradio import config
-from sam2_gradio.engine.gpu_tasks import ModelTasks, zerogpu_wrapper
+from sam2_gradio.engine.tracking.gpu_tasks import ModelTasks, zerogpu_wrapper
+from sam2_gradio.errors import ModelUnavailable
 
 if TYPE_CHECKING:
     import torch
     from sam2.sam2_video_predictor import SAM2VideoPredictor
 
-    from sam2_gradio.engine.model import ModelSettings, SharedModel
+    from sam2_gradio.engine.model.predictor import ModelSettings, SharedModel
 
-from sam2_gradio.jobs import NotReady
 
 logger = logging.getLogger(__name__)
-
-
-class ModelUnavailable(NotReady):
-    """No SAM 2 model can be built (missing weights); the message names the fix."""
 
 
 class AppModel:
@@ -59,8 +55,9 @@ class AppModel:
             return self._model
 
     def _build(self) -> None:
-        from sam2_gradio.engine.checkpoints import CheckpointUnavailable, fetch_command
-        from sam2_gradio.engine.model import get_shared_model
+        from sam2_gradio.engine.model.checkpoints import fetch_command
+        from sam2_gradio.engine.model.predictor import get_shared_model
+        from sam2_gradio.errors import CheckpointUnavailable
 
         try:
             self._model = get_shared_model(self.settings)

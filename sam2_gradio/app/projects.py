@@ -22,7 +22,7 @@ import cv2
 
 from sam2_gradio import config
 from sam2_gradio.engine.store.project import PROJECT_FILE, Project
-from sam2_gradio.jobs import BadInput
+from sam2_gradio.errors import BadInput
 from sam2_gradio.media.frames import read_frame
 
 PROJECT_ID = re.compile(r"[0-9a-f]{32}")

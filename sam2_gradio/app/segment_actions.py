@@ -1,7 +1,7 @@
 """What each control of the Segment tab does, without Gradio: the app's handlers call these.
 
 Every function takes the caller's `BrowserSession` first. Functions that need a video raise
-`NoVideo` until one is opened; bad input raises `jobs.BadInput` (or `PromptStateError`) with one sentence,
+`NoVideo` until one is opened; bad input raises `errors.BadInput` (or `PromptStateError`) with one sentence,
 and leaves the session as it was. Frames come back as RGB uint8 images with every mask and click drawn.
 """
 
@@ -26,18 +26,19 @@ from sam2_gradio import config
 from sam2_gradio.app.model_holder import AppModel
 from sam2_gradio.app.projects import ProjectLibrary
 from sam2_gradio.app.sessions import BoxCorner, BrowserSession, check_video_upload
-from sam2_gradio.engine import project_exports
-from sam2_gradio.engine.export_formats import ExportedFiles
-from sam2_gradio.engine.exports import save_run_state, zip_pngs
-from sam2_gradio.engine.interactive import InteractiveSession
+from sam2_gradio.engine.exports import project_exports
+from sam2_gradio.engine.exports.export_formats import ExportedFiles
+from sam2_gradio.engine.exports.mask_folder import save_run_state, zip_pngs
+from sam2_gradio.engine.exports.overlay import display_factor, draw_corner
 from sam2_gradio.engine.options import ExportChoices, SegmentOptions
-from sam2_gradio.engine.overlay import display_factor, draw_corner
-from sam2_gradio.engine.pipeline import SegmentResult
-from sam2_gradio.engine.prompts import PromptState, box_from_corners, load_prompt_state
-from sam2_gradio.engine.propagation import same_clicks
 from sam2_gradio.engine.store.project import Project
-from sam2_gradio.engine.track_project import FrameTracked, TrackingResult, track_project
-from sam2_gradio.jobs import BadInput, NotReady, ProgressCallback, with_stage
+from sam2_gradio.engine.tracking.interactive import InteractiveSession
+from sam2_gradio.engine.tracking.pipeline import SegmentResult
+from sam2_gradio.engine.tracking.prompts import PromptState, box_from_corners, load_prompt_state
+from sam2_gradio.engine.tracking.propagation import same_clicks
+from sam2_gradio.engine.tracking.track_project import FrameTracked, TrackingResult, track_project
+from sam2_gradio.errors import BadInput, NotReady, NoVideo
+from sam2_gradio.jobs import ProgressCallback, with_stage
 from sam2_gradio.media.frames import VideoFileFrames
 from sam2_gradio.media.video import probe_video
 
@@ -63,10 +64,6 @@ PROMPT_HINTS = {
     "erase": "Each click erases a disc of the brush size from the selected object's mask."
     + _MASK_PROMPT_NOTE,
 }
-
-
-class NoVideo(NotReady):
-    """A Segment action was asked for before a video was opened."""
 
 
 @dataclass(frozen=True)
@@ -102,7 +99,7 @@ def open_video(
     """Make `path` the session's video (checked against the upload limits) in a new project of `library`
     (without one, a project in the session's folder, gone with it); its clicks start empty.
 
-    Raises `sessions.UploadRejected` for a file that is not a video or is over the limits; the session's
+    Raises `errors.UploadRejected` for a file that is not a video or is over the limits; the session's
     previous video and clicks are then kept (and so is its project, on disk).
     """
     info = check_video_upload(path)

@@ -23,11 +23,12 @@ from sam2_gradio.app.projects import ProjectLibrary
 from sam2_gradio.app.sessions import BrowserSession, SessionStore
 from sam2_gradio.app.timeline import TimelineObject, timeline_html
 from sam2_gradio.config import options_from_values
+from sam2_gradio.engine.exports.overlay import color_hex, enlarge
 from sam2_gradio.engine.options import ExportChoices, SegmentOptions
-from sam2_gradio.engine.overlay import color_hex, enlarge
-from sam2_gradio.engine.pipeline import SegmentResult
-from sam2_gradio.engine.track_project import FrameTracked
-from sam2_gradio.jobs import NotReady, Progress
+from sam2_gradio.engine.tracking.pipeline import SegmentResult
+from sam2_gradio.engine.tracking.track_project import FrameTracked
+from sam2_gradio.errors import NotReady
+from sam2_gradio.jobs import Progress
 
 
 def object_choices(

@@ -32,8 +32,8 @@ from sam2_gradio.app.projects import ProjectLibrary
 from sam2_gradio.app.segment_handlers import SegmentHandlers
 from sam2_gradio.app.segment_tab import build_segment_tab, wire_restore
 from sam2_gradio.app.sessions import SessionStore
-from sam2_gradio.engine.checkpoints import add_model_arguments
-from sam2_gradio.jobs import BadInput, UserError
+from sam2_gradio.engine.model.checkpoints import add_model_arguments
+from sam2_gradio.errors import BadInput, UserError
 from sam2_gradio.limits import read_bounded
 
 _AUTH_FILE_BYTES = 4096  # a login file is one short line
@@ -206,7 +206,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     os.environ.setdefault("TQDM_DISABLE", "1")  # SAM 2's per-frame bar; the app shows its own progress
     logging.basicConfig(level=logging.INFO, format="%(message)s")
 
-    from sam2_gradio.engine.model import settings_from_args
+    from sam2_gradio.engine.model.predictor import settings_from_args
 
     try:
         auth = parse_auth(

@@ -35,30 +35,18 @@ import numpy as np
 from PIL import Image
 
 from sam2_gradio import config
-from sam2_gradio.jobs import BadInput
+from sam2_gradio.errors import DiskLimitReached, ServerBusy, UploadRejected, VideoReadError
 from sam2_gradio.media.mask_files import MaskSet, load_mask_set
-from sam2_gradio.media.video import VideoInfo, VideoReadError, probe_video
+from sam2_gradio.media.video import VideoInfo, probe_video
 
 if TYPE_CHECKING:
-    from sam2_gradio.engine.interactive import InteractiveSession
-    from sam2_gradio.engine.pipeline import SegmentResult
-    from sam2_gradio.engine.prompts import PromptState
     from sam2_gradio.engine.store.project import Project
+    from sam2_gradio.engine.tracking.interactive import InteractiveSession
+    from sam2_gradio.engine.tracking.pipeline import SegmentResult
+    from sam2_gradio.engine.tracking.prompts import PromptState
 
 
 _FRAMES_SERVED = 16  # frame files kept per session: the page has fetched older ones
-
-
-class UploadRejected(BadInput):
-    """An uploaded video over the limits of `config`, or not a video; the message is one sentence."""
-
-
-class ServerBusy(RuntimeError):
-    """No session can be opened now: the most the server takes are live and busy."""
-
-
-class DiskLimitReached(RuntimeError):
-    """A job's result is larger than the disk a session may use."""
 
 
 def check_video_upload(path: str | Path, what: str = "video") -> VideoInfo:

@@ -28,7 +28,7 @@ from sam2_gradio.engine.options import SegmentOptions
 
 if TYPE_CHECKING:
     from sam2_gradio.batch.runner import BatchSettings
-    from sam2_gradio.engine.model import ModelSettings, PredictorLender
+    from sam2_gradio.engine.model.predictor import ModelSettings, PredictorLender
 
 logger = logging.getLogger(__name__)
 

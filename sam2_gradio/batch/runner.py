@@ -17,10 +17,10 @@ from typing import TYPE_CHECKING
 
 from sam2_gradio.batch.work import ProjectJob, ProjectStatus, StatusCallback, track_job
 from sam2_gradio.engine.options import SegmentOptions
-from sam2_gradio.jobs import BadInput
+from sam2_gradio.errors import BadInput
 
 if TYPE_CHECKING:
-    from sam2_gradio.engine.model import ModelSettings, PredictorLender
+    from sam2_gradio.engine.model.predictor import ModelSettings, PredictorLender
 
 ModelFactory = Callable[["ModelSettings"], "PredictorLender"]
 
@@ -107,6 +107,6 @@ def _ray_runner() -> Callable[..., list[ProjectStatus]]:
 
 
 def _shared_model(settings: ModelSettings) -> PredictorLender:
-    from sam2_gradio.engine.model import get_shared_model
+    from sam2_gradio.engine.model.predictor import get_shared_model
 
     return get_shared_model(settings)

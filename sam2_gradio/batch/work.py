@@ -18,12 +18,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sam2_gradio.engine.options import SegmentOptions
-from sam2_gradio.jobs import BadInput, Progress, UserError
+from sam2_gradio.errors import BadInput, UserError
+from sam2_gradio.jobs import Progress
 
 if TYPE_CHECKING:
-    from sam2_gradio.engine.model import PredictorLender
-    from sam2_gradio.engine.prompts import PromptState
+    from sam2_gradio.engine.model.predictor import PredictorLender
     from sam2_gradio.engine.store.project import Project
+    from sam2_gradio.engine.tracking.prompts import PromptState
     from sam2_gradio.media.frames import VideoMeta
 
 logger = logging.getLogger(__name__)
@@ -85,7 +86,7 @@ def jobs_for_videos(
     Raises `BadInput` when the folder holds no video, two videos would share a project, or the state file
     cannot be read.
     """
-    from sam2_gradio.engine.prompts import load_prompt_state
+    from sam2_gradio.engine.tracking.prompts import load_prompt_state
 
     videos_dir, projects_dir = Path(videos_dir), Path(projects_dir).absolute()
     if not videos_dir.is_dir():
@@ -110,7 +111,7 @@ def recipe_prompts(data: dict[str, Any], meta: VideoMeta) -> PromptState:
     The videos of a folder may differ in length; their frame size must be the state's (clicks are pixel
     coordinates), else `BadInput`.
     """
-    from sam2_gradio.engine.prompts import prompt_state_from_dict
+    from sam2_gradio.engine.tracking.prompts import prompt_state_from_dict
 
     saved = data.get("video")
     if saved is not None and (saved["width"], saved["height"]) != (meta.width, meta.height):
@@ -170,7 +171,7 @@ def _track(
     status: ProjectStatus,
     report: StatusCallback | None,
 ) -> ProjectStatus:
-    from sam2_gradio.engine.track_project import track_project
+    from sam2_gradio.engine.tracking.track_project import track_project
 
     if project.is_current(options.direction):
         total = project.latest_run().total

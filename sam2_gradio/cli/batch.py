@@ -18,9 +18,9 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from sam2_gradio.cli.common import OneLineParser, add_option_arguments, options_from_args, run_cli
-from sam2_gradio.engine import checkpoints
+from sam2_gradio.engine.model import checkpoints
 from sam2_gradio.engine.options import SegmentOptions
-from sam2_gradio.jobs import BadInput
+from sam2_gradio.errors import BadInput
 
 if TYPE_CHECKING:
     from sam2_gradio.batch.runner import BatchResult
@@ -67,7 +67,7 @@ def run(args: argparse.Namespace) -> BatchResult:
     """Run the batch `args` describe, print its summary and return it."""
     from sam2_gradio.batch.progress_view import ProgressView, summary_lines
     from sam2_gradio.batch.runner import BatchSettings, run_batch
-    from sam2_gradio.engine.model import settings_from_args
+    from sam2_gradio.engine.model.predictor import settings_from_args
 
     jobs = _jobs(args)
     if args.workers is not None and args.workers < 1:

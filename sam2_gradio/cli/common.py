@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 from typing import NoReturn, TypeVar
 
 from sam2_gradio.config import option_fields, options_from_values
-from sam2_gradio.jobs import UserError
+from sam2_gradio.errors import UserError
 
 logger = logging.getLogger(__name__)
 
@@ -85,7 +85,7 @@ def run_cli(
 ) -> int:
     """Parse `argv` and call `run`; return the exit code, with bad input as one line on stderr.
 
-    A `jobs.UserError`, or an `OSError` on a file the user named (unreadable, unwritable, disk full), is
+    A `errors.UserError`, or an `OSError` on a file the user named (unreadable, unwritable, disk full), is
     bad input: exit 2 with its message on one line (ffmpeg's complaints span several). Ctrl-C exits 130.
     Anything else is a bug or a failure of torch: it is logged with its traceback and exits 1.
     """

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 from sam2_gradio.cli.common import OneLineParser, add_option_arguments, options_from_args, run_cli
 from sam2_gradio.compositor.render import ComposeOptions
-from sam2_gradio.jobs import BadInput
+from sam2_gradio.errors import BadInput
 
 if TYPE_CHECKING:  # imported for real after the arguments are parsed
     from sam2_gradio.media.mask_files import MaskSet
@@ -112,7 +112,7 @@ def run(args: argparse.Namespace) -> None:
 
 def _project_inputs(folder: str) -> tuple[str, str]:
     """(object video, mask folder) of a project: its video and its masks written from the store."""
-    from sam2_gradio.engine import project_exports
+    from sam2_gradio.engine.exports import project_exports
     from sam2_gradio.engine.store.project import Project
 
     with Project.open(folder) as project:

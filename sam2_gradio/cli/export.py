@@ -51,7 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> None:
     """Write the outputs `args` ask for (raises on bad input; `main` turns that into one line)."""
-    from sam2_gradio.engine.project_exports import OutputRequest, write_outputs
+    from sam2_gradio.engine.exports.project_exports import OutputRequest, write_outputs
     from sam2_gradio.engine.store.project import Project
 
     request = OutputRequest(

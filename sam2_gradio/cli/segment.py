@@ -6,7 +6,7 @@
 The masks are tracked into a project (`--project DIR`, made when missing; without it, one in a
 temporary folder): run again with the same prompts, the command continues an unfinished run (stopped,
 crashed or killed) or tracks nothing when the masks are current; with other prompts it starts a new run.
-The output flags are exports of that project, written from its store (`engine.project_exports`).
+The output flags are exports of that project, written from its store (`engine.exports.project_exports`).
 """
 
 from __future__ import annotations
@@ -23,14 +23,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sam2_gradio.cli.common import OneLineParser, add_option_arguments, options_from_args, run_cli
-from sam2_gradio.engine import checkpoints
+from sam2_gradio.engine.model import checkpoints
 from sam2_gradio.engine.options import ExportChoices, SegmentOptions
-from sam2_gradio.jobs import BadInput, Progress, format_progress
+from sam2_gradio.errors import BadInput
+from sam2_gradio.jobs import Progress, format_progress
 
 if TYPE_CHECKING:
-    from sam2_gradio.engine.export_formats import ExportFormats
-    from sam2_gradio.engine.prompts import PromptState
+    from sam2_gradio.engine.exports.export_formats import ExportFormats
     from sam2_gradio.engine.store.project import Project
+    from sam2_gradio.engine.tracking.prompts import PromptState
 
 logger = logging.getLogger("sam2_gradio.cli.segment")
 
@@ -67,7 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def add_export_arguments(parser: argparse.ArgumentParser) -> None:
-    """The flags of the exports other tools read (see `engine.export_formats.ExportFormats`)."""
+    """The flags of the exports other tools read (see `engine.exports.export_formats.ExportFormats`)."""
     group = parser.add_argument_group("exports for other tools")
     group.add_argument(
         "--coco",
@@ -99,7 +100,7 @@ def add_export_arguments(parser: argparse.ArgumentParser) -> None:
 
 def export_formats_from_args(args: argparse.Namespace) -> ExportFormats:
     """The `ExportFormats` the export flags ask for."""
-    from sam2_gradio.engine.export_formats import ExportFormats
+    from sam2_gradio.engine.exports.export_formats import ExportFormats
 
     alpha_objects = parse_object_ids(args.alpha_objects)
     return ExportFormats(
@@ -130,8 +131,8 @@ def _log_progress(report: Progress) -> None:
 
 def run(args: argparse.Namespace) -> None:
     """Run a segmentation as `args` say (raises on bad input; `main` turns that into one line)."""
-    from sam2_gradio.engine.pipeline import check_outputs
-    from sam2_gradio.engine.prompts import load_prompt_state
+    from sam2_gradio.engine.tracking.pipeline import check_outputs
+    from sam2_gradio.engine.tracking.prompts import load_prompt_state
     from sam2_gradio.media.frames import extract_jpeg_frames, open_frames
 
     if not args.video and not args.frame_dir:
@@ -163,7 +164,7 @@ def _project_folder(project: str | None) -> Iterator[Path]:
 def _track_and_export(
     args: argparse.Namespace, folder: Path, video: str, prompts: PromptState, exports: ExportFormats
 ) -> None:
-    from sam2_gradio.engine.project_exports import OutputRequest, write_outputs
+    from sam2_gradio.engine.exports.project_exports import OutputRequest, write_outputs
     from sam2_gradio.engine.store.project import Project, adopt_prompts
 
     options = options_from_args(SegmentOptions, args)
@@ -185,8 +186,8 @@ def _track_and_export(
 
 
 def _track(args: argparse.Namespace, project: Project, options: SegmentOptions) -> None:
-    from sam2_gradio.engine.model import get_shared_model, settings_from_args
-    from sam2_gradio.engine.track_project import track_project
+    from sam2_gradio.engine.model.predictor import get_shared_model, settings_from_args
+    from sam2_gradio.engine.tracking.track_project import track_project
 
     size = checkpoints.size_from_config(args.config) if args.config else None
     model = get_shared_model(settings_from_args(args, model_size=size))

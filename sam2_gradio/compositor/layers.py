@@ -36,7 +36,7 @@ from sam2_gradio.compositor.motion import (
 from sam2_gradio.compositor.options import ComposeOptions
 from sam2_gradio.compositor.placement import relocate
 from sam2_gradio.config import option_fields
-from sam2_gradio.jobs import BadInput
+from sam2_gradio.errors import BadInput
 from sam2_gradio.media.mask_files import Box
 
 PER_OBJECT_FIELDS = (

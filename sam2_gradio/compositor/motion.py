@@ -40,7 +40,7 @@ import cv2
 import numpy as np
 
 from sam2_gradio import config
-from sam2_gradio.jobs import BadInput
+from sam2_gradio.errors import BadInput
 from sam2_gradio.media.mask_files import Box
 
 INTERPOLATIONS = ("linear", "ease-in-out")

@@ -50,7 +50,8 @@ from sam2_gradio.compositor.motion import ObjectPath, PathPoint, Placed, transfo
 from sam2_gradio.compositor.options import ComposeOptions
 from sam2_gradio.compositor.placement import Box, clip_box, grow_box, intersect
 from sam2_gradio.compositor.shadow import darken, shadow_alpha
-from sam2_gradio.jobs import BadInput, CancelFlag, Cancelled, raise_if_cancelled
+from sam2_gradio.errors import BadInput
+from sam2_gradio.jobs import CancelFlag, Cancelled, raise_if_cancelled
 from sam2_gradio.media.mask_files import MaskSet, ObjectMask, load_mask_set
 from sam2_gradio.media.video import VideoInfo, VideoWriter, iter_frames, probe_video, read_frame
 

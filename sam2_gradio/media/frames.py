@@ -17,7 +17,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from sam2_gradio.jobs import BadInput
+from sam2_gradio.errors import BadInput
 from sam2_gradio.media import video as video_io
 
 JPEG_SUFFIXES = (".jpg", ".jpeg", ".JPG", ".JPEG")

@@ -37,7 +37,7 @@ import numpy as np
 from PIL import Image
 
 from sam2_gradio import config
-from sam2_gradio.jobs import BadInput
+from sam2_gradio.errors import BadInput
 
 PER_OBJECT_DIR = "per_object"
 COMBINED_DIR = "combined"

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from sam2_gradio import config
-from sam2_gradio.jobs import BadInput
+from sam2_gradio.errors import BadInput
 
 _FIRST_CHAR, _LAST_CHAR = 48, 48 + 63  # characters of the encoding: "0" .. "o"
 

@@ -32,7 +32,7 @@ import imageio_ffmpeg
 import numpy as np
 
 from sam2_gradio import config
-from sam2_gradio.jobs import BadInput, UserError
+from sam2_gradio.errors import BadInput, VideoReadError, VideoWriteError
 
 # Starting frames closer to the beginning than this are reached by decoding from the start (exact and
 # cheap); later ones by an input-side seek to half a frame before the wanted frame.
@@ -50,14 +50,6 @@ ALPHA_ENCODINGS: dict[str, list[str]] = {
 _EVEN_PAD_FILTER = "pad=ceil(iw/2)*2:ceil(ih/2)*2"
 _IMAGE_FORMATS = re.compile(r"(_pipe|^image2)$")
 _STDERR_TAIL_CHARS = 600
-
-
-class VideoReadError(BadInput):
-    """A file that cannot be read as a video; the message names the file."""
-
-
-class VideoWriteError(UserError, RuntimeError):
-    """ffmpeg failed while encoding (disk full?); the message names the output and ffmpeg's complaint."""
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 
     project = Project.open_or_create("projects/dog", "dog.mp4")
     project.save_prompts(prompts)            # every edit, with its undo history
-    ...                                       # engine.track_project fills the masks
+    ...                                       # engine.tracking.track_project fills the masks
     project.masks().mask(12, 1)               # bool (H, W): object 1 on frame 12
     project.summary()                         # what the `project` CLI prints
 
@@ -28,21 +28,17 @@ from typing import Any
 
 import numpy as np
 
-from sam2_gradio.engine.export_formats import TrackedMasks
-from sam2_gradio.engine.overlay import color_hex
-from sam2_gradio.engine.prompts import PromptState, prompt_state_from_dict, prompts_key
+from sam2_gradio.engine.exports.export_formats import TrackedMasks
+from sam2_gradio.engine.exports.overlay import color_hex
 from sam2_gradio.engine.store import schema
-from sam2_gradio.jobs import BadInput, UserError
+from sam2_gradio.engine.tracking.prompts import PromptState, prompt_state_from_dict, prompts_key
+from sam2_gradio.errors import BadInput, DiskFull
 from sam2_gradio.media.frames import FrameSource, VideoMeta, open_frames
 from sam2_gradio.media.rle import CompressedRle
 
 PROJECT_FILE = "project.sqlite"
 OUTPUTS_DIR = "outputs"
 HASH_CHUNK_BYTES = 1 << 20
-
-
-class DiskFull(UserError, RuntimeError):
-    """The disk holding a project filled up; what was committed before is kept."""
 
 
 @dataclass(frozen=True)

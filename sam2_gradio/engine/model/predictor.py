@@ -23,9 +23,9 @@ from typing import TYPE_CHECKING, Any, Protocol
 import torch
 
 from sam2_gradio import config
-from sam2_gradio.engine import checkpoints
-from sam2_gradio.engine.object_batch import batch_invariant_layouts
-from sam2_gradio.jobs import BadInput
+from sam2_gradio.engine.model import checkpoints
+from sam2_gradio.engine.model.object_batch import batch_invariant_layouts
+from sam2_gradio.errors import BadInput, WrongCheckpoint
 
 if TYPE_CHECKING:
     from sam2.sam2_video_predictor import SAM2VideoPredictor
@@ -93,10 +93,10 @@ def _load_weights(model: torch.nn.Module, checkpoint: Path, model_size: str) -> 
     try:
         state = torch.load(checkpoint, map_location="cpu", weights_only=True)["model"]
     except Exception as error:  # torch raises many types for a file that is not a checkpoint
-        raise checkpoints.WrongCheckpoint(f"{checkpoint} is not a SAM 2 checkpoint ({error})") from error
+        raise WrongCheckpoint(f"{checkpoint} is not a SAM 2 checkpoint ({error})") from error
     missing, unexpected = model.load_state_dict(state, strict=False)
     if missing or unexpected:
-        raise checkpoints.WrongCheckpoint(
+        raise WrongCheckpoint(
             f"{checkpoint} does not fit the SAM 2.1 {model_size} model: {len(missing)} missing and "
             f"{len(unexpected)} unexpected weights; pass the checkpoint of the right --model-size"
         )
@@ -138,7 +138,7 @@ def build_predictor(settings: ModelSettings) -> SAM2VideoPredictor:
 
     Weights come from `checkpoints.resolve_checkpoint` (explicit path, checkpoints/, then the hub),
     or are seeded random ones when `settings.random_weights` is set. Raises
-    `checkpoints.CheckpointUnavailable` when no weights can be found.
+    `errors.CheckpointUnavailable` when no weights can be found.
     """
     from sam2.build_sam import build_sam2_video_predictor
 

@@ -30,15 +30,17 @@ from pathlib import Path
 import numpy as np
 
 from sam2_gradio import config
-from sam2_gradio.engine import project_exports
-from sam2_gradio.engine.exports import FrameMaskReader, partial_file
-from sam2_gradio.engine.features import FeatureStore
-from sam2_gradio.engine.model import PredictorLender
-from sam2_gradio.engine.overlay import draw_masks
-from sam2_gradio.engine.prompts import PromptState, prompts_key
-from sam2_gradio.engine.propagation import GpuStopped, PropagationRun, run_steps, start_propagation
+from sam2_gradio.engine.exports import project_exports
+from sam2_gradio.engine.exports.mask_folder import FrameMaskReader, partial_file
+from sam2_gradio.engine.exports.overlay import draw_masks
+from sam2_gradio.engine.model.features import FeatureStore
+from sam2_gradio.engine.model.predictor import PredictorLender
 from sam2_gradio.engine.store.project import Project
-from sam2_gradio.jobs import BadInput, CancelFlag, ProgressCallback, with_stage
+from sam2_gradio.engine.tracking.prompts import PromptState, prompts_key
+from sam2_gradio.engine.tracking.propagation import PropagationRun, start_propagation
+from sam2_gradio.engine.tracking.steps import run_steps
+from sam2_gradio.errors import BadInput, GpuStopped
+from sam2_gradio.jobs import CancelFlag, ProgressCallback, with_stage
 from sam2_gradio.media.frames import FrameSource
 from sam2_gradio.media.video import VideoWriter
 
@@ -186,7 +188,7 @@ def _local(model: PredictorLender) -> bool:
     """Whether SAM 2 runs in this process. On ZeroGPU each call forks a worker, which would inherit the
     pipes of an ffmpeg started meanwhile by the preview thread and keep them open: no preview stream there
     (the preview is written from the store afterwards)."""
-    from sam2_gradio.engine.gpu_tasks import model_tasks
+    from sam2_gradio.engine.tracking.gpu_tasks import model_tasks
 
     return not model_tasks(model).remote
 

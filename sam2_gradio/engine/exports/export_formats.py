@@ -31,8 +31,9 @@ import numpy as np
 from sam2_gradio import config
 from sam2_gradio.compositor.blend import feather_alpha
 from sam2_gradio.compositor.edges import EdgeHistory, check_edge, cut_out, reach
-from sam2_gradio.engine.exports import partial_sibling, replace_path
-from sam2_gradio.jobs import BadInput, CancelFlag, ProgressCallback, ProgressMeter, raise_if_cancelled
+from sam2_gradio.engine.exports.mask_folder import partial_sibling, replace_path
+from sam2_gradio.errors import BadInput
+from sam2_gradio.jobs import CancelFlag, ProgressCallback, ProgressMeter, raise_if_cancelled
 from sam2_gradio.media.frames import FrameSource, VideoMeta
 from sam2_gradio.media.mask_files import indexed_mask_name, save_indexed_png
 from sam2_gradio.media.rle import CompressedRle

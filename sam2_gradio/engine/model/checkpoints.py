@@ -17,7 +17,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 from sam2_gradio import config
-from sam2_gradio.jobs import BadInput, NotReady, UserError
+from sam2_gradio.errors import BadInput, CheckpointNotFound, CheckpointUnavailable, UserError
 
 HUB_HOST = urlparse(os.environ.get("HF_ENDPOINT", "https://huggingface.co")).hostname or "huggingface.co"
 
@@ -74,18 +74,6 @@ SIZE_ALIASES = {
     "base-plus": "base+",
     "l": "large",
 }
-
-
-class CheckpointUnavailable(NotReady):
-    """The weights are neither on disk nor downloadable; the message names the command that fetches them."""
-
-
-class CheckpointNotFound(UserError, FileNotFoundError):
-    """An explicit checkpoint path (argument or `SAM2_CHECKPOINT`) that names no file."""
-
-
-class WrongCheckpoint(UserError, RuntimeError):
-    """A weights file that is not a SAM 2 checkpoint, or not one of the model size asked for."""
 
 
 def model_spec(size: str) -> ModelSpec:

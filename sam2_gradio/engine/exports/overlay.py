@@ -7,7 +7,7 @@ from collections.abc import Mapping
 import cv2
 import numpy as np
 
-from sam2_gradio.engine.prompts import ObjectClicks
+from sam2_gradio.engine.tracking.prompts import ObjectClicks
 
 # Distinct colours (RGB) for object ids 1, 2, 3, ...; ids past the end wrap around. No pure red or green:
 # those read as "negative" and "positive", which is what a click's + or - glyph says instead.

@@ -22,8 +22,13 @@ from pathlib import Path
 import numpy as np
 
 from sam2_gradio import config
-from sam2_gradio.engine.export_formats import ExportedFiles, ExportFormats, TrackedMasks, write_exports
-from sam2_gradio.engine.exports import (
+from sam2_gradio.engine.exports.export_formats import (
+    ExportedFiles,
+    ExportFormats,
+    TrackedMasks,
+    write_exports,
+)
+from sam2_gradio.engine.exports.mask_folder import (
     MaskExporter,
     partial_file,
     partial_zip_path,
@@ -31,11 +36,13 @@ from sam2_gradio.engine.exports import (
     save_run_state,
     zip_masks,
 )
-from sam2_gradio.engine.features import FeatureStore
-from sam2_gradio.engine.model import PredictorLender
-from sam2_gradio.engine.prompts import PromptState
-from sam2_gradio.engine.propagation import GpuStopped, PropagationRun, run_steps, start_propagation
-from sam2_gradio.jobs import BadInput, CancelFlag, Cancelled, Progress, ProgressCallback, with_stage
+from sam2_gradio.engine.model.features import FeatureStore
+from sam2_gradio.engine.model.predictor import PredictorLender
+from sam2_gradio.engine.tracking.prompts import PromptState
+from sam2_gradio.engine.tracking.propagation import PropagationRun, start_propagation
+from sam2_gradio.engine.tracking.steps import run_steps
+from sam2_gradio.errors import BadInput, GpuStopped
+from sam2_gradio.jobs import CancelFlag, Cancelled, Progress, ProgressCallback, with_stage
 from sam2_gradio.media.frames import FrameSource
 from sam2_gradio.media.video import check_output_video
 

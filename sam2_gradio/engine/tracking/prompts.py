@@ -33,17 +33,13 @@ from typing import Any
 import numpy as np
 
 from sam2_gradio import config
-from sam2_gradio.jobs import BadInput
+from sam2_gradio.errors import BadInput, PromptStateError
 from sam2_gradio.limits import check_name_text, finite_float, parse_json, read_bounded
 from sam2_gradio.media.frames import VideoMeta
 from sam2_gradio.media.rle import CompressedRle
 
 SCHEMA_VERSION = 1
 POSITIVE, NEGATIVE = 1, 0
-
-
-class PromptStateError(BadInput):
-    """A prompt state (JSON or click) that does not fit the schema or the video."""
 
 
 BoxCorners = tuple[float, float, float, float]  # (x0, y0, x1, y1) video pixels

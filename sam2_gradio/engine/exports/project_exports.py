@@ -22,8 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sam2_gradio import config
-from sam2_gradio.engine import export_formats
-from sam2_gradio.engine.exports import (
+from sam2_gradio.engine.exports import export_formats
+from sam2_gradio.engine.exports.mask_folder import (
     MaskExporter,
     partial_file,
     partial_sibling,
@@ -32,7 +32,8 @@ from sam2_gradio.engine.exports import (
     zip_masks,
 )
 from sam2_gradio.engine.store.project import OUTPUTS_DIR, Project
-from sam2_gradio.jobs import BadInput, CancelFlag, ProgressCallback
+from sam2_gradio.errors import BadInput
+from sam2_gradio.jobs import CancelFlag, ProgressCallback
 from sam2_gradio.media.video import check_output_video
 
 

@@ -31,36 +31,23 @@ import io
 import logging
 import pickle
 from collections import OrderedDict
-from collections.abc import Callable, Iterator
-from contextlib import closing
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 import torch
 
-from sam2_gradio import config
-from sam2_gradio.engine.features import FeatureStore
-from sam2_gradio.engine.model import PredictorLender
-from sam2_gradio.engine.model_frames import ModelFrames
-from sam2_gradio.engine.object_batch import memory_groups, track_objects
+from sam2_gradio.engine.model.features import FeatureStore
+from sam2_gradio.engine.model.model_frames import ModelFrames
+from sam2_gradio.engine.model.object_batch import memory_groups, track_objects
 from sam2_gradio.engine.options import DIRECTIONS
-from sam2_gradio.engine.prompts import ObjectClicks, PromptState
-from sam2_gradio.jobs import (
-    BadInput,
-    CancelFlag,
-    NotReady,
-    ProgressCallback,
-    ProgressMeter,
-    StepSizer,
-    UserError,
-    raise_if_cancelled,
-)
+from sam2_gradio.engine.tracking.prompts import ObjectClicks, PromptState
+from sam2_gradio.errors import BadInput, NotReady
 from sam2_gradio.media.frames import FrameSource, VideoMeta
 
 if TYPE_CHECKING:
     from sam2.sam2_video_predictor import SAM2VideoPredictor
 
-    from sam2_gradio.engine.gpu_tasks import ModelTasks
 
 CPU = torch.device("cpu")
 logger = logging.getLogger(__name__)
@@ -130,11 +117,6 @@ def memory_reach(predictor: SAM2VideoPredictor) -> int:
     """How many frames back (in tracking order) a frame's memory or object pointers can reach."""
     stride = predictor.memory_temporal_stride_for_eval
     return max(1 + (predictor.num_maskmem - 2) * stride, predictor.max_obj_ptrs_in_encoder - 1)
-
-
-class GpuStopped(UserError, RuntimeError):
-    """A GPU call of a propagation failed (on ZeroGPU: the quota is spent, the call ran past its
-    duration, the worker was lost). The run is left after the last chunk that came back whole."""
 
 
 class Pass(NamedTuple):
@@ -547,114 +529,6 @@ def start_propagation(
     the video's end or an unknown direction); no model is needed before the first step.
     """
     return PropagationRun(source.meta, prompts, direction, batch_size, features)
-
-
-def run_steps(
-    model: PredictorLender,
-    run: PropagationRun,
-    source: FrameSource,
-    *,
-    step_frames: int | None = None,
-    progress: ProgressCallback | None = None,
-    cancel: CancelFlag | None = None,
-    after_chunk: Callable[[], None] | None = None,
-) -> Iterator[FrameMasks]:
-    """Advance `run` in chunks, each one call of `ModelTasks.track`, and yield every frame it tracks.
-
-    In process a chunk holds the model for about `config.STEP_SECONDS` (`jobs.StepSizer`); on ZeroGPU
-    it is one GPU call doing as many frames as fit its duration, resumed from the parked run by the
-    next (`ModelTasks.chunk_sizer`). `step_frames` fixes a chunk's frames instead. `progress` gets a
-    `Progress` after every chunk (and every `config.STEP_SECONDS` within a ZeroGPU call), and
-    `after_chunk` is called once a chunk's state is back in `run` (e.g. to checkpoint it). Stops at
-    the end, or as soon as `cancel` is set (checked after every frame; no exception). Stopping early,
-    or leaving the loop early, leaves `run` right after the last frame yielded (`park` it to keep it,
-    `close` it to drop it).
-    """
-    from sam2_gradio.engine.gpu_tasks import model_tasks  # it builds on this module
-
-    tasks = model_tasks(model)
-    sizer = tasks.chunk_sizer(run)
-    meter = ProgressMeter(run.total, None, progress, done=run.frames_done)
-    stop, clean_up = tasks.stop_flag(cancel)
-    retried = False  # a GPU call that failed before its first frame is made once more
-    try:
-        while not run.done and not (cancel is not None and cancel.is_set()):
-            planned = sizer.begin()  # also starts timing the chunk
-            frames = max(1, min(step_frames or planned, run.total - run.frames_done))
-            done_before, counters = run.frames_done, run.counters()
-            try:
-                yield from _chunk(tasks, run, source, frames, sizer, meter, stop, cancel)
-            except Exception as error:
-                if not tasks.remote:
-                    raise
-                run.rewind(counters)
-                if run.frames_done == done_before and not retried:  # a lost worker: ZeroGPU forks anew
-                    logger.warning("GPU call failed before its first frame (%s); trying once more", error)
-                    retried = True
-                    continue
-                raise GpuStopped(f"the GPU call stopped ({error})") from error
-            retried = False
-            sizer.end(run.frames_done - done_before)
-            meter.report()
-            if after_chunk is not None:
-                after_chunk()
-    finally:
-        clean_up()
-
-
-def _chunk(
-    tasks: ModelTasks,
-    run: PropagationRun,
-    source: FrameSource,
-    frames: int,
-    sizer: StepSizer,
-    meter: ProgressMeter,
-    stop: CancelFlag | None,
-    cancel: CancelFlag | None,
-) -> Iterator[FrameMasks]:
-    """One chunk of `run_steps`: one `ModelTasks.track` call of `frames` frames."""
-    with closing(tasks.track(run, source, frames, sizer.seconds_per_frame, stop)) as chunk:
-        for item in chunk:
-            if isinstance(item, PropagationRun):
-                run.adopt(item)
-                continue
-            meter.frame_done()
-            if tasks.remote:  # a chunk lasts long: report as often as in-process steps would
-                run.record_frame(item[0])
-                if meter.seconds_since_report() >= config.STEP_SECONDS:
-                    meter.report()
-            yield item
-            if tasks.remote and stop is not None and cancel.is_set():
-                stop.set()  # the worker stops after its current frame and sends the run back
-
-
-def propagate(
-    model: PredictorLender,
-    source: FrameSource,
-    prompts: PromptState,
-    *,
-    direction: str = "forward",
-    batch_size: int = 32,
-    step_frames: int | None = None,
-    progress: ProgressCallback | None = None,
-    cancel: CancelFlag | None = None,
-    features: FeatureStore | None = None,
-) -> Iterator[FrameMasks]:
-    """Track every prompted object through `source`, yielding `(frame, obj_ids, masks)` per frame.
-
-    Frames are decoded `batch_size` at a time and tracked in steps of at most as many (`run_steps`:
-    about `config.STEP_SECONDS` each, or `step_frames`); the model is held for one step at a time.
-    `progress` is called after each step and `cancel` (an object with `is_set()`, e.g.
-    `threading.Event`) is checked between frames, raising `jobs.Cancelled`. `features` (a
-    `FeatureStore`) lends and keeps the frames' image features.
-    """
-    run = start_propagation(source, prompts, direction=direction, batch_size=batch_size, features=features)
-    try:
-        for item in run_steps(model, run, source, step_frames=step_frames, progress=progress):
-            raise_if_cancelled(cancel, "propagation")
-            yield item
-    finally:
-        run.close()
 
 
 @torch.inference_mode()

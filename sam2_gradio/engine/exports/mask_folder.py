@@ -23,8 +23,8 @@ from typing import Protocol
 
 import numpy as np
 
-from sam2_gradio.engine.overlay import draw_masks
-from sam2_gradio.engine.prompts import PromptState
+from sam2_gradio.engine.exports.overlay import draw_masks
+from sam2_gradio.engine.tracking.prompts import PromptState
 from sam2_gradio.jobs import CancelFlag, ProgressCallback, ProgressMeter, raise_if_cancelled
 from sam2_gradio.media import mask_files
 from sam2_gradio.media.frames import FrameSource, VideoMeta

@@ -17,11 +17,11 @@ from collections.abc import Callable, Iterator
 
 import numpy as np
 
-from sam2_gradio.engine.features import FeatureStore
-from sam2_gradio.engine.gpu_tasks import model_tasks
-from sam2_gradio.engine.model import PredictorLender
-from sam2_gradio.engine.overlay import draw_clicks, draw_masks
-from sam2_gradio.engine.prompts import BoxCorners, PromptState
+from sam2_gradio.engine.exports.overlay import draw_clicks, draw_masks
+from sam2_gradio.engine.model.features import FeatureStore
+from sam2_gradio.engine.model.predictor import PredictorLender
+from sam2_gradio.engine.tracking.gpu_tasks import model_tasks
+from sam2_gradio.engine.tracking.prompts import BoxCorners, PromptState
 from sam2_gradio.media.frames import FrameSource, VideoMeta, read_frame
 
 Masks = dict[int, np.ndarray]  # obj_id -> bool (H, W)

@@ -15,9 +15,8 @@ import numpy as np
 import torch
 from PIL import Image
 
-from sam2_gradio.jobs import BadInput
+from sam2_gradio.errors import BadInput, VideoReadError
 from sam2_gradio.media.frames import FrameSource
-from sam2_gradio.media.video import VideoReadError
 
 IMAGE_MEAN = (0.485, 0.456, 0.406)
 IMAGE_STD = (0.229, 0.224, 0.225)

@@ -37,11 +37,11 @@ import numpy as np
 import torch
 
 from sam2_gradio import config
-from sam2_gradio.engine.features import FeatureStore
-from sam2_gradio.engine.model import PredictorLender
-from sam2_gradio.engine.model_frames import ModelFrames
-from sam2_gradio.engine.prompts import PromptState
-from sam2_gradio.engine.propagation import (
+from sam2_gradio.engine.model.features import FeatureStore
+from sam2_gradio.engine.model.model_frames import ModelFrames
+from sam2_gradio.engine.model.predictor import PredictorLender
+from sam2_gradio.engine.tracking.prompts import PromptState
+from sam2_gradio.engine.tracking.propagation import (
     FrameMasks,
     PropagationRun,
     encode_frame,
