@@ -6,6 +6,7 @@
     coco(project, "masks.json")            # YouTube-VIS JSON with COCO RLE, categories from names
     davis(project, "davis/")               # DAVIS palette PNGs
     alpha_video(project, "cutout.webm")    # the objects on transparency (.webm or .mov)
+    alpha_video_bytes(project, ".mov")     # about how large that file will be, before writing it
 
 Each writes into the project's ``outputs/`` folder first, named after what it depends on (the masks
 version, the names, its options), so asking again for an unchanged project copies the file instead of
@@ -34,7 +35,7 @@ from sam2_gradio.engine.exports.mask_folder import (
 from sam2_gradio.engine.store.project import OUTPUTS_DIR, Project
 from sam2_gradio.errors import BadInput
 from sam2_gradio.jobs import CancelFlag, ProgressCallback
-from sam2_gradio.media.video import check_output_video
+from sam2_gradio.media.video import check_output_video, estimate_alpha_video_bytes
 
 
 def cached_output(project: Project, kind: str, suffix: str, *depends_on: object) -> Path:
@@ -162,6 +163,18 @@ def alpha_video(
         check=export_formats.ExportFormats(alpha_video_path=path, alpha_objects=obj_ids, feather=feather,
                                            edge=edge, edge_band=edge_band),
     )  # fmt: skip
+
+
+def alpha_video_bytes(project: Project, suffix: str, *, obj_ids: Sequence[int] | None = None) -> int:
+    """About how many bytes `alpha_video` writes for `suffix` (``.webm`` or ``.mov``) and the objects
+    `obj_ids` (default all): `estimate_alpha_video_bytes` with the share of the frames the objects cover,
+    from the store's mask areas (objects that overlap are counted twice)."""
+    meta = project.meta
+    pixels = meta.num_frames * meta.width * meta.height
+    coverage = min(1.0, project.mask_area(obj_ids) / pixels) if pixels else 0.0
+    return estimate_alpha_video_bytes(
+        suffix, width=meta.width, height=meta.height, frames=meta.num_frames, coverage=coverage
+    )
 
 
 def alpha_pngs(

@@ -364,6 +364,14 @@ class Project:
             tracked.put(frame, rles)
         return tracked
 
+    def mask_area(self, obj_ids: Sequence[int] | None = None) -> int:
+        """Pixels the latest run's masks of `obj_ids` (default: every object) cover, summed over frames
+        and objects (from the stored areas: nothing is decoded)."""
+        sql = "SELECT m.obj_id, sum(m.area) FROM masks m JOIN frames f ON f.frame = m.frame "
+        with self._lock:
+            rows = self._db.execute(sql + "WHERE f.run_id = ? GROUP BY m.obj_id", (self._latest_id(),))
+            return sum(int(area) for obj, area in rows if obj_ids is None or obj in obj_ids)
+
     def mask_objects(self) -> list[int]:
         """Every object with prompts or with masks, by id."""
         with self._lock:
