@@ -4,6 +4,7 @@ and videos with alpha whose decoded alpha plane is the mask, in both containers.
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import zipfile
 from pathlib import Path
@@ -28,7 +29,7 @@ from sam2_gradio.engine.exports.export_formats import (
 from sam2_gradio.errors import BadInput
 from sam2_gradio.media.frames import JpegFolderFrames, VideoMeta
 from sam2_gradio.media.mask_files import DAVIS_PALETTE, load_mask_set
-from sam2_gradio.media.video import ffmpeg_exe
+from sam2_gradio.media.video import estimate_alpha_video_bytes, ffmpeg_exe
 
 WIDTH, HEIGHT, FRAMES = 64, 48, 6
 
@@ -271,3 +272,49 @@ def test_alpha_pngs_are_the_alpha_video_frames_losslessly(tracked, source, tmp_p
         else:  # soft near the edge only: the mask's inside opaque, far outside transparent
             assert np.all(rgba[..., 3][cv2.erode(union.astype(np.uint8), np.ones((19, 19))) > 0] == 255)
             assert np.all(rgba[cv2.dilate(union.astype(np.uint8), np.ones((19, 19))) == 0] == 0)
+
+
+def test_webm_is_marked_as_carrying_alpha(tracked, source, tmp_path):
+    path = write_alpha_video(tmp_path / "cutout.webm", source, tracked, obj_ids=[4], feather=0, edge="hard")
+    assert re.search(r"alpha_mode\s*:\s*1", _stream_description(path))  # players look for it to show alpha
+
+
+def _textured_opaque_video(tmp_path: Path, width: int = 320, height: int = 240, frames: int = 8):
+    """A source of `frames` textured frames (gradients, a moving ramp, light grain) and masks covering
+    every pixel: the whole frame is coded."""
+    rng = np.random.default_rng(0)
+    yy, xx = np.mgrid[:height, :width]
+    folder = tmp_path / "textured"
+    folder.mkdir()
+    for index in range(frames):
+        base = np.stack([xx * 255 / width, yy * 255 / height, (xx + yy + 8 * index) % 256], -1)
+        frame = np.clip(base + rng.normal(0, 1, base.shape), 0, 255).astype(np.uint8)
+        Image.fromarray(frame).save(folder / f"{index:05d}.jpg", quality=98)
+    full = TrackedMasks(VideoMeta(frames, width, height, 30.0), [1])
+    for index in range(frames):
+        full.add(index, {1: np.ones((height, width), bool)})
+    return JpegFolderFrames.open(folder, fps=30.0), full
+
+
+def test_prores_4444_stays_under_apples_data_rate_and_near_the_estimate(tmp_path):
+    source, full = _textured_opaque_video(tmp_path)
+    meta = source.meta
+    path = write_alpha_video(tmp_path / "opaque.mov", source, full, feather=0, edge="hard")
+    bits_per_pixel = path.stat().st_size * 8 / (meta.num_frames * meta.width * meta.height)
+    # Apple's ProRes 4444 target, 330 Mbit/s at 1920x1080 and 29.97 fps, per pixel: 5.3 bits
+    assert bits_per_pixel < 330e6 / (1920 * 1080 * 29.97)
+    estimate = estimate_alpha_video_bytes(
+        ".mov", width=meta.width, height=meta.height, frames=meta.num_frames, coverage=1.0
+    )
+    assert 0.5 < path.stat().st_size / estimate < 2.0
+
+
+def test_alpha_video_estimates_grow_with_what_the_objects_cover():
+    sizes = [
+        estimate_alpha_video_bytes(suffix, width=1280, height=720, frames=90, coverage=coverage)
+        for suffix in (".webm", ".mov")
+        for coverage in (0.0, 0.5, 1.0)
+    ]
+    assert sizes[0] < sizes[1] < sizes[2] and sizes[3] < sizes[4] < sizes[5] and sizes[2] < sizes[5]
+    with pytest.raises(ValueError, match="suffix"):
+        estimate_alpha_video_bytes(".mp4", width=1, height=1, frames=1, coverage=0.5)

@@ -272,20 +272,57 @@ def test_a_process_killed_inside_a_write_leaves_the_last_committed_frame_readabl
         assert project.frame_masks(5)[1].all()
 
 
-def test_a_first_version_database_is_migrated(scene_jpegs, tmp_path):
+def _old_masks() -> dict[int, np.ndarray]:
+    """Masks of 120x160 frames that an old store held: a box, noise, and one touching every border."""
+    box = np.zeros((120, 160), bool)
+    box[10:20, 30:37] = True
+    noise = np.random.default_rng(3).random((120, 160)) < 0.5
+    edges = np.zeros((120, 160), bool)
+    edges[:, :5] = edges[:3, :] = edges[-1, :] = edges[:, -1] = True
+    return {3: box, 4: noise, 5: edges}
+
+
+def _as_old_version(path: Path, version: int, masks: dict[int, np.ndarray], run: int) -> None:
+    """Rewrite the project database at `path` as schema `version` (1 or 2) would hold `masks` of object 1:
+    the masks table of version 1 (COCO RLE text in `counts`, by pycocotools), plus `area` from 2 on."""
+    with sqlite3.connect(path) as connection:
+        connection.execute("DELETE FROM masks")
+        connection.execute("DROP TABLE masks")
+        connection.execute(
+            "CREATE TABLE masks (frame INTEGER NOT NULL REFERENCES frames(frame), obj_id INTEGER NOT NULL, "
+            "counts TEXT NOT NULL, PRIMARY KEY (frame, obj_id)) WITHOUT ROWID"
+        )
+        if version >= 2:
+            connection.execute("ALTER TABLE masks ADD COLUMN area INTEGER NOT NULL DEFAULT 0")
+        for frame, mask in masks.items():
+            counts = coco_mask.encode(np.asfortranarray(mask.astype(np.uint8)))["counts"].decode()
+            connection.execute("INSERT OR REPLACE INTO frames VALUES (?, ?)", (frame, run))
+            connection.execute("INSERT INTO masks (frame, obj_id, counts) VALUES (?, 1, ?)", (frame, counts))
+            if version >= 2:
+                connection.execute("UPDATE masks SET area = ? WHERE frame = ?", (int(mask.sum()), frame))
+        connection.execute(f"PRAGMA user_version = {version}")
+
+
+@pytest.mark.parametrize("version", [1, 2])
+def test_an_older_database_is_migrated_to_the_same_masks(scene_jpegs, tmp_path, version):
     project = _new_project(tmp_path / "p", scene_jpegs)
     run = project.begin_run(project.prompts(), "forward", 22)
-    disc = np.zeros((1, 120, 160), bool)
-    disc[0, 10:20, 30:37] = True
-    project.commit_frame(run, 3, [1], disc)
     project.close()
-    with sqlite3.connect(tmp_path / "p" / PROJECT_FILE) as connection:  # back to version 1's tables
-        connection.execute("ALTER TABLE masks DROP COLUMN area")
-        connection.execute("PRAGMA user_version = 1")
+    masks = _old_masks()
+    _as_old_version(tmp_path / "p" / PROJECT_FILE, version, masks, run)
     with Project.open(tmp_path / "p") as project:
-        assert project.frame_masks(3)[1].sum() == 70
-        area = project._row("SELECT area FROM masks WHERE frame = 3")[0]
-        assert area == 70 and project._row("PRAGMA user_version")[0] == schema.SCHEMA_VERSION
+        assert project._row("PRAGMA user_version")[0] == schema.SCHEMA_VERSION
+        tracked = project.masks([1])
+        for frame, mask in masks.items():
+            assert np.array_equal(project.frame_masks(frame)[1], mask), frame
+            assert np.array_equal(tracked.mask(frame, 1), mask), frame
+            area, kind = project._row("SELECT area, typeof(code) FROM masks WHERE frame = ?", (frame,))
+            assert area == mask.sum() and kind == "blob"
+        coco = json.loads(project_exports.coco(project).read_text())
+        for frame, segmentation in enumerate(coco["annotations"][0]["segmentations"]):
+            if frame in masks:  # the COCO export gives back pycocotools' own RLE of each mask
+                expected = coco_mask.encode(np.asfortranarray(masks[frame].astype(np.uint8)))
+                assert segmentation["counts"] == expected["counts"].decode()
 
 
 def test_bad_projects_are_refused_in_one_sentence_naming_what_to_do(scene_jpegs, make_video, tmp_path):

@@ -20,6 +20,7 @@ from sam2_gradio import config
 from sam2_gradio.errors import BadInput
 
 _FIRST_CHAR, _LAST_CHAR = 48, 48 + 63  # characters of the encoding: "0" .. "o"
+_MAX_GROUPS = 13  # 5-bit groups of the longest signed int64
 
 
 @dataclass(frozen=True)
@@ -93,18 +94,19 @@ def mask_runs(mask: np.ndarray) -> np.ndarray:
 
 
 def counts_to_string(runs: np.ndarray) -> str:
-    """Run lengths as the compressed RLE string (pycocotools ``rleToString``)."""
-    runs = [int(run) for run in runs]
-    characters = []
-    for index, run in enumerate(runs):
-        value = run - runs[index - 2] if index > 2 else run
-        more = True
-        while more:
-            group = value & 0x1F
-            value >>= 5
-            more = value != -1 if group & 0x10 else value != 0
-            characters.append(chr(_FIRST_CHAR + (group | 0x20 if more else group)))
-    return "".join(characters)
+    """Run lengths as the compressed RLE string (pycocotools ``rleToString``), vectorised: each number
+    takes the fewest 5-bit groups that hold it as a signed value."""
+    runs = np.asarray(runs, dtype=np.int64)
+    values = runs.copy()
+    values[3:] -= runs[1:-2]  # from the fourth count on, the difference to the count two before
+    places = np.arange(_MAX_GROUPS, dtype=np.int64)
+    half_ranges = np.left_shift(np.int64(1), 5 * places[1:] - 1)  # 5j bits hold -2^(5j-1) .. 2^(5j-1)-1
+    fits = (values[:, None] >= -half_ranges) & (values[:, None] < half_ranges)
+    lengths = _MAX_GROUPS - fits.sum(axis=1)
+    groups = (values[:, None] >> (5 * places)) & 0x1F
+    more = places < (lengths - 1)[:, None]
+    characters = _FIRST_CHAR + (groups | (more << 5))
+    return characters[places < lengths[:, None]].astype(np.uint8).tobytes().decode("ascii")
 
 
 def string_to_counts(text: str, pixels: int) -> np.ndarray:

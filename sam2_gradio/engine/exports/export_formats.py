@@ -1,8 +1,8 @@
 """Mask exports that other tools read: YouTube-VIS JSON, DAVIS indexed PNGs, videos with alpha.
 
-Each is written from `TrackedMasks`, the masks of a propagation kept as COCO compressed RLE (a few
-kilobytes per object and frame), which `MaskExporter` fills while it writes the PNGs, so nothing is
-decoded from PNG again:
+Each is written from `TrackedMasks`, the masks of a propagation kept in the store's code
+(`media.mask_code`, a few hundred bytes per object and frame), which `MaskExporter` fills while it writes
+the PNGs, so nothing is decoded from PNG again:
 
 - `write_youtube_vis`: ``{"videos", "categories", "annotations"}`` with one ``segmentations`` entry
   per frame (compressed RLE, null where the object is absent), ``bboxes`` and ``areas``; pycocotools'
@@ -35,8 +35,8 @@ from sam2_gradio.engine.exports.mask_folder import partial_sibling, replace_path
 from sam2_gradio.errors import BadInput
 from sam2_gradio.jobs import CancelFlag, ProgressCallback, ProgressMeter, raise_if_cancelled
 from sam2_gradio.media.frames import FrameSource, VideoMeta
+from sam2_gradio.media.mask_code import MaskCode
 from sam2_gradio.media.mask_files import indexed_mask_name, save_indexed_png
-from sam2_gradio.media.rle import CompressedRle
 from sam2_gradio.media.video import ALPHA_PIXEL_FORMAT, VideoWriter, check_alpha_video_path
 
 MAX_INDEXED_OBJECT_ID = 255  # an indexed PNG stores object ids as 8-bit pixel values
@@ -44,7 +44,7 @@ ALPHA_REPORT_EVERY = 10  # frames between progress reports of the alpha video
 
 
 class TrackedMasks:
-    """Every object's mask on every frame of one video, as COCO compressed RLE.
+    """Every object's mask on every frame of one video, each as a `MaskCode`.
 
     `add` may be called from a writer thread while the caller reads other frames.
     """
@@ -52,41 +52,40 @@ class TrackedMasks:
     def __init__(self, meta: VideoMeta, obj_ids: Sequence[int]) -> None:
         self.meta = meta  # the video the masks belong to
         self.obj_ids = list(obj_ids)  # the objects, in export order
-        self._frames: dict[int, dict[int, CompressedRle]] = {}  # frame -> obj -> mask
+        self._frames: dict[int, dict[int, MaskCode]] = {}  # frame -> obj -> mask
         self._lock = threading.Lock()
 
     def add(self, frame: int, by_object: dict[int, np.ndarray]) -> None:
         """Keep the bool (H, W) masks of `frame`; objects left out or empty have no mask there."""
-        encoded = {obj_id: CompressedRle.from_mask(mask) for obj_id, mask in by_object.items() if mask.any()}
+        encoded = {obj_id: MaskCode.from_mask(mask) for obj_id, mask in by_object.items() if mask.any()}
         with self._lock:
             self._frames[frame] = encoded
 
-    def put(self, frame: int, rles: dict[int, CompressedRle]) -> None:
+    def put(self, frame: int, codes: dict[int, MaskCode]) -> None:
         """Keep the already encoded masks of `frame` (objects left out have no mask there)."""
         with self._lock:
-            self._frames[frame] = dict(rles)
+            self._frames[frame] = dict(codes)
 
-    def rle(self, frame: int, obj_id: int) -> CompressedRle | None:
+    def code(self, frame: int, obj_id: int) -> MaskCode | None:
         """The mask of `obj_id` on `frame`, or None when it has none."""
         with self._lock:
             return self._frames.get(frame, {}).get(obj_id)
 
     def mask(self, frame: int, obj_id: int) -> np.ndarray:
         """The bool (H, W) mask of `obj_id` on `frame` (all False when it has none)."""
-        rle = self.rle(frame, obj_id)
-        if rle is None:
+        code = self.code(frame, obj_id)
+        if code is None:
             return np.zeros((self.meta.height, self.meta.width), dtype=bool)
-        return rle.to_mask()
-
+        return code.to_mask()
 
     def masks_of(self, frame: int) -> np.ndarray:
         """The bool (objects, H, W) masks of every object on `frame`, in `obj_ids` order."""
         meta = self.meta
         masks = np.zeros((len(self.obj_ids), meta.height, meta.width), dtype=bool)
         for index, obj_id in enumerate(self.obj_ids):
-            rle = self.rle(frame, obj_id)
-            if rle is not None:
-                masks[index] = rle.to_mask()
+            code = self.code(frame, obj_id)
+            if code is not None:
+                masks[index] = code.to_mask()
         return masks
 
 
@@ -205,7 +204,7 @@ def youtube_vis(
     category_ids = {name: index + 1 for index, name in enumerate(category_names)}
     annotations = []
     for obj_id in tracked.obj_ids:
-        rles = [tracked.rle(frame, obj_id) for frame in range(meta.num_frames)]
+        codes = [tracked.code(frame, obj_id) for frame in range(meta.num_frames)]
         annotations.append(
             {
                 "id": obj_id,
@@ -215,9 +214,9 @@ def youtube_vis(
                 "width": meta.width,
                 "height": meta.height,
                 "length": 1,
-                "segmentations": [rle.to_coco() if rle else None for rle in rles],
-                "bboxes": [_bbox(rle) if rle else None for rle in rles],
-                "areas": [rle.area() if rle else None for rle in rles],
+                "segmentations": [code.to_coco() if code else None for code in codes],
+                "bboxes": [code.bbox() if code else None for code in codes],
+                "areas": [code.area() if code else None for code in codes],
             }
         )
     return {
@@ -237,13 +236,6 @@ def youtube_vis(
         ],
         "annotations": annotations,
     }
-
-
-def _bbox(rle: CompressedRle) -> list[float]:
-    """COCO box [x, y, width, height] of a non-empty mask."""
-    rows, columns = np.nonzero(rle.to_mask())
-    x0, y0 = int(columns.min()), int(rows.min())
-    return [float(x0), float(y0), float(columns.max() + 1 - x0), float(rows.max() + 1 - y0)]
 
 
 def write_youtube_vis(

@@ -34,7 +34,7 @@ from sam2_gradio.engine.store import schema
 from sam2_gradio.engine.tracking.prompts import PromptState, prompt_state_from_dict, prompts_key
 from sam2_gradio.errors import BadInput, DiskFull
 from sam2_gradio.media.frames import FrameSource, VideoMeta, open_frames
-from sam2_gradio.media.rle import CompressedRle
+from sam2_gradio.media.mask_code import MaskCode
 
 PROJECT_FILE = "project.sqlite"
 OUTPUTS_DIR = "outputs"
@@ -286,15 +286,14 @@ class Project:
         if masks.shape[0] != len(obj_ids):
             raise ValueError(f"{masks.shape[0]} masks for {len(obj_ids)} objects on frame {frame}")
         rows = [
-            (frame, int(obj), rle.counts, int(mask.sum()))
+            (frame, int(obj), MaskCode.from_mask(mask).data, int(mask.sum()))
             for obj, mask in zip(obj_ids, masks, strict=True)
             if mask.any()
-            for rle in [CompressedRle.from_mask(mask)]
         ]
         with self._transaction():
             self._db.execute("DELETE FROM masks WHERE frame = ?", (frame,))
             self._db.execute("INSERT OR REPLACE INTO frames VALUES (?, ?)", (frame, run_id))
-            self._db.executemany("INSERT INTO masks (frame, obj_id, counts, area) VALUES (?, ?, ?, ?)", rows)
+            self._db.executemany("INSERT INTO masks (frame, obj_id, code, area) VALUES (?, ?, ?, ?)", rows)
             self._db.execute("UPDATE runs SET frames_tracked = frames_tracked + 1 WHERE id = ?", (run_id,))
             self._bump_masks_version()
             if checkpoint is not None:
@@ -349,17 +348,17 @@ class Project:
         run_id = self._latest_id()
         with self._lock:
             rows = self._db.execute(
-                "SELECT m.frame, m.obj_id, m.counts FROM masks m JOIN frames f ON f.frame = m.frame "
+                "SELECT m.frame, m.obj_id, m.code FROM masks m JOIN frames f ON f.frame = m.frame "
                 "WHERE f.run_id = ? ORDER BY m.frame",
                 (run_id,),
             ).fetchall()
         meta = self.meta
         ids = list(obj_ids) if obj_ids is not None else self.mask_objects()
         tracked = TrackedMasks(meta, ids)
-        by_frame: dict[int, dict[int, CompressedRle]] = {}
-        for frame, obj, counts in rows:
+        by_frame: dict[int, dict[int, MaskCode]] = {}
+        for frame, obj, code in rows:
             if obj in ids:
-                by_frame.setdefault(frame, {})[obj] = CompressedRle(meta.height, meta.width, counts)
+                by_frame.setdefault(frame, {})[obj] = MaskCode(meta.height, meta.width, bytes(code))
         for frame, rles in by_frame.items():
             tracked.put(frame, rles)
         return tracked
@@ -383,15 +382,15 @@ class Project:
         meta = self.meta
         with self._lock:
             rows = self._db.execute(
-                "SELECT m.obj_id, m.counts FROM masks m JOIN frames f ON f.frame = m.frame "
+                "SELECT m.obj_id, m.code FROM masks m JOIN frames f ON f.frame = m.frame "
                 "WHERE m.frame = ? AND f.run_id = ?",
                 (frame, self._latest_id()),
             ).fetchall()
-        return {obj: CompressedRle(meta.height, meta.width, counts).to_mask() for obj, counts in rows}
+        return {obj: MaskCode(meta.height, meta.width, bytes(code)).to_mask() for obj, code in rows}
 
     def stored_mask_bytes(self) -> int:
-        """Bytes of RLE text the masks take in the store."""
-        return int(self._row("SELECT coalesce(sum(length(counts)), 0) FROM masks")[0])
+        """Bytes the masks' codes take in the store (`media.mask_code`)."""
+        return int(self._row("SELECT coalesce(sum(length(code)), 0) FROM masks")[0])
 
     # --- settings ------------------------------------------------------------------------------
     def setting(self, key: str, default: str | None = None) -> str | None:

@@ -1,7 +1,9 @@
 """The project database's tables, its schema version (SQLite's `user_version`) and the migrations.
 
 Version 1 held the video, objects, prompts, runs, tracked frames, masks and a checkpoint; version 2
-added each mask's pixel count (`masks.area`), so summaries, legends and COCO areas need no decoding.
+added each mask's pixel count (`masks.area`), so summaries, legends and COCO areas need no decoding;
+version 3 keeps each mask in the store's code (`masks.code`, `media.mask_code`, about a third of the
+COCO RLE text on silhouettes) instead of COCO RLE text (`masks.counts`).
 `connect` opens a database at the current version, migrating an older one in one transaction, and
 refuses a newer one or a file that is not a project database.
 """
@@ -13,9 +15,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 from sam2_gradio.errors import BadInput
+from sam2_gradio.media.mask_code import MaskCode
 from sam2_gradio.media.rle import CompressedRle
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 APPLICATION_ID = 0x53414D32  # "SAM2": marks a file as a sam2-gradio project (PRAGMA application_id)
 BUSY_TIMEOUT_SECONDS = 30.0  # how long a writer waits for another one before giving up
 
@@ -89,7 +92,35 @@ def _add_mask_areas(connection: sqlite3.Connection) -> None:
         connection.execute("UPDATE masks SET area = ? WHERE frame = ? AND obj_id = ?", (area, frame, obj_id))
 
 
-MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {1: _add_mask_areas}  # from version N to N+1
+def _recode_masks(connection: sqlite3.Connection) -> None:
+    """Version 2 -> 3: the masks table again, each mask's COCO RLE text (`counts`) as its `MaskCode`
+    (`code`); the same masks, exactly."""
+    height, width = connection.execute("SELECT height, width FROM video").fetchone() or (0, 0)
+    connection.execute(
+        """CREATE TABLE masks_v3 (
+            frame INTEGER NOT NULL REFERENCES frames(frame),
+            obj_id INTEGER NOT NULL,
+            code BLOB NOT NULL,        -- media.mask_code at the video's size (non-empty masks only)
+            area INTEGER NOT NULL,     -- pixels of the mask
+            PRIMARY KEY (frame, obj_id)
+        ) WITHOUT ROWID"""
+    )
+    rows = connection.execute("SELECT frame, obj_id, counts, area FROM masks")
+    connection.executemany(
+        "INSERT INTO masks_v3 VALUES (?, ?, ?, ?)",
+        (
+            (frame, obj_id, MaskCode.from_rle(CompressedRle(height, width, counts)).data, area)
+            for frame, obj_id, counts, area in rows.fetchall()
+        ),
+    )
+    connection.execute("DROP TABLE masks")
+    connection.execute("ALTER TABLE masks_v3 RENAME TO masks")
+
+
+MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {  # from version N to N+1
+    1: _add_mask_areas,
+    2: _recode_masks,
+}
 
 
 def connect(path: str | Path, *, create: bool = False) -> sqlite3.Connection:
