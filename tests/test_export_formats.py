@@ -22,6 +22,7 @@ from sam2_gradio.engine.exports.export_formats import (
     indexed_labels,
     write_alpha_pngs,
     write_alpha_video,
+    write_alpha_videos,
     write_davis_pngs,
     write_exports,
     write_youtube_vis,
@@ -318,3 +319,20 @@ def test_alpha_video_estimates_grow_with_what_the_objects_cover():
     assert sizes[0] < sizes[1] < sizes[2] and sizes[3] < sizes[4] < sizes[5] and sizes[2] < sizes[5]
     with pytest.raises(ValueError, match="suffix"):
         estimate_alpha_video_bytes(".mp4", width=1, height=1, frames=1, coverage=0.5)
+
+
+def test_several_alpha_videos_written_at_once_equal_those_written_alone(tracked, source, tmp_path):
+    both = write_alpha_videos(
+        [tmp_path / "both.webm", tmp_path / "both.mov"],
+        source,
+        tracked,
+        obj_ids=[1, 4],
+        feather=0,
+        edge="hard",
+    )
+    alone = write_alpha_video(tmp_path / "alone.mov", source, tracked, obj_ids=[1, 4], feather=0, edge="hard")
+    assert np.array_equal(_decoded(both[1], "null", "rgba", 4), _decoded(alone, "null", "rgba", 4))
+    alpha = _decoded_alpha(both[0])
+    for frame in range(FRAMES):
+        union = _object_masks(frame)[1] | _object_masks(frame)[4]
+        assert np.array_equal(alpha[frame] >= 128, union), frame

@@ -9,7 +9,8 @@ the PNGs, so nothing is decoded from PNG again:
   ``mask.decode`` reads it.
 - `write_davis_pngs`: ``00000.png, ...``, palette PNGs whose pixel value is the object id (SAM 2's
   ``tools/vos_inference.py`` and the DAVIS evaluation read them).
-- `write_alpha_video`: the objects on transparency, ``.webm`` (VP9) or ``.mov`` (ProRes 4444).
+- `write_alpha_video`: the objects on transparency, ``.webm`` (VP9) or ``.mov`` (ProRes 4444);
+  `write_alpha_videos` writes several of them from one pass.
 - `write_alpha_pngs`: the same frames as RGBA PNGs, ``00000.png, ...``.
 
 Both cut the objects out with the compositor's edge stage (`compositor.edges`): ``hard`` (the mask,
@@ -22,6 +23,7 @@ import json
 import shutil
 import threading
 from collections.abc import Iterator, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -382,23 +384,48 @@ def write_alpha_video(
     compositor's (`cutout_rgba`): `edge` ``hard`` softens the mask inwards over `feather` pixels
     (`blend.feather_alpha`); ``refine`` and ``matte`` change `edge_band` pixels either side of the edge.
     """
+    (written,) = write_alpha_videos(
+        [path], source, tracked, obj_ids=obj_ids, feather=feather, edge=edge, edge_band=edge_band, fps=fps,
+        progress=progress, cancel=cancel,
+    )  # fmt: skip
+    return written
+
+
+def write_alpha_videos(
+    paths: Sequence[str | Path],
+    source: FrameSource,
+    tracked: TrackedMasks,
+    *,
+    obj_ids: Sequence[int] | None = None,
+    feather: int = config.DEFAULT_FEATHER,
+    edge: str = config.DEFAULT_EDGE,
+    edge_band: int = config.DEFAULT_EDGE_BAND,
+    fps: float | None = None,
+    progress: ProgressCallback | None = None,
+    cancel: CancelFlag | None = None,
+) -> list[Path]:
+    """`write_alpha_video` to each of `paths` (e.g. a ``.webm`` and a ``.mov``) at once: each frame is cut
+    out once and goes to every encoder, which run side by side."""
     selected = list(tracked.obj_ids if obj_ids is None else obj_ids)
-    ExportFormats(
-        alpha_video_path=Path(path),
-        alpha_objects=tuple(selected),
-        feather=feather,
-        edge=edge,
-        edge_band=edge_band,
-    ).check(tracked.obj_ids)
+    for path in paths:
+        ExportFormats(
+            alpha_video_path=Path(path), alpha_objects=tuple(selected), feather=feather, edge=edge,
+            edge_band=edge_band,
+        ).check(tracked.obj_ids)  # fmt: skip
     meta = source.meta
     meter = ProgressMeter(meta.num_frames, ALPHA_REPORT_EVERY, progress)
     frames = alpha_frames(source, tracked, selected, edge=edge, edge_band=edge_band, feather=feather)
-    with VideoWriter(path, fps=fps or meta.fps, pixel_format=ALPHA_PIXEL_FORMAT) as writer:
+    with ExitStack() as stack:
+        writers = [
+            stack.enter_context(VideoWriter(path, fps=fps or meta.fps, pixel_format=ALPHA_PIXEL_FORMAT))
+            for path in paths
+        ]
         for rgba in frames:
             raise_if_cancelled(cancel, "alpha video")
-            writer.write(rgba)
+            for writer in writers:
+                writer.write(rgba)
             meter.frame_done()
-    return Path(path)
+    return [Path(path) for path in paths]
 
 
 def write_alpha_pngs(

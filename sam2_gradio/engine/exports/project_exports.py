@@ -6,6 +6,7 @@
     coco(project, "masks.json")            # YouTube-VIS JSON with COCO RLE, categories from names
     davis(project, "davis/")               # DAVIS palette PNGs
     alpha_video(project, "cutout.webm")    # the objects on transparency (.webm or .mov)
+    alpha_videos(project, ["a.webm", "a.mov"])  # several at once, each frame cut out once
     alpha_video_bytes(project, ".mov")     # about how large that file will be, before writing it
 
 Each writes into the project's ``outputs/`` folder first, named after what it depends on (the masks
@@ -156,13 +157,54 @@ def alpha_video(
     """The objects `obj_ids` (default all) on transparency, cut out with `edge`: ``.webm`` (VP9) or
     ``.mov`` (ProRes 4444), as `path` names it; put at `path` unless `copy` is off (then the cached file
     is returned)."""
-    path = Path(path)
-    return _alpha_output(
-        project, "alpha", path.suffix.lower(), export_formats.write_alpha_video, path if copy else None,
-        obj_ids=obj_ids, feather=feather, edge=edge, edge_band=edge_band, progress=progress, cancel=cancel,
-        check=export_formats.ExportFormats(alpha_video_path=path, alpha_objects=obj_ids, feather=feather,
-                                           edge=edge, edge_band=edge_band),
+    (written,) = alpha_videos(
+        project, [path], obj_ids=obj_ids, feather=feather, edge=edge, edge_band=edge_band, progress=progress,
+        cancel=cancel, copy=copy,
     )  # fmt: skip
+    return written
+
+
+def alpha_videos(
+    project: Project,
+    paths: Sequence[str | Path],
+    *,
+    obj_ids: Sequence[int] | None = None,
+    feather: int = config.DEFAULT_FEATHER,
+    edge: str = config.DEFAULT_EDGE,
+    edge_band: int = config.DEFAULT_EDGE_BAND,
+    progress: ProgressCallback | None = None,
+    cancel: CancelFlag | None = None,
+    copy: bool = True,
+) -> list[Path]:
+    """`alpha_video` to each of `paths` (say a ``.webm`` and a ``.mov``): those not cached yet are written
+    together, each frame cut out once for all of them. Returns `paths` (or the cached files without
+    `copy`)."""
+    paths = [Path(path) for path in paths]
+    tracked = project.masks()
+    for path in paths:
+        export_formats.ExportFormats(
+            alpha_video_path=path, alpha_objects=obj_ids, feather=feather, edge=edge, edge_band=edge_band
+        ).check(tracked.obj_ids)
+    chosen = None if obj_ids is None else sorted(obj_ids)
+    options = (chosen, feather, edge, edge_band)
+    cached = [cached_output(project, "alpha", path.suffix.lower(), *options) for path in paths]
+    missing = list(dict.fromkeys(output for output in cached if not output.exists()))
+    staged = [partial_file(output) for output in missing]
+    try:
+        if missing:
+            export_formats.write_alpha_videos(
+                staged, project.frames(), tracked, obj_ids=chosen, feather=feather, edge=edge,
+                edge_band=edge_band, progress=progress, cancel=cancel,
+            )  # fmt: skip
+        for partial, output in zip(staged, missing, strict=True):
+            partial.replace(output)
+    finally:
+        for partial in staged:
+            partial.unlink(missing_ok=True)
+    if not copy:
+        return cached
+    _publish_together(list(zip(cached, paths, strict=True)))
+    return paths
 
 
 def alpha_video_bytes(project: Project, suffix: str, *, obj_ids: Sequence[int] | None = None) -> int:
@@ -276,11 +318,11 @@ def write_outputs(
         made.append(("davis", davis(project), request.davis_dir))
     if request.preview_path is not None:
         made.append(("preview", preview(project, fps=request.fps, cancel=cancel), request.preview_path))
-    for index, path in enumerate(request.alpha_videos):
-        cached = alpha_video(
-            project, path, obj_ids=request.alpha_objects, feather=request.feather, edge=request.edge,
-            edge_band=request.edge_band, progress=progress, cancel=cancel, copy=False,
-        )  # fmt: skip
+    videos = alpha_videos(
+        project, request.alpha_videos, obj_ids=request.alpha_objects, feather=request.feather,
+        edge=request.edge, edge_band=request.edge_band, progress=progress, cancel=cancel, copy=False,
+    )  # fmt: skip
+    for index, (cached, path) in enumerate(zip(videos, request.alpha_videos, strict=True)):
         made.append(
             (f"alpha video {index + 1}" if len(request.alpha_videos) > 1 else "alpha video", cached, path)
         )
