@@ -378,3 +378,23 @@ def test_a_disk_that_fills_mid_run_keeps_what_was_tracked(random_model, scene_jp
     project._db.execute("PRAGMA max_page_count = 1073741823")
     result = track_project(random_model, project, step_frames=4, preview=False)
     assert result.finished and project.tracked_frames() == list(range(2, 24))
+
+
+def test_alpha_video_sizes_are_estimated_from_the_stored_mask_areas(scene_jpegs, tmp_path):
+    from sam2_gradio.media.video import estimate_alpha_video_bytes
+
+    with _new_project(tmp_path / "p", scene_jpegs) as project:
+        meta = project.meta
+        run = project.begin_run(project.prompts(), "forward", meta.num_frames)
+        masks = np.zeros((2, meta.height, meta.width), bool)
+        masks[0, :10, :20] = True  # 200 pixels of object 1
+        masks[1, :, :] = True  # the whole frame for object 3
+        for frame in (0, 1):
+            project.commit_frame(run, frame, [1, 3], masks)
+        assert project.mask_area([1]) == 400 and project.mask_area() == 400 + 2 * meta.width * meta.height
+        pixels = meta.num_frames * meta.width * meta.height
+        for suffix in (".webm", ".mov"):
+            expected = estimate_alpha_video_bytes(
+                suffix, width=meta.width, height=meta.height, frames=meta.num_frames, coverage=400 / pixels
+            )
+            assert project_exports.alpha_video_bytes(project, suffix, obj_ids=[1]) == expected
