@@ -95,8 +95,12 @@ def mask_runs(mask: np.ndarray) -> np.ndarray:
 
 def counts_to_string(runs: np.ndarray) -> str:
     """Run lengths as the compressed RLE string (pycocotools ``rleToString``), vectorised: each number
-    takes the fewest 5-bit groups that hold it as a signed value."""
-    runs = np.asarray(runs, dtype=np.int64)
+    takes the fewest 5-bit groups that hold it as a signed value (numbers beyond int64, which only a
+    hostile string holds, one by one)."""
+    try:
+        runs = np.asarray(runs, dtype=np.int64)
+    except OverflowError:
+        return _big_counts_to_string([int(run) for run in runs])
     values = runs.copy()
     values[3:] -= runs[1:-2]  # from the fourth count on, the difference to the count two before
     places = np.arange(_MAX_GROUPS, dtype=np.int64)
@@ -107,6 +111,20 @@ def counts_to_string(runs: np.ndarray) -> str:
     more = places < (lengths - 1)[:, None]
     characters = _FIRST_CHAR + (groups | (more << 5))
     return characters[places < lengths[:, None]].astype(np.uint8).tobytes().decode("ascii")
+
+
+def _big_counts_to_string(runs: list[int]) -> str:
+    """`counts_to_string` of Python integers of any size (pycocotools' loop)."""
+    characters = []
+    for index, run in enumerate(runs):
+        value = run - runs[index - 2] if index > 2 else run
+        more = True
+        while more:
+            group = value & 0x1F
+            value >>= 5
+            more = value != -1 if group & 0x10 else value != 0
+            characters.append(chr(_FIRST_CHAR + (group | 0x20 if more else group)))
+    return "".join(characters)
 
 
 def string_to_counts(text: str, pixels: int) -> np.ndarray:
