@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from sam2_gradio.app import holdout_actions
 from sam2_gradio.app.sessions import BrowserSession, check_video_upload
 from sam2_gradio.compositor import render as compositor
 from sam2_gradio.compositor.render import ComposeOptions, RenderProgress, RenderResult, plan_timeline
@@ -110,7 +111,10 @@ def preview(
     checked = check_inputs(session, inputs)
     total = plan_timeline(checked.background, checked.obj, options).num_frames
     index = min(max(int(index), 0), total - 1)
-    image = compositor.output_frame(checked.background, checked.obj, checked.mask_set, index, options)
+    holdouts = holdout_actions.preview_holdouts(session, checked.background.path, options)
+    image = compositor.output_frame(
+        checked.background, checked.obj, checked.mask_set, index, options, holdouts=holdouts
+    )
     return ComposePreview(image, total, compositor.placement_note(checked.mask_set, options))
 
 
@@ -125,6 +129,7 @@ def snapshot(session: BrowserSession, inputs: ComposeInputs, index: int, options
             int(index),
             options,
             folder / f"composite_{int(index):05d}.png",
+            holdouts=holdout_actions.preview_holdouts(session, checked.background.path, options),
         )
 
 
@@ -135,8 +140,10 @@ def render(
     *,
     progress: RenderProgress | None = None,
 ) -> RenderResult:
-    """Render the whole composite into a fresh job folder; the "compose" cancel flag stops it."""
+    """Render the whole composite into a fresh job folder, the clicked holdouts tracked through the
+    background first when they are not current; the "compose" cancel flag stops it."""
     checked = check_inputs(session, inputs)
+    holdouts = holdout_actions.render_holdouts(session, checked.background.path, options, progress=progress)
     with session.job("compose") as folder:
         return compositor.render(
             checked.background.path,
@@ -146,4 +153,5 @@ def render(
             options,
             progress=progress,
             cancel=session.cancel_flag("compose"),
+            holdouts=holdouts,
         )

@@ -15,8 +15,10 @@ from sam2_gradio import config
 from sam2_gradio.app import assets as ui_assets
 from sam2_gradio.app.assets import FILE_HEIGHT
 from sam2_gradio.app.compose_handlers import GEOMETRY_CONTROLS, ComposeHandlers
-from sam2_gradio.app.edge import COMPOSE_QUEUE, FRAME_SLIDER_MAX, PREVIEW_QUEUE
+from sam2_gradio.app.edge import COMPOSE_QUEUE, FRAME_SLIDER_MAX, GPU_QUEUE, PREVIEW_QUEUE
 from sam2_gradio.app.frame_slider import FrameSlider
+from sam2_gradio.app.holdout_actions import HOLDOUT_KINDS
+from sam2_gradio.app.holdout_handlers import HoldoutHandlers
 from sam2_gradio.app.option_controls import option_controls
 from sam2_gradio.compositor.render import ComposeOptions
 
@@ -47,15 +49,21 @@ class ComposeView:
         return [self.obj_video, self.masks, self.bg_video, *self.options.values()]
 
 
-def build_compose_tab(handlers: ComposeHandlers, tab: gr.Tab) -> None:
-    """The Compose tab's components and events; opening `tab` takes in the Segment tab's result."""
+def build_compose_tab(
+    handlers: ComposeHandlers, tab: gr.Tab, holdout_handlers: HoldoutHandlers | None = None
+) -> None:
+    """The Compose tab's components and events; opening `tab` takes in the Segment tab's result. With
+    `holdout_handlers`, holdouts are clicked on the background's frames (`HoldoutView`)."""
     with gr.Row():
         with gr.Column(scale=1):
             files = _compose_files_column()
+            holdouts = _holdout_controls() if holdout_handlers is not None else None
         with gr.Column(scale=2):
             result = _compose_result_column()
     view = ComposeView(**files, **result)
     _wire_compose_events(handlers, view)
+    if holdouts is not None:
+        _wire_holdout_events(holdout_handlers, holdouts, handlers, view)
     objects = [view.obj_video, view.masks]
     tab.select(handlers.offer_segment_result, objects, objects, api_visibility="private", **PREVIEW_QUEUE)
 
@@ -123,3 +131,63 @@ def _wire_compose_events(handlers: ComposeHandlers, ui: ComposeView) -> None:
     rendering = ui.render.click(handlers.compose, ui.inputs, [ui.output], api_name="compose", **COMPOSE_QUEUE)
     # The flag stops a running render; `cancels` drops one still waiting in the queue.
     ui.cancel.click(handlers.cancel, None, None, api_name="cancel_compose", queue=False, cancels=[rendering])
+
+
+@dataclass(frozen=True)
+class HoldoutView:
+    """The holdout controls: objects of the background clicked to pass in front of the pasted ones."""
+
+    frame: gr.Image  # the background frame to click on, with the holdouts drawn
+    slider: gr.Slider  # which background frame
+    kind: gr.Radio  # positive or negative click
+    new: gr.Button  # start another holdout object
+    clear: gr.Button
+    track: gr.Button  # propagate the holdouts through the background (a render does it when needed)
+    note: gr.Markdown  # which holdout clicks go to, and whether they are tracked
+
+
+def _holdout_controls() -> HoldoutView:
+    with gr.Accordion("Holdouts: background objects in front", open=False, elem_id="cmp-holdouts"):
+        frame = ui_assets.frame_view("Background: click objects to keep in front", "cmp-holdout-frame")
+        slider = FrameSlider(
+            0, FRAME_SLIDER_MAX, value=0, step=1, label="Background frame", elem_id="cmp-holdout-slider"
+        )
+        kind = gr.Radio(list(HOLDOUT_KINDS), value="positive", label="Click", elem_id="cmp-holdout-kind")
+        with gr.Row():
+            new = gr.Button("New holdout", size="sm", elem_id="cmp-holdout-new")
+            clear = gr.Button("Clear holdouts", size="sm", elem_id="cmp-holdout-clear")
+            track = gr.Button("Track holdouts", size="sm", elem_id="cmp-holdout-track")
+        note = gr.Markdown(elem_id="cmp-holdout-note")
+    return HoldoutView(frame, slider, kind, new, clear, track, note)
+
+
+def _wire_holdout_events(
+    handlers: HoldoutHandlers, ui: HoldoutView, compose: ComposeHandlers, view: ComposeView
+) -> None:
+    """Each holdout edit redraws the background frame, then the composite's preview."""
+    shown = [ui.frame, ui.note]
+    view.bg_video.change(
+        handlers.open_background, [view.bg_video], [ui.frame, ui.slider, ui.note],
+        api_name="holdout_background", **PREVIEW_QUEUE,
+    )  # fmt: skip
+    ui.slider.input(
+        handlers.show_frame, [view.bg_video, ui.slider], [ui.frame], api_name="holdout_frame", **PREVIEW_QUEUE
+    )
+    edits = [
+        ui.frame.select(  # needs the click's position (gr.SelectData)
+            handlers.click, [view.bg_video, ui.slider, ui.kind], shown, api_name="holdout_click",
+            api_visibility="undocumented", **GPU_QUEUE,
+        ),
+        ui.new.click(handlers.new_holdout, [view.bg_video], [ui.note], api_name="new_holdout", **PREVIEW_QUEUE),
+        ui.clear.click(
+            handlers.clear, [view.bg_video, ui.slider], shown, api_name="clear_holdouts", **GPU_QUEUE
+        ),
+        ui.track.click(
+            handlers.track, [view.bg_video, ui.slider], shown, api_name="track_holdouts", **COMPOSE_QUEUE
+        ),
+    ]
+    for edit in edits:
+        edit.success(
+            compose.preview, [view.frame, *view.inputs], [view.preview, view.frame, view.note],
+            api_visibility="private", **PREVIEW_QUEUE,
+        )  # fmt: skip

@@ -27,6 +27,7 @@ from sam2_gradio import config
 from sam2_gradio.app import assets as ui_assets
 from sam2_gradio.app.compose_handlers import ComposeHandlers
 from sam2_gradio.app.compose_tab import build_compose_tab
+from sam2_gradio.app.holdout_handlers import HoldoutHandlers
 from sam2_gradio.app.model_holder import AppModel
 from sam2_gradio.app.projects import ProjectLibrary
 from sam2_gradio.app.segment_handlers import SegmentHandlers
@@ -68,7 +69,7 @@ def create_app(
             segment_handlers = SegmentHandlers(model, sessions, library)
             segment_view = build_segment_tab(segment_handlers, projects_note=projects_note(library, public))
         with gr.Tab("Compose", id="compose", elem_id="tab-compose") as compose_tab:
-            build_compose_tab(ComposeHandlers(sessions), compose_tab)
+            build_compose_tab(ComposeHandlers(sessions), compose_tab, HoldoutHandlers(model, sessions))
         demo.load(None, js=ui_assets.page_setup_js())
         wire_restore(segment_handlers, segment_view, demo)
         demo.unload(close_session)

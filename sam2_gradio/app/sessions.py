@@ -40,6 +40,7 @@ from sam2_gradio.media.mask_files import MaskSet, load_mask_set
 from sam2_gradio.media.video import VideoInfo, probe_video
 
 if TYPE_CHECKING:
+    from sam2_gradio.app.holdout_actions import HoldoutClicks
     from sam2_gradio.engine.store.project import Project
     from sam2_gradio.engine.tracking.interactive import InteractiveSession
     from sam2_gradio.engine.tracking.pipeline import SegmentResult
@@ -122,6 +123,7 @@ class BrowserSession:
     viewed_frame: int = 0  # the frame the user chose last
     frame_to_encode: int | None = None  # the frame to encode ahead of a click (`encode_ahead`)
     box_corner: BoxCorner | None = None  # the first corner of a box being drawn, until its second click
+    holdouts: HoldoutClicks | None = None  # the Compose tab's holdouts clicked on its background
     lock: threading.RLock = field(default_factory=threading.RLock)  # guards `segment` between events
     last_used: float = field(default_factory=time.monotonic)  # clock reading of the latest event
     running_jobs: int = 0  # jobs running now; a busy session is never reclaimed
@@ -314,6 +316,7 @@ class BrowserSession:
             flag.set()
         with self.lock:
             self.segment, self.project = None, None  # a project stays on disk; a running job keeps its own
+            self.holdouts = None
         self.close_mask_set()
         shutil.rmtree(self.folder, ignore_errors=True)
         shutil.rmtree(self.served_dir, ignore_errors=True)

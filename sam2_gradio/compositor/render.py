@@ -45,6 +45,7 @@ import numpy as np
 from sam2_gradio import config
 from sam2_gradio.compositor.blend import composite, feather_alpha, match_brightness, match_colour
 from sam2_gradio.compositor.edges import Cutout, EdgeHistory, cut_out, reach
+from sam2_gradio.compositor.holdouts import HoldoutMasks
 from sam2_gradio.compositor.layers import Layer, place, plan_layers
 from sam2_gradio.compositor.motion import ObjectPath, PathPoint, Placed, transform_patch
 from sam2_gradio.compositor.options import ComposeOptions
@@ -62,6 +63,7 @@ __all__ = [
     "RenderResult",
     "Timeline",
     "compose_frame",
+    "holdout_masks",
     "output_frame",
     "placement_note",
     "plan_timeline",
@@ -201,12 +203,13 @@ def output_frame(
     frame_index: int,
     options: ComposeOptions,
     *,
-    holdouts: MaskSet | None = None,
+    holdouts: HoldoutMasks | None = None,
 ) -> np.ndarray:
     """Output frame ``frame_index`` of the composite ``render`` would make, ``uint8`` (H, W, 3) RGB.
 
     ``background`` and ``obj`` are the videos' paths, or their ``VideoInfo`` when already probed;
-    ``holdouts`` the already loaded masks of ``options.holdout_mask`` (loaded here when None).
+    ``holdouts`` the background's holdouts (default: the masks of ``options.holdout_mask``, see
+    ``holdout_masks``).
 
     Raises:
         ValueError: ``frame_index`` is outside the output, or an input is unreadable.
@@ -215,7 +218,7 @@ def output_frame(
     timeline = plan_timeline(background, obj, options)
     if not 0 <= frame_index < timeline.num_frames:
         raise BadInput(f"frame {frame_index} is outside the output ({timeline.num_frames} frames)")
-    holdouts = _holdout_masks(options) if holdouts is None else holdouts
+    holdouts = holdout_masks(options) if holdouts is None else holdouts
     scene = _Scene(masks, options, (obj.width, obj.height), timeline.clip, holdouts, background)
     canvas = _RgbFrame(_kept_frame(background, timeline.background_index(frame_index)).copy())
     object_index = timeline.object_index(frame_index)
@@ -233,7 +236,7 @@ def snapshot(
     options: ComposeOptions,
     out_png: str | os.PathLike,
     *,
-    holdouts: MaskSet | None = None,
+    holdouts: HoldoutMasks | None = None,
 ) -> Path:
     """Write ``output_frame(...)`` as an RGB PNG (atomically); ``masks`` may also be a folder or zip path."""
     with ExitStack() as cleanup:
@@ -251,7 +254,7 @@ def render(
     *,
     progress: RenderProgress | None = None,
     cancel: CancelFlag | None = None,
-    holdouts: MaskSet | None = None,
+    holdouts: HoldoutMasks | None = None,
 ) -> RenderResult:
     """Render the composite video to ``out_path`` (H.264 + AAC mp4, written to a temp file then renamed).
 
@@ -259,7 +262,7 @@ def render(
     between frames and a set flag raises ``Cancelled``. A failed or cancelled render leaves no file.
     Inputs are probed by counting packets (``probe_video(exact=False)``); should a damaged input stop
     decoding earlier than that, the output ends there (``RenderResult.num_frames`` says where).
-    ``holdouts`` are the already loaded masks of ``options.holdout_mask`` (loaded here when None).
+    ``holdouts`` are the background's holdouts (default: the masks of ``options.holdout_mask``).
 
     Raises:
         ValueError: an unreadable input, unknown object ids, or a bad output path.
@@ -270,7 +273,7 @@ def render(
     timeline = plan_timeline(background, obj, options)
     with ExitStack() as cleanup:
         mask_set = _as_mask_set(masks, cleanup)
-        holdouts = _holdout_masks(options) if holdouts is None else holdouts
+        holdouts = holdout_masks(options) if holdouts is None else holdouts
         scene = _Scene(mask_set, options, (obj.width, obj.height), timeline.clip, holdouts, background)
         backgrounds = cleanup.enter_context(_Prefetch(_background_frames(background, timeline, scene)))
         objects = cleanup.enter_context(_Prefetch(_object_frames(obj, scene, timeline)))
@@ -319,7 +322,7 @@ class _Scene:
         options: ComposeOptions,
         object_size: tuple[int, int],
         clip: range,
-        holdouts: MaskSet | None = None,
+        holdouts: HoldoutMasks | None = None,
         background: VideoInfo | None = None,
     ) -> None:
         self.masks, self.options, self.object_size = masks, options, object_size
@@ -782,7 +785,7 @@ def _known_boxes(
     return {}
 
 
-def _holdout_masks(options: ComposeOptions) -> MaskSet | None:
+def holdout_masks(options: ComposeOptions) -> MaskSet | None:
     """The masks of ``options.holdout_mask``, or None without one; kept loaded while the folder or zip is
     unchanged (its zip closes when the set is dropped), so that previews do not index them again."""
     if options.holdout_mask is None:
