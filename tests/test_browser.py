@@ -286,6 +286,54 @@ def compose_and_check(app: AppPage, clip_frames: int, folder: Path) -> None:
     assert frame_count(app, output, folder) == expected_frames
 
 
+def test_a_holdout_clicked_on_the_background_goes_in_front_of_the_pasted_object(
+    app_url: str, tmp_path: Path
+) -> None:
+    """Compose without the Segment tab: an object video and its mask, a background; a holdout clicked on
+    the background's frame (the random model's mask is not empty) changes the preview where the object
+    is pasted, and the render (which tracks the holdout through the background first) finishes."""
+    obj = cut_clip(EXAMPLES / "toy_car.mp4", tmp_path / "object.mp4", seconds=0.5, width=320, fps=30)
+    background = cut_clip(BACKGROUND, tmp_path / "background.mp4", seconds=0.5, width=320, fps=30)
+    frames = imageio_ffmpeg.count_frames_and_secs(str(background))[0]
+    mask = np.zeros((180, 320), np.uint8)
+    mask[40:140, 100:220] = 255  # the object: a box in the middle of its video
+    png = io.BytesIO()
+    Image.fromarray(mask).save(png, format="PNG")
+    masks = tmp_path / "masks.zip"
+    with zipfile.ZipFile(masks, "w") as archive:
+        archive.writestr("mask_00000.png", png.getvalue())
+    artifacts = ARTIFACTS.with_name("browser-holdouts")
+    shutil.rmtree(artifacts, ignore_errors=True)
+    with chromium_page(app_url) as page:
+        app = AppPage(page, artifacts)
+        app.open_tab("Compose")
+        app.upload("cmp-obj", obj)
+        app.upload("cmp-masks", masks)
+        app.file_link("cmp-masks")
+        app.upload("cmp-bg", background)
+        shown = app.wait_image_src("cmp-preview", other_than=None)
+        page.get_by_text("Holdouts: background objects in front").click()
+        frame = app.wait_image_src("cmp-holdout-frame", other_than=None)
+        page.wait_for_timeout(1000)  # let any preview still coming in for the uploads arrive
+        shown = app.image_src("cmp-preview")
+        before = pixels(app, shown).astype(int)
+        app.screenshot("holdout_before")
+
+        app.click_image("cmp-holdout-frame", 0.5, 0.5)  # where the object is pasted (centred)
+        app.wait_image_src("cmp-holdout-frame", other_than=frame, timeout_ms=PROMPT_TIMEOUT_MS)
+        assert "holdout 1" in app.text("cmp-holdout-note")
+        after = pixels(app, app.wait_image_src("cmp-preview", other_than=shown)).astype(int)
+        changed = np.abs(after - before).max(axis=2) > 30
+        assert changed.mean() > 0.01, f"only {changed.mean():.2%} of the preview changed after the click"
+        app.screenshot("holdout_after")
+
+        app.press("cmp-render")
+        output = app.wait_video("cmp-output", timeout_ms=PROPAGATION_TIMEOUT_MS)
+        app.screenshot("holdout_rendered")
+        assert frame_count(app, output, tmp_path) == frames
+        assert app.take_errors() == []
+
+
 @pytest.fixture
 def zerogpu_app(tmp_path: Path):
     """URL of the app with the ZeroGPU double active (every SAM 2 call in a forked worker, on one CPU
