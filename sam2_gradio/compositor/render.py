@@ -34,6 +34,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -53,8 +54,9 @@ from sam2_gradio.compositor.placement import Box, clip_box, grow_box, intersect
 from sam2_gradio.compositor.shadow import darken, shadow_alpha
 from sam2_gradio.errors import BadInput
 from sam2_gradio.jobs import CancelFlag, Cancelled, raise_if_cancelled
+from sam2_gradio.media.frame_cursors import FrameCursors
 from sam2_gradio.media.mask_files import MaskSet, ObjectMask, load_mask_set
-from sam2_gradio.media.video import VideoInfo, VideoWriter, iter_frames, probe_video, read_frame
+from sam2_gradio.media.video import VideoInfo, VideoWriter, iter_frames, probe_video
 
 __all__ = [
     "Cancelled",
@@ -76,6 +78,8 @@ _QUEUED_FRAMES = 8  # decoded frames each reader thread may hold ahead of the co
 _BOXES_KEPT = 8  # objects whose follow paths' mask boxes are kept between previews
 _HOLDOUTS_KEPT = 2  # holdout mask sets kept loaded between previews
 _FRAMES_KEPT = 4  # decoded video frames kept between previews (two outputs' background and object)
+_CURSORS = FrameCursors(kept=2 * config.PREVIEW_CONCURRENCY)  # previews' decoders, kept open where they stopped
+_FRAME_READERS = ThreadPoolExecutor(config.PREVIEW_CONCURRENCY, thread_name_prefix="preview-frames")
 T = TypeVar("T")
 
 
@@ -220,9 +224,11 @@ def output_frame(
         raise BadInput(f"frame {frame_index} is outside the output ({timeline.num_frames} frames)")
     holdouts = holdout_masks(options) if holdouts is None else holdouts
     scene = _Scene(masks, options, (obj.width, obj.height), timeline.clip, holdouts, background)
-    canvas = _RgbFrame(_kept_frame(background, timeline.background_index(frame_index)).copy())
     object_index = timeline.object_index(frame_index)
-    obj_frame = None if object_index is None else _RgbFrame(_kept_frame(obj, object_index))
+    # the two frames are decoded side by side (each by its own ffmpeg)
+    obj_pixels = None if object_index is None else _FRAME_READERS.submit(_kept_frame, obj, object_index)
+    canvas = _RgbFrame(_kept_frame(background, timeline.background_index(frame_index)).copy())
+    obj_frame = None if obj_pixels is None else _RgbFrame(obj_pixels.result())
     holdout = scene.holdout(timeline.background_index(frame_index))
     scene.paste(canvas, obj_frame, scene.layer_frames(object_index), frame_index, holdout)
     return canvas.pixels
@@ -764,14 +770,15 @@ def _probed(video: str | os.PathLike | VideoInfo) -> VideoInfo:
 
 def _kept_frame(video: VideoInfo, index: int) -> np.ndarray:
     """Frame ``index`` of ``video`` (read-only), the last few kept: a preview after a change of the
-    options, not of the frame, decodes nothing."""
+    options, not of the frame, decodes nothing; one of a frame a little further on decodes only the
+    frames in between (``FrameCursors``)."""
     stat = os.stat(video.path)
     return _decoded_frame(video, index, stat.st_mtime_ns, stat.st_size)
 
 
 @functools.lru_cache(maxsize=_FRAMES_KEPT)
 def _decoded_frame(video: VideoInfo, index: int, modified_ns: int, size: int) -> np.ndarray:
-    frame = read_frame(video, index)
+    frame = _CURSORS.frame(video, index)
     frame.setflags(write=False)  # shared by every caller through the cache
     return frame
 
