@@ -22,8 +22,8 @@ changes).
 render's frames per second of a plain paste (one object, relocate) against ``follow`` with two objects
 (an objects file: the moving ellipse following its path with a contact shadow, a second one relocated),
 a holdout (a bar crossing the background) and colour match; and the live preview's latency per change
-(``output_frame`` of a new frame, as the Compose tab asks for on every slider move, and of the same frame
-with another option), median of 15. The CPU time per frame is this process's (every thread: reading masks,
+(``output_frame`` of the frame 7 on, as the Compose tab asks for on every slider move forward; of the same
+frame with another option; and of a frame jumped to, with no decoder kept open near it), median of 15. The CPU time per frame is this process's (every thread: reading masks,
 compositing, converting), without the ffmpeg decoders and encoder, and barely moves with other load.
 
     .venv/bin/python benchmarks/bench_compose.py --motion --frames 120
@@ -313,7 +313,7 @@ def motion_table(workdir: Path, frames: int, repeats: int) -> None:
     fps: dict[str, list[float]] = {name: [] for name in cases}
     cpu: dict[str, list[float]] = {name: [] for name in cases}  # this process's CPU ms per frame
     latency: dict[tuple[str, str], list[float]] = {
-        (name, kind): [] for name in cases for kind in ("frame", "option")
+        (name, kind): [] for name in cases for kind in ("frame", "option", "jump")
     }
     for _ in range(repeats):  # the cases alternate, so that load from other processes hits both alike
         for name, options in cases.items():
@@ -322,14 +322,18 @@ def motion_table(workdir: Path, frames: int, repeats: int) -> None:
             fps[name].append(result.num_frames / result.seconds)
             cpu[name].append(1000 * (time.process_time() - cpu_started) / result.num_frames)
     mask_set = load_mask_set(masks)
-    for index in range(15):  # a new frame (as the slider asks), then a new option on the same frame
-        frame = (index * 7) % count
-        for name, options in cases.items():
-            render_module._decoded_frame.cache_clear()  # the new frame is decoded for each case alike
+    for name, options in cases.items():  # each case scrubs on its own, so that it reads on from its frames
+        for index in range(15):  # 7 frames on (as the slider asks), a new option, then that frame afresh
+            frame = (index * 7) % count
+            render_module._decoded_frame.cache_clear()
             for kind, changed in (
                 ("frame", options),
                 ("option", replace(options, offset_x=10 * (index + 1))),
+                ("jump", options),
             ):
+                if kind == "jump":  # no decoder kept near it: as a jump back or far ahead
+                    render_module._decoded_frame.cache_clear()
+                    render_module._CURSORS.close()
                 started = time.perf_counter()
                 output_frame(bg_info, obj_info, mask_set, frame, changed)
                 latency[name, kind].append(time.perf_counter() - started)
@@ -337,12 +341,16 @@ def motion_table(workdir: Path, frames: int, repeats: int) -> None:
     rows = [
         f"| {name} | {count} | {statistics.median(fps[name]):.1f} | {statistics.median(cpu[name]):.1f} | "
         f"{1000 * statistics.median(latency[name, 'frame']):.0f} | "
-        f"{1000 * statistics.median(latency[name, 'option']):.0f} |"
+        f"{1000 * statistics.median(latency[name, 'option']):.0f} | "
+        f"{1000 * statistics.median(latency[name, 'jump']):.0f} |"
         for name in cases
     ]
     print(f"\nInputs: {origin}, 720p; {os.cpu_count()} CPU cores; render median of {repeats} run(s).\n")
-    print("| composite | frames | render fps | CPU ms per frame | preview ms: new frame | new option |")
-    print("|---|---|---|---|---|---|")
+    print(
+        "| composite | frames | render fps | CPU ms per frame | preview ms: next frame (+7) | new option "
+        "| jump (seek) |"
+    )
+    print("|---|---|---|---|---|---|---|")
     print("\n".join(rows))
 
 

@@ -48,7 +48,15 @@ from sam2_gradio.compositor.blend import composite, feather_alpha, match_brightn
 from sam2_gradio.compositor.edges import Cutout, EdgeHistory, cut_out, reach
 from sam2_gradio.compositor.holdouts import HoldoutMasks
 from sam2_gradio.compositor.layers import Layer, place, plan_layers
-from sam2_gradio.compositor.motion import ObjectPath, PathPoint, Placed, transform_patch
+from sam2_gradio.compositor.motion import (
+    ObjectPath,
+    PathPoint,
+    Placed,
+    fit_matrix,
+    transform_patch,
+    turn_matrix,
+    turned_box,
+)
 from sam2_gradio.compositor.options import ComposeOptions
 from sam2_gradio.compositor.placement import Box, clip_box, grow_box, intersect
 from sam2_gradio.compositor.shadow import darken, shadow_alpha
@@ -77,6 +85,7 @@ RenderProgress = Callable[[int, int, float], None]  # (frames_done, total, frame
 _QUEUED_FRAMES = 8  # decoded frames each reader thread may hold ahead of the compositor
 _BOXES_KEPT = 8  # objects whose follow paths' mask boxes are kept between previews
 _HOLDOUTS_KEPT = 2  # holdout mask sets kept loaded between previews
+_SHADOW_SIDE_FRAMES = 2  # an enlarged object's shadow is made at most this many frames long a side
 _FRAMES_KEPT = 4  # decoded video frames kept between previews (two outputs' background and object)
 _CURSORS = FrameCursors(kept=2 * config.PREVIEW_CONCURRENCY)  # previews' decoders, kept open where they stopped
 _FRAME_READERS = ThreadPoolExecutor(config.PREVIEW_CONCURRENCY, thread_name_prefix="preview-frames")
@@ -427,20 +436,26 @@ def _paste(
             twice_centre = placed.box.x0 + placed.box.x1
             landing = Box(twice_centre - landing.x1, landing.y0, twice_centre - landing.x0, landing.y1)
         pixels, mask_alpha = cutout.foreground, cutout.alpha
-    part = landing
-    if placed.rotation % 360 == 0 and not placed.mirror and not options.shadow:
-        shown = clip_box(landing, canvas.size)
-        if shown is None:
-            return
-        part = _needed_part(box, landing, shown, options.feather if hard else 0)
-    patch, alpha = _scaled_patch(pixels, mask_alpha, box, landing, part)
-    if part == landing:
-        patch, alpha, target = transform_patch(patch, alpha, replace(placed, box=landing))
+    placed = replace(placed, box=landing)
+    feather = options.feather if hard else 0
+    turned = placed.rotation % 360 != 0 or placed.mirror
+    enlarged = landing.width > box.width and landing.height > box.height
+    if enlarged or not (turned or options.shadow):  # made only where it shows (and the feather around it)
+        whole = turned_box(landing, placed.rotation)
+        shown = clip_box(whole, canvas.size)
+        target = None if shown is None else _needed_part(box, whole, shown, feather)
+        if target is None:
+            patch = alpha = None
+        elif turned:
+            patch, alpha = _placed_part(pixels, mask_alpha, box, placed, target)
+        else:
+            patch, alpha = _scaled_patch(pixels, mask_alpha, box, landing, target)
     else:
-        target = part
-    if hard:
+        patch, alpha = _scaled_patch(pixels, mask_alpha, box, landing)
+        patch, alpha, target = transform_patch(patch, alpha, placed)
+    if hard and alpha is not None:
         alpha = feather_alpha(alpha, options.feather)
-    visible = clip_box(target, canvas.size)
+    visible = None if target is None else clip_box(target, canvas.size)
     if visible is not None:
         inside = _inner_slices(visible, target)
         patch, visible_alpha = patch[inside], _held_out(np.ascontiguousarray(alpha[inside]), visible, holdout)
@@ -450,12 +465,56 @@ def _paste(
                 patch = match_brightness(patch, visible_alpha, reference)
             if options.color_match > 0:
                 patch = match_colour(patch, visible_alpha, reference, options.color_match)
-    if options.shadow:
+    if options.shadow and enlarged:
+        _cast_enlarged_shadow(canvas, mask_alpha, box, placed, options, holdout)
+    elif options.shadow:
         _cast_shadow(canvas, alpha, target, options, holdout)
     if visible is None:
         return
     region = np.ascontiguousarray(canvas.rgb(visible))
     canvas.put(visible, composite(region, np.ascontiguousarray(patch), visible_alpha, options.blend_mode))
+
+
+def _placed_part(
+    pixels: np.ndarray, alpha: np.ndarray, box: Box, placed: Placed, part: Box
+) -> tuple[np.ndarray, np.ndarray]:
+    """The part ``part`` of the object's placed patch (resized, mirrored and turned as ``placed`` says),
+    made in one warp from its pixels and alpha over ``box``, with the sharp edge of the turned box."""
+    turn, whole = turn_matrix(placed.box, placed.rotation)
+    to_part = _shifted(turn, whole.x0 - part.x0, whole.y0 - part.y0)
+    return _warped_patch(pixels, alpha, box, placed, to_part, (part.width, part.height))
+
+
+def _warped_patch(
+    pixels: np.ndarray | None,
+    alpha: np.ndarray,
+    box: Box,
+    placed: Placed,
+    to_output: np.ndarray,
+    size: tuple[int, int],
+) -> tuple[np.ndarray | None, np.ndarray]:
+    """``pixels`` and ``alpha`` over ``box`` resized to ``placed.box`` (``fit_matrix``), then mapped by
+    ``to_output`` (pixels of ``placed.box`` -> output pixels) into an output of ``size``. Samples past the
+    object's box repeat its edge, and the alpha is cut by the coverage of ``placed.box`` (its edge ramps
+    over one output pixel, as a patch resized first and then turned with a zero border), so that a large
+    enlargement keeps a sharp edge."""
+    matrix = (to_output @ fit_matrix(box, placed))[:2]
+    flags, border = cv2.INTER_LINEAR, cv2.BORDER_REPLICATE
+    warped = None if pixels is None else cv2.warpAffine(pixels, matrix, size, flags=flags, borderMode=border)
+    warped_alpha = cv2.warpAffine(alpha, matrix, size, flags=flags, borderMode=border)
+    back = np.linalg.inv(to_output)  # output pixels -> pixels of placed.box
+    xs, ys = np.arange(size[0], dtype=np.float32), np.arange(size[1], dtype=np.float32)[:, None]
+    u = back[0, 0] * xs + back[0, 1] * ys + np.float32(back[0, 2])
+    v = back[1, 0] * xs + back[1, 1] * ys + np.float32(back[1, 2])
+    width, height = placed.box.width, placed.box.height
+    coverage = np.clip(u + 1, 0, 1) * np.clip(width - u, 0, 1) * np.clip(v + 1, 0, 1) * np.clip(height - v, 0, 1)
+    warped_alpha *= coverage.astype(np.float32)
+    return warped, warped_alpha
+
+
+def _shifted(matrix: np.ndarray, dx: float, dy: float) -> np.ndarray:
+    """The (3, 3) ``matrix`` followed by a shift of (``dx``, ``dy``)."""
+    return np.array([[1.0, 0, dx], [0, 1, dy], [0, 0, 1]]) @ matrix
 
 
 def _cast_shadow(
@@ -473,6 +532,51 @@ def _cast_shadow(
     if visible is None:
         return
     shadow = _held_out(np.ascontiguousarray(shadow[_inner_slices(visible, box)]), visible, holdout)
+    canvas.put(visible, darken(np.ascontiguousarray(canvas.rgb(visible)), shadow))
+
+
+def _cast_enlarged_shadow(
+    canvas: _Frame,
+    mask_alpha: np.ndarray,
+    box: Box,
+    placed: Placed,
+    options: ComposeOptions,
+    holdout: ObjectMask | None,
+) -> None:
+    """``_cast_shadow`` for an enlarged object (alpha ``mask_alpha`` over ``box`` in its video): the shadow
+    is made from its placed alpha at most ``_SHADOW_SIDE_FRAMES`` frames long a side (at a lower resolution
+    past that; it is blurred anyway), and only its part on the frame is resized back and applied, so the
+    memory it takes does not grow with the enlargement."""
+    turn, whole = turn_matrix(placed.box, placed.rotation)
+    factor = min(1.0, _SHADOW_SIDE_FRAMES * max(canvas.size) / max(whole.width, whole.height))
+    size = (max(1, math.ceil(whole.width * factor)), max(1, math.ceil(whole.height * factor)))
+    reduce = np.array([[factor, 0, 0.5 * factor - 0.5], [0, factor, 0.5 * factor - 0.5], [0, 0, 1]])
+    _, alpha = _warped_patch(None, mask_alpha, box, placed, reduce @ turn, size)
+    if options.edge == "hard":
+        alpha = feather_alpha(alpha, round(options.feather * factor))
+    cast = shadow_alpha(
+        alpha, Box(0, 0, *size), angle=options.shadow_angle, length=options.shadow_length,
+        blur=round(options.shadow_blur * factor), opacity=options.shadow_opacity,
+    )  # fmt: skip
+    if cast is None:
+        return
+    shadow, small = cast
+    reach = Box(
+        whole.x0 + math.floor(small.x0 / factor), whole.y0 + math.floor(small.y0 / factor),
+        whole.x0 + math.ceil(small.x1 / factor), whole.y0 + math.ceil(small.y1 / factor),
+    )  # fmt: skip
+    visible = clip_box(reach, canvas.size)
+    if visible is None:
+        return
+    back = np.array(  # frame pixels of `visible` -> pixels of the small shadow
+        [
+            [factor, 0, (visible.x0 - whole.x0 + 0.5) * factor - 0.5 - small.x0],
+            [0, factor, (visible.y0 - whole.y0 + 0.5) * factor - 0.5 - small.y0],
+        ]
+    )
+    flags = cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
+    shadow = cv2.warpAffine(shadow, back, (visible.width, visible.height), flags=flags, borderValue=0.0)
+    shadow = _held_out(shadow, visible, holdout)
     canvas.put(visible, darken(np.ascontiguousarray(canvas.rgb(visible)), shadow))
 
 
