@@ -23,7 +23,8 @@ render's frames per second of a plain paste (one object, relocate) against ``fol
 (an objects file: the moving ellipse following its path with a contact shadow, a second one relocated),
 a holdout (a bar crossing the background) and colour match; and the live preview's latency per change
 (``output_frame`` of the frame 7 on, as the Compose tab asks for on every slider move forward; of the same
-frame with another option; and of a frame jumped to, with no decoder kept open near it), median of 15. The CPU time per frame is this process's (every thread: reading masks,
+frame with another option; and of a frame jumped to, with no decoder kept open near it), median of 15.
+The CPU time per frame is this process's (every thread: reading masks,
 compositing, converting), without the ffmpeg decoders and encoder, and barely moves with other load.
 
     .venv/bin/python benchmarks/bench_compose.py --motion --frames 120

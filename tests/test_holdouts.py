@@ -11,7 +11,7 @@ import pytest
 from sam2_gradio.app import compose_actions, holdout_actions
 from sam2_gradio.app.model_holder import AppModel
 from sam2_gradio.app.sessions import BrowserSession, SessionStore
-from sam2_gradio.compositor.holdouts import FrameMasks, united, unite
+from sam2_gradio.compositor.holdouts import FrameMasks, unite, united
 from sam2_gradio.compositor.render import ComposeOptions
 from sam2_gradio.errors import BadInput, MissingInput, NotReady
 from sam2_gradio.media.mask_files import Box, ObjectMask, per_object_mask_name
@@ -98,11 +98,16 @@ def test_a_clicked_holdout_passes_in_front_in_the_preview_and_the_render(session
     assert holdout_actions.session_holdouts(session, inputs.bg_video) is None  # nothing clicked yet
     background = next(iter_frames(inputs.bg_video))
     plain = compose_actions.preview(session, inputs, 0, OPTIONS).image
-    assert np.abs(plain.astype(int) - _expected(background, np.zeros(background.shape[:2], bool))).max() <= TOLERANCE
+    assert (
+        np.abs(plain.astype(int) - _expected(background, np.zeros(background.shape[:2], bool))).max()
+        <= TOLERANCE
+    )
 
     holdout_actions.click(session, holdouts, 0, 20, 20, "positive")
     mask = holdouts.clicks.masks_on(0)[holdouts.obj_id]
-    assert mask.any() and mask[: OBJ_SIZE[1], : OBJ_SIZE[0]].any(), "the random model's mask covers the object"
+    assert mask.any() and mask[: OBJ_SIZE[1], : OBJ_SIZE[0]].any(), (
+        "the random model's mask covers the object"
+    )
     shown = compose_actions.preview(session, inputs, 0, OPTIONS).image
     assert np.abs(shown.astype(int) - _expected(background, mask)).max() <= TOLERANCE
     assert not holdouts.project.is_current()

@@ -456,8 +456,13 @@ def test_an_object_enlarged_16_times_turned_with_a_shadow_takes_memory_of_the_fr
 
     masks, frames = moving
     options = ComposeOptions(
-        size=96, keyframes=_turned_keys(tmp_path, 16, 180, y=-640), mirror=True, shadow=True, shadow_angle=-90,
-        shadow_length=80, **HARD,
+        size=96,
+        keyframes=_turned_keys(tmp_path, 16, 180, y=-640),
+        mirror=True,
+        shadow=True,
+        shadow_angle=-90,
+        shadow_length=80,
+        **HARD,
     )  # 96 px, then x 16: a box of 1536 x 1229 px, turned over, its base near the top, its shadow below
     compose_frame(background(), frames[0], masks, 0, ComposeOptions(size=96, **HARD))  # first-use costs
     tracemalloc.start()

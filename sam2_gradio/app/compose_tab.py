@@ -175,10 +175,16 @@ def _wire_holdout_events(
     )
     edits = [
         ui.frame.select(  # needs the click's position (gr.SelectData)
-            handlers.click, [view.bg_video, ui.slider, ui.kind], shown, api_name="holdout_click",
-            api_visibility="undocumented", **GPU_QUEUE,
+            handlers.click,
+            [view.bg_video, ui.slider, ui.kind],
+            shown,
+            api_name="holdout_click",
+            api_visibility="undocumented",
+            **GPU_QUEUE,
         ),
-        ui.new.click(handlers.new_holdout, [view.bg_video], [ui.note], api_name="new_holdout", **PREVIEW_QUEUE),
+        ui.new.click(
+            handlers.new_holdout, [view.bg_video], [ui.note], api_name="new_holdout", **PREVIEW_QUEUE
+        ),
         ui.clear.click(
             handlers.clear, [view.bg_video, ui.slider], shown, api_name="clear_holdouts", **GPU_QUEUE
         ),

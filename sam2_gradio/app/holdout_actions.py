@@ -60,7 +60,9 @@ class HoldoutClicks:
         return bool(self.clicks.prompts.prompted_objects())
 
 
-def holdouts_for(session: BrowserSession, model: PredictorLender, background: str | Path | None) -> HoldoutClicks:
+def holdouts_for(
+    session: BrowserSession, model: PredictorLender, background: str | Path | None
+) -> HoldoutClicks:
     """The session's holdouts on `background`: kept while the background stays, else a fresh project of
     it in the session's folder (the old one's clicks are dropped with it)."""
     if not background:
@@ -140,7 +142,9 @@ def track(
     return result
 
 
-def preview_holdouts(session: BrowserSession, background: str | Path, options: ComposeOptions) -> HoldoutMasks | None:
+def preview_holdouts(
+    session: BrowserSession, background: str | Path, options: ComposeOptions
+) -> HoldoutMasks | None:
     """The holdouts a preview of `background` shows: the clicked ones (their tracked masks, with the live
     ones of clicked frames) and those of `options.holdout_mask`."""
     holdouts = session_holdouts(session, background)

@@ -21,7 +21,9 @@ class HoldoutHandlers:
         self.model = model  # the shared SAM 2 model (the Segment tab's)
         self.sessions = sessions  # every browser session's state
 
-    def _holdouts(self, bg_video: str | None, request: gr.Request) -> tuple[BrowserSession, holdout_actions.HoldoutClicks]:
+    def _holdouts(
+        self, bg_video: str | None, request: gr.Request
+    ) -> tuple[BrowserSession, holdout_actions.HoldoutClicks]:
         session = self.sessions.get(request.session_hash)
         return session, holdout_actions.holdouts_for(session, self.model, bg_video)
 

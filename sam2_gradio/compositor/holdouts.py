@@ -55,7 +55,9 @@ class UnitedHoldouts:
 
     def mask_for(self, frame: int, obj_ids: Sequence[int] | None, size: tuple[int, int]) -> ObjectMask | None:
         """As `HoldoutMasks.mask_for`: the largest alpha of any source at each pixel."""
-        masks = [mask for source in self.sources if (mask := source.mask_for(frame, obj_ids, size)) is not None]
+        masks = [
+            mask for source in self.sources if (mask := source.mask_for(frame, obj_ids, size)) is not None
+        ]
         return unite(masks)
 
 

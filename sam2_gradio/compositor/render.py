@@ -87,7 +87,7 @@ _BOXES_KEPT = 8  # objects whose follow paths' mask boxes are kept between previ
 _HOLDOUTS_KEPT = 2  # holdout mask sets kept loaded between previews
 _SHADOW_SIDE_FRAMES = 2  # an enlarged object's shadow is made at most this many frames long a side
 _FRAMES_KEPT = 4  # decoded video frames kept between previews (two outputs' background and object)
-_CURSORS = FrameCursors(kept=2 * config.PREVIEW_CONCURRENCY)  # previews' decoders, kept open where they stopped
+_CURSORS = FrameCursors(kept=2 * config.PREVIEW_CONCURRENCY)  # previews' decoders, open where they stopped
 _FRAME_READERS = ThreadPoolExecutor(config.PREVIEW_CONCURRENCY, thread_name_prefix="preview-frames")
 T = TypeVar("T")
 
@@ -507,8 +507,8 @@ def _warped_patch(
     u = back[0, 0] * xs + back[0, 1] * ys + np.float32(back[0, 2])
     v = back[1, 0] * xs + back[1, 1] * ys + np.float32(back[1, 2])
     width, height = placed.box.width, placed.box.height
-    coverage = np.clip(u + 1, 0, 1) * np.clip(width - u, 0, 1) * np.clip(v + 1, 0, 1) * np.clip(height - v, 0, 1)
-    warped_alpha *= coverage.astype(np.float32)
+    across = np.clip(u + 1, 0, 1) * np.clip(width - u, 0, 1)
+    warped_alpha *= (across * np.clip(v + 1, 0, 1) * np.clip(height - v, 0, 1)).astype(np.float32)
     return warped, warped_alpha
 
 

@@ -95,7 +95,7 @@ class FrameCursors:
             cursor.close()
 
     def _take(self, key: tuple[str, int, int], index: int) -> _Cursor | None:
-        """An idle decoder of the file `key` that reaches `index` by reading forward, taken out of the pool."""
+        """An idle decoder of the file `key` that reaches `index` reading forward, taken out of the pool."""
         with self._lock:
             for cursor in reversed(self._idle):
                 if cursor.key == key and cursor.position <= index <= cursor.position + self.read_through:
