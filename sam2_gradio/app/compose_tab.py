@@ -177,7 +177,7 @@ def _wire_holdout_events(
         ui.frame.select(  # needs the click's position (gr.SelectData)
             handlers.click,
             [view.bg_video, ui.slider, ui.kind],
-            shown,
+            [*shown, view.frame],
             api_name="holdout_click",
             api_visibility="undocumented",
             **GPU_QUEUE,

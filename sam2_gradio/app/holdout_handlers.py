@@ -47,10 +47,11 @@ class HoldoutHandlers:
     def click(
         self, bg_video: str | None, frame: float, kind: str, event: gr.SelectData, request: gr.Request
     ) -> tuple:
-        """A positive or negative click on the background frame: the frame redrawn and the note."""
+        """A positive or negative click on the background frame: the frame redrawn, the note, and the
+        output frame that shows this background frame (the preview moves there)."""
         session, holdouts = self._holdouts(bg_video, request)
         drawn = holdout_actions.click(session, holdouts, int(frame), *event.index, kind)
-        return session.serve_frame(drawn), holdout_actions.note(holdouts)
+        return session.serve_frame(drawn), holdout_actions.note(holdouts), int(frame)
 
     @user_errors
     def new_holdout(self, bg_video: str | None, request: gr.Request) -> str:
