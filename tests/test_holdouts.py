@@ -112,6 +112,7 @@ def test_a_clicked_holdout_passes_in_front_in_the_preview_and_the_render(session
     assert np.abs(shown.astype(int) - _expected(background, mask)).max() <= TOLERANCE
     assert not holdouts.project.is_current()
 
+    session.cancel("compose")  # an earlier render's Cancel: this one's tracking is not stopped by it
     result = compose_actions.render(session, inputs, OPTIONS)
     assert holdouts.project.is_current(), "the render tracked the holdouts into the background's project"
     assert holdouts.project.tracked_frames() == list(range(FRAMES))

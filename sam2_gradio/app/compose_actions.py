@@ -143,8 +143,10 @@ def render(
     """Render the whole composite into a fresh job folder, the clicked holdouts tracked through the
     background first when they are not current; the "compose" cancel flag stops it."""
     checked = check_inputs(session, inputs)
-    holdouts = holdout_actions.render_holdouts(session, checked.background.path, options, progress=progress)
     with session.job("compose") as folder:
+        holdouts = holdout_actions.render_holdouts(
+            session, checked.background.path, options, progress=progress
+        )
         return compositor.render(
             checked.background.path,
             checked.obj.path,

@@ -192,6 +192,8 @@ def _wire_holdout_events(
             handlers.track, [view.bg_video, ui.slider], shown, api_name="track_holdouts", **COMPOSE_QUEUE
         ),
     ]
+    # Cancel stops the holdouts' tracking too (a render's own tracking stops with the render).
+    view.cancel.click(handlers.cancel, None, None, api_name="cancel_holdouts", queue=False)
     for edit in edits:
         edit.success(
             compose.preview, [view.frame, *view.inputs], [view.preview, view.frame, view.note],

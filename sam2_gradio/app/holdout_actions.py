@@ -27,7 +27,7 @@ from sam2_gradio.engine.tracking.interactive import InteractiveSession
 from sam2_gradio.engine.tracking.prompts import PromptState
 from sam2_gradio.engine.tracking.track_project import TrackingResult, track_project
 from sam2_gradio.errors import BadInput, MissingInput, NotReady
-from sam2_gradio.jobs import ProgressCallback
+from sam2_gradio.jobs import CancelFlag, ProgressCallback
 
 HOLDOUT_KINDS = ("positive", "negative")  # what a click on the background frame gives
 NO_BACKGROUND = "Upload a background video first; holdouts are clicked on its frames."
@@ -130,11 +130,18 @@ def track(
     session: BrowserSession, holdouts: HoldoutClicks, *, progress: ProgressCallback | None = None
 ) -> TrackingResult:
     """Propagate the holdouts' clicks through the whole background into its project (nothing to do when
-    its masks are current); the session's "compose" cancel flag stops it."""
+    its masks are current), as a job of its own that the session's "holdouts" cancel flag stops."""
     if not holdouts.clicked:
         raise NotReady("Click a holdout on the background first.")
+    with session.job("holdouts"):
+        return _track(session, holdouts, session.cancel_flag("holdouts"), progress)
+
+
+def _track(
+    session: BrowserSession, holdouts: HoldoutClicks, cancel: CancelFlag, progress: ProgressCallback | None
+) -> TrackingResult:
     result = track_project(
-        holdouts.clicks.model, holdouts.project, progress=progress, cancel=session.cancel_flag("compose"),
+        holdouts.clicks.model, holdouts.project, progress=progress, cancel=cancel,
         features=holdouts.clicks.features, preview=False,
     )  # fmt: skip
     with session.lock:
@@ -159,6 +166,11 @@ def preview_holdouts(
     return united(clicked, holdout_masks(options))
 
 
+def cancel(session: BrowserSession) -> None:
+    """Stop the session's holdout tracking at its next frame."""
+    session.cancel("holdouts")
+
+
 def render_holdouts(
     session: BrowserSession,
     background: str | Path,
@@ -167,13 +179,13 @@ def render_holdouts(
     progress: RenderProgress | None = None,
 ) -> HoldoutMasks | None:
     """The holdouts a render over `background` uses: the clicked ones read back from the background's
-    project (tracked first when their masks are not current; `progress` gets the tracking's frames) and
-    those of `options.holdout_mask`."""
+    project (tracked first when their masks are not current, in the render's job: its "compose" cancel
+    flag stops that too, and `progress` gets the tracking's frames) and those of `options.holdout_mask`."""
     holdouts = session_holdouts(session, background)
     clicked = None
     if holdouts is not None:
         tracking = None if progress is None else _as_render_progress(progress)
-        track(session, holdouts, progress=tracking)
+        _track(session, holdouts, session.cancel_flag("compose"), tracking)
         clicked = FrameMasks(holdouts.project.frame_masks)
     return united(clicked, holdout_masks(options))
 

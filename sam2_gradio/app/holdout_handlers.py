@@ -67,6 +67,10 @@ class HoldoutHandlers:
         holdout_actions.clear(session, holdouts)
         return session.serve_frame(holdout_actions.show(holdouts, int(frame))), holdout_actions.note(holdouts)
 
+    def cancel(self, request: gr.Request) -> None:
+        """Stop this session's holdout tracking at its next frame."""
+        holdout_actions.cancel(self.sessions.get(request.session_hash))
+
     @user_errors
     def track(
         self,
