@@ -87,7 +87,8 @@ _BOXES_KEPT = 8  # objects whose follow paths' mask boxes are kept between previ
 _HOLDOUTS_KEPT = 2  # holdout mask sets kept loaded between previews
 _SHADOW_SIDE_FRAMES = 2  # an enlarged object's shadow is made at most this many frames long a side
 _FRAMES_KEPT = 4  # decoded video frames kept between previews (two outputs' background and object)
-_CURSORS = FrameCursors(kept=2 * config.PREVIEW_CONCURRENCY)  # previews' decoders, open where they stopped
+_DECODERS_KEPT = 4  # previews' ffmpeg decoders kept open between previews (about 80 MB each at 720p)
+_CURSORS = FrameCursors(kept=_DECODERS_KEPT)  # those decoders, each where it stopped
 _FRAME_READERS = ThreadPoolExecutor(config.PREVIEW_CONCURRENCY, thread_name_prefix="preview-frames")
 T = TypeVar("T")
 
