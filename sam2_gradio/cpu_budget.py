@@ -21,7 +21,7 @@ from sam2_gradio import config
 from sam2_gradio.errors import BadInput
 
 Clock = Callable[[], float]  # seconds of CPU of the calling thread, from any origin
-# Wall seconds between two reads of the thread's CPU clock: a read is a system call (some 3 us on a busy
+# Wall seconds between two reads of the thread's CPU clock: a read is a system call (up to 3 us on a busy
 # VM, more than checking one zip entry), and CPU time never runs ahead of wall time, so a budget is
 # overrun by at most this much.
 _READ_EVERY = 0.005
@@ -77,6 +77,5 @@ def check_parse_budget() -> None:
         return
     budget.next_read = now + budget.read_every
     if budget.clock() - budget.start > budget.seconds:
-        raise BadInput(
-            f"{budget.what} took more than {budget.seconds:g} s of CPU to read; give a smaller or simpler file"
-        )
+        spent = f"{budget.what} took more than {budget.seconds:g} s of CPU to read"
+        raise BadInput(f"{spent}; give a smaller or simpler file")

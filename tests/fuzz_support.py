@@ -208,7 +208,9 @@ keyframe_items = st.one_of(
 )
 keyframe_lists = st.one_of(
     st.lists(keyframe_items, max_size=6),
-    st.fixed_dictionaries({"interpolation": interpolations, "keyframes": st.lists(keyframe_items, max_size=6)}),
+    st.fixed_dictionaries(
+        {"interpolation": interpolations, "keyframes": st.lists(keyframe_items, max_size=6)}
+    ),
     json_values,
 )
 object_items = st.one_of(

@@ -204,7 +204,10 @@ def test_keyframes_need_relocate_or_follow(tmp_path):
 
 @pytest.mark.parametrize(
     ("text", "message"),
-    [("[" * 100_000, "nests its JSON too deeply"), ('[{"frame": 1' + "0" * 5000 + "}]", "holds a number too long")],
+    [
+        ("[" * 100_000, "nests its JSON too deeply"),
+        ('[{"frame": 1' + "0" * 5000 + "}]", "holds a number too long"),
+    ],
 )
 def test_a_keyframe_or_objects_file_nested_too_deep_or_with_a_huge_number_is_one_sentence(
     tmp_path, text, message
