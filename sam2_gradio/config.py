@@ -134,6 +134,12 @@ MAX_OBJECT_NAME_LENGTH = 40
 # when longer than its declared size can need).
 MAX_STATE_FILE_MB = _env_int("SAM2_GRADIO_MAX_STATE_FILE_MB", 32)
 MAX_RLE_CHARS = _env_int("SAM2_GRADIO_MAX_RLE_CHARS", 4_000_000)
+# CPU seconds that reading one untrusted input may take (a state file with its RLE masks, a masks zip or
+# folder, an objects file with its keyframe files), counted on the reading thread and checked at each RLE
+# string, zip entry, PNG and JSON item (`cpu_budget`): the largest inputs the limits above let in take
+# up to some 10 s (a masks zip of MAX_ZIP_ENTRIES entries; benchmarks/bench_parse_budget.py), so this only
+# stops an input that is slow for a reason no limit foresaw.
+MAX_PARSE_CPU_SECONDS = _env_float("SAM2_GRADIO_MAX_PARSE_CPU_SECONDS", 30.0)
 
 # --- Setup ------------------------------------------------------------------------------------
 # sam2_gradio/cli/bootstrap.py runs before .venv exists, so it keeps its own settings; it reads

@@ -202,6 +202,24 @@ def test_keyframes_need_relocate_or_follow(tmp_path):
         plan_layers((1,), ComposeOptions(keyframes=str(file)))
 
 
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("[" * 100_000, "nests its JSON too deeply"),
+        ('[{"frame": 1' + "0" * 5000 + "}]", "holds a number too long"),
+    ],
+)
+def test_a_keyframe_or_objects_file_nested_too_deep_or_with_a_huge_number_is_one_sentence(
+    tmp_path, text, message
+):
+    file = tmp_path / "k.json"
+    file.write_text(text)
+    with pytest.raises(BadInput, match=rf"^keyframe file k\.json {message}"):
+        plan_layers((1,), ComposeOptions(keyframes=str(file)))
+    with pytest.raises(BadInput, match=rf"^objects file k\.json {message}"):
+        plan_layers((1,), ComposeOptions(objects_file=str(file)))
+
+
 # --- time offset and trim ---------------------------------------------------------------------------
 
 

@@ -28,7 +28,6 @@ patch. Nothing here reads a video.
 
 from __future__ import annotations
 
-import json
 import math
 import os
 from collections.abc import Callable, Sequence
@@ -40,7 +39,9 @@ import cv2
 import numpy as np
 
 from sam2_gradio import config
+from sam2_gradio.cpu_budget import check_parse_budget, parse_budget
 from sam2_gradio.errors import BadInput
+from sam2_gradio.limits import parse_json, read_bounded
 from sam2_gradio.media.mask_files import Box
 
 INTERPOLATIONS = ("linear", "ease-in-out")
@@ -261,6 +262,7 @@ def parse_keyframes(data: Any, source: str = "keyframes") -> tuple[Keyframe, ...
 
 
 def _keyframe(item: Any, where: str, default: str) -> Keyframe:
+    check_parse_budget()
     if not isinstance(item, dict):
         raise BadInput(f"{where} must be an object with a frame, got {type(item).__name__}")
     unknown = sorted(set(item) - set(KEYFRAME_KEYS))
@@ -302,22 +304,20 @@ def read_json_file(path: str | os.PathLike, what: str) -> Any:
     """The parsed JSON of the small file ``path`` (``what`` names it in errors).
 
     Raises:
-        BadInput: the file is missing, larger than ``MAX_KEYFRAME_FILE_BYTES`` or not JSON.
+        BadInput: the file is missing, larger than ``MAX_KEYFRAME_FILE_BYTES`` or not JSON (nesting too
+            deep and numbers too long included, see ``limits.parse_json``).
     """
     path = Path(path)
-    if not path.is_file():
-        raise BadInput(f"{what} {path.name} does not exist")
-    if path.stat().st_size > MAX_KEYFRAME_FILE_BYTES:
-        raise BadInput(f"{what} {path.name} is larger than {MAX_KEYFRAME_FILE_BYTES // 1024} KiB")
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise BadInput(f"{what} {path.name} is not valid JSON ({error.__class__.__name__})") from None
+    data = read_bounded(path, MAX_KEYFRAME_FILE_BYTES, what)
+    return parse_json(data, f"{what} {path.name}")
 
 
 def load_keyframes(path: str | os.PathLike) -> tuple[Keyframe, ...]:
-    """The keyframes of a JSON file (see ``parse_keyframes``)."""
-    return parse_keyframes(read_json_file(path, "keyframe file"), f"keyframe file {Path(path).name}")
+    """The keyframes of a JSON file (see ``parse_keyframes``), read in at most
+    ``config.MAX_PARSE_CPU_SECONDS`` of CPU (``cpu_budget``)."""
+    name = f"keyframe file {Path(path).name}"
+    with parse_budget(name):
+        return parse_keyframes(read_json_file(path, "keyframe file"), name)
 
 
 def parse_trim(text: str) -> tuple[int, int | None]:

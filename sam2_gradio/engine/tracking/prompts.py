@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 
 from sam2_gradio import config
+from sam2_gradio.cpu_budget import check_parse_budget, parse_budget
 from sam2_gradio.errors import BadInput, PromptStateError
 from sam2_gradio.limits import check_name_text, finite_float, parse_json, read_bounded
 from sam2_gradio.media.frames import VideoMeta
@@ -487,6 +488,7 @@ def _parse_object_clicks(entry: Any, where: str) -> list[tuple[float, float, int
         raise PromptStateError(f"{where}: 'points' and 'labels' must be lists of the same length")
     parsed = []
     for point, label in zip(points, labels, strict=False):
+        check_parse_budget()
         if not (
             isinstance(point, list)
             and len(point) == 2
@@ -503,7 +505,13 @@ def _parse_object_clicks(entry: Any, where: str) -> list[tuple[float, float, int
 
 
 def prompt_state_from_dict(data: Any, video: VideoMeta | None = None) -> PromptState:
-    """Validate `data` (the parsed JSON) and build a `PromptState` tied to `video` when given."""
+    """Validate `data` (the parsed JSON) and build a `PromptState` tied to `video` when given, in at most
+    `config.MAX_PARSE_CPU_SECONDS` of CPU (checked at each object entry, click, RLE mask, id and name)."""
+    with parse_budget("prompt state"):
+        return _prompt_state_from_dict(data, video)
+
+
+def _prompt_state_from_dict(data: Any, video: VideoMeta | None) -> PromptState:
     if not isinstance(data, dict):
         raise PromptStateError("the prompt state must be a JSON object")
     if data.get("version") != SCHEMA_VERSION:
@@ -523,6 +531,7 @@ def prompt_state_from_dict(data: Any, video: VideoMeta | None = None) -> PromptS
         if not isinstance(objects, dict):
             raise PromptStateError(f"clicks[{frame_key!r}] must map object ids to clicks")
         for obj_key, entry in objects.items():
+            check_parse_budget()
             obj_id = _as_index(obj_key, f"object id on frame {frame}")
             where = f"clicks[{frame_key!r}][{obj_key!r}]"
             try:
@@ -533,6 +542,7 @@ def prompt_state_from_dict(data: Any, video: VideoMeta | None = None) -> PromptS
     if isinstance(extra_ids, list):
         known = set(state.object_ids)  # a set: ids are deduplicated in linear time
         for obj_id in extra_ids:
+            check_parse_budget()
             if isinstance(obj_id, int) and not isinstance(obj_id, bool) and obj_id not in known:
                 try:
                     state._add_object_id(obj_id)
@@ -552,6 +562,7 @@ def _add_entry(state: PromptState, frame: int, obj_id: int, entry: Any, where: s
             raise PromptStateError(
                 "a mask replaces the clicks and box of its object on its frame: give one or the other"
             )
+        check_parse_budget()  # before the RLE string is decoded (``from_coco`` turns errors into messages)
         try:
             rle = CompressedRle.from_coco(entry["mask"])
         except ValueError as error:
@@ -567,6 +578,7 @@ def _add_names(state: PromptState, names: Any) -> None:
     if not isinstance(names, dict):
         raise PromptStateError("'names' must map object ids to names")
     for obj_key, name in names.items():
+        check_parse_budget()
         obj_id = _as_index(obj_key, "object id in 'names'")
         try:
             state.set_name(obj_id, name)
@@ -575,8 +587,14 @@ def _add_names(state: PromptState, names: Any) -> None:
 
 
 def load_prompt_state(path: str | Path, video: VideoMeta | None = None) -> PromptState:
-    """Read and validate an interactive_state.json file (see `prompt_state_from_dict`)."""
+    """Read and validate an interactive_state.json file (see `prompt_state_from_dict`; reading and
+    validating share one CPU budget)."""
     path = Path(path)
+    with parse_budget(f"state file {path.name}"):
+        return _load_prompt_state(path, video)
+
+
+def _load_prompt_state(path: Path, video: VideoMeta | None) -> PromptState:
     try:  # size, then text, then JSON: each checked before the next step's work
         data = read_bounded(path, config.MAX_STATE_FILE_MB * 2**20, "state file")
         try:
