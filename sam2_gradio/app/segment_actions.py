@@ -394,6 +394,19 @@ def tracked_frames(session: BrowserSession) -> dict[int, range]:
     return dict.fromkeys(result.obj_ids, result.tracked)
 
 
+def absent_objects(session: BrowserSession, frame: int) -> list[int]:
+    """The objects known to be off `frame`: it was tracked for them (the latest propagation) or they have
+    a prompt there, and their mask on it is empty. Objects of untracked frames are not known to be off."""
+    tracked = tracked_frames(session)
+    with session.lock:
+        segment, frame = segment_of(session), _checked_frame(session, frame)
+        prompted = segment.prompts.clicks.get(frame, {})
+        masks = segment.masks_on(frame)
+        obj_ids = list(segment.prompts.object_ids)
+    known = [obj_id for obj_id in obj_ids if obj_id in prompted or frame in tracked.get(obj_id, ())]
+    return [obj_id for obj_id in known if obj_id not in masks or not masks[obj_id].any()]
+
+
 @_persisted
 def name_object(session: BrowserSession, obj_id: int, name: str) -> None:
     """Name an object ("dog"; an empty name removes it), as one undoable edit; refused over the length
@@ -504,7 +517,7 @@ def _results(
                 project, folder / "preview.mp4", progress=with_stage(progress, "preview")
             )
     zip_path = folder / ("masks_partial.zip" if partial else "masks.zip")
-    masks_zip = project_exports.masks_zip(project, zip_path)
+    masks_zip = project_exports.masks_zip(project, zip_path, progress=with_stage(progress, "masks"))
     state_file = save_run_state(
         project.run_prompts(latest.id), folder / STATE_FILE_NAME, direction=latest.direction,
         tracked=tracked, partial=partial,
