@@ -576,15 +576,13 @@ def test_box_and_brush_prompts_in_the_browser(app_url: str, tmp_path: Path) -> N
 
 @pytest.fixture
 def absent_app_url(tmp_path: Path):
-    """URL of the app serving SAM 2.1 tiny with random weights as they come, at 64 px: its object-score
-    head says "absent" on every frame, so every mask it predicts or tracks is empty."""
+    """URL of the app serving the random-weights model at 64 px, its object-score head saying "absent" on
+    every frame: every mask it predicts or tracks is empty."""
     from app_support import running_app
+    from sam2_support import build_random_model
 
-    from sam2_gradio.engine.model.predictor import ModelSettings, SharedModel, build_predictor
-
-    settings = ModelSettings(random_weights=True, image_size=64, device="cpu")
-    model = SharedModel(build_predictor(settings), settings)
-    with running_app(AppModel(settings, model=model), tmp_path / "sessions") as url:
+    model = build_random_model(64, present=False)
+    with running_app(AppModel(model.settings, model=model), tmp_path / "sessions") as url:
         yield url
 
 
@@ -695,6 +693,8 @@ def check_status_follows_the_video(app: AppPage, clip: Path, again: Path) -> Non
     badge.wait_for()
     app.screenshot("failed_propagate")
     shown = app.image_src("seg-frame")
+    app.component("seg-video").get_by_label("Clear").first.click()  # the video box's x, then a new video
+    app.component("seg-video").locator("input[type=file]").wait_for(state="attached")
     app.upload("seg-video", again)
     app.wait_image_src("seg-frame", other_than=shown)
     badge.wait_for(state="detached")
