@@ -692,11 +692,10 @@ def check_status_follows_the_video(app: AppPage, clip: Path, again: Path) -> Non
     badge = app.component("seg-status").locator("span.error")
     badge.wait_for()
     app.screenshot("failed_propagate")
-    shown = app.image_src("seg-frame")
     app.component("seg-video").get_by_label("Clear").first.click()  # the video box's x, then a new video
-    app.component("seg-video").locator("input[type=file]").wait_for(state="attached")
+    app.page.wait_for_function("id => !document.querySelector(`#${id} img`)", arg="seg-frame")
     app.upload("seg-video", again)
-    app.wait_image_src("seg-frame", other_than=shown)
+    app.wait_image_src("seg-frame", other_than=None)
     badge.wait_for(state="detached")
     app.page.wait_for_function("() => !document.getElementById('seg-status').innerText.trim()")
     wait_slider_range(app, "seg-frame-slider", TIMELINE_FRAMES - 1)
