@@ -534,6 +534,7 @@ def test_the_status_line_names_each_phase_with_its_frames_speed_and_time_left():
     assert progress_line(Progress(5, 48, 1.0, 0.0, stage="alpha video")).startswith(
         "Writing exports: the alpha video 5/48 frames"
     )
+    assert progress_line(Progress(0, 0, 0.0, 0.0, stage="coco")) == "Writing exports: COCO JSON…"
     resumed = progress_line(Progress(40, 72, 1.0, 5.0, stage="tracking", eta_seconds=90), resumed_from=34)
     assert resumed == "Continued from frame 34 · Tracking 40/72 frames · 5.0 frames/s · 1 min 30 s left"
 

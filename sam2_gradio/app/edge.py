@@ -138,6 +138,8 @@ PHASES = {
     "preview": "Writing the preview",
     "masks": "Writing the masks",
     "alpha video": "Writing exports: the alpha video",
+    "coco": "Writing exports: COCO JSON",
+    "davis": "Writing exports: DAVIS PNGs",
 }
 
 
@@ -146,6 +148,8 @@ def progress_line(update: Progress, *, resumed_from: int | None = None) -> str:
     left, e.g. "Tracking 120/300 frames · 6.2 frames/s · 29 s left" or "Writing the preview 40/300 frames
     · 31.0 frames/s · 8 s left"; a resumed run says where it resumed ("Continued from frame 34 · ...")."""
     phase = PHASES.get(update.stage, f"Writing {update.stage}" if update.stage else "Working")
+    if update.total <= 0:  # a step without frames to count (`segment_actions._starting`)
+        return phase + "…" if resumed_from is None else f"Continued from frame {resumed_from} · {phase}…"
     line = f"{phase} {update.frames_done}/{update.total} frames"
     if update.fps > 0:
         line += f" · {update.fps:.1f} frames/s"

@@ -38,7 +38,7 @@ from sam2_gradio.engine.tracking.prompts import PromptState, box_from_corners, l
 from sam2_gradio.engine.tracking.propagation import same_clicks
 from sam2_gradio.engine.tracking.track_project import FrameTracked, TrackingResult, track_project
 from sam2_gradio.errors import BadInput, NotReady, NoVideo
-from sam2_gradio.jobs import ProgressCallback, with_stage
+from sam2_gradio.jobs import Progress, ProgressCallback, with_stage
 from sam2_gradio.media.frames import VideoFileFrames
 from sam2_gradio.media.video import probe_video
 
@@ -537,10 +537,15 @@ def _results(
 def _write_exports(
     project: Project, folder: Path, choices: ExportChoices, name: str, progress: ProgressCallback | None
 ) -> ExportedFiles:
-    """The exports `choices` ask for, from the store, into the job `folder`, named after the video."""
-    coco = project_exports.coco(project, folder / f"{name}_youtube_vis.json") if choices.coco else None
+    """The exports `choices` ask for, from the store, into the job `folder`, named after the video;
+    `progress` hears when each starts (stages "coco", "davis"; the alpha video's frames, "alpha video")."""
+    coco = None
+    if choices.coco:
+        _starting(progress, "coco")
+        coco = project_exports.coco(project, folder / f"{name}_youtube_vis.json")
     davis = None
     if choices.davis:
+        _starting(progress, "davis")
         davis = project_exports.davis(project, folder / f"{name}_davis")
         zip_pngs(davis, davis_zip_path(davis))
     alpha = None
@@ -551,6 +556,12 @@ def _write_exports(
         )  # fmt: skip
     return ExportedFiles(coco=coco, davis_dir=davis, alpha_video=alpha)
 
+
+
+def _starting(progress: ProgressCallback | None, stage: str) -> None:
+    """Tell `progress` that `stage`, a step without frames to count, starts (a report of 0/0 frames)."""
+    if progress is not None:
+        progress(Progress(0, 0, 0.0, 0.0, stage=stage))
 
 
 def davis_zip_path(davis_dir: Path) -> Path:
