@@ -154,7 +154,7 @@ def progress_line(update: Progress, *, resumed_from: int | None = None) -> str:
     if update.fps > 0:
         line += f" · {update.fps:.1f} frames/s"
     remaining = update.total - update.frames_done
-    left = update.eta_seconds if update.eta_seconds is not None else None
+    left = update.eta_seconds  # at the phase's average speed, else at the latest
     if left is None and update.fps > 0:
         left = remaining / update.fps
     if remaining > 0 and left is not None:
