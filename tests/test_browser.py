@@ -311,8 +311,7 @@ def reload_and_check(app: AppPage, clip_frames: int, folder: Path) -> None:
     start = int(app.number("seg-frame-slider"))  # where the run left the view
     frame = start - 1 if start > 0 else 1
     app.page.keyboard.press("ArrowLeft" if start > 0 else "ArrowRight")
-    app.wait_number("seg-frame-slider", frame)
-    shown = app.wait_image_src("seg-frame", other_than=None)
+    shown = wait_frame_drawn(app, frame)  # the key moves the slider at once, the picture follows
     before, clicks = pixels(app, shown), saved_clicks(app)
     app.reload()
     app.wait_number("seg-frame-slider", frame, timeout_ms=PROPAGATION_TIMEOUT_MS)
