@@ -255,7 +255,10 @@ def _wire_segment_events(handlers: SegmentHandlers, ui: SegmentView) -> None:
         [ui.objects, ui.legend, ui.timeline],
         api_name="new_object",
         **PREVIEW_QUEUE,
-    ).success(None, None, [ui.point_label], js="() => 'positive'")  # a new object starts with positive clicks
+    )
+    # a new object starts with positive clicks: set in the page as the button is pressed, so a prompt type
+    # chosen once the object shows is kept
+    ui.new_object.click(None, None, [ui.point_label], js="() => 'positive'", queue=False)
     ui.objects.change(
         handlers.object_name, [ui.objects], [ui.object_name], api_visibility="private", queue=False
     )
