@@ -557,7 +557,6 @@ def _write_exports(
     return ExportedFiles(coco=coco, davis_dir=davis, alpha_video=alpha)
 
 
-
 def _starting(progress: ProgressCallback | None, stage: str) -> None:
     """Tell `progress` that `stage`, a step without frames to count, starts (a report of 0/0 frames)."""
     if progress is not None:
