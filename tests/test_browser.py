@@ -106,8 +106,10 @@ def click_and_expect_change(
 def open_clip(app: AppPage, clip: Path) -> int:
     """Upload `clip` in the Segment tab and check what the tab says about it; returns its frame count."""
     clip_frames = imageio_ffmpeg.count_frames_and_secs(str(clip))[0]
+    assert slider_range(app, "seg-frame-slider") is None, "no video: the frame slider is disabled"
     app.upload("seg-video", clip)
     app.wait_image_src("seg-frame", other_than=None)
+    wait_slider_range(app, "seg-frame-slider", clip_frames - 1)
     app.page.wait_for_function(
         "id => document.getElementById(id).innerText.includes('frames')", arg="seg-info"
     )
@@ -117,36 +119,138 @@ def open_clip(app: AppPage, clip: Path) -> int:
     return clip_frames
 
 
+def slider_range(app: AppPage, elem_id: str) -> int | None:
+    """The maximum of the frame slider `elem_id`, or None while it is disabled."""
+    track = app.component(elem_id).locator("input[type=range]")
+    return None if track.is_disabled() else int(float(track.get_attribute("max")))
+
+
+def wait_slider_range(app: AppPage, elem_id: str, last: int, timeout_ms: int = EVENT_TIMEOUT_MS) -> None:
+    """Wait until the frame slider `elem_id` is enabled and runs to frame `last`."""
+    app.page.wait_for_function(
+        "([id, last]) => { const r = document.querySelector(`#${id} input[type=range]`);"
+        " return r && !r.disabled && Number(r.max) === last; }",
+        arg=[elem_id, last],
+        timeout=timeout_ms,
+    )
+
+
 def click_two_objects(app: AppPage, clicks: tuple[tuple[float, float], ...]) -> None:
-    """Click the first object, add a second and click it; each click redraws the frame."""
+    """Click the first object, add a second and click it; each click redraws the frame. The prompt type
+    is left on negative before the new object, which starts with positive clicks."""
     click_and_expect_change(app, clicks[0])
     app.screenshot("first_object_clicked")
+    app.component("seg-point-label").get_by_label("negative", exact=True).check()
     app.press("seg-new-object")
     app.wait_checked("seg-object", "Object 2")
+    app.wait_checked("seg-point-label", "positive")
     click_and_expect_change(app, clicks[1])
     app.screenshot("second_object_clicked")
 
 
+def cursor_frame(app: AppPage) -> str | None:
+    """The title of the timeline's cursor ("frame 7"): the frame the server drew last."""
+    cursor = app.page.locator("#seg-timeline .tl-cursor")
+    return cursor.get_attribute("title") if cursor.count() else None
+
+
+def wait_frame_drawn(app: AppPage, frame: int, timeout_ms: int = EVENT_TIMEOUT_MS) -> str:
+    """Wait until the slider, the timeline's cursor and the frame image all show `frame`; its image URL."""
+    app.wait_number("seg-frame-slider", frame, timeout_ms=timeout_ms)
+    app.page.wait_for_function(
+        "title => { const cursor = document.querySelector('#seg-timeline .tl-cursor');"
+        " return cursor && cursor.title === title; }",
+        arg=f"frame {frame}",
+        timeout=timeout_ms,
+    )
+    return app.wait_image_src("seg-frame", other_than=None)
+
+
 def step_with_arrow_keys(app: AppPage) -> None:
-    """→ shows the next frame, ← goes back (the page's keyboard shortcuts)."""
+    """Ten quick → presses move ten frames and the frame shown catches up with the last one (the same
+    pixels as frame 10 asked for in the number box); a held → plays through; quick ← presses come back."""
     shown = app.image_src("seg-frame")
-    app.page.keyboard.press("ArrowRight")
-    app.wait_number("seg-frame-slider", 1)
-    app.wait_image_src("seg-frame", other_than=shown)
-    app.page.keyboard.press("ArrowLeft")
-    app.wait_number("seg-frame-slider", 0)
+    for _ in range(10):
+        app.page.keyboard.press("ArrowRight")
+    after_ten = pixels(app, wait_frame_drawn(app, 10))
+    assert np.abs(after_ten.astype(int) - pixels(app, shown)).mean() > 0, "the frame shown moved"
+    for _ in range(6):  # a held key: the first keydown, then repeats
+        app.page.keyboard.down("ArrowRight")
+    app.page.keyboard.up("ArrowRight")
+    wait_frame_drawn(app, 16)
+    for _ in range(16):
+        app.page.keyboard.press("ArrowLeft")
+    at_start = wait_frame_drawn(app, 0)
+    number = app.component("seg-frame-slider").locator("input[type=number]").first
+    number.fill("10")
+    number.press("Enter")
+    asked = pixels(app, app.wait_image_src("seg-frame", other_than=at_start))
+    assert np.abs(asked.astype(int) - after_ten).mean() < 1, "the presses ended on frame 10's picture"
+    number.fill("0")
+    number.press("Enter")
+    wait_frame_drawn(app, 0)
     app.screenshot("after_arrow_keys")
+
+
+# Records every text the status line under the frame shows (window.statusLines), even briefly.
+RECORD_STATUS_JS = """() => {
+  window.statusLines = [];
+  const status = document.getElementById("seg-status");
+  const note = () => {  // the markdown's text, not gradio's progress overlay over it
+    const shown = status.querySelector("[data-testid='markdown'], .prose") || status;
+    const text = shown.innerText.replace(/\\s+/g, " ").trim();
+    if (text && text !== window.statusLines[window.statusLines.length - 1]) window.statusLines.push(text);
+  };
+  new MutationObserver(note).observe(status, { childList: true, subtree: true, characterData: true });
+}"""
+PHASE_LINE = re.compile(
+    r"(Tracking|Writing the preview|Writing the masks|Writing exports: [a-z ]+) (\d+)/(\d+) frames"
+)
+
+
+def status_lines(app: AppPage) -> list[str]:
+    """The status line's texts since the last call."""
+    return app.page.evaluate("() => window.statusLines.splice(0)")
+
+
+def check_phases(lines: list[str], total: int) -> None:
+    """Each phase named in `lines` counts its frames up to `total` in order, and the phases follow
+    one another as a run makes them (tracking, the preview, the masks, the exports)."""
+    order = ["Tracking", "Writing the preview", "Writing the masks", "Writing exports"]
+    seen = [(match[1], int(match[2]), int(match[3])) for line in lines if (match := PHASE_LINE.search(line))]
+    assert seen, lines
+    ranks = [next(rank for rank, name in enumerate(order) if phase.startswith(name)) for phase, *_ in seen]
+    assert ranks == sorted(ranks), f"phases out of order: {lines}"
+    for phase in {phase for phase, *_ in seen}:
+        counts = [(done, of) for name, done, of in seen if name == phase]
+        assert all(of == counts[0][1] for _, of in counts) and counts[0][1] <= total, (phase, counts)
+        assert [done for done, _ in counts] == sorted(done for done, _ in counts), (phase, counts)
+    assert not any("Tracked every frame" in line for line in lines), lines
+
+
+def check_status_under_frame(app: AppPage) -> None:
+    """The status line sits right under the frame, and both fit on one screen."""
+    frame, status = app.component("seg-frame").bounding_box(), app.component("seg-status").bounding_box()
+    gap = status["y"] - (frame["y"] + frame["height"])
+    assert -1 <= gap <= 24, f"the status line is {gap:.0f} px under the frame"
+    height = app.page.viewport_size["height"]
+    assert status["y"] + status["height"] - frame["y"] <= height, "the frame and its status fit one screen"
 
 
 def propagate_and_check(
     app: AppPage, clip_frames: int, clicks: tuple[tuple[float, float], ...], folder: Path
 ) -> None:
-    """Propagate live, cancel, continue: the frame view shows the run, Cancel keeps a partial result, and
-    after Continue the preview has every frame, the zip a mask per frame and object, the state the clicks."""
+    """Propagate live, cancel, continue: the frame view shows the run and the line under it each phase
+    with frames, speed and time left; Cancel keeps a partial result and says so; Continue says where it
+    resumed; after it the preview has every frame, the zip a mask per frame and object, the state the
+    clicks."""
+    check_status_under_frame(app)
+    app.page.evaluate(RECORD_STATUS_JS)
     before = app.image_src("seg-frame")
     app.press("seg-propagate")
     app.page.wait_for_function(  # the live view: the frame being tracked, and where the run stands
-        "id => /Tracking [1-9]\\d*\\/\\d+ frames/.test(document.getElementById(id).innerText)",
+        "id => /Tracking [1-9]\\d*\\/\\d+ frames · [0-9.]+ frames\\/s · .* left/.test("
+        "document.getElementById(id).innerText)",
         arg="seg-status",
         timeout=PROPAGATION_TIMEOUT_MS,
     )
@@ -163,11 +267,21 @@ def propagate_and_check(
     assert "_partial" in app.file_link("seg-masks"), "a cancelled run keeps what it tracked"
     assert "Partial" in app.text("seg-results-note")
     partial_preview = app.wait_video("seg-preview")
-    assert 0 < frame_count(app, partial_preview, folder) < clip_frames
+    kept = frame_count(app, partial_preview, folder)
+    assert 0 < kept < clip_frames
+    cancelled = app.text("seg-status")
+    assert re.search(rf"Cancelled with {kept} frames kept", cancelled), cancelled
+    check_phases(status_lines(app), clip_frames)
     app.screenshot("cancelled")
     app.press("seg-continue")
     preview = app.wait_video("seg-preview", other_than=partial_preview, timeout_ms=PROPAGATION_TIMEOUT_MS)
     app.screenshot("propagated")
+    lines = status_lines(app)
+    after_start = lines[next(i for i, line in enumerate(lines) if "Continuing the propagation" in line) :]
+    assert not any("Cancelled" in line for line in after_start), f"stale text after Continue: {lines}"
+    assert any(f"Continued from frame {kept} · Tracking" in line for line in lines), lines
+    check_phases(lines, clip_frames)
+    assert f"continued from frame {kept}" in app.text("seg-status")
     assert frame_count(app, preview, folder) == clip_frames
     masks_zip = zipfile.ZipFile(io.BytesIO(fetch(app, app.file_link("seg-masks"))))
     per_object = [name for name in masks_zip.namelist() if name.startswith("per_object/")]
@@ -183,14 +297,21 @@ def propagate_and_check(
         assert first_frame[obj_id]["labels"] == [1]
 
 
+def go_to_frame(app: AppPage, frame: int) -> None:
+    """Type `frame` in the slider's number box and wait until it is drawn."""
+    number = app.component("seg-frame-slider").locator("input[type=number]").first
+    number.fill(str(frame))
+    number.press("Enter")
+    wait_frame_drawn(app, frame)
+
+
 def reload_and_check(app: AppPage, clip_frames: int, folder: Path) -> None:
     """Reload the page: the same frame, clicks, undo history, tracked masks and preview come back (the
     project the browser keeps); another browser sees none of it."""
     start = int(app.number("seg-frame-slider"))  # where the run left the view
     frame = start - 1 if start > 0 else 1
     app.page.keyboard.press("ArrowLeft" if start > 0 else "ArrowRight")
-    app.wait_number("seg-frame-slider", frame)
-    shown = app.wait_image_src("seg-frame", other_than=None)
+    shown = wait_frame_drawn(app, frame)  # the key moves the slider at once, the picture follows
     before, clicks = pixels(app, shown), saved_clicks(app)
     app.reload()
     app.wait_number("seg-frame-slider", frame, timeout_ms=PROPAGATION_TIMEOUT_MS)
@@ -246,8 +367,12 @@ def compose_and_check(app: AppPage, clip_frames: int, folder: Path) -> None:
     app.file_link("cmp-masks")
     app.press("cmp-render")
     assert "background video" in app.wait_warning(), "rendering without a background says what to do"
+    assert slider_range(app, "cmp-frame-slider") is None, "no background: the frame slider is disabled"
     app.upload("cmp-bg", BACKGROUND)
     shown = app.wait_image_src("cmp-preview", other_than=None)
+    # The composite lasts as long as the shorter video (no loop), at the background's frame rate.
+    expected_frames = min(BACKGROUND_FRAMES, math.ceil(clip_frames / CLIP_FPS * BACKGROUND_FPS))
+    wait_slider_range(app, "cmp-frame-slider", expected_frames - 1)
     assert pixels(app, shown).shape == BACKGROUND_SHAPE
     # several objects move as one group: the note says so and how to place each on its own
     app.page.wait_for_function(
@@ -281,8 +406,6 @@ def compose_and_check(app: AppPage, clip_frames: int, folder: Path) -> None:
     app.press("cmp-render")
     output = app.wait_video("cmp-output", timeout_ms=RENDER_TIMEOUT_MS)
     app.screenshot("rendered")
-    # The composite lasts as long as the shorter video (no loop), at the background's frame rate.
-    expected_frames = min(BACKGROUND_FRAMES, math.ceil(clip_frames / CLIP_FPS * BACKGROUND_FPS))
     assert frame_count(app, output, folder) == expected_frames
 
 
@@ -372,7 +495,7 @@ def walk_segment_then_compose(
     `before_closing` runs before the browser closes."""
     clicks = CLICKS[clip.name]
     shutil.rmtree(artifacts, ignore_errors=True)  # keep only this run's screenshots
-    with chromium_page(url) as page:
+    with chromium_page(url, viewport=DESKTOP) as page:
         app = AppPage(page, artifacts)
         try:
             assert "random weights" in app.text("seg-model-status").lower()
@@ -498,6 +621,54 @@ def test_box_and_brush_prompts_in_the_browser(app_url: str, tmp_path: Path) -> N
         assert app.take_errors() == []
 
 
+@pytest.fixture
+def absent_app_url(tmp_path: Path):
+    """URL of the app serving the random-weights model at 64 px, its object-score head saying "absent" on
+    every frame: every mask it predicts or tracks is empty."""
+    from app_support import running_app
+    from sam2_support import build_random_model
+
+    model = build_random_model(64, present=False)
+    with running_app(AppModel(model.settings, model=model), tmp_path / "sessions") as url:
+        yield url
+
+
+def legend_marks(app: AppPage) -> dict[int, bool]:
+    """Per object of the legend, whether it is marked "not on this frame"."""
+    entries = app.page.locator("#seg-legend [data-object]")
+    return {
+        int(entry.get_attribute("data-object")): "not on this frame" in entry.inner_text()
+        for entry in entries.all()
+    }
+
+
+def test_the_legend_marks_an_object_off_the_frame(absent_app_url: str, tmp_path: Path) -> None:
+    """A model that finds no object: the clicked object is "not on this frame" where it was clicked; on a
+    frame nothing has looked at yet it is not marked; once tracked there, it is."""
+    clip = cut_clip(EXAMPLES / "toy_car.mp4", tmp_path / "car.mp4", seconds=0.5, width=320, fps=10)
+    with chromium_page(absent_app_url, viewport=DESKTOP) as page:
+        app = AppPage(page, ARTIFACTS / "absent")
+        app.upload("seg-video", clip)
+        app.wait_image_src("seg-frame", other_than=None)
+        assert legend_marks(app) == {1: False}
+        app.click_image("seg-frame", 0.79, 0.83)
+        app.page.locator('#seg-legend .absent[data-object="1"]').wait_for(timeout=PROMPT_TIMEOUT_MS)
+        app.screenshot("clicked_nothing_found")
+        go_to_frame(app, 2)
+        app.page.locator("#seg-legend .absent").wait_for(state="detached")
+        assert legend_marks(app) == {1: False}, "an untracked frame says nothing of the object"
+        app.press("seg-propagate")
+        app.page.wait_for_function(
+            "id => /Tracked/.test(document.getElementById(id).innerText)",
+            arg="seg-status",
+            timeout=PROPAGATION_TIMEOUT_MS,
+        )
+        app.page.locator('#seg-legend .absent[data-object="1"]').wait_for()
+        assert legend_marks(app) == {1: True}
+        app.screenshot("tracked_nothing_found")
+        assert app.take_errors() == []
+
+
 def test_phone_layout_puts_the_frame_first(app_url: str) -> None:
     with chromium_page(app_url, viewport=PHONE) as page:
         app = AppPage(page, ARTIFACTS / "phone")
@@ -542,12 +713,47 @@ def centre_x(locator) -> float:
     return box["x"] + box["width"] / 2
 
 
-def check_timeline_walk(app: AppPage, clip: Path) -> None:
-    """A click on frame 7 puts a tick under the slider's thumb; clicking the tick from frame 0 goes back
-    to frame 7; after Propagate a tracked bar runs from the tick to the end."""
-    page = app.page
+def tap(app: AppPage, x: float, y: float) -> None:
+    """A finger's tap at page point (x, y) on a touch screen, else a mouse click."""
+    if app.page.evaluate("() => navigator.maxTouchPoints > 0"):
+        app.page.touchscreen.tap(x, y)
+    else:
+        app.page.mouse.click(x, y)
+
+
+def check_status_follows_the_video(app: AppPage, clip: Path, again: Path) -> None:
+    """No video: the frame slider is disabled. With one it runs over the video's frames; the line under
+    the frame sits above the actions; a failed Propagate's text and error badge go with a new upload."""
+    assert slider_range(app, "seg-frame-slider") is None
     app.upload("seg-video", clip)
     app.wait_image_src("seg-frame", other_than=None)
+    wait_slider_range(app, "seg-frame-slider", TIMELINE_FRAMES - 1)
+    check_status_under_frame(app)
+    status, actions = (
+        app.component("seg-status").bounding_box(),
+        app.component("seg-propagate").bounding_box(),
+    )
+    assert status["y"] + status["height"] <= actions["y"], "the status line is above the actions"
+    app.press("seg-propagate")  # nothing clicked yet: it fails
+    assert "Click on an object first" in app.wait_error()
+    badge = app.component("seg-status").locator("span.error")
+    badge.wait_for()
+    app.screenshot("failed_propagate")
+    app.component("seg-video").get_by_label("Clear").first.click()  # the video box's x, then a new video
+    app.page.wait_for_function("id => !document.querySelector(`#${id} img`)", arg="seg-frame")
+    app.upload("seg-video", again)
+    app.wait_image_src("seg-frame", other_than=None)
+    badge.wait_for(state="detached")
+    app.page.wait_for_function("() => !document.getElementById('seg-status').innerText.trim()")
+    wait_slider_range(app, "seg-frame-slider", TIMELINE_FRAMES - 1)
+
+
+def check_timeline_walk(app: AppPage, clip: Path, again: Path) -> None:
+    """A click on frame 7 puts a tick (at least 6 px wide) under the slider's thumb, over the cursor; a
+    finger a few pixels off the tick takes frame 0 back to frame 7; after Propagate a tracked bar runs
+    from the tick to the end."""
+    page = app.page
+    check_status_follows_the_video(app, clip, again)
     shown = app.image_src("seg-frame")
     number = app.component("seg-frame-slider").locator("input[type=number]").first
     number.fill(str(TIMELINE_CLICKED))
@@ -560,6 +766,13 @@ def check_timeline_walk(app: AppPage, clip: Path) -> None:
     cursor = page.locator("#seg-timeline .tl-cursor")
     assert abs(centre_x(cursor) - thumb) <= THUMB_TOLERANCE_PX, (centre_x(cursor), thumb)
     assert tick.get_attribute("title") == f"Object 1: prompt on frame {TIMELINE_CLICKED}"
+    box = tick.bounding_box()
+    assert box["width"] >= 6, f"a tick is {box['width']:.1f} px wide"
+    on_top = page.evaluate(  # the cursor is on the tick's frame: what a pointer at the tick's centre finds
+        "([x, y]) => document.elementFromPoint(x, y).closest('.tl-tick, .tl-cursor')?.className",
+        [centre_x(tick), box["y"] + box["height"] / 2],
+    )
+    assert on_top == "tl-tick", f"the cursor hides the tick ({on_top} on top)"
 
     number.fill("0")
     app.wait_number("seg-frame-slider", 0)
@@ -567,7 +780,8 @@ def check_timeline_walk(app: AppPage, clip: Path) -> None:
         "() => document.querySelector('#seg-timeline .tl-cursor').style.left === '0%'"
     )
     assert abs(centre_x(cursor) - slider_thumb_x(app)) <= THUMB_TOLERANCE_PX
-    tick.click()
+    box = tick.bounding_box()
+    tap(app, centre_x(tick) + 7, box["y"] + box["height"] / 2 + 5)  # a finger lands a little off the tick
     app.wait_number("seg-frame-slider", TIMELINE_CLICKED)
 
     app.press("seg-propagate")
@@ -592,11 +806,12 @@ def test_the_timeline_marks_prompts_under_the_slider_and_tracked_frames(
 ) -> None:
     clip = cut_clip(EXAMPLES / "toy_car.mp4", tmp_path / "timeline.mp4", seconds=1, width=320, fps=12)
     assert imageio_ffmpeg.count_frames_and_secs(str(clip))[0] == TIMELINE_FRAMES
+    again = shutil.copyfile(clip, tmp_path / "timeline_again.mp4")
     name = "desktop" if viewport is DESKTOP else "phone"
-    with chromium_page(app_url, viewport=viewport) as page:
+    with chromium_page(app_url, viewport=viewport, touch=viewport is PHONE) as page:
         app = AppPage(page, ARTIFACTS / f"timeline-{name}")
         try:
-            check_timeline_walk(app, clip)
+            check_timeline_walk(app, clip, again)
         finally:
             app.screenshot("timeline")
             top = app.component("seg-frame-slider").bounding_box()["y"] + page.evaluate("window.scrollY")

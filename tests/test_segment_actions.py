@@ -14,8 +14,9 @@ from timeline_support import Marks, style_percent
 
 from sam2_gradio import config
 from sam2_gradio.app import segment_actions as actions
+from sam2_gradio.app.edge import progress_line
 from sam2_gradio.app.model_holder import AppModel
-from sam2_gradio.app.segment_handlers import SegmentHandlers
+from sam2_gradio.app.segment_handlers import SegmentHandlers, object_choices
 from sam2_gradio.app.sessions import BoxCorner, BrowserSession, SessionStore
 from sam2_gradio.engine.model.predictor import ModelSettings
 from sam2_gradio.engine.options import SegmentOptions
@@ -492,6 +493,50 @@ def test_propagate_writes_masks_preview_and_zip_in_the_session_folder(propagated
     # A frame without clicks now shows its propagated masks.
     last = NUM_FRAMES - 1
     assert np.any(actions.show_frame(session, last) != read_frame(clip, last))
+
+
+def test_the_objects_off_a_frame_are_those_whose_tracked_mask_is_empty(propagated):
+    session, result, reports, _ = propagated
+    for frame in range(NUM_FRAMES):
+        expected = [
+            obj_id
+            for obj_id in result.obj_ids
+            if not np.asarray(
+                Image.open(result.mask_dir / "per_object" / per_object_mask_name(frame, obj_id))
+            ).any()
+        ]
+        assert actions.absent_objects(session, frame) == expected, frame
+    # the run wrote the masks as a phase of its own, each report counting the frames up to the total
+    masks = [report for report in reports if report.stage == "masks"]
+    assert masks and masks[-1].frames_done == masks[-1].total == NUM_FRAMES
+
+
+def test_an_object_not_on_the_frame_is_marked_in_the_legend():
+    _, legend = object_choices([1, 2, 3], 1, {2: "dog"}, absent=[2])
+    entries = {attrs["data-object"]: attrs for _, attrs in Marks(legend).elements if "data-object" in attrs}
+    assert set(entries) == {"1", "2", "3"}
+    assert entries["2"].get("class") == "absent"
+    assert "not on this frame" in legend.split('data-object="2"')[1].split('data-object="3"')[0]
+    assert legend.count("not on this frame") == 1
+
+
+def test_the_status_line_names_each_phase_with_its_frames_speed_and_time_left():
+    assert progress_line(Progress(12, 48, 1.0, 6.0, stage="tracking", eta_seconds=6.2)) == (
+        "Tracking 12/48 frames · 6.0 frames/s · 6 s left"
+    )
+    assert progress_line(Progress(30, 48, 1.0, 10.0, stage="preview")) == (
+        "Writing the preview 30/48 frames · 10.0 frames/s · 2 s left"
+    )  # no average yet: the time left at the latest speed
+    assert (
+        progress_line(Progress(48, 48, 1.0, 20.0, stage="masks"))
+        == "Writing the masks 48/48 frames · 20.0 frames/s"
+    )
+    assert progress_line(Progress(5, 48, 1.0, 0.0, stage="alpha video")).startswith(
+        "Writing exports: the alpha video 5/48 frames"
+    )
+    assert progress_line(Progress(0, 0, 0.0, 0.0, stage="coco")) == "Writing exports: COCO JSON…"
+    resumed = progress_line(Progress(40, 72, 1.0, 5.0, stage="tracking", eta_seconds=90), resumed_from=34)
+    assert resumed == "Continued from frame 34 · Tracking 40/72 frames · 5.0 frames/s · 1 min 30 s left"
 
 
 def test_a_cancelled_propagate_keeps_what_it_tracked_beside_the_previous_result(propagated):

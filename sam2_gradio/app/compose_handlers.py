@@ -14,6 +14,7 @@ import gradio as gr
 from sam2_gradio import config
 from sam2_gradio.app import compose_actions
 from sam2_gradio.app.edge import from_page, keep_outputs_when_cancelled, render_progress, user_errors
+from sam2_gradio.app.frame_slider import frame_range, no_frames
 from sam2_gradio.app.sessions import BrowserSession, SessionStore
 from sam2_gradio.compositor.render import ComposeOptions
 from sam2_gradio.config import option_fields, options_from_values
@@ -95,9 +96,9 @@ class ComposeHandlers:
                     return gr.skip(), gr.skip(), f"**Note:** {NONE_TICKED}"
             shown = compose_actions.preview(session, inputs, int(frame), options)
         except MissingInput as missing:
-            return None, gr.skip(), str(missing)
+            return None, no_frames(), str(missing)
         # Only the range: a reply that set the value would pull back a slider the user is still dragging.
-        slider = gr.update(maximum=max(shown.num_frames - 1, 1))
+        slider = frame_range(shown.num_frames)
         return shown.image, slider, f"**Note:** {shown.note}" if shown.note else ""
 
     @staticmethod

@@ -15,8 +15,8 @@ from sam2_gradio import config
 from sam2_gradio.app import assets as ui_assets
 from sam2_gradio.app.assets import FILE_HEIGHT
 from sam2_gradio.app.compose_handlers import GEOMETRY_CONTROLS, ComposeHandlers
-from sam2_gradio.app.edge import COMPOSE_QUEUE, FRAME_SLIDER_MAX, GPU_QUEUE, PREVIEW_QUEUE
-from sam2_gradio.app.frame_slider import FrameSlider
+from sam2_gradio.app.edge import COMPOSE_QUEUE, GPU_QUEUE, PREVIEW_QUEUE
+from sam2_gradio.app.frame_slider import frame_slider
 from sam2_gradio.app.holdout_actions import HOLDOUT_KINDS
 from sam2_gradio.app.holdout_handlers import HoldoutHandlers
 from sam2_gradio.app.option_controls import option_controls
@@ -80,9 +80,7 @@ def _compose_files_column() -> dict[str, gr.components.Component]:
 def _compose_result_column() -> dict[str, gr.components.Component]:
     preview = ui_assets.frame_view("Preview", "cmp-preview")
     note = gr.Markdown(elem_id="cmp-note")
-    frame = FrameSlider(
-        0, FRAME_SLIDER_MAX, value=0, step=1, label="Output frame", elem_id="cmp-frame-slider"
-    )
+    frame = frame_slider("Output frame", "cmp-frame-slider")
     options = option_controls(ComposeOptions, id_prefix="cmp")
     with gr.Row():
         snapshot = gr.Button("Snapshot PNG", elem_id="cmp-snapshot")
@@ -149,9 +147,7 @@ class HoldoutView:
 def _holdout_controls() -> HoldoutView:
     with gr.Accordion("Holdouts: background objects in front", open=False, elem_id="cmp-holdouts"):
         frame = ui_assets.frame_view("Background: click objects to keep in front", "cmp-holdout-frame")
-        slider = FrameSlider(
-            0, FRAME_SLIDER_MAX, value=0, step=1, label="Background frame", elem_id="cmp-holdout-slider"
-        )
+        slider = frame_slider("Background frame", "cmp-holdout-slider")
         kind = gr.Radio(list(HOLDOUT_KINDS), value="positive", label="Click", elem_id="cmp-holdout-kind")
         with gr.Row():
             new = gr.Button("New holdout", size="sm", elem_id="cmp-holdout-new")

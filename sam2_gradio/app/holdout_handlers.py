@@ -10,6 +10,7 @@ import gradio as gr
 
 from sam2_gradio.app import holdout_actions
 from sam2_gradio.app.edge import segment_progress, user_errors
+from sam2_gradio.app.frame_slider import frame_range, no_frames
 from sam2_gradio.app.model_holder import AppModel
 from sam2_gradio.app.sessions import BrowserSession, SessionStore
 
@@ -31,10 +32,10 @@ class HoldoutHandlers:
     def open_background(self, bg_video: str | None, request: gr.Request) -> tuple:
         """The background's first frame to click holdouts on, the slider over its frames, the note."""
         if not bg_video:
-            return None, gr.update(value=0), holdout_actions.note(None)
+            return None, no_frames(), holdout_actions.note(None)
         session, holdouts = self._holdouts(bg_video, request)
         image = session.serve_frame(holdout_actions.show(holdouts, 0))
-        slider = gr.update(value=0, maximum=max(holdouts.project.meta.num_frames - 1, 1))
+        slider = frame_range(holdouts.project.meta.num_frames, value=0)
         return image, slider, holdout_actions.note(holdouts)
 
     @user_errors

@@ -38,7 +38,7 @@ from sam2_gradio.engine.tracking.prompts import PromptState, box_from_corners, l
 from sam2_gradio.engine.tracking.propagation import same_clicks
 from sam2_gradio.engine.tracking.track_project import FrameTracked, TrackingResult, track_project
 from sam2_gradio.errors import BadInput, NotReady, NoVideo
-from sam2_gradio.jobs import ProgressCallback, with_stage
+from sam2_gradio.jobs import Progress, ProgressCallback, with_stage
 from sam2_gradio.media.frames import VideoFileFrames
 from sam2_gradio.media.video import probe_video
 
@@ -394,6 +394,19 @@ def tracked_frames(session: BrowserSession) -> dict[int, range]:
     return dict.fromkeys(result.obj_ids, result.tracked)
 
 
+def absent_objects(session: BrowserSession, frame: int) -> list[int]:
+    """The objects known to be off `frame`: it was tracked for them (the latest propagation) or they have
+    a prompt there, and their mask on it is empty. Objects of untracked frames are not known to be off."""
+    tracked = tracked_frames(session)
+    with session.lock:
+        segment, frame = segment_of(session), _checked_frame(session, frame)
+        prompted = segment.prompts.clicks.get(frame, {})
+        masks = segment.masks_on(frame)
+        obj_ids = list(segment.prompts.object_ids)
+    known = [obj_id for obj_id in obj_ids if obj_id in prompted or frame in tracked.get(obj_id, ())]
+    return [obj_id for obj_id in known if obj_id not in masks or not masks[obj_id].any()]
+
+
 @_persisted
 def name_object(session: BrowserSession, obj_id: int, name: str) -> None:
     """Name an object ("dog"; an empty name removes it), as one undoable edit; refused over the length
@@ -504,7 +517,7 @@ def _results(
                 project, folder / "preview.mp4", progress=with_stage(progress, "preview")
             )
     zip_path = folder / ("masks_partial.zip" if partial else "masks.zip")
-    masks_zip = project_exports.masks_zip(project, zip_path)
+    masks_zip = project_exports.masks_zip(project, zip_path, progress=with_stage(progress, "masks"))
     state_file = save_run_state(
         project.run_prompts(latest.id), folder / STATE_FILE_NAME, direction=latest.direction,
         tracked=tracked, partial=partial,
@@ -524,10 +537,15 @@ def _results(
 def _write_exports(
     project: Project, folder: Path, choices: ExportChoices, name: str, progress: ProgressCallback | None
 ) -> ExportedFiles:
-    """The exports `choices` ask for, from the store, into the job `folder`, named after the video."""
-    coco = project_exports.coco(project, folder / f"{name}_youtube_vis.json") if choices.coco else None
+    """The exports `choices` ask for, from the store, into the job `folder`, named after the video;
+    `progress` hears when each starts (stages "coco", "davis"; the alpha video's frames, "alpha video")."""
+    coco = None
+    if choices.coco:
+        _starting(progress, "coco")
+        coco = project_exports.coco(project, folder / f"{name}_youtube_vis.json")
     davis = None
     if choices.davis:
+        _starting(progress, "davis")
         davis = project_exports.davis(project, folder / f"{name}_davis")
         zip_pngs(davis, davis_zip_path(davis))
     alpha = None
@@ -538,6 +556,11 @@ def _write_exports(
         )  # fmt: skip
     return ExportedFiles(coco=coco, davis_dir=davis, alpha_video=alpha)
 
+
+def _starting(progress: ProgressCallback | None, stage: str) -> None:
+    """Tell `progress` that `stage`, a step without frames to count, starts (a report of 0/0 frames)."""
+    if progress is not None:
+        progress(Progress(0, 0, 0.0, 0.0, stage=stage))
 
 
 def davis_zip_path(davis_dir: Path) -> Path:

@@ -7,7 +7,7 @@ Each handler finds the caller's `BrowserSession` by gradio's `request.session_ha
 from __future__ import annotations
 
 import html
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +17,7 @@ import numpy as np
 from sam2_gradio import config
 from sam2_gradio.app import projects_view, segment_actions
 from sam2_gradio.app.edge import progress_line, segment_progress, user_errors
+from sam2_gradio.app.frame_slider import frame_range, no_frames
 from sam2_gradio.app.live_job import Finished, last_of, stream
 from sam2_gradio.app.model_holder import AppModel
 from sam2_gradio.app.projects import ProjectLibrary
@@ -27,23 +28,31 @@ from sam2_gradio.engine.exports.overlay import color_hex, enlarge
 from sam2_gradio.engine.options import ExportChoices, SegmentOptions
 from sam2_gradio.engine.tracking.pipeline import SegmentResult
 from sam2_gradio.engine.tracking.track_project import FrameTracked
-from sam2_gradio.errors import NotReady
+from sam2_gradio.errors import NotReady, UserError
 from sam2_gradio.jobs import Progress
 
 
 def object_choices(
-    obj_ids: Sequence[int], selected: int | None = None, names: Mapping[int, str] | None = None
+    obj_ids: Sequence[int],
+    selected: int | None = None,
+    names: Mapping[int, str] | None = None,
+    absent: Collection[int] = (),
 ) -> tuple[dict, str]:
     """The object selector's update (`selected`, else the last object) and the colour legend's HTML,
-    each object labelled with its name when it has one ("Object 2 · dog")."""
+    each object labelled with its name when it has one ("Object 2 · dog"); the `absent` objects are
+    marked "not on this frame" (greyed, their dot hollow)."""
     labels = object_labels(obj_ids, names)
     value = selected if selected in obj_ids else obj_ids[-1]
-    dot = '<span class="dot" style="color:{}">●</span>'
-    legend = "".join(
-        f"<span>{dot.format(color_hex(obj_id))} {html.escape(labels[obj_id])}</span>" for obj_id in obj_ids
-    )
+    legend = "".join(_legend_entry(obj_id, labels[obj_id], obj_id in absent) for obj_id in obj_ids)
     choices = [(labels[obj_id], obj_id) for obj_id in obj_ids]
     return gr.update(choices=choices, value=value), f'<div class="object-legend">{legend}</div>'
+
+
+def _legend_entry(obj_id: int, label: str, absent: bool) -> str:
+    dot = f'<span class="dot" style="color:{color_hex(obj_id)}">{"○" if absent else "●"}</span>'
+    marked = ' class="absent"' if absent else ""
+    note = " <em>not on this frame</em>" if absent else ""
+    return f'<span{marked} data-object="{obj_id}">{dot} {html.escape(label)}{note}</span>'
 
 
 def object_labels(obj_ids: Sequence[int], names: Mapping[int, str] | None = None) -> dict[int, str]:
@@ -70,24 +79,28 @@ def session_timeline(session: BrowserSession, frame: int) -> str:
     return timeline_html(num_frames, objects, segment_actions.tracked_frames(session), int(frame))
 
 
-def _session_objects(session: BrowserSession, selected: int | None = None) -> tuple[dict, str]:
-    """`object_choices` of the session's objects and names."""
+def _session_objects(
+    session: BrowserSession, selected: int | None = None, frame: int | None = None
+) -> tuple[dict, str]:
+    """`object_choices` of the session's objects and names, those off `frame` marked (none without one)."""
+    absent = segment_actions.absent_objects(session, frame) if frame is not None else ()
     return object_choices(
-        segment_actions.object_ids(session), selected, segment_actions.object_names(session)
+        segment_actions.object_ids(session), selected, segment_actions.object_names(session), absent
     )
 
 
-def finished_line(result: SegmentResult) -> str:
-    """One sentence on a finished (or cancelled) propagation."""
+def finished_line(result: SegmentResult, *, resumed_from: int | None = None) -> str:
+    """One sentence on a finished (or cancelled) propagation (`resumed_from`: where Continue resumed)."""
     objects = f"{len(result.obj_ids)} object{'s' if len(result.obj_ids) != 1 else ''}"
     if result.partial:
         first, last = result.tracked.start, result.tracked.stop - 1
-        why = "Cancelled" if result.stopped is None else f"Stopped: {result.stopped}"
+        why = "Cancelled" if result.stopped is None else f"Stopped ({result.stopped})"
         return (
-            f"{why}. {objects} tracked over frames {first}–{last} ({len(result.tracked)} frames); "
-            "those are the result, and Continue resumes the run."
+            f"{why} with {len(result.tracked)} frames kept: {objects} tracked over frames {first}–{last}, "
+            "the result for now; Continue resumes the run."
         )
-    return f"Tracked {objects} over {result.frames_tracked} frames at {result.fps:.1f} frames/s."
+    resumed = f", continued from frame {resumed_from}" if resumed_from is not None else ""
+    return f"Tracked {objects} over {result.frames_tracked} frames at {result.fps:.1f} frames/s{resumed}."
 
 
 def _result_files(session: BrowserSession, result: SegmentResult) -> tuple[str | None, str | None, str]:
@@ -122,7 +135,8 @@ class SegmentHandlers:
 
     @user_errors
     def open_video(self, video: str | None, request: gr.Request) -> tuple:
-        """Open an uploaded video: its summary, first frame, frame range and objects; results cleared.
+        """Open an uploaded video: its summary, first frame, frame range and objects; results, the status
+        line and the results note cleared (an error shown on them goes too).
 
         An emptied video box (its x) closes the session's video: frame, clicks, info and results go.
         """
@@ -130,10 +144,11 @@ class SegmentHandlers:
         if not video:
             return self._close_video(session)
         opened = segment_actions.open_video(session, video, self.model, self.library)
-        objects, legend = _session_objects(session)
-        slider = gr.update(value=0, maximum=max(opened.num_frames - 1, 1))
+        objects, legend = _session_objects(session, frame=0)
+        slider = frame_range(opened.num_frames, value=0)
         image = _shown(session, segment_actions.show_frame(session, 0))
-        return opened.summary, image, slider, objects, legend, session_timeline(session, 0), None, None, None
+        timeline = session_timeline(session, 0)
+        return opened.summary, image, slider, objects, legend, timeline, None, None, None, "", ""
 
     def remember_project(self, kept: dict | None, request: gr.Request) -> dict:
         """The browser's project ids (`gr.BrowserState`) with the session's project made the current one."""
@@ -164,8 +179,8 @@ class SegmentHandlers:
         return self._shown_project(session, opened, frame)
 
     def _shown_project(self, session: BrowserSession, opened: Any, frame: int) -> tuple:
-        objects, legend = _session_objects(session)
-        slider = gr.update(value=frame, maximum=max(opened.num_frames - 1, 1))
+        objects, legend = _session_objects(session, frame=frame)
+        slider = frame_range(opened.num_frames, value=frame)
         image = _shown(session, segment_actions.show_frame(session, frame))
         result = session.segment_result
         files = _result_files(session, result) if result is not None else (None, None, None)
@@ -194,7 +209,7 @@ class SegmentHandlers:
         if had_clicks:
             gr.Warning("The video was closed and its clicks cleared; Save state first to keep clicks.")
         objects, legend = object_choices([1])
-        return NO_VIDEO_INFO, None, gr.update(value=0), objects, legend, "", None, None, None
+        return NO_VIDEO_INFO, None, no_frames(), objects, legend, "", None, None, None, "", ""
 
     @user_errors
     def show_frame(self, frame: float, request: gr.Request) -> tuple:
@@ -247,7 +262,7 @@ class SegmentHandlers:
         """Create an object and select it; the selector, the legend and the timeline (cursor at `frame`)."""
         session = self._session(request)
         obj_id = segment_actions.new_object(session)
-        return *_session_objects(session, obj_id), session_timeline(session, int(frame))
+        return *_session_objects(session, obj_id, int(frame)), session_timeline(session, int(frame))
 
     @user_errors
     def name_object(self, obj_id: int | None, name: str, frame: float, request: gr.Request) -> tuple:
@@ -257,7 +272,15 @@ class SegmentHandlers:
         if obj_id is None:
             raise NotReady("Select an object to name first.")
         segment_actions.name_object(session, int(obj_id), name)
-        return *_session_objects(session, int(obj_id)), session_timeline(session, int(frame))
+        return *_session_objects(session, int(obj_id), int(frame)), session_timeline(session, int(frame))
+
+    def frame_legend(self, frame: float, request: gr.Request) -> str | dict:
+        """The colour legend for the frame shown, the objects off it marked
+        (`segment_actions.absent_objects`); unchanged without a video."""
+        try:
+            return _session_objects(self._session(request), frame=int(frame))[1]
+        except UserError:  # no video, or a frame the page has not caught up with: the legend stays
+            return gr.skip()
 
     def object_name(self, obj_id: int | None, request: gr.Request) -> str:
         """The name of the selected object, for its name box (empty when it has none)."""
@@ -272,7 +295,7 @@ class SegmentHandlers:
         if obj_id is None:
             raise NotReady("Select an object to remove first.")
         segment_actions.remove_object(session, int(obj_id))
-        objects, legend = _session_objects(session)
+        objects, legend = _session_objects(session, frame=int(frame))
         image = _shown(session, segment_actions.show_frame(session, int(frame)))
         return image, objects, legend, session_timeline(session, int(frame))
 
@@ -289,7 +312,7 @@ class SegmentHandlers:
     def _undone(self, action: Callable, frame: float, obj_id: int | None, request: gr.Request) -> tuple:
         session = self._session(request)
         shown, image = action(session, int(frame))
-        objects, legend = _session_objects(session, obj_id)
+        objects, legend = _session_objects(session, obj_id, shown)
         return shown, _shown(session, image), objects, legend, session_timeline(session, shown)
 
     @user_errors
@@ -305,7 +328,7 @@ class SegmentHandlers:
         """Remove every object, click and result."""
         session = self._session(request)
         segment_actions.reset(session)
-        objects, legend = _session_objects(session)
+        objects, legend = _session_objects(session, frame=int(frame))
         return (
             _shown(session, segment_actions.show_frame(session, int(frame))),
             objects,
@@ -329,7 +352,7 @@ class SegmentHandlers:
             return (gr.skip(),) * 4
         session = self._session(request)
         segment_actions.load_state(session, state_file)
-        objects, legend = _session_objects(session)
+        objects, legend = _session_objects(session, frame=int(frame))
         image = _shown(session, segment_actions.show_frame(session, int(frame)))
         return image, objects, legend, session_timeline(session, int(frame))
 
@@ -415,7 +438,10 @@ class SegmentHandlers:
         options = options_from_values(SegmentOptions, values)
         exports = options_from_values(ExportChoices, values)
         session = self._session(request)
-        view, move_bar, line = segment_actions.LiveView(session), segment_progress(progress), ""
+        view, move_bar = segment_actions.LiveView(session), segment_progress(progress)
+        resumed_from: int | None = None  # Continue: the first frame this run tracks
+        line = "Continuing the propagation…" if resume else "Starting the propagation…"
+        yield gr.skip(), gr.skip(), *(gr.skip(),) * 3, line, gr.skip(), gr.skip()  # no earlier run's text
         bursts = stream(
             lambda emit: segment_actions.propagate(
                 session, options, exports=exports, resume=resume, progress=emit, watch=emit
@@ -423,10 +449,13 @@ class SegmentHandlers:
         )
         try:
             for burst in bursts:
+                if resume and resumed_from is None:
+                    first = next((event for event in burst if isinstance(event, FrameTracked)), None)
+                    resumed_from = first.frame if first is not None else None
                 report = last_of(burst, Progress)
                 if report is not None:
                     move_bar(report)
-                    line = progress_line(report)
+                    line = progress_line(report, resumed_from=resumed_from)
                 finished = last_of(burst, Finished)
                 if finished is not None:
                     view.finished = True
@@ -437,7 +466,7 @@ class SegmentHandlers:
                         image,
                         gr.skip(),
                         *_result_files(session, result),
-                        finished_line(result),
+                        finished_line(result, resumed_from=resumed_from),
                         note,
                         timeline,
                     )
@@ -449,7 +478,7 @@ class SegmentHandlers:
                     image, move_to = shown
                     slider = gr.skip() if move_to is None else move_to
                     yield _shown(session, image), slider, *(gr.skip(),) * 3, line, gr.skip(), timeline
-                elif stepped:
+                elif report is not None:  # every phase's progress, not only the tracking's
                     yield gr.skip(), gr.skip(), *(gr.skip(),) * 3, line, gr.skip(), timeline
         finally:
             if not view.finished:

@@ -14,8 +14,8 @@ from gradio.events import Dependency
 from sam2_gradio import config
 from sam2_gradio.app import assets as ui_assets
 from sam2_gradio.app.assets import FILE_HEIGHT
-from sam2_gradio.app.edge import FRAME_SLIDER_MAX, GPU_QUEUE, PREVIEW_QUEUE, PROPAGATE_QUEUE
-from sam2_gradio.app.frame_slider import FrameSlider
+from sam2_gradio.app.edge import GPU_QUEUE, PREVIEW_QUEUE, PROPAGATE_QUEUE
+from sam2_gradio.app.frame_slider import frame_slider
 from sam2_gradio.app.option_controls import option_controls
 from sam2_gradio.app.segment_actions import PROMPT_HINTS, PROMPT_KINDS
 from sam2_gradio.app.segment_handlers import NO_VIDEO_INFO, SegmentHandlers
@@ -154,8 +154,6 @@ def _segment_source_column() -> dict[str, gr.components.Component]:
         cancel = gr.Button("Cancel", variant="stop", elem_id="seg-cancel")
         continue_run = gr.Button("Continue", elem_id="seg-continue")
     api_propagate = gr.Button(visible=False, elem_id="seg-api-propagate")
-    status = gr.Markdown(elem_id="seg-status")
-    results_note = gr.Markdown(elem_id="seg-results-note")
     preview = gr.Video(label="Preview", interactive=False, elem_id="seg-preview")
     masks = gr.File(label="Masks (zip)", interactive=False, height=FILE_HEIGHT, elem_id="seg-masks")
     exports = gr.File(
@@ -167,9 +165,8 @@ def _segment_source_column() -> dict[str, gr.components.Component]:
     api_state = gr.File(label="State JSON for API clients", file_types=[".json"], visible="hidden")
     return dict(
         video=video, info=info, options=options, export_options=export_options, write_exports=write_exports,
-        propagate=propagate,
-        cancel=cancel, continue_run=continue_run, api_propagate=api_propagate, status=status,
-        results_note=results_note, preview=preview, masks=masks, exports=exports, state_file=state_file,
+        propagate=propagate, cancel=cancel, continue_run=continue_run, api_propagate=api_propagate,
+        preview=preview, masks=masks, exports=exports, state_file=state_file,
         api_state=api_state,
     )  # fmt: skip
 
@@ -178,12 +175,13 @@ def _segment_frame_column() -> dict[str, gr.components.Component]:
     frame = ui_assets.frame_view(
         "Frame: click to add a prompt (its fullscreen button zooms in; clicks work there too)", "seg-frame"
     )
+    # where a propagation stands, right under the frame it redraws (on a phone, above the actions)
+    status = gr.Markdown(elem_id="seg-status")
+    results_note = gr.Markdown(elem_id="seg-results-note")
     with gr.Row():
         previous = gr.Button("◀ Previous", size="sm", scale=0, elem_id="seg-prev")
         with gr.Column(scale=4), gr.Group():  # one box: the slider with its timeline under it
-            slider = FrameSlider(
-                0, FRAME_SLIDER_MAX, value=0, step=1, label="Frame", elem_id="seg-frame-slider"
-            )
+            slider = frame_slider("Frame", "seg-frame-slider")
             timeline = gr.HTML(js_on_load=ui_assets.TIMELINE_JS, elem_id="seg-timeline")
         next_frame = gr.Button("Next ▶", size="sm", scale=0, elem_id="seg-next")
     with gr.Row():
@@ -213,7 +211,8 @@ def _segment_frame_column() -> dict[str, gr.components.Component]:
         load_state = gr.UploadButton("Load state", file_types=[".json"], elem_id="seg-load-state")
     gr.Markdown(ui_assets.SHORTCUTS_HELP)
     return dict(
-        frame=frame, slider=slider, timeline=timeline, previous=previous, next=next_frame,
+        frame=frame, status=status, results_note=results_note, slider=slider, timeline=timeline,
+        previous=previous, next=next_frame,
         point_label=point_label, brush_size=brush_size, prompt_hint=prompt_hint, objects=objects,
         object_name=object_name, legend=legend, new_object=new_object, remove_object=remove_object,
         undo=undo, redo=redo, clear=clear, reset=reset, save_state=save_state, load_state=load_state,
@@ -222,7 +221,8 @@ def _segment_frame_column() -> dict[str, gr.components.Component]:
 
 def _wire_segment_events(handlers: SegmentHandlers, ui: SegmentView) -> None:
     opened = [
-        ui.info, ui.frame, ui.slider, ui.objects, ui.legend, ui.timeline, ui.preview, ui.masks, ui.state_file
+        ui.info, ui.frame, ui.slider, ui.objects, ui.legend, ui.timeline, ui.preview, ui.masks, ui.state_file,
+        ui.status, ui.results_note,
     ]  # fmt: skip
     opening = ui.video.change(handlers.open_video, [ui.video], opened, api_name="open_video", **PREVIEW_QUEUE)
     opening.then(
@@ -236,9 +236,14 @@ def _wire_segment_events(handlers: SegmentHandlers, ui: SegmentView) -> None:
     opening.success(
         handlers.remember_project, [ui.kept_projects], [ui.kept_projects], api_visibility="private"
     )
-    ui.slider.input(
-        handlers.show_frame, [ui.slider], [ui.frame, ui.timeline], api_name="show_frame", **PREVIEW_QUEUE
-    )
+    ui.slider.input(  # the latest frame asked for is shown once the one being drawn is (keys, drags)
+        handlers.show_frame, [ui.slider], [ui.frame, ui.timeline], api_name="show_frame",
+        trigger_mode="always_last", **PREVIEW_QUEUE,
+    )  # fmt: skip
+    ui.frame.change(  # each frame shown: the legend marks the objects off it
+        handlers.frame_legend, [ui.slider], [ui.legend], api_visibility="private", queue=False,
+        trigger_mode="always_last",
+    )  # fmt: skip
     stepped = [ui.slider, ui.frame, ui.timeline]
     ui.previous.click(
         handlers.previous_frame, [ui.slider], stepped, api_name="previous_frame", **PREVIEW_QUEUE
@@ -251,6 +256,9 @@ def _wire_segment_events(handlers: SegmentHandlers, ui: SegmentView) -> None:
         api_name="new_object",
         **PREVIEW_QUEUE,
     )
+    # a new object starts with positive clicks: set in the page as the button is pressed, so a prompt type
+    # chosen once the object shows is kept
+    ui.new_object.click(None, None, [ui.point_label], js="() => 'positive'", queue=False)
     ui.objects.change(
         handlers.object_name, [ui.objects], [ui.object_name], api_visibility="private", queue=False
     )

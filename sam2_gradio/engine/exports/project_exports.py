@@ -24,6 +24,7 @@ from pathlib import Path
 from sam2_gradio import config
 from sam2_gradio.engine.exports import export_formats
 from sam2_gradio.engine.exports.mask_folder import (
+    PREVIEW_REPORT_EVERY,
     MaskExporter,
     partial_file,
     partial_sibling,
@@ -33,7 +34,7 @@ from sam2_gradio.engine.exports.mask_folder import (
 )
 from sam2_gradio.engine.store.project import OUTPUTS_DIR, Project
 from sam2_gradio.errors import BadInput
-from sam2_gradio.jobs import CancelFlag, ProgressCallback
+from sam2_gradio.jobs import CancelFlag, ProgressCallback, ProgressMeter
 from sam2_gradio.media.video import check_output_video
 
 
@@ -95,26 +96,34 @@ def adopt_preview(project: Project, written: Path, *, fps: float | None = None) 
     return cached
 
 
-def mask_pngs(project: Project, mask_dir: str | Path | None = None) -> Path:
+def mask_pngs(
+    project: Project, mask_dir: str | Path | None = None, *, progress: ProgressCallback | None = None
+) -> Path:
     """`per_object/` and `combined/` single-channel 0/255 PNGs, one per frame and object (the frames of
-    an unfinished run only where it tracked them)."""
+    an unfinished run only where it tracked them); `progress` gets a report every few frames."""
     cached = cached_output(project, "masks", "")
     if not cached.exists():
         tracked, meta = project.masks(), project.meta
         finished = _latest_finished(project)
+        frames = range(meta.num_frames) if finished else project.tracked_frames()
+        meter = ProgressMeter(len(frames), PREVIEW_REPORT_EVERY, progress)
         with MaskExporter(cached, meta, tracked.obj_ids) as exporter:
-            for frame in range(meta.num_frames) if finished else project.tracked_frames():
+            for frame in frames:
                 exporter.write(frame, tracked.obj_ids, tracked.masks_of(frame))
+                meter.frame_done()
             exporter.finish(fill_untracked=finished)
             exporter.publish()
     return deliver(cached, mask_dir)
 
 
-def masks_zip(project: Project, zip_path: str | Path | None = None) -> Path:
-    """Both mask folders in one zip (uncompressed PNGs, fixed dates: the same masks give the same zip)."""
+def masks_zip(
+    project: Project, zip_path: str | Path | None = None, *, progress: ProgressCallback | None = None
+) -> Path:
+    """Both mask folders in one zip (uncompressed PNGs, fixed dates: the same masks give the same zip);
+    `progress` follows the PNGs being written (`mask_pngs`)."""
     cached = cached_output(project, "zip", ".zip")
     if not cached.exists():
-        zip_masks(mask_pngs(project), cached)
+        zip_masks(mask_pngs(project, progress=progress), cached)
     return deliver(cached, zip_path)
 
 
