@@ -62,6 +62,7 @@ __all__ = [
     "RenderResult",
     "Timeline",
     "compose_frame",
+    "holdout_masks",
     "output_frame",
     "placement_note",
     "plan_timeline",
@@ -146,10 +147,13 @@ def plan_timeline(background: VideoInfo, obj: VideoInfo, options: ComposeOptions
     )  # fmt: skip
 
 
-def placement_note(mask_set: MaskSet, options: ComposeOptions) -> str | None:
+def placement_note(
+    mask_set: MaskSet, options: ComposeOptions, *, layers: tuple[Layer, ...] | None = None
+) -> str | None:
     """Message saying that several objects pasted without an objects file move together as one group
-    (their union mask, placed as the options say), or None."""
-    layers = plan_layers(mask_set.object_ids, options)
+    (their union mask, placed as the options say), or None; ``layers`` are the already planned
+    ``plan_layers(mask_set.object_ids, options)`` (planned here when None)."""
+    layers = plan_layers(mask_set.object_ids, options) if layers is None else layers
     if len(layers) > 1 or len(layers[0].obj_ids) < 2:
         return None
     ids = ", ".join(str(obj_id) for obj_id in layers[0].obj_ids)
@@ -202,11 +206,13 @@ def output_frame(
     options: ComposeOptions,
     *,
     holdouts: MaskSet | None = None,
+    layers: tuple[Layer, ...] | None = None,
 ) -> np.ndarray:
     """Output frame ``frame_index`` of the composite ``render`` would make, ``uint8`` (H, W, 3) RGB.
 
     ``background`` and ``obj`` are the videos' paths, or their ``VideoInfo`` when already probed;
-    ``holdouts`` the already loaded masks of ``options.holdout_mask`` (loaded here when None).
+    ``holdouts`` the already loaded masks of ``options.holdout_mask`` (loaded here when None) and
+    ``layers`` the already planned ``plan_layers(masks.object_ids, options)`` (planned here when None).
 
     Raises:
         ValueError: ``frame_index`` is outside the output, or an input is unreadable.
@@ -215,8 +221,8 @@ def output_frame(
     timeline = plan_timeline(background, obj, options)
     if not 0 <= frame_index < timeline.num_frames:
         raise BadInput(f"frame {frame_index} is outside the output ({timeline.num_frames} frames)")
-    holdouts = _holdout_masks(options) if holdouts is None else holdouts
-    scene = _Scene(masks, options, (obj.width, obj.height), timeline.clip, holdouts, background)
+    holdouts = holdout_masks(options) if holdouts is None else holdouts
+    scene = _Scene(masks, options, (obj.width, obj.height), timeline.clip, holdouts, background, layers)
     canvas = _RgbFrame(_kept_frame(background, timeline.background_index(frame_index)).copy())
     object_index = timeline.object_index(frame_index)
     obj_frame = None if object_index is None else _RgbFrame(_kept_frame(obj, object_index))
@@ -234,11 +240,14 @@ def snapshot(
     out_png: str | os.PathLike,
     *,
     holdouts: MaskSet | None = None,
+    layers: tuple[Layer, ...] | None = None,
 ) -> Path:
     """Write ``output_frame(...)`` as an RGB PNG (atomically); ``masks`` may also be a folder or zip path."""
     with ExitStack() as cleanup:
         mask_set = _as_mask_set(masks, cleanup)
-        composed = output_frame(background, obj, mask_set, frame_index, options, holdouts=holdouts)
+        composed = output_frame(
+            background, obj, mask_set, frame_index, options, holdouts=holdouts, layers=layers
+        )
     return _write_png(Path(out_png), composed)
 
 
@@ -252,6 +261,7 @@ def render(
     progress: RenderProgress | None = None,
     cancel: CancelFlag | None = None,
     holdouts: MaskSet | None = None,
+    layers: tuple[Layer, ...] | None = None,
 ) -> RenderResult:
     """Render the composite video to ``out_path`` (H.264 + AAC mp4, written to a temp file then renamed).
 
@@ -259,7 +269,8 @@ def render(
     between frames and a set flag raises ``Cancelled``. A failed or cancelled render leaves no file.
     Inputs are probed by counting packets (``probe_video(exact=False)``); should a damaged input stop
     decoding earlier than that, the output ends there (``RenderResult.num_frames`` says where).
-    ``holdouts`` are the already loaded masks of ``options.holdout_mask`` (loaded here when None).
+    ``holdouts`` are the already loaded masks of ``options.holdout_mask`` (loaded here when None) and
+    ``layers`` the already planned ``plan_layers`` of the masks' objects (planned here when None).
 
     Raises:
         ValueError: an unreadable input, unknown object ids, or a bad output path.
@@ -270,8 +281,10 @@ def render(
     timeline = plan_timeline(background, obj, options)
     with ExitStack() as cleanup:
         mask_set = _as_mask_set(masks, cleanup)
-        holdouts = _holdout_masks(options) if holdouts is None else holdouts
-        scene = _Scene(mask_set, options, (obj.width, obj.height), timeline.clip, holdouts, background)
+        holdouts = holdout_masks(options) if holdouts is None else holdouts
+        scene = _Scene(
+            mask_set, options, (obj.width, obj.height), timeline.clip, holdouts, background, layers
+        )
         backgrounds = cleanup.enter_context(_Prefetch(_background_frames(background, timeline, scene)))
         objects = cleanup.enter_context(_Prefetch(_object_frames(obj, scene, timeline)))
         audio = bg_path if background.has_audio else None
@@ -291,7 +304,7 @@ def render(
             writer.write(canvas.data)
             if progress is not None:
                 progress(index + 1, timeline.num_frames, (index + 1) / (time.perf_counter() - started))
-        note = placement_note(mask_set, options)
+        note = placement_note(mask_set, options, layers=scene.layers)
     return RenderResult(
         writer.path, writer.frames_written, background.fps, time.perf_counter() - started, note
     )
@@ -321,9 +334,10 @@ class _Scene:
         clip: range,
         holdouts: MaskSet | None = None,
         background: VideoInfo | None = None,
+        layers: tuple[Layer, ...] | None = None,  # plan_layers(masks.object_ids, options) when None
     ) -> None:
         self.masks, self.options, self.object_size = masks, options, object_size
-        self.layers = plan_layers(masks.object_ids, options)
+        self.layers = plan_layers(masks.object_ids, options) if layers is None else layers
         self.holdouts = holdouts
         self.background_size = None if background is None else (background.width, background.height)
         self.paths = [self._path(layer, clip) for layer in self.layers]
@@ -782,7 +796,7 @@ def _known_boxes(
     return {}
 
 
-def _holdout_masks(options: ComposeOptions) -> MaskSet | None:
+def holdout_masks(options: ComposeOptions) -> MaskSet | None:
     """The masks of ``options.holdout_mask``, or None without one; kept loaded while the folder or zip is
     unchanged (its zip closes when the set is dropped), so that previews do not index them again."""
     if options.holdout_mask is None:
