@@ -187,6 +187,8 @@ LIVE_VIEW_SECONDS = _env_float("SAM2_GRADIO_LIVE_VIEW_SECONDS", 0.4)
 # "USER:PASSWORD" that the app asks for (gradio's login page) when --auth-file names no file holding it;
 # never logged, never a command-line argument (ps shows those to every user of the machine).
 AUTH_ENV = "SAM2_GRADIO_AUTH"
+# Largest --auth-file read (a login file is one short USER:PASSWORD line); larger files are refused unread.
+MAX_LOGIN_FILE_BYTES = 4096
 # Wrong logins in a row answered at once; each further one waits twice as long as the one before, from
 # half a second up to LOGIN_MAX_DELAY_SECONDS, and logins are answered one at a time.
 LOGIN_FREE_FAILURES = 3

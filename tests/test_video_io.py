@@ -269,7 +269,8 @@ def test_a_probe_that_outlasts_its_timeout_is_killed_and_refused_in_one_sentence
     the step's timeout: the video is refused as unreadable, naming the step, the file and the limit."""
     video = make_video("v.mp4", 2)
     counting = "*-progress*"  # only the frame count asks ffmpeg for its progress
-    pattern = f"{counting}) exec sleep 30 ;;" if slow_step == "count" else f"{counting}) ;; *) exec sleep 30 ;;"
+    slow_pattern = {"count": counting, "header": f"{counting}) ;; *"}[slow_step]
+    pattern = f"{slow_pattern}) exec sleep 30 ;;"
     fake = tmp_path / "slow_ffmpeg"
     fake.write_text(f'#!/bin/sh\ncase "$*" in {pattern} esac\nexec {imageio_ffmpeg.get_ffmpeg_exe()} "$@"\n')
     fake.chmod(0o755)
