@@ -140,6 +140,12 @@ MAX_RLE_CHARS = _env_int("SAM2_GRADIO_MAX_RLE_CHARS", 4_000_000)
 # up to some 10 s (a masks zip of MAX_ZIP_ENTRIES entries; benchmarks/bench_parse_budget.py), so this only
 # stops an input that is slow for a reason no limit foresaw.
 MAX_PARSE_CPU_SECONDS = _env_float("SAM2_GRADIO_MAX_PARSE_CPU_SECONDS", 30.0)
+# Wall seconds that ffmpeg may take to probe a video: to read its header (or find its first frame's time),
+# and to count its frames (by decoding them all for an upload: the longest, largest video the limits let
+# in, MAX_VIDEO_FRAMES frames at MAX_VIDEO_SIDE, takes some minutes on two cores). Past them the video is
+# refused in one sentence and ffmpeg is killed.
+MAX_VIDEO_HEADER_SECONDS = _env_float("SAM2_GRADIO_MAX_VIDEO_HEADER_SECONDS", 30.0)
+MAX_FRAME_COUNT_SECONDS = _env_float("SAM2_GRADIO_MAX_FRAME_COUNT_SECONDS", 900.0)
 
 # --- Setup ------------------------------------------------------------------------------------
 # sam2_gradio/cli/bootstrap.py runs before .venv exists, so it keeps its own settings; it reads
@@ -181,6 +187,8 @@ LIVE_VIEW_SECONDS = _env_float("SAM2_GRADIO_LIVE_VIEW_SECONDS", 0.4)
 # "USER:PASSWORD" that the app asks for (gradio's login page) when --auth-file names no file holding it;
 # never logged, never a command-line argument (ps shows those to every user of the machine).
 AUTH_ENV = "SAM2_GRADIO_AUTH"
+# Largest --auth-file read (a login file is one short USER:PASSWORD line); larger files are refused unread.
+MAX_LOGIN_FILE_BYTES = 4096
 # Wrong logins in a row answered at once; each further one waits twice as long as the one before, from
 # half a second up to LOGIN_MAX_DELAY_SECONDS, and logins are answered one at a time.
 LOGIN_FREE_FAILURES = 3

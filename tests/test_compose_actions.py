@@ -150,7 +150,7 @@ def test_a_preview_probes_its_inputs_only_as_far_as_checking_them_does(session, 
 
     monkeypatch.setattr(video, "_count_frames", counting)
     video._probe_cached.cache_clear()
-    actions.check_inputs(session, inputs)
+    actions.check_inputs(session, inputs, _options())
     checking, counted[:] = sorted(counted), []
     video._probe_cached.cache_clear()
     actions.preview(session, inputs, 3, _options())

@@ -9,6 +9,7 @@ work (one RLE string, one PNG decoded) is done, so a test counts how much of the
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import subprocess
@@ -216,6 +217,24 @@ def test_the_compose_tab_refuses_masks_over_the_budget_in_one_sentence(tmp_path,
     monkeypatch.setattr(config, "MAX_PARSE_CPU_SECONDS", 1e-5)
     with pytest.raises(BadInput, match=r"^masks m\.zip took more than 1e-05 s of CPU to read"):
         compose_actions.mask_objects(session, zipped)
+
+
+def test_a_compose_request_reads_its_masks_and_holdout_masks_in_one_budget(tmp_path, monkeypatch, make_video):
+    """Masks and holdout masks of 5 PNGs each fit a budget of 8 s alone (5 s each), not together."""
+    video = make_video("v.mp4", 2)
+    masks, holdouts = davis_folder(tmp_path / "masks", 5), davis_folder(tmp_path / "holdouts", 5)
+    decoded = WorkClock(monkeypatch, mask_files, "decode_labels")  # one second of CPU per PNG decoded
+    request_budget = functools.partial(parse_budget, seconds=8, clock=decoded)
+    monkeypatch.setattr(compose_actions, "parse_budget", request_budget)  # the request's own budget
+    sessions = SessionStore(tmp_path / "sessions")
+    inputs = compose_actions.ComposeInputs(video, masks, video)
+    assert compose_actions.check_inputs(sessions.get("a"), inputs, ComposeOptions()).holdouts is None
+    with request_budget("holdouts alone"):
+        assert load_mask_set(holdouts).object_ids == (1, 2)
+    with_holdouts = ComposeOptions(holdout_mask=str(holdouts))
+    with pytest.raises(BadInput, match=r"^this request's masks, [^.]* took more than 8 s of CPU to read; "):
+        compose_actions.check_inputs(sessions.get("b"), inputs, with_holdouts)
+    assert decoded.done == 5 + 5 + 9  # the request stopped before its 10th PNG (9 s > 8 s): 1 never decoded
 
 
 def test_the_compose_cli_takes_the_budget_from_its_variable_and_answers_in_one_line(tmp_path, make_video):

@@ -3,11 +3,14 @@
 The inputs are three files: the object video, its masks (a zip or folder of PNGs, as the Segment tab or
 the segment CLI writes them) and the background video. Each function checks them first and raises
 `MissingInput` or a `errors.BadInput` of one sentence; results go into the session's own job folders.
+The files a request reads (masks, holdout masks, objects and keyframe files) share one CPU budget
+(`request_budget`): a handler that checks more before acting opens it around its whole parsing step.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,7 +19,9 @@ import numpy as np
 from sam2_gradio.app import holdout_actions
 from sam2_gradio.app.sessions import BrowserSession, check_video_upload
 from sam2_gradio.compositor import render as compositor
+from sam2_gradio.compositor.layers import Layer, plan_layers
 from sam2_gradio.compositor.render import ComposeOptions, RenderProgress, RenderResult, plan_timeline
+from sam2_gradio.cpu_budget import parse_budget
 from sam2_gradio.errors import MissingInput
 from sam2_gradio.media.mask_files import MaskSet
 from sam2_gradio.media.video import VideoInfo
@@ -33,11 +38,13 @@ class ComposeInputs:
 
 @dataclass(frozen=True)
 class CheckedInputs:
-    """Inputs that exist and are readable, with what their probes and index say."""
+    """Inputs that exist and are readable, with what their probes, index and options' files say."""
 
     obj: VideoInfo
     background: VideoInfo
     mask_set: MaskSet
+    holdouts: MaskSet | None  # the options' holdout masks, None without them
+    layers: tuple[Layer, ...]  # `plan_layers` of the masks' objects: the objects and keyframe files read
 
 
 @dataclass(frozen=True)
@@ -50,6 +57,14 @@ class ComposePreview:
 
 
 NO_OBJECTS = "Propagate in the Segment tab, or upload an object video and its masks zip."
+REQUEST_FILES = "this request's masks, holdout masks, objects and keyframe files"
+
+
+@contextmanager
+def request_budget() -> Iterator[None]:
+    """One CPU budget (`cpu_budget.parse_budget`) for every file read until the block exits."""
+    with parse_budget(REQUEST_FILES):
+        yield
 
 
 def with_segment_result(session: BrowserSession, inputs: ComposeInputs) -> ComposeInputs:
@@ -63,12 +78,18 @@ def with_segment_result(session: BrowserSession, inputs: ComposeInputs) -> Compo
     return ComposeInputs(session.video_path, result.masks_zip, inputs.bg_video)
 
 
-def check_inputs(session: BrowserSession, inputs: ComposeInputs) -> CheckedInputs:
-    """Probe both videos (against the upload limits) and index the masks, loaded once per session.
+def check_inputs(
+    session: BrowserSession, inputs: ComposeInputs | CheckedInputs, options: ComposeOptions
+) -> CheckedInputs:
+    """Probe both videos (against the upload limits), index the masks (loaded once per session), load
+    the holdout masks and plan the layers (objects and keyframe files), all read in one `request_budget`;
+    inputs already checked are returned as they are.
 
     Without an object video and masks the Segment tab's last propagation is used (`with_segment_result`);
     a missing input raises `MissingInput` saying what to do.
     """
+    if isinstance(inputs, CheckedInputs):
+        return inputs
     inputs = with_segment_result(session, inputs)
     if not inputs.obj_video and not inputs.masks:
         raise MissingInput(NO_OBJECTS)
@@ -86,7 +107,11 @@ def check_inputs(session: BrowserSession, inputs: ComposeInputs) -> CheckedInput
         ("masks", inputs.masks),
     ):
         session.adopt_upload(path, role)
-    return CheckedInputs(obj, background, session.mask_set(inputs.masks))
+    with request_budget():
+        mask_set = session.mask_set(inputs.masks)
+        holdouts = compositor.holdout_masks(options)
+        layers = plan_layers(mask_set.object_ids, options)
+    return CheckedInputs(obj, background, mask_set, holdouts, layers)
 
 
 def ticked_objects(session: BrowserSession, inputs: ComposeInputs, ticked: Sequence[int]) -> tuple[int, ...]:
@@ -105,22 +130,26 @@ def mask_objects(session: BrowserSession, masks: str | Path) -> tuple[int, ...]:
 
 
 def preview(
-    session: BrowserSession, inputs: ComposeInputs, index: int, options: ComposeOptions
+    session: BrowserSession, inputs: ComposeInputs | CheckedInputs, index: int, options: ComposeOptions
 ) -> ComposePreview:
     """Output frame `index` (clamped to the output) as the render would make it."""
-    checked = check_inputs(session, inputs)
+    checked = check_inputs(session, inputs, options)
     total = plan_timeline(checked.background, checked.obj, options).num_frames
     index = min(max(int(index), 0), total - 1)
-    holdouts = holdout_actions.preview_holdouts(session, checked.background.path, options)
+    holdouts = holdout_actions.preview_holdouts(session, checked.background.path, checked.holdouts)
     image = compositor.output_frame(
-        checked.background, checked.obj, checked.mask_set, index, options, holdouts=holdouts
-    )
-    return ComposePreview(image, total, compositor.placement_note(checked.mask_set, options))
+        checked.background, checked.obj, checked.mask_set, index, options,
+        holdouts=holdouts, layers=checked.layers,
+    )  # fmt: skip
+    note = compositor.placement_note(checked.mask_set, options, layers=checked.layers)
+    return ComposePreview(image, total, note)
 
 
-def snapshot(session: BrowserSession, inputs: ComposeInputs, index: int, options: ComposeOptions) -> Path:
+def snapshot(
+    session: BrowserSession, inputs: ComposeInputs | CheckedInputs, index: int, options: ComposeOptions
+) -> Path:
     """Output frame `index` as a PNG in a fresh job folder."""
-    checked = check_inputs(session, inputs)
+    checked = check_inputs(session, inputs, options)
     with session.job("snapshot") as folder:
         return compositor.snapshot(
             checked.background,
@@ -129,23 +158,24 @@ def snapshot(session: BrowserSession, inputs: ComposeInputs, index: int, options
             int(index),
             options,
             folder / f"composite_{int(index):05d}.png",
-            holdouts=holdout_actions.preview_holdouts(session, checked.background.path, options),
+            holdouts=holdout_actions.preview_holdouts(session, checked.background.path, checked.holdouts),
+            layers=checked.layers,
         )
 
 
 def render(
     session: BrowserSession,
-    inputs: ComposeInputs,
+    inputs: ComposeInputs | CheckedInputs,
     options: ComposeOptions,
     *,
     progress: RenderProgress | None = None,
 ) -> RenderResult:
     """Render the whole composite into a fresh job folder, the clicked holdouts tracked through the
     background first when they are not current; the "compose" cancel flag stops it."""
-    checked = check_inputs(session, inputs)
+    checked = check_inputs(session, inputs, options)
     with session.job("compose") as folder:
         holdouts = holdout_actions.render_holdouts(
-            session, checked.background.path, options, progress=progress
+            session, checked.background.path, checked.holdouts, progress=progress
         )
         return compositor.render(
             checked.background.path,
@@ -156,4 +186,5 @@ def render(
             progress=progress,
             cancel=session.cancel_flag("compose"),
             holdouts=holdouts,
+            layers=checked.layers,
         )

@@ -90,11 +90,10 @@ class ComposeHandlers:
         inputs, options, ticked = _read_controls(controls)
         session = self._session(request)
         try:
-            if from_page(request) and not ticked:
-                compose_actions.check_inputs(session, inputs)
-                if not compose_actions.ticked_objects(session, inputs, []):
-                    return gr.skip(), gr.skip(), f"**Note:** {NONE_TICKED}"
-            shown = compose_actions.preview(session, inputs, int(frame), options)
+            checked = compose_actions.check_inputs(session, inputs, options)
+            if from_page(request) and not ticked and not compose_actions.ticked_objects(session, inputs, []):
+                return gr.skip(), gr.skip(), f"**Note:** {NONE_TICKED}"
+            shown = compose_actions.preview(session, checked, int(frame), options)
         except MissingInput as missing:
             return None, no_frames(), str(missing)
         # Only the range: a reply that set the value would pull back a slider the user is still dragging.
@@ -187,9 +186,11 @@ class ComposeHandlers:
         options = options_from_values(ComposeOptions, locals())  # the parameters named as its fields
         inputs = compose_actions.ComposeInputs(obj_video, masks, bg_video)
         session = self._session(request)
-        if from_page(request) and not objects and not compose_actions.ticked_objects(session, inputs, []):
-            raise NotReady(NONE_TICKED)
-        result = compose_actions.render(session, inputs, options, progress=render_progress(progress))
+        with compose_actions.request_budget():  # the masks, then the options' files: one CPU budget
+            if from_page(request) and not objects and not compose_actions.ticked_objects(session, inputs, []):
+                raise NotReady(NONE_TICKED)
+            checked = compose_actions.check_inputs(session, inputs, options)
+        result = compose_actions.render(session, checked, options, progress=render_progress(progress))
         return session.serve(result.path)
 
     def cancel(self, request: gr.Request) -> None:

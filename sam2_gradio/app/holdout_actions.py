@@ -19,7 +19,7 @@ import numpy as np
 from sam2_gradio import config
 from sam2_gradio.app.sessions import BrowserSession, check_video_upload
 from sam2_gradio.compositor.holdouts import FrameMasks, HoldoutMasks, united
-from sam2_gradio.compositor.render import ComposeOptions, RenderProgress, holdout_masks
+from sam2_gradio.compositor.render import RenderProgress
 from sam2_gradio.engine.exports.overlay import display_factor, enlarge
 from sam2_gradio.engine.model.predictor import PredictorLender
 from sam2_gradio.engine.store.project import Project
@@ -150,10 +150,10 @@ def _track(
 
 
 def preview_holdouts(
-    session: BrowserSession, background: str | Path, options: ComposeOptions
+    session: BrowserSession, background: str | Path, given: HoldoutMasks | None
 ) -> HoldoutMasks | None:
     """The holdouts a preview of `background` shows: the clicked ones (their tracked masks, with the live
-    ones of clicked frames) and those of `options.holdout_mask`."""
+    ones of clicked frames) and the `given` ones (the masks of `options.holdout_mask`, already read)."""
     holdouts = session_holdouts(session, background)
     clicked = None
     if holdouts is not None:
@@ -163,7 +163,7 @@ def preview_holdouts(
                 return holdouts.clicks.masks_on(frame)
 
         clicked = FrameMasks(masks_of)
-    return united(clicked, holdout_masks(options))
+    return united(clicked, given)
 
 
 def cancel(session: BrowserSession) -> None:
@@ -174,20 +174,21 @@ def cancel(session: BrowserSession) -> None:
 def render_holdouts(
     session: BrowserSession,
     background: str | Path,
-    options: ComposeOptions,
+    given: HoldoutMasks | None,
     *,
     progress: RenderProgress | None = None,
 ) -> HoldoutMasks | None:
     """The holdouts a render over `background` uses: the clicked ones read back from the background's
     project (tracked first when their masks are not current, in the render's job: its "compose" cancel
-    flag stops that too, and `progress` gets the tracking's frames) and those of `options.holdout_mask`."""
+    flag stops that too, and `progress` gets the tracking's frames) and the `given` ones (the masks of
+    `options.holdout_mask`, already read)."""
     holdouts = session_holdouts(session, background)
     clicked = None
     if holdouts is not None:
         tracking = None if progress is None else _as_render_progress(progress)
         _track(session, holdouts, session.cancel_flag("compose"), tracking)
         clicked = FrameMasks(holdouts.project.frame_masks)
-    return united(clicked, holdout_masks(options))
+    return united(clicked, given)
 
 
 def _as_render_progress(progress: RenderProgress) -> ProgressCallback:

@@ -37,8 +37,6 @@ from sam2_gradio.engine.model.checkpoints import add_model_arguments
 from sam2_gradio.errors import BadInput, UserError
 from sam2_gradio.limits import read_bounded
 
-_AUTH_FILE_BYTES = 4096  # a login file is one short line
-
 logger = logging.getLogger(__name__)
 
 
@@ -139,7 +137,7 @@ def parse_auth(text: str | None) -> tuple[str, str] | None:
 
 def read_auth_file(path: str | os.PathLike) -> str:
     """The USER:PASSWORD line of a login file (surrounding blanks and the newline dropped)."""
-    data = read_bounded(path, _AUTH_FILE_BYTES, "login file")
+    data = read_bounded(path, config.MAX_LOGIN_FILE_BYTES, "login file")
     try:
         return data.decode("utf-8").strip()
     except UnicodeDecodeError:

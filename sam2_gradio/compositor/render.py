@@ -162,10 +162,13 @@ def plan_timeline(background: VideoInfo, obj: VideoInfo, options: ComposeOptions
     )  # fmt: skip
 
 
-def placement_note(mask_set: MaskSet, options: ComposeOptions) -> str | None:
+def placement_note(
+    mask_set: MaskSet, options: ComposeOptions, *, layers: tuple[Layer, ...] | None = None
+) -> str | None:
     """Message saying that several objects pasted without an objects file move together as one group
-    (their union mask, placed as the options say), or None."""
-    layers = plan_layers(mask_set.object_ids, options)
+    (their union mask, placed as the options say), or None; ``layers`` are the already planned
+    ``plan_layers(mask_set.object_ids, options)`` (planned here when None)."""
+    layers = plan_layers(mask_set.object_ids, options) if layers is None else layers
     if len(layers) > 1 or len(layers[0].obj_ids) < 2:
         return None
     ids = ", ".join(str(obj_id) for obj_id in layers[0].obj_ids)
@@ -218,12 +221,14 @@ def output_frame(
     options: ComposeOptions,
     *,
     holdouts: HoldoutMasks | None = None,
+    layers: tuple[Layer, ...] | None = None,
 ) -> np.ndarray:
     """Output frame ``frame_index`` of the composite ``render`` would make, ``uint8`` (H, W, 3) RGB.
 
     ``background`` and ``obj`` are the videos' paths, or their ``VideoInfo`` when already probed;
     ``holdouts`` the background's holdouts (default: the masks of ``options.holdout_mask``, see
-    ``holdout_masks``).
+    ``holdout_masks``) and ``layers`` the already planned ``plan_layers(masks.object_ids, options)``
+    (planned here when None).
 
     Raises:
         ValueError: ``frame_index`` is outside the output, or an input is unreadable.
@@ -233,7 +238,7 @@ def output_frame(
     if not 0 <= frame_index < timeline.num_frames:
         raise BadInput(f"frame {frame_index} is outside the output ({timeline.num_frames} frames)")
     holdouts = holdout_masks(options) if holdouts is None else holdouts
-    scene = _Scene(masks, options, (obj.width, obj.height), timeline.clip, holdouts, background)
+    scene = _Scene(masks, options, (obj.width, obj.height), timeline.clip, holdouts, background, layers)
     object_index = timeline.object_index(frame_index)
     # the two frames are decoded side by side (each by its own ffmpeg)
     obj_pixels = None if object_index is None else _FRAME_READERS.submit(_kept_frame, obj, object_index)
@@ -253,11 +258,14 @@ def snapshot(
     out_png: str | os.PathLike,
     *,
     holdouts: HoldoutMasks | None = None,
+    layers: tuple[Layer, ...] | None = None,
 ) -> Path:
     """Write ``output_frame(...)`` as an RGB PNG (atomically); ``masks`` may also be a folder or zip path."""
     with ExitStack() as cleanup:
         mask_set = _as_mask_set(masks, cleanup)
-        composed = output_frame(background, obj, mask_set, frame_index, options, holdouts=holdouts)
+        composed = output_frame(
+            background, obj, mask_set, frame_index, options, holdouts=holdouts, layers=layers
+        )
     return _write_png(Path(out_png), composed)
 
 
@@ -271,6 +279,7 @@ def render(
     progress: RenderProgress | None = None,
     cancel: CancelFlag | None = None,
     holdouts: HoldoutMasks | None = None,
+    layers: tuple[Layer, ...] | None = None,
 ) -> RenderResult:
     """Render the composite video to ``out_path`` (H.264 + AAC mp4, written to a temp file then renamed).
 
@@ -278,7 +287,8 @@ def render(
     between frames and a set flag raises ``Cancelled``. A failed or cancelled render leaves no file.
     Inputs are probed by counting packets (``probe_video(exact=False)``); should a damaged input stop
     decoding earlier than that, the output ends there (``RenderResult.num_frames`` says where).
-    ``holdouts`` are the background's holdouts (default: the masks of ``options.holdout_mask``).
+    ``holdouts`` are the background's holdouts (default: the masks of ``options.holdout_mask``) and
+    ``layers`` the already planned ``plan_layers`` of the masks' objects (planned here when None).
 
     Raises:
         ValueError: an unreadable input, unknown object ids, or a bad output path.
@@ -290,7 +300,9 @@ def render(
     with ExitStack() as cleanup:
         mask_set = _as_mask_set(masks, cleanup)
         holdouts = holdout_masks(options) if holdouts is None else holdouts
-        scene = _Scene(mask_set, options, (obj.width, obj.height), timeline.clip, holdouts, background)
+        scene = _Scene(
+            mask_set, options, (obj.width, obj.height), timeline.clip, holdouts, background, layers
+        )
         backgrounds = cleanup.enter_context(_Prefetch(_background_frames(background, timeline, scene)))
         objects = cleanup.enter_context(_Prefetch(_object_frames(obj, scene, timeline)))
         audio = bg_path if background.has_audio else None
@@ -310,7 +322,7 @@ def render(
             writer.write(canvas.data)
             if progress is not None:
                 progress(index + 1, timeline.num_frames, (index + 1) / (time.perf_counter() - started))
-        note = placement_note(mask_set, options)
+        note = placement_note(mask_set, options, layers=scene.layers)
     return RenderResult(
         writer.path, writer.frames_written, background.fps, time.perf_counter() - started, note
     )
@@ -340,9 +352,10 @@ class _Scene:
         clip: range,
         holdouts: HoldoutMasks | None = None,
         background: VideoInfo | None = None,
+        layers: tuple[Layer, ...] | None = None,  # plan_layers(masks.object_ids, options) when None
     ) -> None:
         self.masks, self.options, self.object_size = masks, options, object_size
-        self.layers = plan_layers(masks.object_ids, options)
+        self.layers = plan_layers(masks.object_ids, options) if layers is None else layers
         self.holdouts = holdouts
         self.background_size = None if background is None else (background.width, background.height)
         self.paths = [self._path(layer, clip) for layer in self.layers]

@@ -419,7 +419,8 @@ def _existing_file(path: str | os.PathLike) -> Path:
 
 
 def _read_header(path: str, *, require_video: bool = True) -> _Header:
-    result = subprocess.run([ffmpeg_exe(), "-hide_banner", "-i", _ffmpeg_path(path)], capture_output=True)
+    command = [ffmpeg_exe(), "-hide_banner", "-i", _ffmpeg_path(path)]
+    result = _probe_run(command, config.MAX_VIDEO_HEADER_SECONDS, f"reading the header of {Path(path).name}")
     text = result.stderr.decode("utf-8", errors="replace")
     container = re.search(r"^Input #0, (.+?), from", text, re.MULTILINE)
     if container is None:
@@ -430,6 +431,17 @@ def _read_header(path: str, *, require_video: bool = True) -> _Header:
     if require_video and not header.has_video:
         raise VideoReadError(f"{path} has no video stream.")
     return header
+
+
+def _probe_run(command: list[str], seconds: float, doing: str) -> subprocess.CompletedProcess[bytes]:
+    """Run one probing ffmpeg ``command``, killed after ``seconds`` of wall time: `VideoReadError` saying
+    that ``doing`` ("reading the header of v.mp4") took too long."""
+    try:
+        return subprocess.run(command, capture_output=True, timeout=seconds)
+    except subprocess.TimeoutExpired:
+        raise VideoReadError(
+            f"{doing} took more than {seconds:g} s; give a shorter or simpler video"
+        ) from None
 
 
 def _parse_header(container: str, text: str) -> _Header:
@@ -464,7 +476,7 @@ def _count_frames(path: str, *, decode: bool) -> int:
     command += ["-map", "0:v:0"]
     command += ["-fps_mode", "passthrough"] if decode else ["-c", "copy"]
     command += ["-f", "null", "-progress", "pipe:1", "-"]
-    result = subprocess.run(command, capture_output=True)
+    result = _probe_run(command, config.MAX_FRAME_COUNT_SECONDS, f"counting the frames of {Path(path).name}")
     counts = re.findall(rb"^frame=(\d+)", result.stdout, re.MULTILINE)
     return int(counts[-1]) if counts else 0
 
@@ -474,7 +486,10 @@ def _first_frame_time(path: str, size: int, mtime_ns: int) -> float:
     """Seconds from the file's start to its first video frame (non-zero when the video starts late)."""
     command = [ffmpeg_exe(), "-hide_banner", "-nostats", "-i", _ffmpeg_path(path)]
     command += ["-map", "0:v:0", "-frames:v", "1"]
-    result = subprocess.run(command + ["-vf", "showinfo", "-f", "null", "-"], capture_output=True)
+    command += ["-vf", "showinfo", "-f", "null", "-"]
+    result = _probe_run(
+        command, config.MAX_VIDEO_HEADER_SECONDS, f"finding the first frame of {Path(path).name}"
+    )
     match = re.search(rb"pts_time:\s*(-?[\d.]+)", result.stderr)
     return float(match.group(1)) if match else 0.0
 
