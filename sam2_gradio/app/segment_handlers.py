@@ -440,6 +440,7 @@ class SegmentHandlers:
         session = self._session(request)
         view, move_bar = segment_actions.LiveView(session), segment_progress(progress)
         resumed_from: int | None = None  # Continue: the first frame this run tracks
+        sent_timeline = ""  # the timeline last sent: an unchanged one is not sent again
         line = "Continuing the propagation…" if resume else "Starting the propagation…"
         yield gr.skip(), gr.skip(), *(gr.skip(),) * 3, line, gr.skip(), gr.skip()  # no earlier run's text
         bursts = stream(
@@ -472,8 +473,10 @@ class SegmentHandlers:
                     )
                     return
                 shown = view.redraw(last_of(burst, FrameTracked))
-                stepped = report is not None and report.stage == "tracking"  # a step's frames are tracked
-                timeline = session_timeline(session, view.slider_frame) if stepped else gr.skip()
+                timeline = gr.skip()
+                if report is not None and report.stage == "tracking":  # a step's frames are tracked
+                    drawn = session_timeline(session, view.slider_frame)
+                    timeline, sent_timeline = (gr.skip() if drawn == sent_timeline else drawn), drawn
                 if shown is not None:
                     image, move_to = shown
                     slider = gr.skip() if move_to is None else move_to
