@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 from sam2_support import scene_frame
 
-from sam2_gradio.engine import model as model_module
+from sam2_gradio.engine.model import predictor
 from sam2_gradio.engine.model.predictor import ModelSettings
 from sam2_gradio.media.video import probe_video, read_frame
 
@@ -39,7 +39,7 @@ def test_the_script_examples_import_only_the_top_level_api():
 def test_the_script_examples_segment_and_compose(random_model, make_video, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     # The README asks for ModelSettings(model_size="tiny"): the model cache answers with random weights.
-    monkeypatch.setitem(model_module._shared, ModelSettings(model_size="tiny"), random_model)
+    monkeypatch.setitem(predictor._shared, ModelSettings(model_size="tiny"), random_model)
     clip = make_video("clip.mp4", [scene_frame(index) for index in range(NUM_FRAMES)], fps=10)
     background = np.full((96, 128, 3), 90, np.uint8)
     bg = make_video("background.mp4", [background] * (NUM_FRAMES + 4), fps=10)

@@ -29,7 +29,7 @@ from sam2_gradio.app import segment_actions
 from sam2_gradio.app.model_holder import AppModel
 from sam2_gradio.app.sessions import SessionStore
 from sam2_gradio.cli import compose, segment
-from sam2_gradio.engine import model as model_module
+from sam2_gradio.engine.model import predictor
 from sam2_gradio.errors import UploadRejected
 from sam2_gradio.media.mask_files import (
     combined_mask_name,
@@ -139,7 +139,7 @@ def one_line_error(text: str) -> str:
 @pytest.fixture
 def shared_random_model(random_model, monkeypatch) -> list[str]:
     """The segment CLI flags that make `get_shared_model` return the `random_model` fixture (no rebuild)."""
-    monkeypatch.setitem(model_module._shared, random_model.settings, random_model)
+    monkeypatch.setitem(predictor._shared, random_model.settings, random_model)
     settings = random_model.settings
     return [
         "--random-weights",
