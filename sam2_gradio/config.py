@@ -77,9 +77,11 @@ ENCODE_SHOWN_FRAME = _env_int("SAM2_GRADIO_ENCODE_SHOWN_FRAME", 1) != 0
 MIN_SHOWN_SIDE = _env_int("SAM2_GRADIO_MIN_SHOWN_SIDE", 960)
 # Edits (clicks, boxes, masks, clears, objects, resets, loaded states) that Undo can take back.
 UNDO_STEPS = _env_int("SAM2_GRADIO_UNDO_STEPS", 100)
-# The Segment tab's brush: radius in video pixels of one dab, its default and its largest.
+# The Segment tab's brush: radius in video pixels (a stroke is twice as wide), the default before a video
+# is open (a video sets it to 2% of its shorter side, `strokes.default_brush_radius`) and the largest.
 DEFAULT_BRUSH_RADIUS = 8
 MAX_BRUSH_RADIUS = 64
+MAX_STROKE_POINTS = 4096  # points of one brush stroke the app takes (the page sends one per pointer move)
 
 # --- Compositing -------------------------------------------------------------------------------
 DEFAULT_OBJECT_SIZE = 256  # longer side of the relocated object, pixels

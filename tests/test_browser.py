@@ -346,6 +346,7 @@ def walk_segment_then_compose(
 
 
 PHONE = {"width": 390, "height": 844}
+DESKTOP = {"width": 1400, "height": 1000}
 SMALL_CLIP = (320, 240)  # shown enlarged three times (config.MIN_SHOWN_SIDE)
 
 
@@ -407,16 +408,42 @@ def test_annotator_loop_on_a_small_clip(app_url: str, tmp_path: Path) -> None:
 
 
 CAR_BOX = ((0.665, 0.70), (0.91, 0.97))  # opposite corners of the car in toy_car.mp4, fractions of the frame
-BALL_STROKE = ((0.12, 0.54), (0.14, 0.56), (0.16, 0.58))  # brush dabs across the ball
+BALL_STROKE_Y, BALL_STROKE_X = 0.55, (0.06, 0.22)  # a horizontal drag across the ball, fractions of the frame
+CUT_X = 0.14  # a vertical eraser drag across that stroke
+
+
+def drag_on_frame(app: AppPage, points: list[tuple[float, float]]) -> None:
+    """Press on the Segment frame at the first of `points` (fractions of the frame), move through the
+    others in small steps and release at the last."""
+    image = app.component("seg-frame").locator("img").first
+    image.evaluate("img => img.scrollIntoView({ block: 'center' })")  # the mouse acts in the viewport
+    box = image.bounding_box()
+    natural = image.evaluate("img => [img.naturalWidth, img.naturalHeight]")
+    fit = min(box["width"] / natural[0], box["height"] / natural[1])
+    left = box["x"] + (box["width"] - natural[0] * fit) / 2
+    top = box["y"] + (box["height"] - natural[1] * fit) / 2
+    at = [(left + x * natural[0] * fit, top + y * natural[1] * fit) for x, y in points]
+    mouse = app.page.mouse
+    mouse.move(*at[0])
+    mouse.down()
+    for point in at[1:]:
+        mouse.move(*point, steps=12)
+    mouse.up()
+
+
+def painted_mask(app: AppPage, obj_id: str) -> np.ndarray:
+    """The mask prompt of `obj_id` on frame 0, from a fresh Save state."""
+    return CompressedRle.from_coco(fresh_saved_clicks(app)["0"][obj_id]["mask"]).to_mask()
 
 
 def test_box_and_brush_prompts_in_the_browser(app_url: str, tmp_path: Path) -> None:
-    """Two clicks draw a box (the first corner shows alone), brush dabs paint a second object's mask
-    (the line under the prompt type says what it replaces), Ctrl+Z takes back the last dab."""
+    """Two clicks draw a box (the first corner shows alone); the brush starts at 2% of the video's shorter
+    side, shows its size as a circle under the pointer and paints a dragged stroke of its width as one
+    undo step; the eraser cuts a stroke out; *Absent here* gives an object an empty mask."""
     from playwright.sync_api import expect
 
     clip = cut_clip(EXAMPLES / "toy_car.mp4", tmp_path / "car.mp4", seconds=0.5, width=320, fps=10)
-    with chromium_page(app_url) as page:
+    with chromium_page(app_url, viewport=DESKTOP) as page:
         app = AppPage(page, ARTIFACTS / "prompts")
         app.upload("seg-video", clip)
         app.wait_image_src("seg-frame", other_than=None)
@@ -426,27 +453,58 @@ def test_box_and_brush_prompts_in_the_browser(app_url: str, tmp_path: Path) -> N
             click_and_expect_change(app, corner, PROMPT_TIMEOUT_MS)
         app.press("seg-new-object")
         app.wait_checked("seg-object", "Object 2")
+        app.wait_number("seg-brush-size", 4)  # 2% of 180 px, rounded
         app.component("seg-point-label").get_by_label("brush", exact=True).check()
         expect(app.component("seg-prompt-hint")).to_contain_text("replaces the object's clicks and box")
-        for dab in BALL_STROKE:
-            before_last = pixels(app, app.image_src("seg-frame"))
-            click_and_expect_change(app, dab, PROMPT_TIMEOUT_MS)
-        app.screenshot("box_and_brush")
-        shown = app.image_src("seg-frame")
-        page.keyboard.press("Control+z")
-        undone = pixels(app, app.wait_image_src("seg-frame", other_than=shown, timeout_ms=PROMPT_TIMEOUT_MS))
-        assert np.abs(undone.astype(int) - before_last).mean() < 2, "undo takes back the last dab"
 
-        clicks = saved_clicks(app)["0"]
-        (x0, y0), (x1, y1) = CAR_BOX
-        expected = [x0 * 320, y0 * 180, x1 * 320, y1 * 180]
-        assert np.abs(np.array(clicks["1"]["box"]) - expected).max() <= 1.5, clicks["1"]["box"]
-        painted = CompressedRle.from_coco(clicks["2"]["mask"]).to_mask()
-        assert painted.shape == (180, 320) and clicks["2"]["points"] == []
-        for x, y in BALL_STROKE[:2]:  # the dabs left after the undo, each a disc of the brush size
-            assert painted[round(y * 180), round(x * 320)]
-        last_x, last_y = BALL_STROKE[2]  # a pixel only the undone dab covered
-        assert not painted[round(last_y * 180) + 4, round(last_x * 320) + 4]
+        image = app.component("seg-frame").locator("img").first
+        image.evaluate("img => img.scrollIntoView({ block: 'center' })")
+        box = image.bounding_box()
+        page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2, steps=4)
+        ring = page.locator("#seg-brush-ring")
+        expect(ring).to_be_visible()
+        natural_width = image.evaluate("img => img.naturalWidth")  # 960: the 320 px frame shown 3x
+        shown_fit = min(box["width"] / natural_width, box["height"] / (natural_width * 9 / 16))
+        expected_ring = 2 * 4 * 3 * shown_fit
+        assert abs(ring.bounding_box()["width"] - expected_ring) <= 1.5, (ring.bounding_box(), expected_ring)
+
+        before = app.image_src("seg-frame")
+        (x0, x1), y = BALL_STROKE_X, BALL_STROKE_Y
+        drag_on_frame(app, [(x0, y), ((x0 + x1) / 2, y), (x1, y)])
+        stroked = app.wait_image_src("seg-frame", other_than=before, timeout_ms=PROMPT_TIMEOUT_MS)
+        app.screenshot("brush_stroke")
+        painted = painted_mask(app, "2")
+        row = round(y * 180)
+        columns = np.flatnonzero(painted[row])
+        assert columns.min() <= round(x0 * 320) - 3 and columns.max() >= round(x1 * 320) + 3
+        assert len(columns) == columns.max() - columns.min() + 1, "one continuous stroke, no gaps"
+        middle = round((x0 + x1) / 2 * 320)
+        band = np.flatnonzero(painted[:, middle])
+        assert 8 <= len(band) <= 9 and len(band) == band.max() - band.min() + 1, band  # 2 x radius 4
+        assert abs(band.mean() - y * 180) <= 1.5
+
+        page.keyboard.press("Control+z")  # the whole stroke is one step
+        undone = app.wait_image_src("seg-frame", other_than=stroked, timeout_ms=PROMPT_TIMEOUT_MS)
+        assert "2" not in fresh_saved_clicks(app).get("0", {})
+        page.keyboard.press("Control+Shift+z")
+        app.wait_image_src("seg-frame", other_than=undone, timeout_ms=PROMPT_TIMEOUT_MS)
+
+        app.component("seg-point-label").get_by_label("erase", exact=True).check()
+        shown = app.image_src("seg-frame")
+        drag_on_frame(app, [(CUT_X, y - 0.1), (CUT_X, y + 0.1)])
+        app.wait_image_src("seg-frame", other_than=shown, timeout_ms=PROMPT_TIMEOUT_MS)
+        cut = painted_mask(app, "2")
+        cut_column = round(CUT_X * 320)
+        assert not cut[row, cut_column - 2 : cut_column + 3].any(), "the eraser cut across the stroke"
+        assert cut[row, cut_column - 12] and cut[row, cut_column + 12]
+
+        app.component("seg-object").get_by_label("Object 1", exact=True).check()
+        shown = app.image_src("seg-frame")
+        app.press("seg-absent")
+        app.wait_image_src("seg-frame", other_than=shown, timeout_ms=PROMPT_TIMEOUT_MS)
+        absent = fresh_saved_clicks(app)["0"]["1"]
+        assert "box" not in absent and CompressedRle.from_coco(absent["mask"]).to_mask().sum() == 0
+        app.screenshot("absent_here")
         assert app.take_errors() == []
 
 
@@ -465,7 +523,6 @@ def test_phone_layout_puts_the_frame_first(app_url: str) -> None:
         app.screenshot("phone_segment")
 
 
-DESKTOP = {"width": 1400, "height": 1000}
 TIMELINE_FRAMES, TIMELINE_CLICKED = 12, 7  # a 1 s clip at 12 frames/s, clicked on frame 7
 THUMB_TOLERANCE_PX = 3
 

@@ -49,6 +49,10 @@ class ComposePreview:
 
 
 NO_OBJECTS = "Propagate in the Segment tab, or upload an object video and its masks zip."
+NOTHING_TO_COMPOSE = (
+    "**Nothing to compose yet.** First, in the Segment tab, upload a video, click the object and press "
+    "*Propagate*; its video and masks then come here. Or upload an object video and its masks zip here."
+)
 
 
 def with_segment_result(session: BrowserSession, inputs: ComposeInputs) -> ComposeInputs:

@@ -15,7 +15,7 @@ import gradio as gr
 import numpy as np
 
 from sam2_gradio import config
-from sam2_gradio.app import projects_view, segment_actions
+from sam2_gradio.app import brush, projects_view, segment_actions
 from sam2_gradio.app.edge import progress_line, segment_progress, user_errors
 from sam2_gradio.app.live_job import Finished, last_of, stream
 from sam2_gradio.app.model_holder import AppModel
@@ -124,11 +124,12 @@ class SegmentHandlers:
     def open_video(self, video: str | None, request: gr.Request) -> tuple:
         """Open an uploaded video: its summary, first frame, frame range and objects; results cleared.
 
-        An emptied video box (its x) closes the session's video: frame, clicks, info and results go.
+        An emptied box changes nothing here: its x closes the video (`close_video`), and a refused upload
+        is taken out of the box (`drop_refused_upload`) with the open video kept.
         """
         session = self._session(request)
         if not video:
-            return self._close_video(session)
+            return (gr.skip(),) * 9
         opened = segment_actions.open_video(session, video, self.model, self.library)
         objects, legend = _session_objects(session)
         slider = gr.update(value=0, maximum=max(opened.num_frames - 1, 1))
@@ -189,6 +190,15 @@ class SegmentHandlers:
         self.library.delete(project_id)
         return projects_view.forgotten(kept, project_id)
 
+    def close_video(self, request: gr.Request) -> tuple:
+        """The video box's x: close the session's video; frame, clicks, info and results go."""
+        return self._close_video(self._session(request))
+
+    def drop_refused_upload(self, video: str | None, request: gr.Request) -> dict:
+        """Empty the video box when it shows a file that was refused (the warning said why)."""
+        refused = segment_actions.refused_upload(self._session(request), video)
+        return gr.update(value=None) if refused else gr.skip()
+
     def _close_video(self, session: BrowserSession) -> tuple:
         had_clicks = segment_actions.close_video(session)
         if had_clicks:
@@ -237,6 +247,49 @@ class SegmentHandlers:
         x, y = segment_actions.video_point(session, *event.index)
         drawn = segment_actions.prompt_at(session, int(frame), int(obj_id), x, y, point_label, brush_size)
         return _shown(session, drawn), session_timeline(session, int(frame))
+
+    @user_errors
+    def paint_stroke(
+        self,
+        stroke: str | None,
+        frame: float,
+        obj_id: int | None,
+        point_label: str,
+        brush_size: float,
+        request: gr.Request,
+    ) -> tuple:
+        """A stroke dragged on the frame (`brush.stroke_box`; points in pixels of the frame as shown)
+        painted with the brush, or erased with the eraser, as one undo step; the frame redrawn and the
+        timeline. Nothing happens for another prompt type or a stroke without points."""
+        points = brush.stroke_points(stroke)
+        if point_label not in brush.BRUSH_KINDS or not points:
+            return gr.skip(), gr.skip()
+        session = self._session(request)
+        obj_id = obj_id or segment_actions.object_ids(session)[0]
+        video_points = [segment_actions.video_point(session, x, y) for x, y in points]
+        drawn = segment_actions.stroke(
+            session, int(frame), int(obj_id), video_points, brush_size, erase=point_label == "erase"
+        )
+        return _shown(session, drawn), session_timeline(session, int(frame))
+
+    @user_errors
+    def mark_absent(self, frame: float, obj_id: int | None, request: gr.Request) -> tuple:
+        """The selected object is not on this frame: SAM 2 gets an empty mask prompt (undoable); the frame
+        redrawn and the timeline."""
+        session = self._session(request)
+        if obj_id is None:
+            raise NotReady("Select the object that is not on this frame first.")
+        drawn = segment_actions.mark_absent(session, int(frame), int(obj_id))
+        return _shown(session, drawn), session_timeline(session, int(frame))
+
+    def brush_setup(self, request: gr.Request) -> tuple:
+        """For the video just opened: the brush size it starts with (2% of its shorter side) and the
+        brush's scale in the page (`brush.scale_value`); unchanged without a video."""
+        session = self._session(request)
+        if session.segment is None:
+            return gr.skip(), gr.skip()
+        radius = segment_actions.default_brush_radius(session)
+        return radius, brush.scale_value(segment_actions.shown_scale(session))
 
     def prompt_hint(self, point_label: str) -> str:
         """The line under the prompt type: what a click on the frame does with it."""
