@@ -366,10 +366,16 @@ def test_annotator_loop_on_a_small_clip(app_url: str, tmp_path: Path) -> None:
          "-c:v", "libx264", "-pix_fmt", "yuv420p", str(crop)],
         check=True,
     )  # fmt: skip
-    with chromium_page(app_url) as page:
+    notes, sound = tmp_path / "notes.txt", tmp_path / "sound_only.mp4"
+    notes.write_text("not a video")
+    subprocess.run(
+        [imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-y", "-f", "lavfi", "-i", "sine=duration=1",
+         "-c:a", "aac", str(sound)],
+        check=True,
+    )  # fmt: skip
+    with chromium_page(app_url, viewport=DESKTOP) as page:
         app = AppPage(page, ARTIFACTS / "small")
-        app.upload("seg-video", crop)
-        app.wait_image_src("seg-frame", other_than=None)
+        check_refused_uploads(app, crop, notes, sound)
         natural = (
             app.component("seg-frame").locator("img").first.evaluate("i => [i.naturalWidth, i.naturalHeight]")
         )
@@ -405,6 +411,26 @@ def test_annotator_loop_on_a_small_clip(app_url: str, tmp_path: Path) -> None:
         app.component("seg-video").get_by_label("Clear").first.click()
         page.wait_for_function("id => !document.querySelector(`#${id} img`)", arg="seg-frame")
         assert "Upload a video" in app.text("seg-info")
+
+
+def check_refused_uploads(app: AppPage, video: Path, notes: Path, sound: Path) -> None:
+    """A text file gets a sentence in the box and never reaches gradio (no MIME-type message); a sound-only
+    MP4 is refused in words and leaves the box, ready for the next file; then `video` is opened."""
+    from playwright.sync_api import expect
+
+    box = app.component("seg-video")
+    app.upload("seg-video", notes)
+    expect(box.locator(".drop-note")).to_have_text(re.compile("notes.txt is not a video"))
+    app.upload("seg-video", sound)
+    warnings = app.wait_warning()  # every warning so far: the text file's would be among them
+    assert "no video stream" in warnings, "the refusal says what is wrong"
+    assert "video/" not in warnings and "Invalid file type" not in warnings, warnings
+    expect(box.locator("video")).to_have_count(0)  # the refused file left the box
+    assert "Upload a video" in app.text("seg-info")
+    app.screenshot("refused_upload")
+    app.upload("seg-video", video)
+    app.wait_image_src("seg-frame", other_than=None)
+    expect(app.component("seg-info")).to_contain_text("320×240")
 
 
 CAR_BOX = ((0.665, 0.70), (0.91, 0.97))  # opposite corners of the car in toy_car.mp4, fractions of the frame
@@ -508,7 +534,13 @@ def test_box_and_brush_prompts_in_the_browser(app_url: str, tmp_path: Path) -> N
         assert app.take_errors() == []
 
 
-def test_phone_layout_puts_the_frame_first(app_url: str) -> None:
+def test_phone_layout_puts_the_frame_first(app_url: str, tmp_path: Path) -> None:
+    """On a phone: Compose without a result says what to do first and shows its preview right after the
+    background's box; the Segment tab shows the video box, the frame, then Propagate / Cancel / Continue
+    side by side within one screen of the frame's top."""
+    from playwright.sync_api import expect
+
+    clip = cut_clip(EXAMPLES / "toy_car.mp4", tmp_path / "phone.mp4", seconds=0.5, width=320, fps=10)
     with chromium_page(app_url, viewport=PHONE) as page:
         app = AppPage(page, ARTIFACTS / "phone")
         app.component("seg-frame").wait_for()
@@ -516,15 +548,27 @@ def test_phone_layout_puts_the_frame_first(app_url: str) -> None:
         app.page.wait_for_function(
             "() => getComputedStyle(document.getElementById('seg-frame-column')).display === 'contents'"
         )
-        frame_top = app.component("seg-frame").bounding_box()["y"]
-        assert frame_top < app.component("seg-propagate").bounding_box()["y"]
-        assert frame_top < app.component("seg-video").bounding_box()["y"] + 700
         assert not app.component("seg-preview").is_visible(), "an empty preview box is hidden"
+
+        app.open_tab("Compose")
+        expect(app.component("cmp-note")).to_contain_text("Nothing to compose yet")
+        assert "Propagate" in app.text("cmp-note") and "Segment tab" in app.text("cmp-note")
+        background, preview = app.component("cmp-bg").bounding_box(), app.component("cmp-preview").bounding_box()
+        example = app.component("cmp-bg-example").bounding_box()
+        assert background["y"] + background["height"] <= preview["y"] < example["y"], (background, preview)
+        app.screenshot("phone_compose")
+
+        app.open_tab("Segment")
+        app.upload("seg-video", clip)
+        app.wait_image_src("seg-frame", other_than=None)
+        frame = app.component("seg-frame").bounding_box()
+        buttons = [app.component(name).bounding_box() for name in ("seg-propagate", "seg-cancel", "seg-continue")]
+        assert frame["y"] < app.component("seg-video").bounding_box()["y"] + 700
+        for button in buttons:
+            assert button["y"] >= frame["y"] + frame["height"], "the actions come under the frame"
+            assert button["y"] + button["height"] - frame["y"] <= PHONE["height"], "within one screen"
+            assert abs(button["y"] - buttons[0]["y"]) <= 1, "one compact row"
         app.screenshot("phone_segment")
-
-
-TIMELINE_FRAMES, TIMELINE_CLICKED = 12, 7  # a 1 s clip at 12 frames/s, clicked on frame 7
-THUMB_TOLERANCE_PX = 3
 
 
 def slider_thumb_x(app: AppPage) -> float:
