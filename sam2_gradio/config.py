@@ -200,7 +200,7 @@ class OptionSpec:
 
     help: str  # one line, for --help
     label: str  # the app control's label
-    choices: tuple[str, ...] = ()  # the allowed values of a text option
+    choices: tuple[str, ...] = ()  # the allowed values of a text option (of each, for a tuple of texts)
     minimum: float | None = None  # the smallest allowed value of a number option
     maximum: float | None = None  # the largest allowed value of a number option
     slider: tuple[float, float] | None = None  # the app slider's range of a number option
@@ -210,10 +210,10 @@ class OptionSpec:
     control_id: str = ""  # the app control's elem_id after its tab's prefix (default: the field's name)
 
     def kind(self, default: Any) -> str:
-        """ "choice", "flag", "ids", "file", "text", "real" (a float) or "number" (a whole number): how
-        the CLIs and the app offer the option."""
+        """ "choice", "choices" (several of the choices: a tuple), "flag", "ids", "file", "text", "real"
+        (a float) or "number" (a whole number): how the CLIs and the app offer the option."""
         if self.choices:
-            return "choice"
+            return "choices" if isinstance(default, tuple) else "choice"
         if isinstance(default, bool):
             return "flag"
         if self.ids:
@@ -244,7 +244,12 @@ def check_options(options: Any) -> None:
     for field, spec in option_fields(type(options)):
         value, name = getattr(options, field.name), field.name.replace("_", " ")
         kind = spec.kind(field.default)
-        if spec.choices and (not isinstance(value, str) or value not in spec.choices):
+        if kind == "choices":
+            if not isinstance(value, tuple) or not all(isinstance(v, str) and v in spec.choices for v in value):
+                raise BadInput(
+                    f"{name} must be some of {', '.join(spec.choices)}, got {shown_value(value)}"
+                )
+        elif spec.choices and (not isinstance(value, str) or value not in spec.choices):
             raise BadInput(f"{name} must be one of {', '.join(spec.choices)}, got {shown_value(value)}")
         if kind == "number" and (isinstance(value, bool) or not isinstance(value, numbers.Integral)):
             raise BadInput(f"{name} must be a whole number, got {shown_value(value)}")
@@ -320,6 +325,9 @@ def options_from_values(options_class: type[OptionsT], values: Mapping[str, Any]
                 value = bool(value)
             elif kind == "ids":
                 value = _object_ids(value, field.name.replace("_", " ")) if value else None
+            elif kind == "choices":  # a list of choices; one choice alone, or "none", as API clients say it
+                value = (value,) if isinstance(value, str) else tuple(value or ())
+                value = tuple(dict.fromkeys(v for v in value if v not in ("", "none")))
             given[field.name] = value
     return options_class(**given)
 

@@ -183,6 +183,46 @@ def propagate_and_check(
         assert first_frame[obj_id]["labels"] == [1]
 
 
+def write_exports_and_check(app: AppPage) -> None:
+    """The exports panel opens whole (nothing clipped); two alpha formats and COCO ticked at once are
+    written from the tracked masks, and the Exports box shows every file."""
+    page = app.page
+    page.get_by_text("Exports (besides the masks zip)").click()
+    panel = app.component("seg-exports-options")
+    app.component("seg-write-exports").wait_for()
+    clipped = panel.evaluate(
+        """panel => [...panel.querySelectorAll('*')].filter(e => e.clientHeight && getComputedStyle(e)
+           .overflowY !== 'visible' && e.scrollHeight > e.clientHeight + 1).map(e => e.className)"""
+    )
+    assert clipped == [], f"parts of the exports panel scroll or are cut: {clipped}"
+    panel_box = panel.bounding_box()
+    for control in ("seg-export-alpha-video", "seg-export-coco", "seg-write-exports"):
+        box = app.component(control).bounding_box()
+        assert panel_box["x"] <= box["x"] and box["x"] + box["width"] <= panel_box["x"] + panel_box["width"] + 1
+    formats = app.component("seg-export-alpha-video")
+    formats.get_by_label("webm", exact=True).check()
+    formats.get_by_label("mov", exact=True).check()
+    app.component("seg-export-coco").get_by_label("COCO JSON (YouTube-VIS)").check()
+    app.component("seg-export-edge").get_by_label("hard", exact=True).check()
+    app.screenshot("exports_ticked")
+    app.press("seg-write-exports")
+    links = app.component("seg-exports").locator("a[href]")
+    page.wait_for_function(
+        "id => document.querySelectorAll(`#${id} a[href]`).length === 3", arg="seg-exports",
+        timeout=RENDER_TIMEOUT_MS,
+    )  # fmt: skip
+    names = sorted(Path(link.get_attribute("href").split("?")[0]).suffix for link in links.all())
+    assert names == [".json", ".mov", ".webm"], names
+    for link in links.all():
+        link.scroll_into_view_if_needed()
+        box, shown = app.component("seg-exports").bounding_box(), link.bounding_box()
+        assert box["y"] <= shown["y"] and shown["y"] + shown["height"] <= box["y"] + box["height"] + 1
+        middle = (shown["x"] + shown["width"] / 2, shown["y"] + shown["height"] / 2)
+        on_top = page.evaluate("([x, y]) => document.elementFromPoint(x, y).closest('a')?.href", middle)
+        assert on_top == link.evaluate("a => a.href"), "each export file shows, none scrolled away"
+    app.screenshot("exports_written")
+
+
 def reload_and_check(app: AppPage, clip_frames: int, folder: Path) -> None:
     """Reload the page: the same frame, clicks, undo history, tracked masks and preview come back (the
     project the browser keeps); another browser sees none of it."""
@@ -239,6 +279,30 @@ def holdout_zip(folder: Path) -> Path:
     return path
 
 
+# Samples the Compose preview every animation frame until `previewWatch.stop`: `counts` is [samples, and
+# the moments it showed no picture or a loading cover over it].
+WATCH_PREVIEW_JS = """() => {
+  const watch = { stop: false, counts: [0, []] };
+  window.previewWatch = watch;
+  const sample = () => {
+    if (watch.stop) return;
+    const img = document.querySelector("#cmp-preview img");
+    const box = document.querySelector("#cmp-preview");
+    const tracker = box.querySelector("[data-testid=status-tracker]");
+    watch.counts[0] += 1;
+    if (!img || !img.complete || !img.naturalWidth) watch.counts[1].push("no picture");
+    else if (tracker && !tracker.classList.contains("hide")) {
+      const style = getComputedStyle(tracker), area = tracker.getBoundingClientRect();
+      const opaque = style.backgroundColor !== "rgba(0, 0, 0, 0)" && style.opacity !== "0";
+      if (opaque && area.height > img.getBoundingClientRect().height / 2)
+        watch.counts[1].push(`covered: ${tracker.className}`);
+    }
+    requestAnimationFrame(sample);
+  };
+  requestAnimationFrame(sample);
+}"""
+
+
 def compose_and_check(app: AppPage, clip_frames: int, folder: Path) -> None:
     """Take the Segment result over the example background: note, object choice, preview and render."""
     app.open_tab("Compose")
@@ -256,10 +320,15 @@ def compose_and_check(app: AppPage, clip_frames: int, folder: Path) -> None:
     app.screenshot("compose_two_objects")
 
     frame_box = app.component("cmp-frame-slider").locator("input[type=number]").first
-    frame_box.fill("40")
-    frame_box.press("Enter")
+    app.page.evaluate(WATCH_PREVIEW_JS)
+    for frame in ("39", "40"):  # chained updates: the picture stays until the next one is ready
+        frame_box.fill(frame)
+        frame_box.press("Enter")
     shown = app.wait_image_src("cmp-preview", other_than=shown)
     assert app.number("cmp-frame-slider") == 40, "a preview reply keeps the frame the user chose"
+    app.page.wait_for_timeout(300)
+    samples, blank = app.page.evaluate("() => { window.previewWatch.stop = true; return window.previewWatch.counts; }")
+    assert samples > 0 and blank == [], f"the preview went blank or was covered: {blank[:5]}"
 
     app.component("cmp-objects").get_by_label("Object 1", exact=True).uncheck()
     app.wait_image_src("cmp-preview", other_than=shown)
@@ -284,6 +353,14 @@ def compose_and_check(app: AppPage, clip_frames: int, folder: Path) -> None:
     # The composite lasts as long as the shorter video (no loop), at the background's frame rate.
     expected_frames = min(BACKGROUND_FRAMES, math.ceil(clip_frames / CLIP_FPS * BACKGROUND_FPS))
     assert frame_count(app, output, folder) == expected_frames
+
+    app.press("cmp-snapshot")
+    app.file_link("cmp-snapshot-file")
+    app.press("cmp-cancel")  # Cancel says so, and takes the composite and snapshot of before away
+    app.page.wait_for_function("id => /Cancelled/.test(document.getElementById(id).innerText)", arg="cmp-note")
+    assert app.video_src("cmp-output") is None
+    assert app.component("cmp-snapshot-file").locator("a[href]").count() == 0
+    app.screenshot("compose_cancelled")
 
 
 @pytest.fixture
@@ -332,6 +409,7 @@ def walk_segment_then_compose(
             click_two_objects(app, clicks)
             step_with_arrow_keys(app)
             propagate_and_check(app, clip_frames, clicks, tmp_path)
+            write_exports_and_check(app)
             reload_and_check(app, clip_frames, tmp_path)
             compose_and_check(app, clip_frames, tmp_path)
         except Exception as failure:

@@ -285,6 +285,16 @@ def test_absent_here_gives_sam_2_an_empty_mask_and_the_object_loses_its_mask(ope
     assert opened.segment.prompts.clicks[2][1].mask.area() == 0
 
 
+def test_an_object_marked_absent_has_no_mask_there_after_propagation(opened):
+    actions.add_click(opened, 0, 1, 30, 24, positive=True)
+    actions.mark_absent(opened, 2, 1)
+    result = actions.propagate(opened)
+    assert result.frames_tracked == NUM_FRAMES and not result.partial
+    tracked = opened.segment.tracked_masks
+    assert tracked(0)[1].any(), "the clicked frame keeps its mask"
+    assert not tracked(2).get(1, np.zeros(1, bool)).any(), "the absent frame has none"
+
+
 def test_a_brush_dab_replaces_the_clicks_of_its_object_on_that_frame(opened):
     actions.add_click(opened, 0, 1, 30, 24, positive=True)
     clicked = opened.segment.masks_on(0)[1]

@@ -583,13 +583,14 @@ def _write_exports(
     if choices.davis:
         davis = project_exports.davis(project, folder / f"{name}_davis")
         zip_pngs(davis, davis_zip_path(davis))
-    alpha = None
-    if choices.alpha_video != "none":
-        alpha = project_exports.alpha_video(
-            project, folder / f"{name}_alpha.{choices.alpha_video}", feather=choices.feather,
-            edge=choices.edge, edge_band=choices.edge_band, progress=with_stage(progress, "alpha video"),
+    alphas = tuple(
+        project_exports.alpha_video(
+            project, folder / f"{name}_alpha.{suffix}", feather=choices.feather, edge=choices.edge,
+            edge_band=choices.edge_band, progress=with_stage(progress, f"alpha video ({suffix})"),
         )  # fmt: skip
-    return ExportedFiles(coco=coco, davis_dir=davis, alpha_video=alpha)
+        for suffix in choices.alpha_video
+    )
+    return ExportedFiles(coco=coco, davis_dir=davis, alpha_videos=alphas)
 
 
 
@@ -607,7 +608,7 @@ def write_exports_now(session: BrowserSession, choices: ExportChoices) -> list[P
         name = session.video_path.stem if session.video_path is not None else "video"
     if project is None or result is None:
         raise NotReady("Propagate first: the exports are written from the tracked masks.")
-    if not (choices.coco or choices.davis or choices.alpha_video != "none"):
+    if not choices.wanted:
         raise NotReady("Tick an export first (COCO JSON, DAVIS PNGs or an alpha video).")
     with session.job("exports") as folder:
         exported = _write_exports(project, folder, choices, name, None)
@@ -618,14 +619,14 @@ def write_exports_now(session: BrowserSession, choices: ExportChoices) -> list[P
 
 
 def export_files(session: BrowserSession) -> list[Path]:
-    """The export files of the session's last propagation (COCO JSON, DAVIS zip, alpha video), if any."""
+    """The export files of the session's last propagation (COCO JSON, DAVIS zip, alpha videos), if any."""
     with session.lock:
         result = session.segment_result
     if result is None:
         return []
     exported = result.exported
     davis = davis_zip_path(exported.davis_dir) if exported.davis_dir is not None else None
-    return [path for path in (exported.coco, davis, exported.alpha_video) if path is not None]
+    return [path for path in (exported.coco, davis, *exported.alpha_videos) if path is not None]
 
 
 @contextlib.contextmanager

@@ -395,7 +395,7 @@ class SegmentHandlers:
         batch_size: float = config.DEFAULT_BATCH_SIZE,
         coco: bool = False,
         davis: bool = False,
-        alpha_video: str = "none",
+        alpha_video: Sequence[str] = (),
         feather: float = config.DEFAULT_FEATHER,
         edge: str = config.DEFAULT_EDGE,
         edge_band: float = config.DEFAULT_EDGE_BAND,
@@ -415,7 +415,7 @@ class SegmentHandlers:
             batch_size: frames decoded and handed to the model at a time.
             coco: also write the masks as a YouTube-VIS style JSON (COCO compressed RLE).
             davis: also write DAVIS indexed PNGs (pixel value = object id), zipped.
-            alpha_video: "none", "webm" (VP9) or "mov" (ProRes 4444): the objects on transparency.
+            alpha_video: the objects on transparency, in each format listed: "webm" (VP9), "mov" (ProRes 4444).
             feather: soft edge of the alpha video, pixels (0 = hard; edge "hard" only).
             edge: the alpha video's edge: "hard", "refine" (the default) or "matte".
             edge_band: pixels on either side of the mask's edge that refine and matte may change.
@@ -447,7 +447,7 @@ class SegmentHandlers:
             batch_size: float,
             coco: bool,
             davis: bool,
-            alpha_video: str,
+            alpha_video: Sequence[str],
             feather: float,
             edge: str,
             edge_band: float,
@@ -513,7 +513,7 @@ class SegmentHandlers:
         self,
         coco: bool = False,
         davis: bool = False,
-        alpha_video: str = "none",
+        alpha_video: Sequence[str] = (),
         feather: float = config.DEFAULT_FEATHER,
         edge: str = config.DEFAULT_EDGE,
         edge_band: float = config.DEFAULT_EDGE_BAND,
@@ -524,7 +524,7 @@ class SegmentHandlers:
         Parameters:
             coco: the masks as a YouTube-VIS style JSON (COCO compressed RLE).
             davis: DAVIS indexed PNGs (pixel value = object id), zipped.
-            alpha_video: "none", "webm" (VP9) or "mov" (ProRes 4444): the objects on transparency.
+            alpha_video: the objects on transparency, in each format listed: "webm" (VP9), "mov" (ProRes 4444).
             feather: inward feather of the alpha video with edge "hard", pixels.
             edge: "hard", "refine" or "matte": how the alpha video's objects are cut out.
             edge_band: pixels on either side of the mask's edge that refine and matte may change.

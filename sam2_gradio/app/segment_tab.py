@@ -163,8 +163,8 @@ def _segment_source_column() -> dict[str, gr.components.Component]:
     results_note = gr.Markdown(elem_id="seg-results-note")
     preview = gr.Video(label="Preview", interactive=False, elem_id="seg-preview")
     masks = gr.File(label="Masks (zip)", interactive=False, height=FILE_HEIGHT, elem_id="seg-masks")
-    exports = gr.File(
-        label="Exports", file_count="multiple", interactive=False, height=FILE_HEIGHT, elem_id="seg-exports"
+    exports = gr.File(  # no fixed height: every export file shows, none scrolled out of sight
+        label="Exports", file_count="multiple", interactive=False, elem_id="seg-exports"
     )
     state_file = gr.File(
         label="State (JSON)", interactive=False, height=FILE_HEIGHT, elem_id="seg-state-file"
