@@ -54,7 +54,10 @@ def png_bytes(image: np.ndarray) -> bytes:
 
 
 def main() -> None:
-    print("| frame | points | polyline JSON | rasterise (ms) | ImageEditor layer + composite PNG | PNG encode + decode (ms) |")
+    print(
+        "| frame | points | polyline JSON | rasterise (ms) | ImageEditor layer + composite PNG "
+        "| PNG encode + decode (ms) |"
+    )
     print("| --- | --- | --- | --- | --- | --- |")
     rng = np.random.default_rng(0)
     for width, height in SIZES:

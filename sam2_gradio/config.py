@@ -245,7 +245,8 @@ def check_options(options: Any) -> None:
         value, name = getattr(options, field.name), field.name.replace("_", " ")
         kind = spec.kind(field.default)
         if kind == "choices":
-            if not isinstance(value, tuple) or not all(isinstance(v, str) and v in spec.choices for v in value):
+            known = isinstance(value, tuple) and all(isinstance(v, str) and v in spec.choices for v in value)
+            if not known:
                 raise BadInput(
                     f"{name} must be some of {', '.join(spec.choices)}, got {shown_value(value)}"
                 )

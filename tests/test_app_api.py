@@ -189,7 +189,8 @@ def test_propagate_writes_the_exports_asked_for_which_decode_to_the_mask_pngs(cl
     clicks = {"0": {"1": {"points": [[20.0, 8.0]], "labels": [1]}, "2": boxed}}
     state.write_text(json.dumps({"version": 1, "clicks": clicks, "names": {"2": "dog"}}))
     _, masks_zip, _ = client.predict(
-        video=handle_file(video), state_file=handle_file(state), coco=True, davis=True, alpha_video=["webm", "mov"],
+        video=handle_file(video), state_file=handle_file(state), coco=True, davis=True,
+        alpha_video=["webm", "mov"],
         feather=0, api_name="/propagate",
     )  # fmt: skip
     files = {Path(path).suffix: Path(path) for path in client.predict(api_name="/export_files")}

@@ -198,7 +198,8 @@ def write_exports_and_check(app: AppPage) -> None:
     panel_box = panel.bounding_box()
     for control in ("seg-export-alpha-video", "seg-export-coco", "seg-write-exports"):
         box = app.component(control).bounding_box()
-        assert panel_box["x"] <= box["x"] and box["x"] + box["width"] <= panel_box["x"] + panel_box["width"] + 1
+        right, panel_right = box["x"] + box["width"], panel_box["x"] + panel_box["width"]
+        assert panel_box["x"] <= box["x"] and right <= panel_right + 1, control
     formats = app.component("seg-export-alpha-video")
     formats.get_by_label("webm", exact=True).check()
     formats.get_by_label("mov", exact=True).check()
@@ -327,7 +328,7 @@ def compose_and_check(app: AppPage, clip_frames: int, folder: Path) -> None:
     shown = app.wait_image_src("cmp-preview", other_than=shown)
     assert app.number("cmp-frame-slider") == 40, "a preview reply keeps the frame the user chose"
     app.page.wait_for_timeout(300)
-    samples, blank = app.page.evaluate("() => { window.previewWatch.stop = true; return window.previewWatch.counts; }")
+    samples, blank = app.page.evaluate("() => { previewWatch.stop = true; return previewWatch.counts; }")
     assert samples > 0 and blank == [], f"the preview went blank or was covered: {blank[:5]}"
 
     app.component("cmp-objects").get_by_label("Object 1", exact=True).uncheck()
@@ -357,7 +358,9 @@ def compose_and_check(app: AppPage, clip_frames: int, folder: Path) -> None:
     app.press("cmp-snapshot")
     app.file_link("cmp-snapshot-file")
     app.press("cmp-cancel")  # Cancel says so, and takes the composite and snapshot of before away
-    app.page.wait_for_function("id => /Cancelled/.test(document.getElementById(id).innerText)", arg="cmp-note")
+    app.page.wait_for_function(
+        "id => /Cancelled/.test(document.getElementById(id).innerText)", arg="cmp-note"
+    )
     assert app.video_src("cmp-output") is None
     assert app.component("cmp-snapshot-file").locator("a[href]").count() == 0
     app.screenshot("compose_cancelled")
@@ -631,7 +634,8 @@ def test_phone_layout_puts_the_frame_first(app_url: str, tmp_path: Path) -> None
         app.open_tab("Compose")
         expect(app.component("cmp-note")).to_contain_text("Nothing to compose yet")
         assert "Propagate" in app.text("cmp-note") and "Segment tab" in app.text("cmp-note")
-        background, preview = app.component("cmp-bg").bounding_box(), app.component("cmp-preview").bounding_box()
+        background = app.component("cmp-bg").bounding_box()
+        preview = app.component("cmp-preview").bounding_box()
         example = app.component("cmp-bg-example").bounding_box()
         assert background["y"] + background["height"] <= preview["y"] < example["y"], (background, preview)
         app.screenshot("phone_compose")
@@ -640,13 +644,18 @@ def test_phone_layout_puts_the_frame_first(app_url: str, tmp_path: Path) -> None
         app.upload("seg-video", clip)
         app.wait_image_src("seg-frame", other_than=None)
         frame = app.component("seg-frame").bounding_box()
-        buttons = [app.component(name).bounding_box() for name in ("seg-propagate", "seg-cancel", "seg-continue")]
+        actions = ("seg-propagate", "seg-cancel", "seg-continue")
+        buttons = [app.component(name).bounding_box() for name in actions]
         assert frame["y"] < app.component("seg-video").bounding_box()["y"] + 700
         for button in buttons:
             assert button["y"] >= frame["y"] + frame["height"], "the actions come under the frame"
             assert button["y"] + button["height"] - frame["y"] <= PHONE["height"], "within one screen"
             assert abs(button["y"] - buttons[0]["y"]) <= 1, "one compact row"
         app.screenshot("phone_segment")
+
+
+TIMELINE_FRAMES, TIMELINE_CLICKED = 12, 7  # a 1 s clip at 12 frames/s, clicked on frame 7
+THUMB_TOLERANCE_PX = 3
 
 
 def slider_thumb_x(app: AppPage) -> float:

@@ -206,7 +206,13 @@ def test_segment_controls_use_radio_buttons_for_the_direction():
 
 @pytest.mark.parametrize(
     ("given", "formats"),
-    [("none", ()), ("webm", ("webm",)), (["mov", "webm"], ("mov", "webm")), (["webm", "webm"], ("webm",)), ([], ())],
+    [
+        ("none", ()),
+        ("webm", ("webm",)),
+        (["mov", "webm"], ("mov", "webm")),
+        (["webm", "webm"], ("webm",)),
+        ([], ()),
+    ],
 )
 def test_several_alpha_formats_come_from_a_list_or_one_name(given, formats):
     assert options_from_values(ExportChoices, {"alpha_video": given}).alpha_video == formats

@@ -9,7 +9,9 @@ from sam2_gradio.engine.tracking.interactive import brush_disc
 from sam2_gradio.engine.tracking.strokes import default_brush_radius, paint_stroke, stroke_mask
 
 
-@pytest.mark.parametrize(("y", "width", "rows"), [(10.0, 5, range(8, 13)), (10.5, 4, range(9, 13)), (20.0, 1, [20])])
+@pytest.mark.parametrize(
+    ("y", "width", "rows"), [(10.0, 5, range(8, 13)), (10.5, 4, range(9, 13)), (20.0, 1, [20])]
+)
 def test_a_horizontal_stroke_of_width_w_covers_a_w_high_band(y, width, rows):
     mask = stroke_mask(40, 60, [(10, y), (30, y), (50, y)], width)
     covered = np.flatnonzero(mask[:, 30])
@@ -54,6 +56,8 @@ def test_a_stroke_without_points_or_width_is_refused(points):
         stroke_mask(10, 10, [(1, 1)], 0)
 
 
-@pytest.mark.parametrize(("size", "radius"), [((1280, 720), 14), ((320, 180), 4), ((64, 20), 1), ((7680, 4320), 64)])
+@pytest.mark.parametrize(
+    ("size", "radius"), [((1280, 720), 14), ((320, 180), 4), ((64, 20), 1), ((7680, 4320), 64)]
+)
 def test_the_default_brush_is_two_percent_of_the_shorter_side(size, radius):
     assert default_brush_radius(*size, maximum=64) == radius

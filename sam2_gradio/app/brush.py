@@ -30,7 +30,8 @@ const shownScale = () => {
 const style = document.createElement("style");
 style.textContent = `
   body.seg-brushing #seg-frame img { touch-action: none; cursor: none; }
-  .seg-brush-ring { position: fixed; pointer-events: none; border-radius: 50%; z-index: 1000; box-sizing: border-box;
+  .seg-brush-ring { position: fixed; pointer-events: none; border-radius: 50%; z-index: 1000;
+    box-sizing: border-box;
     border: 2px solid #fff; box-shadow: 0 0 0 1px #000, inset 0 0 0 1px #000; display: none; }
   .seg-brush-canvas { position: fixed; pointer-events: none; z-index: 999; }`;
 document.head.appendChild(style);

@@ -58,7 +58,11 @@ def build_compose_tab(handlers: ComposeHandlers, tab: gr.Tab) -> None:
     _wire_compose_events(handlers, view)
     objects = [view.obj_video, view.masks]
     tab.select(
-        handlers.offer_segment_result, objects, [*objects, view.note], api_visibility="private", **PREVIEW_QUEUE
+        handlers.offer_segment_result,
+        objects,
+        [*objects, view.note],
+        api_visibility="private",
+        **PREVIEW_QUEUE,
     )
 
 

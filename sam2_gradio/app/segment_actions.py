@@ -32,9 +32,9 @@ from sam2_gradio.engine.exports.mask_folder import save_run_state, zip_pngs
 from sam2_gradio.engine.exports.overlay import display_factor, draw_corner
 from sam2_gradio.engine.options import ExportChoices, SegmentOptions
 from sam2_gradio.engine.store.project import Project
+from sam2_gradio.engine.tracking import strokes
 from sam2_gradio.engine.tracking.interactive import InteractiveSession
 from sam2_gradio.engine.tracking.pipeline import SegmentResult
-from sam2_gradio.engine.tracking import strokes
 from sam2_gradio.engine.tracking.prompts import PromptState, box_from_corners, load_prompt_state
 from sam2_gradio.engine.tracking.propagation import same_clicks
 from sam2_gradio.engine.tracking.track_project import FrameTracked, TrackingResult, track_project

@@ -415,7 +415,8 @@ class SegmentHandlers:
             batch_size: frames decoded and handed to the model at a time.
             coco: also write the masks as a YouTube-VIS style JSON (COCO compressed RLE).
             davis: also write DAVIS indexed PNGs (pixel value = object id), zipped.
-            alpha_video: the objects on transparency, in each format listed: "webm" (VP9), "mov" (ProRes 4444).
+            alpha_video: the objects on transparency, one video per format listed: "webm" (VP9), "mov"
+                (ProRes 4444).
             feather: soft edge of the alpha video, pixels (0 = hard; edge "hard" only).
             edge: the alpha video's edge: "hard", "refine" (the default) or "matte".
             edge_band: pixels on either side of the mask's edge that refine and matte may change.
@@ -524,7 +525,8 @@ class SegmentHandlers:
         Parameters:
             coco: the masks as a YouTube-VIS style JSON (COCO compressed RLE).
             davis: DAVIS indexed PNGs (pixel value = object id), zipped.
-            alpha_video: the objects on transparency, in each format listed: "webm" (VP9), "mov" (ProRes 4444).
+            alpha_video: the objects on transparency, one video per format listed: "webm" (VP9), "mov"
+                (ProRes 4444).
             feather: inward feather of the alpha video with edge "hard", pixels.
             edge: "hard", "refine" or "matte": how the alpha video's objects are cut out.
             edge_band: pixels on either side of the mask's edge that refine and matte may change.

@@ -1,12 +1,12 @@
 """Clicking on a video: a prompt state plus instant masks of the shown frame.
 
-`InteractiveSession` is what the Segment tab holds per browser session and what a script can drive:
-every edit (click, box, paint, brush dab or stroke, absent mark, clear, new or removed object, reset, loaded state) is one
-step of the `PromptState`'s undo history, and updates the masks of the affected frame, computed by SAM 2
-on that frame alone, exactly as propagation will treat it. The image features of the video are kept
-(`features`, shared with propagations given it), so further clicks on a frame only run the mask
-decoder (`prepare` encodes a shown frame before its first click), and the frame shown is the frame the
-model reads (`DecodedFrames`): each is decoded once.
+`InteractiveSession` is what the Segment tab holds per browser session and what a script can drive: every
+edit (click, box, paint, brush dab or stroke, absent mark, clear, new or removed object, reset, loaded
+state) is one step of the `PromptState`'s undo history, and updates the masks of the affected frame,
+computed by SAM 2 on that frame alone, exactly as propagation will treat it. The image features of the
+video are kept (`features`, shared with propagations given it), so further clicks on a frame only run the
+mask decoder (`prepare` encodes a shown frame before its first click), and the frame shown is the frame
+the model reads (`DecodedFrames`): each is decoded once.
 """
 
 from __future__ import annotations

@@ -16,7 +16,9 @@ import numpy as np
 BRUSH_SHARE_OF_SIDE = 0.02  # the default brush size: this share of the video's shorter side
 
 
-def stroke_mask(height: int, width: int, points: Sequence[tuple[float, float]], stroke_width: float) -> np.ndarray:
+def stroke_mask(
+    height: int, width: int, points: Sequence[tuple[float, float]], stroke_width: float
+) -> np.ndarray:
     """A bool (height, width) mask of the pixels within `stroke_width / 2` of the polyline `points`
     ((x, y) pairs in pixels, at least one; the stroke may reach past the edges)."""
     if stroke_width <= 0:
@@ -26,7 +28,7 @@ def stroke_mask(height: int, width: int, points: Sequence[tuple[float, float]], 
         raise ValueError("a stroke needs at least one point, each two finite numbers")
     mask = np.zeros((height, width), dtype=bool)
     reach = stroke_width / 2
-    ends = zip(line[:-1], line[1:]) if len(line) > 1 else [(line[0], line[0])]
+    ends = zip(line[:-1], line[1:], strict=True) if len(line) > 1 else [(line[0], line[0])]
     for start, end in ends:
         left, right = _span(min(start[0], end[0]) - reach, max(start[0], end[0]) + reach, width)
         top, bottom = _span(min(start[1], end[1]) - reach, max(start[1], end[1]) + reach, height)
@@ -64,6 +66,8 @@ def _distance_squared(cols: np.ndarray, rows: np.ndarray, start: np.ndarray, end
     if length_squared == 0:
         along = 0.0
     else:
-        along = np.clip(((cols - start[0]) * direction[0] + (rows - start[1]) * direction[1]) / length_squared, 0, 1)
+        along = np.clip(
+            ((cols - start[0]) * direction[0] + (rows - start[1]) * direction[1]) / length_squared, 0, 1
+        )
     nearest_x, nearest_y = start[0] + along * direction[0], start[1] + along * direction[1]
     return (cols - nearest_x) ** 2 + (rows - nearest_y) ** 2
