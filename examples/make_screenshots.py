@@ -234,8 +234,9 @@ def main() -> None:
     args = parse_args()
     os.environ.setdefault("TQDM_DISABLE", "1")  # SAM 2's per-frame bar
     warnings.filterwarnings("ignore", message="cannot import name '_C'")  # SAM 2 without its CUDA extension
-    sys.path.insert(0, str(PROJECT_ROOT / "tests"))  # the test helpers: random model, app launch, browser
-    sys.path.insert(0, str(EXAMPLES))  # make_example: the clip's exact masks
+    # this checkout's app, its test helpers (random model, app launch, browser) and make_example (the
+    # clip's exact masks)
+    sys.path[:0] = [str(PROJECT_ROOT), str(PROJECT_ROOT / "tests"), str(EXAMPLES)]
     from app_support import running_app
     from browser_support import AppPage, browser_missing_reason, chromium_page
 

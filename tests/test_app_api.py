@@ -274,7 +274,9 @@ def test_app_without_weights_composes_and_names_the_fetch_command(make_video, tm
 def test_clicks_never_queue_behind_a_propagation_and_renders_run_beside_them(random_model, tmp_path):
     demo = create_app(app_model_of(random_model), sessions=SessionStore(tmp_path))
     slots = {fn.api_name: (fn.concurrency_id, fn.concurrency_limit) for fn in demo.fns.values()}
-    for runs_sam2 in ("add_click", "undo", "redo", "clear_frame", "remove_object", "load_state"):
+    for runs_sam2 in (
+        "add_click", "paint_stroke", "mark_absent", "undo", "redo", "clear_frame", "remove_object", "load_state"
+    ):
         assert slots[runs_sam2] == ("gpu", 1)
     for propagation in ("propagate", "propagate_live", "continue_propagate"):  # the model lock is per step
         assert slots[propagation] == ("propagate", config.PROPAGATE_CONCURRENCY)

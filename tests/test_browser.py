@@ -183,6 +183,11 @@ def propagate_and_check(
         assert first_frame[obj_id]["labels"] == [1]
 
 
+# The parts of an element that hide some of their content behind a scroll bar or a cut edge.
+SCROLLED_PARTS_JS = """element => [...element.querySelectorAll('*')].filter(e => e.clientHeight &&
+  getComputedStyle(e).overflowY !== 'visible' && e.scrollHeight > e.clientHeight + 1).map(e => e.className)"""
+
+
 def write_exports_and_check(app: AppPage) -> None:
     """The exports panel opens whole (nothing clipped); two alpha formats and COCO ticked at once are
     written from the tracked masks, and the Exports box shows every file."""
@@ -190,10 +195,7 @@ def write_exports_and_check(app: AppPage) -> None:
     page.get_by_text("Exports (besides the masks zip)").click()
     panel = app.component("seg-exports-options")
     app.component("seg-write-exports").wait_for()
-    clipped = panel.evaluate(
-        """panel => [...panel.querySelectorAll('*')].filter(e => e.clientHeight && getComputedStyle(e)
-           .overflowY !== 'visible' && e.scrollHeight > e.clientHeight + 1).map(e => e.className)"""
-    )
+    clipped = panel.evaluate(SCROLLED_PARTS_JS)
     assert clipped == [], f"parts of the exports panel scroll or are cut: {clipped}"
     panel_box = panel.bounding_box()
     for control in ("seg-export-alpha-video", "seg-export-coco", "seg-write-exports"):
@@ -214,6 +216,7 @@ def write_exports_and_check(app: AppPage) -> None:
     )  # fmt: skip
     names = sorted(Path(link.get_attribute("href").split("?")[0]).suffix for link in links.all())
     assert names == [".json", ".mov", ".webm"], names
+    assert app.component("seg-exports").evaluate(SCROLLED_PARTS_JS) == [], "the file list is cut"
     for link in links.all():
         link.scroll_into_view_if_needed()
         box, shown = app.component("seg-exports").bounding_box(), link.bounding_box()
