@@ -5,6 +5,7 @@
 * ``background.mp4``: a lake at sunset with moving ripples and a 440 Hz sine tone, a compose target.
 
 Both are 640x360, 30 fps, 3 s, H.264 yuv420p, encoded by the ffmpeg binary of imageio-ffmpeg.
+`toy_car_masks(frame)` gives the toy clip's exact masks (the README's screenshots use them).
 Uses numpy, OpenCV and imageio-ffmpeg only; a fixed seed makes the pictures the same on every run.
 """
 
