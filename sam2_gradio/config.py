@@ -77,9 +77,11 @@ ENCODE_SHOWN_FRAME = _env_int("SAM2_GRADIO_ENCODE_SHOWN_FRAME", 1) != 0
 MIN_SHOWN_SIDE = _env_int("SAM2_GRADIO_MIN_SHOWN_SIDE", 960)
 # Edits (clicks, boxes, masks, clears, objects, resets, loaded states) that Undo can take back.
 UNDO_STEPS = _env_int("SAM2_GRADIO_UNDO_STEPS", 100)
-# The Segment tab's brush: radius in video pixels of one dab, its default and its largest.
+# The Segment tab's brush: radius in video pixels (a stroke is twice as wide), the default before a video
+# is open (a video sets it to 2% of its shorter side, `strokes.default_brush_radius`) and the largest.
 DEFAULT_BRUSH_RADIUS = 8
 MAX_BRUSH_RADIUS = 64
+MAX_STROKE_POINTS = 4096  # points of one brush stroke the app takes (the page sends one per pointer move)
 
 # --- Compositing -------------------------------------------------------------------------------
 DEFAULT_OBJECT_SIZE = 256  # longer side of the relocated object, pixels
@@ -212,7 +214,7 @@ class OptionSpec:
 
     help: str  # one line, for --help
     label: str  # the app control's label
-    choices: tuple[str, ...] = ()  # the allowed values of a text option
+    choices: tuple[str, ...] = ()  # the allowed values of a text option (of each, for a tuple of texts)
     minimum: float | None = None  # the smallest allowed value of a number option
     maximum: float | None = None  # the largest allowed value of a number option
     slider: tuple[float, float] | None = None  # the app slider's range of a number option
@@ -222,10 +224,10 @@ class OptionSpec:
     control_id: str = ""  # the app control's elem_id after its tab's prefix (default: the field's name)
 
     def kind(self, default: Any) -> str:
-        """ "choice", "flag", "ids", "file", "text", "real" (a float) or "number" (a whole number): how
-        the CLIs and the app offer the option."""
+        """ "choice", "choices" (several of the choices: a tuple), "flag", "ids", "file", "text", "real"
+        (a float) or "number" (a whole number): how the CLIs and the app offer the option."""
         if self.choices:
-            return "choice"
+            return "choices" if isinstance(default, tuple) else "choice"
         if isinstance(default, bool):
             return "flag"
         if self.ids:
@@ -256,7 +258,13 @@ def check_options(options: Any) -> None:
     for field, spec in option_fields(type(options)):
         value, name = getattr(options, field.name), field.name.replace("_", " ")
         kind = spec.kind(field.default)
-        if spec.choices and (not isinstance(value, str) or value not in spec.choices):
+        if kind == "choices":
+            known = isinstance(value, tuple) and all(isinstance(v, str) and v in spec.choices for v in value)
+            if not known:
+                raise BadInput(
+                    f"{name} must be some of {', '.join(spec.choices)}, got {shown_value(value)}"
+                )
+        elif spec.choices and (not isinstance(value, str) or value not in spec.choices):
             raise BadInput(f"{name} must be one of {', '.join(spec.choices)}, got {shown_value(value)}")
         if kind == "number" and (isinstance(value, bool) or not isinstance(value, numbers.Integral)):
             raise BadInput(f"{name} must be a whole number, got {shown_value(value)}")
@@ -332,6 +340,9 @@ def options_from_values(options_class: type[OptionsT], values: Mapping[str, Any]
                 value = bool(value)
             elif kind == "ids":
                 value = _object_ids(value, field.name.replace("_", " ")) if value else None
+            elif kind == "choices":  # a list of choices; one choice alone, or "none", as API clients say it
+                value = (value,) if isinstance(value, str) else tuple(value or ())
+                value = tuple(dict.fromkeys(v for v in value if v not in ("", "none")))
             given[field.name] = value
     return options_class(**given)
 

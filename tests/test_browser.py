@@ -305,6 +305,50 @@ def go_to_frame(app: AppPage, frame: int) -> None:
     wait_frame_drawn(app, frame)
 
 
+# The parts of an element that hide some of their content behind a scroll bar or a cut edge.
+SCROLLED_PARTS_JS = """element => [...element.querySelectorAll('*')].filter(e => e.clientHeight &&
+  getComputedStyle(e).overflowY !== 'visible' && e.scrollHeight > e.clientHeight + 1).map(e => e.className)"""
+
+
+def write_exports_and_check(app: AppPage) -> None:
+    """The exports panel opens whole (nothing clipped); two alpha formats and COCO ticked at once are
+    written from the tracked masks, and the Exports box shows every file."""
+    page = app.page
+    page.get_by_text("Exports (besides the masks zip)").click()
+    panel = app.component("seg-exports-options")
+    app.component("seg-write-exports").wait_for()
+    clipped = panel.evaluate(SCROLLED_PARTS_JS)
+    assert clipped == [], f"parts of the exports panel scroll or are cut: {clipped}"
+    panel_box = panel.bounding_box()
+    for control in ("seg-export-alpha-video", "seg-export-coco", "seg-write-exports"):
+        box = app.component(control).bounding_box()
+        right, panel_right = box["x"] + box["width"], panel_box["x"] + panel_box["width"]
+        assert panel_box["x"] <= box["x"] and right <= panel_right + 1, control
+    formats = app.component("seg-export-alpha-video")
+    formats.get_by_label("webm", exact=True).check()
+    formats.get_by_label("mov", exact=True).check()
+    app.component("seg-export-coco").get_by_label("COCO JSON (YouTube-VIS)").check()
+    app.component("seg-export-edge").get_by_label("hard", exact=True).check()
+    app.screenshot("exports_ticked")
+    app.press("seg-write-exports")
+    links = app.component("seg-exports").locator("a[href]")
+    page.wait_for_function(
+        "id => document.querySelectorAll(`#${id} a[href]`).length === 3", arg="seg-exports",
+        timeout=RENDER_TIMEOUT_MS,
+    )  # fmt: skip
+    names = sorted(Path(link.get_attribute("href").split("?")[0]).suffix for link in links.all())
+    assert names == [".json", ".mov", ".webm"], names
+    assert app.component("seg-exports").evaluate(SCROLLED_PARTS_JS) == [], "the file list is cut"
+    for link in links.all():
+        link.scroll_into_view_if_needed()
+        box, shown = app.component("seg-exports").bounding_box(), link.bounding_box()
+        assert box["y"] <= shown["y"] and shown["y"] + shown["height"] <= box["y"] + box["height"] + 1
+        middle = (shown["x"] + shown["width"] / 2, shown["y"] + shown["height"] / 2)
+        on_top = page.evaluate("([x, y]) => document.elementFromPoint(x, y).closest('a')?.href", middle)
+        assert on_top == link.evaluate("a => a.href"), "each export file shows, none scrolled away"
+    app.screenshot("exports_written")
+
+
 def reload_and_check(app: AppPage, clip_frames: int, folder: Path) -> None:
     """Reload the page: the same frame, clicks, undo history, tracked masks and preview come back (the
     project the browser keeps); another browser sees none of it."""
@@ -360,6 +404,30 @@ def holdout_zip(folder: Path) -> Path:
     return path
 
 
+# Samples the Compose preview every animation frame until `previewWatch.stop`: `counts` is [samples, and
+# the moments it showed no picture or a loading cover over it].
+WATCH_PREVIEW_JS = """() => {
+  const watch = { stop: false, counts: [0, []] };
+  window.previewWatch = watch;
+  const sample = () => {
+    if (watch.stop) return;
+    const img = document.querySelector("#cmp-preview img");
+    const box = document.querySelector("#cmp-preview");
+    const tracker = box.querySelector("[data-testid=status-tracker]");
+    watch.counts[0] += 1;
+    if (!img || !img.complete || !img.naturalWidth) watch.counts[1].push("no picture");
+    else if (tracker && !tracker.classList.contains("hide")) {
+      const style = getComputedStyle(tracker), area = tracker.getBoundingClientRect();
+      const opaque = style.backgroundColor !== "rgba(0, 0, 0, 0)" && style.opacity !== "0";
+      if (opaque && area.height > img.getBoundingClientRect().height / 2)
+        watch.counts[1].push(`covered: ${tracker.className}`);
+    }
+    requestAnimationFrame(sample);
+  };
+  requestAnimationFrame(sample);
+}"""
+
+
 def compose_and_check(app: AppPage, clip_frames: int, folder: Path) -> None:
     """Take the Segment result over the example background: note, object choice, preview and render."""
     app.open_tab("Compose")
@@ -381,10 +449,15 @@ def compose_and_check(app: AppPage, clip_frames: int, folder: Path) -> None:
     app.screenshot("compose_two_objects")
 
     frame_box = app.component("cmp-frame-slider").locator("input[type=number]").first
-    frame_box.fill("40")
-    frame_box.press("Enter")
+    app.page.evaluate(WATCH_PREVIEW_JS)
+    for frame in ("39", "40"):  # chained updates: the picture stays until the next one is ready
+        frame_box.fill(frame)
+        frame_box.press("Enter")
     shown = app.wait_image_src("cmp-preview", other_than=shown)
     assert app.number("cmp-frame-slider") == 40, "a preview reply keeps the frame the user chose"
+    app.page.wait_for_timeout(300)
+    samples, blank = app.page.evaluate("() => { previewWatch.stop = true; return previewWatch.counts; }")
+    assert samples > 0 and blank == [], f"the preview went blank or was covered: {blank[:5]}"
 
     app.component("cmp-objects").get_by_label("Object 1", exact=True).uncheck()
     app.wait_image_src("cmp-preview", other_than=shown)
@@ -407,6 +480,16 @@ def compose_and_check(app: AppPage, clip_frames: int, folder: Path) -> None:
     output = app.wait_video("cmp-output", timeout_ms=RENDER_TIMEOUT_MS)
     app.screenshot("rendered")
     assert frame_count(app, output, folder) == expected_frames
+
+    app.press("cmp-snapshot")
+    app.file_link("cmp-snapshot-file")
+    app.press("cmp-cancel")  # Cancel says so, and takes the composite and snapshot of before away
+    app.page.wait_for_function(
+        "id => /Cancelled/.test(document.getElementById(id).innerText)", arg="cmp-note"
+    )
+    assert app.video_src("cmp-output") is None
+    assert app.component("cmp-snapshot-file").locator("a[href]").count() == 0
+    app.screenshot("compose_cancelled")
 
 
 def test_a_holdout_clicked_on_the_background_goes_in_front_of_the_pasted_object(
@@ -503,6 +586,7 @@ def walk_segment_then_compose(
             click_two_objects(app, clicks)
             step_with_arrow_keys(app)
             propagate_and_check(app, clip_frames, clicks, tmp_path)
+            write_exports_and_check(app)
             reload_and_check(app, clip_frames, tmp_path)
             compose_and_check(app, clip_frames, tmp_path)
         except Exception as failure:
@@ -517,6 +601,7 @@ def walk_segment_then_compose(
 
 
 PHONE = {"width": 390, "height": 844}
+DESKTOP = {"width": 1400, "height": 1000}
 SMALL_CLIP = (320, 240)  # shown enlarged three times (config.MIN_SHOWN_SIDE)
 
 
@@ -536,10 +621,16 @@ def test_annotator_loop_on_a_small_clip(app_url: str, tmp_path: Path) -> None:
          "-c:v", "libx264", "-pix_fmt", "yuv420p", str(crop)],
         check=True,
     )  # fmt: skip
-    with chromium_page(app_url) as page:
+    notes, sound = tmp_path / "notes.txt", tmp_path / "sound_only.mp4"
+    notes.write_text("not a video")
+    subprocess.run(
+        [imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-y", "-f", "lavfi", "-i", "sine=duration=1",
+         "-c:a", "aac", str(sound)],
+        check=True,
+    )  # fmt: skip
+    with chromium_page(app_url, viewport=DESKTOP) as page:
         app = AppPage(page, ARTIFACTS / "small")
-        app.upload("seg-video", crop)
-        app.wait_image_src("seg-frame", other_than=None)
+        check_refused_uploads(app, crop, notes, sound)
         natural = (
             app.component("seg-frame").locator("img").first.evaluate("i => [i.naturalWidth, i.naturalHeight]")
         )
@@ -577,17 +668,63 @@ def test_annotator_loop_on_a_small_clip(app_url: str, tmp_path: Path) -> None:
         assert "Upload a video" in app.text("seg-info")
 
 
+def check_refused_uploads(app: AppPage, video: Path, notes: Path, sound: Path) -> None:
+    """A text file gets a sentence in the box and never reaches gradio (no MIME-type message); a sound-only
+    MP4 is refused in words and leaves the box, ready for the next file; then `video` is opened."""
+    from playwright.sync_api import expect
+
+    box = app.component("seg-video")
+    app.upload("seg-video", notes)
+    expect(box.locator(".drop-note")).to_have_text(re.compile("notes.txt is not a video"))
+    app.upload("seg-video", sound)
+    warnings = app.wait_warning()  # every warning so far: the text file's would be among them
+    assert "no video stream" in warnings, "the refusal says what is wrong"
+    assert "video/" not in warnings and "Invalid file type" not in warnings, warnings
+    expect(box.locator("video")).to_have_count(0)  # the refused file left the box
+    assert "Upload a video" in app.text("seg-info")
+    app.screenshot("refused_upload")
+    app.upload("seg-video", video)
+    app.wait_image_src("seg-frame", other_than=None)
+    expect(app.component("seg-info")).to_contain_text("320×240")
+
+
 CAR_BOX = ((0.665, 0.70), (0.91, 0.97))  # opposite corners of the car in toy_car.mp4, fractions of the frame
-BALL_STROKE = ((0.12, 0.54), (0.14, 0.56), (0.16, 0.58))  # brush dabs across the ball
+BALL_STROKE_Y, BALL_STROKE_X = 0.55, (0.06, 0.22)  # a horizontal drag across the ball, fractions of the frame
+CUT_X = 0.14  # a vertical eraser drag across that stroke
+
+
+def drag_on_frame(app: AppPage, points: list[tuple[float, float]]) -> None:
+    """Press on the Segment frame at the first of `points` (fractions of the frame), move through the
+    others in small steps and release at the last."""
+    image = app.component("seg-frame").locator("img").first
+    image.evaluate("img => img.scrollIntoView({ block: 'center' })")  # the mouse acts in the viewport
+    box = image.bounding_box()
+    natural = image.evaluate("img => [img.naturalWidth, img.naturalHeight]")
+    fit = min(box["width"] / natural[0], box["height"] / natural[1])
+    left = box["x"] + (box["width"] - natural[0] * fit) / 2
+    top = box["y"] + (box["height"] - natural[1] * fit) / 2
+    at = [(left + x * natural[0] * fit, top + y * natural[1] * fit) for x, y in points]
+    mouse = app.page.mouse
+    mouse.move(*at[0])
+    mouse.down()
+    for point in at[1:]:
+        mouse.move(*point, steps=12)
+    mouse.up()
+
+
+def painted_mask(app: AppPage, obj_id: str) -> np.ndarray:
+    """The mask prompt of `obj_id` on frame 0, from a fresh Save state."""
+    return CompressedRle.from_coco(fresh_saved_clicks(app)["0"][obj_id]["mask"]).to_mask()
 
 
 def test_box_and_brush_prompts_in_the_browser(app_url: str, tmp_path: Path) -> None:
-    """Two clicks draw a box (the first corner shows alone), brush dabs paint a second object's mask
-    (the line under the prompt type says what it replaces), Ctrl+Z takes back the last dab."""
+    """Two clicks draw a box (the first corner shows alone); the brush starts at 2% of the video's shorter
+    side, shows its size as a circle under the pointer and paints a dragged stroke of its width as one
+    undo step; the eraser cuts a stroke out; *Absent here* gives an object an empty mask."""
     from playwright.sync_api import expect
 
     clip = cut_clip(EXAMPLES / "toy_car.mp4", tmp_path / "car.mp4", seconds=0.5, width=320, fps=10)
-    with chromium_page(app_url) as page:
+    with chromium_page(app_url, viewport=DESKTOP) as page:
         app = AppPage(page, ARTIFACTS / "prompts")
         app.upload("seg-video", clip)
         app.wait_image_src("seg-frame", other_than=None)
@@ -597,27 +734,58 @@ def test_box_and_brush_prompts_in_the_browser(app_url: str, tmp_path: Path) -> N
             click_and_expect_change(app, corner, PROMPT_TIMEOUT_MS)
         app.press("seg-new-object")
         app.wait_checked("seg-object", "Object 2")
+        app.wait_number("seg-brush-size", 4)  # 2% of 180 px, rounded
         app.component("seg-point-label").get_by_label("brush", exact=True).check()
         expect(app.component("seg-prompt-hint")).to_contain_text("replaces the object's clicks and box")
-        for dab in BALL_STROKE:
-            before_last = pixels(app, app.image_src("seg-frame"))
-            click_and_expect_change(app, dab, PROMPT_TIMEOUT_MS)
-        app.screenshot("box_and_brush")
-        shown = app.image_src("seg-frame")
-        page.keyboard.press("Control+z")
-        undone = pixels(app, app.wait_image_src("seg-frame", other_than=shown, timeout_ms=PROMPT_TIMEOUT_MS))
-        assert np.abs(undone.astype(int) - before_last).mean() < 2, "undo takes back the last dab"
 
-        clicks = saved_clicks(app)["0"]
-        (x0, y0), (x1, y1) = CAR_BOX
-        expected = [x0 * 320, y0 * 180, x1 * 320, y1 * 180]
-        assert np.abs(np.array(clicks["1"]["box"]) - expected).max() <= 1.5, clicks["1"]["box"]
-        painted = CompressedRle.from_coco(clicks["2"]["mask"]).to_mask()
-        assert painted.shape == (180, 320) and clicks["2"]["points"] == []
-        for x, y in BALL_STROKE[:2]:  # the dabs left after the undo, each a disc of the brush size
-            assert painted[round(y * 180), round(x * 320)]
-        last_x, last_y = BALL_STROKE[2]  # a pixel only the undone dab covered
-        assert not painted[round(last_y * 180) + 4, round(last_x * 320) + 4]
+        image = app.component("seg-frame").locator("img").first
+        image.evaluate("img => img.scrollIntoView({ block: 'center' })")
+        box = image.bounding_box()
+        page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2, steps=4)
+        ring = page.locator("#seg-brush-ring")
+        expect(ring).to_be_visible()
+        natural_width = image.evaluate("img => img.naturalWidth")  # 960: the 320 px frame shown 3x
+        shown_fit = min(box["width"] / natural_width, box["height"] / (natural_width * 9 / 16))
+        expected_ring = 2 * 4 * 3 * shown_fit
+        assert abs(ring.bounding_box()["width"] - expected_ring) <= 1.5, (ring.bounding_box(), expected_ring)
+
+        before = app.image_src("seg-frame")
+        (x0, x1), y = BALL_STROKE_X, BALL_STROKE_Y
+        drag_on_frame(app, [(x0, y), ((x0 + x1) / 2, y), (x1, y)])
+        stroked = app.wait_image_src("seg-frame", other_than=before, timeout_ms=PROMPT_TIMEOUT_MS)
+        app.screenshot("brush_stroke")
+        painted = painted_mask(app, "2")
+        row = round(y * 180)
+        columns = np.flatnonzero(painted[row])
+        assert columns.min() <= round(x0 * 320) - 3 and columns.max() >= round(x1 * 320) + 3
+        assert len(columns) == columns.max() - columns.min() + 1, "one continuous stroke, no gaps"
+        middle = round((x0 + x1) / 2 * 320)
+        band = np.flatnonzero(painted[:, middle])
+        assert 8 <= len(band) <= 9 and len(band) == band.max() - band.min() + 1, band  # 2 x radius 4
+        assert abs(band.mean() - y * 180) <= 1.5
+
+        page.keyboard.press("Control+z")  # the whole stroke is one step
+        undone = app.wait_image_src("seg-frame", other_than=stroked, timeout_ms=PROMPT_TIMEOUT_MS)
+        assert "2" not in fresh_saved_clicks(app).get("0", {})
+        page.keyboard.press("Control+Shift+z")
+        app.wait_image_src("seg-frame", other_than=undone, timeout_ms=PROMPT_TIMEOUT_MS)
+
+        app.component("seg-point-label").get_by_label("erase", exact=True).check()
+        shown = app.image_src("seg-frame")
+        drag_on_frame(app, [(CUT_X, y - 0.1), (CUT_X, y + 0.1)])
+        app.wait_image_src("seg-frame", other_than=shown, timeout_ms=PROMPT_TIMEOUT_MS)
+        cut = painted_mask(app, "2")
+        cut_column = round(CUT_X * 320)
+        assert not cut[row, cut_column - 2 : cut_column + 3].any(), "the eraser cut across the stroke"
+        assert cut[row, cut_column - 12] and cut[row, cut_column + 12]
+
+        app.component("seg-object").get_by_label("Object 1", exact=True).check()
+        shown = app.image_src("seg-frame")
+        app.press("seg-absent")
+        app.wait_image_src("seg-frame", other_than=shown, timeout_ms=PROMPT_TIMEOUT_MS)
+        absent = fresh_saved_clicks(app)["0"]["1"]
+        assert "box" not in absent and CompressedRle.from_coco(absent["mask"]).to_mask().sum() == 0
+        app.screenshot("absent_here")
         assert app.take_errors() == []
 
 
@@ -669,7 +837,13 @@ def test_the_legend_marks_an_object_off_the_frame(absent_app_url: str, tmp_path:
         assert app.take_errors() == []
 
 
-def test_phone_layout_puts_the_frame_first(app_url: str) -> None:
+def test_phone_layout_puts_the_frame_first(app_url: str, tmp_path: Path) -> None:
+    """On a phone: Compose without a result says what to do first and shows its preview right after the
+    background's box; the Segment tab shows the video box, the frame, then Propagate / Cancel / Continue
+    side by side within one screen of the frame's top."""
+    from playwright.sync_api import expect
+
+    clip = cut_clip(EXAMPLES / "toy_car.mp4", tmp_path / "phone.mp4", seconds=0.5, width=320, fps=10)
     with chromium_page(app_url, viewport=PHONE) as page:
         app = AppPage(page, ARTIFACTS / "phone")
         app.component("seg-frame").wait_for()
@@ -677,14 +851,31 @@ def test_phone_layout_puts_the_frame_first(app_url: str) -> None:
         app.page.wait_for_function(
             "() => getComputedStyle(document.getElementById('seg-frame-column')).display === 'contents'"
         )
-        frame_top = app.component("seg-frame").bounding_box()["y"]
-        assert frame_top < app.component("seg-propagate").bounding_box()["y"]
-        assert frame_top < app.component("seg-video").bounding_box()["y"] + 700
         assert not app.component("seg-preview").is_visible(), "an empty preview box is hidden"
+
+        app.open_tab("Compose")
+        expect(app.component("cmp-note")).to_contain_text("Nothing to compose yet")
+        assert "Propagate" in app.text("cmp-note") and "Segment tab" in app.text("cmp-note")
+        background = app.component("cmp-bg").bounding_box()
+        preview = app.component("cmp-preview").bounding_box()
+        example = app.component("cmp-bg-example").bounding_box()
+        assert background["y"] + background["height"] <= preview["y"] < example["y"], (background, preview)
+        app.screenshot("phone_compose")
+
+        app.open_tab("Segment")
+        app.upload("seg-video", clip)
+        app.wait_image_src("seg-frame", other_than=None)
+        frame = app.component("seg-frame").bounding_box()
+        actions = ("seg-propagate", "seg-cancel", "seg-continue")
+        buttons = [app.component(name).bounding_box() for name in actions]
+        assert frame["y"] < app.component("seg-video").bounding_box()["y"] + 700
+        for button in buttons:
+            assert button["y"] >= frame["y"] + frame["height"], "the actions come under the frame"
+            assert button["y"] + button["height"] - frame["y"] <= PHONE["height"], "within one screen"
+            assert abs(button["y"] - buttons[0]["y"]) <= 1, "one compact row"
         app.screenshot("phone_segment")
 
 
-DESKTOP = {"width": 1400, "height": 1000}
 TIMELINE_FRAMES, TIMELINE_CLICKED = 12, 7  # a 1 s clip at 12 frames/s, clicked on frame 7
 THUMB_TOLERANCE_PX = 3
 

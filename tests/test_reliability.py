@@ -379,17 +379,23 @@ def test_opening_a_truncated_video_uses_and_counts_the_frames_that_decode(
         segment_actions.show_frame(session, decoded)
 
 
-@pytest.mark.parametrize("upload", ["audio_only", "zero_frame_video"])
+@pytest.mark.parametrize(
+    ("upload", "why"),
+    [
+        ("audio_only", r"^The video file \S+ has no video stream \(only sound\?\)"),
+        ("zero_frame_video", r"^The video could not be read as a video; try an MP4 \(H\.264\)"),
+    ],
+)
 def test_an_upload_without_frames_is_refused_and_the_open_video_kept(
-    random_model, truncated_video, tmp_path, request, upload
+    random_model, truncated_video, tmp_path, request, upload, why
 ):
     session = SessionStore(tmp_path / "sessions").get("tab")
     model = AppModel(random_model.settings, model=random_model)
     segment_actions.open_video(session, truncated_video, model)
-    with pytest.raises(
-        UploadRejected, match=r"^The video could not be read as a video; try an MP4 \(H\.264\)"
-    ):
-        segment_actions.open_video(session, request.getfixturevalue(upload), model)
+    refused = request.getfixturevalue(upload)
+    with pytest.raises(UploadRejected, match=why):
+        segment_actions.open_video(session, refused, model)
+    assert segment_actions.refused_upload(session, refused)  # its box is emptied
     assert session.video_path == truncated_video
     assert session.segment.source.meta.num_frames == decoded_frame_count(truncated_video)
 
@@ -658,8 +664,9 @@ def test_damaged_uploads_through_the_api_are_refused_or_used_as_far_as_they_deco
         client = Client(url, verbose=False, download_files=tmp_path / "downloads")
         summary = client.predict(video=handle_file(truncated_video), api_name="/open_video")[0]
         assert summary.startswith(f"{decoded} frames · ")
-        for unusable in (zero_frame_video, audio_only):
-            with pytest.raises(AppError, match="could not be read as a video") as refused:
+        refusals = ((zero_frame_video, "could not be read as a video"), (audio_only, "no video stream"))
+        for unusable, why in refusals:
+            with pytest.raises(AppError, match=why) as refused:
                 client.predict(video=handle_file(unusable), api_name="/open_video")
             assert "Traceback" not in str(refused.value)
         client.predict(frame=decoded - 1, api_name="/show_frame")  # the damaged video is still open

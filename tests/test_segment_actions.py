@@ -22,6 +22,7 @@ from sam2_gradio.engine.model.predictor import ModelSettings
 from sam2_gradio.engine.options import SegmentOptions
 from sam2_gradio.engine.tracking import gpu_tasks, interactive
 from sam2_gradio.engine.tracking.pipeline import SegmentResult
+from sam2_gradio.engine.tracking.strokes import stroke_mask
 from sam2_gradio.errors import ModelUnavailable, PromptStateError, UploadRejected
 from sam2_gradio.jobs import Progress
 from sam2_gradio.media.mask_files import combined_mask_name, per_object_mask_name
@@ -252,6 +253,47 @@ def test_brush_and_eraser_dabs_paint_the_mask_sam_2_is_given_and_undo_restores_e
     np.testing.assert_array_equal(opened.segment.masks_on(2)[1], shown_after_paint)
     actions.undo(opened, shown_frame=2)
     assert _clicks(opened)["clicks"] == {}
+
+
+def test_a_stroke_paints_its_band_as_one_mask_prompt_and_one_undo_step(opened):
+    actions.stroke(opened, 1, 1, [(10, 20), (30, 20), (50, 20)], 3)  # 6 px wide: rows 17 to 23
+    painted = opened.segment.prompts.clicks[1][1].mask.to_mask()
+    np.testing.assert_array_equal(painted, stroke_mask(HEIGHT, WIDTH, [(10, 20), (30, 20), (50, 20)], 6))
+    assert list(np.flatnonzero(painted[:, 30])) == list(range(17, 24))
+    expected = _sam2_masks_of(opened, lambda fresh: fresh.paint(1, 1, painted))
+    np.testing.assert_array_equal(opened.segment.masks_on(1)[1], expected[1])
+    actions.stroke(opened, 1, 1, [(30, 10), (30, 40)], 1, erase=True)  # a 2 px wide cut across it
+    assert not opened.segment.prompts.clicks[1][1].mask.to_mask()[17:24, 29:31].any()
+    actions.undo(opened, shown_frame=1)
+    np.testing.assert_array_equal(opened.segment.prompts.clicks[1][1].mask.to_mask(), painted)
+    actions.undo(opened, shown_frame=1)
+    assert _clicks(opened)["clicks"] == {}
+    with pytest.raises(ValueError, match="a stroke has from 1 to"):
+        actions.stroke(opened, 1, 1, [], 3)
+
+
+def test_absent_here_gives_sam_2_an_empty_mask_and_the_object_loses_its_mask(opened, tmp_path):
+    actions.add_click(opened, 2, 1, 30, 24, positive=True)
+    assert opened.segment.masks_on(2)[1].any()
+    actions.mark_absent(opened, 2, 1)
+    entry = opened.segment.prompts.clicks[2][1]
+    assert entry.points == [] and entry.mask.area() == 0 and entry.mask.to_mask().shape == (HEIGHT, WIDTH)
+    assert not opened.segment.masks_on(2)[1].any()
+    saved = actions.save_state(opened)
+    actions.undo(opened, shown_frame=2)
+    assert opened.segment.prompts.clicks[2][1].points == [(30.0, 24.0)]
+    actions.load_state(opened, saved)  # an empty mask in a state file is an absent mark again
+    assert opened.segment.prompts.clicks[2][1].mask.area() == 0
+
+
+def test_an_object_marked_absent_has_no_mask_there_after_propagation(opened):
+    actions.add_click(opened, 0, 1, 30, 24, positive=True)
+    actions.mark_absent(opened, 2, 1)
+    result = actions.propagate(opened)
+    assert result.frames_tracked == NUM_FRAMES and not result.partial
+    tracked = opened.segment.tracked_masks
+    assert tracked(0)[1].any(), "the clicked frame keeps its mask"
+    assert not tracked(2).get(1, np.zeros(1, bool)).any(), "the absent frame has none"
 
 
 def test_a_brush_dab_replaces_the_clicks_of_its_object_on_that_frame(opened):

@@ -52,7 +52,9 @@ SHORTCUTS_HELP = (
 # over the cursor, which is drawn in the text colour behind them with a notch above; a tick answers a
 # finger 8 px around it); toasts at the bottom left, off the Compose
 # preview and controls; on a phone the Segment tab shows the video box, then the frame to click and its
-# controls, then the rest, and empty result boxes stay hidden.
+# controls, then the rest, and empty result boxes stay hidden; the Propagate / Cancel / Continue row
+# sits right under the frame, its buttons side by side; the Compose tab shows the preview right after
+# the background's upload box.
 CSS = """
 #seg-frame img, #cmp-preview img { object-fit: contain; width: 100%; max-height: 62vh; }
 #seg-frame img { cursor: crosshair; }
@@ -83,9 +85,17 @@ CSS = """
 @media (max-width: 768px) {
   #seg-layout { flex-direction: column; }
   #seg-source-column, #seg-frame-column { display: contents; }
-  #seg-source-column > * { order: 2; }
+  #seg-source-column > * { order: 4; }
   #seg-source-column > #seg-video, #seg-source-column > #seg-info { order: 0; }
-  #seg-frame-column > * { order: 1; }
+  #seg-frame-column > * { order: 3; }
+  #seg-frame-column > #seg-frame, #seg-frame-column > #seg-stroke { order: 1; }
+  #seg-source-column > #seg-run-row { order: 2; flex-wrap: nowrap; gap: var(--size-2, 8px); }
+  #seg-run-row > button { min-width: 0 !important; flex: 1 1 0; }
+  #cmp-layout { flex-direction: column; }
+  #cmp-files-column, #cmp-result-column { display: contents; }
+  #cmp-files-column > * { order: 0; }
+  #cmp-result-column > *, #cmp-files-column > #cmp-bg-example { order: 2; }
+  #cmp-result-column > #cmp-preview { order: 1; }
   #seg-preview:not(:has(video)), #seg-masks:not(:has(a)), #seg-exports:not(:has(a)),
   #seg-state-file:not(:has(a)) { display: none; }
 }
@@ -130,7 +140,8 @@ element.addEventListener("click", (event) => {
 });
 """
 
-# Video boxes: a dropped or chosen file that is not a video gets a sentence in the box.
+# Video boxes: a dropped or chosen file that is not a video gets a sentence in the box, and is kept from
+# gradio (which would show its own message, in MIME types).
 VIDEO_BOXES = ("seg-video", "cmp-obj", "cmp-bg")
 
 _PAGE_SETUP_TEMPLATE = """
@@ -154,8 +165,14 @@ _PAGE_SETUP_TEMPLATE = """
       note.className = "drop-note";
       box.appendChild(note);
     }
-    note.textContent = file.type.startsWith("video/") ? "" :
+    const isVideo = file.type.startsWith("video/");
+    note.textContent = isVideo ? "" :
       `${file.name} is not a video: give an MP4, MOV, WebM or AVI file with picture.`;
+    if (isVideo) return;
+    // gradio never sees the file, so it neither takes it nor shows its MIME-type message
+    event.stopPropagation();
+    event.preventDefault();
+    if (event.target.value) event.target.value = "";
   };
   const dropped = (event) => noteWrongFile(event, event.dataTransfer && event.dataTransfer.files);
   document.addEventListener("drop", dropped, true);

@@ -58,6 +58,10 @@ class ComposePreview:
 
 NO_OBJECTS = "Propagate in the Segment tab, or upload an object video and its masks zip."
 REQUEST_FILES = "this request's masks, holdout masks, objects and keyframe files"
+NOTHING_TO_COMPOSE = (
+    "**Nothing to compose yet.** First, in the Segment tab, upload a video, click the object and press "
+    "*Propagate*; its video and masks then come here. Or upload an object video and its masks zip here."
+)
 
 
 @contextmanager
@@ -65,6 +69,8 @@ def request_budget() -> Iterator[None]:
     """One CPU budget (`cpu_budget.parse_budget`) for every file read until the block exits."""
     with parse_budget(REQUEST_FILES):
         yield
+
+
 
 
 def with_segment_result(session: BrowserSession, inputs: ComposeInputs) -> ComposeInputs:

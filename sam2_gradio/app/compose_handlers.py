@@ -30,6 +30,7 @@ def _read_controls(controls: Sequence[Any]) -> tuple[compose_actions.ComposeInpu
     return compose_actions.ComposeInputs(*files), options_from_values(ComposeOptions, named), named["objects"]
 
 
+CANCELLED = "**Cancelled:** no composite was written; the earlier composite and snapshot were removed."
 NONE_TICKED = "No object is ticked, so nothing is pasted: tick the objects to paste."
 # The options each placement uses (the others are greyed out while it is chosen).
 GEOMETRY_CONTROLS = {
@@ -61,14 +62,17 @@ class ComposeHandlers:
 
     @user_errors
     def offer_segment_result(self, obj_video: str | None, masks: str | None, request: gr.Request) -> tuple:
-        """Fill the empty object video and masks boxes with the Segment tab's last result, if any."""
+        """Fill the empty object video and masks boxes with the Segment tab's last result, if any; with
+        neither, the note says what to do first (`compose_actions.NOTHING_TO_COMPOSE`)."""
         session = self._session(request)
         inputs = compose_actions.with_segment_result(
             session, compose_actions.ComposeInputs(obj_video, masks, None)
         )
+        if not inputs.obj_video and not inputs.masks:
+            return gr.skip(), gr.skip(), compose_actions.NOTHING_TO_COMPOSE
         if inputs.obj_video == obj_video:
-            return gr.skip(), gr.skip()
-        return str(inputs.obj_video), str(inputs.masks)
+            return gr.skip(), gr.skip(), gr.skip()
+        return str(inputs.obj_video), str(inputs.masks), gr.skip()
 
     @user_errors
     def mask_objects(self, masks: str | None, request: gr.Request) -> dict:
@@ -193,6 +197,8 @@ class ComposeHandlers:
         result = compose_actions.render(session, checked, options, progress=render_progress(progress))
         return session.serve(result.path)
 
-    def cancel(self, request: gr.Request) -> None:
-        """Stop this session's render at its next frame."""
+    def cancel(self, request: gr.Request) -> tuple[None, None, str]:
+        """Stop this session's render at its next frame; the composite and snapshot shown go, and the note
+        says so."""
         self._session(request).cancel("compose")
+        return None, None, CANCELLED

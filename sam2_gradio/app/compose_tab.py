@@ -54,18 +54,24 @@ def build_compose_tab(
 ) -> None:
     """The Compose tab's components and events; opening `tab` takes in the Segment tab's result. With
     `holdout_handlers`, holdouts are clicked on the background's frames (`HoldoutView`)."""
-    with gr.Row():
-        with gr.Column(scale=1):
+    with gr.Row(elem_id="cmp-layout"):
+        with gr.Column(scale=1, elem_id="cmp-files-column"):
             files = _compose_files_column()
             holdouts = _holdout_controls() if holdout_handlers is not None else None
-        with gr.Column(scale=2):
+        with gr.Column(scale=2, elem_id="cmp-result-column"):
             result = _compose_result_column()
     view = ComposeView(**files, **result)
     _wire_compose_events(handlers, view)
     if holdouts is not None:
         _wire_holdout_events(holdout_handlers, holdouts, handlers, view)
     objects = [view.obj_video, view.masks]
-    tab.select(handlers.offer_segment_result, objects, objects, api_visibility="private", **PREVIEW_QUEUE)
+    tab.select(
+        handlers.offer_segment_result,
+        objects,
+        [*objects, view.note],
+        api_visibility="private",
+        **PREVIEW_QUEUE,
+    )
 
 
 def _compose_files_column() -> dict[str, gr.components.Component]:
@@ -73,7 +79,9 @@ def _compose_files_column() -> dict[str, gr.components.Component]:
     masks = gr.File(label="Masks (zip)", file_types=[".zip"], height=FILE_HEIGHT, elem_id="cmp-masks")
     use_segment = gr.Button("Use the Segment tab's result", elem_id="cmp-use-segment")
     bg_video = gr.Video(label="Background video", sources=["upload"], elem_id="cmp-bg")
-    gr.Examples([[str(EXAMPLE_BACKGROUND)]], inputs=[bg_video], label="Example background")
+    gr.Examples(
+        [[str(EXAMPLE_BACKGROUND)]], inputs=[bg_video], label="Example background", elem_id="cmp-bg-example"
+    )
     return dict(obj_video=obj_video, masks=masks, use_segment=use_segment, bg_video=bg_video)
 
 
@@ -115,6 +123,7 @@ def _wire_compose_events(handlers: ComposeHandlers, ui: ComposeView) -> None:
         [ui.preview, ui.frame, ui.note],
         api_name="compose_preview",
         trigger_mode="always_last",
+        show_progress="minimal",  # the previous frame stays until the next one is ready (no blank flash)
         **PREVIEW_QUEUE,
     )
     placement = ui.options["placement"]
@@ -127,8 +136,16 @@ def _wire_compose_events(handlers: ComposeHandlers, ui: ComposeView) -> None:
     )
     ui.snapshot.click(handlers.snapshot, framed, [ui.snapshot_file], api_name="snapshot", **PREVIEW_QUEUE)
     rendering = ui.render.click(handlers.compose, ui.inputs, [ui.output], api_name="compose", **COMPOSE_QUEUE)
-    # The flag stops a running render; `cancels` drops one still waiting in the queue.
-    ui.cancel.click(handlers.cancel, None, None, api_name="cancel_compose", queue=False, cancels=[rendering])
+    # The flag stops a running render; `cancels` drops one still waiting in the queue. The composite and
+    # snapshot shown before are taken away: they no longer match what was asked for.
+    ui.cancel.click(
+        handlers.cancel,
+        None,
+        [ui.output, ui.snapshot_file, ui.note],
+        api_name="cancel_compose",
+        queue=False,
+        cancels=[rendering],
+    )
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ import gradio as gr
 import numpy as np
 
 from sam2_gradio import config
-from sam2_gradio.app import projects_view, segment_actions
+from sam2_gradio.app import brush, projects_view, segment_actions
 from sam2_gradio.app.edge import progress_line, segment_progress, user_errors
 from sam2_gradio.app.frame_slider import frame_range, no_frames
 from sam2_gradio.app.live_job import Finished, last_of, stream
@@ -138,11 +138,12 @@ class SegmentHandlers:
         """Open an uploaded video: its summary, first frame, frame range and objects; results, the status
         line and the results note cleared (an error shown on them goes too).
 
-        An emptied video box (its x) closes the session's video: frame, clicks, info and results go.
+        An emptied box changes nothing here: its x closes the video (`close_video`), and a refused upload
+        is taken out of the box (`drop_refused_upload`) with the open video kept.
         """
         session = self._session(request)
         if not video:
-            return self._close_video(session)
+            return (gr.skip(),) * 11
         opened = segment_actions.open_video(session, video, self.model, self.library)
         objects, legend = _session_objects(session, frame=0)
         slider = frame_range(opened.num_frames, value=0)
@@ -204,6 +205,15 @@ class SegmentHandlers:
         self.library.delete(project_id)
         return projects_view.forgotten(kept, project_id)
 
+    def close_video(self, request: gr.Request) -> tuple:
+        """The video box's x: close the session's video; frame, clicks, info and results go."""
+        return self._close_video(self._session(request))
+
+    def drop_refused_upload(self, video: str | None, request: gr.Request) -> dict:
+        """Empty the video box when it shows a file that was refused (the warning said why)."""
+        refused = segment_actions.refused_upload(self._session(request), video)
+        return gr.update(value=None) if refused else gr.skip()
+
     def _close_video(self, session: BrowserSession) -> tuple:
         had_clicks = segment_actions.close_video(session)
         if had_clicks:
@@ -252,6 +262,49 @@ class SegmentHandlers:
         x, y = segment_actions.video_point(session, *event.index)
         drawn = segment_actions.prompt_at(session, int(frame), int(obj_id), x, y, point_label, brush_size)
         return _shown(session, drawn), session_timeline(session, int(frame))
+
+    @user_errors
+    def paint_stroke(
+        self,
+        stroke: str | None,
+        frame: float,
+        obj_id: int | None,
+        point_label: str,
+        brush_size: float,
+        request: gr.Request,
+    ) -> tuple:
+        """A stroke dragged on the frame (`brush.stroke_box`; points in pixels of the frame as shown)
+        painted with the brush, or erased with the eraser, as one undo step; the frame redrawn and the
+        timeline. Nothing happens for another prompt type or a stroke without points."""
+        points = brush.stroke_points(stroke)
+        if point_label not in brush.BRUSH_KINDS or not points:
+            return gr.skip(), gr.skip()
+        session = self._session(request)
+        obj_id = obj_id or segment_actions.object_ids(session)[0]
+        video_points = [segment_actions.video_point(session, x, y) for x, y in points]
+        drawn = segment_actions.stroke(
+            session, int(frame), int(obj_id), video_points, brush_size, erase=point_label == "erase"
+        )
+        return _shown(session, drawn), session_timeline(session, int(frame))
+
+    @user_errors
+    def mark_absent(self, frame: float, obj_id: int | None, request: gr.Request) -> tuple:
+        """The selected object is not on this frame: SAM 2 gets an empty mask prompt (undoable); the frame
+        redrawn and the timeline."""
+        session = self._session(request)
+        if obj_id is None:
+            raise NotReady("Select the object that is not on this frame first.")
+        drawn = segment_actions.mark_absent(session, int(frame), int(obj_id))
+        return _shown(session, drawn), session_timeline(session, int(frame))
+
+    def brush_setup(self, request: gr.Request) -> tuple:
+        """For the video just opened: the brush size it starts with (2% of its shorter side) and the
+        brush's scale in the page (`brush.scale_value`); unchanged without a video."""
+        session = self._session(request)
+        if session.segment is None:
+            return gr.skip(), gr.skip()
+        radius = segment_actions.default_brush_radius(session)
+        return radius, brush.scale_value(segment_actions.shown_scale(session))
 
     def prompt_hint(self, point_label: str) -> str:
         """The line under the prompt type: what a click on the frame does with it."""
@@ -365,7 +418,7 @@ class SegmentHandlers:
         batch_size: float = config.DEFAULT_BATCH_SIZE,
         coco: bool = False,
         davis: bool = False,
-        alpha_video: str = "none",
+        alpha_video: Sequence[str] = (),
         feather: float = config.DEFAULT_FEATHER,
         edge: str = config.DEFAULT_EDGE,
         edge_band: float = config.DEFAULT_EDGE_BAND,
@@ -385,7 +438,8 @@ class SegmentHandlers:
             batch_size: frames decoded and handed to the model at a time.
             coco: also write the masks as a YouTube-VIS style JSON (COCO compressed RLE).
             davis: also write DAVIS indexed PNGs (pixel value = object id), zipped.
-            alpha_video: "none", "webm" (VP9) or "mov" (ProRes 4444): the objects on transparency.
+            alpha_video: the objects on transparency, one video per format listed: "webm" (VP9), "mov"
+                (ProRes 4444).
             feather: soft edge of the alpha video, pixels (0 = hard; edge "hard" only).
             edge: the alpha video's edge: "hard", "refine" (the default) or "matte".
             edge_band: pixels on either side of the mask's edge that refine and matte may change.
@@ -417,7 +471,7 @@ class SegmentHandlers:
             batch_size: float,
             coco: bool,
             davis: bool,
-            alpha_video: str,
+            alpha_video: Sequence[str],
             feather: float,
             edge: str,
             edge_band: float,
@@ -492,7 +546,7 @@ class SegmentHandlers:
         self,
         coco: bool = False,
         davis: bool = False,
-        alpha_video: str = "none",
+        alpha_video: Sequence[str] = (),
         feather: float = config.DEFAULT_FEATHER,
         edge: str = config.DEFAULT_EDGE,
         edge_band: float = config.DEFAULT_EDGE_BAND,
@@ -503,7 +557,8 @@ class SegmentHandlers:
         Parameters:
             coco: the masks as a YouTube-VIS style JSON (COCO compressed RLE).
             davis: DAVIS indexed PNGs (pixel value = object id), zipped.
-            alpha_video: "none", "webm" (VP9) or "mov" (ProRes 4444): the objects on transparency.
+            alpha_video: the objects on transparency, one video per format listed: "webm" (VP9), "mov"
+                (ProRes 4444).
             feather: inward feather of the alpha video with edge "hard", pixels.
             edge: "hard", "refine" or "matte": how the alpha video's objects are cut out.
             edge_band: pixels on either side of the mask's edge that refine and matte may change.

@@ -13,6 +13,7 @@ from gradio.events import Dependency
 
 from sam2_gradio import config
 from sam2_gradio.app import assets as ui_assets
+from sam2_gradio.app import brush
 from sam2_gradio.app.assets import FILE_HEIGHT
 from sam2_gradio.app.edge import GPU_QUEUE, PREVIEW_QUEUE, PROPAGATE_QUEUE
 from sam2_gradio.app.frame_slider import frame_slider
@@ -45,17 +46,19 @@ class SegmentView:
     state_file: gr.File  # saved clicks, or the clicks of the last propagation
     api_state: gr.File  # hidden: the state JSON an API client gives /propagate
     frame: gr.Image  # the shown frame; a click on it adds a prompt (point, box corner, brush dab)
+    stroke: gr.HTML  # runs the brush in the page: a press-and-drag on the frame sends one stroke
     slider: gr.Slider
     timeline: gr.HTML  # under the slider: each object's prompted and tracked frames, the shown frame
     previous: gr.Button
     next: gr.Button
     point_label: gr.Radio  # what a click on the frame gives: point, box corner, brush or eraser dab
-    brush_size: gr.Slider  # radius of a brush or eraser dab, video pixels
+    brush_size: gr.Slider  # radius of the brush or eraser, video pixels (a stroke is twice as wide)
     prompt_hint: gr.Markdown  # what a click does with the chosen prompt type
     objects: gr.Radio
     object_name: gr.Textbox  # the selected object's name; Enter names it
     legend: gr.HTML  # each object's colour
     new_object: gr.Button
+    absent: gr.Button  # the selected object is not on this frame (an empty mask prompt)
     remove_object: gr.Button
     undo: gr.Button
     redo: gr.Button
@@ -118,7 +121,7 @@ def wire_restore(handlers: SegmentHandlers, ui: SegmentView, demo: gr.Blocks) ->
         **PREVIEW_QUEUE,
     ).then(
         handlers.project_list, [ui.kept_projects], [ui.project_list], api_visibility="private", queue=False
-    )
+    ).then(handlers.brush_setup, None, [ui.brush_size, ui.stroke], api_visibility="private", queue=False)
 
 
 def _wire_projects(handlers: SegmentHandlers, ui: SegmentView) -> None:
@@ -128,7 +131,9 @@ def _wire_projects(handlers: SegmentHandlers, ui: SegmentView) -> None:
         restored_outputs(ui),
         api_visibility="private",
         **PREVIEW_QUEUE,
-    ).then(handlers.remember_project, [ui.kept_projects], [ui.kept_projects], api_visibility="private")
+    ).then(handlers.remember_project, [ui.kept_projects], [ui.kept_projects], api_visibility="private").then(
+        handlers.brush_setup, None, [ui.brush_size, ui.stroke], api_visibility="private", queue=False
+    )
     ui.delete_project.click(
         handlers.delete_project, [ui.project_list, ui.kept_projects], [ui.kept_projects],
         api_visibility="private", **PREVIEW_QUEUE,
@@ -149,15 +154,15 @@ def _segment_source_column() -> dict[str, gr.components.Component]:
         write_exports = gr.Button(
             "Write these exports now (from the tracked masks)", size="sm", elem_id="seg-write-exports"
         )
-    with gr.Row():
+    with gr.Row(elem_id="seg-run-row"):
         propagate = gr.Button("Propagate", variant="primary", elem_id="seg-propagate")
         cancel = gr.Button("Cancel", variant="stop", elem_id="seg-cancel")
         continue_run = gr.Button("Continue", elem_id="seg-continue")
     api_propagate = gr.Button(visible=False, elem_id="seg-api-propagate")
     preview = gr.Video(label="Preview", interactive=False, elem_id="seg-preview")
     masks = gr.File(label="Masks (zip)", interactive=False, height=FILE_HEIGHT, elem_id="seg-masks")
-    exports = gr.File(
-        label="Exports", file_count="multiple", interactive=False, height=FILE_HEIGHT, elem_id="seg-exports"
+    exports = gr.File(  # no fixed height: every export file shows, none scrolled out of sight
+        label="Exports", file_count="multiple", interactive=False, elem_id="seg-exports"
     )
     state_file = gr.File(
         label="State (JSON)", interactive=False, height=FILE_HEIGHT, elem_id="seg-state-file"
@@ -173,11 +178,12 @@ def _segment_source_column() -> dict[str, gr.components.Component]:
 
 def _segment_frame_column() -> dict[str, gr.components.Component]:
     frame = ui_assets.frame_view(
-        "Frame: click to add a prompt (its fullscreen button zooms in; clicks work there too)", "seg-frame"
+        "Frame: click to add a prompt, drag to paint with the brush (fullscreen zooms in)", "seg-frame"
     )
     # where a propagation stands, right under the frame it redraws (on a phone, above the actions)
     status = gr.Markdown(elem_id="seg-status")
     results_note = gr.Markdown(elem_id="seg-results-note")
+    stroke = brush.stroke_box(config.MAX_STROKE_POINTS)
     with gr.Row():
         previous = gr.Button("◀ Previous", size="sm", scale=0, elem_id="seg-prev")
         with gr.Column(scale=4), gr.Group():  # one box: the slider with its timeline under it
@@ -190,7 +196,7 @@ def _segment_frame_column() -> dict[str, gr.components.Component]:
         )
         brush_size = gr.Slider(
             1, config.MAX_BRUSH_RADIUS, value=config.DEFAULT_BRUSH_RADIUS, step=1,
-            label="Brush size (pixels)", elem_id="seg-brush-size",
+            label="Brush size (radius, pixels)", elem_id="seg-brush-size",
         )  # fmt: skip
         objects = gr.Radio([("Object 1", 1)], value=1, label="Object", elem_id="seg-object")
         object_name = gr.Textbox(
@@ -201,6 +207,7 @@ def _segment_frame_column() -> dict[str, gr.components.Component]:
     legend = gr.HTML(js_on_load=None, elem_id="seg-legend")
     with gr.Row():
         new_object = gr.Button("New object", elem_id="seg-new-object")
+        absent = gr.Button("Absent here", elem_id="seg-absent")
         remove_object = gr.Button("Remove object", elem_id="seg-remove-object")
         undo = gr.Button("Undo", elem_id="seg-undo")
         redo = gr.Button("Redo", elem_id="seg-redo")
@@ -211,10 +218,11 @@ def _segment_frame_column() -> dict[str, gr.components.Component]:
         load_state = gr.UploadButton("Load state", file_types=[".json"], elem_id="seg-load-state")
     gr.Markdown(ui_assets.SHORTCUTS_HELP)
     return dict(
-        frame=frame, status=status, results_note=results_note, slider=slider, timeline=timeline,
-        previous=previous, next=next_frame,
+        frame=frame, status=status, results_note=results_note, stroke=stroke, slider=slider,
+        timeline=timeline, previous=previous, next=next_frame,
         point_label=point_label, brush_size=brush_size, prompt_hint=prompt_hint, objects=objects,
-        object_name=object_name, legend=legend, new_object=new_object, remove_object=remove_object,
+        object_name=object_name, legend=legend, new_object=new_object, absent=absent,
+        remove_object=remove_object,
         undo=undo, redo=redo, clear=clear, reset=reset, save_state=save_state, load_state=load_state,
     )  # fmt: skip
 
@@ -225,6 +233,8 @@ def _wire_segment_events(handlers: SegmentHandlers, ui: SegmentView) -> None:
         ui.status, ui.results_note,
     ]  # fmt: skip
     opening = ui.video.change(handlers.open_video, [ui.video], opened, api_name="open_video", **PREVIEW_QUEUE)
+    opening.then(handlers.drop_refused_upload, [ui.video], [ui.video], api_visibility="private", queue=False)
+    ui.video.clear(handlers.close_video, None, opened, api_name="close_video", **PREVIEW_QUEUE)
     opening.then(
         handlers.export_files,
         None,
@@ -236,6 +246,7 @@ def _wire_segment_events(handlers: SegmentHandlers, ui: SegmentView) -> None:
     opening.success(
         handlers.remember_project, [ui.kept_projects], [ui.kept_projects], api_visibility="private"
     )
+    opening.success(handlers.brush_setup, None, [ui.brush_size, ui.stroke], api_visibility="private")
     ui.slider.input(  # the latest frame asked for is shown once the one being drawn is (keys, drags)
         handlers.show_frame, [ui.slider], [ui.frame, ui.timeline], api_name="show_frame",
         trigger_mode="always_last", **PREVIEW_QUEUE,
@@ -285,6 +296,21 @@ def _wire_edits(handlers: SegmentHandlers, ui: SegmentView) -> list[Dependency]:
             [ui.frame, ui.timeline],
             api_name="add_click",
             api_visibility="undocumented",
+            **GPU_QUEUE,
+        ),
+        ui.stroke.stroke(  # needs the page's pointer: API clients give /propagate a state
+            handlers.paint_stroke,
+            [ui.stroke, ui.slider, ui.objects, ui.point_label, ui.brush_size],
+            [ui.frame, ui.timeline],
+            api_name="paint_stroke",
+            api_visibility="undocumented",
+            **GPU_QUEUE,
+        ),
+        ui.absent.click(
+            handlers.mark_absent,
+            [ui.slider, ui.objects],
+            [ui.frame, ui.timeline],
+            api_name="mark_absent",
             **GPU_QUEUE,
         ),
         ui.object_name.submit(

@@ -35,7 +35,7 @@ import numpy as np
 from PIL import Image
 
 from sam2_gradio import config
-from sam2_gradio.errors import DiskLimitReached, ServerBusy, UploadRejected, VideoReadError
+from sam2_gradio.errors import DiskLimitReached, NoVideoStream, ServerBusy, UploadRejected, VideoReadError
 from sam2_gradio.media.mask_files import MaskSet, load_mask_set
 from sam2_gradio.media.video import VideoInfo, probe_video
 
@@ -65,6 +65,10 @@ def check_video_upload(path: str | Path, what: str = "video") -> VideoInfo:
     try:
         _check_probed(probe_video(path, exact=False), what)  # from the header and packets: nothing decoded
         info = probe_video(path)
+    except NoVideoStream:
+        raise UploadRejected(
+            f"The {what} file {path.name} has no video stream (only sound?): give a video with picture."
+        ) from None
     except VideoReadError:
         raise UploadRejected(f"The {what} could not be read as a video; try an MP4 (H.264) file.") from None
     _check_probed(info, what)
@@ -124,6 +128,7 @@ class BrowserSession:
     frame_to_encode: int | None = None  # the frame to encode ahead of a click (`encode_ahead`)
     box_corner: BoxCorner | None = None  # the first corner of a box being drawn, until its second click
     holdouts: HoldoutClicks | None = None  # the Compose tab's holdouts clicked on its background
+    refused_upload: Path | None = None  # the Segment tab's latest refused video upload, taken out of its box
     lock: threading.RLock = field(default_factory=threading.RLock)  # guards `segment` between events
     last_used: float = field(default_factory=time.monotonic)  # clock reading of the latest event
     running_jobs: int = 0  # jobs running now; a busy session is never reclaimed

@@ -32,7 +32,7 @@ import imageio_ffmpeg
 import numpy as np
 
 from sam2_gradio import config
-from sam2_gradio.errors import BadInput, VideoReadError, VideoWriteError
+from sam2_gradio.errors import BadInput, NoVideoStream, VideoReadError, VideoWriteError
 
 # Starting frames closer to the beginning than this are reached by decoding from the start (exact and
 # cheap); later ones by an input-side seek to half a frame before the wanted frame.
@@ -429,7 +429,7 @@ def _read_header(path: str, *, require_video: bool = True) -> _Header:
     if _IMAGE_FORMATS.search(header.container) and require_video:
         raise VideoReadError(f"{path} is a still image, not a video.")
     if require_video and not header.has_video:
-        raise VideoReadError(f"{path} has no video stream.")
+        raise NoVideoStream(f"{path} has no video stream.")
     return header
 
 

@@ -137,7 +137,7 @@ class ExportedFiles:
 
     coco: Path | None = None
     davis_dir: Path | None = None
-    alpha_video: Path | None = None
+    alpha_videos: tuple[Path, ...] = ()  # one per format asked for (`write_exports` writes at most one)
     alpha_pngs: Path | None = None
 
 
@@ -185,7 +185,8 @@ def write_exports(
             progress=progress,
             cancel=cancel,
         )
-    return ExportedFiles(coco=coco, davis_dir=davis, alpha_video=alpha, alpha_pngs=pngs)
+    alphas = (alpha,) if alpha is not None else ()
+    return ExportedFiles(coco=coco, davis_dir=davis, alpha_videos=alphas, alpha_pngs=pngs)
 
 
 # --- YouTube-VIS JSON -------------------------------------------------------------------------------

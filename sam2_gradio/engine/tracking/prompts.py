@@ -14,7 +14,8 @@ Coordinates are pixels of the original video; label 1 is positive, 0 negative. `
 rectangle with x0 < x1 and y0 < y1 inside the frame; SAM 2 gets it with the object's clicks on that
 frame. `mask` (optional) is a painted mask at the video's size; as in SAM 2 (`add_new_mask`), a mask
 prompt replaces the clicks and box of its object on its frame, so an entry holds either a mask or
-clicks and/or a box, never both. `video` and `names` are optional on load; `video` is checked against
+clicks and/or a box, never both; an empty mask says the object is not on that frame (`mark_absent`).
+`video` and `names` are optional on load; `video` is checked against
 the video when both are known. Every validation error names its entry. A state holds at most
 `config.MAX_OBJECTS` objects and `config.MAX_CLICKS` prompts (clicks, boxes and masks), with object ids
 up to `config.MAX_OBJECT_ID`; anything more is refused.
@@ -176,21 +177,33 @@ class PromptState:
         with self._one_edit():
             self._entry(frame, obj_id).box = corners
 
-    def set_mask(self, frame: int, obj_id: int, mask: np.ndarray | CompressedRle) -> None:
+    def set_mask(
+        self, frame: int, obj_id: int, mask: np.ndarray | CompressedRle, *, allow_empty: bool = False
+    ) -> None:
         """Give `obj_id` a painted mask on `frame` ((H, W) bool or RLE at the video's size).
 
-        The mask replaces the object's clicks and box on that frame (undo brings them back); an empty
-        mask is refused (use `clear_clicks`).
+        The mask replaces the object's clicks and box on that frame (undo brings them back). An empty
+        mask is refused unless `allow_empty` (it says the object is not there: `mark_absent`).
         """
         self._check_frame(frame, f"mask on frame {frame}")
         rle = mask if isinstance(mask, CompressedRle) else CompressedRle.from_mask(np.asarray(mask))
         self._check_mask(rle, f"mask on frame {frame}")
-        if rle.area() == 0:
-            raise PromptStateError(f"mask on frame {frame} is empty: paint the object, or clear its prompts")
+        if rle.area() == 0 and not allow_empty:
+            raise PromptStateError(
+                f"mask on frame {frame} is empty: paint the object, mark it absent here, or clear its prompts"
+            )
         self._check_prompt_count()
         with self._one_edit():
             entry = self._entry(frame, obj_id)
             entry.points, entry.labels, entry.box, entry.mask = [], [], None, rle
+
+    def mark_absent(self, frame: int, obj_id: int) -> None:
+        """Tell SAM 2 that `obj_id` is not on `frame`: an empty mask prompt, which replaces the object's
+        clicks, box or painted mask there (one undoable edit). Needs the video's size (`video`)."""
+        if self.video is None:
+            raise PromptStateError("marking an object absent needs the video's size: open a video first")
+        empty = np.zeros((self.video.height, self.video.width), dtype=bool)
+        self.set_mask(frame, obj_id, empty, allow_empty=True)
 
     def set_name(self, obj_id: int, name: str) -> None:
         """Name an object ("dog"); an empty name removes it. Unknown objects are created."""
@@ -567,7 +580,7 @@ def _add_entry(state: PromptState, frame: int, obj_id: int, entry: Any, where: s
             rle = CompressedRle.from_coco(entry["mask"])
         except ValueError as error:
             raise PromptStateError(f"'mask' is not a COCO compressed RLE: {error}") from None
-        state.set_mask(frame, obj_id, rle)
+        state.set_mask(frame, obj_id, rle, allow_empty=True)  # an empty mask: absent from the frame
     for x, y, label in clicks:
         state.add_click(frame, obj_id, x, y, label)
     if entry.get("box") is not None:
