@@ -11,10 +11,10 @@ grown by ``reach``), at the source resolution:
   blur fusion (Forte and Pitie 2021, "Approximate Fast Foreground Colour Estimation"), so the background
   the object was filmed on does not come along; and, from frame to frame, an average with the previous
   alpha warped by DIS optical flow.
-- ``matte``: closed-form matting (Levin et al. 2008) in the band, the matting Laplacian applied with box
-  filters (He, Sun and Tang 2010, "Fast Matting Using Large Kernel Matting Laplacian Matrices") and solved
-  by conjugate gradients from the ``refine`` alpha, which also serves as a weak prior; then the same
-  foreground estimation. Seconds per frame.
+- ``matte``: closed-form matting (Levin et al. 2008) in the band widened ``MATTE_BAND_SCALE`` times
+  (``matte_band``), the matting Laplacian applied with box filters (He, Sun and Tang 2010, "Fast Matting
+  Using Large Kernel Matting Laplacian Matrices") and solved by conjugate gradients from the ``refine``
+  alpha, which also serves as a weak prior; then the same foreground estimation. Seconds per frame.
 
 OpenCV and NumPy only. Frames are RGB ``uint8`` (h, w, 3); alphas ``float32`` (h, w) in [0, 1].
 """
@@ -41,8 +41,9 @@ TEMPORAL_WEIGHT = 0.5  # share of the flow-warped previous alpha in this frame's
 TEMPORAL_TOLERANCE = 12.0  # mean RGB difference (0..255) at which the warped previous frame is trusted 1/e
 MATTE_RADIUS = 1  # matting Laplacian window radius
 MATTE_EPS = 1e-6  # matting Laplacian regularisation
+MATTE_BAND_SCALE = 1.5  # matte's unknown region reaches this many times the band from the mask's edge
 MATTE_PRIOR = 0.005  # weight of the refine alpha inside the band (outside it: MATTE_KNOWN)
-MATTE_KNOWN = 10.0  # weight of the mask outside the band
+MATTE_KNOWN = 1.0  # weight of the mask outside the band
 MATTE_ITERATIONS = 50  # conjugate gradient iterations
 _CROSS = cv2.getStructuringElement(cv2.MORPH_CROSS, (3, 3))
 
@@ -58,7 +59,15 @@ class Cutout:
 def reach(edge: str, band: int) -> int:
     """How far (pixels) past the mask's box ``edge`` may read or change pixels: the crop's margin."""
     check_edge(edge, band)
-    return 0 if edge == "hard" else band + GUIDE_RADIUS
+    if edge == "hard":
+        return 0
+    return (matte_band(band) if edge == "matte" else band) + GUIDE_RADIUS
+
+
+def matte_band(band: int) -> int:
+    """The band ``matte`` solves in and may change: ``band`` widened ``MATTE_BAND_SCALE`` times (the
+    closed-form solve gains from its known pixels lying further from an uncertain edge)."""
+    return int(np.ceil(band * MATTE_BAND_SCALE))
 
 
 def check_edge(edge: str, band: int) -> None:
@@ -98,7 +107,7 @@ def matte(frame: np.ndarray, mask: np.ndarray, band: int) -> Cutout:
     ``refine_alpha``."""
     frame, mask = np.ascontiguousarray(frame), np.ascontiguousarray(mask)
     _check_frame_and_alpha(frame, mask)
-    zone = edge_band(mask, band)
+    zone = edge_band(mask, matte_band(band))
     views = _Views(frame, zone)
     alpha = _with_band(zone, _matted(views, mask, zone))
     return Cutout(_foreground(views, alpha, zone), alpha)
@@ -411,7 +420,7 @@ def _fuse(image: np.ndarray, fore: np.ndarray, back: np.ndarray, weight: np.ndar
 
 
 def matte_alpha(frame: np.ndarray, mask: np.ndarray, band: int) -> np.ndarray:
-    """Closed-form matte in the band around the mask's edge; the mask outside it.
+    """Closed-form matte in the ``matte_band(band)`` pixels around the mask's edge; the mask outside them.
 
     Minimises ``a' L a + (a - p)' D (a - p)`` with ``L`` the matting Laplacian of ``frame`` (windows of
     radius ``MATTE_RADIUS``, regularisation ``MATTE_EPS``), ``p`` the ``refine_alpha`` of the mask (0/1
@@ -422,7 +431,7 @@ def matte_alpha(frame: np.ndarray, mask: np.ndarray, band: int) -> np.ndarray:
     """
     frame, mask = np.ascontiguousarray(frame), np.ascontiguousarray(mask)
     _check_frame_and_alpha(frame, mask)
-    zone = edge_band(mask, band)
+    zone = edge_band(mask, matte_band(band))
     return _with_band(zone, _matted(_Views(frame, zone), mask, zone))
 
 
@@ -619,7 +628,8 @@ def cut_out(
         frame: ``uint8`` (h, w, 3) RGB crop of the object's frame (its box grown by ``reach(edge, band)``).
         mask: ``float32`` (h, w) in [0, 1], the SAM 2 mask on the same crop.
         edge: one of ``EDGE_MODES``.
-        band: pixels on either side of the mask's edge that ``refine`` and ``matte`` may change.
+        band: pixels on either side of the mask's edge that ``refine`` may change (``matte``:
+            ``matte_band(band)``).
         feather: inward softening of ``hard``, pixels.
         box: (x0, y0, x1, y1) of the crop in the object video; with ``frame_index`` and ``history``,
             ``refine`` and ``matte`` average with the previous frame along the motion.
@@ -636,7 +646,7 @@ def cut_out(
         return history.cutout
     if not tracked:
         return refine(frame, mask, band) if edge == "refine" else matte(frame, mask, band)
-    zone = edge_band(mask, band)
+    zone = edge_band(mask, band if edge == "refine" else matte_band(band))
     views = _Views(frame, zone)
     values = _refined(views, mask, zone) if edge == "refine" else _matted(views, mask, zone)
     gray = _gray(frame)
