@@ -45,6 +45,7 @@ MATTE_BAND_SCALE = 1.5  # matte's unknown region reaches this many times the ban
 MATTE_PRIOR = 0.005  # weight of the refine alpha inside the band (outside it: MATTE_KNOWN)
 MATTE_KNOWN = 1.0  # weight of the mask outside the band
 MATTE_ITERATIONS = 50  # conjugate gradient iterations
+MATTE_SNAP = 0.05  # a matte alpha this close to 0 or 1 is taken as 0 or 1 (no faint haze around the edge)
 _CROSS = cv2.getStructuringElement(cv2.MORPH_CROSS, (3, 3))
 
 
@@ -425,7 +426,8 @@ def matte_alpha(frame: np.ndarray, mask: np.ndarray, band: int) -> np.ndarray:
     Minimises ``a' L a + (a - p)' D (a - p)`` with ``L`` the matting Laplacian of ``frame`` (windows of
     radius ``MATTE_RADIUS``, regularisation ``MATTE_EPS``), ``p`` the ``refine_alpha`` of the mask (0/1
     outside the band) and ``D`` the weight ``MATTE_PRIOR`` inside the band, ``MATTE_KNOWN`` outside;
-    ``MATTE_ITERATIONS`` conjugate gradient steps from ``p``.
+    ``MATTE_ITERATIONS`` conjugate gradient steps from ``p``; values within ``MATTE_SNAP`` of 0 or 1 are
+    snapped to them.
 
     Shapes as in ``refine_alpha``; returns ``float32`` (h, w) in [0, 1].
     """
@@ -444,7 +446,8 @@ def _matted(views: _Views, mask: np.ndarray, zone: EdgeBand) -> np.ndarray:
     solved = _conjugate_gradients(
         lambda values: laplacian.apply(values) + weight * values, weight * prior, prior, MATTE_ITERATIONS
     )
-    return np.clip(solved.reshape(-1)[zone.flat], 0, 1)
+    values = np.clip(solved.reshape(-1)[zone.flat], 0, 1)
+    return np.where(values < MATTE_SNAP, 0, np.where(values > 1 - MATTE_SNAP, 1, values)).astype(np.float32)
 
 
 class _MattingLaplacian:
