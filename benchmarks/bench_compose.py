@@ -3,8 +3,10 @@
 Both sides read the same background, object video and mask PNGs and write H.264 (libx264 veryfast, crf 18,
 yuv420p) with the background's audio in AAC:
 
-- ours: ``python -m sam2_gradio.compose --bg ... --obj ... --mask ... --size S --pos center`` (a fresh
-  process, so start-up, probing and mask loading are counted; default feather and normal blend);
+- ours: ``python -m sam2_gradio.compose --bg ... --obj ... --mask ... --size S --pos center --edge E`` (a
+  fresh process, so start-up, probing and mask loading are counted; default feather and normal blend), once
+  per edge mode of ``--edges`` (default ``hard`` and the default ``refine``, whose temporal step follows
+  the moving mask);
 - ffmpeg: one ffmpeg process, ``alphamerge`` (object + mask) -> ``crop`` to the mask's box (which moves
   one pixel per frame, so the crop follows it with an expression of ``n``) -> ``scale`` -> ``overlay``.
 
@@ -17,6 +19,7 @@ changes).
 
     .venv/bin/python benchmarks/bench_compose.py                    # 240 frames, 720p and 1080p
     .venv/bin/python benchmarks/bench_compose.py --frames 150 --repeats 3 --profile
+    .venv/bin/python benchmarks/bench_compose.py --inputs 720p --edges hard,refine --repeats 3
 
 ``--motion`` times the compositing in motion instead, in this process through the library, at 720p: the
 render's frames per second of a plain paste (one object, relocate) against ``follow`` with two objects
@@ -147,7 +150,7 @@ def prepare(workdir: Path, frames: int) -> tuple[list[Inputs], str]:
     return cases, origin
 
 
-def ours_command(case: Inputs, out: Path, object_size: int) -> list[str]:
+def ours_command(case: Inputs, out: Path, object_size: int, edge: str) -> list[str]:
     flags = {"--bg": case.background, "--obj": case.obj, "--mask": case.masks, "--out": out}
     arguments = [item for flag, value in flags.items() for item in (flag, str(value))]
     return [
@@ -159,6 +162,8 @@ def ours_command(case: Inputs, out: Path, object_size: int) -> list[str]:
         str(object_size),
         "--pos",
         "center",
+        "--edge",
+        edge,
     ]
 
 
@@ -211,7 +216,7 @@ def profile_ours(case: Inputs, out: Path, object_size: int) -> None:
 
     profiler = cProfile.Profile()
     profiler.enable()
-    main(ours_command(case, out, object_size)[3:])
+    main(ours_command(case, out, object_size, config.DEFAULT_EDGE)[3:])
     profiler.disable()
     print(f"\n### cProfile of ours, {case.name} (main thread only; readers run in threads)\n")
     pstats.Stats(profiler).sort_stats("cumulative").print_stats(25)
@@ -225,7 +230,12 @@ def main() -> None:
     parser.add_argument("--profile", action="store_true", help="also cProfile one run of ours per input")
     parser.add_argument("--workdir", help="folder for inputs and outputs (default: a temp folder, deleted)")
     parser.add_argument("--motion", action="store_true", help="time follow, holdout and shadow instead")
+    parser.add_argument(
+        "--edges", default=f"hard,{config.DEFAULT_EDGE}", help="comma-separated edge modes of ours to time"
+    )
+    parser.add_argument("--inputs", default=",".join(RESOLUTIONS), help="comma-separated inputs to time")
     args = parser.parse_args()
+    edges = args.edges.split(",")
     with tempfile.TemporaryDirectory(prefix="bench-compose-") as temp:
         workdir = Path(args.workdir or temp)
         workdir.mkdir(parents=True, exist_ok=True)
@@ -234,26 +244,27 @@ def main() -> None:
             return
         cases, origin = prepare(workdir, args.frames)
         rows = []
-        for case in cases:
-            times: dict[str, list[Timing]] = {"ours": [], "ffmpeg": []}
-            outputs = {
-                "ours": workdir / f"ours_{case.name}.mp4",
-                "ffmpeg": workdir / f"ffmpeg_{case.name}.mp4",
-            }
-            for _ in range(args.repeats):
-                times["ours"].append(timed(ours_command(case, outputs["ours"], args.object_size)))
+        for case in (case for case in cases if case.name in args.inputs.split(",")):
+            times: dict[str, list[Timing]] = {edge: [] for edge in edges} | {"ffmpeg": []}
+            outputs = {side: workdir / f"{side}_{case.name}.mp4" for side in times}
+            for _ in range(args.repeats):  # the sides alternate, so that load hits them alike
+                for edge in edges:
+                    times[edge].append(timed(ours_command(case, outputs[edge], args.object_size, edge)))
                 times["ffmpeg"].append(timed(ffmpeg_command(case, outputs["ffmpeg"], args.object_size)))
             frames = {side: check_output(path, case) for side, path in outputs.items()}
-            if frames["ours"] != frames["ffmpeg"]:
-                raise RuntimeError(
-                    f"{case.name}: ours wrote {frames['ours']} frames, ffmpeg {frames['ffmpeg']}"
-                )
-            rows.append(table_row(case.name, frames["ours"], times))
+            if len(set(frames.values())) > 1:
+                raise RuntimeError(f"{case.name}: frames written differ: {frames}")
+            for edge in edges:
+                pair = {"ours": times[edge], "ffmpeg": times["ffmpeg"]}
+                rows.append(table_row(case.name, edge, frames["ffmpeg"], pair))
             if args.profile:
                 profile_ours(case, workdir / f"profiled_{case.name}.mp4", args.object_size)
     print(f"\nInputs: {origin}; {os.cpu_count()} CPU cores; median of {args.repeats} run(s) each.\n")
-    print("| input | frames | ours s | ffmpeg s | ours / ffmpeg | ours CPU s | ffmpeg CPU s | CPU ratio |")
-    print("|---|---|---|---|---|---|---|---|")
+    print(
+        "| input | edge | frames | ours s | ffmpeg s | ours / ffmpeg | ours CPU s | ffmpeg CPU s "
+        "| CPU ratio |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|")
     print("\n".join(rows))
 
 
@@ -355,11 +366,12 @@ def motion_table(workdir: Path, frames: int, repeats: int) -> None:
     print("\n".join(rows))
 
 
-def table_row(name: str, frames: int, times: dict[str, list[Timing]]) -> str:
-    """One markdown row: median wall and CPU seconds of each side and their ratios."""
+def table_row(name: str, edge: str, frames: int, times: dict[str, list[Timing]]) -> str:
+    """One markdown row: median wall and CPU seconds of ours (with ``--edge edge``) and of ffmpeg, and
+    their ratios."""
     wall = {side: statistics.median(run.wall_s for run in runs) for side, runs in times.items()}
     cpu = {side: statistics.median(run.cpu_s for run in runs) for side, runs in times.items()}
-    cells = [name, str(frames)]
+    cells = [name, edge, str(frames)]
     for seconds in (wall, cpu):
         cells += [
             f"{seconds['ours']:.2f}",

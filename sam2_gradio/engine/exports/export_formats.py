@@ -101,7 +101,7 @@ class ExportFormats:
     feather: int = config.DEFAULT_FEATHER  # soft edge of the alpha video with edge "hard", pixels
     alpha_png_dir: Path | None = None  # one RGBA PNG per frame, the alpha video's frames
     edge: str = config.DEFAULT_EDGE  # edge of the alpha video and PNGs (compositor.edges.EDGE_MODES)
-    edge_band: int = config.DEFAULT_EDGE_BAND  # pixels either side of the mask's edge refine/matte may change
+    edge_band: int = config.DEFAULT_EDGE_BAND  # pixels either side of the edge refine changes (matte 1.5x)
 
     @property
     def wanted(self) -> bool:
@@ -389,7 +389,8 @@ def write_alpha_video(
 
     ``.webm`` gives VP9 with alpha, ``.mov`` ProRes 4444; the video's size and fps (or `fps`). Edges as the
     compositor's (`cutout_rgba`): `edge` ``hard`` softens the mask inwards over `feather` pixels
-    (`blend.feather_alpha`); ``refine`` and ``matte`` change `edge_band` pixels either side of the edge.
+    (`blend.feather_alpha`); ``refine`` changes `edge_band` pixels either side of the edge, ``matte`` 1.5
+    times as many.
     """
     selected = list(tracked.obj_ids if obj_ids is None else obj_ids)
     ExportFormats(
