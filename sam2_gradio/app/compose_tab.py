@@ -27,6 +27,7 @@ EXAMPLE_BACKGROUND = config.EXAMPLES_DIR / "background.mp4"
 class ComposeView:
     """The Compose tab's components."""
 
+    project: gr.Dropdown  # the project the object video and masks come from (None: uploaded ones)
     obj_video: gr.Video  # the video the objects are cut from
     masks: gr.File  # their masks (zip)
     use_segment: gr.Button
@@ -47,8 +48,9 @@ class ComposeView:
         return [self.obj_video, self.masks, self.bg_video, *self.options.values()]
 
 
-def build_compose_tab(handlers: ComposeHandlers, tab: gr.Tab) -> None:
-    """The Compose tab's components and events; opening `tab` takes in the Segment tab's result."""
+def build_compose_tab(handlers: ComposeHandlers, tab: gr.Tab, kept_projects: gr.BrowserState) -> None:
+    """The Compose tab's components and events; opening `tab` offers the browser's projects
+    (`kept_projects`) and takes in the Segment tab's project."""
     with gr.Row():
         with gr.Column(scale=1):
             files = _compose_files_column()
@@ -56,17 +58,35 @@ def build_compose_tab(handlers: ComposeHandlers, tab: gr.Tab) -> None:
             result = _compose_result_column()
     view = ComposeView(**files, **result)
     _wire_compose_events(handlers, view)
-    objects = [view.obj_video, view.masks]
-    tab.select(handlers.offer_segment_result, objects, objects, api_visibility="private", **PREVIEW_QUEUE)
+    _wire_project_choice(handlers, view, tab, kept_projects)
+
+
+def _wire_project_choice(
+    handlers: ComposeHandlers, ui: ComposeView, tab: gr.Tab, kept_projects: gr.BrowserState
+) -> None:
+    objects = [ui.obj_video, ui.masks]
+    tab.select(
+        handlers.offer_projects, [kept_projects, ui.project, *objects], [ui.project, *objects],
+        api_visibility="private", **PREVIEW_QUEUE,
+    )  # fmt: skip
+    ui.project.input(handlers.use_project, [ui.project], objects, api_visibility="private", **PREVIEW_QUEUE)
+    for upload in objects:  # the user's own file: the inputs are no project's any more
+        upload.upload(handlers.forget_project, None, [ui.project], api_visibility="private", queue=False)
+    ui.use_segment.click(
+        handlers.use_segment_result, None, objects, api_name="use_segment_result", **PREVIEW_QUEUE
+    ).success(handlers.segment_project, [kept_projects], [ui.project], api_visibility="private", queue=False)
 
 
 def _compose_files_column() -> dict[str, gr.components.Component]:
+    project = gr.Dropdown(
+        [], value=None, label="Project (its video and masks, the objects named)", elem_id="cmp-project"
+    )
     obj_video = gr.Video(label="Object video", sources=["upload"], elem_id="cmp-obj")
     masks = gr.File(label="Masks (zip)", file_types=[".zip"], height=FILE_HEIGHT, elem_id="cmp-masks")
     use_segment = gr.Button("Use the Segment tab's result", elem_id="cmp-use-segment")
     bg_video = gr.Video(label="Background video", sources=["upload"], elem_id="cmp-bg")
     gr.Examples([[str(EXAMPLE_BACKGROUND)]], inputs=[bg_video], label="Example background")
-    return dict(obj_video=obj_video, masks=masks, use_segment=use_segment, bg_video=bg_video)
+    return dict(project=project, obj_video=obj_video, masks=masks, use_segment=use_segment, bg_video=bg_video)
 
 
 def _compose_result_column() -> dict[str, gr.components.Component]:
@@ -91,16 +111,10 @@ def _compose_result_column() -> dict[str, gr.components.Component]:
 
 
 def _wire_compose_events(handlers: ComposeHandlers, ui: ComposeView) -> None:
-    ui.use_segment.click(
-        handlers.use_segment_result,
-        None,
-        [ui.obj_video, ui.masks],
-        api_name="use_segment_result",
-        **PREVIEW_QUEUE,
-    )
-    ui.masks.change(
-        handlers.mask_objects, [ui.masks], [ui.options["objects"]], api_name="mask_objects", **PREVIEW_QUEUE
-    )
+    gr.on(  # the names come with the project: its choice may arrive after its masks
+        [ui.masks.change, ui.project.change], handlers.mask_objects, [ui.masks, ui.project],
+        [ui.options["objects"]], api_name="mask_objects", trigger_mode="always_last", **PREVIEW_QUEUE,
+    )  # fmt: skip
     framed = [ui.frame, *ui.inputs]
     gr.on(
         [control.change for control in ui.inputs] + [ui.frame.input],
