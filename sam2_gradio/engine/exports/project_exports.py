@@ -32,6 +32,7 @@ from sam2_gradio.engine.exports.mask_folder import (
     replace_path,
     zip_masks,
 )
+from sam2_gradio.engine.exports.overlay import legend_labels
 from sam2_gradio.engine.store.project import OUTPUTS_DIR, Project
 from sam2_gradio.errors import BadInput, NotReady
 from sam2_gradio.jobs import CancelFlag, ProgressCallback
@@ -74,8 +75,10 @@ def preview(
     progress: ProgressCallback | None = None,
     cancel: CancelFlag | None = None,
 ) -> Path:
-    """The video with each object's mask drawn over it (H.264 MP4, browser-playable)."""
-    cached = cached_output(project, "preview", ".mp4", fps)
+    """The video with each object's mask drawn over it (H.264 MP4, browser-playable), and once objects
+    are named, a legend of their names (`overlay.legend_labels`)."""
+    legend = legend_labels(project.objects())
+    cached = cached_output(project, "preview", ".mp4", fps, *_legend_key(legend))
     if not cached.exists():
         staged = partial_file(cached)
         try:
@@ -87,6 +90,7 @@ def preview(
                 frames=_shown_frames(project),
                 progress=progress,
                 cancel=cancel,
+                legend=legend,
             )
             staged.replace(cached)
         finally:
@@ -94,9 +98,12 @@ def preview(
     return deliver(cached, path)
 
 
-def adopt_preview(project: Project, written: Path, *, fps: float | None = None) -> Path:
-    """Keep `written` (a preview made while tracking, of the masks now stored) as the cached preview."""
-    cached = cached_output(project, "preview", ".mp4", fps, capped=False)
+def adopt_preview(
+    project: Project, written: Path, *, fps: float | None = None, legend: dict[int, str] | None = None
+) -> Path:
+    """Keep `written` (a preview made while tracking, of the masks now stored, with `legend`) as the
+    cached preview."""
+    cached = cached_output(project, "preview", ".mp4", fps, *_legend_key(legend or {}), capped=False)
     written.replace(cached)
     return cached
 
@@ -362,6 +369,12 @@ def check_request(project: Project, request: OutputRequest) -> None:
         formats.check(obj_ids)
     if request.davis_dir is not None:
         export_formats.ExportFormats(davis_dir=request.davis_dir).check(obj_ids)
+
+
+def _legend_key(legend: dict[int, str]) -> tuple:
+    """What a preview's cache name depends on besides its fps: its legend, when it has one (a preview
+    without one keeps the name it always had)."""
+    return (sorted(legend.items()),) if legend else ()
 
 
 def _latest_finished(project: Project) -> bool:
