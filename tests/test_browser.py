@@ -127,6 +127,30 @@ def click_two_objects(app: AppPage, clicks: tuple[tuple[float, float], ...]) -> 
     app.screenshot("second_object_clicked")
 
 
+def name_undo_and_download(app: AppPage, folder: Path) -> None:
+    """Name object 1, undo: the Name box shows the state's (empty) name; name it "dog"; Save state is
+    a download holding that name."""
+    from playwright.sync_api import expect
+
+    box = app.component("seg-object-name").locator("input, textarea").first
+    box.fill("cat")
+    box.press("Enter")
+    app.wait_checked("seg-object", "Object 1 · cat")
+    app.press("seg-undo")
+    app.wait_checked("seg-object", "Object 1")
+    expect(box).to_have_value("", timeout=EVENT_TIMEOUT_MS)
+    box.fill("dog")
+    box.press("Enter")
+    app.wait_checked("seg-object", "Object 1 · dog")
+    with app.page.expect_download(timeout=EVENT_TIMEOUT_MS) as download:
+        app.press("seg-save-state")
+    saved = folder / "saved_state.json"
+    download.value.save_as(saved)
+    assert download.value.suggested_filename.endswith(".json")
+    assert json.loads(saved.read_text())["names"] == {"1": "dog"}
+    app.screenshot("named")
+
+
 def step_with_arrow_keys(app: AppPage) -> None:
     """→ shows the next frame, ← goes back (the page's keyboard shortcuts)."""
     shown = app.image_src("seg-frame")
@@ -239,11 +263,39 @@ def holdout_zip(folder: Path) -> Path:
     return path
 
 
-def compose_and_check(app: AppPage, clip_frames: int, folder: Path) -> None:
-    """Take the Segment result over the example background: note, object choice, preview and render."""
+def pick_project_and_check(app: AppPage, clip_name: str, folder: Path) -> None:
+    """The Compose tab chose the Segment tab's project and names its objects; masks of the user's own
+    forget the project (bare ids); picking the project again takes its masks and names back."""
+    from playwright.sync_api import expect
+
+    project = app.component("cmp-project").locator("input").first
+    expect(project).to_have_value(re.compile(re.escape(clip_name)), timeout=EVENT_TIMEOUT_MS)
+    chosen = project.input_value()
+    objects = app.component("cmp-objects")
+    expect(objects.get_by_label("dog (1)", exact=True)).to_be_checked(timeout=EVENT_TIMEOUT_MS)
+    expect(objects.get_by_label("Object 2", exact=True)).to_be_checked()
+    served = app.file_link("cmp-masks")
+    assert re.search(rf"{re.escape(Path(clip_name).stem)}_masks_v\d+\.zip$", served), served
+    own = folder / "own_masks.zip"
+    own.write_bytes(fetch(app, served))
+    app.component("cmp-masks").get_by_label("Clear").first.click()
+    app.upload("cmp-masks", own)
+    expect(project).to_have_value("", timeout=EVENT_TIMEOUT_MS)
+    expect(objects.get_by_label("Object 1", exact=True)).to_be_checked(timeout=EVENT_TIMEOUT_MS)
+    app.screenshot("compose_own_masks")
+    app.choose("cmp-project", chosen)
+    expect(objects.get_by_label("dog (1)", exact=True)).to_be_checked(timeout=EVENT_TIMEOUT_MS)
+    assert "_masks_v" in app.file_link("cmp-masks")
+    app.screenshot("compose_project_picked")
+
+
+def compose_and_check(app: AppPage, clip_frames: int, folder: Path, clip_name: str) -> None:
+    """Take the Segment result over the example background: the project and its named objects, note,
+    object choice, preview and render."""
     app.open_tab("Compose")
     app.wait_video("cmp-obj")  # the Segment tab's result is taken in, without pressing its button
     app.file_link("cmp-masks")
+    pick_project_and_check(app, clip_name, folder)
     app.press("cmp-render")
     assert "background video" in app.wait_warning(), "rendering without a background says what to do"
     app.upload("cmp-bg", BACKGROUND)
@@ -261,7 +313,7 @@ def compose_and_check(app: AppPage, clip_frames: int, folder: Path) -> None:
     shown = app.wait_image_src("cmp-preview", other_than=shown)
     assert app.number("cmp-frame-slider") == 40, "a preview reply keeps the frame the user chose"
 
-    app.component("cmp-objects").get_by_label("Object 1", exact=True).uncheck()
+    app.component("cmp-objects").get_by_label("dog (1)", exact=True).uncheck()
     app.wait_image_src("cmp-preview", other_than=shown)
     app.page.wait_for_function(
         "id => !/one group/.test(document.getElementById(id).innerText)", arg="cmp-note"
@@ -329,11 +381,12 @@ def walk_segment_then_compose(
         try:
             assert "random weights" in app.text("seg-model-status").lower()
             clip_frames = open_clip(app, clip)
+            name_undo_and_download(app, tmp_path)
             click_two_objects(app, clicks)
             step_with_arrow_keys(app)
             propagate_and_check(app, clip_frames, clicks, tmp_path)
             reload_and_check(app, clip_frames, tmp_path)
-            compose_and_check(app, clip_frames, tmp_path)
+            compose_and_check(app, clip_frames, tmp_path, clip.name)
         except Exception as failure:
             app.screenshot("failed")
             messages = app.take_errors()
