@@ -167,7 +167,9 @@ def test_compose_picks_a_project_with_its_objects_named(tmp_path, make_video, ap
     actions.name_object(session, 1, "dog")
     actions.propagate(session, OPTIONS)
     actions.open_video(session, make_video("bare.mp4", 3), app_model, library)  # no masks: not offered
-    kept = projects_view.remembered(projects_view.remembered(projects_view.EMPTY, tracked_id), session.project_id)
+    kept = projects_view.remembered(
+        projects_view.remembered(projects_view.EMPTY, tracked_id), session.project_id
+    )
 
     entries = compose_actions.project_entries(library, projects_view.known(kept))
     assert [entry.project_id for entry in entries] == [tracked_id]
@@ -215,7 +217,9 @@ def test_a_capped_project_stops_tracking_and_exports_keeping_what_was_tracked(
     actions.open_video(session, make_video("clip.mp4", 12, fps=10), app_model, library)
     actions.add_click(session, 0, 1, 20, 20, positive=True)
     flag = session.cancel_flag("segment")
-    actions.propagate(session, OPTIONS, watch=lambda tracked: flag.set() if len(tracked.tracked) == 5 else None)
+    actions.propagate(
+        session, OPTIONS, watch=lambda tracked: flag.set() if len(tracked.tracked) == 5 else None
+    )
     project = session.project
     tracked = project.tracked_frames()
     assert 5 <= len(tracked) < 12

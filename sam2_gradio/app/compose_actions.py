@@ -77,7 +77,9 @@ def masks_file_name(video_name: str, masks_version: int) -> str:
     return f"{Path(video_name).stem}_masks_v{masks_version}.zip"
 
 
-def project_files(session: BrowserSession, project: Project, shown_masks: str | None = None) -> ProjectFiles | None:
+def project_files(
+    session: BrowserSession, project: Project, shown_masks: str | None = None
+) -> ProjectFiles | None:
     """`project`'s video and masks zip (written from its store) served for the session's Compose inputs;
     None when `shown_masks` (the masks box's file) already holds the project's current masks.
 
@@ -117,7 +119,10 @@ def project_names(library: ProjectLibrary, project_id: str, masks: str | Path) -
 def object_choices(obj_ids: Sequence[int], names: dict[int, str] | None = None) -> list[tuple[str, int]]:
     """The object checkboxes' (label, id): "dog (1)" for a named object, else "Object 1"."""
     names = names or {}
-    return [(f"{names[obj_id]} ({obj_id})" if names.get(obj_id) else f"Object {obj_id}", obj_id) for obj_id in obj_ids]
+    return [
+        (f"{names[obj_id]} ({obj_id})" if names.get(obj_id) else f"Object {obj_id}", obj_id)
+        for obj_id in obj_ids
+    ]
 
 
 def with_segment_result(session: BrowserSession, inputs: ComposeInputs) -> ComposeInputs:

@@ -68,7 +68,9 @@ class ComposeHandlers:
     def _project_choice(self, kept: dict | None, chosen: str | None) -> dict:
         """The project dropdown's update: the browser's projects with tracked masks, `chosen` chosen
         when it is one of them."""
-        entries = compose_actions.project_entries(self.library, projects_view.known(kept)) if self.library else []
+        entries = (
+            compose_actions.project_entries(self.library, projects_view.known(kept)) if self.library else []
+        )
         listed = [entry.project_id for entry in entries]
         choices = [(projects_view.entry_label(entry), entry.project_id) for entry in entries]
         return gr.update(choices=choices, value=chosen if chosen in listed else None)
@@ -108,7 +110,9 @@ class ComposeHandlers:
         return gr.update(value=None)
 
     @user_errors
-    def mask_objects(self, masks: str | None, project_id: str | None = None, request: gr.Request = None) -> dict:
+    def mask_objects(
+        self, masks: str | None, project_id: str | None = None, request: gr.Request = None
+    ) -> dict:
         """Object checkboxes for a masks zip, shown when it holds several objects; labelled with the
         objects' names when the masks are those of the project `project_id` ("dog (1)")."""
         if not masks:

@@ -309,7 +309,10 @@ def _wire_edits(handlers: SegmentHandlers, ui: SegmentView) -> list[Dependency]:
         ),
         *(
             button.click(
-                handler, [ui.slider, ui.objects], [*stepped, *listed, ui.object_name], api_name=name,
+                handler,
+                [ui.slider, ui.objects],
+                [*stepped, *listed, ui.object_name],
+                api_name=name,
                 **GPU_QUEUE,
             )
             for button, handler, name in ((ui.undo, handlers.undo, "undo"), (ui.redo, handlers.redo, "redo"))

@@ -93,7 +93,9 @@ def draw_legend(frame: np.ndarray, labels: Mapping[int, str]) -> np.ndarray:
         cv2.circle(out, (cx, cy), radius + 1, MARKER_OUTLINE, -1, cv2.LINE_AA)
         cv2.circle(out, (cx, cy), radius, object_color(obj_id), -1, cv2.LINE_AA)
         origin = (cx + 2 * radius, cy + round(radius * 0.8))
-        cv2.putText(out, text, origin, cv2.FONT_HERSHEY_SIMPLEX, scale, MARKER_OUTLINE, thickness + 2, cv2.LINE_AA)
+        cv2.putText(
+            out, text, origin, cv2.FONT_HERSHEY_SIMPLEX, scale, MARKER_OUTLINE, thickness + 2, cv2.LINE_AA
+        )
         cv2.putText(out, text, origin, cv2.FONT_HERSHEY_SIMPLEX, scale, MARKER_INK, thickness, cv2.LINE_AA)
     return out
 

@@ -39,12 +39,12 @@ from sam2_gradio.jobs import CancelFlag, ProgressCallback
 from sam2_gradio.media.video import check_output_video
 
 
-def cached_output(
-    project: Project, kind: str, suffix: str, *depends_on: object, capped: bool = True
-) -> Path:
+def cached_output(project: Project, kind: str, suffix: str, *depends_on: object, capped: bool = True) -> Path:
     """Where output `kind` of the project's current masks (and `depends_on`) is cached:
     ``outputs/<kind>-m<masks version>-<hash of depends_on><suffix>``. Outputs of `kind` made from older
-    masks are deleted here; those of the current masks with other options are kept."""
+    masks are deleted here; those of the current masks with other options are kept. A project over its
+    disk cap refuses a new output (`DiskLimitReached`, `Project.check_disk_cap`) unless `capped` is off
+    (an output already written)."""
     version = project.masks_version
     key = hashlib.sha256(json.dumps(list(map(str, depends_on))).encode()).hexdigest()
     folder = project.folder / OUTPUTS_DIR
