@@ -42,7 +42,6 @@ from sam2_gradio.media.rle import CompressedRle
 PROJECT_FILE = "project.sqlite"
 OUTPUTS_DIR = "outputs"
 HASH_CHUNK_BYTES = 1 << 20
-DISK_CHECK_FRAMES = 8  # frames committed between two measures of a capped project's folder
 
 
 @dataclass(frozen=True)
@@ -95,7 +94,7 @@ class Project:
         self._db = connection  # autocommit mode: every change below opens its own transaction
         self._lock = threading.RLock()  # one statement sequence at a time per connection
         self.disk_cap_bytes: int | None = None  # the most bytes the folder may take (None: no cap)
-        self._commits_unmeasured = 0  # frames committed since the folder was last measured
+        self._beside_store_bytes: int | None = None  # bytes of the folder but the store, last measured
 
     # --- opening -------------------------------------------------------------------------------
     @classmethod
@@ -288,14 +287,15 @@ class Project:
         with the run's count and, when given, its checkpoint `(frames_done, state)`.
 
         Raises `DiskFull` when the disk is full, `DiskLimitReached` when the folder takes more than
-        `disk_cap_bytes` (measured every `DISK_CHECK_FRAMES` frames); nothing of this frame is stored then.
+        `disk_cap_bytes` (the store's files measured each frame, the rest of the folder as `check_disk_cap`
+        last measured it); nothing of this frame is stored then.
         """
         if masks.shape[0] != len(obj_ids):
             raise ValueError(f"{masks.shape[0]} masks for {len(obj_ids)} objects on frame {frame}")
         if self.disk_cap_bytes is not None:
-            if self._commits_unmeasured % DISK_CHECK_FRAMES == 0:
+            if self._beside_store_bytes is None:
                 self.check_disk_cap()
-            self._commits_unmeasured += 1
+            self._refuse_past_cap(self._beside_store_bytes + self._store_bytes())
         rows = [
             (frame, int(obj), rle.counts, int(mask.sum()))
             for obj, mask in zip(obj_ids, masks, strict=True)
@@ -409,14 +409,30 @@ class Project:
 
     def check_disk_cap(self) -> None:
         """Raise `DiskLimitReached` when the folder takes more than `disk_cap_bytes` (no-op without a
-        cap); what is stored is kept."""
-        if self.disk_cap_bytes is None or self.disk_bytes() <= self.disk_cap_bytes:
+        cap); what is stored is kept. Measures the whole folder (`disk_bytes`)."""
+        if self.disk_cap_bytes is None:
             return
-        raise DiskLimitReached(
-            f"This project reached the {self.disk_cap_bytes / 2**20:.0f} MB of disk a project may take on "
-            "this server, so nothing more is written (what is tracked is kept): download what you need, "
-            "or use a shorter or smaller video."
-        )
+        total = self.disk_bytes()
+        self._beside_store_bytes = total - self._store_bytes()
+        self._refuse_past_cap(total)
+
+    def _store_bytes(self) -> int:
+        """Bytes of the database and its WAL files."""
+        total = 0
+        for path in self.folder.glob(f"{PROJECT_FILE}*"):
+            try:
+                total += path.stat().st_size
+            except OSError:  # a WAL file checkpointed away meanwhile
+                continue
+        return total
+
+    def _refuse_past_cap(self, total: int) -> None:
+        if self.disk_cap_bytes is not None and total > self.disk_cap_bytes:
+            raise DiskLimitReached(
+                f"This project reached the {self.disk_cap_bytes / 2**20:.0f} MB of disk a project may take "
+                "on this server, so nothing more is written (what is tracked is kept): download what you "
+                "need, or use a shorter or smaller video."
+            )
 
     # --- settings ------------------------------------------------------------------------------
     def setting(self, key: str, default: str | None = None) -> str | None:
