@@ -154,7 +154,10 @@ def test_exports_are_written_from_the_store_after_the_run_without_tracking(
 def test_compose_picks_a_project_with_its_objects_named(tmp_path, make_video, app_model, library):
     from sam2_gradio.app import compose_actions
     from sam2_gradio.compositor.render import ComposeOptions
+    from sam2_gradio.engine.exports import project_exports
+    from sam2_gradio.engine.exports.overlay import draw_legend, draw_masks
     from sam2_gradio.media.mask_files import load_mask_set, per_object_mask_name
+    from sam2_gradio.media.video import read_frame
 
     store = SessionStore(tmp_path / "sessions")
     session = store.get("a")
@@ -178,6 +181,12 @@ def test_compose_picks_a_project_with_its_objects_named(tmp_path, make_video, ap
         version = project.masks_version
         stored = project.masks()
         expected = {frame: stored.masks_of(frame) for frame in range(4)}
+        preview = project_exports.preview(project)
+    # the preview's legend names the objects: its frame is the masks drawn with the legend, not without
+    masked = draw_masks(read_frame(clip, 0), dict(zip((1, 2), expected[0], strict=True)))
+    shown = read_frame(preview, 0).astype(int)
+    with_legend = np.abs(shown - draw_legend(masked, {1: "dog", 2: "Object 2"})).mean()
+    assert with_legend < np.abs(shown - masked).mean() / 2, "the legend is drawn"
     assert Path(files.obj_video).read_bytes() == clip.read_bytes() and Path(files.obj_video).name == "dog.mp4"
     assert Path(files.masks).name == f"dog_masks_v{version}.zip"
     mask_set = load_mask_set(files.masks)
