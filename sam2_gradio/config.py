@@ -363,6 +363,9 @@ PROJECTS_DIR = Path(
 # A public app (a share link, Hugging Face Spaces) deletes, at start-up, projects nobody opened for this
 # long; a local one keeps them until deleted.
 PUBLIC_PROJECT_IDLE_HOURS = _env_float("SAM2_GRADIO_PUBLIC_PROJECT_IDLE_HOURS", 24.0)
+# On a public app, the most disk one project's folder may take (its video, store and written outputs):
+# tracking and exports stop with a message there, keeping what was tracked. A local app has no cap.
+PUBLIC_PROJECT_DISK_MB = _env_int("SAM2_GRADIO_PUBLIC_PROJECT_DISK_MB", 2048)
 # Projects a browser lists at most (the most recent first).
 PROJECTS_LISTED = 20
 

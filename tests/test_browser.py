@@ -166,6 +166,30 @@ def wait_frame_drawn(app: AppPage, frame: int, timeout_ms: int = EVENT_TIMEOUT_M
     return app.wait_image_src("seg-frame", other_than=None)
 
 
+def name_undo_and_download(app: AppPage, folder: Path) -> None:
+    """Name object 1, undo: the Name box shows the state's (empty) name; name it "dog"; Save state is
+    a download holding that name."""
+    from playwright.sync_api import expect
+
+    box = app.component("seg-object-name").locator("input, textarea").first
+    box.fill("cat")
+    box.press("Enter")
+    app.wait_checked("seg-object", "Object 1 · cat")
+    app.press("seg-undo")
+    app.wait_checked("seg-object", "Object 1")
+    expect(box).to_have_value("", timeout=EVENT_TIMEOUT_MS)
+    box.fill("dog")
+    box.press("Enter")
+    app.wait_checked("seg-object", "Object 1 · dog")
+    with app.page.expect_download(timeout=EVENT_TIMEOUT_MS) as download:
+        app.press("seg-save-state")
+    saved = folder / "saved_state.json"
+    download.value.save_as(saved)
+    assert download.value.suggested_filename.endswith(".json")
+    assert json.loads(saved.read_text())["names"] == {"1": "dog"}
+    app.screenshot("named")
+
+
 def step_with_arrow_keys(app: AppPage) -> None:
     """Ten quick → presses move ten frames and the frame shown catches up with the last one (the same
     pixels as frame 10 asked for in the number box); a held → plays through; quick ← presses come back."""
@@ -428,11 +452,39 @@ WATCH_PREVIEW_JS = """() => {
 }"""
 
 
-def compose_and_check(app: AppPage, clip_frames: int, folder: Path) -> None:
-    """Take the Segment result over the example background: note, object choice, preview and render."""
+def pick_project_and_check(app: AppPage, clip_name: str, folder: Path) -> None:
+    """The Compose tab chose the Segment tab's project and names its objects; masks of the user's own
+    forget the project (bare ids); picking the project again takes its masks and names back."""
+    from playwright.sync_api import expect
+
+    project = app.component("cmp-project").locator("input").first
+    expect(project).to_have_value(re.compile(re.escape(clip_name)), timeout=EVENT_TIMEOUT_MS)
+    chosen = project.input_value()
+    objects = app.component("cmp-objects")
+    expect(objects.get_by_label("dog (1)", exact=True)).to_be_checked(timeout=EVENT_TIMEOUT_MS)
+    expect(objects.get_by_label("Object 2", exact=True)).to_be_checked()
+    served = app.file_link("cmp-masks")
+    assert re.search(rf"{re.escape(Path(clip_name).stem)}_masks_v\d+\.zip$", served), served
+    own = folder / "own_masks.zip"
+    own.write_bytes(fetch(app, served))
+    app.component("cmp-masks").get_by_label("Clear").first.click()
+    app.upload("cmp-masks", own)
+    expect(project).to_have_value("", timeout=EVENT_TIMEOUT_MS)
+    expect(objects.get_by_label("Object 1", exact=True)).to_be_checked(timeout=EVENT_TIMEOUT_MS)
+    app.screenshot("compose_own_masks")
+    app.choose("cmp-project", chosen)
+    expect(objects.get_by_label("dog (1)", exact=True)).to_be_checked(timeout=EVENT_TIMEOUT_MS)
+    assert "_masks_v" in app.file_link("cmp-masks")
+    app.screenshot("compose_project_picked")
+
+
+def compose_and_check(app: AppPage, clip_frames: int, folder: Path, clip_name: str) -> None:
+    """Take the Segment result over the example background: the project and its named objects, note,
+    object choice, preview and render."""
     app.open_tab("Compose")
     app.wait_video("cmp-obj")  # the Segment tab's result is taken in, without pressing its button
     app.file_link("cmp-masks")
+    pick_project_and_check(app, clip_name, folder)
     app.press("cmp-render")
     assert "background video" in app.wait_warning(), "rendering without a background says what to do"
     assert slider_range(app, "cmp-frame-slider") is None, "no background: the frame slider is disabled"
@@ -459,7 +511,7 @@ def compose_and_check(app: AppPage, clip_frames: int, folder: Path) -> None:
     samples, blank = app.page.evaluate("() => { previewWatch.stop = true; return previewWatch.counts; }")
     assert samples > 0 and blank == [], f"the preview went blank or was covered: {blank[:5]}"
 
-    app.component("cmp-objects").get_by_label("Object 1", exact=True).uncheck()
+    app.component("cmp-objects").get_by_label("dog (1)", exact=True).uncheck()
     app.wait_image_src("cmp-preview", other_than=shown)
     app.page.wait_for_function(
         "id => !/one group/.test(document.getElementById(id).innerText)", arg="cmp-note"
@@ -583,12 +635,13 @@ def walk_segment_then_compose(
         try:
             assert "random weights" in app.text("seg-model-status").lower()
             clip_frames = open_clip(app, clip)
+            name_undo_and_download(app, tmp_path)
             click_two_objects(app, clicks)
             step_with_arrow_keys(app)
             propagate_and_check(app, clip_frames, clicks, tmp_path)
             write_exports_and_check(app)
             reload_and_check(app, clip_frames, tmp_path)
-            compose_and_check(app, clip_frames, tmp_path)
+            compose_and_check(app, clip_frames, tmp_path, clip.name)
         except Exception as failure:
             app.screenshot("failed")
             messages = app.take_errors()

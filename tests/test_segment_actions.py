@@ -364,8 +364,14 @@ def test_a_named_object_shows_its_name_in_the_selector_and_legend_until_undone(a
     assert selector["choices"] == [("Object 1 · big <dog>", 1)] and "big &lt;dog&gt;" in legend
     assert 'title="Object 1 · big &lt;dog&gt;"' in timeline  # its row says the name on hover
     assert handlers.object_name(1, request) == "big <dog>"
-    _, _, selector, legend, timeline = handlers.undo(0, 1, request)
+    _, _, selector, legend, timeline, name_box = handlers.undo(0, 1, request)
     assert selector["choices"] == [("Object 1", 1)] and "dog" not in legend and "dog" not in timeline
+    assert name_box == "", "the Name box shows the state's (no) name after the undo"
+    *_, name_box = handlers.redo(0, 1, request)
+    assert name_box == "big <dog>"
+    handlers.name_object(1, "cat", 0, request)
+    *_, name_box = handlers.reset(0, request)
+    assert name_box == "", "after a reset the remaining object has no name"
 
 
 def test_a_small_video_is_shown_enlarged_and_a_shown_click_lands_on_its_pixel(opened, clip):

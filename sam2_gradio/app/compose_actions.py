@@ -1,14 +1,17 @@
 """What each control of the Compose tab does, without Gradio: the app's handlers call these.
 
 The inputs are three files: the object video, its masks (a zip or folder of PNGs, as the Segment tab or
-the segment CLI writes them) and the background video. Each function checks them first and raises
-`MissingInput` or a `errors.BadInput` of one sentence; results go into the session's own job folders.
-The files a request reads (masks, holdout masks, objects and keyframe files) share one CPU budget
-(`request_budget`): a handler that checks more before acting opens it around its whole parsing step.
+the segment CLI writes them) and the background video. The first two may come from a project
+(`project_files`: its video and the masks zip written from its store, as `compose --project` takes them),
+and then the object choices carry the objects' names (`object_choices`). Each function checks its inputs
+first and raises `MissingInput` or a `errors.BadInput` of one sentence; results go into the session's own
+job folders. The files a request reads (masks, holdout masks, objects and keyframe files) share one CPU
+budget (`request_budget`): a handler that checks more before acting opens it around its whole parsing step.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -17,12 +20,15 @@ from pathlib import Path
 import numpy as np
 
 from sam2_gradio.app import holdout_actions
+from sam2_gradio.app.projects import UPLOAD_NAME, ProjectEntry, ProjectLibrary
 from sam2_gradio.app.sessions import BrowserSession, check_video_upload
 from sam2_gradio.compositor import render as compositor
 from sam2_gradio.compositor.layers import Layer, plan_layers
 from sam2_gradio.compositor.render import ComposeOptions, RenderProgress, RenderResult, plan_timeline
 from sam2_gradio.cpu_budget import parse_budget
-from sam2_gradio.errors import MissingInput
+from sam2_gradio.engine.exports.project_exports import compose_input
+from sam2_gradio.engine.store.project import Project
+from sam2_gradio.errors import BadInput, MissingInput
 from sam2_gradio.media.mask_files import MaskSet
 from sam2_gradio.media.video import VideoInfo
 
@@ -71,6 +77,73 @@ def request_budget() -> Iterator[None]:
         yield
 
 
+
+
+@dataclass(frozen=True)
+class ProjectFiles:
+    """A project's object video and masks zip, served to the session's page as the Compose inputs."""
+
+    obj_video: str  # named as the uploaded video
+    masks: str  # named `masks_file_name(...)`: the masks version tells a stale zip from a current one
+
+
+def project_entries(library: ProjectLibrary, project_ids: Sequence[str]) -> list[ProjectEntry]:
+    """The Compose tab's project choices: those of `project_ids` with tracked masks, the most recent
+    first."""
+    return [entry for entry in library.entries(project_ids) if entry.has_masks]
+
+
+def masks_file_name(video_name: str, masks_version: int) -> str:
+    """The served masks zip of a project, e.g. ``dog_masks_v72.zip`` (`masks_version`: the store's)."""
+    return f"{Path(video_name).stem}_masks_v{masks_version}.zip"
+
+
+def project_files(
+    session: BrowserSession, project: Project, shown_masks: str | None = None
+) -> ProjectFiles | None:
+    """`project`'s video and masks zip (written from its store) served for the session's Compose inputs;
+    None when `shown_masks` (the masks box's file) already holds the project's current masks.
+
+    Raises `NotReady` before the project has tracked masks, `BadInput` when its video is gone."""
+    video_name = project.setting(UPLOAD_NAME) or project.video.name
+    if shown_masks and Path(shown_masks).name == masks_file_name(video_name, project.masks_version):
+        return None
+    taken = compose_input(project, zipped=True)
+    return ProjectFiles(
+        session.serve(taken.video, f"{Path(video_name).stem}{taken.video.suffix}"),
+        session.serve(taken.masks, masks_file_name(video_name, taken.masks_version)),
+    )
+
+
+def library_project_files(
+    session: BrowserSession, library: ProjectLibrary, project_id: str, shown_masks: str | None = None
+) -> ProjectFiles | None:
+    """`project_files` of the project `project_id` of `library` (`BadInput` when it is gone)."""
+    with library.open(project_id) as project:
+        return project_files(session, project, shown_masks)
+
+
+def project_names(library: ProjectLibrary, project_id: str, masks: str | Path) -> dict[int, str]:
+    """The names the user gave the objects of project `project_id` (obj_id -> name), when `masks` is
+    the masks zip `project_files` served of it (of any masks version); else none."""
+    try:
+        project = library.open(project_id)
+    except BadInput:  # deleted meanwhile
+        return {}
+    with project:
+        video_name = project.setting(UPLOAD_NAME) or project.video.name
+        if not re.fullmatch(rf"{re.escape(Path(video_name).stem)}_masks_v\d+\.zip", Path(masks).name):
+            return {}
+        return {obj_id: name for obj_id, name in project.objects() if name}
+
+
+def object_choices(obj_ids: Sequence[int], names: dict[int, str] | None = None) -> list[tuple[str, int]]:
+    """The object checkboxes' (label, id): "dog (1)" for a named object, else "Object 1"."""
+    names = names or {}
+    return [
+        (f"{names[obj_id]} ({obj_id})" if names.get(obj_id) else f"Object {obj_id}", obj_id)
+        for obj_id in obj_ids
+    ]
 
 
 def with_segment_result(session: BrowserSession, inputs: ComposeInputs) -> ComposeInputs:

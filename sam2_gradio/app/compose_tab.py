@@ -29,6 +29,7 @@ EXAMPLE_BACKGROUND = config.EXAMPLES_DIR / "background.mp4"
 class ComposeView:
     """The Compose tab's components."""
 
+    project: gr.Dropdown  # the project the object video and masks come from (None: uploaded ones)
     obj_video: gr.Video  # the video the objects are cut from
     masks: gr.File  # their masks (zip)
     use_segment: gr.Button
@@ -50,10 +51,14 @@ class ComposeView:
 
 
 def build_compose_tab(
-    handlers: ComposeHandlers, tab: gr.Tab, holdout_handlers: HoldoutHandlers | None = None
+    handlers: ComposeHandlers,
+    tab: gr.Tab,
+    kept_projects: gr.BrowserState,
+    holdout_handlers: HoldoutHandlers | None = None,
 ) -> None:
-    """The Compose tab's components and events; opening `tab` takes in the Segment tab's result. With
-    `holdout_handlers`, holdouts are clicked on the background's frames (`HoldoutView`)."""
+    """The Compose tab's components and events; opening `tab` offers the browser's projects
+    (`kept_projects`) and takes in the Segment tab's project. With `holdout_handlers`, holdouts are
+    clicked on the background's frames (`HoldoutView`)."""
     with gr.Row(elem_id="cmp-layout"):
         with gr.Column(scale=1, elem_id="cmp-files-column"):
             files = _compose_files_column()
@@ -64,17 +69,29 @@ def build_compose_tab(
     _wire_compose_events(handlers, view)
     if holdouts is not None:
         _wire_holdout_events(holdout_handlers, holdouts, handlers, view)
-    objects = [view.obj_video, view.masks]
+    _wire_project_choice(handlers, view, tab, kept_projects)
+
+
+def _wire_project_choice(
+    handlers: ComposeHandlers, ui: ComposeView, tab: gr.Tab, kept_projects: gr.BrowserState
+) -> None:
+    objects = [ui.obj_video, ui.masks]
     tab.select(
-        handlers.offer_segment_result,
-        objects,
-        [*objects, view.note],
-        api_visibility="private",
-        **PREVIEW_QUEUE,
-    )
+        handlers.offer_projects, [kept_projects, ui.project, *objects], [ui.project, *objects, ui.note],
+        api_visibility="private", **PREVIEW_QUEUE,
+    )  # fmt: skip
+    ui.project.input(handlers.use_project, [ui.project], objects, api_visibility="private", **PREVIEW_QUEUE)
+    for upload in objects:  # the user's own file: the inputs are no project's any more
+        upload.upload(handlers.forget_project, None, [ui.project], api_visibility="private", queue=False)
+    ui.use_segment.click(
+        handlers.use_segment_result, None, objects, api_name="use_segment_result", **PREVIEW_QUEUE
+    ).success(handlers.segment_project, [kept_projects], [ui.project], api_visibility="private", queue=False)
 
 
 def _compose_files_column() -> dict[str, gr.components.Component]:
+    project = gr.Dropdown(
+        [], value=None, label="Project (its video and masks, the objects named)", elem_id="cmp-project"
+    )
     obj_video = gr.Video(label="Object video", sources=["upload"], elem_id="cmp-obj")
     masks = gr.File(label="Masks (zip)", file_types=[".zip"], height=FILE_HEIGHT, elem_id="cmp-masks")
     use_segment = gr.Button("Use the Segment tab's result", elem_id="cmp-use-segment")
@@ -82,7 +99,7 @@ def _compose_files_column() -> dict[str, gr.components.Component]:
     gr.Examples(
         [[str(EXAMPLE_BACKGROUND)]], inputs=[bg_video], label="Example background", elem_id="cmp-bg-example"
     )
-    return dict(obj_video=obj_video, masks=masks, use_segment=use_segment, bg_video=bg_video)
+    return dict(project=project, obj_video=obj_video, masks=masks, use_segment=use_segment, bg_video=bg_video)
 
 
 def _compose_result_column() -> dict[str, gr.components.Component]:
@@ -105,16 +122,10 @@ def _compose_result_column() -> dict[str, gr.components.Component]:
 
 
 def _wire_compose_events(handlers: ComposeHandlers, ui: ComposeView) -> None:
-    ui.use_segment.click(
-        handlers.use_segment_result,
-        None,
-        [ui.obj_video, ui.masks],
-        api_name="use_segment_result",
-        **PREVIEW_QUEUE,
-    )
-    ui.masks.change(
-        handlers.mask_objects, [ui.masks], [ui.options["objects"]], api_name="mask_objects", **PREVIEW_QUEUE
-    )
+    gr.on(  # the names come with the project: its choice may arrive after its masks
+        [ui.masks.change, ui.project.change], handlers.mask_objects, [ui.masks, ui.project],
+        [ui.options["objects"]], api_name="mask_objects", trigger_mode="always_last", **PREVIEW_QUEUE,
+    )  # fmt: skip
     framed = [ui.frame, *ui.inputs]
     gr.on(
         [control.change for control in ui.inputs] + [ui.frame.input],

@@ -89,6 +89,15 @@ def _session_objects(
     )
 
 
+def _session_objects_named(
+    session: BrowserSession, selected: int | None = None, frame: int | None = None
+) -> tuple[dict, str, str]:
+    """`_session_objects` and the name box's value: the selected object's name in the state (empty when
+    it has none), so that the controls show the state's values after undo, redo, load or reset."""
+    objects, legend = _session_objects(session, selected, frame)
+    return objects, legend, segment_actions.object_names(session).get(objects["value"], "")
+
+
 def finished_line(result: SegmentResult, *, resumed_from: int | None = None) -> str:
     """One sentence on a finished (or cancelled) propagation (`resumed_from`: where Continue resumed)."""
     objects = f"{len(result.obj_ids)} object{'s' if len(result.obj_ids) != 1 else ''}"
@@ -354,7 +363,8 @@ class SegmentHandlers:
 
     @user_errors
     def undo(self, frame: float, obj_id: int | None, request: gr.Request) -> tuple:
-        """Take back the latest edit (click, clear, object, reset, loaded state) and show its frame."""
+        """Take back the latest edit (click, clear, object, name, reset, loaded state) and show its frame;
+        the controls show the state's values (the selected object's name in its box)."""
         return self._undone(segment_actions.undo, frame, obj_id, request)
 
     @user_errors
@@ -365,8 +375,8 @@ class SegmentHandlers:
     def _undone(self, action: Callable, frame: float, obj_id: int | None, request: gr.Request) -> tuple:
         session = self._session(request)
         shown, image = action(session, int(frame))
-        objects, legend = _session_objects(session, obj_id, shown)
-        return shown, _shown(session, image), objects, legend, session_timeline(session, shown)
+        objects, legend, name = _session_objects_named(session, obj_id, shown)
+        return shown, _shown(session, image), objects, legend, session_timeline(session, shown), name
 
     @user_errors
     def clear_frame(self, frame: float, obj_id: int | None, request: gr.Request) -> tuple:
@@ -381,7 +391,7 @@ class SegmentHandlers:
         """Remove every object, click and result."""
         session = self._session(request)
         segment_actions.reset(session)
-        objects, legend = _session_objects(session, frame=int(frame))
+        objects, legend, name = _session_objects_named(session, frame=int(frame))
         return (
             _shown(session, segment_actions.show_frame(session, int(frame))),
             objects,
@@ -390,6 +400,7 @@ class SegmentHandlers:
             None,
             None,
             None,
+            name,
         )
 
     @user_errors
@@ -402,12 +413,12 @@ class SegmentHandlers:
     def load_state(self, state_file: str | None, frame: float, request: gr.Request) -> tuple:
         """Replace the clicks with those of an uploaded state JSON."""
         if not state_file:
-            return (gr.skip(),) * 4
+            return (gr.skip(),) * 5
         session = self._session(request)
         segment_actions.load_state(session, state_file)
-        objects, legend = _session_objects(session, frame=int(frame))
+        objects, legend, name = _session_objects_named(session, frame=int(frame))
         image = _shown(session, segment_actions.show_frame(session, int(frame)))
-        return image, objects, legend, session_timeline(session, int(frame))
+        return image, objects, legend, session_timeline(session, int(frame)), name
 
     @user_errors
     def propagate(

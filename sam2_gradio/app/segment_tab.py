@@ -23,6 +23,18 @@ from sam2_gradio.app.segment_handlers import NO_VIDEO_INFO, SegmentHandlers
 from sam2_gradio.engine.options import ExportChoices, SegmentOptions
 
 EXAMPLE_VIDEO = config.EXAMPLES_DIR / "toy_car.mp4"
+# The browser downloads the file of a file box (its value, given as the argument): Save state is a download.
+DOWNLOAD_FILE_JS = """(file) => {
+  if (file && file.url) {
+    const link = document.createElement("a");
+    link.href = file.url;
+    link.download = file.orig_name || "interactive_state.json";
+    document.body.appendChild(link);
+    link.click();
+    link.remove();
+  }
+  return [];
+}"""
 
 
 @dataclass(frozen=True)
@@ -276,7 +288,9 @@ def _wire_segment_events(handlers: SegmentHandlers, ui: SegmentView) -> None:
     ui.point_label.change(
         handlers.prompt_hint, [ui.point_label], [ui.prompt_hint], api_visibility="private", queue=False
     )
-    ui.save_state.click(handlers.save_state, None, [ui.state_file], api_name="save_state", **PREVIEW_QUEUE)
+    ui.save_state.click(
+        handlers.save_state, None, [ui.state_file], api_name="save_state", **PREVIEW_QUEUE
+    ).success(None, [ui.state_file], None, js=DOWNLOAD_FILE_JS, api_visibility="private", queue=False)
     for edit in _wire_edits(handlers, ui):  # the note says when an edit outdates the results
         edit.then(handlers.results_note, None, [ui.results_note], api_visibility="private", **PREVIEW_QUEUE)
     _wire_propagation(handlers, ui)
@@ -328,7 +342,13 @@ def _wire_edits(handlers: SegmentHandlers, ui: SegmentView) -> list[Dependency]:
             **GPU_QUEUE,
         ),
         *(
-            button.click(handler, [ui.slider, ui.objects], [*stepped, *listed], api_name=name, **GPU_QUEUE)
+            button.click(
+                handler,
+                [ui.slider, ui.objects],
+                [*stepped, *listed, ui.object_name],
+                api_name=name,
+                **GPU_QUEUE,
+            )
             for button, handler, name in ((ui.undo, handlers.undo, "undo"), (ui.redo, handlers.redo, "redo"))
         ),
         ui.clear.click(
@@ -341,14 +361,14 @@ def _wire_edits(handlers: SegmentHandlers, ui: SegmentView) -> list[Dependency]:
         ui.reset.click(
             handlers.reset,
             [ui.slider],
-            [ui.frame, *listed, ui.preview, ui.masks, ui.exports],
+            [ui.frame, *listed, ui.preview, ui.masks, ui.exports, ui.object_name],
             api_name="reset",
             **PREVIEW_QUEUE,
         ),
         ui.load_state.upload(
             handlers.load_state,
             [ui.load_state, ui.slider],
-            [ui.frame, *listed],
+            [ui.frame, *listed, ui.object_name],
             api_name="load_state",
             **GPU_QUEUE,
         ),

@@ -48,11 +48,14 @@ def create_app(
     public: bool = False,
 ) -> gr.Blocks:
     """The whole app, queue configured; each browser session's files go when its tab closes, its
-    projects stay in `library` (default `config.PROJECTS_DIR`; when `public`, idle ones expire)."""
+    projects stay in `library` (default `config.PROJECTS_DIR`; when `public`, idle ones expire and each
+    may take at most `config.PUBLIC_PROJECT_DISK_MB`, unless the library has its own cap)."""
     sessions = sessions if sessions is not None else SessionStore()
     library = library if library is not None else ProjectLibrary()
     if public:
         library.expire(config.PUBLIC_PROJECT_IDLE_HOURS)
+        if library.disk_cap_mb is None:
+            library.disk_cap_mb = config.PUBLIC_PROJECT_DISK_MB
 
     def close_session(request: gr.Request) -> None:
         sessions.close(request.session_hash)
@@ -67,7 +70,12 @@ def create_app(
             segment_handlers = SegmentHandlers(model, sessions, library)
             segment_view = build_segment_tab(segment_handlers, projects_note=projects_note(library, public))
         with gr.Tab("Compose", id="compose", elem_id="tab-compose") as compose_tab:
-            build_compose_tab(ComposeHandlers(sessions), compose_tab, HoldoutHandlers(model, sessions))
+            build_compose_tab(
+                ComposeHandlers(sessions, library),
+                compose_tab,
+                segment_view.kept_projects,
+                HoldoutHandlers(model, sessions),
+            )
         demo.load(None, js=ui_assets.page_setup_js())
         wire_restore(segment_handlers, segment_view, demo)
         demo.unload(close_session)
@@ -78,10 +86,12 @@ def create_app(
 def projects_note(library: ProjectLibrary, public: bool) -> str:
     """What the Projects panel says about where the work is kept."""
     if public:
+        cap = library.disk_cap_mb if library.disk_cap_mb is not None else config.PUBLIC_PROJECT_DISK_MB
         return (
             "Your work is kept in a project per video, found again by this browser after a reload or a "
             "restart. This is a public server: projects nobody opened for "
-            f"{config.PUBLIC_PROJECT_IDLE_HOURS:g} hours are deleted, so download what you need."
+            f"{config.PUBLIC_PROJECT_IDLE_HOURS:g} hours are deleted, and a project may take at most "
+            f"{cap:g} MB of disk (its video, masks and exports), so download what you need."
         )
     return (
         "Your work is kept in a project per video, found again by this browser after a reload, a closed "

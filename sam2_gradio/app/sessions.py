@@ -121,6 +121,7 @@ class BrowserSession:
     project_id: str | None = None  # the project's id in the app's `ProjectLibrary` (None: a temporary one)
     segment_result: SegmentResult | None = None  # the Segment tab's last propagation
     segment_prompts: PromptState | None = None  # the prompts that propagation ran with
+    compose_offered_project: str | None = None  # the Segment tab's project when Compose last offered it
     running_prompts: PromptState | None = None  # the prompts of the propagation running now, if any
     running_tracked: dict[int, range] | None = None  # per object, the frames that propagation has tracked
     navigations: int = 0  # frames the user chose so far (a running propagation then stops moving the view)
@@ -189,13 +190,14 @@ class BrowserSession:
         if previous is not None and previous[0] not in in_use:
             previous[0].unlink(missing_ok=True)
 
-    def serve(self, path: str | Path) -> str:
+    def serve(self, path: str | Path, name: str | None = None) -> str:
         """`path`, a file of this session's folder, as gradio should serve it: hard-linked into gradio's
         cache under this session's own folder (gradio then serves it in place: no copy of the result, no
-        content-named cache file shared with other sessions) and deleted with its job or the session."""
+        content-named cache file shared with other sessions) and deleted with its job or the session.
+        `name` names the served file (default: `path`'s name)."""
         path = Path(path)
         job = path.relative_to(self.folder).parts[0] if path.is_relative_to(self.folder) else "other"
-        served = self.served_dir / job / uuid.uuid4().hex[:8] / path.name
+        served = self.served_dir / job / uuid.uuid4().hex[:8] / (name or path.name)
         served.parent.mkdir(parents=True)
         try:
             os.link(path, served)

@@ -116,14 +116,10 @@ def _project_inputs(folder: str) -> tuple[str, str]:
     from sam2_gradio.engine.store.project import Project
 
     with Project.open(folder) as project:
-        video = project.video
-        if video.path.is_dir():
-            raise BadInput(f"the project's video is a folder of frames ({video.name}): give --obj and --mask")
-        project.frames()  # the video is still there and unchanged
-        masks = project_exports.mask_pngs(project)
-        names = ", ".join(f"{obj} {name}" for obj, name in project.objects() if name)
-    logger.info("project %s: video %s%s", folder, video.name, f"; objects {names}" if names else "")
-    return str(video.path), str(masks)
+        taken = project_exports.compose_input(project)
+    names = ", ".join(f"{obj} {name}" for obj, name in taken.names.items())
+    logger.info("project %s: video %s%s", folder, taken.video.name, f"; objects {names}" if names else "")
+    return str(taken.video), str(taken.masks)
 
 
 def _log_inputs(background: VideoInfo, obj: VideoInfo) -> None:

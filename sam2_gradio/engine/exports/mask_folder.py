@@ -16,14 +16,14 @@ import json
 import shutil
 import uuid
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Protocol
 
 import numpy as np
 
-from sam2_gradio.engine.exports.overlay import draw_masks
+from sam2_gradio.engine.exports.overlay import draw_legend, draw_masks
 from sam2_gradio.engine.tracking.prompts import PromptState
 from sam2_gradio.jobs import CancelFlag, ProgressCallback, ProgressMeter, raise_if_cancelled
 from sam2_gradio.media import mask_files
@@ -237,16 +237,17 @@ def render_preview_from(
     frames: range | None = None,
     progress: ProgressCallback | None = None,
     cancel: CancelFlag | None = None,
+    legend: Mapping[int, str] | None = None,
 ) -> Path:
     """Encode the frames of `source` with each object's mask drawn over it (H.264, browser-playable).
 
     `frames` (a range, default all) says which frames; `fps` defaults to the source's. `progress` gets
     a `Progress` every 10 frames; `cancel` (anything with `is_set()`) is checked per frame and leaves no
-    output file.
+    output file. `legend` (obj_id -> label, `overlay.legend_labels`) is written in the top-left corner.
     """
     return _render_preview(
         source, lambda frame: dict(zip(masks.obj_ids, masks.masks_of(frame), strict=True)), out_path,
-        fps=fps, frames=frames, progress=progress, cancel=cancel,
+        fps=fps, frames=frames, progress=progress, cancel=cancel, legend=legend,
     )  # fmt: skip
 
 
@@ -259,6 +260,7 @@ def _render_preview(
     frames: range | None,
     progress: ProgressCallback | None,
     cancel: CancelFlag | None,
+    legend: Mapping[int, str] | None = None,
 ) -> Path:
     frames = range(source.meta.num_frames) if frames is None else frames
     if frames.step != 1 or not frames or frames.start < 0 or frames.stop > source.meta.num_frames:
@@ -267,7 +269,7 @@ def _render_preview(
     with VideoWriter(out_path, fps=fps or source.meta.fps) as writer:
         for frame_index, frame in enumerate(source.read(frames.start, frames.stop), start=frames.start):
             raise_if_cancelled(cancel, "preview rendering")
-            writer.write(draw_masks(frame, masks_on(frame_index)))
+            writer.write(draw_legend(draw_masks(frame, masks_on(frame_index)), legend or {}))
             meter.frame_done()
     return Path(out_path)
 

@@ -6,6 +6,7 @@
     coco(project, "masks.json")            # YouTube-VIS JSON with COCO RLE, categories from names
     davis(project, "davis/")               # DAVIS palette PNGs
     alpha_video(project, "cutout.webm")    # the objects on transparency (.webm or .mov)
+    compose_input(project)                 # the video, its masks and the objects' names, for Compose
 
 Each writes into the project's ``outputs/`` folder first, named after what it depends on (the masks
 version, the names, its options), so asking again for an unchanged project copies the file instead of
@@ -32,16 +33,19 @@ from sam2_gradio.engine.exports.mask_folder import (
     replace_path,
     zip_masks,
 )
+from sam2_gradio.engine.exports.overlay import legend_labels
 from sam2_gradio.engine.store.project import OUTPUTS_DIR, Project
-from sam2_gradio.errors import BadInput
+from sam2_gradio.errors import BadInput, NotReady
 from sam2_gradio.jobs import CancelFlag, ProgressCallback, ProgressMeter
 from sam2_gradio.media.video import check_output_video
 
 
-def cached_output(project: Project, kind: str, suffix: str, *depends_on: object) -> Path:
+def cached_output(project: Project, kind: str, suffix: str, *depends_on: object, capped: bool = True) -> Path:
     """Where output `kind` of the project's current masks (and `depends_on`) is cached:
     ``outputs/<kind>-m<masks version>-<hash of depends_on><suffix>``. Outputs of `kind` made from older
-    masks are deleted here; those of the current masks with other options are kept."""
+    masks are deleted here; those of the current masks with other options are kept. A project over its
+    disk cap refuses a new output (`DiskLimitReached`, `Project.check_disk_cap`) unless `capped` is off
+    (an output already written)."""
     version = project.masks_version
     key = hashlib.sha256(json.dumps(list(map(str, depends_on))).encode()).hexdigest()
     folder = project.folder / OUTPUTS_DIR
@@ -50,7 +54,10 @@ def cached_output(project: Project, kind: str, suffix: str, *depends_on: object)
     for old in folder.glob(f"{kind}-m*"):
         if not old.name.startswith(current):
             shutil.rmtree(old) if old.is_dir() else old.unlink(missing_ok=True)
-    return folder / f"{current}{key[:16]}{suffix}"
+    cached = folder / f"{current}{key[:16]}{suffix}"
+    if capped and not cached.exists():
+        project.check_disk_cap()
+    return cached
 
 
 def deliver(cached: Path, path: str | Path | None) -> Path:
@@ -69,8 +76,10 @@ def preview(
     progress: ProgressCallback | None = None,
     cancel: CancelFlag | None = None,
 ) -> Path:
-    """The video with each object's mask drawn over it (H.264 MP4, browser-playable)."""
-    cached = cached_output(project, "preview", ".mp4", fps)
+    """The video with each object's mask drawn over it (H.264 MP4, browser-playable), and once objects
+    are named, a legend of their names (`overlay.legend_labels`)."""
+    legend = legend_labels(project.objects())
+    cached = cached_output(project, "preview", ".mp4", fps, *_legend_key(legend))
     if not cached.exists():
         staged = partial_file(cached)
         try:
@@ -82,6 +91,7 @@ def preview(
                 frames=_shown_frames(project),
                 progress=progress,
                 cancel=cancel,
+                legend=legend,
             )
             staged.replace(cached)
         finally:
@@ -89,9 +99,12 @@ def preview(
     return deliver(cached, path)
 
 
-def adopt_preview(project: Project, written: Path, *, fps: float | None = None) -> Path:
-    """Keep `written` (a preview made while tracking, of the masks now stored) as the cached preview."""
-    cached = cached_output(project, "preview", ".mp4", fps)
+def adopt_preview(
+    project: Project, written: Path, *, fps: float | None = None, legend: dict[int, str] | None = None
+) -> Path:
+    """Keep `written` (a preview made while tracking, of the masks now stored, with `legend`) as the
+    cached preview."""
+    cached = cached_output(project, "preview", ".mp4", fps, *_legend_key(legend or {}), capped=False)
     written.replace(cached)
     return cached
 
@@ -230,6 +243,33 @@ def _alpha_output(
 
 
 @dataclass(frozen=True)
+class ComposeInput:
+    """What Compose takes from a project: the object video, its masks and the objects' names."""
+
+    video: Path  # the project's video file
+    masks: Path  # per_object/ and combined/ PNGs: a folder, or their zip (`compose_input(zipped=True)`)
+    names: dict[int, str]  # obj_id -> the name the user gave it (objects without one are left out)
+    masks_version: int  # the store's masks version these masks are of
+
+
+def compose_input(project: Project, *, zipped: bool = False) -> ComposeInput:
+    """The project's video, its tracked masks (the mask folder, or with `zipped` the masks zip) and the
+    objects' names, as the compose CLI (``--project``) and the Compose tab take them.
+
+    Raises `NotReady` before any frame is tracked, `BadInput` when the video is a folder of frames or
+    is gone or changed (`Project.frames`)."""
+    video = project.video
+    if video.path.is_dir():
+        raise BadInput(f"the project's video is a folder of frames ({video.name}): give the video and masks")
+    project.frames()  # the video is still there and unchanged
+    if not project.tracked_frames():
+        raise NotReady("this project has no tracked masks yet: propagate (track) it first")
+    masks = masks_zip(project) if zipped else mask_pngs(project)
+    names = {obj: name for obj, name in project.objects() if name}
+    return ComposeInput(video.path, masks, names, project.masks_version)
+
+
+@dataclass(frozen=True)
 class OutputRequest:
     """Which outputs to write and where (None: not asked for), as the `export` CLI's flags say."""
 
@@ -338,6 +378,12 @@ def check_request(project: Project, request: OutputRequest) -> None:
         formats.check(obj_ids)
     if request.davis_dir is not None:
         export_formats.ExportFormats(davis_dir=request.davis_dir).check(obj_ids)
+
+
+def _legend_key(legend: dict[int, str]) -> tuple:
+    """What a preview's cache name depends on besides its fps: its legend, when it has one (a preview
+    without one keeps the name it always had)."""
+    return (sorted(legend.items()),) if legend else ()
 
 
 def _latest_finished(project: Project) -> bool:
