@@ -40,6 +40,7 @@ _SCRIPTING_API = {  # public name -> (module, attribute)
     "Project": ("sam2_gradio.engine.store.project", "Project"),
     "track_project": ("sam2_gradio.engine.tracking.track_project", "track_project"),
     "exports": ("sam2_gradio.engine.exports.project_exports", None),  # the module: exports.coco(project, ...)
+    "FrameMasks": ("sam2_gradio.compositor.holdouts", "FrameMasks"),  # holdouts read from a project
 }
 __all__ = sorted(_SCRIPTING_API)
 

@@ -27,7 +27,7 @@ def script_blocks() -> list[str]:
 
 def test_the_script_examples_import_only_the_top_level_api():
     blocks = script_blocks()
-    assert len(blocks) == 2  # segment, then compose
+    assert len(blocks) == 3  # segment, compose, then holdouts
     for block in blocks:
         imports = [
             node for node in ast.walk(ast.parse(block)) if isinstance(node, ast.Import | ast.ImportFrom)
@@ -46,9 +46,12 @@ def test_the_script_examples_segment_and_compose(random_model, make_video, tmp_p
     assert (clip, bg) == (tmp_path / "clip.mp4", tmp_path / "background.mp4")
     clicks = {"0": {"1": {"points": [[30, 60]], "labels": [1]}}}  # the red disc of scene_frame(0)
     Path("interactive_state.json").write_text(json.dumps({"version": 1, "clicks": clicks}))
+    post = {"0": {"1": {"points": [[10, 10]], "labels": [1]}}}  # a holdout clicked on the background
+    Path("post_state.json").write_text(json.dumps({"version": 1, "clicks": post}))
 
+    script: dict = {}  # the blocks are one script: each goes on with the names of the ones before
     for block in script_blocks():
-        exec(compile(block, str(README), "exec"), {})  # noqa: S102 (the README's own code)
+        exec(compile(block, str(README), "exec"), script)  # noqa: S102 (the README's own code)
 
     per_object = sorted(path.name for path in (tmp_path / "masks" / "per_object").iterdir())
     assert per_object == [f"mask_{frame:05d}_obj_1.png" for frame in range(NUM_FRAMES)]
@@ -58,3 +61,4 @@ def test_the_script_examples_segment_and_compose(random_model, make_video, tmp_p
     assert composite.num_frames == NUM_FRAMES  # the shorter video's length (no loop)
     pasted = np.abs(read_frame(tmp_path / "composite.mp4", 0).astype(int) - background).max(axis=2) > 40
     assert pasted.any() and not pasted.all()  # the tracked object, over part of the background
+    assert (tmp_path / "projects" / "background" / "project.sqlite").exists()  # the holdouts' project
