@@ -15,8 +15,9 @@ import numpy as np
 
 from sam2_gradio.app.sessions import BrowserSession, check_video_upload
 from sam2_gradio.compositor import render as compositor
-from sam2_gradio.compositor.render import ComposeOptions, RenderProgress, RenderResult, plan_timeline
+from sam2_gradio.compositor.render import ComposeOptions, RenderResult, plan_timeline
 from sam2_gradio.errors import MissingInput
+from sam2_gradio.jobs import ProgressCallback
 from sam2_gradio.media.mask_files import MaskSet
 from sam2_gradio.media.video import VideoInfo
 
@@ -133,7 +134,7 @@ def render(
     inputs: ComposeInputs,
     options: ComposeOptions,
     *,
-    progress: RenderProgress | None = None,
+    progress: ProgressCallback | None = None,
 ) -> RenderResult:
     """Render the whole composite into a fresh job folder; the "compose" cancel flag stops it."""
     checked = check_inputs(session, inputs)

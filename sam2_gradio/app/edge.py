@@ -22,9 +22,8 @@ from typing import Any
 import gradio as gr
 
 from sam2_gradio import config
-from sam2_gradio.compositor.render import RenderProgress
 from sam2_gradio.errors import UserError
-from sam2_gradio.jobs import Cancelled, Progress, ProgressCallback
+from sam2_gradio.jobs import Cancelled, Progress, ProgressCallback, format_progress
 
 logger = logging.getLogger(__name__)
 
@@ -132,24 +131,8 @@ def _sentence(error: BaseException) -> str:
     return text if text.endswith((".", "!", "?")) else f"{text}."
 
 
-def progress_line(update: Progress) -> str:
-    """One line on where a propagation stands, e.g. "Tracking 120/300 frames · 6.2 frames/s · 29 s left"."""
-    if update.stage == "preview":
-        return f"Tracked every frame · writing the preview {update.frames_done}/{update.total}"
-    line = f"Tracking {update.frames_done}/{update.total} frames · {update.fps:.1f} frames/s"
-    remaining = update.total - update.frames_done
-    if update.fps > 0 and remaining > 0:
-        line += f" · {_duration(remaining / update.fps)} left"
-    return line
-
-
-def _duration(seconds: float) -> str:
-    minutes, seconds = divmod(round(seconds), 60)
-    return f"{minutes} min {seconds:02d} s" if minutes else f"{seconds} s"
-
-
 def segment_progress(progress: gr.Progress) -> ProgressCallback:
-    """A `jobs.ProgressCallback` that moves a gradio progress bar by tracked frames (`progress_line`).
+    """A `jobs.ProgressCallback` that moves a gradio progress bar by tracked frames (`format_progress`).
 
     The preview stage does not move the bar back: it only changes the bar's text.
     """
@@ -159,15 +142,15 @@ def segment_progress(progress: gr.Progress) -> ProgressCallback:
         nonlocal tracked
         if update.stage != "preview":
             tracked = (update.frames_done, update.total)
-        progress(tracked, desc=progress_line(update), unit="frames")
+        progress(tracked, desc=format_progress(update), unit="frames")
 
     return report
 
 
-def render_progress(progress: gr.Progress) -> RenderProgress:
-    """A `compositor.RenderProgress` that moves a gradio progress bar and shows frames per second."""
+def render_progress(progress: gr.Progress) -> ProgressCallback:
+    """A `jobs.ProgressCallback` that moves a gradio progress bar by rendered frames (`format_progress`)."""
 
-    def report(frames_done: int, total: int, fps: float) -> None:
-        progress((frames_done, total), desc=f"render · {fps:.1f} frames/s", unit="frames")
+    def report(update: Progress) -> None:
+        progress((update.frames_done, update.total), desc=format_progress(update), unit="frames")
 
     return report
