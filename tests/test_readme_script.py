@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 from sam2_support import scene_frame
 
-from sam2_gradio.engine import model as model_module
+from sam2_gradio.engine.model import predictor as model_module
 from sam2_gradio.engine.model.predictor import ModelSettings
 from sam2_gradio.media.video import probe_video, read_frame
 

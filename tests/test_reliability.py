@@ -29,7 +29,7 @@ from sam2_gradio.app import segment_actions
 from sam2_gradio.app.model_holder import AppModel
 from sam2_gradio.app.sessions import SessionStore
 from sam2_gradio.cli import compose, segment
-from sam2_gradio.engine import model as model_module
+from sam2_gradio.engine.model import predictor as model_module
 from sam2_gradio.errors import UploadRejected
 from sam2_gradio.jobs import Progress
 from sam2_gradio.media.mask_files import (

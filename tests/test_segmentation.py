@@ -251,8 +251,8 @@ def test_segment_cli_runs_headless_from_a_state_file(scene_jpegs, tmp_path, caps
     )
     assert code == 0
     assert len(list((tmp_path / "m" / "per_object").glob("mask_*_obj_5.png"))) == 24
-    steps = [r.message for r in caplog.records if r.message.startswith("tracking ")]
-    assert len(steps) >= 2 and steps[-1].startswith("tracking 22/22 frames (100%)")  # frames 2 to 23
+    steps = [r.message for r in caplog.records if r.message.startswith("Tracking ")]
+    assert len(steps) >= 2 and steps[-1].startswith("Tracking 22/22 frames (100%)")  # frames 2 to 23
     assert all(" fps | " in line and line.endswith(" left") for line in steps)
     assert probe_video(tmp_path / "preview.mp4").fps == pytest.approx(8.0)
     _assert_exports_match_the_mask_pngs(tmp_path, obj_ids=[5, 6])
