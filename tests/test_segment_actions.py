@@ -512,6 +512,10 @@ def test_a_cancelled_propagate_keeps_what_it_tracked_beside_the_previous_result(
     saved = json.loads(actions.state_file_of(result).read_text())["propagation"]
     assert saved["partial"] and saved["tracked_frames"] == [result.tracked.start, result.tracked.stop]
     assert session.segment_result is result
+    note = f"({len(result.tracked)} of {reports[0].total}); *Continue* resumes it"  # of the whole run
+    assert actions.results_note(session).startswith(
+        "**Partial:** cancelled"
+    ) and note in actions.results_note(session)
     assert sorted(path for path in previous.masks_zip.parent.rglob("*")) == previous_files  # untouched
 
 
