@@ -31,6 +31,7 @@ from sam2_gradio.app.sessions import SessionStore
 from sam2_gradio.cli import compose, segment
 from sam2_gradio.engine.model import predictor
 from sam2_gradio.errors import UploadRejected
+from sam2_gradio.jobs import Progress
 from sam2_gradio.media.mask_files import (
     combined_mask_name,
     load_mask_set,
@@ -455,15 +456,15 @@ def test_a_failed_compose_cli_run_keeps_the_previous_output_untouched(compose_fi
     rendered = []
     if failure == "interrupted":
 
-        def interrupt_at_frame_5(frames_done: int, total: int, fps: float) -> None:
-            rendered.append(frames_done)
-            if frames_done == 5:
+        def interrupt_at_frame_5(report: Progress) -> None:
+            rendered.append(report.frames_done)
+            if report.frames_done == 5:
                 raise KeyboardInterrupt
 
         monkeypatch.setattr(compose, "_log_progress", interrupt_at_frame_5)
     else:
         _broken_png_on_frame(compose_files["mask"], 6)
-        monkeypatch.setattr(compose, "_log_progress", lambda done, total, fps: rendered.append(done))
+        monkeypatch.setattr(compose, "_log_progress", lambda report: rendered.append(report.frames_done))
     code = compose.main(compose_args(compose_files))
     assert code == (130 if failure == "interrupted" else 2)
     assert 0 < len(rendered) < 12  # it stopped mid-way, after encoding some frames

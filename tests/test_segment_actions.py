@@ -17,6 +17,7 @@ from sam2_gradio.app import segment_actions as actions
 from sam2_gradio.app.edge import progress_line
 from sam2_gradio.app.model_holder import AppModel
 from sam2_gradio.app.segment_handlers import SegmentHandlers, object_choices
+from sam2_gradio.app.segment_tab import build_segment_tab
 from sam2_gradio.app.sessions import BoxCorner, BrowserSession, SessionStore
 from sam2_gradio.engine.model.predictor import ModelSettings
 from sam2_gradio.engine.options import SegmentOptions
@@ -604,6 +605,10 @@ def test_a_cancelled_propagate_keeps_what_it_tracked_beside_the_previous_result(
     saved = json.loads(actions.state_file_of(result).read_text())["propagation"]
     assert saved["partial"] and saved["tracked_frames"] == [result.tracked.start, result.tracked.stop]
     assert session.segment_result is result
+    note = f"({len(result.tracked)} of {reports[0].total}); *Continue* resumes it"  # of the whole run
+    assert actions.results_note(session).startswith(
+        "**Partial:** cancelled"
+    ) and note in actions.results_note(session)
     assert sorted(path for path in previous.masks_zip.parent.rglob("*")) == previous_files  # untouched
 
 
@@ -647,12 +652,12 @@ def test_a_click_on_a_frame_then_a_live_propagation_marks_the_timeline(app_model
     (cursor,) = Marks(timeline).of_class("tl-cursor")
     assert style_percent(cursor, "left") == pytest.approx(5 / 7 * 100, abs=0.001)
 
-    replies = list(
-        handlers.live_handler(resume=False)(
-            "forward", 1, False, False, "none", 0, "hard", 8, request, progress=lambda *args, **kwargs: None
-        )
-    )
-    timelines = [reply[7] for reply in replies if isinstance(reply[7], str)]
+    with gr.Blocks():
+        view = build_segment_tab(handlers)
+    no_bar = lambda *args, **kwargs: None  # noqa: E731
+    controls = ("forward", 1, False, False, "none", 0, "hard", 8)  # SegmentOptions, then ExportChoices
+    replies = list(handlers.live_handler(view, resume=False)(request, no_bar, *controls))
+    timelines = [reply[view.timeline] for reply in replies if view.timeline in reply]
     *during, at_end = timelines
     assert _bars(at_end) == [(clicked, frames - 1)]
     assert Marks(at_end).rows()[1]["ticks"][0]["data-frame"] == str(clicked)

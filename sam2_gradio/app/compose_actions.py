@@ -24,11 +24,12 @@ from sam2_gradio.app.projects import UPLOAD_NAME, ProjectEntry, ProjectLibrary
 from sam2_gradio.app.sessions import BrowserSession, check_video_upload
 from sam2_gradio.compositor import render as compositor
 from sam2_gradio.compositor.layers import Layer, plan_layers
-from sam2_gradio.compositor.render import ComposeOptions, RenderProgress, RenderResult, plan_timeline
+from sam2_gradio.compositor.render import ComposeOptions, RenderResult, plan_timeline
 from sam2_gradio.cpu_budget import parse_budget
 from sam2_gradio.engine.exports.project_exports import compose_input
 from sam2_gradio.engine.store.project import Project
 from sam2_gradio.errors import BadInput, MissingInput
+from sam2_gradio.jobs import ProgressCallback
 from sam2_gradio.media.mask_files import MaskSet
 from sam2_gradio.media.video import VideoInfo
 
@@ -247,7 +248,7 @@ def render(
     inputs: ComposeInputs | CheckedInputs,
     options: ComposeOptions,
     *,
-    progress: RenderProgress | None = None,
+    progress: ProgressCallback | None = None,
 ) -> RenderResult:
     """Render the whole composite into a fresh job folder, the clicked holdouts tracked through the
     background first when they are not current; the "compose" cancel flag stops it."""

@@ -22,9 +22,8 @@ from typing import Any
 import gradio as gr
 
 from sam2_gradio import config
-from sam2_gradio.compositor.render import RenderProgress
 from sam2_gradio.errors import UserError
-from sam2_gradio.jobs import Cancelled, Progress, ProgressCallback
+from sam2_gradio.jobs import Cancelled, Progress, ProgressCallback, format_progress
 
 logger = logging.getLogger(__name__)
 
@@ -177,10 +176,10 @@ def segment_progress(progress: gr.Progress) -> ProgressCallback:
     return report
 
 
-def render_progress(progress: gr.Progress) -> RenderProgress:
-    """A `compositor.RenderProgress` that moves a gradio progress bar and shows frames per second."""
+def render_progress(progress: gr.Progress) -> ProgressCallback:
+    """A `jobs.ProgressCallback` that moves a gradio progress bar by rendered frames (`format_progress`)."""
 
-    def report(frames_done: int, total: int, fps: float) -> None:
-        progress((frames_done, total), desc=f"render · {fps:.1f} frames/s", unit="frames")
+    def report(update: Progress) -> None:
+        progress((update.frames_done, update.total), desc=format_progress(update), unit="frames")
 
     return report

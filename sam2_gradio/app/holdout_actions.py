@@ -19,7 +19,6 @@ import numpy as np
 from sam2_gradio import config
 from sam2_gradio.app.sessions import BrowserSession, check_video_upload
 from sam2_gradio.compositor.holdouts import FrameMasks, HoldoutMasks, united
-from sam2_gradio.compositor.render import RenderProgress
 from sam2_gradio.engine.exports.overlay import display_factor, enlarge
 from sam2_gradio.engine.model.predictor import PredictorLender
 from sam2_gradio.engine.store.project import Project
@@ -27,7 +26,7 @@ from sam2_gradio.engine.tracking.interactive import InteractiveSession
 from sam2_gradio.engine.tracking.prompts import PromptState
 from sam2_gradio.engine.tracking.track_project import TrackingResult, track_project
 from sam2_gradio.errors import BadInput, MissingInput, NotReady
-from sam2_gradio.jobs import CancelFlag, ProgressCallback
+from sam2_gradio.jobs import CancelFlag, ProgressCallback, with_stage
 
 HOLDOUT_KINDS = ("positive", "negative")  # what a click on the background frame gives
 NO_BACKGROUND = "Upload a background video first; holdouts are clicked on its frames."
@@ -176,7 +175,7 @@ def render_holdouts(
     background: str | Path,
     given: HoldoutMasks | None,
     *,
-    progress: RenderProgress | None = None,
+    progress: ProgressCallback | None = None,
 ) -> HoldoutMasks | None:
     """The holdouts a render over `background` uses: the clicked ones read back from the background's
     project (tracked first when their masks are not current, in the render's job: its "compose" cancel
@@ -185,14 +184,9 @@ def render_holdouts(
     holdouts = session_holdouts(session, background)
     clicked = None
     if holdouts is not None:
-        tracking = None if progress is None else _as_render_progress(progress)
-        _track(session, holdouts, session.cancel_flag("compose"), tracking)
+        _track(session, holdouts, session.cancel_flag("compose"), with_stage(progress, "holdouts"))
         clicked = FrameMasks(holdouts.project.frame_masks)
     return united(clicked, given)
-
-
-def _as_render_progress(progress: RenderProgress) -> ProgressCallback:
-    return lambda report: progress(report.frames_done, report.total, report.fps)
 
 
 def note(holdouts: HoldoutClicks | None) -> str:

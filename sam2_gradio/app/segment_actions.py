@@ -677,9 +677,11 @@ def results_note(session: BrowserSession) -> str:
     if result.partial:
         first, last = result.tracked.start, result.tracked.stop - 1
         why = "cancelled" if result.stopped is None else "stopped"
+        latest = session.project.latest_run() if session.project is not None else None
+        total = latest.total if latest is not None else len(result.tracked)
         return (
-            f"**Partial:** {why} with frames {first}–{last} tracked ({len(result.tracked)} of "
-            f"{result.run.total if result.run else len(result.tracked)}); *Continue* resumes it."
+            f"**Partial:** {why} with frames {first}–{last} tracked ({len(result.tracked)} of {total}); "
+            "*Continue* resumes it."
         )
     return ""
 

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import html
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import gradio as gr
 import numpy as np
@@ -23,13 +24,16 @@ from sam2_gradio.app.model_holder import AppModel
 from sam2_gradio.app.projects import ProjectLibrary
 from sam2_gradio.app.sessions import BrowserSession, SessionStore
 from sam2_gradio.app.timeline import TimelineObject, timeline_html
-from sam2_gradio.config import options_from_values
+from sam2_gradio.config import option_fields, options_from_values
 from sam2_gradio.engine.exports.overlay import color_hex, enlarge
 from sam2_gradio.engine.options import ExportChoices, SegmentOptions
 from sam2_gradio.engine.tracking.pipeline import SegmentResult
 from sam2_gradio.engine.tracking.track_project import FrameTracked
 from sam2_gradio.errors import NotReady, UserError
 from sam2_gradio.jobs import Progress
+
+if TYPE_CHECKING:
+    from sam2_gradio.app.segment_tab import SegmentView
 
 
 def object_choices(
@@ -123,6 +127,27 @@ def _result_files(session: BrowserSession, result: SegmentResult) -> tuple[str |
 NO_VIDEO_INFO = "Upload a video or pick the example."
 
 
+@dataclass(frozen=True)
+class PropagationChoices:
+    """How a propagation runs and which exports it writes, as the Segment tab's controls say."""
+
+    options: SegmentOptions
+    exports: ExportChoices
+
+    @classmethod
+    def from_values(cls, values: Mapping[str, Any]) -> PropagationChoices:
+        """The choices from values named as the `SegmentOptions` and `ExportChoices` fields (others
+        ignored)."""
+        return cls(options_from_values(SegmentOptions, values), options_from_values(ExportChoices, values))
+
+    @classmethod
+    def from_controls(cls, values: Sequence[Any]) -> PropagationChoices:
+        """The choices from the controls' values in the tab's order: the `SegmentOptions` fields, then
+        the `ExportChoices` fields."""
+        fields = [*option_fields(SegmentOptions), *option_fields(ExportChoices)]
+        return cls.from_values(dict(zip((field.name for field, _ in fields), values, strict=True)))
+
+
 def _shown(session: BrowserSession, image: np.ndarray) -> str:
     """`image` as the frame box shows it: smaller videos enlarged (`segment_actions.shown_scale`), in a
     file of the session's own (`BrowserSession.serve_frame`)."""
@@ -171,12 +196,12 @@ class SegmentHandlers:
         their history, tracked masks, results); nothing when it has none (or it is gone)."""
         project_id = projects_view.current(kept)
         if project_id is None or self.library is None:
-            return (gr.skip(),) * 10
+            return gr.skip()  # one skip leaves every output as it is
         session = self._session(request)
         try:
             opened, frame = segment_actions.reopen_project(session, self.library, project_id, self.model)
         except NotReady:
-            return (gr.skip(),) * 10
+            return gr.skip()
         return self._shown_project(session, opened, frame)
 
     @user_errors
@@ -458,59 +483,55 @@ class SegmentHandlers:
             The preview MP4 with the masks drawn, the masks zip (per_object/ and combined/ PNGs, one per
             frame) and the state JSON the run used.
         """
-        options = options_from_values(SegmentOptions, locals())  # the parameters named as its fields
-        exports = options_from_values(ExportChoices, locals())
+        chosen = PropagationChoices.from_values(locals())  # the API's parameters are the fields
         session = self._session(request)
         if video and Path(video) != session.video_path:
             segment_actions.open_video(session, video, self.model, self.library)
         if state_file:
             segment_actions.load_state(session, state_file)
         result = segment_actions.propagate(
-            session, options, exports=exports, progress=segment_progress(progress)
+            session, chosen.options, exports=chosen.exports, progress=segment_progress(progress)
         )
         gr.Info(finished_line(result))
         return _result_files(session, result)
 
-    def live_handler(self, *, resume: bool) -> Callable[..., Iterator[tuple]]:
+    def live_handler(self, view: SegmentView, *, resume: bool) -> Callable[..., Iterator[dict]]:
         """The Propagate button's handler: track the objects, showing each step's masks on the frame as
         they come; with `resume`, the Continue button's: resume a cancelled propagation where it stopped
-        (or start again when the prompts changed since). A generator function, as gradio streams it."""
+        (or start again when the prompts changed since). A generator function, as gradio streams it; it
+        takes the values of `view`'s option and export controls, in the tab's order."""
 
         @user_errors
         def propagate_live(
-            direction: str,
-            batch_size: float,
-            coco: bool,
-            davis: bool,
-            alpha_video: Sequence[str],
-            feather: float,
-            edge: str,
-            edge_band: float,
             request: gr.Request,
-            progress: gr.Progress = gr.Progress(),  # noqa: B008
-        ) -> Iterator[tuple]:
-            yield from self._live(locals(), request, progress, resume=resume)
+            progress: gr.Progress = gr.Progress(),  # noqa: B008 (gradio finds its progress bar by this default)
+            *controls: Any,
+        ) -> Iterator[dict]:
+            chosen = PropagationChoices.from_controls(controls)
+            yield from self._live(view, chosen, request, progress, resume=resume)
 
         return propagate_live
 
     def _live(
-        self, values: dict[str, Any], request: gr.Request, progress: gr.Progress, *, resume: bool
-    ) -> Iterator[tuple]:
-        """Yields (frame, slider, preview, masks, state, status, note, timeline) per redraw and per
-        propagation step (the timeline at most once a step), then the results.
-
-        `values` are the controls' values, named as the `SegmentOptions` and `ExportChoices` fields."""
-        options = options_from_values(SegmentOptions, values)
-        exports = options_from_values(ExportChoices, values)
+        self,
+        ui: SegmentView,
+        chosen: PropagationChoices,
+        request: gr.Request,
+        progress: gr.Progress,
+        *,
+        resume: bool,
+    ) -> Iterator[dict]:
+        """Yields what changed per redraw and per propagation step (the frame, the slider, the status;
+        the timeline at most once a step), then the results, each a dict keyed by component."""
         session = self._session(request)
         view, move_bar = segment_actions.LiveView(session), segment_progress(progress)
         resumed_from: int | None = None  # Continue: the first frame this run tracks
-        sent_timeline = ""  # the timeline last sent: an unchanged one is not sent again
+        sent_timeline = ""  # the timeline last sent
         line = "Continuing the propagation…" if resume else "Starting the propagation…"
-        yield gr.skip(), gr.skip(), *(gr.skip(),) * 3, line, gr.skip(), gr.skip()  # no earlier run's text
+        yield {ui.status: line}  # no earlier run's text stays
         bursts = stream(
             lambda emit: segment_actions.propagate(
-                session, options, exports=exports, resume=resume, progress=emit, watch=emit
+                session, chosen.options, exports=chosen.exports, resume=resume, progress=emit, watch=emit
             )
         )
         try:
@@ -525,32 +546,45 @@ class SegmentHandlers:
                 finished = last_of(burst, Finished)
                 if finished is not None:
                     view.finished = True
-                    image = _shown(session, segment_actions.show_frame(session, view.frame))
-                    result, note = finished.value, segment_actions.results_note(session)
-                    timeline = session_timeline(session, view.slider_frame)
-                    yield (
-                        image,
-                        gr.skip(),
-                        *_result_files(session, result),
-                        finished_line(result, resumed_from=resumed_from),
-                        note,
-                        timeline,
-                    )
+                    yield self._live_results(ui, session, view, finished.value, resumed_from)
                     return
+                changed = {}
                 shown = view.redraw(last_of(burst, FrameTracked))
-                timeline = gr.skip()
-                if report is not None and report.stage == "tracking":  # a step's frames are tracked
-                    drawn = session_timeline(session, view.slider_frame)
-                    timeline, sent_timeline = (gr.skip() if drawn == sent_timeline else drawn), drawn
                 if shown is not None:
                     image, move_to = shown
-                    slider = gr.skip() if move_to is None else move_to
-                    yield _shown(session, image), slider, *(gr.skip(),) * 3, line, gr.skip(), timeline
-                elif report is not None:  # every phase's progress, not only the tracking's
-                    yield gr.skip(), gr.skip(), *(gr.skip(),) * 3, line, gr.skip(), timeline
+                    changed[ui.frame] = _shown(session, image)
+                    if move_to is not None:
+                        changed[ui.slider] = move_to
+                if report is not None and report.stage == "tracking":  # a step's frames are tracked
+                    drawn = session_timeline(session, view.slider_frame)
+                    if drawn != sent_timeline:  # an unchanged timeline is not sent again
+                        changed[ui.timeline] = sent_timeline = drawn
+                if changed or report is not None:  # every phase's progress, not only the tracking's
+                    yield {**changed, ui.status: line}
         finally:
             if not view.finished:
                 session.cancel_flag("segment").set()  # the page went away: stop the run, keep what it tracked
+
+    @staticmethod
+    def _live_results(
+        ui: SegmentView,
+        session: BrowserSession,
+        view: segment_actions.LiveView,
+        result: SegmentResult,
+        resumed_from: int | None,
+    ) -> dict:
+        """What a finished (or cancelled) live propagation shows: its frame, results, status (saying where
+        Continue resumed, `resumed_from`) and note."""
+        preview, masks, state = _result_files(session, result)
+        return {
+            ui.frame: _shown(session, segment_actions.show_frame(session, view.frame)),
+            ui.preview: preview,
+            ui.masks: masks,
+            ui.state_file: state,
+            ui.status: finished_line(result, resumed_from=resumed_from),
+            ui.results_note: segment_actions.results_note(session),
+            ui.timeline: session_timeline(session, view.slider_frame),
+        }
 
     @user_errors
     def write_exports(
@@ -577,8 +611,8 @@ class SegmentHandlers:
             Every export file of the last propagation.
         """
         session = self._session(request)
-        choices = options_from_values(ExportChoices, locals())
-        files = segment_actions.write_exports_now(session, choices)
+        chosen = PropagationChoices.from_values(locals())  # the API's parameters are the fields
+        files = segment_actions.write_exports_now(session, chosen.exports)
         return [session.serve(path) for path in files] or None
 
     def export_files(self, request: gr.Request) -> list[str] | None:

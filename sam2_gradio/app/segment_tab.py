@@ -382,8 +382,8 @@ def _wire_propagation(handlers: SegmentHandlers, ui: SegmentView) -> None:
     ]  # fmt: skip
     options = [*ui.options.values(), *ui.export_options.values()]
     for button, handler, name in (
-        (ui.propagate, handlers.live_handler(resume=False), "propagate_live"),
-        (ui.continue_run, handlers.live_handler(resume=True), "continue_propagate"),
+        (ui.propagate, handlers.live_handler(ui, resume=False), "propagate_live"),
+        (ui.continue_run, handlers.live_handler(ui, resume=True), "continue_propagate"),
     ):
         # the first, unqueued step notes the request, so a Cancel while the run waits stops it as it starts
         button.click(handlers.request_propagation, None, None, queue=False, api_visibility="private").then(

@@ -36,6 +36,7 @@ from PIL import Image
 
 from sam2_gradio import config
 from sam2_gradio.errors import DiskLimitReached, NoVideoStream, ServerBusy, UploadRejected, VideoReadError
+from sam2_gradio.media.atomic import atomic_path
 from sam2_gradio.media.mask_files import MaskSet, load_mask_set
 from sam2_gradio.media.video import VideoInfo, probe_video
 
@@ -216,9 +217,8 @@ class BrowserSession:
         data = buffer.getvalue()
         path = self.served_dir / "frames" / f"frame-{hashlib.sha256(data).hexdigest()[:16]}.jpeg"
         path.parent.mkdir(parents=True, exist_ok=True)
-        partial = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.partial")
-        partial.write_bytes(data)
-        os.replace(partial, path)
+        with atomic_path(path) as temp:
+            temp.write_bytes(data)
         with self.lock:
             if path in self._served_frames:
                 self._served_frames.remove(path)

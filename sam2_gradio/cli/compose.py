@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 from sam2_gradio.cli.common import OneLineParser, add_option_arguments, options_from_args, run_cli
 from sam2_gradio.compositor.render import ComposeOptions
 from sam2_gradio.errors import BadInput
+from sam2_gradio.jobs import Progress, format_progress
 
 if TYPE_CHECKING:  # imported for real after the arguments are parsed
     from sam2_gradio.media.mask_files import MaskSet
@@ -80,9 +81,9 @@ def png_path(out: Path, kind: str, frame: int) -> Path:
     return out.with_name(f"{out.stem}_{kind}_{frame:05d}.png")
 
 
-def _log_progress(frames_done: int, total: int, fps: float) -> None:
-    if frames_done % LOG_EVERY_FRAMES == 0 or frames_done == total:
-        logger.info("render %d/%d frames | %.1f fps", frames_done, total, fps)
+def _log_progress(report: Progress) -> None:
+    if report.frames_done % LOG_EVERY_FRAMES == 0 or report.frames_done == report.total:
+        logger.info("%s", format_progress(report))
 
 
 def run(args: argparse.Namespace) -> None:

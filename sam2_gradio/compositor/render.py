@@ -32,8 +32,7 @@ import os
 import queue
 import threading
 import time
-import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass, replace
@@ -61,7 +60,15 @@ from sam2_gradio.compositor.options import ComposeOptions
 from sam2_gradio.compositor.placement import Box, clip_box, grow_box, intersect
 from sam2_gradio.compositor.shadow import darken, shadow_alpha
 from sam2_gradio.errors import BadInput
-from sam2_gradio.jobs import CancelFlag, Cancelled, raise_if_cancelled
+from sam2_gradio.jobs import (
+    CancelFlag,
+    Cancelled,
+    ProgressCallback,
+    ProgressMeter,
+    raise_if_cancelled,
+    with_stage,
+)
+from sam2_gradio.media.atomic import atomic_path
 from sam2_gradio.media.frame_cursors import FrameCursors
 from sam2_gradio.media.mask_files import MaskSet, ObjectMask, load_mask_set
 from sam2_gradio.media.video import VideoInfo, VideoWriter, iter_frames, probe_video
@@ -69,7 +76,6 @@ from sam2_gradio.media.video import VideoInfo, VideoWriter, iter_frames, probe_v
 __all__ = [
     "Cancelled",
     "ComposeOptions",
-    "RenderProgress",
     "RenderResult",
     "Timeline",
     "compose_frame",
@@ -81,7 +87,6 @@ __all__ = [
     "snapshot",
 ]
 
-RenderProgress = Callable[[int, int, float], None]  # (frames_done, total, frames per second)
 _QUEUED_FRAMES = 8  # decoded frames each reader thread may hold ahead of the compositor
 _BOXES_KEPT = 8  # objects whose follow paths' mask boxes are kept between previews
 _HOLDOUTS_KEPT = 2  # holdout mask sets kept loaded between previews
@@ -276,14 +281,14 @@ def render(
     out_path: str | os.PathLike,
     options: ComposeOptions,
     *,
-    progress: RenderProgress | None = None,
+    progress: ProgressCallback | None = None,
     cancel: CancelFlag | None = None,
     holdouts: HoldoutMasks | None = None,
     layers: tuple[Layer, ...] | None = None,
 ) -> RenderResult:
     """Render the composite video to ``out_path`` (H.264 + AAC mp4, written to a temp file then renamed).
 
-    ``progress(frames_done, total, fps)`` is called after every frame; ``cancel.is_set()`` is checked
+    ``progress`` gets a `jobs.Progress` (stage "render") after every frame; ``cancel.is_set()`` is checked
     between frames and a set flag raises ``Cancelled``. A failed or cancelled render leaves no file.
     Inputs are probed by counting packets (``probe_video(exact=False)``); should a damaged input stop
     decoding earlier than that, the output ends there (``RenderResult.num_frames`` says where).
@@ -316,12 +321,12 @@ def render(
             )
         )
         pairs = zip(backgrounds, objects, strict=False)  # ends when either input stops decoding
+        meter = ProgressMeter(timeline.num_frames, 1, with_stage(progress, "render"))
         for index, ((canvas, holdout), (obj_frame, layer_frames)) in enumerate(pairs):
             raise_if_cancelled(cancel, "rendering")
             scene.paste(canvas, obj_frame, layer_frames, index, holdout)
             writer.write(canvas.data)
-            if progress is not None:
-                progress(index + 1, timeline.num_frames, (index + 1) / (time.perf_counter() - started))
+            meter.frame_done()
         note = placement_note(mask_set, options, layers=scene.layers)
     return RenderResult(
         writer.path, writer.frames_written, background.fps, time.perf_counter() - started, note
@@ -938,13 +943,9 @@ def _as_mask_set(masks: MaskSet | str | os.PathLike, cleanup: ExitStack) -> Mask
 
 
 def _write_png(path: Path, rgb: np.ndarray) -> Path:
-    temp = path.with_name(f".{path.stem}.{uuid.uuid4().hex[:8]}.png")
-    try:
+    with atomic_path(path) as temp:
         if not cv2.imwrite(str(temp), cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)):
             raise BadInput(f"cannot write snapshot {path.name}")
-        os.replace(temp, path)
-    finally:
-        temp.unlink(missing_ok=True)
     return path
 
 

@@ -24,7 +24,6 @@ import re
 import stat
 import struct
 import threading
-import uuid
 import zipfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
@@ -39,6 +38,7 @@ from PIL import Image
 from sam2_gradio import config
 from sam2_gradio.cpu_budget import check_parse_budget, parse_budget
 from sam2_gradio.errors import BadInput
+from sam2_gradio.media.atomic import atomic_path
 
 PER_OBJECT_DIR = "per_object"
 COMBINED_DIR = "combined"
@@ -110,14 +110,10 @@ def save_indexed_png(path: str | os.PathLike, labels: np.ndarray) -> None:
     if labels.ndim != 2 or labels.dtype != np.uint8:
         raise ValueError(f"labels must be uint8 (H, W), got {labels.dtype} {labels.shape}")
     path = Path(path)
-    temp = path.with_name(f".{path.stem}.{uuid.uuid4().hex[:8]}.png")
     image = Image.fromarray(labels)
     image.putpalette(DAVIS_PALETTE)  # makes it a palette ("P") image, as save_ann_png does
-    try:
+    with atomic_path(path) as temp:
         image.save(temp, format="PNG")
-        os.replace(temp, path)
-    finally:
-        temp.unlink(missing_ok=True)
 
 
 def decode_labels(data: bytes, name: str) -> np.ndarray:
@@ -155,13 +151,9 @@ def save_mask_png(path: str | os.PathLike, mask: np.ndarray, *, make_folders: bo
     path = Path(path)
     if make_folders:
         path.parent.mkdir(parents=True, exist_ok=True)
-    temp = path.with_name(f".{path.stem}.{uuid.uuid4().hex[:8]}.png")
-    try:
+    with atomic_path(path) as temp:
         if not cv2.imwrite(str(temp), foreground.astype(np.uint8) * 255):
             raise OSError(f"could not write mask {path.name}")
-        os.replace(temp, path)
-    finally:
-        temp.unlink(missing_ok=True)
 
 
 def load_mask_png(path: str | os.PathLike) -> np.ndarray:

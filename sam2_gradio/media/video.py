@@ -20,7 +20,6 @@ import os
 import re
 import subprocess
 import tempfile
-import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from fractions import Fraction
@@ -33,6 +32,7 @@ import numpy as np
 
 from sam2_gradio import config
 from sam2_gradio.errors import BadInput, NoVideoStream, VideoReadError, VideoWriteError
+from sam2_gradio.media.atomic import publish, remove, temp_sibling
 
 # Starting frames closer to the beginning than this are reached by decoding from the start (exact and
 # cheap); later ones by an input-side seek to half a frame before the wanted frame.
@@ -248,9 +248,7 @@ class VideoWriter:
         self.preset = preset
         self.crf = crf
         self.frames_written = 0
-        self._temp_path = self.path.with_name(
-            f".{self.path.stem}.{uuid.uuid4().hex[:8]}.partial{self.path.suffix}"
-        )
+        self._temp_path = temp_sibling(self.path)  # published to `path` by `close`
         self._size: tuple[int, ...] | None = None  # array shape fixed by the first frame
         self._process: subprocess.Popen | None = None
         self._stderr: IO[bytes] | None = None
@@ -308,7 +306,7 @@ class VideoWriter:
         self._stderr.close()
         if self.audio_from is not None and has_audio_stream(self.audio_from):
             self._add_audio()
-        os.replace(self._temp_path, self.path)
+        publish(self._temp_path, self.path)
         return self.path
 
     def abort(self) -> None:
@@ -371,7 +369,7 @@ class VideoWriter:
     def _cleanup(self) -> None:
         if self._stderr is not None:
             self._stderr.close()
-        self._temp_path.unlink(missing_ok=True)
+        remove(self._temp_path)
 
 
 def check_alpha_video_path(path: str | os.PathLike) -> Path:

@@ -15,6 +15,7 @@ writing it again; given a path, the result is also put there (atomically).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import shutil
@@ -27,16 +28,14 @@ from sam2_gradio.engine.exports import export_formats
 from sam2_gradio.engine.exports.mask_folder import (
     PREVIEW_REPORT_EVERY,
     MaskExporter,
-    partial_file,
-    partial_sibling,
     render_preview_from,
-    replace_path,
     zip_masks,
 )
 from sam2_gradio.engine.exports.overlay import legend_labels
 from sam2_gradio.engine.store.project import OUTPUTS_DIR, Project
 from sam2_gradio.errors import BadInput, NotReady
 from sam2_gradio.jobs import CancelFlag, ProgressCallback, ProgressMeter
+from sam2_gradio.media.atomic import atomic_path, publish
 from sam2_gradio.media.video import check_output_video
 
 
@@ -81,8 +80,7 @@ def preview(
     legend = legend_labels(project.objects())
     cached = cached_output(project, "preview", ".mp4", fps, *_legend_key(legend))
     if not cached.exists():
-        staged = partial_file(cached)
-        try:
+        with atomic_path(cached) as staged:
             render_preview_from(
                 project.frames(),
                 project.masks(),
@@ -93,9 +91,6 @@ def preview(
                 cancel=cancel,
                 legend=legend,
             )
-            staged.replace(cached)
-        finally:
-            staged.unlink(missing_ok=True)
     return deliver(cached, path)
 
 
@@ -105,7 +100,7 @@ def adopt_preview(
     """Keep `written` (a preview made while tracking, of the masks now stored, with `legend`) as the
     cached preview."""
     cached = cached_output(project, "preview", ".mp4", fps, *_legend_key(legend or {}), capped=False)
-    written.replace(cached)
+    publish(written, cached)
     return cached
 
 
@@ -227,18 +222,11 @@ def _alpha_output(
     chosen = None if obj_ids is None else sorted(obj_ids)
     cached = cached_output(project, kind, suffix, chosen, feather, edge, edge_band)
     if not cached.exists():
-        staged = partial_file(cached) if suffix else partial_sibling(cached)
-        try:
+        with atomic_path(cached) as staged:
             write(
                 staged, project.frames(), tracked, obj_ids=chosen, feather=feather, edge=edge,
                 edge_band=edge_band, progress=progress, cancel=cancel,
             )  # fmt: skip
-            staged.replace(cached)
-        finally:
-            if staged.is_dir():
-                shutil.rmtree(staged, ignore_errors=True)
-            else:
-                staged.unlink(missing_ok=True)
     return deliver(cached, destination)
 
 
@@ -332,23 +320,14 @@ def write_outputs(
 
 def _publish_together(pairs: list[tuple[Path, Path]]) -> None:
     """Copy each cached output beside its destination, then move them all into place."""
-    staged: list[tuple[Path, Path]] = []
-    try:
+    with contextlib.ExitStack() as publishing:  # each copy is published as the stack closes
         for cached, final in pairs:
             final.absolute().parent.mkdir(parents=True, exist_ok=True)
-            staged.append((partial_sibling(final), final))
+            staged = publishing.enter_context(atomic_path(final))
             if cached.is_dir():
-                shutil.copytree(cached, staged[-1][0])
+                shutil.copytree(cached, staged)
             else:
-                shutil.copyfile(cached, staged[-1][0])
-        for partial, final in staged:
-            replace_path(partial, final)
-    finally:
-        for partial, _ in staged:
-            if partial.is_dir():
-                shutil.rmtree(partial, ignore_errors=True)
-            else:
-                partial.unlink(missing_ok=True)
+                shutil.copyfile(cached, staged)
 
 
 def check_request(project: Project, request: OutputRequest) -> None:

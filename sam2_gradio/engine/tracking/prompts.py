@@ -37,6 +37,7 @@ from sam2_gradio import config
 from sam2_gradio.cpu_budget import check_parse_budget, parse_budget
 from sam2_gradio.errors import BadInput, PromptStateError
 from sam2_gradio.limits import check_name_text, finite_float, parse_json, read_bounded
+from sam2_gradio.media.atomic import atomic_path
 from sam2_gradio.media.frames import VideoMeta
 from sam2_gradio.media.rle import CompressedRle
 
@@ -417,9 +418,10 @@ class PromptState:
         return data
 
     def save(self, path: str | Path) -> Path:
-        """Write the state as JSON to `path` and return it."""
+        """Write the state as JSON to `path` (atomically, flushed to disk) and return it."""
         path = Path(path)
-        path.write_text(json.dumps(self.to_dict(), indent=2))
+        with atomic_path(path, fsync=True) as temp:
+            temp.write_text(json.dumps(self.to_dict(), indent=2))
         return path
 
 

@@ -31,7 +31,7 @@ import numpy as np
 
 from sam2_gradio import config
 from sam2_gradio.engine.exports import project_exports
-from sam2_gradio.engine.exports.mask_folder import FrameMaskReader, partial_file
+from sam2_gradio.engine.exports.mask_folder import FrameMaskReader
 from sam2_gradio.engine.exports.overlay import draw_legend, draw_masks, legend_labels
 from sam2_gradio.engine.model.features import FeatureStore
 from sam2_gradio.engine.model.predictor import PredictorLender
@@ -41,6 +41,7 @@ from sam2_gradio.engine.tracking.propagation import PropagationRun, start_propag
 from sam2_gradio.engine.tracking.steps import run_steps
 from sam2_gradio.errors import BadInput, GpuStopped
 from sam2_gradio.jobs import CancelFlag, ProgressCallback, with_stage
+from sam2_gradio.media.atomic import temp_sibling
 from sam2_gradio.media.frames import FrameSource
 from sam2_gradio.media.video import VideoWriter
 
@@ -230,7 +231,7 @@ class PreviewStream:
         fps: float | None = None,
         legend: dict[int, str] | None = None,
     ) -> None:
-        self.path = partial_file(folder / "preview.mp4")  # hidden until adopted by the project
+        self.path = temp_sibling(folder / "preview.mp4")  # hidden until adopted by the project
         self.legend = legend or {}  # obj_id -> label written on every frame (`overlay.draw_legend`)
         self._source, self._earlier, self._first_new = source, earlier, first_new
         self._fps = fps or source.meta.fps
