@@ -13,9 +13,9 @@ objects, or one per entry of an objects file), each placed by ``layers.place`` (
 ``original``, or ``follow`` along its smoothed path, with keyframes), mirrored and rotated, its shadow cast
 first; the background's holdout masks cut every layer's alpha and shadow, so they stay in front.
 
-A render overlaps its work: two reader threads decode the background and the object (plus its masks,
-and the object reader also makes each soft-edged layer's cut-out, ``edges.cut_out``, in frame order) while
-the main thread places and blends and an ffmpeg process encodes. Frames travel as I420 (the videos' own
+A render overlaps its work: two reader threads decode the background and the object (plus its masks), a
+third makes each soft-edged layer's cut-out (``edges.cut_out``, in frame order), while the main thread
+places and blends and an ffmpeg process encodes. Frames travel as I420 (the videos' own
 YUV 4:2:0), and only the object's box is converted to RGB and back (OpenCV, BT.601), so the background
 goes from decoder to encoder untouched and no whole frame is ever colour-converted.
 
@@ -306,6 +306,7 @@ def render(
         )
         backgrounds = cleanup.enter_context(_Prefetch(_background_frames(background, timeline, scene)))
         objects = cleanup.enter_context(_Prefetch(_object_frames(obj, scene, timeline)))
+        objects = cleanup.enter_context(_Prefetch(_cut_out_frames(scene, objects)))  # off the compositor
         audio = bg_path if background.has_audio else None
         writer = cleanup.enter_context(
             VideoWriter(
@@ -398,8 +399,8 @@ class _Scene:
 
     def cut_out(self, obj_frame: _Frame, layer_frames: Sequence[_LayerFrame]) -> tuple[_LayerFrame, ...]:
         """``layer_frames`` of ``obj_frame`` with each shown soft-edged layer's cut-out made
-        (``_soft_cutout``, following the layer's motion): a render calls it in the object reader's thread,
-        in frame order, so that the compositing thread only places and blends."""
+        (``_soft_cutout``, following the layer's motion): a render calls it in a thread of its own, in frame
+        order, so that the compositing thread only places and blends."""
         frames = []
         for layer, frame, history in zip(self.layers, layer_frames, self.edge_histories, strict=True):
             if frame.shown(layer) and layer.options.edge != "hard":
@@ -825,9 +826,9 @@ def _background_frames(
 def _object_frames(
     obj: VideoInfo, scene: _Scene, timeline: Timeline
 ) -> Iterator[tuple[_I420Frame | None, tuple[_LayerFrame, ...]]]:
-    """(object frame, its layers' masks, paths and soft-edge cut-outs) for every output frame, in output
-    order (no frame before the clip starts); ends early when the video stops decoding before its probed
-    length. Run in its own thread (``_Prefetch``), it makes the cut-outs ahead of the compositor."""
+    """(object frame, its layers' masks and paths) for every output frame, in output order (no frame
+    before the clip starts); ends early when the video stops decoding before its probed length. An object
+    frame shown by several output frames is the same item each time."""
     size = (obj.width, obj.height)
     decoder: Iterator[np.ndarray] | None = None
     position = -1  # index of ``current`` in the object video
@@ -845,9 +846,22 @@ def _object_frames(
                 return
             position += 1
             if position == wanted:
-                current_frame = _I420Frame(frame, size)
-                current = (current_frame, scene.cut_out(current_frame, scene.layer_frames(wanted)))
+                current = (_I420Frame(frame, size), scene.layer_frames(wanted))
         yield current
+
+
+def _cut_out_frames(
+    scene: _Scene, objects: Iterator[tuple[_I420Frame | None, tuple[_LayerFrame, ...]]]
+) -> Iterator[tuple[_I420Frame | None, tuple[_LayerFrame, ...]]]:
+    """``objects`` (from ``_object_frames``) with each soft-edged layer's cut-out made (``_Scene.cut_out``),
+    once per object frame and in frame order, so that its temporal smoothing follows the motion."""
+    previous = made = None
+    for item in objects:
+        if item is not previous:
+            obj_frame, layer_frames = item
+            made = item if obj_frame is None else (obj_frame, scene.cut_out(obj_frame, layer_frames))
+            previous = item
+        yield made
 
 
 class _Prefetch(Iterator[T]):
