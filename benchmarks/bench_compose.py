@@ -136,10 +136,13 @@ def write_masks(folder: Path, size: tuple[int, int], frames: int) -> tuple[int, 
     return centre_x - axes[0], centre_y - axes[1], 2 * axes[0] + 1, 2 * axes[1] + 1
 
 
-def prepare(workdir: Path, frames: int) -> tuple[list[Inputs], str]:
+def prepare(workdir: Path, frames: int, names: list[str]) -> tuple[list[Inputs], str]:
+    """The cases ``names`` (keys of ``RESOLUTIONS``; only those are made), and where the clips came from."""
     background, obj, origin = make_720p_sources(workdir, frames)
     cases = []
     for name, size in RESOLUTIONS.items():
+        if name not in names:
+            continue
         if name != "720p":
             background = upscale(workdir / "bg_720p.mp4", workdir / f"bg_{name}.mp4", size)
             obj = upscale(workdir / "obj_720p.mp4", workdir / f"obj_{name}.mp4", size)
@@ -242,9 +245,9 @@ def main() -> None:
         if args.motion:
             motion_table(workdir, args.frames, args.repeats)
             return
-        cases, origin = prepare(workdir, args.frames)
+        cases, origin = prepare(workdir, args.frames, args.inputs.split(","))
         rows = []
-        for case in (case for case in cases if case.name in args.inputs.split(",")):
+        for case in cases:
             times: dict[str, list[Timing]] = {edge: [] for edge in edges} | {"ffmpeg": []}
             outputs = {side: workdir / f"{side}_{case.name}.mp4" for side in times}
             for _ in range(args.repeats):  # the sides alternate, so that load hits them alike

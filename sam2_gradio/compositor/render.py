@@ -13,8 +13,9 @@ objects, or one per entry of an objects file), each placed by ``layers.place`` (
 ``original``, or ``follow`` along its smoothed path, with keyframes), mirrored and rotated, its shadow cast
 first; the background's holdout masks cut every layer's alpha and shadow, so they stay in front.
 
-A render overlaps its work: two reader threads decode the background and the object (plus its masks)
-while the main thread composites and an ffmpeg process encodes. Frames travel as I420 (the videos' own
+A render overlaps its work: two reader threads decode the background and the object (plus its masks), a
+third makes each soft-edged layer's cut-out (``edges.cut_out``, in frame order), while the main thread
+places and blends and an ffmpeg process encodes. Frames travel as I420 (the videos' own
 YUV 4:2:0), and only the object's box is converted to RGB and back (OpenCV, BT.601), so the background
 goes from decoder to encoder untouched and no whole frame is ever colour-converted.
 
@@ -310,6 +311,7 @@ def render(
         )
         backgrounds = cleanup.enter_context(_Prefetch(_background_frames(background, timeline, scene)))
         objects = cleanup.enter_context(_Prefetch(_object_frames(obj, scene, timeline)))
+        objects = cleanup.enter_context(_Prefetch(_cut_out_frames(scene, objects)))  # off the compositor
         audio = bg_path if background.has_audio else None
         writer = cleanup.enter_context(
             VideoWriter(
@@ -343,6 +345,11 @@ class _LayerFrame:
     mask: ObjectMask | None
     path: tuple[PathPoint, PathPoint] | None = None
     object_index: int | None = None  # the object video's frame (soft edges follow the motion by it)
+    cutout: tuple[Box, Cutout] | None = None  # the soft edge's crop and cut-out, when made ahead of pasting
+
+    def shown(self, layer: Layer) -> bool:
+        """Whether ``layer`` is pasted on this frame: it has a mask and, for ``follow``, a path."""
+        return self.mask is not None and (layer.options.placement != "follow" or self.path is not None)
 
 
 class _Scene:
@@ -395,6 +402,18 @@ class _Scene:
             frames.append(_LayerFrame(mask, points, object_index))
         return tuple(frames)
 
+    def cut_out(self, obj_frame: _Frame, layer_frames: Sequence[_LayerFrame]) -> tuple[_LayerFrame, ...]:
+        """``layer_frames`` of ``obj_frame`` with each shown soft-edged layer's cut-out made
+        (``_soft_cutout``, following the layer's motion): a render calls it in a thread of its own, in frame
+        order, so that the compositing thread only places and blends."""
+        frames = []
+        for layer, frame, history in zip(self.layers, layer_frames, self.edge_histories, strict=True):
+            if frame.shown(layer) and layer.options.edge != "hard":
+                made = _soft_cutout(obj_frame, frame.mask, layer.options, history, frame.object_index)
+                frame = replace(frame, cutout=made)
+            frames.append(frame)
+        return tuple(frames)
+
     def holdout(self, background_index: int) -> ObjectMask | None:
         """The holdout of background frame ``background_index``, feathered like the objects (or None)."""
         if self.holdouts is None or self.background_size is None:
@@ -414,12 +433,12 @@ class _Scene:
         if obj_frame is None:
             return
         for layer, frame, history in zip(self.layers, layer_frames, self.edge_histories, strict=True):
-            if frame.mask is None or (layer.options.placement == "follow" and frame.path is None):
+            if not frame.shown(layer):
                 continue
             placed = place(layer, frame.mask.box, canvas.size, output_index, frame.path)
             _paste(
                 canvas, obj_frame, frame.mask, layer.options, placed, holdout,
-                history=history, frame_index=frame.object_index,
+                history=history, frame_index=frame.object_index, cutout=frame.cutout,
             )  # fmt: skip
 
 
@@ -435,6 +454,7 @@ def _paste(
     holdout: ObjectMask | None = None,
     history: EdgeHistory | None = None,
     frame_index: int | None = None,
+    cutout: tuple[Box, Cutout] | None = None,
 ) -> None:
     """Composite ``obj_frame`` through ``mask`` into ``canvas`` in place, as ``placed`` says (with its
     shadow under it, and the ``holdout`` in front of both); touches only the target and shadow boxes.
@@ -442,19 +462,20 @@ def _paste(
 
     The edge stage (``options.edge``) runs on the object's box grown by its reach, at the source
     resolution, before rescaling (``history`` and ``frame_index``, the object frame, let ``refine`` and
-    ``matte`` follow the motion); ``hard`` keeps the tight box and feathers after rescaling. An enlarged
+    ``matte`` follow the motion), unless ``cutout`` brings it already made (its crop and cut-out); ``hard``
+    keeps the tight box and feathers after rescaling. An enlarged
     object that the frame clips is resampled only where it shows (`_needed_part`) when it is neither
     turned, mirrored nor casting a shadow."""
     hard = options.edge == "hard"
     if hard:
         box, landing, pixels, mask_alpha = mask.box, placed.box, obj_frame.rgb(mask.box), mask.alpha
     else:
-        box, cutout = _soft_cutout(obj_frame, mask, options, history, frame_index)
+        box, made = cutout or _soft_cutout(obj_frame, mask, options, history, frame_index)
         landing = _grown_target(placed.box, mask.box, box)
         if placed.mirror:  # the margins the frame's border cut mirror too: the object stays in place
             twice_centre = placed.box.x0 + placed.box.x1
             landing = Box(twice_centre - landing.x1, landing.y0, twice_centre - landing.x0, landing.y1)
-        pixels, mask_alpha = cutout.foreground, cutout.alpha
+        pixels, mask_alpha = made.foreground, made.alpha
     placed = replace(placed, box=landing)
     feather = options.feather if hard else 0
     turned = placed.rotation % 360 != 0 or placed.mirror
@@ -811,7 +832,8 @@ def _object_frames(
     obj: VideoInfo, scene: _Scene, timeline: Timeline
 ) -> Iterator[tuple[_I420Frame | None, tuple[_LayerFrame, ...]]]:
     """(object frame, its layers' masks and paths) for every output frame, in output order (no frame
-    before the clip starts); ends early when the video stops decoding before its probed length."""
+    before the clip starts); ends early when the video stops decoding before its probed length. An object
+    frame shown by several output frames is the same item each time."""
     size = (obj.width, obj.height)
     decoder: Iterator[np.ndarray] | None = None
     position = -1  # index of ``current`` in the object video
@@ -831,6 +853,20 @@ def _object_frames(
             if position == wanted:
                 current = (_I420Frame(frame, size), scene.layer_frames(wanted))
         yield current
+
+
+def _cut_out_frames(
+    scene: _Scene, objects: Iterator[tuple[_I420Frame | None, tuple[_LayerFrame, ...]]]
+) -> Iterator[tuple[_I420Frame | None, tuple[_LayerFrame, ...]]]:
+    """``objects`` (from ``_object_frames``) with each soft-edged layer's cut-out made (``_Scene.cut_out``),
+    once per object frame and in frame order, so that its temporal smoothing follows the motion."""
+    previous = made = None
+    for item in objects:
+        if item is not previous:
+            obj_frame, layer_frames = item
+            made = item if obj_frame is None else (obj_frame, scene.cut_out(obj_frame, layer_frames))
+            previous = item
+        yield made
 
 
 class _Prefetch(Iterator[T]):
