@@ -3,8 +3,10 @@
 Both sides read the same background, object video and mask PNGs and write H.264 (libx264 veryfast, crf 18,
 yuv420p) with the background's audio in AAC:
 
-- ours: ``python -m sam2_gradio.compose --bg ... --obj ... --mask ... --size S --pos center`` (a fresh
-  process, so start-up, probing and mask loading are counted; default feather and normal blend);
+- ours: ``python -m sam2_gradio.compose --bg ... --obj ... --mask ... --size S --pos center --edge E`` (a
+  fresh process, so start-up, probing and mask loading are counted; default feather and normal blend), once
+  per edge mode of ``--edges`` (default ``hard`` and the default ``refine``, whose temporal step follows
+  the moving mask);
 - ffmpeg: one ffmpeg process, ``alphamerge`` (object + mask) -> ``crop`` to the mask's box (which moves
   one pixel per frame, so the crop follows it with an expression of ``n``) -> ``scale`` -> ``overlay``.
 
@@ -17,13 +19,15 @@ changes).
 
     .venv/bin/python benchmarks/bench_compose.py                    # 240 frames, 720p and 1080p
     .venv/bin/python benchmarks/bench_compose.py --frames 150 --repeats 3 --profile
+    .venv/bin/python benchmarks/bench_compose.py --inputs 720p --edges hard,refine --repeats 3
 
 ``--motion`` times the compositing in motion instead, in this process through the library, at 720p: the
 render's frames per second of a plain paste (one object, relocate) against ``follow`` with two objects
 (an objects file: the moving ellipse following its path with a contact shadow, a second one relocated),
 a holdout (a bar crossing the background) and colour match; and the live preview's latency per change
-(``output_frame`` of a new frame, as the Compose tab asks for on every slider move, and of the same frame
-with another option), median of 15. The CPU time per frame is this process's (every thread: reading masks,
+(``output_frame`` of the frame 7 on, as the Compose tab asks for on every slider move forward; of the same
+frame with another option; and of a frame jumped to, with no decoder kept open near it), median of 15.
+The CPU time per frame is this process's (every thread: reading masks,
 compositing, converting), without the ffmpeg decoders and encoder, and barely moves with other load.
 
     .venv/bin/python benchmarks/bench_compose.py --motion --frames 120
@@ -132,10 +136,13 @@ def write_masks(folder: Path, size: tuple[int, int], frames: int) -> tuple[int, 
     return centre_x - axes[0], centre_y - axes[1], 2 * axes[0] + 1, 2 * axes[1] + 1
 
 
-def prepare(workdir: Path, frames: int) -> tuple[list[Inputs], str]:
+def prepare(workdir: Path, frames: int, names: list[str]) -> tuple[list[Inputs], str]:
+    """The cases ``names`` (keys of ``RESOLUTIONS``; only those are made), and where the clips came from."""
     background, obj, origin = make_720p_sources(workdir, frames)
     cases = []
     for name, size in RESOLUTIONS.items():
+        if name not in names:
+            continue
         if name != "720p":
             background = upscale(workdir / "bg_720p.mp4", workdir / f"bg_{name}.mp4", size)
             obj = upscale(workdir / "obj_720p.mp4", workdir / f"obj_{name}.mp4", size)
@@ -146,7 +153,7 @@ def prepare(workdir: Path, frames: int) -> tuple[list[Inputs], str]:
     return cases, origin
 
 
-def ours_command(case: Inputs, out: Path, object_size: int) -> list[str]:
+def ours_command(case: Inputs, out: Path, object_size: int, edge: str) -> list[str]:
     flags = {"--bg": case.background, "--obj": case.obj, "--mask": case.masks, "--out": out}
     arguments = [item for flag, value in flags.items() for item in (flag, str(value))]
     return [
@@ -158,6 +165,8 @@ def ours_command(case: Inputs, out: Path, object_size: int) -> list[str]:
         str(object_size),
         "--pos",
         "center",
+        "--edge",
+        edge,
     ]
 
 
@@ -210,7 +219,7 @@ def profile_ours(case: Inputs, out: Path, object_size: int) -> None:
 
     profiler = cProfile.Profile()
     profiler.enable()
-    main(ours_command(case, out, object_size)[3:])
+    main(ours_command(case, out, object_size, config.DEFAULT_EDGE)[3:])
     profiler.disable()
     print(f"\n### cProfile of ours, {case.name} (main thread only; readers run in threads)\n")
     pstats.Stats(profiler).sort_stats("cumulative").print_stats(25)
@@ -224,35 +233,41 @@ def main() -> None:
     parser.add_argument("--profile", action="store_true", help="also cProfile one run of ours per input")
     parser.add_argument("--workdir", help="folder for inputs and outputs (default: a temp folder, deleted)")
     parser.add_argument("--motion", action="store_true", help="time follow, holdout and shadow instead")
+    parser.add_argument(
+        "--edges", default=f"hard,{config.DEFAULT_EDGE}", help="comma-separated edge modes of ours to time"
+    )
+    parser.add_argument("--inputs", default=",".join(RESOLUTIONS), help="comma-separated inputs to time")
     args = parser.parse_args()
+    edges = args.edges.split(",")
     with tempfile.TemporaryDirectory(prefix="bench-compose-") as temp:
         workdir = Path(args.workdir or temp)
         workdir.mkdir(parents=True, exist_ok=True)
         if args.motion:
             motion_table(workdir, args.frames, args.repeats)
             return
-        cases, origin = prepare(workdir, args.frames)
+        cases, origin = prepare(workdir, args.frames, args.inputs.split(","))
         rows = []
         for case in cases:
-            times: dict[str, list[Timing]] = {"ours": [], "ffmpeg": []}
-            outputs = {
-                "ours": workdir / f"ours_{case.name}.mp4",
-                "ffmpeg": workdir / f"ffmpeg_{case.name}.mp4",
-            }
-            for _ in range(args.repeats):
-                times["ours"].append(timed(ours_command(case, outputs["ours"], args.object_size)))
+            times: dict[str, list[Timing]] = {edge: [] for edge in edges} | {"ffmpeg": []}
+            outputs = {side: workdir / f"{side}_{case.name}.mp4" for side in times}
+            for _ in range(args.repeats):  # the sides alternate, so that load hits them alike
+                for edge in edges:
+                    times[edge].append(timed(ours_command(case, outputs[edge], args.object_size, edge)))
                 times["ffmpeg"].append(timed(ffmpeg_command(case, outputs["ffmpeg"], args.object_size)))
             frames = {side: check_output(path, case) for side, path in outputs.items()}
-            if frames["ours"] != frames["ffmpeg"]:
-                raise RuntimeError(
-                    f"{case.name}: ours wrote {frames['ours']} frames, ffmpeg {frames['ffmpeg']}"
-                )
-            rows.append(table_row(case.name, frames["ours"], times))
+            if len(set(frames.values())) > 1:
+                raise RuntimeError(f"{case.name}: frames written differ: {frames}")
+            for edge in edges:
+                pair = {"ours": times[edge], "ffmpeg": times["ffmpeg"]}
+                rows.append(table_row(case.name, edge, frames["ffmpeg"], pair))
             if args.profile:
                 profile_ours(case, workdir / f"profiled_{case.name}.mp4", args.object_size)
     print(f"\nInputs: {origin}; {os.cpu_count()} CPU cores; median of {args.repeats} run(s) each.\n")
-    print("| input | frames | ours s | ffmpeg s | ours / ffmpeg | ours CPU s | ffmpeg CPU s | CPU ratio |")
-    print("|---|---|---|---|---|---|---|---|")
+    print(
+        "| input | edge | frames | ours s | ffmpeg s | ours / ffmpeg | ours CPU s | ffmpeg CPU s "
+        "| CPU ratio |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|")
     print("\n".join(rows))
 
 
@@ -313,7 +328,7 @@ def motion_table(workdir: Path, frames: int, repeats: int) -> None:
     fps: dict[str, list[float]] = {name: [] for name in cases}
     cpu: dict[str, list[float]] = {name: [] for name in cases}  # this process's CPU ms per frame
     latency: dict[tuple[str, str], list[float]] = {
-        (name, kind): [] for name in cases for kind in ("frame", "option")
+        (name, kind): [] for name in cases for kind in ("frame", "option", "jump")
     }
     for _ in range(repeats):  # the cases alternate, so that load from other processes hits both alike
         for name, options in cases.items():
@@ -322,14 +337,18 @@ def motion_table(workdir: Path, frames: int, repeats: int) -> None:
             fps[name].append(result.num_frames / result.seconds)
             cpu[name].append(1000 * (time.process_time() - cpu_started) / result.num_frames)
     mask_set = load_mask_set(masks)
-    for index in range(15):  # a new frame (as the slider asks), then a new option on the same frame
-        frame = (index * 7) % count
-        for name, options in cases.items():
-            render_module._decoded_frame.cache_clear()  # the new frame is decoded for each case alike
+    for name, options in cases.items():  # each case scrubs on its own, so that it reads on from its frames
+        for index in range(15):  # 7 frames on (as the slider asks), a new option, then that frame afresh
+            frame = (index * 7) % count
+            render_module._decoded_frame.cache_clear()
             for kind, changed in (
                 ("frame", options),
                 ("option", replace(options, offset_x=10 * (index + 1))),
+                ("jump", options),
             ):
+                if kind == "jump":  # no decoder kept near it: as a jump back or far ahead
+                    render_module._decoded_frame.cache_clear()
+                    render_module._CURSORS.close()
                 started = time.perf_counter()
                 output_frame(bg_info, obj_info, mask_set, frame, changed)
                 latency[name, kind].append(time.perf_counter() - started)
@@ -337,20 +356,25 @@ def motion_table(workdir: Path, frames: int, repeats: int) -> None:
     rows = [
         f"| {name} | {count} | {statistics.median(fps[name]):.1f} | {statistics.median(cpu[name]):.1f} | "
         f"{1000 * statistics.median(latency[name, 'frame']):.0f} | "
-        f"{1000 * statistics.median(latency[name, 'option']):.0f} |"
+        f"{1000 * statistics.median(latency[name, 'option']):.0f} | "
+        f"{1000 * statistics.median(latency[name, 'jump']):.0f} |"
         for name in cases
     ]
     print(f"\nInputs: {origin}, 720p; {os.cpu_count()} CPU cores; render median of {repeats} run(s).\n")
-    print("| composite | frames | render fps | CPU ms per frame | preview ms: new frame | new option |")
-    print("|---|---|---|---|---|---|")
+    print(
+        "| composite | frames | render fps | CPU ms per frame | preview ms: next frame (+7) | new option "
+        "| jump (seek) |"
+    )
+    print("|---|---|---|---|---|---|---|")
     print("\n".join(rows))
 
 
-def table_row(name: str, frames: int, times: dict[str, list[Timing]]) -> str:
-    """One markdown row: median wall and CPU seconds of each side and their ratios."""
+def table_row(name: str, edge: str, frames: int, times: dict[str, list[Timing]]) -> str:
+    """One markdown row: median wall and CPU seconds of ours (with ``--edge edge``) and of ffmpeg, and
+    their ratios."""
     wall = {side: statistics.median(run.wall_s for run in runs) for side, runs in times.items()}
     cpu = {side: statistics.median(run.cpu_s for run in runs) for side, runs in times.items()}
-    cells = [name, str(frames)]
+    cells = [name, edge, str(frames)]
     for seconds in (wall, cpu):
         cells += [
             f"{seconds['ours']:.2f}",

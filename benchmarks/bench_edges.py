@@ -25,6 +25,7 @@ count less) of ``cut_out`` on one 1280x720 frame, one thread, with the temporal 
 
     .venv/bin/python benchmarks/bench_edges.py                # every set, all three modes
     .venv/bin/python benchmarks/bench_edges.py --photos 6 --skip-matte
+    .venv/bin/python benchmarks/bench_edges.py --speed-only --skip-matte --repeats 15
 """
 
 from __future__ import annotations
@@ -229,6 +230,7 @@ def main() -> None:
     parser.add_argument("--flicker-frames", type=int, default=8, help="frames of the flicker test")
     parser.add_argument("--repeats", type=int, default=7, help="timed runs per mode")
     parser.add_argument("--skip-matte", action="store_true", help="leave out the slow matte mode")
+    parser.add_argument("--speed-only", action="store_true", help="time the modes, measure nothing else")
     args = parser.parse_args()
     cv2.setNumThreads(1)
     root = fixtures()
@@ -236,6 +238,14 @@ def main() -> None:
         print("no shared fixtures (../shared/fixtures/matting): nothing to measure")
         return
     modes = [mode for mode in EDGE_MODES if not (args.skip_matte and mode == "matte")]
+    if args.speed_only:
+        speed = run_speed(root, modes, args.band, args.repeats, LARGE_OBJECT)
+        speed_small = run_speed(root, modes, args.band, args.repeats, SMALL_OBJECT)
+        print(f"band {args.band} px, 1 thread, CPU ms per 720p frame")
+        print("| edge | ms large | ms small |\n|---|---|---|")
+        for mode in modes:
+            print(f"| {mode} | {speed[mode]:.1f} | {speed_small[mode]:.1f} |")
+        return
     pairs = photos(root, args.photos)
     photo = run_photos(pairs, modes, args.band, args.noise)
     synthetic = run_synthetic(root, pairs, modes, args.band, args.noise)

@@ -5,6 +5,7 @@
 * ``background.mp4``: a lake at sunset with moving ripples and a 440 Hz sine tone, a compose target.
 
 Both are 640x360, 30 fps, 3 s, H.264 yuv420p, encoded by the ffmpeg binary of imageio-ffmpeg.
+`toy_car_masks(frame)` gives the toy clip's exact masks (the README's screenshots use them).
 Uses numpy, OpenCV and imageio-ffmpeg only; a fixed seed makes the pictures the same on every run.
 """
 
@@ -139,6 +140,28 @@ def ball_position(index: int) -> tuple[float, float]:
     return 90 + 2.2 * index, BALL_FLOOR - BALL_RADIUS - height
 
 
+def car_left(index: int) -> int:
+    """x of the car's left end at frame `index`: driving left."""
+    return int(430 - 3.2 * index)
+
+
+def toy_car_masks(index: int) -> dict[int, np.ndarray]:
+    """The exact masks of the toy clip's frame `index`, bool (HEIGHT, WIDTH): object 1 the ball, object 2
+    the car (the pixels each one's drawing covers by at least half; they never overlap)."""
+    masks = {}
+    for obj_id in (1, 2):
+        covered = []
+        for ground in (0, 255):  # what a drawing changes on black and on white: its coverage
+            canvas = np.full((HEIGHT, WIDTH, 3), ground, np.uint8)
+            if obj_id == 1:
+                draw_ball(canvas, *ball_position(index), spin=index * 0.12)
+            else:
+                draw_car(canvas, left=car_left(index), wheel_angle=-index * 0.35)
+            covered.append(np.abs(canvas.astype(np.int16) - ground).max(axis=2))
+        masks[obj_id] = (covered[0] + covered[1]) >= 128  # on black plus on white: the coverage x 255
+    return masks
+
+
 def toy_car_frames() -> Iterator[np.ndarray]:
     """Frames of the toy clip, uint8 RGB (HEIGHT, WIDTH, 3)."""
     panorama = meadow_panorama(np.random.default_rng(SEED))
@@ -146,7 +169,7 @@ def toy_car_frames() -> Iterator[np.ndarray]:
         pan = PAN_PIXELS_PER_FRAME * index
         shift = np.float32([[1, 0, -pan], [0, 1, 0]])
         frame = cv2.warpAffine(panorama, shift, (WIDTH, HEIGHT), flags=cv2.INTER_LINEAR)
-        draw_car(frame, left=int(430 - 3.2 * index), wheel_angle=-index * 0.35)
+        draw_car(frame, left=car_left(index), wheel_angle=-index * 0.35)
         ball_x, ball_y = ball_position(index)
         draw_ball(frame, ball_x, ball_y, spin=index * 0.12)
         yield frame

@@ -12,8 +12,8 @@ The whole flow in a script, with nothing but this import:
         masks = exports.mask_pngs(project, "masks/")   # any output, from the store, without the model
     compose_video("background.mp4", "clip.mp4", masks, "composite.mp4", ComposeOptions())
 
-`segment_video` (track and write a mask folder in one call, without a project) and `open_frames` still
-work as before.
+`segment_video(model, "clip.mp4", prompts, OutputRequest(mask_dir=Path("masks")))` is `track_project`
+then the outputs asked for, in one call (in a temporary project unless `project=` names one).
 
 The package is laid out by role: `media` (video, frames, mask files), `engine` (SAM 2 model, prompts,
 propagation, exports), `compositor` (placement, blend, render), `app` (the Gradio UI and its sessions)
@@ -34,12 +34,15 @@ _SCRIPTING_API = {  # public name -> (module, attribute)
     "open_frames": ("sam2_gradio.media.frames", "open_frames"),
     "load_prompt_state": ("sam2_gradio.engine.tracking.prompts", "load_prompt_state"),
     "segment_video": ("sam2_gradio.engine.tracking.pipeline", "segment_video"),
+    "OutputRequest": ("sam2_gradio.engine.exports.project_exports", "OutputRequest"),
+    "SegmentOptions": ("sam2_gradio.engine.options", "SegmentOptions"),
     "ComposeOptions": ("sam2_gradio.compositor.render", "ComposeOptions"),
     "compose_video": ("sam2_gradio.compositor.render", "render"),
     "load_mask_set": ("sam2_gradio.media.mask_files", "load_mask_set"),
     "Project": ("sam2_gradio.engine.store.project", "Project"),
     "track_project": ("sam2_gradio.engine.tracking.track_project", "track_project"),
     "exports": ("sam2_gradio.engine.exports.project_exports", None),  # the module: exports.coco(project, ...)
+    "FrameMasks": ("sam2_gradio.compositor.holdouts", "FrameMasks"),  # holdouts read from a project
 }
 __all__ = sorted(_SCRIPTING_API)
 

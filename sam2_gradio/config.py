@@ -77,9 +77,11 @@ ENCODE_SHOWN_FRAME = _env_int("SAM2_GRADIO_ENCODE_SHOWN_FRAME", 1) != 0
 MIN_SHOWN_SIDE = _env_int("SAM2_GRADIO_MIN_SHOWN_SIDE", 960)
 # Edits (clicks, boxes, masks, clears, objects, resets, loaded states) that Undo can take back.
 UNDO_STEPS = _env_int("SAM2_GRADIO_UNDO_STEPS", 100)
-# The Segment tab's brush: radius in video pixels of one dab, its default and its largest.
+# The Segment tab's brush: radius in video pixels (a stroke is twice as wide), the default before a video
+# is open (a video sets it to 2% of its shorter side, `strokes.default_brush_radius`) and the largest.
 DEFAULT_BRUSH_RADIUS = 8
 MAX_BRUSH_RADIUS = 64
+MAX_STROKE_POINTS = 4096  # points of one brush stroke the app takes (the page sends one per pointer move)
 
 # --- Compositing -------------------------------------------------------------------------------
 DEFAULT_OBJECT_SIZE = 256  # longer side of the relocated object, pixels
@@ -141,6 +143,18 @@ MAX_OBJECT_NAME_LENGTH = 40
 # when longer than its declared size can need).
 MAX_STATE_FILE_MB = _env_int("SAM2_GRADIO_MAX_STATE_FILE_MB", 32)
 MAX_RLE_CHARS = _env_int("SAM2_GRADIO_MAX_RLE_CHARS", 4_000_000)
+# CPU seconds that reading one untrusted input may take (a state file with its RLE masks, a masks zip or
+# folder, an objects file with its keyframe files), counted on the reading thread and checked at each RLE
+# string, zip entry, PNG and JSON item (`cpu_budget`): the largest inputs the limits above let in take
+# up to some 10 s (a masks zip of MAX_ZIP_ENTRIES entries; benchmarks/bench_parse_budget.py), so this only
+# stops an input that is slow for a reason no limit foresaw.
+MAX_PARSE_CPU_SECONDS = _env_float("SAM2_GRADIO_MAX_PARSE_CPU_SECONDS", 30.0)
+# Wall seconds that ffmpeg may take to probe a video: to read its header (or find its first frame's time),
+# and to count its frames (by decoding them all for an upload: the longest, largest video the limits let
+# in, MAX_VIDEO_FRAMES frames at MAX_VIDEO_SIDE, takes some minutes on two cores). Past them the video is
+# refused in one sentence and ffmpeg is killed.
+MAX_VIDEO_HEADER_SECONDS = _env_float("SAM2_GRADIO_MAX_VIDEO_HEADER_SECONDS", 30.0)
+MAX_FRAME_COUNT_SECONDS = _env_float("SAM2_GRADIO_MAX_FRAME_COUNT_SECONDS", 900.0)
 
 # --- Setup ------------------------------------------------------------------------------------
 # sam2_gradio/cli/bootstrap.py runs before .venv exists, so it keeps its own settings; it reads
@@ -182,6 +196,8 @@ LIVE_VIEW_SECONDS = _env_float("SAM2_GRADIO_LIVE_VIEW_SECONDS", 0.4)
 # "USER:PASSWORD" that the app asks for (gradio's login page) when --auth-file names no file holding it;
 # never logged, never a command-line argument (ps shows those to every user of the machine).
 AUTH_ENV = "SAM2_GRADIO_AUTH"
+# Largest --auth-file read (a login file is one short USER:PASSWORD line); larger files are refused unread.
+MAX_LOGIN_FILE_BYTES = 4096
 # Wrong logins in a row answered at once; each further one waits twice as long as the one before, from
 # half a second up to LOGIN_MAX_DELAY_SECONDS, and logins are answered one at a time.
 LOGIN_FREE_FAILURES = 3
@@ -205,7 +221,7 @@ class OptionSpec:
 
     help: str  # one line, for --help
     label: str  # the app control's label
-    choices: tuple[str, ...] = ()  # the allowed values of a text option
+    choices: tuple[str, ...] = ()  # the allowed values of a text option (of each, for a tuple of texts)
     minimum: float | None = None  # the smallest allowed value of a number option
     maximum: float | None = None  # the largest allowed value of a number option
     slider: tuple[float, float] | None = None  # the app slider's range of a number option
@@ -215,10 +231,10 @@ class OptionSpec:
     control_id: str = ""  # the app control's elem_id after its tab's prefix (default: the field's name)
 
     def kind(self, default: Any) -> str:
-        """ "choice", "flag", "ids", "file", "text", "real" (a float) or "number" (a whole number): how
-        the CLIs and the app offer the option."""
+        """ "choice", "choices" (several of the choices: a tuple), "flag", "ids", "file", "text", "real"
+        (a float) or "number" (a whole number): how the CLIs and the app offer the option."""
         if self.choices:
-            return "choice"
+            return "choices" if isinstance(default, tuple) else "choice"
         if isinstance(default, bool):
             return "flag"
         if self.ids:
@@ -249,7 +265,13 @@ def check_options(options: Any) -> None:
     for field, spec in option_fields(type(options)):
         value, name = getattr(options, field.name), field.name.replace("_", " ")
         kind = spec.kind(field.default)
-        if spec.choices and (not isinstance(value, str) or value not in spec.choices):
+        if kind == "choices":
+            known = isinstance(value, tuple) and all(isinstance(v, str) and v in spec.choices for v in value)
+            if not known:
+                raise BadInput(
+                    f"{name} must be some of {', '.join(spec.choices)}, got {shown_value(value)}"
+                )
+        elif spec.choices and (not isinstance(value, str) or value not in spec.choices):
             raise BadInput(f"{name} must be one of {', '.join(spec.choices)}, got {shown_value(value)}")
         if kind == "number" and (isinstance(value, bool) or not isinstance(value, numbers.Integral)):
             raise BadInput(f"{name} must be a whole number, got {shown_value(value)}")
@@ -325,6 +347,9 @@ def options_from_values(options_class: type[OptionsT], values: Mapping[str, Any]
                 value = bool(value)
             elif kind == "ids":
                 value = _object_ids(value, field.name.replace("_", " ")) if value else None
+            elif kind == "choices":  # a list of choices; one choice alone, or "none", as API clients say it
+                value = (value,) if isinstance(value, str) else tuple(value or ())
+                value = tuple(dict.fromkeys(v for v in value if v not in ("", "none")))
             given[field.name] = value
     return options_class(**given)
 
@@ -345,6 +370,9 @@ PROJECTS_DIR = Path(
 # A public app (a share link, Hugging Face Spaces) deletes, at start-up, projects nobody opened for this
 # long; a local one keeps them until deleted.
 PUBLIC_PROJECT_IDLE_HOURS = _env_float("SAM2_GRADIO_PUBLIC_PROJECT_IDLE_HOURS", 24.0)
+# On a public app, the most disk one project's folder may take (its video, store and written outputs):
+# tracking and exports stop with a message there, keeping what was tracked. A local app has no cap.
+PUBLIC_PROJECT_DISK_MB = _env_int("SAM2_GRADIO_PUBLIC_PROJECT_DISK_MB", 2048)
 # Projects a browser lists at most (the most recent first).
 PROJECTS_LISTED = 20
 

@@ -76,5 +76,9 @@ class VideoReadError(BadInput):
     """A file that cannot be read as a video; the message names the file."""
 
 
+class NoVideoStream(VideoReadError):
+    """A media file without a picture (an audio-only MP4, say); the message names the file."""
+
+
 class VideoWriteError(UserError, RuntimeError):
     """ffmpeg failed while encoding (disk full?); the message names the output and ffmpeg's complaint."""

@@ -59,12 +59,13 @@ def format_duration(seconds: float) -> str:
 
 
 def format_progress(report: Progress) -> str:
-    """One line for a log or a progress bar: "propagate 120/500 frames (24%) | 12.3 fps | 0:31 left"."""
+    """One line for a log, a progress bar or the app's status: "Tracking 120/500 frames (24%) | 12.3 fps |
+    0:31 left" (the stage, capitalised, first)."""
     percent = 100 * report.frames_done // report.total if report.total else 100
     line = f"{report.frames_done}/{report.total} frames ({percent}%) | {report.fps:.1f} fps"
     if report.eta_seconds is not None:
         line += f" | {format_duration(report.eta_seconds)} left"
-    return f"{report.stage} {line}" if report.stage else line
+    return f"{report.stage.capitalize()} {line}" if report.stage else line
 
 
 class ProgressMeter:

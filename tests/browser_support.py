@@ -64,14 +64,15 @@ def browser_missing_reason() -> str | None:
 
 
 @contextlib.contextmanager
-def chromium_page(url: str, viewport: dict[str, int] | None = None) -> Iterator[Page]:
-    """A fresh Chromium page at `url` (`viewport`, by default 1280x900), closed afterwards."""
+def chromium_page(url: str, viewport: dict[str, int] | None = None, *, touch: bool = False) -> Iterator[Page]:
+    """A fresh Chromium page at `url` (`viewport`, by default 1280x900; with `touch`, a touch screen as a
+    phone's, for `page.touchscreen.tap`), closed afterwards."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=find_chromium(), args=list(CHROMIUM_ARGS))
         try:
-            page = browser.new_page(viewport=viewport or VIEWPORT)
+            page = browser.new_page(viewport=viewport or VIEWPORT, has_touch=touch)
             page.set_default_timeout(EVENT_TIMEOUT_MS)
             page.goto(url)
             page.locator(".gradio-container").wait_for()

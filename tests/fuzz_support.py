@@ -30,6 +30,8 @@ from PIL import Image
 
 from sam2_gradio import config
 from sam2_gradio.app.sessions import check_video_upload
+from sam2_gradio.compositor.layers import plan_layers
+from sam2_gradio.compositor.motion import MAX_KEYFRAMES
 from sam2_gradio.compositor.render import ComposeOptions
 from sam2_gradio.config import options_from_values
 from sam2_gradio.engine.tracking.prompts import load_prompt_state, prompt_state_from_dict
@@ -193,6 +195,58 @@ entry_names = st.one_of(
     ),
 )
 mask_zips = st.lists(st.tuples(entry_names, png_payloads), max_size=8)
+interpolations = st.one_of(st.sampled_from(["linear", "ease-in-out", "cubic"]), json_leaves)
+keyframe_items = st.one_of(
+    st.fixed_dictionaries(
+        {"frame": st.one_of(st.integers(-2, 50), hostile_numbers)},
+        optional={
+            **{key: hostile_numbers for key in ("x", "y", "scale", "rotation")},
+            "interpolation": interpolations,
+        },
+    ),
+    json_values,
+)
+keyframe_lists = st.one_of(
+    st.lists(keyframe_items, max_size=6),
+    st.fixed_dictionaries(
+        {"interpolation": interpolations, "keyframes": st.lists(keyframe_items, max_size=6)}
+    ),
+    json_values,
+)
+object_items = st.one_of(
+    st.fixed_dictionaries(
+        {"id": st.one_of(st.integers(0, 4), hostile_numbers)},
+        optional={
+            "placement": st.one_of(st.sampled_from(["relocate", "follow", "original"]), json_leaves),
+            "size": hostile_numbers,
+            "scale": hostile_numbers,
+            "shadow": json_leaves,
+            "blend_mode": st.one_of(st.sampled_from(["normal", "screen", "x"]), json_leaves),
+            "keyframes": st.one_of(st.sampled_from(["k.json", "../k.json", "missing.json"]), keyframe_lists),
+        },
+    ),
+    json_values,
+)
+hostile_json_files = st.one_of(
+    st.binary(max_size=100),
+    st.sampled_from([b"[" * 50_000, b'[{"id": ' + b"1" * 5000 + b"}]", b"\xff\xfe[]", b"[" * 3 + b"]" * 3]),
+)
+
+
+def _json_file(values: st.SearchStrategy) -> st.SearchStrategy:
+    return st.one_of(values.map(lambda value: json.dumps(value, allow_nan=True).encode()), hostile_json_files)
+
+
+objects_files = st.tuples(  # (the objects file, the keyframe file k.json beside it), as bytes
+    _json_file(
+        st.one_of(
+            st.lists(object_items, max_size=4),
+            st.fixed_dictionaries({"objects": st.lists(object_items, max_size=4)}),
+            json_values,
+        )
+    ),
+    _json_file(keyframe_lists),
+)
 compose_values = st.dictionaries(
     st.sampled_from(
         ["size", "feather", "offset_x", "offset_y", "pos", "placement", "blend_mode", "objects", "loop"]
@@ -266,6 +320,21 @@ def check_compose_options(values: dict) -> None:
     assert 1 <= options.size <= config.MAX_OBJECT_SIZE and 0 <= options.feather <= config.MAX_FEATHER
 
 
+def check_objects_file(files: tuple[bytes, bytes]) -> None:
+    objects, keyframes = files
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "objects.json"
+        path.write_bytes(objects)
+        (Path(folder) / "k.json").write_bytes(keyframes)
+        try:
+            layers = plan_layers((1, 2, 3), ComposeOptions(objects_file=str(path), placement="relocate"))
+        except BadInput:
+            return
+    for layer in layers:
+        frames = [keyframe.frame for keyframe in layer.keyframes]
+        assert frames == sorted(set(frames)) and len(frames) <= MAX_KEYFRAMES
+
+
 video_files = st.one_of(
     st.binary(max_size=256),
     st.builds(
@@ -301,6 +370,7 @@ FUZZERS: dict[str, Fuzzer] = {
     "mask png": Fuzzer(png_payloads, check_png),
     "mask zip": Fuzzer(mask_zips, check_mask_zip),
     "compose options": Fuzzer(compose_values, check_compose_options),
+    "objects file": Fuzzer(objects_files, check_objects_file),
     "video file": Fuzzer(video_files, check_video_file),
 }
 

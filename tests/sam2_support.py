@@ -16,18 +16,19 @@ TEST_IMAGE_SIZE = 256
 SCENE_SIZE = (160, 120)  # width, height of the synthetic scene
 
 
-def build_random_model(image_size: int = TEST_IMAGE_SIZE) -> SharedModel:
+def build_random_model(image_size: int = TEST_IMAGE_SIZE, *, present: bool = True) -> SharedModel:
     """The SAM 2.1 tiny architecture with seeded random weights, its object-score head set to "present".
 
-    With random weights the head says "absent" and every mask comes out empty; a positive bias on its
-    last layer makes masks non-trivial, so comparisons between runs mean something.
+    A positive bias on the head's last layer makes masks non-trivial, so comparisons between runs mean
+    something; with `present` False a negative one makes the head say "absent": every mask it predicts
+    or tracks is empty (a painted mask prompt is kept as it is).
     """
     settings = ModelSettings(random_weights=True, image_size=image_size, device="cpu")
     predictor = build_predictor(settings)
     head = predictor.sam_mask_decoder.pred_obj_score_head
     last = head.layers[-1] if hasattr(head, "layers") else head
     with torch.no_grad():
-        last.bias.fill_(5.0)
+        last.bias.fill_(5.0 if present else -5.0)
     return SharedModel(predictor, settings)
 
 

@@ -189,11 +189,12 @@ def test_propagate_writes_the_exports_asked_for_which_decode_to_the_mask_pngs(cl
     clicks = {"0": {"1": {"points": [[20.0, 8.0]], "labels": [1]}, "2": boxed}}
     state.write_text(json.dumps({"version": 1, "clicks": clicks, "names": {"2": "dog"}}))
     _, masks_zip, _ = client.predict(
-        video=handle_file(video), state_file=handle_file(state), coco=True, davis=True, alpha_video="webm",
+        video=handle_file(video), state_file=handle_file(state), coco=True, davis=True,
+        alpha_video=["webm", "mov"],
         feather=0, api_name="/propagate",
     )  # fmt: skip
     files = {Path(path).suffix: Path(path) for path in client.predict(api_name="/export_files")}
-    assert set(files) == {".json", ".zip", ".webm"}
+    assert set(files) == {".json", ".zip", ".webm", ".mov"}  # several alpha formats at once
     with zipfile.ZipFile(masks_zip) as archive:
         png = {name: np.asarray(Image.open(archive.open(name))) > 0 for name in archive.namelist()}
     data = json.loads(files[".json"].read_text())
@@ -273,7 +274,8 @@ def test_app_without_weights_composes_and_names_the_fetch_command(make_video, tm
 def test_clicks_never_queue_behind_a_propagation_and_renders_run_beside_them(random_model, tmp_path):
     demo = create_app(app_model_of(random_model), sessions=SessionStore(tmp_path))
     slots = {fn.api_name: (fn.concurrency_id, fn.concurrency_limit) for fn in demo.fns.values()}
-    for runs_sam2 in ("add_click", "undo", "redo", "clear_frame", "remove_object", "load_state"):
+    sam2_calls = ("add_click", "paint_stroke", "mark_absent", "undo", "redo", "clear_frame", "remove_object")
+    for runs_sam2 in (*sam2_calls, "load_state"):
         assert slots[runs_sam2] == ("gpu", 1)
     for propagation in ("propagate", "propagate_live", "continue_propagate"):  # the model lock is per step
         assert slots[propagation] == ("propagate", config.PROPAGATE_CONCURRENCY)

@@ -4,11 +4,15 @@ its checkpoint; browsers see only their own projects; a public app expires idle 
 
 from __future__ import annotations
 
+import io
 import os
 import time
+import zipfile
+from pathlib import Path
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from sam2_gradio.app import projects_view
 from sam2_gradio.app import segment_actions as actions
@@ -96,7 +100,7 @@ def test_browsers_list_only_their_own_projects(tmp_path, make_video, app_model, 
     kept = projects_view.remembered(projects_view.EMPTY, mine.project_id)
     listed = library.entries(projects_view.known(kept))
     assert [entry.project_id for entry in listed] == [mine.project_id]
-    assert listed[0].name.startswith("video") and listed[0].frames == 3
+    assert listed[0].name == "mine.mp4" and listed[0].frames == 3, "listed by the uploaded file's name"
     forged = {"current": "../" + theirs.project_id, "ids": ["../x", 7, theirs.project_id.upper()]}
     assert projects_view.known(forged) == [] and projects_view.current(forged) is None
     with pytest.raises(BadInput, match="not a project id"):
@@ -145,3 +149,102 @@ def test_exports_are_written_from_the_store_after_the_run_without_tracking(
     assert sorted(path.suffix for path in files) == [".json", ".zip"]
     assert all(path.is_file() for path in files) and actions.export_files(session) == files
     assert len(session.project.runs()) == 1, "nothing was tracked again"
+
+
+def test_compose_picks_a_project_with_its_objects_named(tmp_path, make_video, app_model, library):
+    from sam2_gradio.app import compose_actions
+    from sam2_gradio.compositor.render import ComposeOptions
+    from sam2_gradio.engine.exports import project_exports
+    from sam2_gradio.engine.exports.overlay import draw_legend, draw_masks
+    from sam2_gradio.media.mask_files import load_mask_set, per_object_mask_name
+    from sam2_gradio.media.video import read_frame
+
+    store = SessionStore(tmp_path / "sessions")
+    session = store.get("a")
+    clip = make_video("dog.mp4", 4)
+    actions.open_video(session, clip, app_model, library)
+    tracked_id = session.project_id
+    actions.add_click(session, 0, 1, 20, 20, positive=True)
+    actions.new_object(session)
+    actions.add_click(session, 0, 2, 44, 30, positive=True)
+    actions.name_object(session, 1, "dog")
+    actions.propagate(session, OPTIONS)
+    actions.open_video(session, make_video("bare.mp4", 3), app_model, library)  # no masks: not offered
+    kept = projects_view.remembered(
+        projects_view.remembered(projects_view.EMPTY, tracked_id), session.project_id
+    )
+
+    entries = compose_actions.project_entries(library, projects_view.known(kept))
+    assert [entry.project_id for entry in entries] == [tracked_id]
+    files = compose_actions.library_project_files(session, library, tracked_id)
+    with library.open(tracked_id) as project:
+        version = project.masks_version
+        stored = project.masks()
+        expected = {frame: stored.masks_of(frame) for frame in range(4)}
+        preview = project_exports.preview(project)
+    # the preview's legend names the objects: its frame is the masks drawn with the legend, not without
+    masked = draw_masks(read_frame(clip, 0), dict(zip((1, 2), expected[0], strict=True)))
+    shown = read_frame(preview, 0).astype(int)
+    with_legend = np.abs(shown - draw_legend(masked, {1: "dog", 2: "Object 2"})).mean()
+    assert with_legend < np.abs(shown - masked).mean() / 2, "the legend is drawn"
+    assert Path(files.obj_video).read_bytes() == clip.read_bytes() and Path(files.obj_video).name == "dog.mp4"
+    assert Path(files.masks).name == f"dog_masks_v{version}.zip"
+    mask_set = load_mask_set(files.masks)
+    assert mask_set.object_ids == (1, 2)
+    mask_set.close()
+    with zipfile.ZipFile(files.masks) as archive:  # the zip holds the store's masks
+        for frame, masks in expected.items():
+            for obj_id, mask in zip((1, 2), masks, strict=True):
+                png = archive.read(f"per_object/{per_object_mask_name(frame, obj_id)}")
+                assert np.array_equal(np.asarray(Image.open(io.BytesIO(png))) > 0, mask)
+    names = compose_actions.project_names(library, tracked_id, files.masks)
+    assert names == {1: "dog"}
+    assert compose_actions.object_choices((1, 2), names) == [("dog (1)", 1), ("Object 2", 2)]
+    assert compose_actions.project_names(library, tracked_id, tmp_path / "my_masks.zip") == {}, (
+        "masks the user uploaded are not named after the project"
+    )
+    assert compose_actions.library_project_files(session, library, tracked_id, files.masks) is None, (
+        "the masks shown are current: nothing is served again"
+    )
+    background = make_video("background.mp4", 6)
+    inputs = compose_actions.ComposeInputs(files.obj_video, files.masks, background)
+    shown = compose_actions.preview(session, inputs, 0, ComposeOptions())
+    assert shown.image.shape == (48, 64, 3) and shown.num_frames == 4
+    with pytest.raises(NotReady, match="no tracked masks"):
+        compose_actions.library_project_files(session, library, session.project_id)
+
+
+def test_a_capped_project_stops_tracking_and_exports_keeping_what_was_tracked(
+    tmp_path, make_video, app_model, library
+):
+    from sam2_gradio.app.server import projects_note
+    from sam2_gradio.engine.exports import project_exports
+    from sam2_gradio.errors import DiskLimitReached
+
+    store = SessionStore(tmp_path / "sessions")
+    session = store.get("a")
+    actions.open_video(session, make_video("clip.mp4", 12, fps=10), app_model, library)
+    actions.add_click(session, 0, 1, 20, 20, positive=True)
+    flag = session.cancel_flag("segment")
+    actions.propagate(
+        session, OPTIONS, watch=lambda tracked: flag.set() if len(tracked.tracked) == 5 else None
+    )
+    project = session.project
+    tracked = project.tracked_frames()
+    assert 5 <= len(tracked) < 12
+    project.disk_cap_bytes = project.disk_bytes() - 1  # the folder already takes more than the cap
+    with pytest.raises(DiskLimitReached, match=r"reached the \d+ MB of disk a project may take"):
+        actions.propagate(session, OPTIONS, resume=True)
+    assert project.tracked_frames() == tracked, "nothing tracked before is lost"
+    with pytest.raises(DiskLimitReached):
+        project_exports.coco(project)
+    assert not list((project.folder / "outputs").glob("coco-*")), "no export was written"
+    project.disk_cap_bytes = None
+    assert not actions.propagate(session, OPTIONS, resume=True).partial, "without the cap the run ends"
+
+    capped = ProjectLibrary(library.root, disk_cap_mb=64)
+    with capped.open(session.project_id) as reopened:
+        assert reopened.disk_cap_bytes == 64 * 2**20
+    note = projects_note(capped, public=True)
+    assert "64 MB" in note and "hours" in note
+    assert "MB" not in projects_note(library, public=False), "a local app has no cap"

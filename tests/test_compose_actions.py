@@ -15,7 +15,7 @@ from sam2_gradio.app.sessions import BrowserSession, SessionStore
 from sam2_gradio.compositor.render import ComposeOptions
 from sam2_gradio.engine.tracking.pipeline import SegmentResult
 from sam2_gradio.errors import UploadRejected
-from sam2_gradio.jobs import Cancelled
+from sam2_gradio.jobs import Cancelled, Progress
 from sam2_gradio.media import video
 from sam2_gradio.media.mask_files import per_object_mask_name
 from sam2_gradio.media.video import probe_video
@@ -150,7 +150,7 @@ def test_a_preview_probes_its_inputs_only_as_far_as_checking_them_does(session, 
 
     monkeypatch.setattr(video, "_count_frames", counting)
     video._probe_cached.cache_clear()
-    actions.check_inputs(session, inputs)
+    actions.check_inputs(session, inputs, _options())
     checking, counted[:] = sorted(counted), []
     video._probe_cached.cache_clear()
     actions.preview(session, inputs, 3, _options())
@@ -188,11 +188,11 @@ def test_render_writes_only_into_the_session_folder(session, inputs, tmp_path, m
     monkeypatch.setattr(tempfile, "tempdir", str(system_temp))
     before = _files_outside(tmp_path, session.folder)
     done = []
-    result = actions.render(session, inputs, _options(), progress=lambda *report: done.append(report))
+    result = actions.render(session, inputs, _options(), progress=done.append)
 
     assert result.path.is_relative_to(session.folder) and result.path.suffix == ".mp4"
     assert result.num_frames == OBJ_FRAMES
-    assert [frames_done for frames_done, _, _ in done] == list(range(1, OBJ_FRAMES + 1))
+    assert [report.frames_done for report in done] == list(range(1, OBJ_FRAMES + 1))
     video = probe_video(result.path)
     assert (video.num_frames, video.width, video.height, video.fps) == (OBJ_FRAMES, *BG_SIZE, FPS)
     assert _files_outside(tmp_path, session.folder) == before  # masks zips are read in place
@@ -201,7 +201,7 @@ def test_render_writes_only_into_the_session_folder(session, inputs, tmp_path, m
 
 
 def test_a_cancelled_render_leaves_no_job_folder(session, inputs):
-    def cancel(done: int, total: int, fps: float) -> None:
+    def cancel(report: Progress) -> None:
         session.cancel_flag("compose").set()
 
     with pytest.raises(Cancelled):

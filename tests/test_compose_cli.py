@@ -74,8 +74,8 @@ def test_renders_video_and_logs_progress_and_summary(clips, caplog):
     info = probe_video(clips["out"])
     assert (info.width, info.height, info.num_frames, info.fps) == (WIDTH, HEIGHT, 35, 10)
     assert has_audio_stream(clips["out"])
-    assert "render 30/35 frames" in caplog.text and "render 35/35 frames" in caplog.text
-    assert "render 29/35" not in caplog.text  # a line every 30 frames, not every frame
+    assert "Render 30/35 frames" in caplog.text and "Render 35/35 frames" in caplog.text
+    assert "Render 29/35" not in caplog.text  # a line every 30 frames, not every frame
     assert "done: 35 frames" in caplog.text and str(clips["out"]) in caplog.text
     assert sorted(path.name for path in clips["out"].parent.iterdir()) == ["result.mp4"]
 

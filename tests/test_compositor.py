@@ -369,10 +369,10 @@ def test_cancel_stops_the_render_and_leaves_no_file(single_object, tmp_path):
             *single_object,
             out_dir / "out.mp4",
             ComposeOptions(),
-            progress=lambda done, total, fps: reported.append((done, total)),
+            progress=lambda report: reported.append((report.frames_done, report.total, report.stage)),
             cancel=CancelAfter(5),
         )
-    assert reported == [(done, 12) for done in range(1, 6)]
+    assert reported == [(done, 12, "render") for done in range(1, 6)]
     assert list(out_dir.iterdir()) == []
 
 

@@ -291,3 +291,32 @@ def test_a_refine_render_leaves_the_filmed_on_backdrop_behind(make_video, tmp_pa
         last = list(iter_frames(out))[-1].astype(float)
         errors[edge] = np.abs(last - expected)[ring].mean()
     assert errors["refine"] < 0.6 * errors["hard"]
+
+
+def test_a_render_makes_the_same_soft_edges_ahead_of_the_compositor(make_video, tmp_path, monkeypatch):
+    """The object reader's thread makes the soft-edge cut-outs (following the motion, each object frame
+    once even when the slower object clip shows it twice); the frames the render encodes are bit for bit
+    those it encodes when each cut-out is made at paste time instead, in the compositing thread."""
+    from sam2_gradio.compositor import render as render_module
+    from sam2_gradio.media.video import VideoWriter
+
+    rng = np.random.default_rng(7)
+    texture = rng.integers(0, 256, (HEIGHT, WIDTH + 16, 3), np.uint8)
+    frames = [np.ascontiguousarray(texture[:, 2 * i : 2 * i + WIDTH]) for i in range(5)]  # moving 2 px
+    obj = make_video("obj.mp4", frames, fps=5)
+    background = make_video("bg.mp4", [np.full((HEIGHT, WIDTH, 3), 90, np.uint8)] * 10)
+    for frame in range(5):
+        mask = np.zeros((HEIGHT, WIDTH), bool)
+        mask[10:38, 12 + 2 * frame : 40 + 2 * frame] = True
+        save_mask_png(tmp_path / "masks" / f"mask_{frame:05d}.png", mask)
+    written: list[np.ndarray] = []
+    encode = VideoWriter.write
+    monkeypatch.setattr(VideoWriter, "write", lambda self, f: (written.append(f.copy()), encode(self, f)))
+    options = ComposeOptions(placement="original", edge="refine", edge_band=6)
+    render_module.render(background, obj, tmp_path / "masks", tmp_path / "ahead.mp4", options)
+    ahead, written[:] = list(written), []
+    monkeypatch.setattr(render_module._Scene, "cut_out", lambda self, obj_frame, layer_frames: layer_frames)
+    render_module.render(background, obj, tmp_path / "masks", tmp_path / "pasted.mp4", options)
+    assert len(ahead) == len(written) == 10
+    assert all(np.array_equal(a, b) for a, b in zip(ahead, written, strict=True))
+    assert not np.array_equal(ahead[0], ahead[2])  # the object moved: a real sequence was compared

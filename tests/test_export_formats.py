@@ -230,7 +230,7 @@ def test_alpha_video_edges_are_feathered_as_the_compositor_does(tracked, source,
 def test_write_exports_writes_what_is_asked_and_checks_first(tracked, source, tmp_path):
     formats = ExportFormats(coco_path=tmp_path / "vis.json", davis_dir=tmp_path / "davis")
     written = write_exports(formats, source, tracked, names={4: "ball"})
-    assert written.coco.is_file() and written.davis_dir.is_dir() and written.alpha_video is None
+    assert written.coco.is_file() and written.davis_dir.is_dir() and written.alpha_videos == ()
     assert json.loads(written.coco.read_text())["categories"][1]["name"] == "ball"
 
 

@@ -41,8 +41,10 @@ def test_common_containers_and_codecs_are_read(tmp_path, name, codec_args):
 
 def test_extracted_jpeg_folder_reads_back_the_same_video(tmp_path):
     video = open_frames(_encode(tmp_path / "clip.mp4", FORMATS[0][1]))
-    folder = extract_jpeg_frames(video, tmp_path / "frames")
+    reports = []
+    folder = extract_jpeg_frames(video, tmp_path / "frames", progress=reports.append)
     assert sorted(p.name for p in (tmp_path / "frames").iterdir()) == [f"{i:05d}.jpg" for i in range(12)]
+    assert [(report.frames_done, report.total) for report in reports] == [(10, 12), (12, 12)]
     assert folder.meta == video.meta
     difference = np.abs(read_frame(folder, 7).astype(int) - read_frame(video, 7).astype(int))
     assert difference.mean() < 2.5  # JPEG quality 95, no chroma subsampling

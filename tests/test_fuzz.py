@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 from fuzz_support import FUZZERS, fuzz
 
-EXAMPLES = {"mask zip": 40, "state file": 40, "video file": 15}  # the others: DEFAULT_EXAMPLES
+# Examples per parser; the others: DEFAULT_EXAMPLES.
+EXAMPLES = {"mask zip": 40, "state file": 40, "objects file": 40, "video file": 15}
 DEFAULT_EXAMPLES = 80
 MEMORY_LIMIT_BYTES = 3 * 2**30  # address space of the limited subprocess (numpy, cv2 and PIL loaded)
 CPU_LIMIT_SECONDS = 240

@@ -161,5 +161,5 @@ def test_durations_read_as_clock_time(seconds, text):
 
 def test_progress_line_says_frames_speed_and_time_left():
     report = Progress(120, 500, 1.0, 12.34, stage="propagate", eta_seconds=31.2)
-    assert format_progress(report) == "propagate 120/500 frames (24%) | 12.3 fps | 0:31 left"
+    assert format_progress(report) == "Propagate 120/500 frames (24%) | 12.3 fps | 0:31 left"
     assert format_progress(Progress(5, 5, 1.0, 2.0)) == "5/5 frames (100%) | 2.0 fps"

@@ -111,6 +111,8 @@ def test_the_model_and_the_app_never_import_torchvision(random_model, scene_jpeg
     import sam2_gradio.app.server  # noqa: F401
     import sam2_gradio.cli.compose  # noqa: F401
     import sam2_gradio.cli.segment  # noqa: F401
+    from sam2_gradio.engine.exports.project_exports import OutputRequest
+    from sam2_gradio.engine.options import SegmentOptions
     from sam2_gradio.engine.tracking.pipeline import segment_video
     from sam2_gradio.engine.tracking.prompts import PromptState
     from sam2_gradio.media.frames import open_frames
@@ -118,8 +120,7 @@ def test_the_model_and_the_app_never_import_torchvision(random_model, scene_jpeg
     source = open_frames(scene_jpegs)
     prompts = PromptState(source.meta)
     prompts.add_click(0, 1, 30, 60, 1)
-    result = segment_video(
-        random_model, source, prompts, scene_jpegs.parent / "no_vision_masks", batch_size=8
-    )
+    outputs = OutputRequest(mask_dir=tmp_path / "no_vision_masks")
+    result = segment_video(random_model, scene_jpegs, prompts, outputs, options=SegmentOptions(batch_size=8))
     assert result.frames_tracked == source.meta.num_frames
     assert not [name for name in sys.modules if name.split(".")[0] == "torchvision"]

@@ -202,6 +202,24 @@ def test_keyframes_need_relocate_or_follow(tmp_path):
         plan_layers((1,), ComposeOptions(keyframes=str(file)))
 
 
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("[" * 100_000, "nests its JSON too deeply"),
+        ('[{"frame": 1' + "0" * 5000 + "}]", "holds a number too long"),
+    ],
+)
+def test_a_keyframe_or_objects_file_nested_too_deep_or_with_a_huge_number_is_one_sentence(
+    tmp_path, text, message
+):
+    file = tmp_path / "k.json"
+    file.write_text(text)
+    with pytest.raises(BadInput, match=rf"^keyframe file k\.json {message}"):
+        plan_layers((1,), ComposeOptions(keyframes=str(file)))
+    with pytest.raises(BadInput, match=rf"^objects file k\.json {message}"):
+        plan_layers((1,), ComposeOptions(objects_file=str(file)))
+
+
 # --- time offset and trim ---------------------------------------------------------------------------
 
 
@@ -411,3 +429,67 @@ def test_a_render_with_follow_two_objects_a_holdout_and_shadows_matches_its_prev
     expected = output_frame(bg, obj, load_mask_set(masks), 5, options)
     assert np.median(np.abs(rendered.astype(int) - expected)) <= 2
     assert np.abs(rendered[:, 72:78].astype(int) - read_frame(bg, 5)[:, 72:78]).max() <= 12  # the post
+
+
+# --- enlarged far past the frame --------------------------------------------------------------------
+
+
+def _turned_keys(tmp_path: Path, scale: float, rotation: float, y: float = 0) -> str:
+    file = tmp_path / "turned.json"
+    file.write_text(json.dumps([{"frame": 0, "scale": scale, "rotation": rotation, "y": y}]))
+    return str(file)
+
+
+def test_an_enlarged_turned_mirrored_object_and_its_shadow_are_made_as_the_two_step_answer(moving, tmp_path):
+    """Made in one warp from the source (only where it shows), it matches the two-step answer: the patch
+    resized to its box (pixel centres kept), mirrored and turned by `transform_patch`, its shadow cast by
+    `shadow_alpha` from that turned alpha."""
+    masks, frames = moving
+    keys = _turned_keys(tmp_path, 1.5, 30)
+    options = ComposeOptions(size=40, keyframes=keys, mirror=True, shadow=True, shadow_length=30, **HARD)
+    shown = compose_frame(background(), frames[0], masks, 0, options)
+    x0, y0, x1, y1 = moving_box(0)  # 20 x 16 -> 40 x 32, then x 1.5 -> 60 x 48, centred in the frame
+    landing = Box(WIDTH // 2 - 30, HEIGHT // 2 - 24, WIDTH // 2 + 30, HEIGHT // 2 + 24)
+    patch = cv2.resize(frames[0][y0:y1, x0:x1], (60, 48), interpolation=cv2.INTER_LINEAR)
+    alpha = np.ones((48, 60), np.float32)
+    turned, turned_alpha, box = transform_patch(patch, alpha, Placed(landing, rotation=30, mirror=True))
+    shadow, reach = shadow_alpha(turned_alpha, box, angle=60, length=30, blur=6, opacity=0.5)
+    expected = background()
+    top, left = max(reach.y0, 0), max(reach.x0, 0)
+    darkened = shadow[top - reach.y0 : HEIGHT - reach.y0, left - reach.x0 : WIDTH - reach.x0]
+    expected[top : top + darkened.shape[0], left : left + darkened.shape[1]] = darken(
+        expected[top : top + darkened.shape[0], left : left + darkened.shape[1]], darkened
+    )
+    expected = expected.astype(np.float32)
+    region = expected[box.y0 : box.y1, box.x0 : box.x1]
+    region[:] = region * (1 - turned_alpha[..., None]) + turned * turned_alpha[..., None]
+    difference = np.abs(shown.astype(np.float32) - expected)
+    assert difference.mean() < 1 and np.percentile(difference, 99) < 40  # bilinear once instead of twice
+
+
+def test_an_object_enlarged_16_times_turned_with_a_shadow_takes_memory_of_the_frame_not_of_the_object(
+    moving, tmp_path
+):
+    import tracemalloc
+
+    masks, frames = moving
+    options = ComposeOptions(
+        size=96,
+        keyframes=_turned_keys(tmp_path, 16, 180, y=-640),
+        mirror=True,
+        shadow=True,
+        shadow_angle=-90,
+        shadow_length=80,
+        **HARD,
+    )  # 96 px, then x 16: a box of 1536 x 1229 px, turned over, its base near the top, its shadow below
+    compose_frame(background(), frames[0], masks, 0, ComposeOptions(size=96, **HARD))  # first-use costs
+    tracemalloc.start()
+    try:
+        shown = compose_frame(background(), frames[0], masks, 0, options)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert coloured(shown, RED)[:5].mean() > 0.5, "the enlarged object reaches down to the top rows"
+    below = shown[HEIGHT // 2 :].astype(int)  # under the object: the background, darkened by the shadow
+    assert (below <= BG).all() and (below < BG[0] - 10).any(), "its shadow only darkens, and shows"
+    assert peak < 8 * 2**20, f"{peak / 2**20:.1f} MiB: the whole enlarged patch was made"  # it takes 46

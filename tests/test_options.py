@@ -147,6 +147,8 @@ def test_options_from_values_converts_the_values_of_the_controls():
         (lambda: ComposeOptions(trim="ten"), "trim must be IN:OUT in object frames"),
         (lambda: SegmentOptions(direction="sideways"), "direction must be one of forward, backward, both"),
         (lambda: SegmentOptions(batch_size=0), "batch size must be at least 1, got 0"),
+        (lambda: ExportChoices(alpha_video=("webm", "gif")), "alpha video must be some of webm, mov"),
+        (lambda: ExportChoices(alpha_video="webm"), "alpha video must be some of webm, mov"),
     ],
 )
 def test_options_outside_their_declaration_raise_a_value_error_naming_them(make, message):
@@ -200,3 +202,25 @@ def test_segment_controls_use_radio_buttons_for_the_direction():
     assert isinstance(controls["direction"], gr.Radio) and controls["direction"].elem_id == "seg-direction"
     assert controls["batch_size"].value == config.DEFAULT_BATCH_SIZE
     assert controls["batch_size"].elem_id == "seg-batch-size"
+
+
+@pytest.mark.parametrize(
+    ("given", "formats"),
+    [
+        ("none", ()),
+        ("webm", ("webm",)),
+        (["mov", "webm"], ("mov", "webm")),
+        (["webm", "webm"], ("webm",)),
+        ([], ()),
+    ],
+)
+def test_several_alpha_formats_come_from_a_list_or_one_name(given, formats):
+    assert options_from_values(ExportChoices, {"alpha_video": given}).alpha_video == formats
+
+
+def test_the_alpha_formats_are_checkboxes_in_the_exports_panel():
+    with gr.Blocks():
+        controls = option_controls(ExportChoices, id_prefix="seg-export", choice_control=gr.Radio)
+    alpha = controls["alpha_video"]
+    assert isinstance(alpha, gr.CheckboxGroup) and alpha.elem_id == "seg-export-alpha-video"
+    assert [choice[1] for choice in alpha.choices] == ["webm", "mov"] and alpha.value == []

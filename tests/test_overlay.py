@@ -13,7 +13,9 @@ from sam2_gradio.engine.exports.overlay import (
     PALETTE,
     display_factor,
     draw_clicks,
+    draw_legend,
     enlarge,
+    legend_labels,
     marker_radius,
     object_color,
 )
@@ -93,3 +95,27 @@ def test_small_frames_are_enlarged_by_a_whole_factor_pixel_for_pixel():
     assert enlarge(image, 1) is image
     with pytest.raises(ValueError, match="whole number from 1"):
         enlarge(image, 0)
+
+
+def test_the_legend_names_the_objects_once_one_is_named():
+    assert legend_labels([(1, ""), (2, "")]) == {}, "no name: no legend (the preview stays as it was)"
+    assert legend_labels([(1, "dog"), (2, "")]) == {1: "dog", 2: "Object 2"}
+
+
+def test_the_legend_writes_each_label_beside_a_disc_of_its_colour_in_the_top_left_corner():
+    frame = np.full((360, 640, 3), 128, dtype=np.uint8)
+    assert draw_legend(frame, {}) is frame
+    drawn = draw_legend(frame, {1: "dog", 2: "Object 2"})
+    changed = np.argwhere(np.any(drawn != frame, axis=2))
+    assert changed.size and changed[:, 0].max() < 360 // 4 and changed[:, 1].max() < 640 // 2, (
+        "only the top-left corner changes"
+    )
+    # the discs' centres: one line per object, in the object's colour
+    scale = max(0.35, 360 / 900)
+    line, radius = round(30 * scale), max(3, round(8 * scale))
+    for row, obj_id in enumerate((1, 2), start=1):
+        assert _near(drawn[row * line, line // 2 + radius], object_color(obj_id), tolerance=2)
+    text = drawn[:, line // 2 + 3 * radius :]
+    assert (np.abs(text.astype(int) - MARKER_INK).max(axis=2) <= 2).any(), "the label is written in white"
+    with pytest.raises(ValueError, match="RGB uint8"):
+        draw_legend(frame[..., 0], {1: "dog"})

@@ -29,8 +29,9 @@ from sam2_gradio.app import segment_actions
 from sam2_gradio.app.model_holder import AppModel
 from sam2_gradio.app.sessions import SessionStore
 from sam2_gradio.cli import compose, segment
-from sam2_gradio.engine import model as model_module
+from sam2_gradio.engine.model import predictor
 from sam2_gradio.errors import UploadRejected
+from sam2_gradio.jobs import Progress
 from sam2_gradio.media.mask_files import (
     combined_mask_name,
     load_mask_set,
@@ -139,7 +140,7 @@ def one_line_error(text: str) -> str:
 @pytest.fixture
 def shared_random_model(random_model, monkeypatch) -> list[str]:
     """The segment CLI flags that make `get_shared_model` return the `random_model` fixture (no rebuild)."""
-    monkeypatch.setitem(model_module._shared, random_model.settings, random_model)
+    monkeypatch.setitem(predictor._shared, random_model.settings, random_model)
     settings = random_model.settings
     return [
         "--random-weights",
@@ -379,17 +380,23 @@ def test_opening_a_truncated_video_uses_and_counts_the_frames_that_decode(
         segment_actions.show_frame(session, decoded)
 
 
-@pytest.mark.parametrize("upload", ["audio_only", "zero_frame_video"])
+@pytest.mark.parametrize(
+    ("upload", "why"),
+    [
+        ("audio_only", r"^The video file \S+ has no video stream \(only sound\?\)"),
+        ("zero_frame_video", r"^The video could not be read as a video; try an MP4 \(H\.264\)"),
+    ],
+)
 def test_an_upload_without_frames_is_refused_and_the_open_video_kept(
-    random_model, truncated_video, tmp_path, request, upload
+    random_model, truncated_video, tmp_path, request, upload, why
 ):
     session = SessionStore(tmp_path / "sessions").get("tab")
     model = AppModel(random_model.settings, model=random_model)
     segment_actions.open_video(session, truncated_video, model)
-    with pytest.raises(
-        UploadRejected, match=r"^The video could not be read as a video; try an MP4 \(H\.264\)"
-    ):
-        segment_actions.open_video(session, request.getfixturevalue(upload), model)
+    refused = request.getfixturevalue(upload)
+    with pytest.raises(UploadRejected, match=why):
+        segment_actions.open_video(session, refused, model)
+    assert segment_actions.refused_upload(session, refused)  # its box is emptied
     assert session.video_path == truncated_video
     assert session.segment.source.meta.num_frames == decoded_frame_count(truncated_video)
 
@@ -449,15 +456,15 @@ def test_a_failed_compose_cli_run_keeps_the_previous_output_untouched(compose_fi
     rendered = []
     if failure == "interrupted":
 
-        def interrupt_at_frame_5(frames_done: int, total: int, fps: float) -> None:
-            rendered.append(frames_done)
-            if frames_done == 5:
+        def interrupt_at_frame_5(report: Progress) -> None:
+            rendered.append(report.frames_done)
+            if report.frames_done == 5:
                 raise KeyboardInterrupt
 
         monkeypatch.setattr(compose, "_log_progress", interrupt_at_frame_5)
     else:
         _broken_png_on_frame(compose_files["mask"], 6)
-        monkeypatch.setattr(compose, "_log_progress", lambda done, total, fps: rendered.append(done))
+        monkeypatch.setattr(compose, "_log_progress", lambda report: rendered.append(report.frames_done))
     code = compose.main(compose_args(compose_files))
     assert code == (130 if failure == "interrupted" else 2)
     assert 0 < len(rendered) < 12  # it stopped mid-way, after encoding some frames
@@ -658,8 +665,9 @@ def test_damaged_uploads_through_the_api_are_refused_or_used_as_far_as_they_deco
         client = Client(url, verbose=False, download_files=tmp_path / "downloads")
         summary = client.predict(video=handle_file(truncated_video), api_name="/open_video")[0]
         assert summary.startswith(f"{decoded} frames · ")
-        for unusable in (zero_frame_video, audio_only):
-            with pytest.raises(AppError, match="could not be read as a video") as refused:
+        refusals = ((zero_frame_video, "could not be read as a video"), (audio_only, "no video stream"))
+        for unusable, why in refusals:
+            with pytest.raises(AppError, match=why) as refused:
                 client.predict(video=handle_file(unusable), api_name="/open_video")
             assert "Traceback" not in str(refused.value)
         client.predict(frame=decoded - 1, api_name="/show_frame")  # the damaged video is still open

@@ -14,13 +14,16 @@ from timeline_support import Marks, style_percent
 
 from sam2_gradio import config
 from sam2_gradio.app import segment_actions as actions
+from sam2_gradio.app.edge import progress_line
 from sam2_gradio.app.model_holder import AppModel
-from sam2_gradio.app.segment_handlers import SegmentHandlers
+from sam2_gradio.app.segment_handlers import SegmentHandlers, object_choices
+from sam2_gradio.app.segment_tab import build_segment_tab
 from sam2_gradio.app.sessions import BoxCorner, BrowserSession, SessionStore
 from sam2_gradio.engine.model.predictor import ModelSettings
 from sam2_gradio.engine.options import SegmentOptions
 from sam2_gradio.engine.tracking import gpu_tasks, interactive
 from sam2_gradio.engine.tracking.pipeline import SegmentResult
+from sam2_gradio.engine.tracking.strokes import stroke_mask
 from sam2_gradio.errors import ModelUnavailable, PromptStateError, UploadRejected
 from sam2_gradio.jobs import Progress
 from sam2_gradio.media.mask_files import combined_mask_name, per_object_mask_name
@@ -253,6 +256,47 @@ def test_brush_and_eraser_dabs_paint_the_mask_sam_2_is_given_and_undo_restores_e
     assert _clicks(opened)["clicks"] == {}
 
 
+def test_a_stroke_paints_its_band_as_one_mask_prompt_and_one_undo_step(opened):
+    actions.stroke(opened, 1, 1, [(10, 20), (30, 20), (50, 20)], 3)  # 6 px wide: rows 17 to 23
+    painted = opened.segment.prompts.clicks[1][1].mask.to_mask()
+    np.testing.assert_array_equal(painted, stroke_mask(HEIGHT, WIDTH, [(10, 20), (30, 20), (50, 20)], 6))
+    assert list(np.flatnonzero(painted[:, 30])) == list(range(17, 24))
+    expected = _sam2_masks_of(opened, lambda fresh: fresh.paint(1, 1, painted))
+    np.testing.assert_array_equal(opened.segment.masks_on(1)[1], expected[1])
+    actions.stroke(opened, 1, 1, [(30, 10), (30, 40)], 1, erase=True)  # a 2 px wide cut across it
+    assert not opened.segment.prompts.clicks[1][1].mask.to_mask()[17:24, 29:31].any()
+    actions.undo(opened, shown_frame=1)
+    np.testing.assert_array_equal(opened.segment.prompts.clicks[1][1].mask.to_mask(), painted)
+    actions.undo(opened, shown_frame=1)
+    assert _clicks(opened)["clicks"] == {}
+    with pytest.raises(ValueError, match="a stroke has from 1 to"):
+        actions.stroke(opened, 1, 1, [], 3)
+
+
+def test_absent_here_gives_sam_2_an_empty_mask_and_the_object_loses_its_mask(opened, tmp_path):
+    actions.add_click(opened, 2, 1, 30, 24, positive=True)
+    assert opened.segment.masks_on(2)[1].any()
+    actions.mark_absent(opened, 2, 1)
+    entry = opened.segment.prompts.clicks[2][1]
+    assert entry.points == [] and entry.mask.area() == 0 and entry.mask.to_mask().shape == (HEIGHT, WIDTH)
+    assert not opened.segment.masks_on(2)[1].any()
+    saved = actions.save_state(opened)
+    actions.undo(opened, shown_frame=2)
+    assert opened.segment.prompts.clicks[2][1].points == [(30.0, 24.0)]
+    actions.load_state(opened, saved)  # an empty mask in a state file is an absent mark again
+    assert opened.segment.prompts.clicks[2][1].mask.area() == 0
+
+
+def test_an_object_marked_absent_has_no_mask_there_after_propagation(opened):
+    actions.add_click(opened, 0, 1, 30, 24, positive=True)
+    actions.mark_absent(opened, 2, 1)
+    result = actions.propagate(opened)
+    assert result.frames_tracked == NUM_FRAMES and not result.partial
+    tracked = opened.segment.tracked_masks
+    assert tracked(0)[1].any(), "the clicked frame keeps its mask"
+    assert not tracked(2).get(1, np.zeros(1, bool)).any(), "the absent frame has none"
+
+
 def test_a_brush_dab_replaces_the_clicks_of_its_object_on_that_frame(opened):
     actions.add_click(opened, 0, 1, 30, 24, positive=True)
     clicked = opened.segment.masks_on(0)[1]
@@ -321,8 +365,14 @@ def test_a_named_object_shows_its_name_in_the_selector_and_legend_until_undone(a
     assert selector["choices"] == [("Object 1 · big <dog>", 1)] and "big &lt;dog&gt;" in legend
     assert 'title="Object 1 · big &lt;dog&gt;"' in timeline  # its row says the name on hover
     assert handlers.object_name(1, request) == "big <dog>"
-    _, _, selector, legend, timeline = handlers.undo(0, 1, request)
+    _, _, selector, legend, timeline, name_box = handlers.undo(0, 1, request)
     assert selector["choices"] == [("Object 1", 1)] and "dog" not in legend and "dog" not in timeline
+    assert name_box == "", "the Name box shows the state's (no) name after the undo"
+    *_, name_box = handlers.redo(0, 1, request)
+    assert name_box == "big <dog>"
+    handlers.name_object(1, "cat", 0, request)
+    *_, name_box = handlers.reset(0, request)
+    assert name_box == "", "after a reset the remaining object has no name"
 
 
 def test_a_small_video_is_shown_enlarged_and_a_shown_click_lands_on_its_pixel(opened, clip):
@@ -494,6 +544,50 @@ def test_propagate_writes_masks_preview_and_zip_in_the_session_folder(propagated
     assert np.any(actions.show_frame(session, last) != read_frame(clip, last))
 
 
+def test_the_objects_off_a_frame_are_those_whose_tracked_mask_is_empty(propagated):
+    session, result, reports, _ = propagated
+    for frame in range(NUM_FRAMES):
+        expected = [
+            obj_id
+            for obj_id in result.obj_ids
+            if not np.asarray(
+                Image.open(result.mask_dir / "per_object" / per_object_mask_name(frame, obj_id))
+            ).any()
+        ]
+        assert actions.absent_objects(session, frame) == expected, frame
+    # the run wrote the masks as a phase of its own, each report counting the frames up to the total
+    masks = [report for report in reports if report.stage == "masks"]
+    assert masks and masks[-1].frames_done == masks[-1].total == NUM_FRAMES
+
+
+def test_an_object_not_on_the_frame_is_marked_in_the_legend():
+    _, legend = object_choices([1, 2, 3], 1, {2: "dog"}, absent=[2])
+    entries = {attrs["data-object"]: attrs for _, attrs in Marks(legend).elements if "data-object" in attrs}
+    assert set(entries) == {"1", "2", "3"}
+    assert entries["2"].get("class") == "absent"
+    assert "not on this frame" in legend.split('data-object="2"')[1].split('data-object="3"')[0]
+    assert legend.count("not on this frame") == 1
+
+
+def test_the_status_line_names_each_phase_with_its_frames_speed_and_time_left():
+    assert progress_line(Progress(12, 48, 1.0, 6.0, stage="tracking", eta_seconds=6.2)) == (
+        "Tracking 12/48 frames · 6.0 frames/s · 6 s left"
+    )
+    assert progress_line(Progress(30, 48, 1.0, 10.0, stage="preview")) == (
+        "Writing the preview 30/48 frames · 10.0 frames/s · 2 s left"
+    )  # no average yet: the time left at the latest speed
+    assert (
+        progress_line(Progress(48, 48, 1.0, 20.0, stage="masks"))
+        == "Writing the masks 48/48 frames · 20.0 frames/s"
+    )
+    assert progress_line(Progress(5, 48, 1.0, 0.0, stage="alpha video")).startswith(
+        "Writing exports: the alpha video 5/48 frames"
+    )
+    assert progress_line(Progress(0, 0, 0.0, 0.0, stage="coco")) == "Writing exports: COCO JSON…"
+    resumed = progress_line(Progress(40, 72, 1.0, 5.0, stage="tracking", eta_seconds=90), resumed_from=34)
+    assert resumed == "Continued from frame 34 · Tracking 40/72 frames · 5.0 frames/s · 1 min 30 s left"
+
+
 def test_a_cancelled_propagate_keeps_what_it_tracked_beside_the_previous_result(propagated):
     session, previous, _, _ = propagated
     previous_files = sorted(path for path in previous.masks_zip.parent.rglob("*"))
@@ -511,6 +605,10 @@ def test_a_cancelled_propagate_keeps_what_it_tracked_beside_the_previous_result(
     saved = json.loads(actions.state_file_of(result).read_text())["propagation"]
     assert saved["partial"] and saved["tracked_frames"] == [result.tracked.start, result.tracked.stop]
     assert session.segment_result is result
+    note = f"({len(result.tracked)} of {reports[0].total}); *Continue* resumes it"  # of the whole run
+    assert actions.results_note(session).startswith(
+        "**Partial:** cancelled"
+    ) and note in actions.results_note(session)
     assert sorted(path for path in previous.masks_zip.parent.rglob("*")) == previous_files  # untouched
 
 
@@ -554,12 +652,12 @@ def test_a_click_on_a_frame_then_a_live_propagation_marks_the_timeline(app_model
     (cursor,) = Marks(timeline).of_class("tl-cursor")
     assert style_percent(cursor, "left") == pytest.approx(5 / 7 * 100, abs=0.001)
 
-    replies = list(
-        handlers.live_handler(resume=False)(
-            "forward", 1, False, False, "none", 0, "hard", 8, request, progress=lambda *args, **kwargs: None
-        )
-    )
-    timelines = [reply[7] for reply in replies if isinstance(reply[7], str)]
+    with gr.Blocks():
+        view = build_segment_tab(handlers)
+    no_bar = lambda *args, **kwargs: None  # noqa: E731
+    controls = ("forward", 1, False, False, "none", 0, "hard", 8)  # SegmentOptions, then ExportChoices
+    replies = list(handlers.live_handler(view, resume=False)(request, no_bar, *controls))
+    timelines = [reply[view.timeline] for reply in replies if view.timeline in reply]
     *during, at_end = timelines
     assert _bars(at_end) == [(clicked, frames - 1)]
     assert Marks(at_end).rows()[1]["ticks"][0]["data-frame"] == str(clicked)

@@ -14,11 +14,11 @@ import numpy as np
 import pytest
 
 from sam2_gradio.cli import segment
-from sam2_gradio.engine.exports.export_formats import ExportFormats
 from sam2_gradio.engine.exports.mask_folder import zip_masks
+from sam2_gradio.engine.exports.project_exports import OutputRequest
+from sam2_gradio.engine.options import SegmentOptions
 from sam2_gradio.engine.tracking.pipeline import segment_video
 from sam2_gradio.engine.tracking.prompts import PromptState
-from sam2_gradio.jobs import Cancelled
 from sam2_gradio.media.frames import JpegFolderFrames
 from sam2_gradio.media.video import probe_video
 
@@ -35,15 +35,15 @@ def _prompts(meta) -> PromptState:
 @pytest.fixture(scope="module")
 def segmented(random_model, scene_jpegs, tmp_path_factory):
     folder = tmp_path_factory.mktemp("segmented")
-    source = JpegFolderFrames.open(scene_jpegs, fps=12.0)
-    result = segment_video(
-        random_model,
-        source,
-        _prompts(source.meta),
-        folder / "masks",
+    source = JpegFolderFrames.open(scene_jpegs)
+    outputs = OutputRequest(
+        mask_dir=folder / "masks",
         preview_path=folder / "preview.mp4",
         zip_path=folder / "masks.zip",
-        batch_size=8,
+        fps=12.0,
+    )
+    result = segment_video(
+        random_model, scene_jpegs, _prompts(source.meta), outputs, options=SegmentOptions(batch_size=8)
     )
     return source, result
 
@@ -103,40 +103,13 @@ def test_zipping_the_same_masks_again_gives_the_same_bytes(segmented, tmp_path):
     assert first.read_bytes() == second.read_bytes()
 
 
-def test_cancelled_run_keeps_the_previous_masks_and_leaves_nothing_half_written(
-    random_model, scene_jpegs, tmp_path
-):
-    source = JpegFolderFrames.open(scene_jpegs)
-    mask_dir = tmp_path / "masks"
-    (mask_dir / "combined").mkdir(parents=True)
-    (mask_dir / "combined" / "keep.txt").write_text("previous run")
-    cancel = threading.Event()
-
-    def cancel_after_first_batch(report) -> None:
-        cancel.set()
-
-    with pytest.raises(Cancelled):
-        segment_video(
-            random_model,
-            source,
-            _prompts(source.meta),
-            mask_dir,
-            preview_path=tmp_path / "p.mp4",
-            batch_size=4,
-            progress=cancel_after_first_batch,
-            cancel=cancel,
-        )
-    assert sorted(path.name for path in tmp_path.iterdir()) == ["masks"]
-    assert (mask_dir / "combined" / "keep.txt").read_text() == "previous run"
-
-
 def _mask_files(mask_dir: Path) -> dict[str, bytes]:
     return {path.relative_to(mask_dir).as_posix(): path.read_bytes() for path in mask_dir.rglob("*.png")}
 
 
 def _cancel_after(cancel: threading.Event, frames: int):
     def on_progress(report) -> None:
-        if report.stage == "propagate" and report.frames_done >= frames:
+        if report.stage == "tracking" and report.frames_done >= frames:
             cancel.set()
 
     return on_progress
@@ -145,62 +118,58 @@ def _cancel_after(cancel: threading.Event, frames: int):
 @pytest.fixture(scope="module")
 def cancelled(random_model, scene_jpegs, tmp_path_factory):
     folder = tmp_path_factory.mktemp("cancelled")
-    source = JpegFolderFrames.open(scene_jpegs, fps=12.0)
+    source = JpegFolderFrames.open(scene_jpegs)
     cancel = threading.Event()
-    result = segment_video(
-        random_model,
-        source,
-        _prompts(source.meta),
-        folder / "masks",
-        preview_path=folder / "preview.mp4",
-        zip_path=folder / "masks.zip",
-        state_path=folder / "interactive_state.json",
-        batch_size=4,
-        progress=_cancel_after(cancel, 3),
-        cancel=cancel,
-        keep_partial=True,
+    outputs = OutputRequest(
+        mask_dir=folder / "masks", preview_path=folder / "p.mp4", zip_path=folder / "m.zip"
     )
+    result = segment_video(
+        random_model, scene_jpegs, _prompts(source.meta), outputs,
+        options=SegmentOptions(batch_size=4), project=folder / "project", progress=_cancel_after(cancel, 3),
+        cancel=cancel,
+    )  # fmt: skip
     return source, folder, result
 
 
-def test_cancel_keeps_the_tracked_frames_as_a_partial_result(cancelled):
+def test_a_cancelled_run_writes_the_frames_it_tracked_and_says_partial(cancelled):
     source, folder, result = cancelled
-    assert result.partial and result.run is not None and 3 <= result.frames_tracked < 20
+    assert result.partial and 3 <= result.frames_tracked < 20 and result.stopped is None
     assert result.tracked == range(4, 4 + result.frames_tracked)  # the clicks are on frame 4
     tracked = list(result.tracked)
     assert sorted(_mask_files(result.mask_dir)) == sorted(
         [f"combined/mask_{f:05d}.png" for f in tracked]
         + [f"per_object/mask_{f:05d}_obj_{o}.png" for f in tracked for o in (1, 3)]
     )
-    assert result.masks_zip == folder / "masks_partial.zip" and not (folder / "masks.zip").exists()
     with zipfile.ZipFile(result.masks_zip) as archive:
         assert len(archive.namelist()) == 3 * len(tracked)
-    record = json.loads(result.state_file.read_text())["propagation"]
-    assert record == {"direction": "forward", "partial": True, "tracked_frames": [4, 4 + len(tracked)]}
-    assert probe_video(result.preview).num_frames == len(tracked)
+    assert probe_video(result.preview).num_frames == tracked[-1] + 1  # up to the last frame tracked
 
 
-def test_continue_after_cancel_gives_the_masks_of_an_uninterrupted_run(cancelled, segmented, random_model):
+def test_the_same_call_again_continues_the_run_with_the_masks_of_an_uninterrupted_one(
+    cancelled, segmented, random_model, scene_jpegs
+):
     source, folder, partial = cancelled
     _, uninterrupted = segmented
-    carried = list(partial.tracked)  # tracked before the cancel: their masks are copied, not recomputed
+    carried = list(partial.tracked)  # tracked before the cancel: kept in the project, not tracked again
+    outputs = OutputRequest(
+        mask_dir=folder / "masks", zip_path=folder / "masks.zip", coco_path=folder / "vis.json",
+        davis_dir=folder / "davis",
+    )  # fmt: skip
     resumed = segment_video(
-        random_model,
-        source,
-        _prompts(source.meta),
-        folder / "masks",
-        zip_path=folder / "masks.zip",
-        state_path=folder / "interactive_state.json",
-        batch_size=4,
-        resume=partial,
-        exports=ExportFormats(coco_path=folder / "vis.json", davis_dir=folder / "davis"),
-    )
-    assert not resumed.partial and resumed.run is None
+        random_model, scene_jpegs, _prompts(source.meta), outputs, options=SegmentOptions(batch_size=4),
+        project=folder / "project",
+    )  # fmt: skip
+    assert not resumed.partial and resumed.resumed_at is not None and resumed.resumed_at <= carried[-1] + 1
     assert resumed.frames_tracked == 20 and resumed.tracked == range(4, 24)
     assert _mask_files(resumed.mask_dir) == _mask_files(uninterrupted.mask_dir)
-    assert resumed.masks_zip == folder / "masks.zip" and not (folder / "masks_partial.zip").exists()
-    assert json.loads(resumed.state_file.read_text())["propagation"]["partial"] is False
     _assert_exports_hold_every_frame(resumed.mask_dir, folder, carried)
+
+    def no_model():
+        raise AssertionError("the masks are current: no model is needed")
+
+    again = segment_video(no_model, scene_jpegs, _prompts(source.meta), outputs, project=folder / "project")
+    assert again.already_current and not again.partial
+    assert _mask_files(again.mask_dir) == _mask_files(uninterrupted.mask_dir)
 
 
 def _assert_exports_hold_every_frame(mask_dir: Path, folder: Path, carried: list[int]) -> None:
@@ -226,40 +195,23 @@ def _assert_exports_hold_every_frame(mask_dir: Path, folder: Path, carried: list
         assert np.array_equal(labels > 0, _read(mask_dir / "combined" / f"mask_{frame:05d}.png") > 0), frame
 
 
-def test_continue_after_the_clicks_changed_starts_again(random_model, scene_jpegs, tmp_path, monkeypatch):
-    from sam2_gradio.engine.tracking import pipeline
-
+def test_other_prompts_in_the_same_project_start_a_new_run(random_model, scene_jpegs, tmp_path):
     source = JpegFolderFrames.open(scene_jpegs)
     cancel = threading.Event()
+    options, outputs = SegmentOptions(batch_size=4), OutputRequest(mask_dir=tmp_path / "masks")
     partial = segment_video(
-        random_model,
-        source,
-        _prompts(source.meta),
-        tmp_path / "masks",
-        batch_size=4,
-        progress=_cancel_after(cancel, 1),
-        cancel=cancel,
-        keep_partial=True,
-    )
+        random_model, scene_jpegs, _prompts(source.meta), outputs, options=options, project=tmp_path / "p",
+        progress=_cancel_after(cancel, 1), cancel=cancel,
+    )  # fmt: skip
     assert partial.partial
-    starts = []
-    original = pipeline.start_propagation
-    monkeypatch.setattr(pipeline, "start_propagation", lambda *a, **k: starts.append(1) or original(*a, **k))
     changed = _prompts(source.meta)
     changed.add_click(8, 1, 60, 60, 0)
     cancel.clear()
     again = segment_video(
-        random_model,
-        source,
-        changed,
-        tmp_path / "masks",
-        batch_size=4,
-        progress=_cancel_after(cancel, 2),
-        cancel=cancel,
-        keep_partial=True,
-        resume=partial,
-    )
-    assert starts == [1] and again.partial and again.tracked.start == 4
+        random_model, scene_jpegs, changed, outputs, options=options, project=tmp_path / "p",
+        progress=_cancel_after(cancel, 2), cancel=cancel,
+    )  # fmt: skip
+    assert again.partial and again.resumed_at is None and again.tracked.start == 4
     assert again.frames_tracked == len(again.tracked) >= 2
 
 
@@ -299,8 +251,8 @@ def test_segment_cli_runs_headless_from_a_state_file(scene_jpegs, tmp_path, caps
     )
     assert code == 0
     assert len(list((tmp_path / "m" / "per_object").glob("mask_*_obj_5.png"))) == 24
-    steps = [r.message for r in caplog.records if r.message.startswith("tracking ")]
-    assert len(steps) >= 2 and steps[-1].startswith("tracking 22/22 frames (100%)")  # frames 2 to 23
+    steps = [r.message for r in caplog.records if r.message.startswith("Tracking ")]
+    assert len(steps) >= 2 and steps[-1].startswith("Tracking 22/22 frames (100%)")  # frames 2 to 23
     assert all(" fps | " in line and line.endswith(" left") for line in steps)
     assert probe_video(tmp_path / "preview.mp4").fps == pytest.approx(8.0)
     _assert_exports_match_the_mask_pngs(tmp_path, obj_ids=[5, 6])

@@ -10,7 +10,9 @@ import imageio_ffmpeg
 import numpy as np
 import pytest
 
+from sam2_gradio import config
 from sam2_gradio.errors import VideoReadError, VideoWriteError
+from sam2_gradio.media import video as video_module
 from sam2_gradio.media.video import VideoWriter, iter_frames, probe_video, read_frame, write_video
 
 FFMPEG = imageio_ffmpeg.get_ffmpeg_exe()
@@ -254,3 +256,26 @@ def test_writer_takes_i420_frames(tmp_path, numbered_frames):
     assert np.abs(decoded[2].astype(int) - expected[2]).mean() < 3
     with pytest.raises(ValueError, match="even W and H"):
         write_video(tmp_path / "bad.mp4", [np.zeros((47, 64), np.uint8)], fps=10, pixel_format="yuv420p")
+
+
+@pytest.mark.parametrize(
+    ("slow_step", "refusal"),
+    [("header", r"reading the header of v\.mp4"), ("count", r"counting the frames of v\.mp4")],
+)
+def test_a_probe_that_outlasts_its_timeout_is_killed_and_refused_in_one_sentence(
+    tmp_path, make_video, monkeypatch, slow_step, refusal
+):
+    """An ffmpeg that hangs on one probing step (a stand-in script sleeping in its place) is stopped after
+    the step's timeout: the video is refused as unreadable, naming the step, the file and the limit."""
+    video = make_video("v.mp4", 2)
+    counting = "*-progress*"  # only the frame count asks ffmpeg for its progress
+    slow_pattern = {"count": counting, "header": f"{counting}) ;; *"}[slow_step]
+    pattern = f"{slow_pattern}) exec sleep 30 ;;"
+    fake = tmp_path / "slow_ffmpeg"
+    fake.write_text(f'#!/bin/sh\ncase "$*" in {pattern} esac\nexec {imageio_ffmpeg.get_ffmpeg_exe()} "$@"\n')
+    fake.chmod(0o755)
+    monkeypatch.setattr(video_module, "ffmpeg_exe", lambda: str(fake))
+    monkeypatch.setattr(config, "MAX_VIDEO_HEADER_SECONDS", 0.5)
+    monkeypatch.setattr(config, "MAX_FRAME_COUNT_SECONDS", 0.5)
+    with pytest.raises(VideoReadError, match=rf"^{refusal} took more than 0\.5 s; [^.]*$"):
+        probe_video(video)

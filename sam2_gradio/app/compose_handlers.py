@@ -12,8 +12,10 @@ from typing import Any
 import gradio as gr
 
 from sam2_gradio import config
-from sam2_gradio.app import compose_actions
+from sam2_gradio.app import compose_actions, projects_view
 from sam2_gradio.app.edge import from_page, keep_outputs_when_cancelled, render_progress, user_errors
+from sam2_gradio.app.frame_slider import frame_range, no_frames
+from sam2_gradio.app.projects import ProjectLibrary
 from sam2_gradio.app.sessions import BrowserSession, SessionStore
 from sam2_gradio.compositor.render import ComposeOptions
 from sam2_gradio.config import option_fields, options_from_values
@@ -29,6 +31,7 @@ def _read_controls(controls: Sequence[Any]) -> tuple[compose_actions.ComposeInpu
     return compose_actions.ComposeInputs(*files), options_from_values(ComposeOptions, named), named["objects"]
 
 
+CANCELLED = "**Cancelled:** no composite was written; the earlier composite and snapshot were removed."
 NONE_TICKED = "No object is ticked, so nothing is pasted: tick the objects to paste."
 # The options each placement uses (the others are greyed out while it is chosen).
 GEOMETRY_CONTROLS = {
@@ -43,39 +46,87 @@ GEOMETRY_CONTROLS = {
 class ComposeHandlers:
     """What each Compose control does for the session that sent the event."""
 
-    def __init__(self, sessions: SessionStore) -> None:
+    def __init__(self, sessions: SessionStore, library: ProjectLibrary | None = None) -> None:
         self.sessions = sessions  # every browser session's state
+        self.library = library  # the projects the Compose tab offers (None: the Segment result only)
 
     def _session(self, request: gr.Request) -> BrowserSession:
         return self.sessions.get(request.session_hash)
 
     @user_errors
     def use_segment_result(self, request: gr.Request) -> tuple[str, str]:
-        """The Segment tab's video and its last propagation's masks zip, as the object inputs."""
+        """The Segment tab's video and its project's masks zip (written from the store), as the object
+        inputs."""
         session = self._session(request)
-        result = session.segment_result
-        if result is None or result.masks_zip is None or session.video_path is None:
+        if session.segment_result is None or session.project is None:
             raise NotReady("Propagate in the Segment tab first; its video and masks are then used here.")
-        return str(session.video_path), session.serve(result.masks_zip)
+        files = compose_actions.project_files(session, session.project)
+        return files.obj_video, files.masks
 
-    @user_errors
-    def offer_segment_result(self, obj_video: str | None, masks: str | None, request: gr.Request) -> tuple:
-        """Fill the empty object video and masks boxes with the Segment tab's last result, if any."""
-        session = self._session(request)
-        inputs = compose_actions.with_segment_result(
-            session, compose_actions.ComposeInputs(obj_video, masks, None)
+    def segment_project(self, kept: dict | None, request: gr.Request) -> dict:
+        """The project choice with the Segment tab's project chosen (after `use_segment_result`)."""
+        return self._project_choice(kept, self._session(request).project_id)
+
+    def _project_choice(self, kept: dict | None, chosen: str | None) -> dict:
+        """The project dropdown's update: the browser's projects with tracked masks, `chosen` chosen
+        when it is one of them."""
+        entries = (
+            compose_actions.project_entries(self.library, projects_view.known(kept)) if self.library else []
         )
-        if inputs.obj_video == obj_video:
-            return gr.skip(), gr.skip()
-        return str(inputs.obj_video), str(inputs.masks)
+        listed = [entry.project_id for entry in entries]
+        choices = [(projects_view.entry_label(entry), entry.project_id) for entry in entries]
+        return gr.update(choices=choices, value=chosen if chosen in listed else None)
 
     @user_errors
-    def mask_objects(self, masks: str | None, request: gr.Request) -> dict:
-        """Object checkboxes for a masks zip, shown when it holds several objects."""
+    def offer_projects(
+        self, kept: dict | None, chosen: str | None, obj_video: str | None, masks: str | None,
+        request: gr.Request,
+    ) -> tuple:  # fmt: skip
+        """On opening the tab: the project choices, the object video and masks of the project chosen
+        (unless the user uploaded their own), and with neither a note saying what to do first
+        (`compose_actions.NOTHING_TO_COMPOSE`). The Segment tab's project is chosen when it changed since
+        the tab was last opened (or nothing is chosen), else the user's choice stays."""
+        session = self._session(request)
+        current, last_offered = session.project_id, session.compose_offered_project
+        session.compose_offered_project = current
+        if chosen is None and (obj_video or masks):  # the user's own uploads
+            return self._project_choice(kept, None), gr.skip(), gr.skip(), gr.skip()
+        target = current if current != last_offered or chosen is None else chosen
+        choice = self._project_choice(kept, target)
+        files = None
+        if choice["value"] is not None and self.library is not None:
+            shown = masks if target == chosen else None
+            files = compose_actions.library_project_files(session, self.library, target, shown)
+        if files is None:
+            return choice, gr.skip(), gr.skip(), compose_actions.NOTHING_TO_COMPOSE
+        return choice, files.obj_video, files.masks, gr.skip()
+
+    @user_errors
+    def use_project(self, project_id: str | None, request: gr.Request) -> tuple:
+        """The chosen project's video and masks zip (written from its store), as the object inputs."""
+        if not project_id or self.library is None:
+            return gr.skip(), gr.skip()
+        files = compose_actions.library_project_files(self._session(request), self.library, project_id)
+        return files.obj_video, files.masks
+
+    @staticmethod
+    def forget_project() -> dict:
+        """An uploaded object video or masks: the inputs are no project's any more."""
+        return gr.update(value=None)
+
+    @user_errors
+    def mask_objects(
+        self, masks: str | None, project_id: str | None = None, request: gr.Request = None
+    ) -> dict:
+        """Object checkboxes for a masks zip, shown when it holds several objects; labelled with the
+        objects' names when the masks are those of the project `project_id` ("dog (1)")."""
         if not masks:
             return gr.update(choices=[], value=[], visible=False)
         obj_ids = compose_actions.mask_objects(self._session(request), masks)
-        choices = [(f"Object {obj_id}", obj_id) for obj_id in obj_ids]
+        names = {}
+        if project_id and self.library is not None:
+            names = compose_actions.project_names(self.library, project_id, masks)
+        choices = compose_actions.object_choices(obj_ids, names)
         return gr.update(choices=choices, value=list(obj_ids), visible=len(obj_ids) > 1)
 
     @user_errors
@@ -89,15 +140,14 @@ class ComposeHandlers:
         inputs, options, ticked = _read_controls(controls)
         session = self._session(request)
         try:
-            if from_page(request) and not ticked:
-                compose_actions.check_inputs(session, inputs)
-                if not compose_actions.ticked_objects(session, inputs, []):
-                    return gr.skip(), gr.skip(), f"**Note:** {NONE_TICKED}"
-            shown = compose_actions.preview(session, inputs, int(frame), options)
+            checked = compose_actions.check_inputs(session, inputs, options)
+            if from_page(request) and not ticked and not compose_actions.ticked_objects(session, inputs, []):
+                return gr.skip(), gr.skip(), f"**Note:** {NONE_TICKED}"
+            shown = compose_actions.preview(session, checked, int(frame), options)
         except MissingInput as missing:
-            return None, gr.skip(), str(missing)
+            return None, no_frames(), str(missing)
         # Only the range: a reply that set the value would pull back a slider the user is still dragging.
-        slider = gr.update(maximum=max(shown.num_frames - 1, 1))
+        slider = frame_range(shown.num_frames)
         return shown.image, slider, f"**Note:** {shown.note}" if shown.note else ""
 
     @staticmethod
@@ -186,11 +236,15 @@ class ComposeHandlers:
         options = options_from_values(ComposeOptions, locals())  # the parameters named as its fields
         inputs = compose_actions.ComposeInputs(obj_video, masks, bg_video)
         session = self._session(request)
-        if from_page(request) and not objects and not compose_actions.ticked_objects(session, inputs, []):
-            raise NotReady(NONE_TICKED)
-        result = compose_actions.render(session, inputs, options, progress=render_progress(progress))
+        with compose_actions.request_budget():  # the masks, then the options' files: one CPU budget
+            if from_page(request) and not objects and not compose_actions.ticked_objects(session, inputs, []):
+                raise NotReady(NONE_TICKED)
+            checked = compose_actions.check_inputs(session, inputs, options)
+        result = compose_actions.render(session, checked, options, progress=render_progress(progress))
         return session.serve(result.path)
 
-    def cancel(self, request: gr.Request) -> None:
-        """Stop this session's render at its next frame."""
+    def cancel(self, request: gr.Request) -> tuple[None, None, str]:
+        """Stop this session's render at its next frame; the composite and snapshot shown go, and the note
+        says so."""
         self._session(request).cancel("compose")
+        return None, None, CANCELLED

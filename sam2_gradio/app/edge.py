@@ -22,9 +22,8 @@ from typing import Any
 import gradio as gr
 
 from sam2_gradio import config
-from sam2_gradio.compositor.render import RenderProgress
 from sam2_gradio.errors import UserError
-from sam2_gradio.jobs import Cancelled, Progress, ProgressCallback
+from sam2_gradio.jobs import Cancelled, Progress, ProgressCallback, format_progress
 
 logger = logging.getLogger(__name__)
 
@@ -33,8 +32,8 @@ GPU_QUEUE = {"concurrency_id": "gpu", "concurrency_limit": 1}
 # Propagations hold the model per step (`FairLock`), not per run: clicks in GPU_QUEUE never wait for one.
 PROPAGATE_QUEUE = {"concurrency_id": "propagate", "concurrency_limit": config.PROPAGATE_CONCURRENCY}
 COMPOSE_QUEUE = {"concurrency_id": "compose", "concurrency_limit": config.COMPOSE_CONCURRENCY}
-# Frame sliders start this long, so an API call can name any frame before the page has updated them
-# (handlers check the frame against the video; gradio refuses a value over a slider's maximum).
+# The frame sliders accept any frame up to this (`FrameSlider.preprocess`), whatever maximum the page shows,
+# so an API call can name any frame before the page has updated them (handlers check it against the video).
 FRAME_SLIDER_MAX = max(config.MAX_VIDEO_FRAMES, int(config.MAX_VIDEO_SECONDS * config.MAX_VIDEO_FPS))
 PREVIEW_QUEUE = {"concurrency_id": "preview", "concurrency_limit": config.PREVIEW_CONCURRENCY}
 
@@ -132,15 +131,34 @@ def _sentence(error: BaseException) -> str:
     return text if text.endswith((".", "!", "?")) else f"{text}."
 
 
-def progress_line(update: Progress) -> str:
-    """One line on where a propagation stands, e.g. "Tracking 120/300 frames · 6.2 frames/s · 29 s left"."""
-    if update.stage == "preview":
-        return f"Tracked every frame · writing the preview {update.frames_done}/{update.total}"
-    line = f"Tracking {update.frames_done}/{update.total} frames · {update.fps:.1f} frames/s"
+# What the status line calls each stage of a propagation's `Progress` reports (others: "Writing <stage>").
+PHASES = {
+    "tracking": "Tracking",
+    "preview": "Writing the preview",
+    "masks": "Writing the masks",
+    "alpha video": "Writing exports: the alpha video",
+    "coco": "Writing exports: COCO JSON",
+    "davis": "Writing exports: DAVIS PNGs",
+}
+
+
+def progress_line(update: Progress, *, resumed_from: int | None = None) -> str:
+    """One line on where a propagation stands, its phase named, with that phase's frames, speed and time
+    left, e.g. "Tracking 120/300 frames · 6.2 frames/s · 29 s left" or "Writing the preview 40/300 frames
+    · 31.0 frames/s · 8 s left"; a resumed run says where it resumed ("Continued from frame 34 · ...")."""
+    phase = PHASES.get(update.stage, f"Writing {update.stage}" if update.stage else "Working")
+    if update.total <= 0:  # a step without frames to count (`segment_actions._starting`)
+        return phase + "…" if resumed_from is None else f"Continued from frame {resumed_from} · {phase}…"
+    line = f"{phase} {update.frames_done}/{update.total} frames"
+    if update.fps > 0:
+        line += f" · {update.fps:.1f} frames/s"
     remaining = update.total - update.frames_done
-    if update.fps > 0 and remaining > 0:
-        line += f" · {_duration(remaining / update.fps)} left"
-    return line
+    left = update.eta_seconds  # at the phase's average speed, else at the latest
+    if left is None and update.fps > 0:
+        left = remaining / update.fps
+    if remaining > 0 and left is not None:
+        line += f" · {_duration(left)} left"
+    return line if resumed_from is None else f"Continued from frame {resumed_from} · {line}"
 
 
 def _duration(seconds: float) -> str:
@@ -149,25 +167,19 @@ def _duration(seconds: float) -> str:
 
 
 def segment_progress(progress: gr.Progress) -> ProgressCallback:
-    """A `jobs.ProgressCallback` that moves a gradio progress bar by tracked frames (`progress_line`).
-
-    The preview stage does not move the bar back: it only changes the bar's text.
-    """
-    tracked = (0, 1)
+    """A `jobs.ProgressCallback` that moves a gradio progress bar through each phase of a propagation
+    (tracking, then the preview, the masks and the exports, each from 0), its text `progress_line`."""
 
     def report(update: Progress) -> None:
-        nonlocal tracked
-        if update.stage != "preview":
-            tracked = (update.frames_done, update.total)
-        progress(tracked, desc=progress_line(update), unit="frames")
+        progress((update.frames_done, max(update.total, 1)), desc=progress_line(update), unit="frames")
 
     return report
 
 
-def render_progress(progress: gr.Progress) -> RenderProgress:
-    """A `compositor.RenderProgress` that moves a gradio progress bar and shows frames per second."""
+def render_progress(progress: gr.Progress) -> ProgressCallback:
+    """A `jobs.ProgressCallback` that moves a gradio progress bar by rendered frames (`format_progress`)."""
 
-    def report(frames_done: int, total: int, fps: float) -> None:
-        progress((frames_done, total), desc=f"render · {fps:.1f} frames/s", unit="frames")
+    def report(update: Progress) -> None:
+        progress((update.frames_done, update.total), desc=format_progress(update), unit="frames")
 
     return report

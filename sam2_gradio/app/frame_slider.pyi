@@ -1,5 +1,7 @@
 """The frame sliders of both tabs (in a module of their own: gradio writes a ``.pyi`` stub beside every
-module that defines a component; ``frame_slider.pyi`` is that stub, kept in the repository)."""
+module that defines a component; ``frame_slider.pyi`` is that stub, kept in the repository).
+
+A slider is disabled until its tab has a video, and then runs over that video's frames only."""
 
 from __future__ import annotations
 
@@ -32,3 +34,20 @@ class FrameSlider(gr.Slider):
     if TYPE_CHECKING:
         from gradio.components import Timer
         from gradio.components.base import Component
+
+
+def frame_slider(label: str, elem_id: str) -> FrameSlider:
+    """A tab's frame slider before any video: disabled, over frames 0 to 1 (the handler that shows a
+    video enables it over that video's frames, `frame_range`)."""
+    return FrameSlider(0, 1, value=0, step=1, label=label, interactive=False, elem_id=elem_id)
+
+
+def frame_range(num_frames: int, **changes: object) -> dict:
+    """The slider's update for a video of `num_frames` frames: enabled, its maximum the last frame (a
+    one-frame video's slider runs 0 to 1), with `changes` (such as `value=`) besides."""
+    return gr.update(maximum=max(num_frames - 1, 1), interactive=True, **changes)
+
+
+def no_frames() -> dict:
+    """The slider's update once its tab has no video: back at frame 0, disabled."""
+    return gr.update(value=0, maximum=1, interactive=False)

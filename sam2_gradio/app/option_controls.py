@@ -2,9 +2,10 @@
 
 Each field's spec (`config.OptionSpec`) says what control it gets: a choice a dropdown (or radio
 buttons), a number a slider over its range (whole numbers in steps of 1, real ones of `REAL_STEP`), a
-flag a checkbox, a text a textbox, a file an upload box, a set of object ids checkboxes that the app
-fills once it knows the objects (hidden until then). Controls are laid out by kind: the choices in a
-row, the sliders two by two, the checkboxes in a row, texts, files, and the object ids last.
+flag a checkbox, several choices checkboxes, a text a textbox, a file an upload box, a set of object ids
+checkboxes that the app fills once it knows the objects (hidden until then). Controls are laid out by
+kind: the choices in a row, the sliders two by two, the checkboxes in a row, texts, files, and the object
+ids last.
 """
 
 from __future__ import annotations
@@ -20,8 +21,9 @@ from sam2_gradio.app.assets import FILE_HEIGHT
 from sam2_gradio.config import OptionSpec, option_fields
 
 Component = gr.components.Component
-KIND_ORDER = ("choice", "number", "real", "flag", "text", "file", "ids")  # how the rows follow one another
-PER_ROW = {"choice": 3, "number": 2, "real": 2, "flag": 3, "text": 2, "file": 3, "ids": 1}  # most in a row
+# how the rows follow one another, and the most controls in a row of each kind
+KIND_ORDER = ("choice", "choices", "number", "real", "flag", "text", "file", "ids")
+PER_ROW = {"choice": 3, "choices": 3, "number": 2, "real": 2, "flag": 3, "text": 2, "file": 3, "ids": 1}
 REAL_STEP = 0.05  # slider step of a real-number option
 
 
@@ -57,6 +59,9 @@ def _control(field: Field, spec: OptionSpec, elem_id: str, choice_control: type[
     kind = spec.kind(field.default)
     if kind == "choice":
         return choice_control(list(spec.choices), value=field.default, label=spec.label, elem_id=elem_id)
+    if kind == "choices":
+        choices, value = list(spec.choices), list(field.default)
+        return gr.CheckboxGroup(choices, value=value, label=spec.label, elem_id=elem_id)
     if kind == "flag":
         return gr.Checkbox(value=field.default, label=spec.label, elem_id=elem_id)
     if kind == "ids":

@@ -4,7 +4,8 @@ browser keeps (`gr.BrowserState`), so a reload, a closed tab or a restarted serv
 A project id is 32 random hex digits: a browser lists only the ids it holds, and no id it sends can
 name another folder. The project owns a copy of its video (hard-linked where the file system allows),
 since gradio's upload cache is cleaned; a public app (share link, Spaces) deletes projects idle for
-`config.PUBLIC_PROJECT_IDLE_HOURS`.
+`config.PUBLIC_PROJECT_IDLE_HOURS` and caps each project's disk (`ProjectLibrary.disk_cap_mb`,
+`config.PUBLIC_PROJECT_DISK_MB`).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from sam2_gradio.media.frames import read_frame
 PROJECT_ID = re.compile(r"[0-9a-f]{32}")
 THUMBNAIL_FILE = "thumbnail.jpg"
 THUMBNAIL_SIDE = 160  # pixels, the longer side
+UPLOAD_NAME = "upload_name"  # the project setting holding the uploaded video's file name
 
 
 @dataclass(frozen=True)
@@ -35,9 +37,10 @@ class ProjectEntry:
     """One line of the Projects list."""
 
     project_id: str
-    name: str  # the video's file name
+    name: str  # the uploaded video's file name
     frames: int
     frames_tracked: int  # frames whose masks are current for the prompts
+    has_masks: bool  # some run tracked frames (current for the prompts or not): Compose can use them
     updated: float  # last change, seconds since the epoch
     thumbnail: Path | None  # the first frame, small
 
@@ -45,8 +48,15 @@ class ProjectEntry:
 class ProjectLibrary:
     """Every project of the app, one folder each under `root`."""
 
-    def __init__(self, root: str | Path | None = None) -> None:
+    def __init__(self, root: str | Path | None = None, *, disk_cap_mb: float | None = None) -> None:
         self.root = Path(root if root is not None else config.PROJECTS_DIR)  # one folder per project
+        self.disk_cap_mb = disk_cap_mb  # the most disk a project may take (None: no cap), see `capped`
+
+    def capped(self, project: Project) -> Project:
+        """`project` with the library's disk cap (`Project.disk_cap_bytes`) set."""
+        if self.disk_cap_mb is not None:
+            project.disk_cap_bytes = int(self.disk_cap_mb * 2**20)
+        return project
 
     def create(self, video: str | Path) -> tuple[str, Project]:
         """A new project for the video at `video` (copied into it); returns its id and the project."""
@@ -60,11 +70,12 @@ class ProjectLibrary:
             shutil.copyfile(video, copied)
         try:
             project = Project.create(folder, copied)
+            project.set_setting(UPLOAD_NAME, Path(video).name)
             _write_thumbnail(project, folder / THUMBNAIL_FILE)
         except BaseException:
             shutil.rmtree(folder, ignore_errors=True)
             raise
-        return project_id, project
+        return project_id, self.capped(project)
 
     def open(self, project_id: str) -> Project:
         """The project `project_id` (`BadInput` when there is none, e.g. it expired or was deleted)."""
@@ -74,7 +85,7 @@ class ProjectLibrary:
                 "That project is gone (deleted, or expired on a public server); upload the video again."
             )
         os.utime(folder)  # opened: a public app keeps it for another idle period
-        return Project.open(folder)
+        return self.capped(Project.open(folder))
 
     def folder(self, project_id: str) -> Path:
         """The folder of `project_id` (`BadInput` for an id that is not one)."""
@@ -90,13 +101,14 @@ class ProjectLibrary:
                 folder = self.folder(project_id)
                 with Project.open(folder) as project:
                     summary = project.summary()
+                    name = project.setting(UPLOAD_NAME) or summary["video"]["name"]
             except BadInput:
                 continue
             thumbnail = folder / THUMBNAIL_FILE
             found.append(
                 ProjectEntry(
-                    project_id, summary["video"]["name"], summary["video"]["frames"],
-                    summary["frames_tracked"],
+                    project_id, name, summary["video"]["frames"],
+                    summary["frames_tracked"], any(run["frames_tracked"] for run in summary["runs"]),
                     (folder / PROJECT_FILE).stat().st_mtime, thumbnail if thumbnail.is_file() else None,
                 )
             )  # fmt: skip

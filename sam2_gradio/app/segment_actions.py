@@ -32,13 +32,14 @@ from sam2_gradio.engine.exports.mask_folder import save_run_state, zip_pngs
 from sam2_gradio.engine.exports.overlay import display_factor, draw_corner
 from sam2_gradio.engine.options import ExportChoices, SegmentOptions
 from sam2_gradio.engine.store.project import Project
+from sam2_gradio.engine.tracking import strokes
 from sam2_gradio.engine.tracking.interactive import InteractiveSession
 from sam2_gradio.engine.tracking.pipeline import SegmentResult
 from sam2_gradio.engine.tracking.prompts import PromptState, box_from_corners, load_prompt_state
 from sam2_gradio.engine.tracking.propagation import same_clicks
 from sam2_gradio.engine.tracking.track_project import FrameTracked, TrackingResult, track_project
-from sam2_gradio.errors import BadInput, NotReady, NoVideo
-from sam2_gradio.jobs import ProgressCallback, with_stage
+from sam2_gradio.errors import BadInput, NotReady, NoVideo, UploadRejected
+from sam2_gradio.jobs import Progress, ProgressCallback, with_stage
 from sam2_gradio.media.frames import VideoFileFrames
 from sam2_gradio.media.video import probe_video
 
@@ -59,10 +60,10 @@ PROMPT_HINTS = {
         "Click two opposite corners of a box around the object (the first shows until the second); "
         "SAM 2 gets it with the object's clicks on this frame."
     ),
-    "brush": "Each click paints a disc of the brush size into the selected object's mask."
-    + _MASK_PROMPT_NOTE,
-    "erase": "Each click erases a disc of the brush size from the selected object's mask."
-    + _MASK_PROMPT_NOTE,
+    "brush": "Press and drag on the frame to paint a stroke of the brush's size (the circle under the "
+    "pointer) into the selected object's mask; each stroke is one undo step." + _MASK_PROMPT_NOTE,
+    "erase": "Press and drag on the frame to erase a stroke of the brush's size from the selected "
+    "object's mask; each stroke is one undo step." + _MASK_PROMPT_NOTE,
 }
 
 
@@ -100,10 +101,16 @@ def open_video(
     (without one, a project in the session's folder, gone with it); its clicks start empty.
 
     Raises `errors.UploadRejected` for a file that is not a video or is over the limits; the session's
-    previous video and clicks are then kept (and so is its project, on disk).
+    previous video and clicks are then kept (and so is its project, on disk), and `refused_upload` names
+    the file (`refused_upload` takes it out of the upload box).
     """
-    info = check_video_upload(path)
-    session.adopt_upload(path, "video")
+    try:
+        info = check_video_upload(path)
+        session.adopt_upload(path, "video")
+    except UploadRejected:
+        session.refused_upload = Path(path)
+        raise
+    session.refused_upload = None
     announced = probe_video(path, exact=False).num_frames
     if library is not None:
         project_id, project = library.create(path)
@@ -118,6 +125,11 @@ def open_video(
         info.duration,
         max(0, announced - info.num_frames),
     )
+
+
+def refused_upload(session: BrowserSession, shown: str | Path | None) -> bool:
+    """True when the video box shows `shown`, the upload `open_video` refused last (it is to be emptied)."""
+    return shown is not None and session.refused_upload == Path(shown)
 
 
 def reopen_project(
@@ -292,11 +304,52 @@ def brush(
 ) -> np.ndarray:
     """Paint (or `erase`) a disc of `radius` video pixels at (x, y) into the mask of `obj_id` on `frame`,
     given to SAM 2 as a mask prompt (`InteractiveSession.brush`). Returns the frame redrawn."""
-    if not 0 < radius <= config.MAX_BRUSH_RADIUS:
-        raise BadInput(f"the brush size must be from 1 to {config.MAX_BRUSH_RADIUS} pixels, got {radius:g}")
+    _check_brush(radius)
     with session.lock:
         segment, frame = segment_of(session), _checked_frame(session, frame)
         return _render(session, frame, segment.brush(frame, obj_id, x, y, radius, erase=erase))
+
+
+@_persisted
+def stroke(
+    session: BrowserSession,
+    frame: int,
+    obj_id: int,
+    points: list[tuple[float, float]],
+    radius: float,
+    *,
+    erase: bool = False,
+) -> np.ndarray:
+    """Paint (or `erase`) a stroke along `points` (video pixels) with a brush of `radius` video pixels
+    into the mask of `obj_id` on `frame`, given to SAM 2 as one mask prompt (`InteractiveSession.stroke`;
+    one undo step). Returns the frame redrawn."""
+    _check_brush(radius)
+    if not points or len(points) > config.MAX_STROKE_POINTS:
+        raise BadInput(f"a stroke has from 1 to {config.MAX_STROKE_POINTS} points, got {len(points)}")
+    with session.lock:
+        segment, frame = segment_of(session), _checked_frame(session, frame)
+        return _render(session, frame, segment.stroke(frame, obj_id, points, radius, erase=erase))
+
+
+@_persisted
+def mark_absent(session: BrowserSession, frame: int, obj_id: int) -> np.ndarray:
+    """Tell SAM 2 that `obj_id` is not on `frame` (an empty mask prompt, undoable): propagation then
+    loses it there. Returns the frame redrawn."""
+    with session.lock:
+        segment, frame = segment_of(session), _checked_frame(session, frame)
+        session.box_corner = None
+        return _render(session, frame, segment.absent(frame, obj_id))
+
+
+def default_brush_radius(session: BrowserSession) -> int:
+    """The brush size the session's video starts with (`strokes.default_brush_radius`)."""
+    meta = segment_of(session).source.meta
+    return strokes.default_brush_radius(meta.width, meta.height, config.MAX_BRUSH_RADIUS)
+
+
+def _check_brush(radius: float) -> None:
+    if not 0 < radius <= config.MAX_BRUSH_RADIUS:
+        raise BadInput(f"the brush size must be from 1 to {config.MAX_BRUSH_RADIUS} pixels, got {radius:g}")
 
 
 @_persisted
@@ -392,6 +445,19 @@ def tracked_frames(session: BrowserSession) -> dict[int, range]:
     if result is None:
         return {}
     return dict.fromkeys(result.obj_ids, result.tracked)
+
+
+def absent_objects(session: BrowserSession, frame: int) -> list[int]:
+    """The objects known to be off `frame`: it was tracked for them (the latest propagation) or they have
+    a prompt there, and their mask on it is empty. Objects of untracked frames are not known to be off."""
+    tracked = tracked_frames(session)
+    with session.lock:
+        segment, frame = segment_of(session), _checked_frame(session, frame)
+        prompted = segment.prompts.clicks.get(frame, {})
+        masks = segment.masks_on(frame)
+        obj_ids = list(segment.prompts.object_ids)
+    known = [obj_id for obj_id in obj_ids if obj_id in prompted or frame in tracked.get(obj_id, ())]
+    return [obj_id for obj_id in known if obj_id not in masks or not masks[obj_id].any()]
 
 
 @_persisted
@@ -504,7 +570,7 @@ def _results(
                 project, folder / "preview.mp4", progress=with_stage(progress, "preview")
             )
     zip_path = folder / ("masks_partial.zip" if partial else "masks.zip")
-    masks_zip = project_exports.masks_zip(project, zip_path)
+    masks_zip = project_exports.masks_zip(project, zip_path, progress=with_stage(progress, "masks"))
     state_file = save_run_state(
         project.run_prompts(latest.id), folder / STATE_FILE_NAME, direction=latest.direction,
         tracked=tracked, partial=partial,
@@ -524,20 +590,31 @@ def _results(
 def _write_exports(
     project: Project, folder: Path, choices: ExportChoices, name: str, progress: ProgressCallback | None
 ) -> ExportedFiles:
-    """The exports `choices` ask for, from the store, into the job `folder`, named after the video."""
-    coco = project_exports.coco(project, folder / f"{name}_youtube_vis.json") if choices.coco else None
+    """The exports `choices` ask for, from the store, into the job `folder`, named after the video;
+    `progress` hears when each starts (stages "coco", "davis"; the alpha video's frames, "alpha video")."""
+    coco = None
+    if choices.coco:
+        _starting(progress, "coco")
+        coco = project_exports.coco(project, folder / f"{name}_youtube_vis.json")
     davis = None
     if choices.davis:
+        _starting(progress, "davis")
         davis = project_exports.davis(project, folder / f"{name}_davis")
         zip_pngs(davis, davis_zip_path(davis))
-    alpha = None
-    if choices.alpha_video != "none":
-        alpha = project_exports.alpha_video(
-            project, folder / f"{name}_alpha.{choices.alpha_video}", feather=choices.feather,
-            edge=choices.edge, edge_band=choices.edge_band, progress=with_stage(progress, "alpha video"),
+    alphas = tuple(
+        project_exports.alpha_video(
+            project, folder / f"{name}_alpha.{suffix}", feather=choices.feather, edge=choices.edge,
+            edge_band=choices.edge_band, progress=with_stage(progress, f"alpha video ({suffix})"),
         )  # fmt: skip
-    return ExportedFiles(coco=coco, davis_dir=davis, alpha_video=alpha)
+        for suffix in choices.alpha_video
+    )
+    return ExportedFiles(coco=coco, davis_dir=davis, alpha_videos=alphas)
 
+
+def _starting(progress: ProgressCallback | None, stage: str) -> None:
+    """Tell `progress` that `stage`, a step without frames to count, starts (a report of 0/0 frames)."""
+    if progress is not None:
+        progress(Progress(0, 0, 0.0, 0.0, stage=stage))
 
 
 def davis_zip_path(davis_dir: Path) -> Path:
@@ -554,7 +631,7 @@ def write_exports_now(session: BrowserSession, choices: ExportChoices) -> list[P
         name = session.video_path.stem if session.video_path is not None else "video"
     if project is None or result is None:
         raise NotReady("Propagate first: the exports are written from the tracked masks.")
-    if not (choices.coco or choices.davis or choices.alpha_video != "none"):
+    if not choices.wanted:
         raise NotReady("Tick an export first (COCO JSON, DAVIS PNGs or an alpha video).")
     with session.job("exports") as folder:
         exported = _write_exports(project, folder, choices, name, None)
@@ -565,14 +642,14 @@ def write_exports_now(session: BrowserSession, choices: ExportChoices) -> list[P
 
 
 def export_files(session: BrowserSession) -> list[Path]:
-    """The export files of the session's last propagation (COCO JSON, DAVIS zip, alpha video), if any."""
+    """The export files of the session's last propagation (COCO JSON, DAVIS zip, alpha videos), if any."""
     with session.lock:
         result = session.segment_result
     if result is None:
         return []
     exported = result.exported
     davis = davis_zip_path(exported.davis_dir) if exported.davis_dir is not None else None
-    return [path for path in (exported.coco, davis, exported.alpha_video) if path is not None]
+    return [path for path in (exported.coco, davis, *exported.alpha_videos) if path is not None]
 
 
 @contextlib.contextmanager
@@ -600,9 +677,11 @@ def results_note(session: BrowserSession) -> str:
     if result.partial:
         first, last = result.tracked.start, result.tracked.stop - 1
         why = "cancelled" if result.stopped is None else "stopped"
+        latest = session.project.latest_run() if session.project is not None else None
+        total = latest.total if latest is not None else len(result.tracked)
         return (
-            f"**Partial:** {why} with frames {first}–{last} tracked ({len(result.tracked)} of "
-            f"{result.run.total if result.run else len(result.tracked)}); *Continue* resumes it."
+            f"**Partial:** {why} with frames {first}–{last} tracked ({len(result.tracked)} of {total}); "
+            "*Continue* resumes it."
         )
     return ""
 

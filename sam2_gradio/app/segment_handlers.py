@@ -7,43 +7,56 @@ Each handler finds the caller's `BrowserSession` by gradio's `request.session_ha
 from __future__ import annotations
 
 import html
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import gradio as gr
 import numpy as np
 
 from sam2_gradio import config
-from sam2_gradio.app import projects_view, segment_actions
+from sam2_gradio.app import brush, projects_view, segment_actions
 from sam2_gradio.app.edge import progress_line, segment_progress, user_errors
+from sam2_gradio.app.frame_slider import frame_range, no_frames
 from sam2_gradio.app.live_job import Finished, last_of, stream
 from sam2_gradio.app.model_holder import AppModel
 from sam2_gradio.app.projects import ProjectLibrary
 from sam2_gradio.app.sessions import BrowserSession, SessionStore
 from sam2_gradio.app.timeline import TimelineObject, timeline_html
-from sam2_gradio.config import options_from_values
+from sam2_gradio.config import option_fields, options_from_values
 from sam2_gradio.engine.exports.overlay import color_hex, enlarge
 from sam2_gradio.engine.options import ExportChoices, SegmentOptions
 from sam2_gradio.engine.tracking.pipeline import SegmentResult
 from sam2_gradio.engine.tracking.track_project import FrameTracked
-from sam2_gradio.errors import NotReady
+from sam2_gradio.errors import NotReady, UserError
 from sam2_gradio.jobs import Progress
+
+if TYPE_CHECKING:
+    from sam2_gradio.app.segment_tab import SegmentView
 
 
 def object_choices(
-    obj_ids: Sequence[int], selected: int | None = None, names: Mapping[int, str] | None = None
+    obj_ids: Sequence[int],
+    selected: int | None = None,
+    names: Mapping[int, str] | None = None,
+    absent: Collection[int] = (),
 ) -> tuple[dict, str]:
     """The object selector's update (`selected`, else the last object) and the colour legend's HTML,
-    each object labelled with its name when it has one ("Object 2 · dog")."""
+    each object labelled with its name when it has one ("Object 2 · dog"); the `absent` objects are
+    marked "not on this frame" (greyed, their dot hollow)."""
     labels = object_labels(obj_ids, names)
     value = selected if selected in obj_ids else obj_ids[-1]
-    dot = '<span class="dot" style="color:{}">●</span>'
-    legend = "".join(
-        f"<span>{dot.format(color_hex(obj_id))} {html.escape(labels[obj_id])}</span>" for obj_id in obj_ids
-    )
+    legend = "".join(_legend_entry(obj_id, labels[obj_id], obj_id in absent) for obj_id in obj_ids)
     choices = [(labels[obj_id], obj_id) for obj_id in obj_ids]
     return gr.update(choices=choices, value=value), f'<div class="object-legend">{legend}</div>'
+
+
+def _legend_entry(obj_id: int, label: str, absent: bool) -> str:
+    dot = f'<span class="dot" style="color:{color_hex(obj_id)}">{"○" if absent else "●"}</span>'
+    marked = ' class="absent"' if absent else ""
+    note = " <em>not on this frame</em>" if absent else ""
+    return f'<span{marked} data-object="{obj_id}">{dot} {html.escape(label)}{note}</span>'
 
 
 def object_labels(obj_ids: Sequence[int], names: Mapping[int, str] | None = None) -> dict[int, str]:
@@ -70,24 +83,37 @@ def session_timeline(session: BrowserSession, frame: int) -> str:
     return timeline_html(num_frames, objects, segment_actions.tracked_frames(session), int(frame))
 
 
-def _session_objects(session: BrowserSession, selected: int | None = None) -> tuple[dict, str]:
-    """`object_choices` of the session's objects and names."""
+def _session_objects(
+    session: BrowserSession, selected: int | None = None, frame: int | None = None
+) -> tuple[dict, str]:
+    """`object_choices` of the session's objects and names, those off `frame` marked (none without one)."""
+    absent = segment_actions.absent_objects(session, frame) if frame is not None else ()
     return object_choices(
-        segment_actions.object_ids(session), selected, segment_actions.object_names(session)
+        segment_actions.object_ids(session), selected, segment_actions.object_names(session), absent
     )
 
 
-def finished_line(result: SegmentResult) -> str:
-    """One sentence on a finished (or cancelled) propagation."""
+def _session_objects_named(
+    session: BrowserSession, selected: int | None = None, frame: int | None = None
+) -> tuple[dict, str, str]:
+    """`_session_objects` and the name box's value: the selected object's name in the state (empty when
+    it has none), so that the controls show the state's values after undo, redo, load or reset."""
+    objects, legend = _session_objects(session, selected, frame)
+    return objects, legend, segment_actions.object_names(session).get(objects["value"], "")
+
+
+def finished_line(result: SegmentResult, *, resumed_from: int | None = None) -> str:
+    """One sentence on a finished (or cancelled) propagation (`resumed_from`: where Continue resumed)."""
     objects = f"{len(result.obj_ids)} object{'s' if len(result.obj_ids) != 1 else ''}"
     if result.partial:
         first, last = result.tracked.start, result.tracked.stop - 1
-        why = "Cancelled" if result.stopped is None else f"Stopped: {result.stopped}"
+        why = "Cancelled" if result.stopped is None else f"Stopped ({result.stopped})"
         return (
-            f"{why}. {objects} tracked over frames {first}–{last} ({len(result.tracked)} frames); "
-            "those are the result, and Continue resumes the run."
+            f"{why} with {len(result.tracked)} frames kept: {objects} tracked over frames {first}–{last}, "
+            "the result for now; Continue resumes the run."
         )
-    return f"Tracked {objects} over {result.frames_tracked} frames at {result.fps:.1f} frames/s."
+    resumed = f", continued from frame {resumed_from}" if resumed_from is not None else ""
+    return f"Tracked {objects} over {result.frames_tracked} frames at {result.fps:.1f} frames/s{resumed}."
 
 
 def _result_files(session: BrowserSession, result: SegmentResult) -> tuple[str | None, str | None, str]:
@@ -99,6 +125,27 @@ def _result_files(session: BrowserSession, result: SegmentResult) -> tuple[str |
 
 
 NO_VIDEO_INFO = "Upload a video or pick the example."
+
+
+@dataclass(frozen=True)
+class PropagationChoices:
+    """How a propagation runs and which exports it writes, as the Segment tab's controls say."""
+
+    options: SegmentOptions
+    exports: ExportChoices
+
+    @classmethod
+    def from_values(cls, values: Mapping[str, Any]) -> PropagationChoices:
+        """The choices from values named as the `SegmentOptions` and `ExportChoices` fields (others
+        ignored)."""
+        return cls(options_from_values(SegmentOptions, values), options_from_values(ExportChoices, values))
+
+    @classmethod
+    def from_controls(cls, values: Sequence[Any]) -> PropagationChoices:
+        """The choices from the controls' values in the tab's order: the `SegmentOptions` fields, then
+        the `ExportChoices` fields."""
+        fields = [*option_fields(SegmentOptions), *option_fields(ExportChoices)]
+        return cls.from_values(dict(zip((field.name for field, _ in fields), values, strict=True)))
 
 
 def _shown(session: BrowserSession, image: np.ndarray) -> str:
@@ -122,18 +169,21 @@ class SegmentHandlers:
 
     @user_errors
     def open_video(self, video: str | None, request: gr.Request) -> tuple:
-        """Open an uploaded video: its summary, first frame, frame range and objects; results cleared.
+        """Open an uploaded video: its summary, first frame, frame range and objects; results, the status
+        line and the results note cleared (an error shown on them goes too).
 
-        An emptied video box (its x) closes the session's video: frame, clicks, info and results go.
+        An emptied box changes nothing here: its x closes the video (`close_video`), and a refused upload
+        is taken out of the box (`drop_refused_upload`) with the open video kept.
         """
         session = self._session(request)
         if not video:
-            return self._close_video(session)
+            return (gr.skip(),) * 11
         opened = segment_actions.open_video(session, video, self.model, self.library)
-        objects, legend = _session_objects(session)
-        slider = gr.update(value=0, maximum=max(opened.num_frames - 1, 1))
+        objects, legend = _session_objects(session, frame=0)
+        slider = frame_range(opened.num_frames, value=0)
         image = _shown(session, segment_actions.show_frame(session, 0))
-        return opened.summary, image, slider, objects, legend, session_timeline(session, 0), None, None, None
+        timeline = session_timeline(session, 0)
+        return opened.summary, image, slider, objects, legend, timeline, None, None, None, "", ""
 
     def remember_project(self, kept: dict | None, request: gr.Request) -> dict:
         """The browser's project ids (`gr.BrowserState`) with the session's project made the current one."""
@@ -146,12 +196,12 @@ class SegmentHandlers:
         their history, tracked masks, results); nothing when it has none (or it is gone)."""
         project_id = projects_view.current(kept)
         if project_id is None or self.library is None:
-            return (gr.skip(),) * 10
+            return gr.skip()  # one skip leaves every output as it is
         session = self._session(request)
         try:
             opened, frame = segment_actions.reopen_project(session, self.library, project_id, self.model)
         except NotReady:
-            return (gr.skip(),) * 10
+            return gr.skip()
         return self._shown_project(session, opened, frame)
 
     @user_errors
@@ -164,8 +214,8 @@ class SegmentHandlers:
         return self._shown_project(session, opened, frame)
 
     def _shown_project(self, session: BrowserSession, opened: Any, frame: int) -> tuple:
-        objects, legend = _session_objects(session)
-        slider = gr.update(value=frame, maximum=max(opened.num_frames - 1, 1))
+        objects, legend = _session_objects(session, frame=frame)
+        slider = frame_range(opened.num_frames, value=frame)
         image = _shown(session, segment_actions.show_frame(session, frame))
         result = session.segment_result
         files = _result_files(session, result) if result is not None else (None, None, None)
@@ -189,12 +239,21 @@ class SegmentHandlers:
         self.library.delete(project_id)
         return projects_view.forgotten(kept, project_id)
 
+    def close_video(self, request: gr.Request) -> tuple:
+        """The video box's x: close the session's video; frame, clicks, info and results go."""
+        return self._close_video(self._session(request))
+
+    def drop_refused_upload(self, video: str | None, request: gr.Request) -> dict:
+        """Empty the video box when it shows a file that was refused (the warning said why)."""
+        refused = segment_actions.refused_upload(self._session(request), video)
+        return gr.update(value=None) if refused else gr.skip()
+
     def _close_video(self, session: BrowserSession) -> tuple:
         had_clicks = segment_actions.close_video(session)
         if had_clicks:
             gr.Warning("The video was closed and its clicks cleared; Save state first to keep clicks.")
         objects, legend = object_choices([1])
-        return NO_VIDEO_INFO, None, gr.update(value=0), objects, legend, "", None, None, None
+        return NO_VIDEO_INFO, None, no_frames(), objects, legend, "", None, None, None, "", ""
 
     @user_errors
     def show_frame(self, frame: float, request: gr.Request) -> tuple:
@@ -238,6 +297,49 @@ class SegmentHandlers:
         drawn = segment_actions.prompt_at(session, int(frame), int(obj_id), x, y, point_label, brush_size)
         return _shown(session, drawn), session_timeline(session, int(frame))
 
+    @user_errors
+    def paint_stroke(
+        self,
+        stroke: str | None,
+        frame: float,
+        obj_id: int | None,
+        point_label: str,
+        brush_size: float,
+        request: gr.Request,
+    ) -> tuple:
+        """A stroke dragged on the frame (`brush.stroke_box`; points in pixels of the frame as shown)
+        painted with the brush, or erased with the eraser, as one undo step; the frame redrawn and the
+        timeline. Nothing happens for another prompt type or a stroke without points."""
+        points = brush.stroke_points(stroke)
+        if point_label not in brush.BRUSH_KINDS or not points:
+            return gr.skip(), gr.skip()
+        session = self._session(request)
+        obj_id = obj_id or segment_actions.object_ids(session)[0]
+        video_points = [segment_actions.video_point(session, x, y) for x, y in points]
+        drawn = segment_actions.stroke(
+            session, int(frame), int(obj_id), video_points, brush_size, erase=point_label == "erase"
+        )
+        return _shown(session, drawn), session_timeline(session, int(frame))
+
+    @user_errors
+    def mark_absent(self, frame: float, obj_id: int | None, request: gr.Request) -> tuple:
+        """The selected object is not on this frame: SAM 2 gets an empty mask prompt (undoable); the frame
+        redrawn and the timeline."""
+        session = self._session(request)
+        if obj_id is None:
+            raise NotReady("Select the object that is not on this frame first.")
+        drawn = segment_actions.mark_absent(session, int(frame), int(obj_id))
+        return _shown(session, drawn), session_timeline(session, int(frame))
+
+    def brush_setup(self, request: gr.Request) -> tuple:
+        """For the video just opened: the brush size it starts with (2% of its shorter side) and the
+        brush's scale in the page (`brush.scale_value`); unchanged without a video."""
+        session = self._session(request)
+        if session.segment is None:
+            return gr.skip(), gr.skip()
+        radius = segment_actions.default_brush_radius(session)
+        return radius, brush.scale_value(segment_actions.shown_scale(session))
+
     def prompt_hint(self, point_label: str) -> str:
         """The line under the prompt type: what a click on the frame does with it."""
         return segment_actions.PROMPT_HINTS.get(point_label, "")
@@ -247,7 +349,7 @@ class SegmentHandlers:
         """Create an object and select it; the selector, the legend and the timeline (cursor at `frame`)."""
         session = self._session(request)
         obj_id = segment_actions.new_object(session)
-        return *_session_objects(session, obj_id), session_timeline(session, int(frame))
+        return *_session_objects(session, obj_id, int(frame)), session_timeline(session, int(frame))
 
     @user_errors
     def name_object(self, obj_id: int | None, name: str, frame: float, request: gr.Request) -> tuple:
@@ -257,7 +359,15 @@ class SegmentHandlers:
         if obj_id is None:
             raise NotReady("Select an object to name first.")
         segment_actions.name_object(session, int(obj_id), name)
-        return *_session_objects(session, int(obj_id)), session_timeline(session, int(frame))
+        return *_session_objects(session, int(obj_id), int(frame)), session_timeline(session, int(frame))
+
+    def frame_legend(self, frame: float, request: gr.Request) -> str | dict:
+        """The colour legend for the frame shown, the objects off it marked
+        (`segment_actions.absent_objects`); unchanged without a video."""
+        try:
+            return _session_objects(self._session(request), frame=int(frame))[1]
+        except UserError:  # no video, or a frame the page has not caught up with: the legend stays
+            return gr.skip()
 
     def object_name(self, obj_id: int | None, request: gr.Request) -> str:
         """The name of the selected object, for its name box (empty when it has none)."""
@@ -272,13 +382,14 @@ class SegmentHandlers:
         if obj_id is None:
             raise NotReady("Select an object to remove first.")
         segment_actions.remove_object(session, int(obj_id))
-        objects, legend = _session_objects(session)
+        objects, legend = _session_objects(session, frame=int(frame))
         image = _shown(session, segment_actions.show_frame(session, int(frame)))
         return image, objects, legend, session_timeline(session, int(frame))
 
     @user_errors
     def undo(self, frame: float, obj_id: int | None, request: gr.Request) -> tuple:
-        """Take back the latest edit (click, clear, object, reset, loaded state) and show its frame."""
+        """Take back the latest edit (click, clear, object, name, reset, loaded state) and show its frame;
+        the controls show the state's values (the selected object's name in its box)."""
         return self._undone(segment_actions.undo, frame, obj_id, request)
 
     @user_errors
@@ -289,8 +400,8 @@ class SegmentHandlers:
     def _undone(self, action: Callable, frame: float, obj_id: int | None, request: gr.Request) -> tuple:
         session = self._session(request)
         shown, image = action(session, int(frame))
-        objects, legend = _session_objects(session, obj_id)
-        return shown, _shown(session, image), objects, legend, session_timeline(session, shown)
+        objects, legend, name = _session_objects_named(session, obj_id, shown)
+        return shown, _shown(session, image), objects, legend, session_timeline(session, shown), name
 
     @user_errors
     def clear_frame(self, frame: float, obj_id: int | None, request: gr.Request) -> tuple:
@@ -305,7 +416,7 @@ class SegmentHandlers:
         """Remove every object, click and result."""
         session = self._session(request)
         segment_actions.reset(session)
-        objects, legend = _session_objects(session)
+        objects, legend, name = _session_objects_named(session, frame=int(frame))
         return (
             _shown(session, segment_actions.show_frame(session, int(frame))),
             objects,
@@ -314,6 +425,7 @@ class SegmentHandlers:
             None,
             None,
             None,
+            name,
         )
 
     @user_errors
@@ -326,12 +438,12 @@ class SegmentHandlers:
     def load_state(self, state_file: str | None, frame: float, request: gr.Request) -> tuple:
         """Replace the clicks with those of an uploaded state JSON."""
         if not state_file:
-            return (gr.skip(),) * 4
+            return (gr.skip(),) * 5
         session = self._session(request)
         segment_actions.load_state(session, state_file)
-        objects, legend = _session_objects(session)
+        objects, legend, name = _session_objects_named(session, frame=int(frame))
         image = _shown(session, segment_actions.show_frame(session, int(frame)))
-        return image, objects, legend, session_timeline(session, int(frame))
+        return image, objects, legend, session_timeline(session, int(frame)), name
 
     @user_errors
     def propagate(
@@ -342,7 +454,7 @@ class SegmentHandlers:
         batch_size: float = config.DEFAULT_BATCH_SIZE,
         coco: bool = False,
         davis: bool = False,
-        alpha_video: str = "none",
+        alpha_video: Sequence[str] = (),
         feather: float = config.DEFAULT_FEATHER,
         edge: str = config.DEFAULT_EDGE,
         edge_band: float = config.DEFAULT_EDGE_BAND,
@@ -362,7 +474,8 @@ class SegmentHandlers:
             batch_size: frames decoded and handed to the model at a time.
             coco: also write the masks as a YouTube-VIS style JSON (COCO compressed RLE).
             davis: also write DAVIS indexed PNGs (pixel value = object id), zipped.
-            alpha_video: "none", "webm" (VP9) or "mov" (ProRes 4444): the objects on transparency.
+            alpha_video: the objects on transparency, one video per format listed: "webm" (VP9), "mov"
+                (ProRes 4444).
             feather: soft edge of the alpha video, pixels (0 = hard; edge "hard" only).
             edge: the alpha video's edge: "hard", "refine" (the default) or "matte".
             edge_band: pixels on either side of the mask's edge that refine and matte may change.
@@ -370,97 +483,115 @@ class SegmentHandlers:
             The preview MP4 with the masks drawn, the masks zip (per_object/ and combined/ PNGs, one per
             frame) and the state JSON the run used.
         """
-        options = options_from_values(SegmentOptions, locals())  # the parameters named as its fields
-        exports = options_from_values(ExportChoices, locals())
+        chosen = PropagationChoices.from_values(locals())  # the API's parameters are the fields
         session = self._session(request)
         if video and Path(video) != session.video_path:
             segment_actions.open_video(session, video, self.model, self.library)
         if state_file:
             segment_actions.load_state(session, state_file)
         result = segment_actions.propagate(
-            session, options, exports=exports, progress=segment_progress(progress)
+            session, chosen.options, exports=chosen.exports, progress=segment_progress(progress)
         )
         gr.Info(finished_line(result))
         return _result_files(session, result)
 
-    def live_handler(self, *, resume: bool) -> Callable[..., Iterator[tuple]]:
+    def live_handler(self, view: SegmentView, *, resume: bool) -> Callable[..., Iterator[dict]]:
         """The Propagate button's handler: track the objects, showing each step's masks on the frame as
         they come; with `resume`, the Continue button's: resume a cancelled propagation where it stopped
-        (or start again when the prompts changed since). A generator function, as gradio streams it."""
+        (or start again when the prompts changed since). A generator function, as gradio streams it; it
+        takes the values of `view`'s option and export controls, in the tab's order."""
 
         @user_errors
         def propagate_live(
-            direction: str,
-            batch_size: float,
-            coco: bool,
-            davis: bool,
-            alpha_video: str,
-            feather: float,
-            edge: str,
-            edge_band: float,
             request: gr.Request,
-            progress: gr.Progress = gr.Progress(),  # noqa: B008
-        ) -> Iterator[tuple]:
-            yield from self._live(locals(), request, progress, resume=resume)
+            progress: gr.Progress = gr.Progress(),  # noqa: B008 (gradio finds its progress bar by this default)
+            *controls: Any,
+        ) -> Iterator[dict]:
+            chosen = PropagationChoices.from_controls(controls)
+            yield from self._live(view, chosen, request, progress, resume=resume)
 
         return propagate_live
 
     def _live(
-        self, values: dict[str, Any], request: gr.Request, progress: gr.Progress, *, resume: bool
-    ) -> Iterator[tuple]:
-        """Yields (frame, slider, preview, masks, state, status, note, timeline) per redraw and per
-        propagation step (the timeline at most once a step), then the results.
-
-        `values` are the controls' values, named as the `SegmentOptions` and `ExportChoices` fields."""
-        options = options_from_values(SegmentOptions, values)
-        exports = options_from_values(ExportChoices, values)
+        self,
+        ui: SegmentView,
+        chosen: PropagationChoices,
+        request: gr.Request,
+        progress: gr.Progress,
+        *,
+        resume: bool,
+    ) -> Iterator[dict]:
+        """Yields what changed per redraw and per propagation step (the frame, the slider, the status;
+        the timeline at most once a step), then the results, each a dict keyed by component."""
         session = self._session(request)
-        view, move_bar, line = segment_actions.LiveView(session), segment_progress(progress), ""
+        view, move_bar = segment_actions.LiveView(session), segment_progress(progress)
+        resumed_from: int | None = None  # Continue: the first frame this run tracks
+        sent_timeline = ""  # the timeline last sent
+        line = "Continuing the propagation…" if resume else "Starting the propagation…"
+        yield {ui.status: line}  # no earlier run's text stays
         bursts = stream(
             lambda emit: segment_actions.propagate(
-                session, options, exports=exports, resume=resume, progress=emit, watch=emit
+                session, chosen.options, exports=chosen.exports, resume=resume, progress=emit, watch=emit
             )
         )
         try:
             for burst in bursts:
+                if resume and resumed_from is None:
+                    first = next((event for event in burst if isinstance(event, FrameTracked)), None)
+                    resumed_from = first.frame if first is not None else None
                 report = last_of(burst, Progress)
                 if report is not None:
                     move_bar(report)
-                    line = progress_line(report)
+                    line = progress_line(report, resumed_from=resumed_from)
                 finished = last_of(burst, Finished)
                 if finished is not None:
                     view.finished = True
-                    image = _shown(session, segment_actions.show_frame(session, view.frame))
-                    result, note = finished.value, segment_actions.results_note(session)
-                    timeline = session_timeline(session, view.slider_frame)
-                    yield (
-                        image,
-                        gr.skip(),
-                        *_result_files(session, result),
-                        finished_line(result),
-                        note,
-                        timeline,
-                    )
+                    yield self._live_results(ui, session, view, finished.value, resumed_from)
                     return
+                changed = {}
                 shown = view.redraw(last_of(burst, FrameTracked))
-                stepped = report is not None and report.stage == "tracking"  # a step's frames are tracked
-                timeline = session_timeline(session, view.slider_frame) if stepped else gr.skip()
                 if shown is not None:
                     image, move_to = shown
-                    slider = gr.skip() if move_to is None else move_to
-                    yield _shown(session, image), slider, *(gr.skip(),) * 3, line, gr.skip(), timeline
-                elif stepped:
-                    yield gr.skip(), gr.skip(), *(gr.skip(),) * 3, line, gr.skip(), timeline
+                    changed[ui.frame] = _shown(session, image)
+                    if move_to is not None:
+                        changed[ui.slider] = move_to
+                if report is not None and report.stage == "tracking":  # a step's frames are tracked
+                    drawn = session_timeline(session, view.slider_frame)
+                    if drawn != sent_timeline:  # an unchanged timeline is not sent again
+                        changed[ui.timeline] = sent_timeline = drawn
+                if changed or report is not None:  # every phase's progress, not only the tracking's
+                    yield {**changed, ui.status: line}
         finally:
             if not view.finished:
                 session.cancel_flag("segment").set()  # the page went away: stop the run, keep what it tracked
+
+    @staticmethod
+    def _live_results(
+        ui: SegmentView,
+        session: BrowserSession,
+        view: segment_actions.LiveView,
+        result: SegmentResult,
+        resumed_from: int | None,
+    ) -> dict:
+        """What a finished (or cancelled) live propagation shows: its frame, results, status (saying where
+        Continue resumed, `resumed_from`) and note."""
+        preview, masks, state = _result_files(session, result)
+        return {
+            ui.frame: _shown(session, segment_actions.show_frame(session, view.frame)),
+            ui.preview: preview,
+            ui.masks: masks,
+            ui.state_file: state,
+            ui.status: finished_line(result, resumed_from=resumed_from),
+            ui.results_note: segment_actions.results_note(session),
+            ui.timeline: session_timeline(session, view.slider_frame),
+        }
 
     @user_errors
     def write_exports(
         self,
         coco: bool = False,
         davis: bool = False,
-        alpha_video: str = "none",
+        alpha_video: Sequence[str] = (),
         feather: float = config.DEFAULT_FEATHER,
         edge: str = config.DEFAULT_EDGE,
         edge_band: float = config.DEFAULT_EDGE_BAND,
@@ -471,7 +602,8 @@ class SegmentHandlers:
         Parameters:
             coco: the masks as a YouTube-VIS style JSON (COCO compressed RLE).
             davis: DAVIS indexed PNGs (pixel value = object id), zipped.
-            alpha_video: "none", "webm" (VP9) or "mov" (ProRes 4444): the objects on transparency.
+            alpha_video: the objects on transparency, one video per format listed: "webm" (VP9), "mov"
+                (ProRes 4444).
             feather: inward feather of the alpha video with edge "hard", pixels.
             edge: "hard", "refine" or "matte": how the alpha video's objects are cut out.
             edge_band: pixels on either side of the mask's edge that refine and matte may change.
@@ -479,8 +611,8 @@ class SegmentHandlers:
             Every export file of the last propagation.
         """
         session = self._session(request)
-        choices = options_from_values(ExportChoices, locals())
-        files = segment_actions.write_exports_now(session, choices)
+        chosen = PropagationChoices.from_values(locals())  # the API's parameters are the fields
+        files = segment_actions.write_exports_now(session, chosen.exports)
         return [session.serve(path) for path in files] or None
 
     def export_files(self, request: gr.Request) -> list[str] | None:

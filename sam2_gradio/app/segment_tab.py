@@ -13,15 +13,28 @@ from gradio.events import Dependency
 
 from sam2_gradio import config
 from sam2_gradio.app import assets as ui_assets
+from sam2_gradio.app import brush
 from sam2_gradio.app.assets import FILE_HEIGHT
-from sam2_gradio.app.edge import FRAME_SLIDER_MAX, GPU_QUEUE, PREVIEW_QUEUE, PROPAGATE_QUEUE
-from sam2_gradio.app.frame_slider import FrameSlider
+from sam2_gradio.app.edge import GPU_QUEUE, PREVIEW_QUEUE, PROPAGATE_QUEUE
+from sam2_gradio.app.frame_slider import frame_slider
 from sam2_gradio.app.option_controls import option_controls
 from sam2_gradio.app.segment_actions import PROMPT_HINTS, PROMPT_KINDS
 from sam2_gradio.app.segment_handlers import NO_VIDEO_INFO, SegmentHandlers
 from sam2_gradio.engine.options import ExportChoices, SegmentOptions
 
 EXAMPLE_VIDEO = config.EXAMPLES_DIR / "toy_car.mp4"
+# The browser downloads the file of a file box (its value, given as the argument): Save state is a download.
+DOWNLOAD_FILE_JS = """(file) => {
+  if (file && file.url) {
+    const link = document.createElement("a");
+    link.href = file.url;
+    link.download = file.orig_name || "interactive_state.json";
+    document.body.appendChild(link);
+    link.click();
+    link.remove();
+  }
+  return [];
+}"""
 
 
 @dataclass(frozen=True)
@@ -45,17 +58,19 @@ class SegmentView:
     state_file: gr.File  # saved clicks, or the clicks of the last propagation
     api_state: gr.File  # hidden: the state JSON an API client gives /propagate
     frame: gr.Image  # the shown frame; a click on it adds a prompt (point, box corner, brush dab)
+    stroke: gr.HTML  # runs the brush in the page: a press-and-drag on the frame sends one stroke
     slider: gr.Slider
     timeline: gr.HTML  # under the slider: each object's prompted and tracked frames, the shown frame
     previous: gr.Button
     next: gr.Button
     point_label: gr.Radio  # what a click on the frame gives: point, box corner, brush or eraser dab
-    brush_size: gr.Slider  # radius of a brush or eraser dab, video pixels
+    brush_size: gr.Slider  # radius of the brush or eraser, video pixels (a stroke is twice as wide)
     prompt_hint: gr.Markdown  # what a click does with the chosen prompt type
     objects: gr.Radio
     object_name: gr.Textbox  # the selected object's name; Enter names it
     legend: gr.HTML  # each object's colour
     new_object: gr.Button
+    absent: gr.Button  # the selected object is not on this frame (an empty mask prompt)
     remove_object: gr.Button
     undo: gr.Button
     redo: gr.Button
@@ -118,7 +133,7 @@ def wire_restore(handlers: SegmentHandlers, ui: SegmentView, demo: gr.Blocks) ->
         **PREVIEW_QUEUE,
     ).then(
         handlers.project_list, [ui.kept_projects], [ui.project_list], api_visibility="private", queue=False
-    )
+    ).then(handlers.brush_setup, None, [ui.brush_size, ui.stroke], api_visibility="private", queue=False)
 
 
 def _wire_projects(handlers: SegmentHandlers, ui: SegmentView) -> None:
@@ -128,7 +143,9 @@ def _wire_projects(handlers: SegmentHandlers, ui: SegmentView) -> None:
         restored_outputs(ui),
         api_visibility="private",
         **PREVIEW_QUEUE,
-    ).then(handlers.remember_project, [ui.kept_projects], [ui.kept_projects], api_visibility="private")
+    ).then(handlers.remember_project, [ui.kept_projects], [ui.kept_projects], api_visibility="private").then(
+        handlers.brush_setup, None, [ui.brush_size, ui.stroke], api_visibility="private", queue=False
+    )
     ui.delete_project.click(
         handlers.delete_project, [ui.project_list, ui.kept_projects], [ui.kept_projects],
         api_visibility="private", **PREVIEW_QUEUE,
@@ -149,17 +166,15 @@ def _segment_source_column() -> dict[str, gr.components.Component]:
         write_exports = gr.Button(
             "Write these exports now (from the tracked masks)", size="sm", elem_id="seg-write-exports"
         )
-    with gr.Row():
+    with gr.Row(elem_id="seg-run-row"):
         propagate = gr.Button("Propagate", variant="primary", elem_id="seg-propagate")
         cancel = gr.Button("Cancel", variant="stop", elem_id="seg-cancel")
         continue_run = gr.Button("Continue", elem_id="seg-continue")
     api_propagate = gr.Button(visible=False, elem_id="seg-api-propagate")
-    status = gr.Markdown(elem_id="seg-status")
-    results_note = gr.Markdown(elem_id="seg-results-note")
     preview = gr.Video(label="Preview", interactive=False, elem_id="seg-preview")
     masks = gr.File(label="Masks (zip)", interactive=False, height=FILE_HEIGHT, elem_id="seg-masks")
-    exports = gr.File(
-        label="Exports", file_count="multiple", interactive=False, height=FILE_HEIGHT, elem_id="seg-exports"
+    exports = gr.File(  # no fixed height: every export file shows, none scrolled out of sight
+        label="Exports", file_count="multiple", interactive=False, elem_id="seg-exports"
     )
     state_file = gr.File(
         label="State (JSON)", interactive=False, height=FILE_HEIGHT, elem_id="seg-state-file"
@@ -167,23 +182,24 @@ def _segment_source_column() -> dict[str, gr.components.Component]:
     api_state = gr.File(label="State JSON for API clients", file_types=[".json"], visible="hidden")
     return dict(
         video=video, info=info, options=options, export_options=export_options, write_exports=write_exports,
-        propagate=propagate,
-        cancel=cancel, continue_run=continue_run, api_propagate=api_propagate, status=status,
-        results_note=results_note, preview=preview, masks=masks, exports=exports, state_file=state_file,
+        propagate=propagate, cancel=cancel, continue_run=continue_run, api_propagate=api_propagate,
+        preview=preview, masks=masks, exports=exports, state_file=state_file,
         api_state=api_state,
     )  # fmt: skip
 
 
 def _segment_frame_column() -> dict[str, gr.components.Component]:
     frame = ui_assets.frame_view(
-        "Frame: click to add a prompt (its fullscreen button zooms in; clicks work there too)", "seg-frame"
+        "Frame: click to add a prompt, drag to paint with the brush (fullscreen zooms in)", "seg-frame"
     )
+    # where a propagation stands, right under the frame it redraws (on a phone, above the actions)
+    status = gr.Markdown(elem_id="seg-status")
+    results_note = gr.Markdown(elem_id="seg-results-note")
+    stroke = brush.stroke_box(config.MAX_STROKE_POINTS)
     with gr.Row():
         previous = gr.Button("◀ Previous", size="sm", scale=0, elem_id="seg-prev")
         with gr.Column(scale=4), gr.Group():  # one box: the slider with its timeline under it
-            slider = FrameSlider(
-                0, FRAME_SLIDER_MAX, value=0, step=1, label="Frame", elem_id="seg-frame-slider"
-            )
+            slider = frame_slider("Frame", "seg-frame-slider")
             timeline = gr.HTML(js_on_load=ui_assets.TIMELINE_JS, elem_id="seg-timeline")
         next_frame = gr.Button("Next ▶", size="sm", scale=0, elem_id="seg-next")
     with gr.Row():
@@ -192,7 +208,7 @@ def _segment_frame_column() -> dict[str, gr.components.Component]:
         )
         brush_size = gr.Slider(
             1, config.MAX_BRUSH_RADIUS, value=config.DEFAULT_BRUSH_RADIUS, step=1,
-            label="Brush size (pixels)", elem_id="seg-brush-size",
+            label="Brush size (radius, pixels)", elem_id="seg-brush-size",
         )  # fmt: skip
         objects = gr.Radio([("Object 1", 1)], value=1, label="Object", elem_id="seg-object")
         object_name = gr.Textbox(
@@ -203,6 +219,7 @@ def _segment_frame_column() -> dict[str, gr.components.Component]:
     legend = gr.HTML(js_on_load=None, elem_id="seg-legend")
     with gr.Row():
         new_object = gr.Button("New object", elem_id="seg-new-object")
+        absent = gr.Button("Absent here", elem_id="seg-absent")
         remove_object = gr.Button("Remove object", elem_id="seg-remove-object")
         undo = gr.Button("Undo", elem_id="seg-undo")
         redo = gr.Button("Redo", elem_id="seg-redo")
@@ -213,18 +230,23 @@ def _segment_frame_column() -> dict[str, gr.components.Component]:
         load_state = gr.UploadButton("Load state", file_types=[".json"], elem_id="seg-load-state")
     gr.Markdown(ui_assets.SHORTCUTS_HELP)
     return dict(
-        frame=frame, slider=slider, timeline=timeline, previous=previous, next=next_frame,
+        frame=frame, status=status, results_note=results_note, stroke=stroke, slider=slider,
+        timeline=timeline, previous=previous, next=next_frame,
         point_label=point_label, brush_size=brush_size, prompt_hint=prompt_hint, objects=objects,
-        object_name=object_name, legend=legend, new_object=new_object, remove_object=remove_object,
+        object_name=object_name, legend=legend, new_object=new_object, absent=absent,
+        remove_object=remove_object,
         undo=undo, redo=redo, clear=clear, reset=reset, save_state=save_state, load_state=load_state,
     )  # fmt: skip
 
 
 def _wire_segment_events(handlers: SegmentHandlers, ui: SegmentView) -> None:
     opened = [
-        ui.info, ui.frame, ui.slider, ui.objects, ui.legend, ui.timeline, ui.preview, ui.masks, ui.state_file
+        ui.info, ui.frame, ui.slider, ui.objects, ui.legend, ui.timeline, ui.preview, ui.masks, ui.state_file,
+        ui.status, ui.results_note,
     ]  # fmt: skip
     opening = ui.video.change(handlers.open_video, [ui.video], opened, api_name="open_video", **PREVIEW_QUEUE)
+    opening.then(handlers.drop_refused_upload, [ui.video], [ui.video], api_visibility="private", queue=False)
+    ui.video.clear(handlers.close_video, None, opened, api_name="close_video", **PREVIEW_QUEUE)
     opening.then(
         handlers.export_files,
         None,
@@ -236,9 +258,15 @@ def _wire_segment_events(handlers: SegmentHandlers, ui: SegmentView) -> None:
     opening.success(
         handlers.remember_project, [ui.kept_projects], [ui.kept_projects], api_visibility="private"
     )
-    ui.slider.input(
-        handlers.show_frame, [ui.slider], [ui.frame, ui.timeline], api_name="show_frame", **PREVIEW_QUEUE
-    )
+    opening.success(handlers.brush_setup, None, [ui.brush_size, ui.stroke], api_visibility="private")
+    ui.slider.input(  # the latest frame asked for is shown once the one being drawn is (keys, drags)
+        handlers.show_frame, [ui.slider], [ui.frame, ui.timeline], api_name="show_frame",
+        trigger_mode="always_last", **PREVIEW_QUEUE,
+    )  # fmt: skip
+    ui.frame.change(  # each frame shown: the legend marks the objects off it
+        handlers.frame_legend, [ui.slider], [ui.legend], api_visibility="private", queue=False,
+        trigger_mode="always_last",
+    )  # fmt: skip
     stepped = [ui.slider, ui.frame, ui.timeline]
     ui.previous.click(
         handlers.previous_frame, [ui.slider], stepped, api_name="previous_frame", **PREVIEW_QUEUE
@@ -251,13 +279,18 @@ def _wire_segment_events(handlers: SegmentHandlers, ui: SegmentView) -> None:
         api_name="new_object",
         **PREVIEW_QUEUE,
     )
+    # a new object starts with positive clicks: set in the page as the button is pressed, so a prompt type
+    # chosen once the object shows is kept
+    ui.new_object.click(None, None, [ui.point_label], js="() => 'positive'", queue=False)
     ui.objects.change(
         handlers.object_name, [ui.objects], [ui.object_name], api_visibility="private", queue=False
     )
     ui.point_label.change(
         handlers.prompt_hint, [ui.point_label], [ui.prompt_hint], api_visibility="private", queue=False
     )
-    ui.save_state.click(handlers.save_state, None, [ui.state_file], api_name="save_state", **PREVIEW_QUEUE)
+    ui.save_state.click(
+        handlers.save_state, None, [ui.state_file], api_name="save_state", **PREVIEW_QUEUE
+    ).success(None, [ui.state_file], None, js=DOWNLOAD_FILE_JS, api_visibility="private", queue=False)
     for edit in _wire_edits(handlers, ui):  # the note says when an edit outdates the results
         edit.then(handlers.results_note, None, [ui.results_note], api_visibility="private", **PREVIEW_QUEUE)
     _wire_propagation(handlers, ui)
@@ -279,6 +312,21 @@ def _wire_edits(handlers: SegmentHandlers, ui: SegmentView) -> list[Dependency]:
             api_visibility="undocumented",
             **GPU_QUEUE,
         ),
+        ui.stroke.stroke(  # needs the page's pointer: API clients give /propagate a state
+            handlers.paint_stroke,
+            [ui.stroke, ui.slider, ui.objects, ui.point_label, ui.brush_size],
+            [ui.frame, ui.timeline],
+            api_name="paint_stroke",
+            api_visibility="undocumented",
+            **GPU_QUEUE,
+        ),
+        ui.absent.click(
+            handlers.mark_absent,
+            [ui.slider, ui.objects],
+            [ui.frame, ui.timeline],
+            api_name="mark_absent",
+            **GPU_QUEUE,
+        ),
         ui.object_name.submit(
             handlers.name_object,
             [ui.objects, ui.object_name, ui.slider],
@@ -294,7 +342,13 @@ def _wire_edits(handlers: SegmentHandlers, ui: SegmentView) -> list[Dependency]:
             **GPU_QUEUE,
         ),
         *(
-            button.click(handler, [ui.slider, ui.objects], [*stepped, *listed], api_name=name, **GPU_QUEUE)
+            button.click(
+                handler,
+                [ui.slider, ui.objects],
+                [*stepped, *listed, ui.object_name],
+                api_name=name,
+                **GPU_QUEUE,
+            )
             for button, handler, name in ((ui.undo, handlers.undo, "undo"), (ui.redo, handlers.redo, "redo"))
         ),
         ui.clear.click(
@@ -307,14 +361,14 @@ def _wire_edits(handlers: SegmentHandlers, ui: SegmentView) -> list[Dependency]:
         ui.reset.click(
             handlers.reset,
             [ui.slider],
-            [ui.frame, *listed, ui.preview, ui.masks, ui.exports],
+            [ui.frame, *listed, ui.preview, ui.masks, ui.exports, ui.object_name],
             api_name="reset",
             **PREVIEW_QUEUE,
         ),
         ui.load_state.upload(
             handlers.load_state,
             [ui.load_state, ui.slider],
-            [ui.frame, *listed],
+            [ui.frame, *listed, ui.object_name],
             api_name="load_state",
             **GPU_QUEUE,
         ),
@@ -328,8 +382,8 @@ def _wire_propagation(handlers: SegmentHandlers, ui: SegmentView) -> None:
     ]  # fmt: skip
     options = [*ui.options.values(), *ui.export_options.values()]
     for button, handler, name in (
-        (ui.propagate, handlers.live_handler(resume=False), "propagate_live"),
-        (ui.continue_run, handlers.live_handler(resume=True), "continue_propagate"),
+        (ui.propagate, handlers.live_handler(ui, resume=False), "propagate_live"),
+        (ui.continue_run, handlers.live_handler(ui, resume=True), "continue_propagate"),
     ):
         # the first, unqueued step notes the request, so a Cancel while the run waits stops it as it starts
         button.click(handlers.request_propagation, None, None, queue=False, api_visibility="private").then(

@@ -27,6 +27,7 @@ from sam2_gradio import config
 from sam2_gradio.app import assets as ui_assets
 from sam2_gradio.app.compose_handlers import ComposeHandlers
 from sam2_gradio.app.compose_tab import build_compose_tab
+from sam2_gradio.app.holdout_handlers import HoldoutHandlers
 from sam2_gradio.app.model_holder import AppModel
 from sam2_gradio.app.projects import ProjectLibrary
 from sam2_gradio.app.segment_handlers import SegmentHandlers
@@ -35,8 +36,6 @@ from sam2_gradio.app.sessions import SessionStore
 from sam2_gradio.engine.model.checkpoints import add_model_arguments
 from sam2_gradio.errors import BadInput, UserError
 from sam2_gradio.limits import read_bounded
-
-_AUTH_FILE_BYTES = 4096  # a login file is one short line
 
 logger = logging.getLogger(__name__)
 
@@ -49,11 +48,14 @@ def create_app(
     public: bool = False,
 ) -> gr.Blocks:
     """The whole app, queue configured; each browser session's files go when its tab closes, its
-    projects stay in `library` (default `config.PROJECTS_DIR`; when `public`, idle ones expire)."""
+    projects stay in `library` (default `config.PROJECTS_DIR`; when `public`, idle ones expire and each
+    may take at most `config.PUBLIC_PROJECT_DISK_MB`, unless the library has its own cap)."""
     sessions = sessions if sessions is not None else SessionStore()
     library = library if library is not None else ProjectLibrary()
     if public:
         library.expire(config.PUBLIC_PROJECT_IDLE_HOURS)
+        if library.disk_cap_mb is None:
+            library.disk_cap_mb = config.PUBLIC_PROJECT_DISK_MB
 
     def close_session(request: gr.Request) -> None:
         sessions.close(request.session_hash)
@@ -68,7 +70,12 @@ def create_app(
             segment_handlers = SegmentHandlers(model, sessions, library)
             segment_view = build_segment_tab(segment_handlers, projects_note=projects_note(library, public))
         with gr.Tab("Compose", id="compose", elem_id="tab-compose") as compose_tab:
-            build_compose_tab(ComposeHandlers(sessions), compose_tab)
+            build_compose_tab(
+                ComposeHandlers(sessions, library),
+                compose_tab,
+                segment_view.kept_projects,
+                HoldoutHandlers(model, sessions),
+            )
         demo.load(None, js=ui_assets.page_setup_js())
         wire_restore(segment_handlers, segment_view, demo)
         demo.unload(close_session)
@@ -79,10 +86,12 @@ def create_app(
 def projects_note(library: ProjectLibrary, public: bool) -> str:
     """What the Projects panel says about where the work is kept."""
     if public:
+        cap = library.disk_cap_mb if library.disk_cap_mb is not None else config.PUBLIC_PROJECT_DISK_MB
         return (
             "Your work is kept in a project per video, found again by this browser after a reload or a "
             "restart. This is a public server: projects nobody opened for "
-            f"{config.PUBLIC_PROJECT_IDLE_HOURS:g} hours are deleted, so download what you need."
+            f"{config.PUBLIC_PROJECT_IDLE_HOURS:g} hours are deleted, and a project may take at most "
+            f"{cap:g} MB of disk (its video, masks and exports), so download what you need."
         )
     return (
         "Your work is kept in a project per video, found again by this browser after a reload, a closed "
@@ -138,7 +147,7 @@ def parse_auth(text: str | None) -> tuple[str, str] | None:
 
 def read_auth_file(path: str | os.PathLike) -> str:
     """The USER:PASSWORD line of a login file (surrounding blanks and the newline dropped)."""
-    data = read_bounded(path, _AUTH_FILE_BYTES, "login file")
+    data = read_bounded(path, config.MAX_LOGIN_FILE_BYTES, "login file")
     try:
         return data.decode("utf-8").strip()
     except UnicodeDecodeError:

@@ -35,11 +35,13 @@ import numpy as np
 from PIL import Image
 
 from sam2_gradio import config
-from sam2_gradio.errors import DiskLimitReached, ServerBusy, UploadRejected, VideoReadError
+from sam2_gradio.errors import DiskLimitReached, NoVideoStream, ServerBusy, UploadRejected, VideoReadError
+from sam2_gradio.media.atomic import atomic_path
 from sam2_gradio.media.mask_files import MaskSet, load_mask_set
 from sam2_gradio.media.video import VideoInfo, probe_video
 
 if TYPE_CHECKING:
+    from sam2_gradio.app.holdout_actions import HoldoutClicks
     from sam2_gradio.engine.store.project import Project
     from sam2_gradio.engine.tracking.interactive import InteractiveSession
     from sam2_gradio.engine.tracking.pipeline import SegmentResult
@@ -64,6 +66,10 @@ def check_video_upload(path: str | Path, what: str = "video") -> VideoInfo:
     try:
         _check_probed(probe_video(path, exact=False), what)  # from the header and packets: nothing decoded
         info = probe_video(path)
+    except NoVideoStream:
+        raise UploadRejected(
+            f"The {what} file {path.name} has no video stream (only sound?): give a video with picture."
+        ) from None
     except VideoReadError:
         raise UploadRejected(f"The {what} could not be read as a video; try an MP4 (H.264) file.") from None
     _check_probed(info, what)
@@ -116,12 +122,15 @@ class BrowserSession:
     project_id: str | None = None  # the project's id in the app's `ProjectLibrary` (None: a temporary one)
     segment_result: SegmentResult | None = None  # the Segment tab's last propagation
     segment_prompts: PromptState | None = None  # the prompts that propagation ran with
+    compose_offered_project: str | None = None  # the Segment tab's project when Compose last offered it
     running_prompts: PromptState | None = None  # the prompts of the propagation running now, if any
     running_tracked: dict[int, range] | None = None  # per object, the frames that propagation has tracked
     navigations: int = 0  # frames the user chose so far (a running propagation then stops moving the view)
     viewed_frame: int = 0  # the frame the user chose last
     frame_to_encode: int | None = None  # the frame to encode ahead of a click (`encode_ahead`)
     box_corner: BoxCorner | None = None  # the first corner of a box being drawn, until its second click
+    holdouts: HoldoutClicks | None = None  # the Compose tab's holdouts clicked on its background
+    refused_upload: Path | None = None  # the Segment tab's latest refused video upload, taken out of its box
     lock: threading.RLock = field(default_factory=threading.RLock)  # guards `segment` between events
     last_used: float = field(default_factory=time.monotonic)  # clock reading of the latest event
     running_jobs: int = 0  # jobs running now; a busy session is never reclaimed
@@ -182,13 +191,14 @@ class BrowserSession:
         if previous is not None and previous[0] not in in_use:
             previous[0].unlink(missing_ok=True)
 
-    def serve(self, path: str | Path) -> str:
+    def serve(self, path: str | Path, name: str | None = None) -> str:
         """`path`, a file of this session's folder, as gradio should serve it: hard-linked into gradio's
         cache under this session's own folder (gradio then serves it in place: no copy of the result, no
-        content-named cache file shared with other sessions) and deleted with its job or the session."""
+        content-named cache file shared with other sessions) and deleted with its job or the session.
+        `name` names the served file (default: `path`'s name)."""
         path = Path(path)
         job = path.relative_to(self.folder).parts[0] if path.is_relative_to(self.folder) else "other"
-        served = self.served_dir / job / uuid.uuid4().hex[:8] / path.name
+        served = self.served_dir / job / uuid.uuid4().hex[:8] / (name or path.name)
         served.parent.mkdir(parents=True)
         try:
             os.link(path, served)
@@ -207,9 +217,8 @@ class BrowserSession:
         data = buffer.getvalue()
         path = self.served_dir / "frames" / f"frame-{hashlib.sha256(data).hexdigest()[:16]}.jpeg"
         path.parent.mkdir(parents=True, exist_ok=True)
-        partial = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.partial")
-        partial.write_bytes(data)
-        os.replace(partial, path)
+        with atomic_path(path) as temp:
+            temp.write_bytes(data)
         with self.lock:
             if path in self._served_frames:
                 self._served_frames.remove(path)
@@ -314,6 +323,7 @@ class BrowserSession:
             flag.set()
         with self.lock:
             self.segment, self.project = None, None  # a project stays on disk; a running job keeps its own
+            self.holdouts = None
         self.close_mask_set()
         shutil.rmtree(self.folder, ignore_errors=True)
         shutil.rmtree(self.served_dir, ignore_errors=True)

@@ -50,6 +50,8 @@ def add_option_arguments(
             parser.add_argument(flag, type=int, nargs="+", metavar="ID", help=spec.help)
         elif kind == "choice":
             parser.add_argument(flag, choices=spec.choices, default=field.default, help=spec.help)
+        elif kind == "choices":
+            parser.add_argument(flag, choices=spec.choices, nargs="*", default=field.default, help=spec.help)
         elif kind in ("file", "text"):
             metavar = "FILE" if kind == "file" else "TEXT"
             parser.add_argument(flag, default=field.default, metavar=metavar, help=spec.help)

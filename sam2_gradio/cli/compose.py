@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 from sam2_gradio.cli.common import OneLineParser, add_option_arguments, options_from_args, run_cli
 from sam2_gradio.compositor.render import ComposeOptions
 from sam2_gradio.errors import BadInput
+from sam2_gradio.jobs import Progress, format_progress
 
 if TYPE_CHECKING:  # imported for real after the arguments are parsed
     from sam2_gradio.media.mask_files import MaskSet
@@ -80,9 +81,9 @@ def png_path(out: Path, kind: str, frame: int) -> Path:
     return out.with_name(f"{out.stem}_{kind}_{frame:05d}.png")
 
 
-def _log_progress(frames_done: int, total: int, fps: float) -> None:
-    if frames_done % LOG_EVERY_FRAMES == 0 or frames_done == total:
-        logger.info("render %d/%d frames | %.1f fps", frames_done, total, fps)
+def _log_progress(report: Progress) -> None:
+    if report.frames_done % LOG_EVERY_FRAMES == 0 or report.frames_done == report.total:
+        logger.info("%s", format_progress(report))
 
 
 def run(args: argparse.Namespace) -> None:
@@ -116,14 +117,10 @@ def _project_inputs(folder: str) -> tuple[str, str]:
     from sam2_gradio.engine.store.project import Project
 
     with Project.open(folder) as project:
-        video = project.video
-        if video.path.is_dir():
-            raise BadInput(f"the project's video is a folder of frames ({video.name}): give --obj and --mask")
-        project.frames()  # the video is still there and unchanged
-        masks = project_exports.mask_pngs(project)
-        names = ", ".join(f"{obj} {name}" for obj, name in project.objects() if name)
-    logger.info("project %s: video %s%s", folder, video.name, f"; objects {names}" if names else "")
-    return str(video.path), str(masks)
+        taken = project_exports.compose_input(project)
+    names = ", ".join(f"{obj} {name}" for obj, name in taken.names.items())
+    logger.info("project %s: video %s%s", folder, taken.video.name, f"; objects {names}" if names else "")
+    return str(taken.video), str(taken.masks)
 
 
 def _log_inputs(background: VideoInfo, obj: VideoInfo) -> None:

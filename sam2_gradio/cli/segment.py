@@ -12,13 +12,10 @@ The output flags are exports of that project, written from its store (`engine.ex
 from __future__ import annotations
 
 import argparse
-import contextlib
 import logging
 import os
 import sys
-import tempfile
-from collections.abc import Iterator, Sequence
-from dataclasses import asdict
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -30,8 +27,9 @@ from sam2_gradio.jobs import Progress, format_progress
 
 if TYPE_CHECKING:
     from sam2_gradio.engine.exports.export_formats import ExportFormats
-    from sam2_gradio.engine.store.project import Project
-    from sam2_gradio.engine.tracking.prompts import PromptState
+    from sam2_gradio.engine.exports.project_exports import OutputRequest
+    from sam2_gradio.engine.model.predictor import PredictorLender
+    from sam2_gradio.engine.tracking.pipeline import SegmentResult
 
 logger = logging.getLogger("sam2_gradio.cli.segment")
 
@@ -131,7 +129,7 @@ def _log_progress(report: Progress) -> None:
 
 def run(args: argparse.Namespace) -> None:
     """Run a segmentation as `args` say (raises on bad input; `main` turns that into one line)."""
-    from sam2_gradio.engine.tracking.pipeline import check_outputs
+    from sam2_gradio.engine.tracking.pipeline import check_outputs, segment_video
     from sam2_gradio.engine.tracking.prompts import load_prompt_state
     from sam2_gradio.media.frames import extract_jpeg_frames, open_frames
 
@@ -147,62 +145,53 @@ def run(args: argparse.Namespace) -> None:
     exports.check(prompts.prompted_objects())  # before the model loads
     meta = source.meta
     logger.info("video: %d frames, %dx%d, %.3f fps", meta.num_frames, meta.width, meta.height, meta.fps)
-    with _project_folder(args.project) as folder:
-        _track_and_export(args, folder, args.frame_dir or args.video, prompts, exports)
+    result = segment_video(
+        lambda: _load_model(args), args.frame_dir or args.video, prompts, _output_request(args, exports),
+        options=options_from_args(SegmentOptions, args), project=args.project, progress=_log_progress,
+    )  # fmt: skip
+    if result.already_current:
+        logger.info("the masks are current for these prompts; nothing to track")
+    if result.resumed_at is not None:
+        logger.info("continued the stopped run from frame %d", result.resumed_at)
+    logger.info(
+        "%s: %d frames of the run tracked; this call took %.1f s (%.2f fps)",
+        "done" if not result.partial else f"stopped ({result.stopped or 'cancelled'})",
+        result.frames_tracked, result.seconds, result.fps,
+    )  # fmt: skip
+    for kind, path in _written(result).items():
+        logger.info("%s: %s", kind, path)
 
 
-@contextlib.contextmanager
-def _project_folder(project: str | None) -> Iterator[Path]:
-    """The project folder given, or a temporary one removed afterwards."""
-    if project is not None:
-        yield Path(project)
-        return
-    with tempfile.TemporaryDirectory(prefix="sam2-gradio-project-") as folder:
-        yield Path(folder)
+def _output_request(args: argparse.Namespace, exports: ExportFormats) -> OutputRequest:
+    """The outputs the flags ask for."""
+    from sam2_gradio.engine.exports.project_exports import OutputRequest
+
+    return OutputRequest(
+        mask_dir=Path(args.mask_dir), zip_path=_path(args.zip), preview_path=_path(args.output),
+        coco_path=exports.coco_path, davis_dir=exports.davis_dir,
+        alpha_videos=(exports.alpha_video_path,) if exports.alpha_video_path else (),
+        alpha_png_dir=exports.alpha_png_dir, alpha_objects=exports.alpha_objects,
+        feather=exports.feather, edge=exports.edge, edge_band=exports.edge_band, fps=args.fps,
+    )  # fmt: skip
 
 
-def _track_and_export(
-    args: argparse.Namespace, folder: Path, video: str, prompts: PromptState, exports: ExportFormats
-) -> None:
-    from sam2_gradio.engine.exports.project_exports import OutputRequest, write_outputs
-    from sam2_gradio.engine.store.project import Project, adopt_prompts
-
-    options = options_from_args(SegmentOptions, args)
-    with Project.open_or_create(folder, video) as project:
-        adopt_prompts(project, prompts)
-        if project.is_current(options.direction):
-            logger.info("project %s: the masks are current for these prompts; nothing to track", folder)
-        else:
-            _track(args, project, options)
-        request = OutputRequest(
-            mask_dir=Path(args.mask_dir), zip_path=_path(args.zip), preview_path=_path(args.output),
-            coco_path=exports.coco_path, davis_dir=exports.davis_dir,
-            alpha_videos=(exports.alpha_video_path,) if exports.alpha_video_path else (),
-            alpha_png_dir=exports.alpha_png_dir, alpha_objects=exports.alpha_objects,
-            feather=exports.feather, edge=exports.edge, edge_band=exports.edge_band, fps=args.fps,
-        )  # fmt: skip
-        for kind, path in write_outputs(project, request).items():
-            logger.info("%s: %s", kind, path)
-
-
-def _track(args: argparse.Namespace, project: Project, options: SegmentOptions) -> None:
+def _load_model(args: argparse.Namespace) -> PredictorLender:
     from sam2_gradio.engine.model.predictor import get_shared_model, settings_from_args
-    from sam2_gradio.engine.tracking.track_project import track_project
 
     size = checkpoints.size_from_config(args.config) if args.config else None
     model = get_shared_model(settings_from_args(args, model_size=size))
     logger.info("model: %s", model.description)
-    result = track_project(
-        model, project, **asdict(options), progress=_log_progress,
-        preview=args.output is not None, preview_fps=args.fps,
-    )  # fmt: skip
-    if result.resumed_at is not None:
-        logger.info("continued run %d from frame %d", result.run_id, result.resumed_at)
-    logger.info(
-        "%s: %d frames tracked in %.1f s (%.2f fps); %d/%d frames of the run done",
-        "done" if result.finished else f"stopped ({result.stopped})",
-        result.frames_tracked, result.seconds, result.fps, result.frames_done, result.total,
-    )  # fmt: skip
+    return model
+
+
+def _written(result: SegmentResult) -> dict[str, Path]:
+    """Every output file or folder of `result`, by what it is."""
+    exported = result.exported
+    paths = {
+        "masks": result.mask_dir, "zip": result.masks_zip, "preview": result.preview, "coco": exported.coco,
+        "davis": exported.davis_dir, "alpha video": exported.alpha_video, "alpha PNGs": exported.alpha_pngs,
+    }  # fmt: skip
+    return {kind: path for kind, path in paths.items() if path is not None}
 
 
 def _path(value: str | None) -> Path | None:

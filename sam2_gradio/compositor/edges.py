@@ -11,10 +11,10 @@ grown by ``reach``), at the source resolution:
   blur fusion (Forte and Pitie 2021, "Approximate Fast Foreground Colour Estimation"), so the background
   the object was filmed on does not come along; and, from frame to frame, an average with the previous
   alpha warped by DIS optical flow.
-- ``matte``: closed-form matting (Levin et al. 2008) in the band, the matting Laplacian applied with box
-  filters (He, Sun and Tang 2010, "Fast Matting Using Large Kernel Matting Laplacian Matrices") and solved
-  by conjugate gradients from the ``refine`` alpha, which also serves as a weak prior; then the same
-  foreground estimation. Seconds per frame.
+- ``matte``: closed-form matting (Levin et al. 2008) in the band widened ``MATTE_BAND_SCALE`` times
+  (``matte_band``), the matting Laplacian applied with box filters (He, Sun and Tang 2010, "Fast Matting
+  Using Large Kernel Matting Laplacian Matrices") and solved by conjugate gradients from the ``refine``
+  alpha, which also serves as a weak prior; then the same foreground estimation. Seconds per frame.
 
 OpenCV and NumPy only. Frames are RGB ``uint8`` (h, w, 3); alphas ``float32`` (h, w) in [0, 1].
 """
@@ -41,9 +41,11 @@ TEMPORAL_WEIGHT = 0.5  # share of the flow-warped previous alpha in this frame's
 TEMPORAL_TOLERANCE = 12.0  # mean RGB difference (0..255) at which the warped previous frame is trusted 1/e
 MATTE_RADIUS = 1  # matting Laplacian window radius
 MATTE_EPS = 1e-6  # matting Laplacian regularisation
+MATTE_BAND_SCALE = 1.5  # matte's unknown region reaches this many times the band from the mask's edge
 MATTE_PRIOR = 0.005  # weight of the refine alpha inside the band (outside it: MATTE_KNOWN)
-MATTE_KNOWN = 10.0  # weight of the mask outside the band
+MATTE_KNOWN = 1.0  # weight of the mask outside the band
 MATTE_ITERATIONS = 50  # conjugate gradient iterations
+MATTE_SNAP = 0.05  # a matte alpha this close to 0 or 1 is taken as 0 or 1 (no faint haze around the edge)
 _CROSS = cv2.getStructuringElement(cv2.MORPH_CROSS, (3, 3))
 
 
@@ -58,7 +60,15 @@ class Cutout:
 def reach(edge: str, band: int) -> int:
     """How far (pixels) past the mask's box ``edge`` may read or change pixels: the crop's margin."""
     check_edge(edge, band)
-    return 0 if edge == "hard" else band + GUIDE_RADIUS
+    if edge == "hard":
+        return 0
+    return (matte_band(band) if edge == "matte" else band) + GUIDE_RADIUS
+
+
+def matte_band(band: int) -> int:
+    """The band ``matte`` solves in and may change: ``band`` widened ``MATTE_BAND_SCALE`` times (the
+    closed-form solve gains from its known pixels lying further from an uncertain edge)."""
+    return int(np.ceil(band * MATTE_BAND_SCALE))
 
 
 def check_edge(edge: str, band: int) -> None:
@@ -88,8 +98,9 @@ def refine(frame: np.ndarray, mask: np.ndarray, band: int) -> Cutout:
     frame, mask = np.ascontiguousarray(frame), np.ascontiguousarray(mask)
     _check_frame_and_alpha(frame, mask)
     zone = edge_band(mask, band)
-    alpha = _refined(frame, mask, zone)
-    return Cutout(_foreground(frame, alpha, zone), alpha)
+    views = _Views(frame, zone)
+    alpha = _with_band(zone, _refined(views, mask, zone))
+    return Cutout(_foreground(views, alpha, zone), alpha)
 
 
 def matte(frame: np.ndarray, mask: np.ndarray, band: int) -> Cutout:
@@ -97,9 +108,10 @@ def matte(frame: np.ndarray, mask: np.ndarray, band: int) -> Cutout:
     ``refine_alpha``."""
     frame, mask = np.ascontiguousarray(frame), np.ascontiguousarray(mask)
     _check_frame_and_alpha(frame, mask)
-    zone = edge_band(mask, band)
-    alpha = _matted(frame, mask, zone)
-    return Cutout(_foreground(frame, alpha, zone), alpha)
+    zone = edge_band(mask, matte_band(band))
+    views = _Views(frame, zone)
+    alpha = _with_band(zone, _matted(views, mask, zone))
+    return Cutout(_foreground(views, alpha, zone), alpha)
 
 
 def refine_alpha(frame: np.ndarray, mask: np.ndarray, band: int) -> np.ndarray:
@@ -113,21 +125,63 @@ def refine_alpha(frame: np.ndarray, mask: np.ndarray, band: int) -> np.ndarray:
     Returns:
         ``float32`` (h, w) in [0, 1].
     """
+    frame, mask = np.ascontiguousarray(frame), np.ascontiguousarray(mask)
     _check_frame_and_alpha(frame, mask)
-    return _refined(frame, mask, edge_band(mask, band))
+    zone = edge_band(mask, band)
+    return _with_band(zone, _refined(_Views(frame, zone), mask, zone))
 
 
-def _refined(frame: np.ndarray, mask: np.ndarray, zone: EdgeBand) -> np.ndarray:
-    """``refine_alpha`` on ``zone``: the sharpened filter where the frame has contrast, the mask where it
-    is flat (weight ``v / (v + GUIDE_EVIDENCE)``, ``v`` the local colour variance), so that a mask edge
-    with no edge in the picture under it stays where it is."""
+class _Views:
+    """A crop's frame as the edge stages read it, each form made once: its pixels in the band and the
+    frame shrunk by averaging, RGB in 0..1 (``float32``)."""
+
+    def __init__(self, frame: np.ndarray, zone: EdgeBand) -> None:
+        self.frame = frame  # uint8 (h, w, 3)
+        self.pixels = _gather(frame, zone.flat).astype(np.float32) * np.float32(1 / 255)  # (n, 3)
+        self._shrunk: dict[int, np.ndarray] = {}
+
+    def shrunk(self, factor: int) -> np.ndarray:
+        """``float32`` (about h / factor, w / factor, 3) in 0..1: the frame averaged over ``factor``-pixel
+        squares (halved step by step while ``factor`` is even)."""
+        if factor not in self._shrunk:
+            if factor % 2 == 0 and factor > 2:
+                self._shrunk[factor] = _shrink(self.shrunk(2), factor // 2)
+            else:
+                self._shrunk[factor] = _shrink(self.frame.astype(np.float32), factor) * np.float32(1 / 255)
+        return self._shrunk[factor]
+
+
+def _shrink(image: np.ndarray, factor: int) -> np.ndarray:
+    """``image`` made ``factor`` times smaller (sizes rounded up) by averaging: halved while ``factor`` is
+    even (a bilinear sample between 2 x 2 pixels is their mean, and cheap), ``INTER_AREA`` for the rest."""
+    while factor % 2 == 0 and factor > 1:
+        height, width = image.shape[:2]
+        image = cv2.resize(image, ((width + 1) // 2, (height + 1) // 2), interpolation=cv2.INTER_LINEAR)
+        factor //= 2
+    if factor > 1:
+        height, width = image.shape[:2]
+        size = (-(-width // factor), -(-height // factor))
+        image = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+    return image
+
+
+def _gather(image: np.ndarray, flat: np.ndarray) -> np.ndarray:
+    """The (n, c) values of ``image`` (h, w, c) at the flattened indices ``flat`` (n,)."""
+    return np.take(image.reshape(-1, image.shape[2]), flat, axis=0)
+
+
+def _refined(views: _Views, mask: np.ndarray, zone: EdgeBand) -> np.ndarray:
+    """``refine_alpha`` at the pixels of ``zone`` (n,): the sharpened filter where the frame has contrast,
+    the mask where it is flat (weight ``v / (v + GUIDE_EVIDENCE)``, ``v`` the local colour variance), so
+    that a mask edge with no edge in the picture under it stays where it is."""
     filtered, variance = _guided_at(
-        frame, mask, zone, radius=GUIDE_RADIUS, eps=GUIDE_EPS, subsample=GUIDE_SUBSAMPLE
-    )
+        views.shrunk(GUIDE_SUBSAMPLE), _shrink(mask, GUIDE_SUBSAMPLE), views.pixels, zone,
+        mask.shape, radius=GUIDE_RADIUS, eps=GUIDE_EPS, subsample=GUIDE_SUBSAMPLE,
+    )  # fmt: skip
     sharpened = sharpen(filtered[None], REFINE_GAIN)[0]
     observed = mask.reshape(-1)[zone.flat]
     evidence = variance / (variance + np.float32(GUIDE_EVIDENCE))
-    return _with_band(zone, observed + evidence * (sharpened - observed))
+    return observed + evidence * (sharpened - observed)
 
 
 def guided_filter(
@@ -141,8 +195,8 @@ def guided_filter(
     """Fast guided filter of ``source`` with the colour image ``guide`` (He and Sun 2015).
 
     The linear coefficients ``a`` (3 per pixel) and ``b`` of ``q = a . I + b`` are fitted in windows of
-    radius ``radius / subsample`` on images shrunk ``subsample`` times, averaged, enlarged back (bilinear)
-    and applied to the full-resolution guide ``I`` (scaled to 0..1).
+    radius ``radius / subsample`` on images shrunk ``subsample`` times (by averaging), averaged, enlarged
+    back (bilinear) and applied to the full-resolution guide ``I`` (scaled to 0..1).
 
     Args:
         guide: ``uint8`` (h, w, 3).
@@ -157,27 +211,32 @@ def guided_filter(
     _check_frame_and_alpha(guide, source, alpha_name="source", check_range=False)
     if radius < 1 or subsample < 1 or eps <= 0:
         raise ValueError(f"need radius >= 1, subsample >= 1, eps > 0; got {radius}, {subsample}, {eps}")
+    guide, source = np.ascontiguousarray(guide), np.ascontiguousarray(source)
+    zone = _everywhere(source.shape)
+    views = _Views(guide, zone)
     values, _ = _guided_at(
-        guide, source, _everywhere(source.shape), radius=radius, eps=eps, subsample=subsample
-    )
+        views.shrunk(subsample), _shrink(source, subsample), views.pixels, zone, source.shape,
+        radius=radius, eps=eps, subsample=subsample,
+    )  # fmt: skip
     return values.reshape(source.shape)
 
 
 def _guided_at(
-    guide: np.ndarray,
-    source: np.ndarray,
+    image_small: np.ndarray,
+    source_small: np.ndarray,
+    pixels: np.ndarray,
     zone: EdgeBand,
+    shape: tuple[int, int],
     *,
     radius: int,
     eps: float,
     subsample: int,
 ) -> tuple[np.ndarray, np.ndarray]:
     """``guided_filter`` at the pixels of ``zone`` only, and the guide's local colour variance (the trace
-    of its covariance, window-averaged) there: ``float32`` (n,) each."""
-    height, width = source.shape
-    small = (max(1, round(width / subsample)), max(1, round(height / subsample)))
-    image_small = cv2.resize(guide, small, interpolation=cv2.INTER_AREA).astype(np.float32) / 255
-    source_small = cv2.resize(source, small, interpolation=cv2.INTER_AREA)
+    of its covariance, window-averaged) there: ``float32`` (n,) each.
+
+    ``image_small`` and ``source_small`` are the guide (0..1) and the source shrunk ``subsample`` times;
+    ``pixels`` the full-resolution guide (0..1) at the pixels of ``zone`` in a crop of ``shape``."""
     window = 2 * max(1, round(radius / subsample)) + 1
 
     def mean(values: np.ndarray) -> np.ndarray:
@@ -196,23 +255,15 @@ def _guided_at(
     inv_rr, inv_rg, inv_rb = gg * bb - gb * gb, rb * gb - rg * bb, rg * gb - rb * gg
     inv_gg, inv_gb, inv_bb = rr * bb - rb * rb, rb * rg - rr * gb, rr * gg - rg * rg
     determinant = rr * inv_rr + rg * inv_rg + rb * inv_rb
-    c_r, c_g, c_b = (covariance_source[..., k] for k in range(3))
-    a = (
-        np.stack(
-            [
-                inv_rr * c_r + inv_rg * c_g + inv_rb * c_b,
-                inv_rg * c_r + inv_gg * c_g + inv_gb * c_b,
-                inv_rb * c_r + inv_gb * c_g + inv_bb * c_b,
-            ],
-            axis=-1,
-        )
-        / determinant[..., None]
-    )
-    b = mean_source - np.sum(a * mean_image, axis=-1)
-    stacked = np.concatenate([a, b[..., None], variance[..., None]], axis=-1).astype(np.float32)
-    picked = _bilinear_at(mean(stacked), zone.rows, zone.columns, (width, height))  # (n, 5)
-    pixels = guide.reshape(-1, 3)[zone.flat].astype(np.float32) / 255
-    return (np.sum(picked[:, :3] * pixels, axis=-1) + picked[:, 3]).astype(np.float32), picked[:, 4]
+    c_r, c_g, c_b = (covariance_source[..., k] / determinant for k in range(3))
+    a_r = inv_rr * c_r + inv_rg * c_g + inv_rb * c_b
+    a_g = inv_rg * c_r + inv_gg * c_g + inv_gb * c_b
+    a_b = inv_rb * c_r + inv_gb * c_g + inv_bb * c_b
+    b = mean_source - a_r * mean_image[..., 0] - a_g * mean_image[..., 1] - a_b * mean_image[..., 2]
+    stacked = cv2.merge([a_r, a_g, a_b, b, variance]).astype(np.float32, copy=False)
+    picked = _bilinear_at(mean(stacked), zone.rows, zone.columns, (shape[1], shape[0]))  # (n, 5)
+    values = np.einsum("nc,nc->n", picked[:, :3], pixels) + picked[:, 3]
+    return values.astype(np.float32, copy=False), np.ascontiguousarray(picked[:, 4])
 
 
 def _bilinear_at(
@@ -263,12 +314,16 @@ def edge_band(mask: np.ndarray, band: int) -> EdgeBand:
     _check_alpha(mask, mask.shape)
     if band < 1:
         raise ValueError(f"edge band must be at least 1 pixel, got {band}")
-    inside = (mask >= 0.5).astype(np.uint8)
+    inside = (mask >= 0.5).view(np.uint8)
     contour = cv2.morphologyEx(inside, cv2.MORPH_GRADIENT, _CROSS, borderType=cv2.BORDER_REPLICATE)
     near = cv2.dilate(contour, cv2.getStructuringElement(cv2.MORPH_RECT, (2 * band - 1,) * 2))
-    flat = np.flatnonzero(near)
-    rows, columns = np.divmod(flat, mask.shape[1])
-    return EdgeBand(inside > 0, rows, columns, flat)
+    points = cv2.findNonZero(near)  # int32 (x, y) pairs, row by row; None when empty
+    if points is None:
+        empty = np.zeros(0, np.intp)
+        return EdgeBand(inside.view(bool), empty, empty, empty)
+    points = points.reshape(-1, 2).astype(np.intp)
+    columns, rows = points[:, 0], points[:, 1]
+    return EdgeBand(inside.view(bool), rows, columns, rows * mask.shape[1] + columns)
 
 
 def _pixels(shape: tuple[int, int], flat: np.ndarray) -> EdgeBand:
@@ -308,42 +363,43 @@ def estimate_foreground(frame: np.ndarray, alpha: np.ndarray, zone: EdgeBand | N
         ``uint8`` (h, w, 3) RGB.
     """
     _check_frame_and_alpha(frame, alpha, alpha_name="alpha")
+    frame, alpha = np.ascontiguousarray(frame), np.ascontiguousarray(alpha)
     if zone is None:
         zone = _pixels(alpha.shape, np.flatnonzero((alpha > 0) & (alpha < 1)))
-    return _foreground(frame, alpha, zone)
+    return _foreground(_Views(frame, zone), alpha, zone)
 
 
-def _foreground(frame: np.ndarray, alpha: np.ndarray, zone: EdgeBand) -> np.ndarray:
-    """``estimate_foreground`` on the pixels of ``zone``, arguments unchecked."""
+def _foreground(views: _Views, alpha: np.ndarray, zone: EdgeBand) -> np.ndarray:
+    """``estimate_foreground`` on the pixels of ``zone`` (whose pixels ``views`` holds), unchecked."""
+    frame = views.frame
     if zone.flat.size == 0:
         return frame
     height, width = alpha.shape
-    quarter = (max(1, round(width / FUSION_SUBSAMPLE)), max(1, round(height / FUSION_SUBSAMPLE)))
+    alpha_half = _shrink(alpha, 2)
+    image_quarter = views.shrunk(FUSION_SUBSAMPLE)
+    alpha_quarter = _shrink(alpha_half, FUSION_SUBSAMPLE // 2)
     coarse = max(1, round(FUSION_RADII[0] / FUSION_SUBSAMPLE))
-    image_quarter = cv2.resize(frame, quarter, interpolation=cv2.INTER_AREA).astype(np.float32) / 255
-    alpha_quarter = cv2.resize(alpha, quarter, interpolation=cv2.INTER_AREA)
     fore_quarter, back_quarter = _fused_means(image_quarter, image_quarter, alpha_quarter, coarse)
     # the first estimate at 1/2 resolution: the observed pixel where alpha is 1 (0 where it is 0, unused)
-    half = (max(1, round(width / 2)), max(1, round(height / 2)))
-    image_half = cv2.resize(frame, half, interpolation=cv2.INTER_AREA).astype(np.float32) / 255
-    alpha_half = cv2.resize(alpha, half, interpolation=cv2.INTER_AREA)
+    image_half = views.shrunk(2)
+    half = (alpha_half.shape[1], alpha_half.shape[0])
     soft = _pixels(alpha_half.shape, np.flatnonzero((alpha_half > 0) & (alpha_half < 1)))
     weight = alpha_half.reshape(-1)[soft.flat][:, None]
     first = image_half * alpha_half[..., None]  # weighted by alpha, as the fine pass's mean needs it
     first.reshape(-1, 3)[soft.flat] = weight * _fuse(
-        image_half.reshape(-1, 3)[soft.flat],
+        _gather(image_half, soft.flat),
         _bilinear_at(fore_quarter, soft.rows, soft.columns, half),
         _bilinear_at(back_quarter, soft.rows, soft.columns, half),
         weight,
     )
     window = (2 * max(1, FUSION_RADII[1] // 2) + 1,) * 2
-    fore_half = cv2.blur(first, window) / (cv2.blur(alpha_half, window)[..., None] + 1e-5)
+    fore_half = cv2.blur(first, window) / (cv2.blur(alpha_half, window)[..., None] + np.float32(1e-5))
     fore = _bilinear_at(fore_half, zone.rows, zone.columns, (width, height))
     back = _bilinear_at(back_quarter, zone.rows, zone.columns, (width, height))
-    image = frame.reshape(-1, 3)[zone.flat].astype(np.float32) / 255
     weight = alpha.reshape(-1)[zone.flat][:, None]
+    fused = _fuse(views.pixels, fore, back, weight) * np.float32(255) + np.float32(0.5)
     result = frame.copy()
-    result.reshape(-1, 3)[zone.flat] = np.round(_fuse(image, fore, back, weight) * 255).astype(np.uint8)
+    result.reshape(-1, 3)[zone.flat] = fused.astype(np.uint8)
     return result
 
 
@@ -354,9 +410,9 @@ def _fused_means(
     window = (2 * radius + 1, 2 * radius + 1)
     weight = alpha[..., None]
     blurred_alpha = cv2.blur(alpha, window)[..., None]
-    fore = cv2.blur(foreground * weight, window) / (blurred_alpha + 1e-5)
-    back = cv2.blur(background * (1 - weight), window) / (1 - blurred_alpha + 1e-5)
-    return fore.astype(np.float32), back.astype(np.float32)
+    fore = cv2.blur(foreground * weight, window) / (blurred_alpha + np.float32(1e-5))
+    back = cv2.blur(background * (1 - weight), window) / (1 - blurred_alpha + np.float32(1e-5))
+    return fore.astype(np.float32, copy=False), back.astype(np.float32, copy=False)
 
 
 def _fuse(image: np.ndarray, fore: np.ndarray, back: np.ndarray, weight: np.ndarray) -> np.ndarray:
@@ -365,28 +421,33 @@ def _fuse(image: np.ndarray, fore: np.ndarray, back: np.ndarray, weight: np.ndar
 
 
 def matte_alpha(frame: np.ndarray, mask: np.ndarray, band: int) -> np.ndarray:
-    """Closed-form matte in the band around the mask's edge; the mask outside it.
+    """Closed-form matte in the ``matte_band(band)`` pixels around the mask's edge; the mask outside them.
 
     Minimises ``a' L a + (a - p)' D (a - p)`` with ``L`` the matting Laplacian of ``frame`` (windows of
     radius ``MATTE_RADIUS``, regularisation ``MATTE_EPS``), ``p`` the ``refine_alpha`` of the mask (0/1
     outside the band) and ``D`` the weight ``MATTE_PRIOR`` inside the band, ``MATTE_KNOWN`` outside;
-    ``MATTE_ITERATIONS`` conjugate gradient steps from ``p``.
+    ``MATTE_ITERATIONS`` conjugate gradient steps from ``p``; values within ``MATTE_SNAP`` of 0 or 1 are
+    snapped to them.
 
     Shapes as in ``refine_alpha``; returns ``float32`` (h, w) in [0, 1].
     """
+    frame, mask = np.ascontiguousarray(frame), np.ascontiguousarray(mask)
     _check_frame_and_alpha(frame, mask)
-    return _matted(frame, mask, edge_band(mask, band))
+    zone = edge_band(mask, matte_band(band))
+    return _with_band(zone, _matted(_Views(frame, zone), mask, zone))
 
 
-def _matted(frame: np.ndarray, mask: np.ndarray, zone: EdgeBand) -> np.ndarray:
-    prior = _refined(frame, mask, zone)
+def _matted(views: _Views, mask: np.ndarray, zone: EdgeBand) -> np.ndarray:
+    """``matte_alpha`` at the pixels of ``zone`` (n,)."""
+    prior = _with_band(zone, _refined(views, mask, zone))
     weight = np.full(mask.shape, MATTE_KNOWN, np.float32)
     weight.reshape(-1)[zone.flat] = MATTE_PRIOR
-    laplacian = _MattingLaplacian(frame.astype(np.float32) / 255, MATTE_RADIUS, MATTE_EPS)
+    laplacian = _MattingLaplacian(views.frame.astype(np.float32) / 255, MATTE_RADIUS, MATTE_EPS)
     solved = _conjugate_gradients(
         lambda values: laplacian.apply(values) + weight * values, weight * prior, prior, MATTE_ITERATIONS
     )
-    return _with_band(zone, np.clip(solved.reshape(-1)[zone.flat], 0, 1))
+    values = np.clip(solved.reshape(-1)[zone.flat], 0, 1)
+    return np.where(values < MATTE_SNAP, 0, np.where(values > 1 - MATTE_SNAP, 1, values)).astype(np.float32)
 
 
 class _MattingLaplacian:
@@ -454,7 +515,7 @@ def temporal_smooth(
     OpenCV's ultrafast preset, at half resolution); each pixel takes ``weight * exp(-d /
     TEMPORAL_TOLERANCE)`` of the warped previous alpha, ``d`` being the mean absolute RGB difference between
     the warped previous frame and this one (a pixel whose colour does not match is not trusted), where
-    ``known`` (the previous values are real there), none elsewhere.
+    ``known`` (the previous values are real there) and inside the crop, none elsewhere.
 
     Args:
         alpha: ``float32`` (h, w) in [0, 1], this frame's alpha.
@@ -476,42 +537,65 @@ def temporal_smooth(
         raise ValueError(f"known must be bool {alpha.shape}, got {known.dtype} {known.shape}")
     if not 0 <= weight < 1:
         raise ValueError(f"weight must be in [0, 1), got {weight}")
+    frame, previous_frame = np.ascontiguousarray(frame), np.ascontiguousarray(previous_frame)
     zone = zone if zone is not None else _everywhere(alpha.shape)
-    return _smoothed(alpha, frame, previous_alpha, previous_frame, known, weight, zone)
+    flow = _flow_at(_gray(frame), _gray(previous_frame), zone)
+    previous = _Previous(np.ascontiguousarray(previous_alpha), previous_frame, (0, 0), known)
+    pixels = _gather(frame, zone.flat).astype(np.float32) * np.float32(1 / 255)
+    smoothed = alpha.copy()
+    here = smoothed.reshape(-1)[zone.flat]
+    smoothed.reshape(-1)[zone.flat] = _smoothed(here, pixels, zone, flow, previous, weight)
+    return smoothed
+
+
+@dataclass(frozen=True)
+class _Previous:
+    """The previous frame's alpha and pixels, and where a pixel (x, y) of this crop lies on them."""
+
+    alpha: np.ndarray  # float32 (ph, pw)
+    frame: np.ndarray  # uint8 (ph, pw, 3) RGB
+    offset: tuple[int, int]  # (dx, dy): this crop's pixel (x, y) is the previous one's (x + dx, y + dy)
+    known: np.ndarray | None  # bool (ph, pw): where the previous values are real (None: everywhere)
+
+
+def _gray(frame: np.ndarray) -> np.ndarray:
+    """``uint8`` (h, w) luma of an RGB ``uint8`` frame."""
+    return cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY)
+
+
+def _flow_at(gray: np.ndarray, previous_gray: np.ndarray, zone: EdgeBand) -> np.ndarray:
+    """``float32`` (n, 2): DIS optical flow (ultrafast, at half resolution) from ``gray`` to
+    ``previous_gray`` (``uint8``, the same shape) at the pixels of ``zone``, in full-resolution pixels."""
+    height, width = gray.shape
+    small, previous_small = _shrink(gray, 2), _shrink(previous_gray, 2)
+    if min(small.shape) < 8:  # too small for a flow pyramid: no motion to follow
+        return np.zeros((zone.flat.size, 2), np.float32)
+    flow = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST).calc(small, previous_small, None)
+    scale = np.array([width / small.shape[1], height / small.shape[0]], np.float32)
+    return _bilinear_at(flow, zone.rows, zone.columns, (width, height)) * scale
 
 
 def _smoothed(
-    alpha: np.ndarray,
-    frame: np.ndarray,
-    previous_alpha: np.ndarray,
-    previous_frame: np.ndarray,
-    known: np.ndarray,
-    weight: float,
+    values: np.ndarray,
+    pixels: np.ndarray,
     zone: EdgeBand,
+    flow: np.ndarray,
+    previous: _Previous,
+    weight: float,
 ) -> np.ndarray:
-    """``temporal_smooth`` on the pixels of ``zone``, arguments unchecked."""
-    height, width = alpha.shape
-    rows, columns, flat = zone.rows, zone.columns, zone.flat
-    half = (max(1, width // 2), max(1, height // 2))
-    if min(half) < 8:  # too small for a flow pyramid: no motion to follow
-        flow = np.zeros((*columns.shape, 2), np.float32)
-    else:
-        grays = [
-            cv2.resize(cv2.cvtColor(image, cv2.COLOR_RGB2GRAY), half, interpolation=cv2.INTER_AREA)
-            for image in (frame, previous_frame)
-        ]
-        small_flow = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST).calc(*grays, None)
-        flow = _bilinear_at(small_flow, rows, columns, (width, height)) * np.float32(width / half[0])
-    x, y = columns + flow[:, 0], rows + flow[:, 1]
-    warped_alpha = _sample(previous_alpha, x, y)
-    warped_frame = _sample(previous_frame, x, y).astype(np.float32)
-    warped_known = _sample(known.astype(np.float32), x, y) > 0.999
-    difference = np.abs(warped_frame - frame.reshape(-1, 3)[flat].astype(np.float32)).mean(axis=-1)
-    share = np.float32(weight) * np.exp(-difference / np.float32(TEMPORAL_TOLERANCE)) * warped_known
-    here = alpha.reshape(-1)[flat]
-    smoothed = alpha.copy()
-    smoothed.reshape(-1)[flat] = here + share * (warped_alpha - here)
-    return smoothed
+    """``temporal_smooth`` at the pixels of ``zone`` (n,), from their ``values`` (n,) and RGB ``pixels``
+    (n, 3, 0..1) and the ``flow`` (n, 2) from this frame to the previous one."""
+    x = zone.columns + (flow[:, 0] + np.float32(previous.offset[0]))
+    y = zone.rows + (flow[:, 1] + np.float32(previous.offset[1]))
+    height, width = previous.alpha.shape
+    trusted = (x >= 0) & (x <= width - 1) & (y >= 0) & (y <= height - 1)
+    if previous.known is not None:
+        trusted &= _sample(previous.known.astype(np.float32), x, y) > 0.999  # all four neighbours known
+    warped_alpha = _sample(previous.alpha, x, y)
+    warped_frame = _sample(previous.frame, x, y).astype(np.float32) * np.float32(1 / 255)
+    difference = np.abs(warped_frame - pixels).sum(axis=-1) * np.float32(255 / 3)
+    share = np.float32(weight) * np.exp(-difference / np.float32(TEMPORAL_TOLERANCE)) * trusted
+    return values + share * (warped_alpha - values)
 
 
 class EdgeHistory:
@@ -526,6 +610,7 @@ class EdgeHistory:
         self.box: tuple[int, int, int, int] | None = None  # (x0, y0, x1, y1) of the crop they cover
         self.alpha: np.ndarray | None = None  # float32 (h, w), the smoothed alpha
         self.frame: np.ndarray | None = None  # uint8 (h, w, 3), the RGB crop
+        self.gray: np.ndarray | None = None  # uint8 (h, w), its luma
         self.cutout: Cutout | None = None  # what cut_out returned for that frame
 
 
@@ -546,7 +631,8 @@ def cut_out(
         frame: ``uint8`` (h, w, 3) RGB crop of the object's frame (its box grown by ``reach(edge, band)``).
         mask: ``float32`` (h, w) in [0, 1], the SAM 2 mask on the same crop.
         edge: one of ``EDGE_MODES``.
-        band: pixels on either side of the mask's edge that ``refine`` and ``matte`` may change.
+        band: pixels on either side of the mask's edge that ``refine`` may change (``matte``:
+            ``matte_band(band)``).
         feather: inward softening of ``hard``, pixels.
         box: (x0, y0, x1, y1) of the crop in the object video; with ``frame_index`` and ``history``,
             ``refine`` and ``matte`` average with the previous frame along the motion.
@@ -563,35 +649,34 @@ def cut_out(
         return history.cutout
     if not tracked:
         return refine(frame, mask, band) if edge == "refine" else matte(frame, mask, band)
-    zone = edge_band(mask, band)
-    alpha = _refined(frame, mask, zone) if edge == "refine" else _matted(frame, mask, zone)
+    zone = edge_band(mask, band if edge == "refine" else matte_band(band))
+    views = _Views(frame, zone)
+    values = _refined(views, mask, zone) if edge == "refine" else _matted(views, mask, zone)
+    gray = _gray(frame)
     if history.frame_index is not None and frame_index == history.frame_index + 1:
-        previous_alpha, previous_frame, known = _previous_on(history, box, frame)
-        alpha = _smoothed(alpha, frame, previous_alpha, previous_frame, known, TEMPORAL_WEIGHT, zone)
-    cutout = Cutout(_foreground(frame, alpha, zone), alpha)
-    history.frame_index, history.box, history.alpha, history.frame = frame_index, box, alpha, frame.copy()
-    history.cutout = cutout
+        flow = _flow_at(gray, _previous_gray_on(history, box, gray), zone)
+        offset = (box[0] - history.box[0], box[1] - history.box[1])
+        previous = _Previous(history.alpha, history.frame, offset, None)
+        values = _smoothed(values, views.pixels, zone, flow, previous, TEMPORAL_WEIGHT)
+    alpha = _with_band(zone, values)
+    cutout = Cutout(_foreground(views, alpha, zone), alpha)
+    history.frame_index, history.box, history.alpha, history.gray = frame_index, box, alpha, gray
+    history.frame, history.cutout = frame.copy(), cutout
     return cutout
 
 
-def _previous_on(
-    history: EdgeHistory, box: tuple[int, int, int, int], frame: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The kept alpha and pixels moved onto crop ``box`` (this frame's pixels and alpha 0 where unknown),
-    and where they are known."""
+def _previous_gray_on(history: EdgeHistory, box: tuple[int, int, int, int], gray: np.ndarray) -> np.ndarray:
+    """The kept luma moved onto crop ``box``, this frame's luma ``gray`` where it is unknown."""
+    if box == history.box:
+        return history.gray
     x0, y0, x1, y1 = box
     px0, py0, px1, py1 = history.box
-    previous_alpha = np.zeros(frame.shape[:2], np.float32)
-    previous_frame = frame.copy()
-    known = np.zeros(frame.shape[:2], bool)
+    moved = gray.copy()
     ix0, iy0, ix1, iy1 = max(x0, px0), max(y0, py0), min(x1, px1), min(y1, py1)
     if ix0 < ix1 and iy0 < iy1:
         here = (slice(iy0 - y0, iy1 - y0), slice(ix0 - x0, ix1 - x0))
-        there = (slice(iy0 - py0, iy1 - py0), slice(ix0 - px0, ix1 - px0))
-        previous_alpha[here] = history.alpha[there]
-        previous_frame[here] = history.frame[there]
-        known[here] = True
-    return previous_alpha, previous_frame, known
+        moved[here] = history.gray[iy0 - py0 : iy1 - py0, ix0 - px0 : ix1 - px0]
+    return moved
 
 
 def _check_frame_and_alpha(

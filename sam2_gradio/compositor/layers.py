@@ -36,6 +36,7 @@ from sam2_gradio.compositor.motion import (
 from sam2_gradio.compositor.options import ComposeOptions
 from sam2_gradio.compositor.placement import relocate
 from sam2_gradio.config import option_fields
+from sam2_gradio.cpu_budget import check_parse_budget, parse_budget
 from sam2_gradio.errors import BadInput
 from sam2_gradio.media.mask_files import Box
 
@@ -67,7 +68,8 @@ def plan_layers(object_ids: Sequence[int], options: ComposeOptions) -> tuple[Lay
         selected = _selected(object_ids, options.objects)
         layers: tuple[Layer, ...] = (Layer(selected, options, _file_keyframes(options.keyframes)),)
     else:
-        layers = _file_layers(object_ids, options)
+        with parse_budget(f"objects file {Path(options.objects_file).name}"):  # with its keyframe files
+            layers = _file_layers(object_ids, options)
     for layer in layers:
         if layer.keyframes and layer.options.placement == "original":
             raise BadInput("keyframes need the relocate or follow placement, not original")
@@ -142,6 +144,7 @@ def _file_layers(object_ids: Sequence[int], options: ComposeOptions) -> tuple[La
 
 
 def _file_layer(item: Any, where: str, folder: Path, options: ComposeOptions) -> Layer:
+    check_parse_budget()
     if not isinstance(item, dict) or "id" not in item:
         raise BadInput(f"{where} must be an object with an id")
     obj_id = item["id"]

@@ -28,7 +28,6 @@ patch. Nothing here reads a video.
 
 from __future__ import annotations
 
-import json
 import math
 import os
 from collections.abc import Callable, Sequence
@@ -40,7 +39,9 @@ import cv2
 import numpy as np
 
 from sam2_gradio import config
+from sam2_gradio.cpu_budget import check_parse_budget, parse_budget
 from sam2_gradio.errors import BadInput
+from sam2_gradio.limits import parse_json, read_bounded
 from sam2_gradio.media.mask_files import Box
 
 INTERPOLATIONS = ("linear", "ease-in-out")
@@ -261,6 +262,7 @@ def parse_keyframes(data: Any, source: str = "keyframes") -> tuple[Keyframe, ...
 
 
 def _keyframe(item: Any, where: str, default: str) -> Keyframe:
+    check_parse_budget()
     if not isinstance(item, dict):
         raise BadInput(f"{where} must be an object with a frame, got {type(item).__name__}")
     unknown = sorted(set(item) - set(KEYFRAME_KEYS))
@@ -302,22 +304,20 @@ def read_json_file(path: str | os.PathLike, what: str) -> Any:
     """The parsed JSON of the small file ``path`` (``what`` names it in errors).
 
     Raises:
-        BadInput: the file is missing, larger than ``MAX_KEYFRAME_FILE_BYTES`` or not JSON.
+        BadInput: the file is missing, larger than ``MAX_KEYFRAME_FILE_BYTES`` or not JSON (nesting too
+            deep and numbers too long included, see ``limits.parse_json``).
     """
     path = Path(path)
-    if not path.is_file():
-        raise BadInput(f"{what} {path.name} does not exist")
-    if path.stat().st_size > MAX_KEYFRAME_FILE_BYTES:
-        raise BadInput(f"{what} {path.name} is larger than {MAX_KEYFRAME_FILE_BYTES // 1024} KiB")
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise BadInput(f"{what} {path.name} is not valid JSON ({error.__class__.__name__})") from None
+    data = read_bounded(path, MAX_KEYFRAME_FILE_BYTES, what)
+    return parse_json(data, f"{what} {path.name}")
 
 
 def load_keyframes(path: str | os.PathLike) -> tuple[Keyframe, ...]:
-    """The keyframes of a JSON file (see ``parse_keyframes``)."""
-    return parse_keyframes(read_json_file(path, "keyframe file"), f"keyframe file {Path(path).name}")
+    """The keyframes of a JSON file (see ``parse_keyframes``), read in at most
+    ``config.MAX_PARSE_CPU_SECONDS`` of CPU (``cpu_budget``)."""
+    name = f"keyframe file {Path(path).name}"
+    with parse_budget(name):
+        return parse_keyframes(read_json_file(path, "keyframe file"), name)
 
 
 def parse_trim(text: str) -> tuple[int, int | None]:
@@ -358,17 +358,51 @@ def transform_patch(
         patch, alpha = np.ascontiguousarray(patch[:, ::-1]), np.ascontiguousarray(alpha[:, ::-1])
     if placed.rotation % 360 == 0:
         return patch, alpha, placed.box
-    box = placed.box
-    radians = math.radians(placed.rotation)
+    turned = turned_box(placed.box, placed.rotation)
+    matrix = _rotation_matrix(placed.box, placed.rotation, turned)
+    size = (turned.width, turned.height)
+    rotated = cv2.warpAffine(patch, matrix, size, flags=cv2.INTER_LINEAR, borderValue=(0, 0, 0))
+    rotated_alpha = cv2.warpAffine(alpha, matrix, size, flags=cv2.INTER_LINEAR, borderValue=0.0)
+    return rotated, rotated_alpha, turned
+
+
+def turned_box(box: Box, rotation: float) -> Box:
+    """The box a patch covering ``box`` covers once turned by ``rotation`` degrees about its centre: grown
+    to hold the turned corners, same centre (``box`` itself for a whole turn)."""
+    if rotation % 360 == 0:
+        return box
+    radians = math.radians(rotation)
     cos, sin = abs(math.cos(radians)), abs(math.sin(radians))
     width = math.ceil(box.width * cos + box.height * sin - 1e-6)
     height = math.ceil(box.width * sin + box.height * cos - 1e-6)
     center_x, center_y = box.x0 + box.width / 2, box.y0 + box.height / 2
     x0, y0 = round(center_x - width / 2), round(center_y - height / 2)
-    matrix = cv2.getRotationMatrix2D((box.width / 2, box.height / 2), placed.rotation, 1.0)
-    matrix[0, 2] += center_x - x0 - box.width / 2
-    matrix[1, 2] += center_y - y0 - box.height / 2
-    size = (width, height)
-    rotated = cv2.warpAffine(patch, matrix, size, flags=cv2.INTER_LINEAR, borderValue=(0, 0, 0))
-    rotated_alpha = cv2.warpAffine(alpha, matrix, size, flags=cv2.INTER_LINEAR, borderValue=0.0)
-    return rotated, rotated_alpha, Box(x0, y0, x0 + width, y0 + height)
+    return Box(x0, y0, x0 + width, y0 + height)
+
+
+def _rotation_matrix(box: Box, rotation: float, turned: Box) -> np.ndarray:
+    """(2, 3) map from pixels of a patch over ``box`` to pixels of the patch turned over ``turned``."""
+    matrix = cv2.getRotationMatrix2D((box.width / 2, box.height / 2), rotation, 1.0)
+    matrix[0, 2] += box.x0 + box.width / 2 - turned.x0 - box.width / 2
+    matrix[1, 2] += box.y0 + box.height / 2 - turned.y0 - box.height / 2
+    return matrix
+
+
+def fit_matrix(source: Box, placed: Placed) -> np.ndarray:
+    """The (3, 3) map from pixels of an object's patch over ``source`` to pixels of that patch resized to
+    ``placed.box`` (pixel centres kept, as ``cv2.resize`` maps them) and mirrored when ``placed`` says."""
+    box = placed.box
+    scale_x, scale_y = box.width / source.width, box.height / source.height
+    resize = np.array([[scale_x, 0, 0.5 * scale_x - 0.5], [0, scale_y, 0.5 * scale_y - 0.5], [0, 0, 1]])
+    mirror = np.array([[-1.0, 0, box.width - 1], [0, 1, 0], [0, 0, 1]]) if placed.mirror else np.eye(3)
+    return mirror @ resize
+
+
+def turn_matrix(box: Box, rotation: float) -> tuple[np.ndarray, Box]:
+    """The (3, 3) map from pixels of a patch over ``box`` to pixels of it turned as ``transform_patch``
+    turns it, and the box it then covers (``turned_box``)."""
+    turned = turned_box(box, rotation)
+    matrix = np.eye(3)
+    if rotation % 360 != 0:
+        matrix[:2] = _rotation_matrix(box, rotation, turned)
+    return matrix, turned

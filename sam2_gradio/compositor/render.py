@@ -13,8 +13,9 @@ objects, or one per entry of an objects file), each placed by ``layers.place`` (
 ``original``, or ``follow`` along its smoothed path, with keyframes), mirrored and rotated, its shadow cast
 first; the background's holdout masks cut every layer's alpha and shadow, so they stay in front.
 
-A render overlaps its work: two reader threads decode the background and the object (plus its masks)
-while the main thread composites and an ffmpeg process encodes. Frames travel as I420 (the videos' own
+A render overlaps its work: two reader threads decode the background and the object (plus its masks), a
+third makes each soft-edged layer's cut-out (``edges.cut_out``, in frame order), while the main thread
+places and blends and an ffmpeg process encodes. Frames travel as I420 (the videos' own
 YUV 4:2:0), and only the object's box is converted to RGB and back (OpenCV, BT.601), so the background
 goes from decoder to encoder untouched and no whole frame is ever colour-converted.
 
@@ -32,8 +33,8 @@ import os
 import queue
 import threading
 import time
-import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -45,23 +46,41 @@ import numpy as np
 from sam2_gradio import config
 from sam2_gradio.compositor.blend import composite, feather_alpha, match_brightness, match_colour
 from sam2_gradio.compositor.edges import Cutout, EdgeHistory, cut_out, reach
+from sam2_gradio.compositor.holdouts import HoldoutMasks
 from sam2_gradio.compositor.layers import Layer, place, plan_layers
-from sam2_gradio.compositor.motion import ObjectPath, PathPoint, Placed, transform_patch
+from sam2_gradio.compositor.motion import (
+    ObjectPath,
+    PathPoint,
+    Placed,
+    fit_matrix,
+    transform_patch,
+    turn_matrix,
+    turned_box,
+)
 from sam2_gradio.compositor.options import ComposeOptions
 from sam2_gradio.compositor.placement import Box, clip_box, grow_box, intersect
 from sam2_gradio.compositor.shadow import darken, shadow_alpha
 from sam2_gradio.errors import BadInput
-from sam2_gradio.jobs import CancelFlag, Cancelled, raise_if_cancelled
+from sam2_gradio.jobs import (
+    CancelFlag,
+    Cancelled,
+    ProgressCallback,
+    ProgressMeter,
+    raise_if_cancelled,
+    with_stage,
+)
+from sam2_gradio.media.atomic import atomic_path
+from sam2_gradio.media.frame_cursors import FrameCursors
 from sam2_gradio.media.mask_files import MaskSet, ObjectMask, load_mask_set
-from sam2_gradio.media.video import VideoInfo, VideoWriter, iter_frames, probe_video, read_frame
+from sam2_gradio.media.video import VideoInfo, VideoWriter, iter_frames, probe_video
 
 __all__ = [
     "Cancelled",
     "ComposeOptions",
-    "RenderProgress",
     "RenderResult",
     "Timeline",
     "compose_frame",
+    "holdout_masks",
     "output_frame",
     "placement_note",
     "plan_timeline",
@@ -69,11 +88,14 @@ __all__ = [
     "snapshot",
 ]
 
-RenderProgress = Callable[[int, int, float], None]  # (frames_done, total, frames per second)
 _QUEUED_FRAMES = 8  # decoded frames each reader thread may hold ahead of the compositor
 _BOXES_KEPT = 8  # objects whose follow paths' mask boxes are kept between previews
 _HOLDOUTS_KEPT = 2  # holdout mask sets kept loaded between previews
+_SHADOW_SIDE_FRAMES = 2  # an enlarged object's shadow is made at most this many frames long a side
 _FRAMES_KEPT = 4  # decoded video frames kept between previews (two outputs' background and object)
+_DECODERS_KEPT = 4  # previews' ffmpeg decoders kept open between previews (about 80 MB each at 720p)
+_CURSORS = FrameCursors(kept=_DECODERS_KEPT)  # those decoders, each where it stopped
+_FRAME_READERS = ThreadPoolExecutor(config.PREVIEW_CONCURRENCY, thread_name_prefix="preview-frames")
 T = TypeVar("T")
 
 
@@ -146,10 +168,13 @@ def plan_timeline(background: VideoInfo, obj: VideoInfo, options: ComposeOptions
     )  # fmt: skip
 
 
-def placement_note(mask_set: MaskSet, options: ComposeOptions) -> str | None:
+def placement_note(
+    mask_set: MaskSet, options: ComposeOptions, *, layers: tuple[Layer, ...] | None = None
+) -> str | None:
     """Message saying that several objects pasted without an objects file move together as one group
-    (their union mask, placed as the options say), or None."""
-    layers = plan_layers(mask_set.object_ids, options)
+    (their union mask, placed as the options say), or None; ``layers`` are the already planned
+    ``plan_layers(mask_set.object_ids, options)`` (planned here when None)."""
+    layers = plan_layers(mask_set.object_ids, options) if layers is None else layers
     if len(layers) > 1 or len(layers[0].obj_ids) < 2:
         return None
     ids = ", ".join(str(obj_id) for obj_id in layers[0].obj_ids)
@@ -201,12 +226,15 @@ def output_frame(
     frame_index: int,
     options: ComposeOptions,
     *,
-    holdouts: MaskSet | None = None,
+    holdouts: HoldoutMasks | None = None,
+    layers: tuple[Layer, ...] | None = None,
 ) -> np.ndarray:
     """Output frame ``frame_index`` of the composite ``render`` would make, ``uint8`` (H, W, 3) RGB.
 
     ``background`` and ``obj`` are the videos' paths, or their ``VideoInfo`` when already probed;
-    ``holdouts`` the already loaded masks of ``options.holdout_mask`` (loaded here when None).
+    ``holdouts`` the background's holdouts (default: the masks of ``options.holdout_mask``, see
+    ``holdout_masks``) and ``layers`` the already planned ``plan_layers(masks.object_ids, options)``
+    (planned here when None).
 
     Raises:
         ValueError: ``frame_index`` is outside the output, or an input is unreadable.
@@ -215,11 +243,13 @@ def output_frame(
     timeline = plan_timeline(background, obj, options)
     if not 0 <= frame_index < timeline.num_frames:
         raise BadInput(f"frame {frame_index} is outside the output ({timeline.num_frames} frames)")
-    holdouts = _holdout_masks(options) if holdouts is None else holdouts
-    scene = _Scene(masks, options, (obj.width, obj.height), timeline.clip, holdouts, background)
-    canvas = _RgbFrame(_kept_frame(background, timeline.background_index(frame_index)).copy())
+    holdouts = holdout_masks(options) if holdouts is None else holdouts
+    scene = _Scene(masks, options, (obj.width, obj.height), timeline.clip, holdouts, background, layers)
     object_index = timeline.object_index(frame_index)
-    obj_frame = None if object_index is None else _RgbFrame(_kept_frame(obj, object_index))
+    # the two frames are decoded side by side (each by its own ffmpeg)
+    obj_pixels = None if object_index is None else _FRAME_READERS.submit(_kept_frame, obj, object_index)
+    canvas = _RgbFrame(_kept_frame(background, timeline.background_index(frame_index)).copy())
+    obj_frame = None if obj_pixels is None else _RgbFrame(obj_pixels.result())
     holdout = scene.holdout(timeline.background_index(frame_index))
     scene.paste(canvas, obj_frame, scene.layer_frames(object_index), frame_index, holdout)
     return canvas.pixels
@@ -233,12 +263,15 @@ def snapshot(
     options: ComposeOptions,
     out_png: str | os.PathLike,
     *,
-    holdouts: MaskSet | None = None,
+    holdouts: HoldoutMasks | None = None,
+    layers: tuple[Layer, ...] | None = None,
 ) -> Path:
     """Write ``output_frame(...)`` as an RGB PNG (atomically); ``masks`` may also be a folder or zip path."""
     with ExitStack() as cleanup:
         mask_set = _as_mask_set(masks, cleanup)
-        composed = output_frame(background, obj, mask_set, frame_index, options, holdouts=holdouts)
+        composed = output_frame(
+            background, obj, mask_set, frame_index, options, holdouts=holdouts, layers=layers
+        )
     return _write_png(Path(out_png), composed)
 
 
@@ -249,17 +282,19 @@ def render(
     out_path: str | os.PathLike,
     options: ComposeOptions,
     *,
-    progress: RenderProgress | None = None,
+    progress: ProgressCallback | None = None,
     cancel: CancelFlag | None = None,
-    holdouts: MaskSet | None = None,
+    holdouts: HoldoutMasks | None = None,
+    layers: tuple[Layer, ...] | None = None,
 ) -> RenderResult:
     """Render the composite video to ``out_path`` (H.264 + AAC mp4, written to a temp file then renamed).
 
-    ``progress(frames_done, total, fps)`` is called after every frame; ``cancel.is_set()`` is checked
+    ``progress`` gets a `jobs.Progress` (stage "render") after every frame; ``cancel.is_set()`` is checked
     between frames and a set flag raises ``Cancelled``. A failed or cancelled render leaves no file.
     Inputs are probed by counting packets (``probe_video(exact=False)``); should a damaged input stop
     decoding earlier than that, the output ends there (``RenderResult.num_frames`` says where).
-    ``holdouts`` are the already loaded masks of ``options.holdout_mask`` (loaded here when None).
+    ``holdouts`` are the background's holdouts (default: the masks of ``options.holdout_mask``) and
+    ``layers`` the already planned ``plan_layers`` of the masks' objects (planned here when None).
 
     Raises:
         ValueError: an unreadable input, unknown object ids, or a bad output path.
@@ -270,10 +305,13 @@ def render(
     timeline = plan_timeline(background, obj, options)
     with ExitStack() as cleanup:
         mask_set = _as_mask_set(masks, cleanup)
-        holdouts = _holdout_masks(options) if holdouts is None else holdouts
-        scene = _Scene(mask_set, options, (obj.width, obj.height), timeline.clip, holdouts, background)
+        holdouts = holdout_masks(options) if holdouts is None else holdouts
+        scene = _Scene(
+            mask_set, options, (obj.width, obj.height), timeline.clip, holdouts, background, layers
+        )
         backgrounds = cleanup.enter_context(_Prefetch(_background_frames(background, timeline, scene)))
         objects = cleanup.enter_context(_Prefetch(_object_frames(obj, scene, timeline)))
+        objects = cleanup.enter_context(_Prefetch(_cut_out_frames(scene, objects)))  # off the compositor
         audio = bg_path if background.has_audio else None
         writer = cleanup.enter_context(
             VideoWriter(
@@ -285,13 +323,13 @@ def render(
             )
         )
         pairs = zip(backgrounds, objects, strict=False)  # ends when either input stops decoding
+        meter = ProgressMeter(timeline.num_frames, 1, with_stage(progress, "render"))
         for index, ((canvas, holdout), (obj_frame, layer_frames)) in enumerate(pairs):
             raise_if_cancelled(cancel, "rendering")
             scene.paste(canvas, obj_frame, layer_frames, index, holdout)
             writer.write(canvas.data)
-            if progress is not None:
-                progress(index + 1, timeline.num_frames, (index + 1) / (time.perf_counter() - started))
-        note = placement_note(mask_set, options)
+            meter.frame_done()
+        note = placement_note(mask_set, options, layers=scene.layers)
     return RenderResult(
         writer.path, writer.frames_written, background.fps, time.perf_counter() - started, note
     )
@@ -307,6 +345,11 @@ class _LayerFrame:
     mask: ObjectMask | None
     path: tuple[PathPoint, PathPoint] | None = None
     object_index: int | None = None  # the object video's frame (soft edges follow the motion by it)
+    cutout: tuple[Box, Cutout] | None = None  # the soft edge's crop and cut-out, when made ahead of pasting
+
+    def shown(self, layer: Layer) -> bool:
+        """Whether ``layer`` is pasted on this frame: it has a mask and, for ``follow``, a path."""
+        return self.mask is not None and (layer.options.placement != "follow" or self.path is not None)
 
 
 class _Scene:
@@ -319,11 +362,12 @@ class _Scene:
         options: ComposeOptions,
         object_size: tuple[int, int],
         clip: range,
-        holdouts: MaskSet | None = None,
+        holdouts: HoldoutMasks | None = None,
         background: VideoInfo | None = None,
+        layers: tuple[Layer, ...] | None = None,  # plan_layers(masks.object_ids, options) when None
     ) -> None:
         self.masks, self.options, self.object_size = masks, options, object_size
-        self.layers = plan_layers(masks.object_ids, options)
+        self.layers = plan_layers(masks.object_ids, options) if layers is None else layers
         self.holdouts = holdouts
         self.background_size = None if background is None else (background.width, background.height)
         self.paths = [self._path(layer, clip) for layer in self.layers]
@@ -358,6 +402,18 @@ class _Scene:
             frames.append(_LayerFrame(mask, points, object_index))
         return tuple(frames)
 
+    def cut_out(self, obj_frame: _Frame, layer_frames: Sequence[_LayerFrame]) -> tuple[_LayerFrame, ...]:
+        """``layer_frames`` of ``obj_frame`` with each shown soft-edged layer's cut-out made
+        (``_soft_cutout``, following the layer's motion): a render calls it in a thread of its own, in frame
+        order, so that the compositing thread only places and blends."""
+        frames = []
+        for layer, frame, history in zip(self.layers, layer_frames, self.edge_histories, strict=True):
+            if frame.shown(layer) and layer.options.edge != "hard":
+                made = _soft_cutout(obj_frame, frame.mask, layer.options, history, frame.object_index)
+                frame = replace(frame, cutout=made)
+            frames.append(frame)
+        return tuple(frames)
+
     def holdout(self, background_index: int) -> ObjectMask | None:
         """The holdout of background frame ``background_index``, feathered like the objects (or None)."""
         if self.holdouts is None or self.background_size is None:
@@ -377,12 +433,12 @@ class _Scene:
         if obj_frame is None:
             return
         for layer, frame, history in zip(self.layers, layer_frames, self.edge_histories, strict=True):
-            if frame.mask is None or (layer.options.placement == "follow" and frame.path is None):
+            if not frame.shown(layer):
                 continue
             placed = place(layer, frame.mask.box, canvas.size, output_index, frame.path)
             _paste(
                 canvas, obj_frame, frame.mask, layer.options, placed, holdout,
-                history=history, frame_index=frame.object_index,
+                history=history, frame_index=frame.object_index, cutout=frame.cutout,
             )  # fmt: skip
 
 
@@ -398,6 +454,7 @@ def _paste(
     holdout: ObjectMask | None = None,
     history: EdgeHistory | None = None,
     frame_index: int | None = None,
+    cutout: tuple[Box, Cutout] | None = None,
 ) -> None:
     """Composite ``obj_frame`` through ``mask`` into ``canvas`` in place, as ``placed`` says (with its
     shadow under it, and the ``holdout`` in front of both); touches only the target and shadow boxes.
@@ -405,33 +462,40 @@ def _paste(
 
     The edge stage (``options.edge``) runs on the object's box grown by its reach, at the source
     resolution, before rescaling (``history`` and ``frame_index``, the object frame, let ``refine`` and
-    ``matte`` follow the motion); ``hard`` keeps the tight box and feathers after rescaling. An enlarged
+    ``matte`` follow the motion), unless ``cutout`` brings it already made (its crop and cut-out); ``hard``
+    keeps the tight box and feathers after rescaling. An enlarged
     object that the frame clips is resampled only where it shows (`_needed_part`) when it is neither
     turned, mirrored nor casting a shadow."""
     hard = options.edge == "hard"
     if hard:
         box, landing, pixels, mask_alpha = mask.box, placed.box, obj_frame.rgb(mask.box), mask.alpha
     else:
-        box, cutout = _soft_cutout(obj_frame, mask, options, history, frame_index)
+        box, made = cutout or _soft_cutout(obj_frame, mask, options, history, frame_index)
         landing = _grown_target(placed.box, mask.box, box)
         if placed.mirror:  # the margins the frame's border cut mirror too: the object stays in place
             twice_centre = placed.box.x0 + placed.box.x1
             landing = Box(twice_centre - landing.x1, landing.y0, twice_centre - landing.x0, landing.y1)
-        pixels, mask_alpha = cutout.foreground, cutout.alpha
-    part = landing
-    if placed.rotation % 360 == 0 and not placed.mirror and not options.shadow:
-        shown = clip_box(landing, canvas.size)
-        if shown is None:
-            return
-        part = _needed_part(box, landing, shown, options.feather if hard else 0)
-    patch, alpha = _scaled_patch(pixels, mask_alpha, box, landing, part)
-    if part == landing:
-        patch, alpha, target = transform_patch(patch, alpha, replace(placed, box=landing))
+        pixels, mask_alpha = made.foreground, made.alpha
+    placed = replace(placed, box=landing)
+    feather = options.feather if hard else 0
+    turned = placed.rotation % 360 != 0 or placed.mirror
+    enlarged = landing.width > box.width and landing.height > box.height
+    if enlarged or not (turned or options.shadow):  # made only where it shows (and the feather around it)
+        whole = turned_box(landing, placed.rotation)
+        shown = clip_box(whole, canvas.size)
+        target = None if shown is None else _needed_part(box, whole, shown, feather)
+        if target is None:
+            patch = alpha = None
+        elif turned:
+            patch, alpha = _placed_part(pixels, mask_alpha, box, placed, target)
+        else:
+            patch, alpha = _scaled_patch(pixels, mask_alpha, box, landing, target)
     else:
-        target = part
-    if hard:
+        patch, alpha = _scaled_patch(pixels, mask_alpha, box, landing)
+        patch, alpha, target = transform_patch(patch, alpha, placed)
+    if hard and alpha is not None:
         alpha = feather_alpha(alpha, options.feather)
-    visible = clip_box(target, canvas.size)
+    visible = None if target is None else clip_box(target, canvas.size)
     if visible is not None:
         inside = _inner_slices(visible, target)
         patch, visible_alpha = patch[inside], _held_out(np.ascontiguousarray(alpha[inside]), visible, holdout)
@@ -441,12 +505,56 @@ def _paste(
                 patch = match_brightness(patch, visible_alpha, reference)
             if options.color_match > 0:
                 patch = match_colour(patch, visible_alpha, reference, options.color_match)
-    if options.shadow:
+    if options.shadow and enlarged:
+        _cast_enlarged_shadow(canvas, mask_alpha, box, placed, options, holdout)
+    elif options.shadow:
         _cast_shadow(canvas, alpha, target, options, holdout)
     if visible is None:
         return
     region = np.ascontiguousarray(canvas.rgb(visible))
     canvas.put(visible, composite(region, np.ascontiguousarray(patch), visible_alpha, options.blend_mode))
+
+
+def _placed_part(
+    pixels: np.ndarray, alpha: np.ndarray, box: Box, placed: Placed, part: Box
+) -> tuple[np.ndarray, np.ndarray]:
+    """The part ``part`` of the object's placed patch (resized, mirrored and turned as ``placed`` says),
+    made in one warp from its pixels and alpha over ``box``, with the sharp edge of the turned box."""
+    turn, whole = turn_matrix(placed.box, placed.rotation)
+    to_part = _shifted(turn, whole.x0 - part.x0, whole.y0 - part.y0)
+    return _warped_patch(pixels, alpha, box, placed, to_part, (part.width, part.height))
+
+
+def _warped_patch(
+    pixels: np.ndarray | None,
+    alpha: np.ndarray,
+    box: Box,
+    placed: Placed,
+    to_output: np.ndarray,
+    size: tuple[int, int],
+) -> tuple[np.ndarray | None, np.ndarray]:
+    """``pixels`` and ``alpha`` over ``box`` resized to ``placed.box`` (``fit_matrix``), then mapped by
+    ``to_output`` (pixels of ``placed.box`` -> output pixels) into an output of ``size``. Samples past the
+    object's box repeat its edge, and the alpha is cut by the coverage of ``placed.box`` (its edge ramps
+    over one output pixel, as a patch resized first and then turned with a zero border), so that a large
+    enlargement keeps a sharp edge."""
+    matrix = (to_output @ fit_matrix(box, placed))[:2]
+    flags, border = cv2.INTER_LINEAR, cv2.BORDER_REPLICATE
+    warped = None if pixels is None else cv2.warpAffine(pixels, matrix, size, flags=flags, borderMode=border)
+    warped_alpha = cv2.warpAffine(alpha, matrix, size, flags=flags, borderMode=border)
+    back = np.linalg.inv(to_output)  # output pixels -> pixels of placed.box
+    xs, ys = np.arange(size[0], dtype=np.float32), np.arange(size[1], dtype=np.float32)[:, None]
+    u = back[0, 0] * xs + back[0, 1] * ys + np.float32(back[0, 2])
+    v = back[1, 0] * xs + back[1, 1] * ys + np.float32(back[1, 2])
+    width, height = placed.box.width, placed.box.height
+    across = np.clip(u + 1, 0, 1) * np.clip(width - u, 0, 1)
+    warped_alpha *= (across * np.clip(v + 1, 0, 1) * np.clip(height - v, 0, 1)).astype(np.float32)
+    return warped, warped_alpha
+
+
+def _shifted(matrix: np.ndarray, dx: float, dy: float) -> np.ndarray:
+    """The (3, 3) ``matrix`` followed by a shift of (``dx``, ``dy``)."""
+    return np.array([[1.0, 0, dx], [0, 1, dy], [0, 0, 1]]) @ matrix
 
 
 def _cast_shadow(
@@ -464,6 +572,51 @@ def _cast_shadow(
     if visible is None:
         return
     shadow = _held_out(np.ascontiguousarray(shadow[_inner_slices(visible, box)]), visible, holdout)
+    canvas.put(visible, darken(np.ascontiguousarray(canvas.rgb(visible)), shadow))
+
+
+def _cast_enlarged_shadow(
+    canvas: _Frame,
+    mask_alpha: np.ndarray,
+    box: Box,
+    placed: Placed,
+    options: ComposeOptions,
+    holdout: ObjectMask | None,
+) -> None:
+    """``_cast_shadow`` for an enlarged object (alpha ``mask_alpha`` over ``box`` in its video): the shadow
+    is made from its placed alpha at most ``_SHADOW_SIDE_FRAMES`` frames long a side (at a lower resolution
+    past that; it is blurred anyway), and only its part on the frame is resized back and applied, so the
+    memory it takes does not grow with the enlargement."""
+    turn, whole = turn_matrix(placed.box, placed.rotation)
+    factor = min(1.0, _SHADOW_SIDE_FRAMES * max(canvas.size) / max(whole.width, whole.height))
+    size = (max(1, math.ceil(whole.width * factor)), max(1, math.ceil(whole.height * factor)))
+    reduce = np.array([[factor, 0, 0.5 * factor - 0.5], [0, factor, 0.5 * factor - 0.5], [0, 0, 1]])
+    _, alpha = _warped_patch(None, mask_alpha, box, placed, reduce @ turn, size)
+    if options.edge == "hard":
+        alpha = feather_alpha(alpha, round(options.feather * factor))
+    cast = shadow_alpha(
+        alpha, Box(0, 0, *size), angle=options.shadow_angle, length=options.shadow_length,
+        blur=round(options.shadow_blur * factor), opacity=options.shadow_opacity,
+    )  # fmt: skip
+    if cast is None:
+        return
+    shadow, small = cast
+    reach = Box(
+        whole.x0 + math.floor(small.x0 / factor), whole.y0 + math.floor(small.y0 / factor),
+        whole.x0 + math.ceil(small.x1 / factor), whole.y0 + math.ceil(small.y1 / factor),
+    )  # fmt: skip
+    visible = clip_box(reach, canvas.size)
+    if visible is None:
+        return
+    back = np.array(  # frame pixels of `visible` -> pixels of the small shadow
+        [
+            [factor, 0, (visible.x0 - whole.x0 + 0.5) * factor - 0.5 - small.x0],
+            [0, factor, (visible.y0 - whole.y0 + 0.5) * factor - 0.5 - small.y0],
+        ]
+    )
+    flags = cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
+    shadow = cv2.warpAffine(shadow, back, (visible.width, visible.height), flags=flags, borderValue=0.0)
+    shadow = _held_out(shadow, visible, holdout)
     canvas.put(visible, darken(np.ascontiguousarray(canvas.rgb(visible)), shadow))
 
 
@@ -679,7 +832,8 @@ def _object_frames(
     obj: VideoInfo, scene: _Scene, timeline: Timeline
 ) -> Iterator[tuple[_I420Frame | None, tuple[_LayerFrame, ...]]]:
     """(object frame, its layers' masks and paths) for every output frame, in output order (no frame
-    before the clip starts); ends early when the video stops decoding before its probed length."""
+    before the clip starts); ends early when the video stops decoding before its probed length. An object
+    frame shown by several output frames is the same item each time."""
     size = (obj.width, obj.height)
     decoder: Iterator[np.ndarray] | None = None
     position = -1  # index of ``current`` in the object video
@@ -699,6 +853,20 @@ def _object_frames(
             if position == wanted:
                 current = (_I420Frame(frame, size), scene.layer_frames(wanted))
         yield current
+
+
+def _cut_out_frames(
+    scene: _Scene, objects: Iterator[tuple[_I420Frame | None, tuple[_LayerFrame, ...]]]
+) -> Iterator[tuple[_I420Frame | None, tuple[_LayerFrame, ...]]]:
+    """``objects`` (from ``_object_frames``) with each soft-edged layer's cut-out made (``_Scene.cut_out``),
+    once per object frame and in frame order, so that its temporal smoothing follows the motion."""
+    previous = made = None
+    for item in objects:
+        if item is not previous:
+            obj_frame, layer_frames = item
+            made = item if obj_frame is None else (obj_frame, scene.cut_out(obj_frame, layer_frames))
+            previous = item
+        yield made
 
 
 class _Prefetch(Iterator[T]):
@@ -761,14 +929,15 @@ def _probed(video: str | os.PathLike | VideoInfo) -> VideoInfo:
 
 def _kept_frame(video: VideoInfo, index: int) -> np.ndarray:
     """Frame ``index`` of ``video`` (read-only), the last few kept: a preview after a change of the
-    options, not of the frame, decodes nothing."""
+    options, not of the frame, decodes nothing; one of a frame a little further on decodes only the
+    frames in between (``FrameCursors``)."""
     stat = os.stat(video.path)
     return _decoded_frame(video, index, stat.st_mtime_ns, stat.st_size)
 
 
 @functools.lru_cache(maxsize=_FRAMES_KEPT)
 def _decoded_frame(video: VideoInfo, index: int, modified_ns: int, size: int) -> np.ndarray:
-    frame = read_frame(video, index)
+    frame = _CURSORS.frame(video, index)
     frame.setflags(write=False)  # shared by every caller through the cache
     return frame
 
@@ -782,7 +951,7 @@ def _known_boxes(
     return {}
 
 
-def _holdout_masks(options: ComposeOptions) -> MaskSet | None:
+def holdout_masks(options: ComposeOptions) -> MaskSet | None:
     """The masks of ``options.holdout_mask``, or None without one; kept loaded while the folder or zip is
     unchanged (its zip closes when the set is dropped), so that previews do not index them again."""
     if options.holdout_mask is None:
@@ -810,13 +979,9 @@ def _as_mask_set(masks: MaskSet | str | os.PathLike, cleanup: ExitStack) -> Mask
 
 
 def _write_png(path: Path, rgb: np.ndarray) -> Path:
-    temp = path.with_name(f".{path.stem}.{uuid.uuid4().hex[:8]}.png")
-    try:
+    with atomic_path(path) as temp:
         if not cv2.imwrite(str(temp), cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)):
             raise BadInput(f"cannot write snapshot {path.name}")
-        os.replace(temp, path)
-    finally:
-        temp.unlink(missing_ok=True)
     return path
 
 

@@ -38,7 +38,7 @@ class SegmentOptions:
         check_options(self)
 
 
-ALPHA_VIDEO_CHOICES: tuple[str, ...] = ("none", "webm", "mov")
+ALPHA_VIDEO_FORMATS: tuple[str, ...] = ("webm", "mov")
 
 
 @dataclass(frozen=True)
@@ -55,11 +55,12 @@ class ExportChoices:
         label="DAVIS PNGs (zip)",
         help="one indexed-palette PNG per frame (pixel value = object id), zipped",
     )
-    alpha_video: str = option(
-        "none",
-        choices=ALPHA_VIDEO_CHOICES,
-        label="Alpha video",
-        help="the objects on transparency: webm (VP9, browsers) or mov (ProRes 4444, video editors)",
+    alpha_video: tuple[str, ...] = option(
+        (),
+        choices=ALPHA_VIDEO_FORMATS,
+        label="Alpha videos",
+        help="the objects on transparency, in any of the formats: webm (VP9, browsers), mov (ProRes 4444, "
+        "video editors)",
     )
     feather: int = option(
         config.DEFAULT_FEATHER,
@@ -92,4 +93,4 @@ class ExportChoices:
     @property
     def wanted(self) -> bool:
         """True when at least one export is asked for."""
-        return self.coco or self.davis or self.alpha_video != "none"
+        return self.coco or self.davis or bool(self.alpha_video)

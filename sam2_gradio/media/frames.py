@@ -8,7 +8,7 @@ own tools expect.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -18,6 +18,7 @@ import numpy as np
 from PIL import Image
 
 from sam2_gradio.errors import BadInput
+from sam2_gradio.jobs import ProgressCallback, ProgressMeter
 from sam2_gradio.media import video as video_io
 
 JPEG_SUFFIXES = (".jpg", ".jpeg", ".JPG", ".JPEG")
@@ -121,22 +122,20 @@ def extract_jpeg_frames(
     source: FrameSource,
     folder: str | Path,
     *,
-    progress: Callable[[int, int], None] | None = None,
+    progress: ProgressCallback | None = None,
 ) -> JpegFolderFrames:
     """Write every frame of `source` to `folder/00000.jpg, ...` and return the folder as a source.
 
-    `progress(frames_done, total)` is called every 10 frames and at the end.
+    `progress` gets a `jobs.Progress` every 10 frames and at the end.
     """
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     total = source.meta.num_frames
-    written = 0
+    meter = ProgressMeter(total, 10, progress)
     for index, frame in enumerate(source.read(0, total)):
         path = folder / f"{index:05d}.jpg"
         cv2.imwrite(str(path), cv2.cvtColor(frame, cv2.COLOR_RGB2BGR), JPEG_OPTIONS)
-        written = index + 1
-        if progress and (written % 10 == 0 or written == total):
-            progress(written, total)
-    if written == 0:
+        meter.frame_done()
+    if meter.done == 0:
         raise video_io.VideoReadError("the video has no decodable frames")
     return JpegFolderFrames.open(folder, source.meta.fps)

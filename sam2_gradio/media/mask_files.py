@@ -24,7 +24,6 @@ import re
 import stat
 import struct
 import threading
-import uuid
 import zipfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
@@ -37,7 +36,9 @@ import numpy as np
 from PIL import Image
 
 from sam2_gradio import config
+from sam2_gradio.cpu_budget import check_parse_budget, parse_budget
 from sam2_gradio.errors import BadInput
+from sam2_gradio.media.atomic import atomic_path
 
 PER_OBJECT_DIR = "per_object"
 COMBINED_DIR = "combined"
@@ -109,14 +110,10 @@ def save_indexed_png(path: str | os.PathLike, labels: np.ndarray) -> None:
     if labels.ndim != 2 or labels.dtype != np.uint8:
         raise ValueError(f"labels must be uint8 (H, W), got {labels.dtype} {labels.shape}")
     path = Path(path)
-    temp = path.with_name(f".{path.stem}.{uuid.uuid4().hex[:8]}.png")
     image = Image.fromarray(labels)
     image.putpalette(DAVIS_PALETTE)  # makes it a palette ("P") image, as save_ann_png does
-    try:
+    with atomic_path(path) as temp:
         image.save(temp, format="PNG")
-        os.replace(temp, path)
-    finally:
-        temp.unlink(missing_ok=True)
 
 
 def decode_labels(data: bytes, name: str) -> np.ndarray:
@@ -154,13 +151,9 @@ def save_mask_png(path: str | os.PathLike, mask: np.ndarray, *, make_folders: bo
     path = Path(path)
     if make_folders:
         path.parent.mkdir(parents=True, exist_ok=True)
-    temp = path.with_name(f".{path.stem}.{uuid.uuid4().hex[:8]}.png")
-    try:
+    with atomic_path(path) as temp:
         if not cv2.imwrite(str(temp), foreground.astype(np.uint8) * 255):
             raise OSError(f"could not write mask {path.name}")
-        os.replace(temp, path)
-    finally:
-        temp.unlink(missing_ok=True)
 
 
 def load_mask_png(path: str | os.PathLike) -> np.ndarray:
@@ -405,12 +398,18 @@ def load_mask_set(source: str | os.PathLike) -> MaskSet:
 
     Zips are checked (see ``zip_mask_files``) and read in place: indexing writes nothing to disk. The
     header of every PNG used is checked (a PNG signature and at most ``config.MAX_MASK_SIDE`` pixels a side).
+    Indexing takes at most ``config.MAX_PARSE_CPU_SECONDS`` of CPU (``cpu_budget``), checked at each file.
 
     Raises:
         ValueError: the source is missing, holds no PNG, no PNG is named as a mask, or a mask is refused;
             messages name the user's file, never a server folder.
     """
     source = Path(source)
+    with parse_budget(f"masks {source.name}"):
+        return _load_mask_set(source)
+
+
+def _load_mask_set(source: Path) -> MaskSet:
     if source.is_file() and zipfile.is_zipfile(source):
         try:
             reader = _ZipReader(source)
@@ -433,6 +432,7 @@ def _folder_mask_files(folder: Path) -> dict[str, MaskFile]:
     files is refused as soon as the walk finds one more."""
     files = {}
     for count, path in enumerate(folder.rglob("*")):
+        check_parse_budget()
         if count >= config.MAX_ZIP_ENTRIES:
             raise BadInput(f"masks folder {folder.name} holds more than {config.MAX_ZIP_ENTRIES} files")
         if _is_png_name(path.name):
@@ -479,6 +479,7 @@ def _checked_entries(zip_path: Path, entries: list[zipfile.ZipInfo]) -> list[zip
             f"the limit is {config.MAX_ZIP_UNCOMPRESSED_MB} MB"
         )
     for entry in entries:
+        check_parse_budget()
         _check_entry(zip_path, entry)
     return entries
 
@@ -546,6 +547,7 @@ def _index_indexed(source: str, files: dict[str, MaskFile], archive: _ZipReader 
     _check_index_pixels(source, indexed.values())
     frames: dict[int, dict[int, MaskFile]] = {}
     for (frame,), file in sorted(indexed.items()):
+        check_parse_budget()
         labels = np.unique(file.labels())
         frames[frame] = {int(label): replace(file, label=int(label)) for label in labels if label}
     object_ids = tuple(sorted({obj_id for objects in frames.values() for obj_id in objects}))
@@ -570,6 +572,7 @@ def _match(files: dict[str, MaskFile], pattern: re.Pattern) -> dict[tuple[int, .
 
 
 def _check_png_file(source: str, file: MaskFile) -> None:
+    check_parse_budget()
     check_mask_header(file.read_bytes(_PNG_HEADER_BYTES), f"{file.name} in {Path(source).name}")
 
 
@@ -577,6 +580,7 @@ def _check_index_pixels(source: str, files: Iterable[MaskFile]) -> None:
     """Refuse (``BadInput``) indexed masks whose headers declare more pixels than indexing may decode."""
     total = 0
     for file in files:
+        check_parse_budget()
         width, height = check_mask_header(
             file.read_bytes(_PNG_HEADER_BYTES), f"{file.name} in {Path(source).name}"
         )

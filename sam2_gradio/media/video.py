@@ -20,7 +20,6 @@ import os
 import re
 import subprocess
 import tempfile
-import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from fractions import Fraction
@@ -32,7 +31,8 @@ import imageio_ffmpeg
 import numpy as np
 
 from sam2_gradio import config
-from sam2_gradio.errors import BadInput, VideoReadError, VideoWriteError
+from sam2_gradio.errors import BadInput, NoVideoStream, VideoReadError, VideoWriteError
+from sam2_gradio.media.atomic import publish, remove, temp_sibling
 
 # Starting frames closer to the beginning than this are reached by decoding from the start (exact and
 # cheap); later ones by an input-side seek to half a frame before the wanted frame.
@@ -262,9 +262,7 @@ class VideoWriter:
         self.preset = preset
         self.crf = crf
         self.frames_written = 0
-        self._temp_path = self.path.with_name(
-            f".{self.path.stem}.{uuid.uuid4().hex[:8]}.partial{self.path.suffix}"
-        )
+        self._temp_path = temp_sibling(self.path)  # published to `path` by `close`
         self._size: tuple[int, ...] | None = None  # array shape fixed by the first frame
         self._process: subprocess.Popen | None = None
         self._stderr: IO[bytes] | None = None
@@ -322,7 +320,7 @@ class VideoWriter:
         self._stderr.close()
         if self.audio_from is not None and has_audio_stream(self.audio_from):
             self._add_audio()
-        os.replace(self._temp_path, self.path)
+        publish(self._temp_path, self.path)
         return self.path
 
     def abort(self) -> None:
@@ -385,7 +383,7 @@ class VideoWriter:
     def _cleanup(self) -> None:
         if self._stderr is not None:
             self._stderr.close()
-        self._temp_path.unlink(missing_ok=True)
+        remove(self._temp_path)
 
 
 def check_alpha_video_path(path: str | os.PathLike) -> Path:
@@ -450,7 +448,8 @@ def _existing_file(path: str | os.PathLike) -> Path:
 
 
 def _read_header(path: str, *, require_video: bool = True) -> _Header:
-    result = subprocess.run([ffmpeg_exe(), "-hide_banner", "-i", _ffmpeg_path(path)], capture_output=True)
+    command = [ffmpeg_exe(), "-hide_banner", "-i", _ffmpeg_path(path)]
+    result = _probe_run(command, config.MAX_VIDEO_HEADER_SECONDS, f"reading the header of {Path(path).name}")
     text = result.stderr.decode("utf-8", errors="replace")
     container = re.search(r"^Input #0, (.+?), from", text, re.MULTILINE)
     if container is None:
@@ -459,8 +458,19 @@ def _read_header(path: str, *, require_video: bool = True) -> _Header:
     if _IMAGE_FORMATS.search(header.container) and require_video:
         raise VideoReadError(f"{path} is a still image, not a video.")
     if require_video and not header.has_video:
-        raise VideoReadError(f"{path} has no video stream.")
+        raise NoVideoStream(f"{path} has no video stream.")
     return header
+
+
+def _probe_run(command: list[str], seconds: float, doing: str) -> subprocess.CompletedProcess[bytes]:
+    """Run one probing ffmpeg ``command``, killed after ``seconds`` of wall time: `VideoReadError` saying
+    that ``doing`` ("reading the header of v.mp4") took too long."""
+    try:
+        return subprocess.run(command, capture_output=True, timeout=seconds)
+    except subprocess.TimeoutExpired:
+        raise VideoReadError(
+            f"{doing} took more than {seconds:g} s; give a shorter or simpler video"
+        ) from None
 
 
 def _parse_header(container: str, text: str) -> _Header:
@@ -495,7 +505,7 @@ def _count_frames(path: str, *, decode: bool) -> int:
     command += ["-map", "0:v:0"]
     command += ["-fps_mode", "passthrough"] if decode else ["-c", "copy"]
     command += ["-f", "null", "-progress", "pipe:1", "-"]
-    result = subprocess.run(command, capture_output=True)
+    result = _probe_run(command, config.MAX_FRAME_COUNT_SECONDS, f"counting the frames of {Path(path).name}")
     counts = re.findall(rb"^frame=(\d+)", result.stdout, re.MULTILINE)
     return int(counts[-1]) if counts else 0
 
@@ -505,7 +515,10 @@ def _first_frame_time(path: str, size: int, mtime_ns: int) -> float:
     """Seconds from the file's start to its first video frame (non-zero when the video starts late)."""
     command = [ffmpeg_exe(), "-hide_banner", "-nostats", "-i", _ffmpeg_path(path)]
     command += ["-map", "0:v:0", "-frames:v", "1"]
-    result = subprocess.run(command + ["-vf", "showinfo", "-f", "null", "-"], capture_output=True)
+    command += ["-vf", "showinfo", "-f", "null", "-"]
+    result = _probe_run(
+        command, config.MAX_VIDEO_HEADER_SECONDS, f"finding the first frame of {Path(path).name}"
+    )
     match = re.search(rb"pts_time:\s*(-?[\d.]+)", result.stderr)
     return float(match.group(1)) if match else 0.0
 

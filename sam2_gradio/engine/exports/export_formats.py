@@ -20,7 +20,6 @@ feathered), ``refine`` or ``matte``, whose edge colours are the objects' own, es
 from __future__ import annotations
 
 import json
-import shutil
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack
@@ -33,9 +32,9 @@ import numpy as np
 from sam2_gradio import config
 from sam2_gradio.compositor.blend import feather_alpha
 from sam2_gradio.compositor.edges import EdgeHistory, check_edge, cut_out, reach
-from sam2_gradio.engine.exports.mask_folder import partial_sibling, replace_path
 from sam2_gradio.errors import BadInput
 from sam2_gradio.jobs import CancelFlag, ProgressCallback, ProgressMeter, raise_if_cancelled
+from sam2_gradio.media.atomic import atomic_path
 from sam2_gradio.media.frames import FrameSource, VideoMeta
 from sam2_gradio.media.mask_code import MaskCode
 from sam2_gradio.media.mask_files import indexed_mask_name, save_indexed_png
@@ -102,7 +101,7 @@ class ExportFormats:
     feather: int = config.DEFAULT_FEATHER  # soft edge of the alpha video with edge "hard", pixels
     alpha_png_dir: Path | None = None  # one RGBA PNG per frame, the alpha video's frames
     edge: str = config.DEFAULT_EDGE  # edge of the alpha video and PNGs (compositor.edges.EDGE_MODES)
-    edge_band: int = config.DEFAULT_EDGE_BAND  # pixels either side of the mask's edge refine/matte may change
+    edge_band: int = config.DEFAULT_EDGE_BAND  # pixels either side of the edge refine changes (matte 1.5x)
 
     @property
     def wanted(self) -> bool:
@@ -138,7 +137,7 @@ class ExportedFiles:
 
     coco: Path | None = None
     davis_dir: Path | None = None
-    alpha_video: Path | None = None
+    alpha_videos: tuple[Path, ...] = ()  # one per format asked for (`write_exports` writes at most one)
     alpha_pngs: Path | None = None
 
 
@@ -186,7 +185,8 @@ def write_exports(
             progress=progress,
             cancel=cancel,
         )
-    return ExportedFiles(coco=coco, davis_dir=davis, alpha_video=alpha, alpha_pngs=pngs)
+    alphas = (alpha,) if alpha is not None else ()
+    return ExportedFiles(coco=coco, davis_dir=davis, alpha_videos=alphas, alpha_pngs=pngs)
 
 
 # --- YouTube-VIS JSON -------------------------------------------------------------------------------
@@ -245,12 +245,8 @@ def write_youtube_vis(
 ) -> Path:
     """Write `youtube_vis(...)` as JSON to `path` (atomically) and return it."""
     path = Path(path)
-    partial = partial_sibling(path)
-    try:
+    with atomic_path(path) as partial:
         partial.write_text(json.dumps(youtube_vis(tracked, names=names, video_name=video_name)))
-        partial.replace(path)
-    finally:
-        partial.unlink(missing_ok=True)
     return path
 
 
@@ -274,19 +270,14 @@ def write_davis_pngs(davis_dir: str | Path, tracked: TrackedMasks) -> Path:
     """Write one DAVIS palette PNG per frame (``00000.png``, ...) into `davis_dir`, replacing it."""
     davis_dir = Path(davis_dir)
     davis_dir.parent.mkdir(parents=True, exist_ok=True)
-    partial = partial_sibling(davis_dir)
-    partial.mkdir()
-    try:
+    with atomic_path(davis_dir) as partial:
+        partial.mkdir()
         meta = tracked.meta
         for frame in range(meta.num_frames):
             masks = {obj_id: tracked.mask(frame, obj_id) for obj_id in tracked.obj_ids}
             save_indexed_png(
                 partial / indexed_mask_name(frame), indexed_labels(masks, meta.height, meta.width)
             )
-        replace_path(partial, davis_dir)
-    except BaseException:
-        shutil.rmtree(partial, ignore_errors=True)
-        raise
     return davis_dir
 
 
@@ -382,7 +373,8 @@ def write_alpha_video(
 
     ``.webm`` gives VP9 with alpha, ``.mov`` ProRes 4444; the video's size and fps (or `fps`). Edges as the
     compositor's (`cutout_rgba`): `edge` ``hard`` softens the mask inwards over `feather` pixels
-    (`blend.feather_alpha`); ``refine`` and ``matte`` change `edge_band` pixels either side of the edge.
+    (`blend.feather_alpha`); ``refine`` changes `edge_band` pixels either side of the edge, ``matte`` 1.5
+    times as many.
     """
     (written,) = write_alpha_videos(
         [path], source, tracked, obj_ids=obj_ids, feather=feather, edge=edge, edge_band=edge_band, fps=fps,
@@ -448,9 +440,8 @@ def write_alpha_pngs(
         alpha_png_dir=png_dir, alpha_objects=tuple(selected), feather=feather, edge=edge, edge_band=edge_band
     ).check(tracked.obj_ids)
     meter = ProgressMeter(source.meta.num_frames, ALPHA_REPORT_EVERY, progress)
-    partial = partial_sibling(png_dir)
-    partial.mkdir()
-    try:
+    with atomic_path(png_dir) as partial:
+        partial.mkdir()
         frames = alpha_frames(source, tracked, selected, edge=edge, edge_band=edge_band, feather=feather)
         for index, rgba in enumerate(frames):
             raise_if_cancelled(cancel, "alpha PNGs")
@@ -459,8 +450,4 @@ def write_alpha_pngs(
             ):
                 raise OSError(f"could not write alpha PNG {index} in {png_dir}")
             meter.frame_done()
-        replace_path(partial, png_dir)
-    except BaseException:
-        shutil.rmtree(partial, ignore_errors=True)
-        raise
     return png_dir

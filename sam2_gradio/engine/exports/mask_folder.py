@@ -13,20 +13,19 @@ which frames were tracked (`save_run_state`).
 from __future__ import annotations
 
 import json
-import shutil
-import uuid
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Protocol
 
 import numpy as np
 
-from sam2_gradio.engine.exports.overlay import draw_masks
+from sam2_gradio.engine.exports.overlay import draw_legend, draw_masks
 from sam2_gradio.engine.tracking.prompts import PromptState
 from sam2_gradio.jobs import CancelFlag, ProgressCallback, ProgressMeter, raise_if_cancelled
 from sam2_gradio.media import mask_files
+from sam2_gradio.media.atomic import atomic_path, publish, remove, temp_sibling
 from sam2_gradio.media.frames import FrameSource, VideoMeta
 from sam2_gradio.media.video import VideoWriter
 
@@ -38,80 +37,25 @@ MAX_QUEUED_FRAMES = 8  # frames of masks waiting for the PNG writer
 _ZIP_ENTRY_DATE = (1980, 1, 1, 0, 0, 0)
 
 
-def partial_sibling(path: Path) -> Path:
-    """A hidden, unique name beside `path` for writing it before it is moved into place."""
-    return path.with_name(f".{path.name}.partial-{uuid.uuid4().hex[:8]}")
-
-
-def partial_file(path: str | Path) -> Path:
-    """A hidden, unique sibling of `path` to write first and rename to `path` when done; it keeps the
-    suffix, so a video writer accepts it: ``.preview.partial-1a2b3c4d.mp4``."""
-    path = Path(path)
-    return path.with_name(f".{path.stem}.partial-{uuid.uuid4().hex[:8]}{path.suffix}")
-
-
-def replace_path(partial: Path, final: Path) -> None:
-    """Move `partial` (a file or folder) to `final`, replacing what was there."""
-    if final.is_dir():
-        trash = partial_sibling(final)
-        final.rename(trash)
-        partial.rename(final)
-        shutil.rmtree(trash, ignore_errors=True)
-    else:
-        partial.replace(final)
-
-
 class MaskExporter:
     """Writes per-object and union mask PNGs as frames arrive, in a background thread.
 
     Files go to a hidden partial folder beside `mask_dir`; `finish()` writes empty masks for frames that
     got none (unless told not to) and returns that folder, `publish()` then moves it into place,
     `abort()` deletes it. Use as a context manager: leaving the block with an exception aborts.
-    `on_frame(frame, {obj_id: bool mask})`, when given, also gets every frame's masks (all objects, empty
-    ones included) in the writer thread, e.g. `TrackedMasks.add`. `carried_from` and `carried_frames`
-    start the folder with the masks of those frames from an earlier mask folder (a resumed run).
     """
 
-    def __init__(
-        self,
-        mask_dir: str | Path,
-        meta: VideoMeta,
-        obj_ids: list[int],
-        *,
-        on_frame: Callable[[int, dict[int, np.ndarray]], None] | None = None,
-        carried_from: str | Path | None = None,
-        carried_frames: range = range(0),
-    ) -> None:
+    def __init__(self, mask_dir: str | Path, meta: VideoMeta, obj_ids: list[int]) -> None:
         self.mask_dir = Path(mask_dir)  # where the finished folder ends up
         self.meta = meta  # the video the masks belong to
         self.obj_ids = list(obj_ids)  # every object that gets a mask per frame
-        self._on_frame = on_frame  # another consumer of each frame's masks
         self.mask_dir.parent.mkdir(parents=True, exist_ok=True)
-        self._partial = partial_sibling(self.mask_dir)  # the folder being written
+        self._partial = temp_sibling(self.mask_dir)  # the folder being written
         (self._partial / PER_OBJECT_DIR).mkdir(parents=True)
         (self._partial / COMBINED_DIR).mkdir()
         self._written = bytearray(meta.num_frames)  # 1 for each frame already written
         self._writer = ThreadPoolExecutor(max_workers=1)  # PNG encoding overlaps the model
         self._pending: list[Future[None]] = []
-        if carried_from is not None:
-            self._carry(Path(carried_from), carried_frames)
-
-    def _carry(self, earlier: Path, frames: range) -> None:
-        """Copy the masks of `frames` from the mask folder `earlier` and count those frames as written;
-        `on_frame` gets them too, so exports made from it (COCO, DAVIS, alpha) hold every frame."""
-        for frame in frames:
-            names = [f"{COMBINED_DIR}/{mask_files.combined_mask_name(frame)}"]
-            names += [f"{PER_OBJECT_DIR}/{mask_files.per_object_mask_name(frame, o)}" for o in self.obj_ids]
-            for name in names:
-                shutil.copyfile(earlier / name, self._partial / name)
-            self._written[frame] = 1
-            if self._on_frame is not None:
-                self._on_frame(frame, read_frame_masks(self._partial, frame, self.obj_ids))
-
-    @property
-    def folder(self) -> Path:
-        """The folder being written (partial until `publish`): the masks written so far are there."""
-        return self._partial
 
     def __enter__(self) -> MaskExporter:
         return self
@@ -148,20 +92,6 @@ class MaskExporter:
         mask_files.save_mask_png(
             self._partial / COMBINED_DIR / mask_files.combined_mask_name(frame), union, make_folders=False
         )
-        if self._on_frame is not None:
-            self._on_frame(frame, masks)
-
-    def keep_only(self, frames: range) -> None:
-        """Drop the masks written for frames outside `frames` (waiting for the writes under way)."""
-        for job in self._pending:
-            job.result()
-        self._pending.clear()
-        for frame in range(self.meta.num_frames):
-            if self._written[frame] and frame not in frames:
-                (self._partial / COMBINED_DIR / mask_files.combined_mask_name(frame)).unlink()
-                for obj_id in self.obj_ids:
-                    per_object_mask_path(self._partial, frame, obj_id).unlink()
-                self._written[frame] = 0
 
     def finish(self, *, fill_untracked: bool = True) -> Path:
         """Write empty masks for untouched frames (if `fill_untracked`); return the (still partial) folder."""
@@ -175,49 +105,13 @@ class MaskExporter:
 
     def publish(self) -> Path:
         """Move the finished folder to `mask_dir` (replacing what was there) and return it."""
-        replace_path(self._partial, self.mask_dir)
+        publish(self._partial, self.mask_dir)
         return self.mask_dir
 
     def abort(self) -> None:
         """Stop writing and delete the partial folder."""
         self._writer.shutdown(wait=True, cancel_futures=True)
-        shutil.rmtree(self._partial, ignore_errors=True)
-
-
-def per_object_mask_path(mask_dir: str | Path, frame: int, obj_id: int) -> Path:
-    """Path of the mask of `obj_id` on `frame` inside a mask folder."""
-    return Path(mask_dir) / PER_OBJECT_DIR / mask_files.per_object_mask_name(frame, obj_id)
-
-
-def read_frame_masks(mask_dir: str | Path, frame: int, obj_ids: list[int]) -> dict[int, np.ndarray]:
-    """The exported masks of `obj_ids` on `frame` as bool arrays; objects without a file are left out."""
-    found = {}
-    for obj_id in obj_ids:
-        path = per_object_mask_path(mask_dir, frame, obj_id)
-        if path.is_file():
-            found[obj_id] = mask_files.load_mask_png(path) > 0
-    return found
-
-
-def render_preview(
-    source: FrameSource,
-    mask_dir: str | Path,
-    obj_ids: list[int],
-    out_path: str | Path,
-    *,
-    fps: float | None = None,
-    frames: range | None = None,
-    progress: ProgressCallback | None = None,
-    cancel: CancelFlag | None = None,
-) -> Path:
-    """Encode the frames of `source` with each object's mask (PNGs of `mask_dir`) drawn over it.
-
-    See `render_preview_from`, which this is with the masks read from a mask folder.
-    """
-    return _render_preview(
-        source, lambda frame: read_frame_masks(mask_dir, frame, obj_ids), out_path,
-        fps=fps, frames=frames, progress=progress, cancel=cancel,
-    )  # fmt: skip
+        remove(self._partial)
 
 
 class FrameMaskReader(Protocol):
@@ -237,16 +131,17 @@ def render_preview_from(
     frames: range | None = None,
     progress: ProgressCallback | None = None,
     cancel: CancelFlag | None = None,
+    legend: Mapping[int, str] | None = None,
 ) -> Path:
     """Encode the frames of `source` with each object's mask drawn over it (H.264, browser-playable).
 
     `frames` (a range, default all) says which frames; `fps` defaults to the source's. `progress` gets
     a `Progress` every 10 frames; `cancel` (anything with `is_set()`) is checked per frame and leaves no
-    output file.
+    output file. `legend` (obj_id -> label, `overlay.legend_labels`) is written in the top-left corner.
     """
     return _render_preview(
         source, lambda frame: dict(zip(masks.obj_ids, masks.masks_of(frame), strict=True)), out_path,
-        fps=fps, frames=frames, progress=progress, cancel=cancel,
+        fps=fps, frames=frames, progress=progress, cancel=cancel, legend=legend,
     )  # fmt: skip
 
 
@@ -259,6 +154,7 @@ def _render_preview(
     frames: range | None,
     progress: ProgressCallback | None,
     cancel: CancelFlag | None,
+    legend: Mapping[int, str] | None = None,
 ) -> Path:
     frames = range(source.meta.num_frames) if frames is None else frames
     if frames.step != 1 or not frames or frames.start < 0 or frames.stop > source.meta.num_frames:
@@ -267,7 +163,7 @@ def _render_preview(
     with VideoWriter(out_path, fps=fps or source.meta.fps) as writer:
         for frame_index, frame in enumerate(source.read(frames.start, frames.stop), start=frames.start):
             raise_if_cancelled(cancel, "preview rendering")
-            writer.write(draw_masks(frame, masks_on(frame_index)))
+            writer.write(draw_legend(draw_masks(frame, masks_on(frame_index)), legend or {}))
             meter.frame_done()
     return Path(out_path)
 
@@ -290,21 +186,13 @@ def zip_pngs(folder: str | Path, zip_path: str | Path) -> Path:
 
 def _zip_files(entries: list[tuple[str, Path]], zip_path: Path) -> Path:
     """Write `(name in the zip, file)` entries, uncompressed and dated `_ZIP_ENTRY_DATE`, to `zip_path`."""
-    partial = partial_sibling(zip_path)
-    try:
-        with zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_STORED) as archive:
-            for name, path in entries:
-                archive.writestr(zipfile.ZipInfo(name, date_time=_ZIP_ENTRY_DATE), path.read_bytes())
-        partial.replace(zip_path)
-    finally:
-        partial.unlink(missing_ok=True)
+    with (
+        atomic_path(zip_path) as partial,
+        zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_STORED) as archive,
+    ):
+        for name, path in entries:
+            archive.writestr(zipfile.ZipInfo(name, date_time=_ZIP_ENTRY_DATE), path.read_bytes())
     return zip_path
-
-
-def partial_zip_path(zip_path: str | Path) -> Path:
-    """Where the zip of a partial (cancelled) run goes: `masks.zip` -> `masks_partial.zip`."""
-    zip_path = Path(zip_path)
-    return zip_path.with_name(f"{zip_path.stem}_partial{zip_path.suffix}")
 
 
 def save_run_state(
@@ -322,5 +210,6 @@ def save_run_state(
         "tracked_frames": [tracked.start, tracked.stop] if tracked else [],
     }
     path = Path(path)
-    path.write_text(json.dumps(data, indent=2))
+    with atomic_path(path) as temp:
+        temp.write_text(json.dumps(data, indent=2))
     return path

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import cv2
 import numpy as np
@@ -60,6 +60,43 @@ def draw_masks(
         if contour > 0:
             outlines, _ = cv2.findContours(region.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
             cv2.drawContours(out, outlines, -1, object_color(obj_id), contour)
+    return out
+
+
+def legend_labels(objects: Sequence[tuple[int, str]]) -> dict[int, str]:
+    """The preview's legend: obj_id -> its name ("Object 2" for one without), once any object of
+    `objects` ((id, name) pairs) is named; empty (no legend) while none is."""
+    if not any(name for _, name in objects):
+        return {}
+    return {obj_id: name or f"Object {obj_id}" for obj_id, name in objects}
+
+
+def draw_legend(frame: np.ndarray, labels: Mapping[int, str]) -> np.ndarray:
+    """Write each object's label beside a disc of its colour, one line per object, in the frame's
+    top-left corner (white text with a dark outline; letters outside ASCII are shown as "?").
+
+    frame: RGB uint8 (H, W, 3); labels: obj_id -> label, in the order shown. Returns a new frame (the
+    frame itself when `labels` is empty).
+    """
+    if frame.dtype != np.uint8 or frame.ndim != 3 or frame.shape[2] != 3:
+        raise ValueError(f"frame must be RGB uint8 (H, W, 3), got {frame.dtype} {frame.shape}")
+    if not labels:
+        return frame
+    out = frame.copy()
+    scale = max(0.35, min(frame.shape[:2]) / 900)
+    thickness = max(1, round(scale * 2))
+    line = round(30 * scale)
+    radius = max(3, round(8 * scale))
+    for row, (obj_id, label) in enumerate(labels.items(), start=1):
+        text = label.encode("ascii", "replace").decode("ascii")
+        cx, cy = line // 2 + radius, row * line
+        cv2.circle(out, (cx, cy), radius + 1, MARKER_OUTLINE, -1, cv2.LINE_AA)
+        cv2.circle(out, (cx, cy), radius, object_color(obj_id), -1, cv2.LINE_AA)
+        origin = (cx + 2 * radius, cy + round(radius * 0.8))
+        cv2.putText(
+            out, text, origin, cv2.FONT_HERSHEY_SIMPLEX, scale, MARKER_OUTLINE, thickness + 2, cv2.LINE_AA
+        )
+        cv2.putText(out, text, origin, cv2.FONT_HERSHEY_SIMPLEX, scale, MARKER_INK, thickness, cv2.LINE_AA)
     return out
 
 

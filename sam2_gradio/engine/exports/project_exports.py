@@ -8,6 +8,7 @@
     alpha_video(project, "cutout.webm")    # the objects on transparency (.webm or .mov)
     alpha_videos(project, ["a.webm", "a.mov"])  # several at once, each frame cut out once
     alpha_video_bytes(project, ".mov")     # about how large that file will be, before writing it
+    compose_input(project)                 # the video, its masks and the objects' names, for Compose
 
 Each writes into the project's ``outputs/`` folder first, named after what it depends on (the masks
 version, the names, its options), so asking again for an unchanged project copies the file instead of
@@ -16,6 +17,7 @@ writing it again; given a path, the result is also put there (atomically).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import shutil
@@ -26,23 +28,25 @@ from pathlib import Path
 from sam2_gradio import config
 from sam2_gradio.engine.exports import export_formats
 from sam2_gradio.engine.exports.mask_folder import (
+    PREVIEW_REPORT_EVERY,
     MaskExporter,
-    partial_file,
-    partial_sibling,
     render_preview_from,
-    replace_path,
     zip_masks,
 )
+from sam2_gradio.engine.exports.overlay import legend_labels
 from sam2_gradio.engine.store.project import OUTPUTS_DIR, Project
-from sam2_gradio.errors import BadInput
-from sam2_gradio.jobs import CancelFlag, ProgressCallback
+from sam2_gradio.errors import BadInput, NotReady
+from sam2_gradio.jobs import CancelFlag, ProgressCallback, ProgressMeter
+from sam2_gradio.media.atomic import atomic_path, publish
 from sam2_gradio.media.video import check_output_video, estimate_alpha_video_bytes
 
 
-def cached_output(project: Project, kind: str, suffix: str, *depends_on: object) -> Path:
+def cached_output(project: Project, kind: str, suffix: str, *depends_on: object, capped: bool = True) -> Path:
     """Where output `kind` of the project's current masks (and `depends_on`) is cached:
     ``outputs/<kind>-m<masks version>-<hash of depends_on><suffix>``. Outputs of `kind` made from older
-    masks are deleted here; those of the current masks with other options are kept."""
+    masks are deleted here; those of the current masks with other options are kept. A project over its
+    disk cap refuses a new output (`DiskLimitReached`, `Project.check_disk_cap`) unless `capped` is off
+    (an output already written)."""
     version = project.masks_version
     key = hashlib.sha256(json.dumps(list(map(str, depends_on))).encode()).hexdigest()
     folder = project.folder / OUTPUTS_DIR
@@ -51,7 +55,10 @@ def cached_output(project: Project, kind: str, suffix: str, *depends_on: object)
     for old in folder.glob(f"{kind}-m*"):
         if not old.name.startswith(current):
             shutil.rmtree(old) if old.is_dir() else old.unlink(missing_ok=True)
-    return folder / f"{current}{key[:16]}{suffix}"
+    cached = folder / f"{current}{key[:16]}{suffix}"
+    if capped and not cached.exists():
+        project.check_disk_cap()
+    return cached
 
 
 def deliver(cached: Path, path: str | Path | None) -> Path:
@@ -70,11 +77,12 @@ def preview(
     progress: ProgressCallback | None = None,
     cancel: CancelFlag | None = None,
 ) -> Path:
-    """The video with each object's mask drawn over it (H.264 MP4, browser-playable)."""
-    cached = cached_output(project, "preview", ".mp4", fps)
+    """The video with each object's mask drawn over it (H.264 MP4, browser-playable), and once objects
+    are named, a legend of their names (`overlay.legend_labels`)."""
+    legend = legend_labels(project.objects())
+    cached = cached_output(project, "preview", ".mp4", fps, *_legend_key(legend))
     if not cached.exists():
-        staged = partial_file(cached)
-        try:
+        with atomic_path(cached) as staged:
             render_preview_from(
                 project.frames(),
                 project.masks(),
@@ -83,40 +91,49 @@ def preview(
                 frames=_shown_frames(project),
                 progress=progress,
                 cancel=cancel,
+                legend=legend,
             )
-            staged.replace(cached)
-        finally:
-            staged.unlink(missing_ok=True)
     return deliver(cached, path)
 
 
-def adopt_preview(project: Project, written: Path, *, fps: float | None = None) -> Path:
-    """Keep `written` (a preview made while tracking, of the masks now stored) as the cached preview."""
-    cached = cached_output(project, "preview", ".mp4", fps)
-    written.replace(cached)
+def adopt_preview(
+    project: Project, written: Path, *, fps: float | None = None, legend: dict[int, str] | None = None
+) -> Path:
+    """Keep `written` (a preview made while tracking, of the masks now stored, with `legend`) as the
+    cached preview."""
+    cached = cached_output(project, "preview", ".mp4", fps, *_legend_key(legend or {}), capped=False)
+    publish(written, cached)
     return cached
 
 
-def mask_pngs(project: Project, mask_dir: str | Path | None = None) -> Path:
+def mask_pngs(
+    project: Project, mask_dir: str | Path | None = None, *, progress: ProgressCallback | None = None
+) -> Path:
     """`per_object/` and `combined/` single-channel 0/255 PNGs, one per frame and object (the frames of
-    an unfinished run only where it tracked them)."""
+    an unfinished run only where it tracked them); `progress` gets a report every few frames."""
     cached = cached_output(project, "masks", "")
     if not cached.exists():
         tracked, meta = project.masks(), project.meta
         finished = _latest_finished(project)
+        frames = range(meta.num_frames) if finished else project.tracked_frames()
+        meter = ProgressMeter(len(frames), PREVIEW_REPORT_EVERY, progress)
         with MaskExporter(cached, meta, tracked.obj_ids) as exporter:
-            for frame in range(meta.num_frames) if finished else project.tracked_frames():
+            for frame in frames:
                 exporter.write(frame, tracked.obj_ids, tracked.masks_of(frame))
+                meter.frame_done()
             exporter.finish(fill_untracked=finished)
             exporter.publish()
     return deliver(cached, mask_dir)
 
 
-def masks_zip(project: Project, zip_path: str | Path | None = None) -> Path:
-    """Both mask folders in one zip (uncompressed PNGs, fixed dates: the same masks give the same zip)."""
+def masks_zip(
+    project: Project, zip_path: str | Path | None = None, *, progress: ProgressCallback | None = None
+) -> Path:
+    """Both mask folders in one zip (uncompressed PNGs, fixed dates: the same masks give the same zip);
+    `progress` follows the PNGs being written (`mask_pngs`)."""
     cached = cached_output(project, "zip", ".zip")
     if not cached.exists():
-        zip_masks(mask_pngs(project), cached)
+        zip_masks(mask_pngs(project, progress=progress), cached)
     return deliver(cached, zip_path)
 
 
@@ -189,18 +206,13 @@ def alpha_videos(
     options = (chosen, feather, edge, edge_band)
     cached = [cached_output(project, "alpha", path.suffix.lower(), *options) for path in paths]
     missing = list(dict.fromkeys(output for output in cached if not output.exists()))
-    staged = [partial_file(output) for output in missing]
-    try:
-        if missing:
+    if missing:
+        with contextlib.ExitStack() as written:  # every file in place once all are written, none if one fails
+            staged = [written.enter_context(atomic_path(output)) for output in missing]
             export_formats.write_alpha_videos(
                 staged, project.frames(), tracked, obj_ids=chosen, feather=feather, edge=edge,
                 edge_band=edge_band, progress=progress, cancel=cancel,
             )  # fmt: skip
-        for partial, output in zip(staged, missing, strict=True):
-            partial.replace(output)
-    finally:
-        for partial in staged:
-            partial.unlink(missing_ok=True)
     if not copy:
         return cached
     _publish_together(list(zip(cached, paths, strict=True)))
@@ -260,19 +272,39 @@ def _alpha_output(
     chosen = None if obj_ids is None else sorted(obj_ids)
     cached = cached_output(project, kind, suffix, chosen, feather, edge, edge_band)
     if not cached.exists():
-        staged = partial_file(cached) if suffix else partial_sibling(cached)
-        try:
+        with atomic_path(cached) as staged:
             write(
                 staged, project.frames(), tracked, obj_ids=chosen, feather=feather, edge=edge,
                 edge_band=edge_band, progress=progress, cancel=cancel,
             )  # fmt: skip
-            staged.replace(cached)
-        finally:
-            if staged.is_dir():
-                shutil.rmtree(staged, ignore_errors=True)
-            else:
-                staged.unlink(missing_ok=True)
     return deliver(cached, destination)
+
+
+@dataclass(frozen=True)
+class ComposeInput:
+    """What Compose takes from a project: the object video, its masks and the objects' names."""
+
+    video: Path  # the project's video file
+    masks: Path  # per_object/ and combined/ PNGs: a folder, or their zip (`compose_input(zipped=True)`)
+    names: dict[int, str]  # obj_id -> the name the user gave it (objects without one are left out)
+    masks_version: int  # the store's masks version these masks are of
+
+
+def compose_input(project: Project, *, zipped: bool = False) -> ComposeInput:
+    """The project's video, its tracked masks (the mask folder, or with `zipped` the masks zip) and the
+    objects' names, as the compose CLI (``--project``) and the Compose tab take them.
+
+    Raises `NotReady` before any frame is tracked, `BadInput` when the video is a folder of frames or
+    is gone or changed (`Project.frames`)."""
+    video = project.video
+    if video.path.is_dir():
+        raise BadInput(f"the project's video is a folder of frames ({video.name}): give the video and masks")
+    project.frames()  # the video is still there and unchanged
+    if not project.tracked_frames():
+        raise NotReady("this project has no tracked masks yet: propagate (track) it first")
+    masks = masks_zip(project) if zipped else mask_pngs(project)
+    names = {obj: name for obj, name in project.objects() if name}
+    return ComposeInput(video.path, masks, names, project.masks_version)
 
 
 @dataclass(frozen=True)
@@ -338,23 +370,14 @@ def write_outputs(
 
 def _publish_together(pairs: list[tuple[Path, Path]]) -> None:
     """Copy each cached output beside its destination, then move them all into place."""
-    staged: list[tuple[Path, Path]] = []
-    try:
+    with contextlib.ExitStack() as publishing:  # each copy is published as the stack closes
         for cached, final in pairs:
             final.absolute().parent.mkdir(parents=True, exist_ok=True)
-            staged.append((partial_sibling(final), final))
+            staged = publishing.enter_context(atomic_path(final))
             if cached.is_dir():
-                shutil.copytree(cached, staged[-1][0])
+                shutil.copytree(cached, staged)
             else:
-                shutil.copyfile(cached, staged[-1][0])
-        for partial, final in staged:
-            replace_path(partial, final)
-    finally:
-        for partial, _ in staged:
-            if partial.is_dir():
-                shutil.rmtree(partial, ignore_errors=True)
-            else:
-                partial.unlink(missing_ok=True)
+                shutil.copyfile(cached, staged)
 
 
 def check_request(project: Project, request: OutputRequest) -> None:
@@ -384,6 +407,12 @@ def check_request(project: Project, request: OutputRequest) -> None:
         formats.check(obj_ids)
     if request.davis_dir is not None:
         export_formats.ExportFormats(davis_dir=request.davis_dir).check(obj_ids)
+
+
+def _legend_key(legend: dict[int, str]) -> tuple:
+    """What a preview's cache name depends on besides its fps: its legend, when it has one (a preview
+    without one keeps the name it always had)."""
+    return (sorted(legend.items()),) if legend else ()
 
 
 def _latest_finished(project: Project) -> bool:

@@ -7,7 +7,9 @@
     project.summary()                         # what the `project` CLI prints
 
 Layout of a project folder: ``project.sqlite`` (the store; WAL files beside it while open) and
-``outputs/`` (exports written from the store and cached against its masks version). Every change is one
+``outputs/`` (exports written from the store and cached against its masks version). A project may be
+given a disk cap (`Project.disk_cap_bytes`, set by a public app): tracking and exports then stop with
+`DiskLimitReached` once its folder takes more, keeping what was committed. Every change is one
 transaction, so a reader never sees half a frame and a process killed at any point loses nothing
 committed. Masks are those of the latest run: frames another run tracked earlier are not shown until the
 latest one tracks them again, and are dropped when it finishes.
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import sqlite3
 import threading
 import time
@@ -32,7 +35,7 @@ from sam2_gradio.engine.exports.export_formats import TrackedMasks
 from sam2_gradio.engine.exports.overlay import color_hex
 from sam2_gradio.engine.store import schema
 from sam2_gradio.engine.tracking.prompts import PromptState, prompt_state_from_dict, prompts_key
-from sam2_gradio.errors import BadInput, DiskFull
+from sam2_gradio.errors import BadInput, DiskFull, DiskLimitReached
 from sam2_gradio.media.frames import FrameSource, VideoMeta, open_frames
 from sam2_gradio.media.mask_code import MaskCode
 
@@ -90,6 +93,8 @@ class Project:
         self.folder = folder  # the project folder
         self._db = connection  # autocommit mode: every change below opens its own transaction
         self._lock = threading.RLock()  # one statement sequence at a time per connection
+        self.disk_cap_bytes: int | None = None  # the most bytes the folder may take (None: no cap)
+        self._beside_store_bytes: int | None = None  # bytes of the folder but the store, last measured
 
     # --- opening -------------------------------------------------------------------------------
     @classmethod
@@ -281,10 +286,16 @@ class Project:
         """Store the bool (objects, H, W) `masks` of `frame` tracked by run `run_id`, in one transaction
         with the run's count and, when given, its checkpoint `(frames_done, state)`.
 
-        Raises `DiskFull` when the disk is full (nothing of this frame is stored then).
+        Raises `DiskFull` when the disk is full, `DiskLimitReached` when the folder takes more than
+        `disk_cap_bytes` (the store's files measured each frame, the rest of the folder as `check_disk_cap`
+        last measured it); nothing of this frame is stored then.
         """
         if masks.shape[0] != len(obj_ids):
             raise ValueError(f"{masks.shape[0]} masks for {len(obj_ids)} objects on frame {frame}")
+        if self.disk_cap_bytes is not None:
+            if self._beside_store_bytes is None:
+                self.check_disk_cap()
+            self._refuse_past_cap(self._beside_store_bytes + self._store_bytes())
         rows = [
             (frame, int(obj), MaskCode.from_mask(mask).data, int(mask.sum()))
             for obj, mask in zip(obj_ids, masks, strict=True)
@@ -391,6 +402,44 @@ class Project:
     def stored_mask_bytes(self) -> int:
         """Bytes the masks' codes take in the store (`media.mask_code`)."""
         return int(self._row("SELECT coalesce(sum(length(code)), 0) FROM masks")[0])
+
+    def disk_bytes(self) -> int:
+        """Bytes the project folder takes: the store, the video when it lives there, cached outputs."""
+        total = 0
+        for parent, _, names in os.walk(self.folder):
+            for name in names:
+                try:
+                    total += os.lstat(os.path.join(parent, name)).st_size
+                except OSError:  # deleted meanwhile (an old cached output)
+                    continue
+        return total
+
+    def check_disk_cap(self) -> None:
+        """Raise `DiskLimitReached` when the folder takes more than `disk_cap_bytes` (no-op without a
+        cap); what is stored is kept. Measures the whole folder (`disk_bytes`)."""
+        if self.disk_cap_bytes is None:
+            return
+        total = self.disk_bytes()
+        self._beside_store_bytes = total - self._store_bytes()
+        self._refuse_past_cap(total)
+
+    def _store_bytes(self) -> int:
+        """Bytes of the database and its WAL files."""
+        total = 0
+        for path in self.folder.glob(f"{PROJECT_FILE}*"):
+            try:
+                total += path.stat().st_size
+            except OSError:  # a WAL file checkpointed away meanwhile
+                continue
+        return total
+
+    def _refuse_past_cap(self, total: int) -> None:
+        if self.disk_cap_bytes is not None and total > self.disk_cap_bytes:
+            raise DiskLimitReached(
+                f"This project reached the {self.disk_cap_bytes / 2**20:.0f} MB of disk a project may take "
+                "on this server, so nothing more is written (what is tracked is kept): download what you "
+                "need, or use a shorter or smaller video."
+            )
 
     # --- settings ------------------------------------------------------------------------------
     def setting(self, key: str, default: str | None = None) -> str | None:

@@ -1,19 +1,19 @@
 """Clicking on a video: a prompt state plus instant masks of the shown frame.
 
-`InteractiveSession` is what the Segment tab holds per browser session and what a script can drive:
-every edit (click, box, paint or brush dab, clear, new or removed object, reset, loaded state) is one
-step of the `PromptState`'s undo history, and updates the masks of the affected frame, computed by SAM 2
-on that frame alone, exactly as propagation will treat it. The image features of the video are kept
-(`features`, shared with propagations given it), so further clicks on a frame only run the mask
-decoder (`prepare` encodes a shown frame before its first click), and the frame shown is the frame the
-model reads (`DecodedFrames`): each is decoded once.
+`InteractiveSession` is what the Segment tab holds per browser session and what a script can drive: every
+edit (click, box, paint, brush dab or stroke, absent mark, clear, new or removed object, reset, loaded
+state) is one step of the `PromptState`'s undo history, and updates the masks of the affected frame,
+computed by SAM 2 on that frame alone, exactly as propagation will treat it. The image features of the
+video are kept (`features`, shared with propagations given it), so further clicks on a frame only run the
+mask decoder (`prepare` encodes a shown frame before its first click), and the frame shown is the frame
+the model reads (`DecodedFrames`): each is decoded once.
 """
 
 from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 
 import numpy as np
 
@@ -22,6 +22,7 @@ from sam2_gradio.engine.model.features import FeatureStore
 from sam2_gradio.engine.model.predictor import PredictorLender
 from sam2_gradio.engine.tracking.gpu_tasks import model_tasks
 from sam2_gradio.engine.tracking.prompts import BoxCorners, PromptState
+from sam2_gradio.engine.tracking.strokes import paint_stroke
 from sam2_gradio.media.frames import FrameSource, VideoMeta, read_frame
 
 Masks = dict[int, np.ndarray]  # obj_id -> bool (H, W)
@@ -156,6 +157,27 @@ class InteractiveSession:
         return self.paint(
             frame, obj_id, brush_disc(self._mask_to_brush(frame, obj_id), x, y, radius, erase=erase)
         )
+
+    def stroke(
+        self,
+        frame: int,
+        obj_id: int,
+        points: Sequence[tuple[float, float]],
+        radius: float,
+        *,
+        erase: bool = False,
+    ) -> Masks:
+        """Paint (or `erase`) a stroke along `points` (video pixels) with a brush of `radius`
+        (`strokes.paint_stroke`, twice the radius wide) into the mask of `obj_id` on `frame`, as one
+        mask prompt (one undo step); the mask it starts from is the one `brush` starts from."""
+        painted = paint_stroke(self._mask_to_brush(frame, obj_id), points, 2 * radius, erase=erase)
+        return self.paint(frame, obj_id, painted)
+
+    def absent(self, frame: int, obj_id: int) -> Masks:
+        """Tell SAM 2 that `obj_id` is not on `frame` (an empty mask prompt, `PromptState.mark_absent`);
+        otherwise as `click`."""
+        self.prompts.mark_absent(frame, obj_id)
+        return self._predict_edited(frame)
 
     def _mask_to_brush(self, frame: int, obj_id: int) -> np.ndarray:
         entry = self.prompts.clicks_on(frame).get(obj_id)

@@ -1,94 +1,73 @@
-"""Segment a video in one call: propagate the clicks, export the masks, render the preview, zip.
+"""Segment a video in one call: track the prompts into a project, then write the outputs asked for.
 
-This is the whole segmentation flow without any UI, as the CLI, the app and scripts use it:
+This is the whole segmentation flow without any UI, as the segment CLI and scripts use it:
 
     model = get_shared_model(ModelSettings(model_size="tiny"))
-    source = open_frames("clip.mp4")
-    prompts = load_prompt_state("interactive_state.json", source.meta)
-    result = segment_video(model, source, prompts, "masks/", preview_path="preview.mp4")
+    prompts = load_prompt_state("interactive_state.json", open_frames("clip.mp4").meta)
+    outputs = OutputRequest(mask_dir=Path("masks"), preview_path=Path("preview.mp4"))
+    result = segment_video(model, "clip.mp4", prompts, outputs)
 
-With `keep_partial=True` a cancelled run keeps what it tracked (`result.partial`); passing that result
-back as `resume=` continues it where it stopped, giving the masks of an uninterrupted run, as long as
-the clicks and the direction are the same (otherwise it starts again).
+`segment_video` is `track_project` followed by `project_exports.write_outputs`, in a project in a
+temporary folder unless `project=` names one. With a project folder, a run that stopped (cancelled,
+killed, out of GPU quota) continues exactly where it stopped when called again with the same prompts, and
+masks that are current are not tracked again.
 """
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
-from dataclasses import dataclass
+import contextlib
+import tempfile
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
-import numpy as np
-
-from sam2_gradio import config
-from sam2_gradio.engine.exports.export_formats import (
-    ExportedFiles,
-    ExportFormats,
-    TrackedMasks,
-    write_exports,
-)
-from sam2_gradio.engine.exports.mask_folder import (
-    MaskExporter,
-    partial_file,
-    partial_zip_path,
-    render_preview,
-    save_run_state,
-    zip_masks,
-)
-from sam2_gradio.engine.model.features import FeatureStore
+from sam2_gradio.engine.exports.export_formats import ExportedFiles
+from sam2_gradio.engine.exports.project_exports import OutputRequest, write_outputs
 from sam2_gradio.engine.model.predictor import PredictorLender
+from sam2_gradio.engine.options import SegmentOptions
+from sam2_gradio.engine.store.project import Project, adopt_prompts
 from sam2_gradio.engine.tracking.prompts import PromptState
-from sam2_gradio.engine.tracking.propagation import PropagationRun, start_propagation
-from sam2_gradio.engine.tracking.steps import run_steps
-from sam2_gradio.errors import BadInput, GpuStopped
-from sam2_gradio.jobs import CancelFlag, Cancelled, Progress, ProgressCallback, with_stage
-from sam2_gradio.media.frames import FrameSource
+from sam2_gradio.engine.tracking.track_project import TrackingResult, track_project
+from sam2_gradio.errors import BadInput
+from sam2_gradio.jobs import CancelFlag, ProgressCallback
 from sam2_gradio.media.video import check_output_video
-
-
-@dataclass(frozen=True)
-class TrackedFrame:
-    """A frame a running propagation has just tracked, as `segment_video` gives it to `watch`."""
-
-    frame: int  # the frame
-    tracked: range  # every frame tracked so far, this one included (one contiguous range)
-    mask_dir: Path  # the folder being written: the masks of the frames tracked before this one are there
-    masks: dict[int, np.ndarray]  # this frame's bool (H, W) mask of each object
 
 
 @dataclass(frozen=True)
 class SegmentResult:
     """What a segmentation run produced and how fast."""
 
-    mask_dir: Path  # per_object/ and combined/ mask PNGs
+    mask_dir: Path | None  # per_object/ and combined/ mask PNGs, when asked for
     preview: Path | None  # masks drawn over the video, when asked for
-    masks_zip: Path | None  # both mask folders zipped, when asked for (`<name>_partial.zip` if partial)
+    masks_zip: Path | None  # both mask folders zipped, when asked for
     obj_ids: list[int]  # the tracked objects
-    frames_tracked: int  # frames the model produced masks for (with those of a resumed run)
-    seconds: float  # wall time of this call's propagation
+    frames_tracked: int  # frames of the run the model produced masks for (by every call)
+    seconds: float  # wall time of this call's tracking
     fps: float  # frames tracked per second by this call
     partial: bool = False  # cancelled (or stopped): only `tracked` frames have masks
     tracked: range = range(0)  # the frames that got masks from the model (one contiguous range)
     stopped: str | None = None  # why a partial run stopped, when it was not cancelled (`GpuStopped`)
     state_file: Path | None = None  # the clicks plus what was tracked, when asked for
-    run: PropagationRun | None = None  # a partial run, parked: pass this result as `resume=` to continue
     exported: ExportedFiles = ExportedFiles()  # COCO JSON, DAVIS PNGs, alpha video, when asked for
-
+    resumed_at: int | None = None  # the frame this call continued a stopped run from (None: it did not)
+    already_current: bool = False  # nothing was tracked: the masks were tracked from these prompts
 
 
 def check_outputs(
-    mask_dir: str | Path, *, preview_path: str | Path | None = None, zip_path: str | Path | None = None
+    mask_dir: str | Path | None,
+    *,
+    preview_path: str | Path | None = None,
+    zip_path: str | Path | None = None,
 ) -> None:
-    """Check the output paths of a segmentation before any work starts.
+    """Check the output paths of a segmentation before any work starts (None: not asked for).
 
     Raises:
         ValueError: the mask folder is a file, the preview is not a writable video name (see
             `media.video.check_output_video`), the zip's folder is missing or the zip is a folder, or two
             outputs are the same path or one lies inside the mask folder (it would be replaced with it).
     """
-    mask_dir = Path(mask_dir).absolute()
-    if mask_dir.exists() and not mask_dir.is_dir():
+    mask_dir = Path(mask_dir).absolute() if mask_dir is not None else None
+    if mask_dir is not None and mask_dir.exists() and not mask_dir.is_dir():
         raise BadInput(f"mask folder {mask_dir.name} is an existing file")
     others = {}
     if preview_path is not None:
@@ -104,172 +83,73 @@ def check_outputs(
     if len(set(others.values())) < len(others):
         raise BadInput("the preview and the zip must be different files")
     for what, path in others.items():
-        if path.is_relative_to(mask_dir):
+        if mask_dir is not None and path.is_relative_to(mask_dir):
             raise BadInput(f"the {what} {path.name} must not be inside the mask folder {mask_dir.name}")
 
 
-def _resumable(
-    resume: SegmentResult | None, source: FrameSource, prompts: PromptState, direction: str
-) -> bool:
-    """Whether `resume` is a partial run of these clicks on this video whose masks are still on disk."""
-    return (
-        resume is not None
-        and resume.partial
-        and resume.run is not None
-        and resume.run.meta == source.meta
-        and resume.run.tracks(prompts, direction)
-        and resume.run.tracked_frames == resume.tracked
-        and resume.mask_dir.is_dir()
-    )
-
-
 def segment_video(
-    model: PredictorLender,
-    source: FrameSource,
+    model: PredictorLender | Callable[[], PredictorLender],
+    video: str | Path,
     prompts: PromptState,
-    mask_dir: str | Path,
+    outputs: OutputRequest,
     *,
-    preview_path: str | Path | None = None,
-    zip_path: str | Path | None = None,
-    state_path: str | Path | None = None,
-    fps: float | None = None,
-    direction: str = "forward",
-    batch_size: int = config.DEFAULT_BATCH_SIZE,
+    options: SegmentOptions | None = None,
+    project: str | Path | None = None,
     progress: ProgressCallback | None = None,
     cancel: CancelFlag | None = None,
-    exports: ExportFormats | None = None,
-    keep_partial: bool = False,
-    resume: SegmentResult | None = None,
-    watch: Callable[[TrackedFrame], None] | None = None,
-    features: FeatureStore | None = None,
 ) -> SegmentResult:
-    """Propagate `prompts` through `source` and write masks (and optionally a preview, a zip, a state file).
+    """Track `prompts` through `video` (a video file or a folder of JPEG frames) and write `outputs`.
 
-    Every output path is checked first (`check_outputs`), and so are the `exports`. Masks are written
-    while propagating into a partial folder, the preview and the zip into partial files beside theirs;
-    all three are moved into place together at the end, so a failed run leaves `mask_dir`, `preview_path`
-    and `zip_path` as they were. So does a cancelled one (`jobs.Cancelled`) unless `keep_partial`: then
-    the frames tracked so far are the result (their masks, a preview of those frames,
-    `<zip>_partial.zip`, the state file saying which frames were tracked) and it says `partial`; the
-    same when a GPU call fails after some frames (`GpuStopped`: ZeroGPU's quota or duration ran out),
-    and `stopped` says why.
-    `resume` (a partial result) continues that run where it stopped when the clicks and direction are
-    unchanged, giving the masks of an uninterrupted run (else it starts again). The model is held one
-    step at a time; `watch` gets each tracked frame (`TrackedFrame`) as it comes. `exports` (COCO JSON,
-    DAVIS PNGs, alpha video) are written once the masks are in place, from the masks kept as RLE while
-    propagating, with the objects' names. `features` (the video's `FeatureStore`) lends the image
-    features of the frames it keeps and keeps those computed, so a second run skips the encoder on them.
-    `progress` gets `Progress` reports with stage "propagate"
-    after every step, then "preview", then "alpha video".
+    `model` is the model, or a function that loads it, called only when there is something to track.
+    The prompts become the project's (`project`, a folder made when missing; default: a temporary one),
+    tracked as `options` say (`track_project`: every frame committed to the store; a forward run encodes
+    the preview while it tracks), then every output asked for is written from the store
+    (`write_outputs`; the paths are checked before tracking, `check_outputs`). A run that `cancel` stops
+    (or a spent GPU quota) still writes the outputs of the frames it tracked and says `partial`;
+    `cancel` also stops the outputs of a finished run. `progress` gets `Progress` reports with stage
+    "tracking", then those of the outputs.
     """
-    check_outputs(mask_dir, preview_path=preview_path, zip_path=zip_path)
-    obj_ids = prompts.prompted_objects()
-    exports = exports or ExportFormats()
-    exports.check(obj_ids)
-    kept = TrackedMasks(source.meta, obj_ids) if exports.wanted else None
-    run, carried_from = _run_to_continue(resume, source, prompts, direction, batch_size)
-    run.features = features
-    started, done_before = time.perf_counter(), run.frames_done
-    staged: list[tuple[Path, Path]] = []  # (partial file, final path), published together
-    try:
-        with MaskExporter(
-            mask_dir,
-            source.meta,
-            obj_ids,
-            on_frame=kept.add if kept is not None else None,
-            carried_from=carried_from,
-            carried_frames=run.tracked_frames,
-        ) as exporter:
-            stopped = None
-            try:
-                for frame, frame_obj_ids, masks in run_steps(
-                    model, run, source, progress=with_stage(progress, "propagate"), cancel=cancel
-                ):
-                    exporter.write(frame, frame_obj_ids, masks)
-                    if watch is not None:
-                        by_object = dict(zip(frame_obj_ids, masks, strict=True))
-                        watch(TrackedFrame(frame, run.tracked_frames, exporter.folder, by_object))
-            except GpuStopped as error:
-                if not (keep_partial and run.tracked_frames):
-                    raise
-                stopped = str(error)
-                exporter.keep_only(run.tracked_frames)
-            partial = not run.done
-            if partial and not keep_partial:
-                raise Cancelled("propagation was cancelled")
-            seconds = time.perf_counter() - started
-            written = exporter.finish(fill_untracked=not partial)
-            tracked = run.tracked_frames
-            if preview_path is not None and tracked:
-                staged.append((partial_file(preview_path), Path(preview_path)))
-                render_preview(
-                    source,
-                    written,
-                    obj_ids,
-                    staged[-1][0],
-                    fps=fps,
-                    frames=tracked if partial else None,
-                    progress=with_stage(progress, "preview"),
-                    cancel=None if partial else cancel,  # a cancelled run still shows what it tracked
-                )
-            if zip_path is not None:
-                final_zip = partial_zip_path(zip_path) if partial else Path(zip_path)
-                staged.append((partial_file(final_zip), final_zip))
-                zip_masks(written, staged[-1][0])
-            for staged_file, final in staged:  # publish them together
-                staged_file.replace(final)
-            if zip_path is not None and not partial:
-                partial_zip_path(zip_path).unlink(missing_ok=True)  # a complete zip drops the partial one
-            mask_dir = exporter.publish()
-    finally:
-        for staged_file, _ in staged:
-            staged_file.unlink(missing_ok=True)
-        run.close()
-        if not run.done:
-            run.park()
-    published = [final for _, final in staged]
-    preview = Path(preview_path) if preview_path is not None and Path(preview_path) in published else None
-    masks_zip = published[-1] if zip_path is not None else None
-    state_file = None
-    if state_path is not None:
-        state_file = save_run_state(
-            prompts, state_path, direction=direction, tracked=tracked, partial=partial
-        )
-    exported = ExportedFiles()
-    if kept is not None and not partial:
-        exported = write_exports(
-            exports,
-            source,
-            kept,
-            names=prompts.names,
-            progress=with_stage(progress, "alpha video"),
-            cancel=cancel,
-        )
-    frames_now = run.frames_done - done_before
+    options = options or SegmentOptions()
+    check_outputs(outputs.mask_dir, preview_path=outputs.preview_path, zip_path=outputs.zip_path)
+    with _project_folder(project) as folder, Project.open_or_create(folder, video) as opened:
+        adopt_prompts(opened, prompts)
+        lender = model if hasattr(model, "use") or opened.is_current(options.direction) else model()
+        tracking = track_project(
+            lender, opened, **asdict(options), preview=outputs.preview_path is not None,
+            preview_fps=outputs.fps, progress=progress, cancel=cancel,
+        )  # fmt: skip
+        stop_outputs = cancel if tracking.finished else None  # a stopped run still writes what it tracked
+        written = write_outputs(opened, outputs, progress=progress, cancel=stop_outputs)
+        return _result(opened, tracking, written)
+
+
+@contextlib.contextmanager
+def _project_folder(project: str | Path | None) -> Iterator[Path]:
+    """The project folder given, or a temporary one removed afterwards."""
+    if project is not None:
+        yield Path(project)
+        return
+    with tempfile.TemporaryDirectory(prefix="sam2-gradio-project-") as folder:
+        yield Path(folder)
+
+
+def _result(project: Project, tracking: TrackingResult, written: dict[str, Path]) -> SegmentResult:
+    """The `SegmentResult` of the project's latest run and the outputs `write_outputs` wrote."""
+    latest = project.latest_run()
+    frames = project.tracked_frames(latest.id)
+    alpha_videos = [path for name, path in written.items() if name.startswith("alpha video")]
     return SegmentResult(
-        mask_dir=Path(mask_dir),
-        preview=preview,
-        masks_zip=masks_zip,
-        obj_ids=obj_ids,
-        frames_tracked=run.frames_done,
-        seconds=seconds,
-        fps=frames_now / seconds if seconds > 0 else 0.0,
-        partial=partial,
-        tracked=tracked,
-        stopped=stopped,
-        state_file=state_file,
-        run=run if partial else None,
-        exported=exported,
-    )
+        mask_dir=written.get("masks"), preview=written.get("preview"), masks_zip=written.get("zip"),
+        obj_ids=project.mask_objects(), frames_tracked=tracking.frames_done, seconds=tracking.seconds,
+        fps=tracking.fps, partial=not latest.finished,
+        tracked=range(frames[0], frames[-1] + 1) if frames else range(0),
+        stopped=None if latest.stopped in (None, "cancelled") else latest.stopped,
+        resumed_at=tracking.resumed_at, already_current=tracking.already_current,
+        exported=ExportedFiles(
+            coco=written.get("coco"), davis_dir=written.get("davis"),
+            alpha_video=alpha_videos[0] if alpha_videos else None, alpha_pngs=written.get("alpha PNGs"),
+        ),
+    )  # fmt: skip
 
 
-def _run_to_continue(
-    resume: SegmentResult | None, source: FrameSource, prompts: PromptState, direction: str, batch_size: int
-) -> tuple[PropagationRun, Path | None]:
-    """The run to advance and the mask folder it continues from: `resume`'s, if resumable, else a new one."""
-    if _resumable(resume, source, prompts, direction):
-        return resume.run, resume.mask_dir
-    return start_propagation(source, prompts, direction=direction, batch_size=batch_size), None
-
-
-__all__ = ["Progress", "SegmentResult", "TrackedFrame", "check_outputs", "segment_video"]
+__all__ = ["OutputRequest", "SegmentOptions", "SegmentResult", "check_outputs", "segment_video"]

@@ -14,7 +14,8 @@ Coordinates are pixels of the original video; label 1 is positive, 0 negative. `
 rectangle with x0 < x1 and y0 < y1 inside the frame; SAM 2 gets it with the object's clicks on that
 frame. `mask` (optional) is a painted mask at the video's size; as in SAM 2 (`add_new_mask`), a mask
 prompt replaces the clicks and box of its object on its frame, so an entry holds either a mask or
-clicks and/or a box, never both. `video` and `names` are optional on load; `video` is checked against
+clicks and/or a box, never both; an empty mask says the object is not on that frame (`mark_absent`).
+`video` and `names` are optional on load; `video` is checked against
 the video when both are known. Every validation error names its entry. A state holds at most
 `config.MAX_OBJECTS` objects and `config.MAX_CLICKS` prompts (clicks, boxes and masks), with object ids
 up to `config.MAX_OBJECT_ID`; anything more is refused.
@@ -33,8 +34,10 @@ from typing import Any
 import numpy as np
 
 from sam2_gradio import config
+from sam2_gradio.cpu_budget import check_parse_budget, parse_budget
 from sam2_gradio.errors import BadInput, PromptStateError
 from sam2_gradio.limits import check_name_text, finite_float, parse_json, read_bounded
+from sam2_gradio.media.atomic import atomic_path
 from sam2_gradio.media.frames import VideoMeta
 from sam2_gradio.media.rle import CompressedRle
 
@@ -175,21 +178,33 @@ class PromptState:
         with self._one_edit():
             self._entry(frame, obj_id).box = corners
 
-    def set_mask(self, frame: int, obj_id: int, mask: np.ndarray | CompressedRle) -> None:
+    def set_mask(
+        self, frame: int, obj_id: int, mask: np.ndarray | CompressedRle, *, allow_empty: bool = False
+    ) -> None:
         """Give `obj_id` a painted mask on `frame` ((H, W) bool or RLE at the video's size).
 
-        The mask replaces the object's clicks and box on that frame (undo brings them back); an empty
-        mask is refused (use `clear_clicks`).
+        The mask replaces the object's clicks and box on that frame (undo brings them back). An empty
+        mask is refused unless `allow_empty` (it says the object is not there: `mark_absent`).
         """
         self._check_frame(frame, f"mask on frame {frame}")
         rle = mask if isinstance(mask, CompressedRle) else CompressedRle.from_mask(np.asarray(mask))
         self._check_mask(rle, f"mask on frame {frame}")
-        if rle.area() == 0:
-            raise PromptStateError(f"mask on frame {frame} is empty: paint the object, or clear its prompts")
+        if rle.area() == 0 and not allow_empty:
+            raise PromptStateError(
+                f"mask on frame {frame} is empty: paint the object, mark it absent here, or clear its prompts"
+            )
         self._check_prompt_count()
         with self._one_edit():
             entry = self._entry(frame, obj_id)
             entry.points, entry.labels, entry.box, entry.mask = [], [], None, rle
+
+    def mark_absent(self, frame: int, obj_id: int) -> None:
+        """Tell SAM 2 that `obj_id` is not on `frame`: an empty mask prompt, which replaces the object's
+        clicks, box or painted mask there (one undoable edit). Needs the video's size (`video`)."""
+        if self.video is None:
+            raise PromptStateError("marking an object absent needs the video's size: open a video first")
+        empty = np.zeros((self.video.height, self.video.width), dtype=bool)
+        self.set_mask(frame, obj_id, empty, allow_empty=True)
 
     def set_name(self, obj_id: int, name: str) -> None:
         """Name an object ("dog"); an empty name removes it. Unknown objects are created."""
@@ -403,9 +418,10 @@ class PromptState:
         return data
 
     def save(self, path: str | Path) -> Path:
-        """Write the state as JSON to `path` and return it."""
+        """Write the state as JSON to `path` (atomically, flushed to disk) and return it."""
         path = Path(path)
-        path.write_text(json.dumps(self.to_dict(), indent=2))
+        with atomic_path(path, fsync=True) as temp:
+            temp.write_text(json.dumps(self.to_dict(), indent=2))
         return path
 
 
@@ -487,6 +503,7 @@ def _parse_object_clicks(entry: Any, where: str) -> list[tuple[float, float, int
         raise PromptStateError(f"{where}: 'points' and 'labels' must be lists of the same length")
     parsed = []
     for point, label in zip(points, labels, strict=False):
+        check_parse_budget()
         if not (
             isinstance(point, list)
             and len(point) == 2
@@ -503,7 +520,13 @@ def _parse_object_clicks(entry: Any, where: str) -> list[tuple[float, float, int
 
 
 def prompt_state_from_dict(data: Any, video: VideoMeta | None = None) -> PromptState:
-    """Validate `data` (the parsed JSON) and build a `PromptState` tied to `video` when given."""
+    """Validate `data` (the parsed JSON) and build a `PromptState` tied to `video` when given, in at most
+    `config.MAX_PARSE_CPU_SECONDS` of CPU (checked at each object entry, click, RLE mask, id and name)."""
+    with parse_budget("prompt state"):
+        return _prompt_state_from_dict(data, video)
+
+
+def _prompt_state_from_dict(data: Any, video: VideoMeta | None) -> PromptState:
     if not isinstance(data, dict):
         raise PromptStateError("the prompt state must be a JSON object")
     if data.get("version") != SCHEMA_VERSION:
@@ -523,6 +546,7 @@ def prompt_state_from_dict(data: Any, video: VideoMeta | None = None) -> PromptS
         if not isinstance(objects, dict):
             raise PromptStateError(f"clicks[{frame_key!r}] must map object ids to clicks")
         for obj_key, entry in objects.items():
+            check_parse_budget()
             obj_id = _as_index(obj_key, f"object id on frame {frame}")
             where = f"clicks[{frame_key!r}][{obj_key!r}]"
             try:
@@ -533,6 +557,7 @@ def prompt_state_from_dict(data: Any, video: VideoMeta | None = None) -> PromptS
     if isinstance(extra_ids, list):
         known = set(state.object_ids)  # a set: ids are deduplicated in linear time
         for obj_id in extra_ids:
+            check_parse_budget()
             if isinstance(obj_id, int) and not isinstance(obj_id, bool) and obj_id not in known:
                 try:
                     state._add_object_id(obj_id)
@@ -552,11 +577,12 @@ def _add_entry(state: PromptState, frame: int, obj_id: int, entry: Any, where: s
             raise PromptStateError(
                 "a mask replaces the clicks and box of its object on its frame: give one or the other"
             )
+        check_parse_budget()  # before the RLE string is decoded (``from_coco`` turns errors into messages)
         try:
             rle = CompressedRle.from_coco(entry["mask"])
         except ValueError as error:
             raise PromptStateError(f"'mask' is not a COCO compressed RLE: {error}") from None
-        state.set_mask(frame, obj_id, rle)
+        state.set_mask(frame, obj_id, rle, allow_empty=True)  # an empty mask: absent from the frame
     for x, y, label in clicks:
         state.add_click(frame, obj_id, x, y, label)
     if entry.get("box") is not None:
@@ -567,6 +593,7 @@ def _add_names(state: PromptState, names: Any) -> None:
     if not isinstance(names, dict):
         raise PromptStateError("'names' must map object ids to names")
     for obj_key, name in names.items():
+        check_parse_budget()
         obj_id = _as_index(obj_key, "object id in 'names'")
         try:
             state.set_name(obj_id, name)
@@ -575,8 +602,14 @@ def _add_names(state: PromptState, names: Any) -> None:
 
 
 def load_prompt_state(path: str | Path, video: VideoMeta | None = None) -> PromptState:
-    """Read and validate an interactive_state.json file (see `prompt_state_from_dict`)."""
+    """Read and validate an interactive_state.json file (see `prompt_state_from_dict`; reading and
+    validating share one CPU budget)."""
     path = Path(path)
+    with parse_budget(f"state file {path.name}"):
+        return _load_prompt_state(path, video)
+
+
+def _load_prompt_state(path: Path, video: VideoMeta | None) -> PromptState:
     try:  # size, then text, then JSON: each checked before the next step's work
         data = read_bounded(path, config.MAX_STATE_FILE_MB * 2**20, "state file")
         try:

@@ -31,8 +31,8 @@ import numpy as np
 
 from sam2_gradio import config
 from sam2_gradio.engine.exports import project_exports
-from sam2_gradio.engine.exports.mask_folder import FrameMaskReader, partial_file
-from sam2_gradio.engine.exports.overlay import draw_masks
+from sam2_gradio.engine.exports.mask_folder import FrameMaskReader
+from sam2_gradio.engine.exports.overlay import draw_legend, draw_masks, legend_labels
 from sam2_gradio.engine.model.features import FeatureStore
 from sam2_gradio.engine.model.predictor import PredictorLender
 from sam2_gradio.engine.store.project import Project
@@ -41,6 +41,7 @@ from sam2_gradio.engine.tracking.propagation import PropagationRun, start_propag
 from sam2_gradio.engine.tracking.steps import run_steps
 from sam2_gradio.errors import BadInput, GpuStopped
 from sam2_gradio.jobs import CancelFlag, ProgressCallback, with_stage
+from sam2_gradio.media.atomic import temp_sibling
 from sam2_gradio.media.frames import FrameSource
 from sam2_gradio.media.video import VideoWriter
 
@@ -156,7 +157,11 @@ def track_project(
         if written is not None and not clean_stop:
             written.unlink(missing_ok=True)
     seconds = time.perf_counter() - started
-    kept = project_exports.adopt_preview(project, written, fps=preview_fps) if written else None
+    kept = (
+        project_exports.adopt_preview(project, written, fps=preview_fps, legend=stream.legend)
+        if written
+        else None
+    )
     if stopped is None and not run.done:
         stopped = "cancelled"
     return TrackingResult(
@@ -201,7 +206,8 @@ def _preview_stream(
     if len(run.passes) != 1 or run.passes[0].reverse:
         return None
     first_new = run.next_frame()
-    return PreviewStream(source, project.masks(), first_new, project.folder, fps=fps)
+    legend = legend_labels(project.objects())
+    return PreviewStream(source, project.masks(), first_new, project.folder, fps=fps, legend=legend)
 
 
 class PreviewStream:
@@ -223,8 +229,10 @@ class PreviewStream:
         folder: Path,
         *,
         fps: float | None = None,
+        legend: dict[int, str] | None = None,
     ) -> None:
-        self.path = partial_file(folder / "preview.mp4")  # hidden until adopted by the project
+        self.path = temp_sibling(folder / "preview.mp4")  # hidden until adopted by the project
+        self.legend = legend or {}  # obj_id -> label written on every frame (`overlay.draw_legend`)
         self._source, self._earlier, self._first_new = source, earlier, first_new
         self._fps = fps or source.meta.fps
         self._frames: queue.Queue = queue.Queue(maxsize=config.PREVIEW_QUEUE_FRAMES)
@@ -281,6 +289,6 @@ class PreviewStream:
                     if frame != index:
                         raise ValueError(f"preview stream got frame {frame}, expected {index}")
                     pending = None
-            writer.write(draw_masks(pixels, masks))
+            writer.write(draw_legend(draw_masks(pixels, masks), self.legend))
         while not self._ended:
             self._next()  # up to the end marker
