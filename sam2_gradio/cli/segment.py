@@ -189,7 +189,8 @@ def _written(result: SegmentResult) -> dict[str, Path]:
     exported = result.exported
     paths = {
         "masks": result.mask_dir, "zip": result.masks_zip, "preview": result.preview, "coco": exported.coco,
-        "davis": exported.davis_dir, "alpha video": exported.alpha_video, "alpha PNGs": exported.alpha_pngs,
+        "davis": exported.davis_dir, "alpha PNGs": exported.alpha_pngs,
+        "alpha video": next(iter(exported.alpha_videos), None),  # the segment CLI asks for one at most
     }  # fmt: skip
     return {kind: path for kind, path in paths.items() if path is not None}
 

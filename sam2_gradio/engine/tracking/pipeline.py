@@ -147,7 +147,7 @@ def _result(project: Project, tracking: TrackingResult, written: dict[str, Path]
         resumed_at=tracking.resumed_at, already_current=tracking.already_current,
         exported=ExportedFiles(
             coco=written.get("coco"), davis_dir=written.get("davis"),
-            alpha_video=alpha_videos[0] if alpha_videos else None, alpha_pngs=written.get("alpha PNGs"),
+            alpha_videos=tuple(alpha_videos), alpha_pngs=written.get("alpha PNGs"),
         ),
     )  # fmt: skip
 
