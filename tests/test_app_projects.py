@@ -151,6 +151,34 @@ def test_exports_are_written_from_the_store_after_the_run_without_tracking(
     assert len(session.project.runs()) == 1, "nothing was tracked again"
 
 
+def test_the_alpha_video_sizes_are_said_before_writing_from_the_masks_covered(
+    tmp_path, make_video, app_model, library
+):
+    from sam2_gradio.media.video import estimate_alpha_video_bytes
+
+    store = SessionStore(tmp_path / "sessions")
+    session = store.get("a")
+    assert actions.alpha_video_sizes(session, ["mov"]) == "", "no video, nothing to say"
+    actions.open_video(session, make_video("clip.mp4", 5), app_model, library)
+    actions.add_click(session, 0, 1, 20, 20, positive=True)
+    actions.propagate(session, OPTIONS)
+    meta = session.project.meta
+    covered = sum(
+        mask.sum() for frame in range(meta.num_frames) for mask in session.project.frame_masks(frame).values()
+    )
+    coverage = covered / (meta.num_frames * meta.width * meta.height)
+    expected = [
+        estimate_alpha_video_bytes(
+            suffix, width=meta.width, height=meta.height, frames=meta.num_frames, coverage=coverage
+        )
+        for suffix in (".mov", ".webm")
+    ]
+    said = actions.alpha_video_sizes(session, ["mov", "webm"])
+    mov, webm = (f"{size / 1e6:.0f} MB" for size in expected)
+    assert said == f"About {mov} (mov), {webm} (webm) for the masks tracked so far."
+    assert actions.alpha_video_sizes(session, []) == "" and actions.alpha_video_sizes(session, ["none"]) == ""
+
+
 def test_compose_picks_a_project_with_its_objects_named(tmp_path, make_video, app_model, library):
     from sam2_gradio.app import compose_actions
     from sam2_gradio.compositor.render import ComposeOptions

@@ -78,8 +78,6 @@ def request_budget() -> Iterator[None]:
         yield
 
 
-
-
 @dataclass(frozen=True)
 class ProjectFiles:
     """A project's object video and masks zip, served to the session's page as the Compose inputs."""

@@ -14,7 +14,7 @@ import logging
 import math
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
@@ -639,6 +639,20 @@ def write_exports_now(session: BrowserSession, choices: ExportChoices) -> list[P
         if session.segment_result is result:
             session.segment_result = replace(result, exported=exported)
     return export_files(session)
+
+
+def alpha_video_sizes(session: BrowserSession, formats: Sequence[str]) -> str:
+    """One line on about how large each alpha video of `formats` ("webm", "mov") of the session's
+    project will be (`project_exports.alpha_video_bytes`: from its stored mask areas), before it is
+    written; empty without a project or a format."""
+    with session.lock:
+        project = session.project
+    chosen = [fmt for fmt in formats if fmt and fmt != "none"]
+    if project is None or not chosen:
+        return ""
+    megabytes = [project_exports.alpha_video_bytes(project, f".{fmt}") / 1e6 for fmt in chosen]
+    sizes = [f"{size:.0f} MB ({fmt})" for size, fmt in zip(megabytes, chosen, strict=True)]
+    return "About " + ", ".join(sizes) + " for the masks tracked so far."
 
 
 def export_files(session: BrowserSession) -> list[Path]:

@@ -587,6 +587,12 @@ class SegmentHandlers:
         }
 
     @user_errors
+    def alpha_sizes(self, formats: Sequence[str] | str | None, request: gr.Request) -> str:
+        """About how large the ticked alpha videos will be, said before they are written."""
+        chosen = [formats] if isinstance(formats, str) else list(formats or [])
+        return segment_actions.alpha_video_sizes(self._session(request), chosen)
+
+    @user_errors
     def write_exports(
         self,
         coco: bool = False,

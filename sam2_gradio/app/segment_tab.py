@@ -45,6 +45,7 @@ class SegmentView:
     info: gr.Markdown  # its frames, fps, size and duration
     options: dict[str, gr.components.Component]  # one control per `SegmentOptions` field, in its order
     export_options: dict[str, gr.components.Component]  # one control per `ExportChoices` field
+    alpha_sizes: gr.Markdown  # about how large the ticked alpha videos will be
     write_exports: gr.Button  # writes the ticked exports from the store, without tracking again
     propagate: gr.Button
     cancel: gr.Button
@@ -163,6 +164,7 @@ def _segment_source_column() -> dict[str, gr.components.Component]:
         options = option_controls(SegmentOptions, id_prefix="seg", choice_control=gr.Radio)
     with gr.Accordion("Exports (besides the masks zip)", open=False, elem_id="seg-exports-options"):
         export_options = option_controls(ExportChoices, id_prefix="seg-export", choice_control=gr.Radio)
+        alpha_sizes = gr.Markdown(elem_id="seg-export-sizes")  # about how large the alpha videos will be
         write_exports = gr.Button(
             "Write these exports now (from the tracked masks)", size="sm", elem_id="seg-write-exports"
         )
@@ -181,7 +183,8 @@ def _segment_source_column() -> dict[str, gr.components.Component]:
     )
     api_state = gr.File(label="State JSON for API clients", file_types=[".json"], visible="hidden")
     return dict(
-        video=video, info=info, options=options, export_options=export_options, write_exports=write_exports,
+        video=video, info=info, options=options, export_options=export_options, alpha_sizes=alpha_sizes,
+        write_exports=write_exports,
         propagate=propagate, cancel=cancel, continue_run=continue_run, api_propagate=api_propagate,
         preview=preview, masks=masks, exports=exports, state_file=state_file,
         api_state=api_state,
@@ -298,6 +301,10 @@ def _wire_segment_events(handlers: SegmentHandlers, ui: SegmentView) -> None:
         handlers.write_exports, list(ui.export_options.values()), [ui.exports], api_name="write_exports",
         **PREVIEW_QUEUE,
     )  # fmt: skip
+    alpha_formats = ui.export_options["alpha_video"]
+    alpha_formats.change(
+        handlers.alpha_sizes, [alpha_formats], [ui.alpha_sizes], api_visibility="private", **PREVIEW_QUEUE
+    )
 
 
 def _wire_edits(handlers: SegmentHandlers, ui: SegmentView) -> list[Dependency]:
