@@ -439,7 +439,8 @@ WATCH_PREVIEW_JS = """() => {
     const box = document.querySelector("#cmp-preview");
     const tracker = box.querySelector("[data-testid=status-tracker]");
     watch.counts[0] += 1;
-    if (!img || !img.complete || !img.naturalWidth) watch.counts[1].push("no picture");
+    // an <img> loading its next src keeps showing the last picture: only a missing or broken one is blank
+    if (!img || (img.complete && !img.naturalWidth)) watch.counts[1].push("no picture");
     else if (tracker && !tracker.classList.contains("hide")) {
       const style = getComputedStyle(tracker), area = tracker.getBoundingClientRect();
       const opaque = style.backgroundColor !== "rgba(0, 0, 0, 0)" && style.opacity !== "0";
