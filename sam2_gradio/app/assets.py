@@ -89,7 +89,7 @@ CSS = """
   #seg-source-column > #seg-video, #seg-source-column > #seg-info { order: 0; }
   #seg-frame-column > * { order: 3; }
   #seg-frame-column > #seg-frame, #seg-frame-column > #seg-stroke { order: 1; }
-  #seg-frame-column > #seg-status, #seg-frame-column > #seg-results-note { order: 1; }  /* above the actions */
+  #seg-frame-column > #seg-status, #seg-frame-column > #seg-results-note { order: 1; }  /* then the actions */
   #seg-source-column > #seg-run-row { order: 2; flex-wrap: nowrap; gap: var(--size-2, 8px); }
   #seg-run-row > button { min-width: 0 !important; flex: 1 1 0; }
   #cmp-layout { flex-direction: column; }
