@@ -24,7 +24,6 @@ from sam2_gradio.engine.exports.export_formats import (
     write_alpha_video,
     write_alpha_videos,
     write_davis_pngs,
-    write_exports,
     write_youtube_vis,
 )
 from sam2_gradio.errors import BadInput
@@ -225,13 +224,6 @@ def test_alpha_video_edges_are_feathered_as_the_compositor_does(tracked, source,
         # rounding to 8 bits (half a level), then one level through ProRes' 10-bit alpha and back
         assert np.abs(alpha[frame].astype(float) - expected).max() <= 1.5
     assert ((alpha[0] > 0) & (alpha[0] < 255)).any()
-
-
-def test_write_exports_writes_what_is_asked_and_checks_first(tracked, source, tmp_path):
-    formats = ExportFormats(coco_path=tmp_path / "vis.json", davis_dir=tmp_path / "davis")
-    written = write_exports(formats, source, tracked, names={4: "ball"})
-    assert written.coco.is_file() and written.davis_dir.is_dir() and written.alpha_videos == ()
-    assert json.loads(written.coco.read_text())["categories"][1]["name"] == "ball"
 
 
 @pytest.mark.parametrize(

@@ -133,63 +133,12 @@ class ExportFormats:
 
 @dataclass(frozen=True)
 class ExportedFiles:
-    """What `write_exports` wrote (None: not asked for)."""
+    """The exports a run wrote (None: not asked for)."""
 
     coco: Path | None = None
     davis_dir: Path | None = None
-    alpha_videos: tuple[Path, ...] = ()  # one per format asked for (`write_exports` writes at most one)
+    alpha_videos: tuple[Path, ...] = ()  # one per format asked for
     alpha_pngs: Path | None = None
-
-
-def write_exports(
-    formats: ExportFormats,
-    source: FrameSource,
-    tracked: TrackedMasks,
-    *,
-    names: dict[int, str] | None = None,
-    progress: ProgressCallback | None = None,
-    cancel: CancelFlag | None = None,
-) -> ExportedFiles:
-    """Write every export `formats` asks for from `tracked` (the alpha video also reads `source`)."""
-    formats.check(tracked.obj_ids)
-    video_name = Path(getattr(source, "path", "video")).stem or "video"
-    coco = (
-        write_youtube_vis(formats.coco_path, tracked, names=names, video_name=video_name)
-        if (formats.coco_path is not None)
-        else None
-    )
-    davis = write_davis_pngs(formats.davis_dir, tracked) if formats.davis_dir is not None else None
-    alpha = None
-    if formats.alpha_video_path is not None:
-        alpha = write_alpha_video(
-            formats.alpha_video_path,
-            source,
-            tracked,
-            obj_ids=formats.alpha_objects,
-            feather=formats.feather,
-            edge=formats.edge,
-            edge_band=formats.edge_band,
-            progress=progress,
-            cancel=cancel,
-        )
-    pngs = None
-    if formats.alpha_png_dir is not None:
-        pngs = write_alpha_pngs(
-            formats.alpha_png_dir,
-            source,
-            tracked,
-            obj_ids=formats.alpha_objects,
-            feather=formats.feather,
-            edge=formats.edge,
-            edge_band=formats.edge_band,
-            progress=progress,
-            cancel=cancel,
-        )
-    alphas = (alpha,) if alpha is not None else ()
-    return ExportedFiles(coco=coco, davis_dir=davis, alpha_videos=alphas, alpha_pngs=pngs)
-
-
-# --- YouTube-VIS JSON -------------------------------------------------------------------------------
 
 
 def youtube_vis(
