@@ -38,6 +38,7 @@ from PIL import Image
 from sam2_gradio import config
 from sam2_gradio.cpu_budget import check_parse_budget, parse_budget
 from sam2_gradio.errors import BadInput
+from sam2_gradio.media import png
 from sam2_gradio.media.atomic import atomic_path
 
 PER_OBJECT_DIR = "per_object"
@@ -109,11 +110,8 @@ def save_indexed_png(path: str | os.PathLike, labels: np.ndarray) -> None:
     """
     if labels.ndim != 2 or labels.dtype != np.uint8:
         raise ValueError(f"labels must be uint8 (H, W), got {labels.dtype} {labels.shape}")
-    path = Path(path)
-    image = Image.fromarray(labels)
-    image.putpalette(DAVIS_PALETTE)  # makes it a palette ("P") image, as save_ann_png does
-    with atomic_path(path) as temp:
-        image.save(temp, format="PNG")
+    with atomic_path(Path(path)) as temp:
+        temp.write_bytes(png.encode(labels, DAVIS_PALETTE))  # a palette PNG, as save_ann_png writes
 
 
 def decode_labels(data: bytes, name: str) -> np.ndarray:
@@ -121,6 +119,9 @@ def decode_labels(data: bytes, name: str) -> np.ndarray:
     if len(data) > config.MAX_MASK_PNG_MB * 2**20:
         raise BadInput(f"mask {name} is larger than {config.MAX_MASK_PNG_MB} MB")
     check_mask_header(data[:_PNG_HEADER_BYTES], name)
+    decoded = png.decode(data)
+    if decoded is not None:  # grey or palette: the values are the ids
+        return decoded[0]
     try:
         with Image.open(io.BytesIO(data)) as image:
             if image.mode not in _INDEXED_MODES:
@@ -152,8 +153,7 @@ def save_mask_png(path: str | os.PathLike, mask: np.ndarray, *, make_folders: bo
     if make_folders:
         path.parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(path) as temp:
-        if not cv2.imwrite(str(temp), foreground.astype(np.uint8) * 255):
-            raise OSError(f"could not write mask {path.name}")
+        temp.write_bytes(png.encode(foreground.astype(np.uint8) * 255))
 
 
 def load_mask_png(path: str | os.PathLike) -> np.ndarray:
@@ -211,10 +211,14 @@ def decode_coverage(data: bytes, name: str) -> np.ndarray:
     if len(data) > config.MAX_MASK_PNG_MB * 2**20:
         raise BadInput(f"mask {name} is larger than {config.MAX_MASK_PNG_MB} MB")
     check_mask_header(data[:_PNG_HEADER_BYTES], name)
-    try:
-        image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
-    except cv2.error:
-        image = None
+    decoded = png.decode(data)
+    if decoded is not None and decoded[1] == png.GREY:  # the masks this project writes, read fast
+        image = decoded[0]
+    else:
+        try:
+            image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
+        except cv2.error:
+            image = None
     if image is None:
         raise BadInput(f"mask {name} is not a readable PNG mask")
     coverage = _coverage_channel(image)
