@@ -83,9 +83,9 @@ class MaskCode:
     def to_mask(self) -> np.ndarray:
         """Decode to a bool (H, W) mask."""
         pairs, rows = self.changes()
-        toggles = np.zeros((self.width, self.height + 1), np.uint8)
-        toggles[np.repeat(np.arange(self.width), 2 * pairs), rows] = 1
-        return (np.cumsum(toggles, axis=1, dtype=np.uint8)[:, : self.height] & 1).astype(bool).T
+        toggles = np.zeros((self.height + 1, self.width), np.uint8)
+        toggles[rows, np.repeat(np.arange(self.width), 2 * pairs)] = 1
+        return np.bitwise_xor.accumulate(toggles[: self.height], axis=0).view(bool)
 
     def to_rle(self) -> CompressedRle:
         """The same mask as COCO compressed RLE (column-major runs), without drawing it."""
@@ -156,24 +156,40 @@ def _predictions(pairs: np.ndarray, rows: np.ndarray) -> np.ndarray:
 
 
 def _unpredict(counts: np.ndarray, residuals: np.ndarray) -> np.ndarray:
-    """The change rows from their differences to the predictions: within each stretch of columns with the
-    same number of changes, the first column is a running sum down the column, the next ones add up the
-    residuals twice across the columns (`_predictions` undone)."""
-    rows = np.empty_like(residuals)
-    starts = np.cumsum(counts) - counts
-    column = 0
-    while column < counts.size:
-        count = int(counts[column])
-        end = column + 1
-        while end < counts.size and counts[end] == count:
-            end += 1
-        if count:
-            block = residuals[starts[column] : starts[column] + (end - column) * count].reshape(-1, count)
-            first = np.cumsum(block[0])
-            steps = np.cumsum(np.cumsum(block[1:], axis=0), axis=0)
-            rows[starts[column] : starts[column] + block.size] = np.vstack((first, first + steps)).ravel()
-        column = end
-    return rows
+    """The change rows from their differences to the predictions (`_predictions` undone): within each
+    stretch of columns with the same number of changes, the first column is a running sum down the column,
+    and each change of the next columns adds up its residuals twice across the columns.
+
+    Vectorised: the residuals are laid out so that every (stretch, change index) chain across the columns
+    is contiguous, and the running sums restart at each chain's (or column's) start."""
+    size, width = residuals.size, counts.size
+    if size == 0:
+        return residuals.copy()
+    opens = np.ones(width, bool)
+    opens[1:] = counts[1:] != counts[:-1]
+    stretch = np.cumsum(opens) - 1  # of each column
+    stretch_first = np.flatnonzero(opens)[stretch]
+    stretch_width = np.bincount(stretch)[stretch]  # columns in each column's stretch
+    column = np.repeat(np.arange(width), counts)  # of each change
+    block = (np.cumsum(counts) - counts)[stretch_first[column]]  # where each change's stretch begins
+    position, index = np.divmod(np.arange(size) - block, counts[column])  # column in the stretch, change
+    chained = block + index * stretch_width[column] + position  # where each change goes in chain order
+    first = position == 0
+    heads = _running_sums(np.where(first, residuals, 0), np.where(first, block, np.arange(size)))
+    steps = np.zeros(size, residuals.dtype)
+    steps[chained] = np.where(first, 0, residuals)
+    chain_start = np.empty(size, np.int64)
+    chain_start[chained] = chained - position
+    head_of_chain = np.empty(size, residuals.dtype)
+    head_of_chain[chained] = np.where(first, heads, 0)
+    twice = _running_sums(_running_sums(steps, chain_start), chain_start)
+    return (head_of_chain[chain_start] + twice)[chained]
+
+
+def _running_sums(values: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """Cumulative sums of ``values`` that restart at ``starts`` (each element's segment's first index)."""
+    sums = np.cumsum(values)
+    return sums - np.concatenate(([0], sums))[starts]
 
 
 def _varints(values: np.ndarray) -> bytes:
