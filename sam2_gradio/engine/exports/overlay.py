@@ -52,13 +52,17 @@ def draw_masks(
     for obj_id, mask in masks.items():
         if mask.shape != frame.shape[:2]:
             raise ValueError(f"mask of object {obj_id} is {mask.shape}, frame is {frame.shape[:2]}")
-        region = mask.astype(bool)
-        if not region.any():
+        region = mask.astype(np.uint8)
+        x, y, width, height = cv2.boundingRect(region)
+        if width == 0:
             continue
+        box = (slice(y, y + height), slice(x, x + width))
         color = np.array(object_color(obj_id), dtype=np.float32)
-        out[region] = (out[region] * (1.0 - alpha) + color * alpha).astype(np.uint8)
+        tint = (np.arange(256, dtype=np.uint8)[:, None] * (1.0 - alpha) + color * alpha).astype(np.uint8)
+        tinted = cv2.LUT(out[box], tint.reshape(256, 1, 3))  # each channel's value -> its tinted value
+        np.copyto(out[box], tinted, where=region[box][..., None].astype(bool))
         if contour > 0:
-            outlines, _ = cv2.findContours(region.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
+            outlines, _ = cv2.findContours(region, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
             cv2.drawContours(out, outlines, -1, object_color(obj_id), contour)
     return out
 
