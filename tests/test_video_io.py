@@ -202,12 +202,16 @@ def test_writer_rejects_bad_arguments(tmp_path):
 
 
 @pytest.mark.parametrize("loop_audio", [False, True])
-def test_audio_is_cut_or_looped_to_the_video_length(make_video, tmp_path, numbered_frames, loop_audio):
+@pytest.mark.parametrize("announced", [None, 20, 30], ids=["second-pass", "same-pass", "announced-more"])
+def test_audio_is_cut_or_looped_to_the_video_length(
+    make_video, tmp_path, numbered_frames, loop_audio, announced
+):
     source = make_video("tone.mp4", 5, fps=10, audio=True, audio_seconds=0.5)
-    output = write_video(
-        tmp_path / "out.mp4", numbered_frames(20), fps=10, audio_from=source, loop_audio=loop_audio
-    )
-    assert probe_video(output).has_audio
+    output = tmp_path / "out.mp4"
+    with VideoWriter(output, fps=10, audio_from=source, loop_audio=loop_audio, frames=announced) as writer:
+        for frame in numbered_frames(20):
+            writer.write(frame)
+    assert probe_video(output).has_audio and probe_video(output).num_frames == 20
     assert audio_seconds(output) == pytest.approx(2.0, abs=0.1)
     late_peak = max_volume_db(output, from_second=1.2)
     assert (late_peak > -20) if loop_audio else (late_peak < -60)

@@ -320,6 +320,7 @@ def render(
                 audio_from=audio,
                 loop_audio=options.loop,
                 pixel_format="yuv420p",
+                frames=timeline.num_frames,
             )
         )
         pairs = zip(backgrounds, objects, strict=False)  # ends when either input stops decoding

@@ -15,12 +15,13 @@ frames that decode, and reading stops after them.
 
 from __future__ import annotations
 
+import ctypes
 import functools
 import os
 import re
 import subprocess
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sized
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -41,6 +42,9 @@ _DECODE_FROM_START_BELOW_SECONDS = 2.0
 _WRITABLE_SUFFIXES = (".mp4", ".m4v", ".mov")
 PIXEL_FORMATS = ("rgb24", "yuv420p")
 ALPHA_PIXEL_FORMAT = "rgba"  # the writer's input format for videos with transparency
+# glibc's mallopt parameters and the values `_keep_freed_frame_memory` sets
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
+_KEPT_FREE_BYTES, _HEAP_BLOCK_BYTES = 32 << 20, 16 << 20
 _ENCODER_THREADS = str(max(1, min(os.cpu_count() or 1, 8)))
 # Codecs of videos with alpha, by container: VP9 with alpha (WebM ``alpha_mode``) plays in Chrome and
 # Firefox, encoded at libvpx's realtime speed; ProRes 4444 (8-bit alpha coded losslessly, the vendor
@@ -221,8 +225,9 @@ class VideoWriter:
     without an exception; otherwise nothing is left behind. Odd sizes are padded by one black row or
     column to even (never rescaled). With ``audio_from``, that file's first audio
     track is encoded to AAC and cut to the video's length, padded with silence when shorter, or repeated
-    when ``loop_audio`` is set; it is muxed in a second, stream-copying pass once the frame count is known,
-    so the cut is exact however fast the frames arrived.
+    when ``loop_audio`` is set. When ``frames`` says how many frames will come, it is encoded in the same
+    pass; otherwise (or when another number came) it is muxed in a second, stream-copying pass once the
+    frame count is known, so the cut is exact however fast the frames arrived.
 
     Example::
 
@@ -241,6 +246,7 @@ class VideoWriter:
         preset: str = config.X264_PRESET,
         crf: int = config.X264_CRF,
         pixel_format: str = "rgb24",
+        frames: int | None = None,
     ) -> None:
         if pixel_format == ALPHA_PIXEL_FORMAT:
             self.path = check_alpha_video_path(path)
@@ -261,7 +267,9 @@ class VideoWriter:
         self.loop_audio = loop_audio
         self.preset = preset
         self.crf = crf
+        self.frames = frames  # how many frames the caller will write, when known
         self.frames_written = 0
+        self._audio_in_pass = False  # whether the encoding pass muxes the audio (see close)
         self._temp_path = temp_sibling(self.path)  # published to `path` by `close`
         self._size: tuple[int, ...] | None = None  # array shape fixed by the first frame
         self._process: subprocess.Popen | None = None
@@ -318,7 +326,9 @@ class VideoWriter:
             self._cleanup()
             raise VideoWriteError(f"ffmpeg failed to write {self.path}: {message}")
         self._stderr.close()
-        if self.audio_from is not None and has_audio_stream(self.audio_from):
+        if self._audio_in_pass and self.frames_written != self.frames:
+            self._add_audio()  # the audio was cut for another number of frames
+        elif not self._audio_in_pass and self.audio_from is not None and has_audio_stream(self.audio_from):
             self._add_audio()
         publish(self._temp_path, self.path)
         return self.path
@@ -352,19 +362,36 @@ class VideoWriter:
         encoding = ["-c:v", "libx264", "-preset", self.preset, "-crf", str(self.crf), "-pix_fmt", "yuv420p"]
         if width % 2 or height % 2:
             encoding += ["-vf", _EVEN_PAD_FILTER]
+        self._audio_in_pass = (
+            self.frames is not None and self.audio_from is not None and has_audio_stream(self.audio_from)
+        )
+        if self._audio_in_pass:
+            command, encoding = command + self._audio_input(), ["-map", "0:v:0", *encoding]
+            encoding += [*self._audio_encoding(), "-t", f"{self.frames / self.fps:.6f}"]
         return command + encoding + ["-movflags", "+faststart", _ffmpeg_path(self._temp_path)]
 
+    def _audio_input(self) -> list[str]:
+        """ffmpeg's options reading ``audio_from`` (repeated when ``loop_audio``)."""
+        return [*(["-stream_loop", "-1"] if self.loop_audio else []), "-i", _ffmpeg_path(self.audio_from)]
+
+    def _audio_encoding(self) -> list[str]:
+        """ffmpeg's options taking the audio of the second input to AAC, padded with silence when short."""
+        return [
+            "-map",
+            "1:a:0",
+            "-c:a",
+            "aac",
+            "-b:a",
+            config.AAC_BITRATE,
+            *([] if self.loop_audio else ["-af", "apad"]),
+        ]
+
     def _add_audio(self) -> None:
-        """Replace the finished silent video by one with ``audio_from``'s audio cut to its exact length."""
+        """Replace the finished video by one with ``audio_from``'s audio cut to its exact length."""
         silent = self._temp_path.with_name(f"{self._temp_path.stem}.silent{self._temp_path.suffix}")
         os.replace(self._temp_path, silent)
         command = [ffmpeg_exe(), "-hide_banner", "-nostats", "-v", "error", "-y", "-i", _ffmpeg_path(silent)]
-        if self.loop_audio:
-            command += ["-stream_loop", "-1"]
-        command += ["-i", _ffmpeg_path(self.audio_from), "-map", "0:v:0", "-map", "1:a:0", "-c:v", "copy"]
-        command += ["-c:a", "aac", "-b:a", config.AAC_BITRATE]
-        if not self.loop_audio:
-            command += ["-af", "apad"]
+        command += [*self._audio_input(), "-map", "0:v:0", "-c:v", "copy", *self._audio_encoding()]
         command += ["-t", f"{self.frames_written / self.fps:.6f}", "-movflags", "+faststart"]
         try:
             result = subprocess.run([*command, _ffmpeg_path(self._temp_path)], capture_output=True)
@@ -421,10 +448,12 @@ def write_video(
     loop_audio: bool = False,
     pixel_format: str = "rgb24",
 ) -> Path:
-    """Encode ``uint8`` frames (RGB, or I420 if ``pixel_format="yuv420p"``) to ``path``; see VideoWriter."""
+    """Encode ``uint8`` frames (RGB, or I420 if ``pixel_format="yuv420p"``) to ``path``; see VideoWriter
+    (a sequence of frames has its audio encoded in the same pass)."""
     writer = VideoWriter(
-        path, fps=fps, audio_from=audio_from, loop_audio=loop_audio, pixel_format=pixel_format
-    )
+        path, fps=fps, audio_from=audio_from, loop_audio=loop_audio, pixel_format=pixel_format,
+        frames=len(frames) if isinstance(frames, Sized) else None,
+    )  # fmt: skip
     with writer:
         for frame in frames:
             writer.write(frame)
@@ -523,7 +552,24 @@ def _first_frame_time(path: str, size: int, mtime_ns: int) -> float:
     return float(match.group(1)) if match else 0.0
 
 
+@functools.cache
+def _keep_freed_frame_memory() -> None:
+    """Let glibc reuse the memory of freed frames instead of giving it back to the kernel at once.
+
+    A decoded frame is 1 to 6 MB: by default glibc maps each one afresh (or trims it off its heap when it
+    is freed), so every frame's pages fault in again, a third of a render's system time. Blocks below
+    ``_HEAP_BLOCK_BYTES`` now come from the heap, which keeps up to ``_KEPT_FREE_BYTES`` free. Other C
+    libraries are left as they are."""
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+    except OSError:
+        return
+    libc.mallopt(_M_MMAP_THRESHOLD, _HEAP_BLOCK_BYTES)
+    libc.mallopt(_M_TRIM_THRESHOLD, _KEPT_FREE_BYTES)
+
+
 def _decode(info: VideoInfo, start: int, count: int, pixel_format: str) -> Iterator[np.ndarray]:
+    _keep_freed_frame_memory()
     input_options, filters = _seek_arguments(info, start)
     if pixel_format == "yuv420p" and (info.width % 2 or info.height % 2):
         filters.append(_EVEN_PAD_FILTER)
