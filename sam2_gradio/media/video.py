@@ -477,18 +477,25 @@ def _existing_file(path: str | os.PathLike) -> Path:
 
 
 def _read_header(path: str, *, require_video: bool = True) -> _Header:
+    stat = os.stat(path)
+    header = _header_cached(path, stat.st_size, stat.st_mtime_ns)
+    if _IMAGE_FORMATS.search(header.container) and require_video:
+        raise VideoReadError(f"{path} is a still image, not a video.")
+    if require_video and not header.has_video:
+        raise NoVideoStream(f"{path} has no video stream.")
+    return header
+
+
+@functools.lru_cache(maxsize=64)
+def _header_cached(path: str, size: int, mtime_ns: int) -> _Header:
+    """The header of the file at ``path`` as it is at ``size`` and ``mtime_ns`` (ffmpeg read it once)."""
     command = [ffmpeg_exe(), "-hide_banner", "-i", _ffmpeg_path(path)]
     result = _probe_run(command, config.MAX_VIDEO_HEADER_SECONDS, f"reading the header of {Path(path).name}")
     text = result.stderr.decode("utf-8", errors="replace")
     container = re.search(r"^Input #0, (.+?), from", text, re.MULTILINE)
     if container is None:
         raise VideoReadError(f"{path} is not a readable video ({_last_line(text)}).")
-    header = _parse_header(container.group(1), text)
-    if _IMAGE_FORMATS.search(header.container) and require_video:
-        raise VideoReadError(f"{path} is a still image, not a video.")
-    if require_video and not header.has_video:
-        raise NoVideoStream(f"{path} has no video stream.")
-    return header
+    return _parse_header(container.group(1), text)
 
 
 def _probe_run(command: list[str], seconds: float, doing: str) -> subprocess.CompletedProcess[bytes]:
