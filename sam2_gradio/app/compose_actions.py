@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from sam2_gradio.app import holdout_actions
-from sam2_gradio.app.projects import UPLOAD_NAME, ProjectEntry, ProjectLibrary
+from sam2_gradio.app.projects import ProjectEntry, ProjectLibrary, upload_name
 from sam2_gradio.app.sessions import BrowserSession, check_video_upload
 from sam2_gradio.compositor import render as compositor
 from sam2_gradio.compositor.layers import Layer, plan_layers
@@ -104,7 +104,7 @@ def project_files(
     None when `shown_masks` (the masks box's file) already holds the project's current masks.
 
     Raises `NotReady` before the project has tracked masks, `BadInput` when its video is gone."""
-    video_name = project.setting(UPLOAD_NAME) or project.video.name
+    video_name = upload_name(project)
     if shown_masks and Path(shown_masks).name == masks_file_name(video_name, project.masks_version):
         return None
     taken = compose_input(project, zipped=True)
@@ -130,7 +130,7 @@ def project_names(library: ProjectLibrary, project_id: str, masks: str | Path) -
     except BadInput:  # deleted meanwhile
         return {}
     with project:
-        video_name = project.setting(UPLOAD_NAME) or project.video.name
+        video_name = upload_name(project)
         if not re.fullmatch(rf"{re.escape(Path(video_name).stem)}_masks_v\d+\.zip", Path(masks).name):
             return {}
         return {obj_id: name for obj_id, name in project.objects() if name}

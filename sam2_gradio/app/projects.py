@@ -32,6 +32,12 @@ THUMBNAIL_SIDE = 160  # pixels, the longer side
 UPLOAD_NAME = "upload_name"  # the project setting holding the uploaded video's file name
 
 
+def upload_name(project: Project) -> str:
+    """The file name the project's video was uploaded with (``dog.mp4``; the project keeps a copy named
+    ``video.mp4``)."""
+    return project.setting(UPLOAD_NAME) or project.video.name
+
+
 @dataclass(frozen=True)
 class ProjectEntry:
     """One line of the Projects list."""
@@ -101,7 +107,7 @@ class ProjectLibrary:
                 folder = self.folder(project_id)
                 with Project.open(folder) as project:
                     summary = project.summary()
-                    name = project.setting(UPLOAD_NAME) or summary["video"]["name"]
+                    name = upload_name(project)
             except BadInput:
                 continue
             thumbnail = folder / THUMBNAIL_FILE

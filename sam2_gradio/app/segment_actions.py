@@ -24,7 +24,7 @@ import numpy as np
 
 from sam2_gradio import config
 from sam2_gradio.app.model_holder import AppModel
-from sam2_gradio.app.projects import ProjectLibrary
+from sam2_gradio.app.projects import ProjectLibrary, upload_name
 from sam2_gradio.app.sessions import BoxCorner, BrowserSession, check_video_upload
 from sam2_gradio.engine.exports import project_exports
 from sam2_gradio.engine.exports.export_formats import ExportedFiles
@@ -147,7 +147,7 @@ def reopen_project(
         segment = session.segment
         segment.tracked_masks = project.frame_masks
         with session.job("segment") as folder:
-            result = _results(project, folder, None, ExportChoices(), Path(project.video.name).stem)
+            result = _results(project, folder, None, ExportChoices(), Path(upload_name(project)).stem)
         with session.lock:
             session.segment_result, session.segment_prompts = (
                 result,
@@ -155,6 +155,12 @@ def reopen_project(
             )
     opened = OpenedVideo(info.num_frames, info.fps, info.width, info.height, info.duration, 0)
     return opened, shown
+
+
+def video_name(session: BrowserSession) -> str:
+    """The file name the session's video was uploaded with ("video" when none is open)."""
+    project = session.project
+    return upload_name(project) if project is not None else "video"
 
 
 def result_run_id(project: Project) -> int:
@@ -515,7 +521,7 @@ def propagate(
     with session.lock:
         segment, project = segment_of(session), session.project
         prompts = copy.deepcopy(segment.prompts)
-        name = session.video_path.stem if session.video_path is not None else "video"
+        name = Path(upload_name(project)).stem
     if not prompts.prompted_objects():
         raise NotReady("Click on an object first, then propagate.")
     project.save_prompts(segment.prompts)

@@ -219,7 +219,7 @@ class SegmentHandlers:
         image = _shown(session, segment_actions.show_frame(session, frame))
         result = session.segment_result
         files = _result_files(session, result) if result is not None else (None, None, None)
-        info = f"{session.video_path.name if session.video_path else 'video'} · {opened.summary}"
+        info = f"{segment_actions.video_name(session)} · {opened.summary}"
         note = segment_actions.results_note(session)
         return info, image, slider, objects, legend, session_timeline(session, frame), *files, note
 
