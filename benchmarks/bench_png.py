@@ -1,8 +1,10 @@
 """Benchmark the mask PNG codec (media/png.py) against OpenCV's and Pillow's PNGs of the same masks.
 
-Masks: a moving silhouette at 1280x720 (60 frames, the shape a real checkpoint tracks) and the matting
-fixtures' people thresholded at 0.5 when present. Printed per mask kind and codec: bytes per mask, encode
-and decode milliseconds per mask (median of 3 passes over all masks, one thread).
+Masks: a moving silhouette at 1280x720 (60 frames, the shape a real checkpoint tracks), the matting
+fixtures' people thresholded at 0.5 when present, and ragged blobs (smoothed noise thresholded, 960x540,
+like the masks of the random-weights model in the tests and `bench_outputs.py`). Printed per mask kind
+and codec: bytes per mask, encode and decode milliseconds per mask (median of 3 passes over all masks,
+one thread).
 
     .venv/bin/python benchmarks/bench_png.py
 """
@@ -56,11 +58,19 @@ def per_mask_ms(work: Callable[[object], object], items: list) -> float:
     return statistics.median(passes)
 
 
+def ragged_blobs(count: int) -> list[np.ndarray]:
+    """Smoothed noise thresholded at its median: masks all edge, as random weights track."""
+    rng = np.random.default_rng(0)
+    noise = (rng.random((540, 960)).astype(np.float32) for _ in range(count))
+    return [cv2.GaussianBlur(image, (0, 0), 3) > 0.5 for image in noise]
+
+
 def main() -> None:
     cv2.setNumThreads(1)
     cases = [
         ("moving silhouette 1280x720", moving_silhouettes(720, 1280, 60)),
         ("matting fixtures (hair)", matting_silhouettes()),
+        ("ragged blobs 960x540", ragged_blobs(20)),
     ]
     print("| masks | codec | bytes per mask | encode ms | decode ms | read back exactly |")
     print("|---|---|---:|---:|---:|---|")
