@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 from pathlib import Path
 
@@ -80,9 +81,16 @@ def test_a_mask_png_and_a_zip_that_fail_leave_the_old_files(tmp_path, monkeypatc
     mask = tmp_path / "mask.png"
     save_mask_png(mask, np.ones((12, 16), dtype=bool))
     before = mask.read_bytes()
-    monkeypatch.setattr("cv2.imwrite", lambda *args: False)  # the encoder fails (a full disk, say)
-    with pytest.raises(OSError, match="could not write mask"):
+    written = Path.write_bytes
+
+    def disk_full(self: Path, data: bytes) -> int:  # half the PNG goes to disk, then the disk is full
+        written(self, data[: len(data) // 2])
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(Path, "write_bytes", disk_full)
+    with pytest.raises(OSError, match="No space left"):
         save_mask_png(mask, np.zeros((12, 16), dtype=bool))
+    monkeypatch.undo()
     assert mask.read_bytes() == before and _names(tmp_path) == ["mask.png"]
     zipped = tmp_path / "pngs.zip"
     zipped.write_bytes(b"old zip")
