@@ -320,3 +320,19 @@ def test_a_render_makes_the_same_soft_edges_ahead_of_the_compositor(make_video, 
     assert len(ahead) == len(written) == 10
     assert all(np.array_equal(a, b) for a, b in zip(ahead, written, strict=True))
     assert not np.array_equal(ahead[0], ahead[2])  # the object moved: a real sequence was compared
+
+
+def test_a_ragged_mask_is_refined_the_same_when_the_whole_crop_is_sampled_at_once(monkeypatch):
+    """A mask that is edge almost everywhere takes the dense path (the whole crop enlarged, then picked);
+    it gives what sampling each pixel of the band gives."""
+    from sam2_gradio.compositor import edges
+
+    rng = np.random.default_rng(5)
+    frame = rng.integers(0, 256, (HEIGHT, WIDTH, 3), dtype=np.uint8)
+    mask = (rng.random((HEIGHT, WIDTH)) < 0.5).astype(np.float32)
+    assert edge_band(mask, 4).flat.size > edges._DENSE_SHARE * mask.size
+    dense = cut_out(frame, mask, edge="refine", band=4, feather=0)
+    monkeypatch.setattr(edges, "_DENSE_SHARE", 2.0)  # never dense: every pixel sampled on its own
+    sampled = cut_out(frame, mask, edge="refine", band=4, feather=0)
+    assert np.abs(dense.alpha - sampled.alpha).max() < 1e-4
+    assert np.abs(dense.foreground.astype(int) - sampled.foreground).max() <= 1
