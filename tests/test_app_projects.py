@@ -67,6 +67,10 @@ def test_a_reload_brings_back_frame_prompts_history_masks_and_results(
     assert restored is not None and not restored.partial and restored.preview.is_file()
     assert restored.masks_zip.is_file() and restored.tracked == range(0, 10)
     assert actions.video_name(second) == "clip.mp4", "named as uploaded, not as the project's copy"
+    in_box = actions.shown_video(second)  # the video box shows the project's video again
+    assert in_box is not None and Path(in_box).name == "clip.mp4"
+    assert actions.is_shown_video(second, in_box), "the box's change event then opens nothing"
+    assert not actions.is_shown_video(second, make_video("other.mp4", 10, fps=10))
     assert actions.object_ids(second) == [1, 2]
     assert actions.undo(second, 6)[0] == 0, "the undo history came back: the last click is taken back"
     assert actions.object_ids(second) == [1, 2] and 2 not in second.segment.prompts.clicks_on(0)

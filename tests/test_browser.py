@@ -373,9 +373,9 @@ def write_exports_and_check(app: AppPage) -> None:
     app.screenshot("exports_written")
 
 
-def reload_and_check(app: AppPage, clip_frames: int, folder: Path) -> None:
+def reload_and_check(app: AppPage, clip_frames: int, folder: Path, clip_name: str) -> None:
     """Reload the page: the same frame, clicks, undo history, tracked masks and preview come back (the
-    project the browser keeps); another browser sees none of it."""
+    project the browser keeps), with the video in its box; another browser sees none of it."""
     start = int(app.number("seg-frame-slider"))  # where the run left the view
     frame = start - 1 if start > 0 else 1
     app.page.keyboard.press("ArrowLeft" if start > 0 else "ArrowRight")
@@ -384,6 +384,10 @@ def reload_and_check(app: AppPage, clip_frames: int, folder: Path) -> None:
     app.reload()
     app.wait_number("seg-frame-slider", frame, timeout_ms=PROPAGATION_TIMEOUT_MS)
     restored = app.wait_image_src("seg-frame", other_than=None, timeout_ms=PROPAGATION_TIMEOUT_MS)
+    in_box = app.wait_video("seg-video")  # the video box shows the project's video, as uploaded
+    assert in_box.split("?")[0].endswith(f"/{clip_name}"), in_box
+    app.page.wait_for_timeout(1000)  # the box's change event, had it opened the video again, is done
+    assert app.number("seg-frame-slider") == frame, "the video in the box did not open a new project"
     assert np.abs(pixels(app, restored).astype(int) - before).mean() < 1, "the tracked masks are drawn"
     assert frame_count(app, app.wait_video("seg-preview"), folder) == clip_frames
     assert saved_clicks(app) == clicks
@@ -641,7 +645,7 @@ def walk_segment_then_compose(
             step_with_arrow_keys(app)
             propagate_and_check(app, clip_frames, clicks, tmp_path)
             write_exports_and_check(app)
-            reload_and_check(app, clip_frames, tmp_path)
+            reload_and_check(app, clip_frames, tmp_path, clip.name)
             compose_and_check(app, clip_frames, tmp_path, clip.name)
         except Exception as failure:
             app.screenshot("failed")

@@ -12,6 +12,7 @@ import copy
 import functools
 import logging
 import math
+import os
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
@@ -157,6 +158,25 @@ def reopen_project(
     return opened, shown
 
 
+def shown_video(session: BrowserSession) -> str | None:
+    """The session's project video served for the video box, under the name it was uploaded with, so that
+    a reopened project shows its video there too; None when it cannot be served without a copy."""
+    project = session.project
+    served = None if project is None else session.serve_linked(project.video.path, upload_name(project))
+    session.shown_video = None if served is None else Path(served)
+    return served
+
+
+def is_shown_video(session: BrowserSession, video: str | Path) -> bool:
+    """Whether `video` (what the video box holds now) is the file `shown_video` put there: the box then
+    shows the project that is open, and nothing is to be opened."""
+    shown = session.shown_video
+    try:
+        return shown is not None and os.path.samefile(video, shown)
+    except OSError:  # either file is gone
+        return False
+
+
 def video_name(session: BrowserSession) -> str:
     """The file name the session's video was uploaded with ("video" when none is open)."""
     project = session.project
@@ -187,6 +207,7 @@ def _adopt_project(
         session.video_path = project.video.path
         session.project, session.project_id = project, project_id
         session.segment_result = None
+        session.shown_video = None
         session.running_tracked = None
         session.box_corner = None
         session.viewed_frame = shown_frame
@@ -200,6 +221,7 @@ def close_video(session: BrowserSession) -> bool:
         session.segment, session.video_path, session.segment_result = None, None, None
         session.running_tracked, session.box_corner = None, None
         session.project, session.project_id = None, None  # its project stays on disk
+        session.shown_video = None
     return had_clicks
 
 

@@ -173,10 +173,11 @@ class SegmentHandlers:
         line and the results note cleared (an error shown on them goes too).
 
         An emptied box changes nothing here: its x closes the video (`close_video`), and a refused upload
-        is taken out of the box (`drop_refused_upload`) with the open video kept.
+        is taken out of the box (`drop_refused_upload`) with the open video kept. Nor does the video a
+        reopened project puts in the box (`segment_actions.shown_video`): that project is open already.
         """
         session = self._session(request)
-        if not video:
+        if not video or segment_actions.is_shown_video(session, video):  # the box shows the open project
             return (gr.skip(),) * 11
         opened = segment_actions.open_video(session, video, self.model, self.library)
         objects, legend = _session_objects(session, frame=0)
@@ -221,7 +222,8 @@ class SegmentHandlers:
         files = _result_files(session, result) if result is not None else (None, None, None)
         info = f"{segment_actions.video_name(session)} · {opened.summary}"
         note = segment_actions.results_note(session)
-        return info, image, slider, objects, legend, session_timeline(session, frame), *files, note
+        video = segment_actions.shown_video(session) or gr.skip()
+        return info, image, slider, objects, legend, session_timeline(session, frame), *files, note, video
 
     def project_list(self, kept: dict | None) -> dict:
         """The Projects list's choices: the browser's projects that still exist, the most recent first."""

@@ -120,7 +120,7 @@ def restored_outputs(ui: SegmentView) -> list[gr.components.Component]:
     """What reopening a project shows (`SegmentHandlers.restore_project` and `open_project`)."""
     return [
         ui.info, ui.frame, ui.slider, ui.objects, ui.legend, ui.timeline, ui.preview, ui.masks, ui.state_file,
-        ui.results_note,
+        ui.results_note, ui.video,
     ]  # fmt: skip
 
 

@@ -131,6 +131,7 @@ class BrowserSession:
     box_corner: BoxCorner | None = None  # the first corner of a box being drawn, until its second click
     holdouts: HoldoutClicks | None = None  # the Compose tab's holdouts clicked on its background
     refused_upload: Path | None = None  # the Segment tab's latest refused video upload, taken out of its box
+    shown_video: Path | None = None  # a reopened project's video, as served into the Segment tab's video box
     lock: threading.RLock = field(default_factory=threading.RLock)  # guards `segment` between events
     last_used: float = field(default_factory=time.monotonic)  # clock reading of the latest event
     running_jobs: int = 0  # jobs running now; a busy session is never reclaimed
@@ -197,14 +198,31 @@ class BrowserSession:
         content-named cache file shared with other sessions) and deleted with its job or the session.
         `name` names the served file (default: `path`'s name)."""
         path = Path(path)
-        job = path.relative_to(self.folder).parts[0] if path.is_relative_to(self.folder) else "other"
-        served = self.served_dir / job / uuid.uuid4().hex[:8] / (name or path.name)
-        served.parent.mkdir(parents=True)
+        served = self._served_path(path, name)
         try:
             os.link(path, served)
         except OSError:  # another file system: a copy
             shutil.copyfile(path, served)
         return str(served)
+
+    def serve_linked(self, path: str | Path, name: str | None = None) -> str | None:
+        """`serve` for a file too large to copy each time (a project's video): None, and nothing served,
+        when it cannot be hard-linked (gradio's cache is on another file system)."""
+        path = Path(path)
+        served = self._served_path(path, name)
+        try:
+            os.link(path, served)
+        except OSError:
+            shutil.rmtree(served.parent, ignore_errors=True)
+            return None
+        return str(served)
+
+    def _served_path(self, path: Path, name: str | None) -> Path:
+        """A new place for `path` in this session's served folder (its folder made), named `name`."""
+        job = path.relative_to(self.folder).parts[0] if path.is_relative_to(self.folder) else "other"
+        served = self.served_dir / job / uuid.uuid4().hex[:8] / (name or path.name)
+        served.parent.mkdir(parents=True)
+        return served
 
     def serve_frame(self, image: np.ndarray) -> str:
         """A frame (``uint8`` (H, W, 3) RGB) as a JPEG file of this session's own in gradio's cache, for an
