@@ -568,11 +568,11 @@ def _keep_freed_frame_memory() -> None:
     ``_HEAP_BLOCK_BYTES`` now come from the heap, which keeps up to ``_KEPT_FREE_BYTES`` free. Other C
     libraries are left as they are."""
     try:
-        libc = ctypes.CDLL("libc.so.6")
-    except OSError:
+        mallopt = ctypes.CDLL("libc.so.6").mallopt
+    except (OSError, AttributeError):  # not glibc
         return
-    libc.mallopt(_M_MMAP_THRESHOLD, _HEAP_BLOCK_BYTES)
-    libc.mallopt(_M_TRIM_THRESHOLD, _KEPT_FREE_BYTES)
+    mallopt(_M_MMAP_THRESHOLD, _HEAP_BLOCK_BYTES)
+    mallopt(_M_TRIM_THRESHOLD, _KEPT_FREE_BYTES)
 
 
 def _decode(info: VideoInfo, start: int, count: int, pixel_format: str) -> Iterator[np.ndarray]:
