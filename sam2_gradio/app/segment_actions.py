@@ -629,14 +629,14 @@ def _write_exports(
         _starting(progress, "davis")
         davis = project_exports.davis(project, folder / f"{name}_davis")
         zip_pngs(davis, davis_zip_path(davis))
-    alphas = tuple(
-        project_exports.alpha_video(
-            project, folder / f"{name}_alpha.{suffix}", feather=choices.feather, edge=choices.edge,
-            edge_band=choices.edge_band, progress=with_stage(progress, f"alpha video ({suffix})"),
+    alphas = []
+    if choices.alpha_video:  # each frame cut out once for every format ticked
+        alphas = project_exports.alpha_videos(
+            project, [folder / f"{name}_alpha.{suffix}" for suffix in choices.alpha_video],
+            feather=choices.feather, edge=choices.edge, edge_band=choices.edge_band,
+            progress=with_stage(progress, "alpha video"),
         )  # fmt: skip
-        for suffix in choices.alpha_video
-    )
-    return ExportedFiles(coco=coco, davis_dir=davis, alpha_videos=alphas)
+    return ExportedFiles(coco=coco, davis_dir=davis, alpha_videos=tuple(alphas))
 
 
 def _starting(progress: ProgressCallback | None, stage: str) -> None:
