@@ -269,7 +269,9 @@ class VideoWriter:
         self.crf = crf
         self.frames = frames  # how many frames the caller will write, when known
         self.frames_written = 0
-        self._audio_in_pass = False  # whether the encoding pass muxes the audio (see close)
+        self._audio_in_pass = (  # whether the encoding pass muxes the audio (see close)
+            frames is not None and self.audio_from is not None and has_audio_stream(self.audio_from)
+        )
         self._temp_path = temp_sibling(self.path)  # published to `path` by `close`
         self._size: tuple[int, ...] | None = None  # array shape fixed by the first frame
         self._process: subprocess.Popen | None = None
@@ -362,9 +364,6 @@ class VideoWriter:
         encoding = ["-c:v", "libx264", "-preset", self.preset, "-crf", str(self.crf), "-pix_fmt", "yuv420p"]
         if width % 2 or height % 2:
             encoding += ["-vf", _EVEN_PAD_FILTER]
-        self._audio_in_pass = (
-            self.frames is not None and self.audio_from is not None and has_audio_stream(self.audio_from)
-        )
         if self._audio_in_pass:
             command, encoding = command + self._audio_input(), ["-map", "0:v:0", *encoding]
             encoding += [*self._audio_encoding(), "-t", f"{self.frames / self.fps:.6f}"]
