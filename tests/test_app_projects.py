@@ -43,6 +43,21 @@ def _reloaded(store: SessionStore, library: ProjectLibrary, project_id: str, app
     return session, opened, frame
 
 
+def _cancelled_after_five_frames(
+    store: SessionStore, make_video, app_model: AppModel, library: ProjectLibrary
+):
+    """Session "a" of `store` with a 12-frame clip and one click, its propagation cancelled after 5 frames;
+    returns the session and that propagation's result."""
+    session = store.get("a")
+    actions.open_video(session, make_video("clip.mp4", 12, fps=10), app_model, library)
+    actions.add_click(session, 0, 1, 20, 20, positive=True)
+    flag = session.cancel_flag("segment")
+    cancelled = actions.propagate(
+        session, OPTIONS, watch=lambda tracked: flag.set() if len(tracked.tracked) == 5 else None
+    )
+    return session, cancelled
+
+
 def test_a_reload_brings_back_frame_prompts_history_masks_and_results(
     tmp_path, make_video, app_model, library
 ):
@@ -80,13 +95,7 @@ def test_a_cancelled_run_continues_after_a_reload_from_where_it_stopped(
     tmp_path, make_video, app_model, library
 ):
     store = SessionStore(tmp_path / "sessions")
-    session = store.get("a")
-    actions.open_video(session, make_video("clip.mp4", 12, fps=10), app_model, library)
-    actions.add_click(session, 0, 1, 20, 20, positive=True)
-    flag = session.cancel_flag("segment")
-    cancelled = actions.propagate(
-        session, OPTIONS, watch=lambda tracked: flag.set() if len(tracked.tracked) == 5 else None
-    )
+    session, cancelled = _cancelled_after_five_frames(store, make_video, app_model, library)
     assert cancelled.partial and cancelled.tracked == range(0, 5)
     store.close("a")
     reloaded, _, _ = _reloaded(store, library, session.project_id, app_model, "b")
@@ -254,13 +263,8 @@ def test_a_capped_project_stops_tracking_and_exports_keeping_what_was_tracked(
     from sam2_gradio.engine.exports import project_exports
     from sam2_gradio.errors import DiskLimitReached
 
-    store = SessionStore(tmp_path / "sessions")
-    session = store.get("a")
-    actions.open_video(session, make_video("clip.mp4", 12, fps=10), app_model, library)
-    actions.add_click(session, 0, 1, 20, 20, positive=True)
-    flag = session.cancel_flag("segment")
-    actions.propagate(
-        session, OPTIONS, watch=lambda tracked: flag.set() if len(tracked.tracked) == 5 else None
+    session, _ = _cancelled_after_five_frames(
+        SessionStore(tmp_path / "sessions"), make_video, app_model, library
     )
     project = session.project
     tracked = project.tracked_frames()
